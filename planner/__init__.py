@@ -1,0 +1,3 @@
+"""planner: an optimization-based sourcing planner for critical minerals."""
+
+__version__ = "0.1.0"

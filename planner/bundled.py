@@ -1,0 +1,28 @@
+"""The instances that ship with planner, found whether installed or run from a checkout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEFAULT_INSTANCE = "four-suppliers"
+
+
+def bundled_dir() -> Path:
+    """Folder of bundled instances: inside the wheel, or `instances/` of the checkout."""
+    packaged = Path(__file__).parent / "_instances"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "instances"
+
+
+def bundled_names() -> list[str]:
+    folder = bundled_dir()
+    return sorted(p.name for p in folder.iterdir() if (p / "instance.toml").is_file()) if folder.is_dir() else []
+
+
+def resolve_instance(argument: str | None) -> Path:
+    """The folder an INSTANCE argument names: a path, or else the name of a bundled instance."""
+    if argument is None:
+        return bundled_dir() / DEFAULT_INSTANCE
+    path = Path(argument)
+    if not path.exists() and argument in bundled_names():
+        return bundled_dir() / argument
+    return path

@@ -1,0 +1,138 @@
+"""Command line: parse, call the library, print. Exit codes are documented in the README."""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import click
+
+from planner import __version__
+from planner.bundled import DEFAULT_INSTANCE, resolve_instance
+from planner.errors import InfeasibleError, InstanceError, OutputError, PlannerError, SolveError
+from planner.loader import Instance, load_instance
+from planner.output import default_output_dir, format_summary, write_results
+from planner.pipeline import solve_instance
+from planner.solve import SolveOptions
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2  # click's own code for a bad command line
+EXIT_INVALID_INPUT = 3
+EXIT_INFEASIBLE = 4
+EXIT_NO_SOLUTION = 5  # time limit reached before any feasible plan
+EXIT_SOLVER = 6  # solver failure (numerical trouble, memory)
+EXIT_OUTPUT = 7  # results could not be written
+EXIT_INTERRUPTED = 130
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _fail(code: int, message: str) -> None:
+    _say(message)
+    sys.exit(code)
+
+
+def _load(argument: str | None) -> Instance:
+    path = resolve_instance(argument)
+    instance = load_instance(path)
+    for warning in instance.warnings:
+        _say(f"warning: {warning}")
+    return instance
+
+
+def _guard(action):  # noqa: ANN001, ANN202 - decorator for click commands
+    """Turn planner errors into messages and exit codes; never show users a traceback."""
+
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
+            return action(*args, **kwargs)
+        except InstanceError as exc:
+            count = len(exc.problems)
+            _fail(EXIT_INVALID_INPUT, "\n".join(f"error: {p}" for p in exc.problems)
+                  + f"\n{count} problem{'s' if count != 1 else ''} found; nothing was solved or written.")
+        except InfeasibleError as exc:
+            _fail(EXIT_INFEASIBLE, f"infeasible: {exc}\nNo results were written.")
+        except SolveError as exc:
+            code = EXIT_NO_SOLUTION if exc.status == "time_limit" else EXIT_SOLVER
+            _fail(code, f"{exc.status}: {exc}\nNo results were written.")
+        except OutputError as exc:
+            _fail(EXIT_OUTPUT, f"error: {exc}")
+        except PlannerError as exc:
+            _fail(EXIT_INTERNAL, f"error: {exc}")
+        except KeyboardInterrupt:
+            _fail(EXIT_INTERRUPTED, "interrupted; no results were written.")
+        except Exception:  # a bug of ours: say so, keep the details for the report
+            log = Path(".planner-crash.log")
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            _fail(EXIT_INTERNAL, f"internal error: this is a bug in planner {__version__}; "
+                  f"details are in {log.resolve()}")
+
+    wrapper.__name__ = action.__name__
+    wrapper.__doc__ = action.__doc__
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="planner")
+def main() -> None:
+    """Plan critical-mineral sourcing under supply disruptions (MODEL.md)."""
+
+
+@main.command()
+@click.argument("instance", required=False)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Results folder [default: results/<instance name>/].")
+@click.option("--mip-gap", type=click.FloatRange(0, 1), default=1e-4, show_default=True,
+              help="Relative MIP gap at which HiGHS stops.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds for the solve; the best plan found by then is returned.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="HiGHS threads [default: HiGHS decides].")
+@click.option("--force", is_flag=True, help="Write into --out even if it holds other files.")
+@click.option("--log", "show_log", is_flag=True, help="Show the HiGHS log on stderr.")
+@_guard
+def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit: float | None,
+          threads: int | None, force: bool, show_log: bool) -> None:
+    """Solve INSTANCE (a folder, or a bundled name) and write the plan.
+
+    Without INSTANCE, solves the bundled default instance.
+    """
+    started = time.perf_counter()
+    inst = _load(instance if instance is not None else None)
+    _say(f"solving {inst.name} ({len(inst.options)} options, {len(inst.scenarios)} scenarios, "
+         f"{len(inst.periods)} periods) with HiGHS, gap {mip_gap:g}"
+         + (f", time limit {time_limit:g} s" if time_limit else "") + " ...")
+    options = SolveOptions(mip_gap=mip_gap, time_limit=time_limit, threads=threads, log=show_log)
+    outcome = solve_instance(inst, options)
+    folder = write_results(outcome, out_dir or default_output_dir(outcome), force=force)
+    click.echo(format_summary(outcome))
+    if outcome.report.status == "time_limit":
+        click.echo("  note: the time limit was reached; the plan is the best found, not proven optimal.")
+    click.echo(f"Results in {folder}/ ({time.perf_counter() - started:.1f} s)")
+
+
+@main.command()
+@click.argument("instance", required=False)
+@_guard
+def validate(instance: str | None) -> None:
+    """Check INSTANCE against the format and report every problem (nothing is solved)."""
+    inst = _load(instance)
+    click.echo(f"{inst.path}: valid ({len(inst.commodities)} materials, {len(inst.options)} options, "
+               f"{len(inst.scenarios)} scenarios, {len(inst.periods)} periods)")
+
+
+@main.command(name="instances")
+def list_instances() -> None:
+    """List the bundled instances."""
+    from planner.bundled import bundled_names
+
+    for name in bundled_names():
+        click.echo(name + ("  (default)" if name == DEFAULT_INSTANCE else ""))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,178 @@
+"""Derived data of MODEL.md section 3, computed once from a validated instance.
+
+Periods are integer indices t = 0..T-1 in `periods` order. Everything the model, the
+results and the verifier need is here as plain dictionaries keyed by names and indices.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from planner.loader import Instance
+
+
+@dataclass(frozen=True)
+class ShareLimit:
+    """One expanded row of limits.csv: constraint 8 for one material."""
+
+    scope: str  # "country" or "bloc"
+    name: str
+    commodity: str
+    max_share: float
+    row: int  # row of limits.csv
+
+
+@dataclass
+class ModelData:
+    """Sets and parameters of the sourcing model."""
+
+    instance: Instance
+    periods: list[str]
+    commodities: list[str]
+    options: list[str]
+    scenarios: list[str]
+    agreements: list[str]
+    probability: dict[str, float]
+    discount: list[float]  # d_t
+    demand: dict[tuple[str, int], float]  # (m, t) -> demand_mt, every pair
+    commodity_of: dict[str, str]
+    options_of: dict[str, list[str]]  # O_m
+    periods_of: dict[str, list[int]]  # P_o
+    capacity: dict[tuple[str, int], float]  # cap_ot, every t (0 outside availability)
+    min_volume: dict[tuple[str, int], float]  # q_ot for t in P_o
+    availability: dict[tuple[str, int, str], float]  # a_ots for t in P_o
+    risk: dict[str, float]  # r_o
+    unit_cost: dict[str, float]
+    fixed_cost: dict[str, float]
+    spot_premium: dict[str, float]
+    spot_options: list[str]
+    is_spot: dict[str, bool]
+    agreement_of: dict[str, str]  # option -> agreement, gated options only
+    agreement_cost: dict[str, float]
+    exposed: dict[tuple[str, str], set[str]]  # (scope, name) -> options exposed to it
+    limits: list[ShareLimit]
+    shortage_penalty: dict[str, float]
+    holding_cost: dict[str, float]
+    initial_stock: dict[str, float]
+    storage_capacity: dict[str, float | None]  # None: unlimited
+    service_level: dict[str, float | None]
+    min_suppliers: dict[str, int]
+    max_avg_risk: dict[str, float | None]
+    risk_aversion: float
+    cvar_alpha: float
+    fixed_cost_max: float | None
+
+    @property
+    def horizon(self) -> range:
+        return range(len(self.periods))
+
+
+def _optional(value: float) -> float | None:
+    return None if value != value else float(value)  # NaN -> None
+
+
+def build_model_data(inst: Instance) -> ModelData:
+    """Derive the model's sets and parameters from a validated instance."""
+    periods = list(inst.periods)
+    index = {p: t for t, p in enumerate(periods)}
+    horizon = range(len(periods))
+    commodities = list(inst.commodities["commodity"])
+    scenarios = list(inst.scenarios["scenario"])
+    countries = inst.countries.set_index("country")
+    bloc_of = countries["bloc"].to_dict()
+    country_risk = countries["risk"].to_dict()
+
+    options = inst.options
+    option_names = list(options["option"])
+    capacity: dict[tuple[str, int], float] = {}
+    for o, cap in zip(options["option"], options["capacity"]):
+        for t in horizon:
+            capacity[o, t] = float(cap)
+    for o, p, cap in zip(inst.capacity["option"], inst.capacity["period"], inst.capacity["capacity"]):
+        capacity[o, index[p]] = float(cap)
+
+    periods_of: dict[str, list[int]] = {}
+    options_of: dict[str, list[str]] = {m: [] for m in commodities}
+    exposed: dict[tuple[str, str], set[str]] = defaultdict(set)
+    risk, agreement_of = {}, {}
+    for rec in options.itertuples(index=False):
+        o = rec.option
+        t0 = index[rec.available_from]
+        periods_of[o] = [t for t in horizon if t >= t0 and capacity[o, t] > 0]
+        options_of[rec.commodity].append(o)
+        risk[o] = max(country_risk[rec.origin], country_risk[rec.processor])
+        if rec.agreement:
+            agreement_of[o] = rec.agreement
+        for country in {rec.origin, rec.processor}:
+            exposed["country", country].add(o)
+            exposed["bloc", bloc_of[country]].add(o)
+    min_volume_of = dict(zip(options["option"], options["min_volume"]))
+    min_volume = {(o, t): min(float(min_volume_of[o]), capacity[o, t]) for o in option_names for t in periods_of[o]}
+
+    commodity_of = dict(zip(options["option"], options["commodity"]))
+    severity: dict[tuple[str, int, str], float] = {}
+    for rec in inst.disruptions.itertuples(index=False):
+        hit = exposed.get((rec.scope, rec.name), set())
+        first, last = index[rec.start_period], index[rec.end_period]
+        for o in hit:
+            if rec.commodity != "*" and commodity_of[o] != rec.commodity:
+                continue
+            for t in periods_of[o]:
+                if first <= t <= last:
+                    key = (o, t, rec.scenario)
+                    severity[key] = max(severity.get(key, 0.0), float(rec.severity))
+    availability = {
+        (o, t, s): 1.0 - severity.get((o, t, s), 0.0) for o in option_names for t in periods_of[o] for s in scenarios
+    }
+
+    demand = {(m, t): 0.0 for m in commodities for t in horizon}
+    for m, p, d in zip(inst.demand["commodity"], inst.demand["period"], inst.demand["demand"]):
+        demand[m, index[p]] = float(d)
+
+    limits = []
+    lim = inst.limits
+    for row, scope, name, commodity, share in zip(
+        lim["_row"], lim["scope"], lim["name"], lim["commodity"], lim["max_share"]
+    ):
+        for m in commodities if commodity == "*" else [commodity]:
+            limits.append(ShareLimit(scope, name, m, float(share), int(row)))
+
+    com = inst.commodities.set_index("commodity")
+    return ModelData(
+        instance=inst,
+        periods=periods,
+        commodities=commodities,
+        options=option_names,
+        scenarios=scenarios,
+        agreements=list(inst.agreements["agreement"]),
+        probability=dict(zip(inst.scenarios["scenario"], map(float, inst.scenarios["probability"]))),
+        discount=[(1.0 + inst.discount_rate) ** (-t) for t in horizon],
+        demand=demand,
+        commodity_of=commodity_of,
+        options_of=options_of,
+        periods_of=periods_of,
+        capacity=capacity,
+        min_volume=min_volume,
+        availability=availability,
+        risk=risk,
+        unit_cost=dict(zip(options["option"], map(float, options["unit_cost"]))),
+        fixed_cost=dict(zip(options["option"], map(float, options["fixed_cost"]))),
+        spot_premium=dict(zip(options["option"], map(float, options["spot_premium"]))),
+        spot_options=[o for o, spot in zip(options["option"], options["spot"]) if spot == 1],
+        is_spot={o: spot == 1 for o, spot in zip(options["option"], options["spot"])},
+        agreement_of=agreement_of,
+        agreement_cost=dict(zip(inst.agreements["agreement"], map(float, inst.agreements["fixed_cost"]))),
+        exposed=dict(exposed),
+        limits=limits,
+        shortage_penalty={m: float(v) for m, v in com["shortage_penalty"].items()},
+        holding_cost={m: float(v) for m, v in com["holding_cost"].items()},
+        initial_stock={m: float(v) for m, v in com["initial_stock"].items()},
+        storage_capacity={m: _optional(v) for m, v in com["storage_capacity"].items()},
+        service_level={m: _optional(v) for m, v in com["service_level"].items()},
+        min_suppliers={m: int(v) for m, v in com["min_suppliers"].items()},
+        max_avg_risk={m: _optional(v) for m, v in com["max_avg_risk"].items()},
+        risk_aversion=float(inst.risk_aversion),
+        cvar_alpha=float(inst.cvar_alpha),
+        fixed_cost_max=inst.fixed_cost_max,
+    )

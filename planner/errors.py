@@ -1,0 +1,69 @@
+"""Typed errors. Library code raises these; only the CLI turns them into messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, located as precisely as possible.
+
+    `row` counts as a spreadsheet does: the header is row 1, the first record row 2.
+    """
+
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f":{self.row}"
+        if self.column is not None:
+            where += f":{self.column}"
+        text = f"{where}: "
+        if self.value is not None:
+            text += f"{self.value!r}: "
+        text += self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class PlannerError(Exception):
+    """Base of every error the planner reports to its users."""
+
+
+class InstanceError(PlannerError):
+    """The instance cannot be read: every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class OutputError(PlannerError):
+    """The results cannot be written where they were asked to go."""
+
+
+class SolveError(PlannerError):
+    """The solver gave no usable plan (infeasible, no solution in time, solver failure)."""
+
+    def __init__(self, status: str, message: str):
+        self.status = status
+        super().__init__(message)
+
+
+class InfeasibleError(SolveError):
+    """No plan satisfies every constraint; `reasons` says which limits, where known."""
+
+    def __init__(self, reasons: list[str]):
+        self.reasons = reasons
+        text = "no plan satisfies every constraint"
+        if reasons:
+            text += ":\n" + "\n".join(f"  {r}" for r in reasons)
+        super().__init__("infeasible", text)

@@ -1,0 +1,431 @@
+"""Loading and validating an instance folder (MODEL.md section 2).
+
+`load_instance` reads every file, applies every default and checks every rule of the
+format, collecting all problems before it fails with an `InstanceError` that lists each
+as ``file:row:column: value: what was expected``. Column specifications live in
+`planner.schema`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from planner.csvfile import RawTable, read_raw_table
+from planner.errors import InstanceError, Problem
+from planner.schema import SETTINGS, TABLES, Column, Kind, Setting, Table
+
+PROBABILITY_TOLERANCE = 1e-6
+BASE_SCENARIO = "base"
+_ISO3 = re.compile(r"^[A-Z]{3}$")
+_TRUE = {"1", "1.0", "true", "yes", "y"}
+_FALSE = {"0", "0.0", "false", "no", "n"}
+
+
+@dataclass
+class Instance:
+    """A validated instance: settings from instance.toml and one table per CSV file.
+
+    Every table has the columns of its `planner.schema.Table` in order, defaults
+    applied, plus `_row`, the spreadsheet row it came from (0 for generated rows).
+    Empty optional numbers are NaN; empty optional text is "".
+    """
+
+    path: Path
+    name: str
+    periods: tuple[str, ...]
+    description: str = ""
+    currency: str = "USD"
+    unit: str = "t"
+    discount_rate: float = 0.0
+    risk_aversion: float = 0.0
+    cvar_alpha: float = 0.9
+    fixed_cost_max: float | None = None
+    sources: dict = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def commodities(self) -> pd.DataFrame:
+        return self.tables["commodities"]
+
+    @property
+    def demand(self) -> pd.DataFrame:
+        return self.tables["demand"]
+
+    @property
+    def countries(self) -> pd.DataFrame:
+        return self.tables["countries"]
+
+    @property
+    def options(self) -> pd.DataFrame:
+        return self.tables["options"]
+
+    @property
+    def capacity(self) -> pd.DataFrame:
+        return self.tables["capacity"]
+
+    @property
+    def agreements(self) -> pd.DataFrame:
+        return self.tables["agreements"]
+
+    @property
+    def limits(self) -> pd.DataFrame:
+        return self.tables["limits"]
+
+    @property
+    def scenarios(self) -> pd.DataFrame:
+        return self.tables["scenarios"]
+
+    @property
+    def disruptions(self) -> pd.DataFrame:
+        return self.tables["disruptions"]
+
+
+def did_you_mean(value: str, candidates: list[str] | set[str]) -> str:
+    """A hint naming the closest candidate, or "" when none is close."""
+    pool = sorted(candidates)
+    folded = {c.casefold(): c for c in pool}
+    if value.casefold() in folded:
+        return f"did you mean {folded[value.casefold()]!r}?"
+    close = difflib.get_close_matches(value, pool, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def _parse_number(text: str, col: Column, decimal_comma: bool) -> float:
+    """Parse one numeric cell; raises ValueError with what was expected."""
+    t = text
+    scale = 1.0
+    if col.is_fraction and t.endswith("%"):
+        t, scale = t[:-1].strip(), 0.01
+    if decimal_comma and "," in t and "." not in t:
+        t = t.replace(",", ".")
+    if "_" in t or "," in t:
+        raise ValueError("expected a plain number (no thousands separators)")
+    try:
+        number = float(t) * scale
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if not math.isfinite(number):
+        raise ValueError("expected a finite number")
+    return number
+
+
+def _check_bounds(number: float, col: Column) -> None:
+    low_ok = col.lower is None or (number > col.lower if col.lower_open else number >= col.lower)
+    high_ok = col.upper is None or (number < col.upper if col.upper_open else number <= col.upper)
+    if not (low_ok and high_ok):
+        raise ValueError(f"expected a number {col.bounds_text()}")
+
+
+def _parse_cell(text: str, col: Column, periods: tuple[str, ...], decimal_comma: bool) -> object:
+    """Typed value of one non-empty cell; raises ValueError with what was expected."""
+    if col.kind is Kind.TEXT:
+        if col.choices and text not in col.choices:
+            raise ValueError(f"expected {col.bounds_text()}")
+        return text
+    if col.kind is Kind.PERIOD:
+        if text not in periods:
+            raise ValueError(f"expected a period of instance.toml ({', '.join(periods)})")
+        return text
+    if col.kind is Kind.FLAG:
+        if text.casefold() in _TRUE:
+            return 1
+        if text.casefold() in _FALSE:
+            return 0
+        raise ValueError("expected 0 or 1")
+    number = _parse_number(text, col, decimal_comma)
+    _check_bounds(number, col)
+    if col.kind is Kind.INTEGER:
+        if number != int(number):
+            raise ValueError("expected a whole number")
+        return int(number)
+    return number
+
+
+def _empty_value(col: Column) -> object:
+    if col.default is not None:
+        return col.default
+    return "" if col.kind in (Kind.TEXT, Kind.PERIOD) else math.nan
+
+
+def _parse_table(raw: RawTable, spec: Table, periods: tuple[str, ...],
+                 problems: list[Problem], warnings: list[Problem]) -> pd.DataFrame:
+    known = [c.name for c in spec.columns]
+    present = set(raw.header)
+    missing = [c for c in spec.columns if c.required and c.name not in present]
+    for col in missing:
+        problems.append(Problem(raw.file, "required column is missing from the header", row=1,
+                                column=col.name, hint=did_you_mean(col.name, present - set(known))))
+    for name in raw.header:
+        if name and name not in known:
+            hint = did_you_mean(name, known) or f"known columns: {', '.join(known)}"
+            warnings.append(Problem(raw.file, "column is not part of the format and is ignored",
+                                    row=1, column=name, hint=hint))
+    decimal_comma = raw.delimiter == ";"
+    records: list[dict[str, object]] = []
+    for row_number, cells in raw.records:
+        record: dict[str, object] = {"_row": row_number}
+        for col in spec.columns:
+            text = cells.get(col.name, "")
+            if not text:
+                if col.required and col not in missing:
+                    problems.append(Problem(raw.file, "is required but empty", row=row_number, column=col.name))
+                record[col.name] = _empty_value(col)
+                continue
+            if col.allow_star and text == "*":
+                record[col.name] = text
+                continue
+            try:
+                record[col.name] = _parse_cell(text, col, periods, decimal_comma)
+            except ValueError as exc:
+                problems.append(Problem(raw.file, str(exc), row=row_number, column=col.name, value=text))
+                record[col.name] = _empty_value(col)
+        records.append(record)
+    frame = pd.DataFrame(records, columns=["_row", *known])
+    _check_duplicates(frame, spec, raw.file, problems)
+    return frame
+
+
+def _check_duplicates(frame: pd.DataFrame, spec: Table, file: str, problems: list[Problem]) -> None:
+    if not spec.key or frame.empty:
+        return
+    first_row: dict[tuple, int] = {}
+    for rec in frame[["_row", *spec.key]].itertuples(index=False):
+        key = tuple(rec[1:])
+        if key in first_row:
+            problems.append(Problem(
+                file, f"duplicate {'/'.join(spec.key)}: row {first_row[key]} has the same", row=rec[0],
+                column=spec.key[-1], value=":".join(str(k) for k in key)))
+        else:
+            first_row[key] = rec[0]
+
+
+# --------------------------------------------------------------------------- instance.toml
+
+
+def _read_settings(path: Path, file: str, problems: list[Problem], warnings: list[Problem]) -> dict:
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        problems.append(Problem(file, "is missing", hint="every instance folder needs instance.toml"))
+        return {}
+    except UnicodeDecodeError:
+        problems.append(Problem(file, "is not UTF-8 text"))
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(Problem(file, f"is not valid TOML: {exc}"))
+        return {}
+
+    settings: dict = {}
+    known_top = {s.key.split(".")[0] for s in SETTINGS}
+    for key in doc:
+        if key not in known_top:
+            warnings.append(Problem(file, "key is not part of the format and is ignored", column=key,
+                                    hint=did_you_mean(key, known_top)))
+    for s in SETTINGS:
+        head, _, tail = s.key.partition(".")
+        holder = doc.get(head) if tail else doc
+        if tail and holder is not None and not isinstance(holder, dict):
+            problems.append(Problem(file, f"expected a table [{head}]", column=head))
+            continue
+        value = (holder or {}).get(tail or head)
+        if value is None:
+            if s.required:
+                problems.append(Problem(file, "is required", column=s.key))
+            settings[s.key] = s.default
+            continue
+        settings[s.key] = _check_setting(value, s, file, problems)
+    for table_name in ("risk", "budget"):
+        sub = doc.get(table_name)
+        if isinstance(sub, dict):
+            allowed = {s.key.split(".")[1] for s in SETTINGS if s.key.startswith(table_name + ".")}
+            for key in sub:
+                if key not in allowed:
+                    warnings.append(Problem(file, "key is not part of the format and is ignored",
+                                            column=f"{table_name}.{key}", hint=did_you_mean(key, allowed)))
+    return settings
+
+
+def _check_setting(value: object, s: Setting, file: str, problems: list[Problem]) -> object:
+    if s.kind == "text":
+        if not isinstance(value, str) or (s.required and not value.strip()):
+            problems.append(Problem(file, "expected non-empty text", column=s.key, value=str(value)))
+            return s.default
+        return value.strip()
+    if s.kind == "table":
+        if not isinstance(value, dict):
+            problems.append(Problem(file, "expected a table", column=s.key, value=str(value)))
+            return {}
+        return value
+    if s.kind == "periods":
+        if not isinstance(value, list) or not value:
+            problems.append(Problem(file, "expected a non-empty list of period labels", column=s.key, value=str(value)))
+            return ()
+        labels = []
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, (str, int)) or not str(item).strip():
+                problems.append(Problem(file, "expected period labels as text or whole numbers",
+                                        column=s.key, value=str(item)))
+                continue
+            label = str(item).strip()
+            if label in labels:
+                problems.append(Problem(file, "period label appears twice", column=s.key, value=label))
+            labels.append(label)
+        return tuple(labels)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        problems.append(Problem(file, "expected a finite number", column=s.key, value=str(value)))
+        return s.default
+    number = float(value)
+    low_ok = s.lower is None or number >= s.lower
+    high_ok = s.upper is None or (number < s.upper if s.upper_open else number <= s.upper)
+    if not (low_ok and high_ok):
+        if s.upper is None:
+            expected = f">= {s.lower:g}"
+        else:
+            expected = f"in [{s.lower:g}, {s.upper:g}{')' if s.upper_open else ']'}"
+        problems.append(Problem(file, f"expected a number {expected}", column=s.key, value=str(value)))
+        return s.default
+    return number
+
+
+# --------------------------------------------------------------------------- cross-table rules
+
+
+def _check_references(inst: Instance, files: dict[str, str], problems: list[Problem],
+                      warnings: list[Problem]) -> None:
+    countries = inst.countries
+    blocs = set(countries["bloc"])
+    names = {
+        "commodities": set(inst.commodities["commodity"]),
+        "countries": set(countries["country"]),
+        "options": set(inst.options["option"]),
+        "agreements": set(inst.agreements["agreement"]),
+        "scenarios": set(inst.scenarios["scenario"]),
+    }
+    for spec in TABLES:
+        frame = inst.tables[spec.stem]
+        for col in spec.columns:
+            if col.refers_to is None:
+                continue
+            pool = names[col.refers_to]
+            for row, value in zip(frame["_row"], frame[col.name]):
+                if value == "" or (col.allow_star and value == "*") or value in pool:
+                    continue
+                where = f"{col.refers_to}.csv" if col.refers_to != "scenarios" or files.get("scenarios") else \
+                    "scenarios (no scenarios.csv: only 'base')"
+                problems.append(Problem(files[spec.stem], f"unknown {col.name}: not in {where}", row=row,
+                                        column=col.name, value=value, hint=did_you_mean(value, pool)))
+    for stem in ("limits", "disruptions"):
+        frame = inst.tables[stem]
+        for row, scope, name in zip(frame["_row"], frame["scope"], frame["name"]):
+            pool = names["countries"] if scope == "country" else blocs if scope == "bloc" else None
+            if pool is not None and name and name not in pool:
+                what = "country of countries.csv" if scope == "country" else "bloc of countries.csv"
+                problems.append(Problem(files[stem], f"unknown {scope}: expected a {what}", row=row,
+                                        column="name", value=name, hint=did_you_mean(name, pool)))
+
+    options = inst.options
+    for row, spot, agreement in zip(options["_row"], options["spot"], options["agreement"]):
+        if spot == 1 and agreement:
+            problems.append(Problem(files["options"], "an option cannot be both spot and gated by an agreement",
+                                    row=row, column="agreement", value=agreement,
+                                    hint="set spot to 0 or leave agreement empty"))
+    for row, code in zip(countries["_row"], countries["country"]):
+        if code and not _ISO3.match(code):
+            warnings.append(Problem(files["countries"], "is not an ISO 3166 alpha-3 code (three capital letters)",
+                                    row=row, column="country", value=code))
+
+    if not inst.scenarios.empty:
+        total = float(inst.scenarios["probability"].sum())
+        if abs(total - 1.0) > PROBABILITY_TOLERANCE:
+            problems.append(Problem(files["scenarios"], f"probabilities sum to {total:.9g}, expected 1 (within 1e-6)",
+                                    column="probability"))
+
+    order = {p: i for i, p in enumerate(inst.periods)}
+    dis = inst.disruptions
+    for row, start, end in zip(dis["_row"], dis["start_period"], dis["end_period"]):
+        if start in order and end in order and order[end] < order[start]:
+            problems.append(Problem(files["disruptions"], f"end_period comes before start_period {start!r}",
+                                    row=row, column="end_period", value=end))
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def load_instance(path: str | Path) -> Instance:
+    """Read and validate the instance folder at `path`.
+
+    Raises `InstanceError` listing every problem found. Warnings (ignored columns,
+    codes that do not look like ISO 3166) are kept on `Instance.warnings`.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        hint = "expected a folder holding instance.toml and the CSV files"
+        raise InstanceError([Problem(str(folder), "is not a folder", hint=hint)])
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    settings = _read_settings(folder / "instance.toml", str(folder / "instance.toml"), problems, warnings)
+    periods: tuple[str, ...] = settings.get("periods") or ()
+
+    files: dict[str, str] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    known_files = {spec.file for spec in TABLES}
+    for spec in TABLES:
+        file_path = folder / spec.file
+        shown = str(file_path)
+        if not file_path.exists():
+            if spec.required:
+                problems.append(Problem(shown, "is missing", hint=f"required: one row per {spec.row}"))
+            tables[spec.stem] = pd.DataFrame(columns=["_row", *(c.name for c in spec.columns)])
+            continue
+        files[spec.stem] = shown
+        raw = read_raw_table(file_path, shown)
+        problems.extend(raw.problems)
+        tables[spec.stem] = _parse_table(raw, spec, periods, problems, warnings)
+    for extra in sorted(folder.glob("*.csv")):
+        if extra.name not in known_files:
+            warnings.append(Problem(str(extra), "is not part of the format and is ignored",
+                                    hint=did_you_mean(extra.name, known_files)))
+
+    if "scenarios" not in files:
+        tables["scenarios"] = pd.DataFrame(
+            [{"_row": 0, "scenario": BASE_SCENARIO, "probability": 1.0, "description": "the only scenario"}])
+    options = tables["options"]
+    if not options.empty:
+        options["processor"] = options["processor"].where(options["processor"] != "", options["origin"])
+        if periods:
+            options["available_from"] = options["available_from"].where(options["available_from"] != "", periods[0])
+    disruptions = tables["disruptions"]
+    if not disruptions.empty and periods:
+        disruptions["end_period"] = disruptions["end_period"].where(disruptions["end_period"] != "", periods[-1])
+
+    instance = Instance(
+        path=folder,
+        name=settings.get("name") or folder.name,
+        periods=periods,
+        description=settings.get("description", ""),
+        currency=settings.get("currency", "USD"),
+        unit=settings.get("unit", "t"),
+        discount_rate=settings.get("discount_rate", 0.0),
+        risk_aversion=settings.get("risk.aversion", 0.0),
+        cvar_alpha=settings.get("risk.cvar_alpha", 0.9),
+        fixed_cost_max=settings.get("budget.fixed_cost_max"),
+        sources=settings.get("sources", {}),
+        tables=tables,
+        warnings=warnings,
+    )
+    files.setdefault("scenarios", "")
+    _check_references(instance, files, problems, warnings)
+    if problems:
+        raise InstanceError(problems)
+    return instance

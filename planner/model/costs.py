@@ -1,0 +1,77 @@
+"""Costs, CVaR and the objective (MODEL.md section 3, "Costs" and "Objective")."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from planner.data import ModelData
+
+
+def add_fixed_cost(model: pyo.ConcreteModel, data: ModelData) -> None:
+    """FC = sum_o fixed_cost_o z_o + sum_g fixed_cost_g w_g (not discounted)."""
+    model.fixed_cost = pyo.Expression(
+        expr=sum(data.fixed_cost[o] * model.contracted[o] for o in data.options if data.fixed_cost[o])
+        + sum(data.agreement_cost[g] * model.signed[g] for g in data.agreements if data.agreement_cost[g])
+    )
+
+
+def add_scenario_costs(model: pyo.ConcreteModel, data: ModelData) -> None:
+    """C_s, one variable per scenario, defined by
+
+        C_s = sum_t d_t [ sum_o unit_cost_o a_ots x_ot + sum_o unit_cost_o (1 + spot_premium_o) y_ots
+                          + sum_m (holding_cost_m I_mts + shortage_penalty_m u_mts) ].
+
+    Contracted volume is paid as delivered (a_ots x_ot).
+    """
+    model.scenario_cost = pyo.Var(model.scenarios, domain=pyo.Reals)
+
+    def rule(mdl: pyo.ConcreteModel, s: str) -> pyo.Expression:
+        terms = []
+        for (o, t) in mdl.option_periods:
+            price = data.discount[t] * data.unit_cost[o]
+            a = data.availability[o, t, s]
+            if price and a:  # a = 0: nothing delivered and no spot variable
+                terms.append(price * a * mdl.volume[o, t])
+                if data.is_spot[o]:
+                    terms.append(price * (1 + data.spot_premium[o]) * mdl.spot[o, t, s])
+        for m in data.commodities:
+            for t in data.horizon:
+                if data.holding_cost[m]:
+                    terms.append(data.discount[t] * data.holding_cost[m] * mdl.stock[m, t, s])
+                if data.shortage_penalty[m]:
+                    terms.append(data.discount[t] * data.shortage_penalty[m] * mdl.unmet[m, t, s])
+        return mdl.scenario_cost[s] == sum(terms)
+
+    model.scenario_cost_definition = pyo.Constraint(model.scenarios, rule=rule)
+
+
+def add_objective(model: pyo.ConcreteModel, data: ModelData) -> None:
+    """minimise FC + (1 - lambda) sum_s p_s C_s + lambda CVaR_alpha(C), with
+
+        CVaR_alpha(C) = min_eta eta + 1/(1 - alpha) sum_s p_s max(0, C_s - eta)
+
+    linearised (Rockafellar-Uryasev) by `tail_excess[s]` >= C_s - eta, >= 0, with eta =
+    `value_at_risk`. Also declares `expected_cost` = FC + sum_s p_s C_s and, deactivated,
+    `tiebreak_objective`, which minimises it: the second, lexicographic stage that
+    returns among optimal plans one with the least expected cost.
+    """
+    lam, alpha = data.risk_aversion, data.cvar_alpha
+    p = data.probability
+    model.expected_cost = pyo.Expression(
+        expr=model.fixed_cost + sum(p[s] * model.scenario_cost[s] for s in model.scenarios)
+    )
+    objective = model.fixed_cost
+    if lam < 1:
+        objective = objective + (1 - lam) * sum(p[s] * model.scenario_cost[s] for s in model.scenarios)
+    if lam > 0:
+        model.value_at_risk = pyo.Var(domain=pyo.Reals)
+        model.tail_excess = pyo.Var(model.scenarios, domain=pyo.NonNegativeReals)
+        model.tail_definition = pyo.Constraint(
+            model.scenarios,
+            rule=lambda mdl, s: mdl.tail_excess[s] >= mdl.scenario_cost[s] - mdl.value_at_risk,
+        )
+        cvar = model.value_at_risk + sum(p[s] * model.tail_excess[s] for s in model.scenarios) / (1 - alpha)
+        objective = objective + lam * cvar
+    model.objective = pyo.Objective(expr=objective, sense=pyo.minimize)
+    model.tiebreak_objective = pyo.Objective(expr=model.expected_cost, sense=pyo.minimize)
+    model.tiebreak_objective.deactivate()

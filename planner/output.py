@@ -1,0 +1,137 @@
+"""Writing results safely, and the short summary printed on the terminal."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from planner.errors import OutputError
+from planner.pipeline import Outcome
+from planner.results import TABLE_COLUMNS
+
+SUMMARY_FILE = "summary.json"
+RESULT_FILES = frozenset({SUMMARY_FILE, *(f"{name}.csv" for name in TABLE_COLUMNS)})
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def default_output_dir(outcome: Outcome) -> Path:
+    return Path("results") / outcome.instance.name
+
+
+def neutralise_formula(text: object) -> object:
+    """Prefix a quote to text cells a spreadsheet would run as a formula (user data only)."""
+    if isinstance(text, str) and text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def _is_previous_result(folder: Path) -> bool:
+    entries = {p.name for p in folder.iterdir()}
+    return SUMMARY_FILE in entries and entries <= RESULT_FILES
+
+
+def _json_ready(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    return value
+
+
+def write_results(outcome: Outcome, folder: Path, force: bool = False) -> Path:
+    """Write summary.json and the result CSVs into `folder`, all or nothing.
+
+    Files go to a temporary folder beside it, which is moved into place only when every
+    file is complete. An existing earlier result is replaced; a folder holding anything
+    else is refused unless `force`.
+    """
+    folder = Path(folder)
+    if folder.exists():
+        if not folder.is_dir():
+            raise OutputError(f"{folder} exists and is not a folder")
+        if any(folder.iterdir()) and not _is_previous_result(folder) and not force:
+            raise OutputError(
+                f"{folder} holds files that are not an earlier result; choose another --out or pass --force"
+            )
+    parent = folder.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
+    except OSError as exc:
+        raise OutputError(f"cannot write to {parent}: {exc.strerror}") from None
+    try:
+        for name, table in outcome.tables.items():
+            safe = table.copy()
+            for col in safe.columns:
+                if safe[col].dtype == object:
+                    safe[col] = safe[col].map(neutralise_formula)
+            safe.to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
+        with open(staging / SUMMARY_FILE, "w", encoding="utf-8") as fh:
+            json.dump(_json_ready(outcome.summary()), fh, indent=2)
+            fh.write("\n")
+        if folder.exists():
+            retired = parent / f".{folder.name}.old-{os.getpid()}"
+            folder.rename(retired)
+            staging.rename(folder)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            staging.rename(folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write results to {folder}: {exc}") from None
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def _money(value: float, currency: str) -> str:
+    return f"{value:,.2f} {currency}"
+
+
+def format_summary(outcome: Outcome) -> str:
+    """A few lines for the terminal: status, costs, chosen options per material."""
+    inst, f, data = outcome.instance, outcome.figures, outcome.data
+    gap = outcome.mip_gap
+    lines = [
+        f"{inst.name}: {outcome.report.status}"
+        + (f" (gap {gap:.4%}, best bound {outcome.report.best_bound:,.2f})" if gap is not None else ""),
+        f"  objective      {_money(f.objective, inst.currency)}"
+        f"   (risk aversion {inst.risk_aversion:g}, CVaR level {inst.cvar_alpha:g})",
+        f"  expected cost  {_money(f.expected_cost, inst.currency)}",
+        f"  CVaR           {_money(f.cvar, inst.currency)}",
+        f"  fixed cost     {_money(f.fixed_cost, inst.currency)}",
+    ]
+    signed = [g for g, w in outcome.plan.signed.items() if w]
+    if signed:
+        lines.append(f"  agreements     {', '.join(signed)}")
+    supply = outcome.tables["supply"]
+    probability = supply["scenario"].map(data.probability)
+    weighted_shortage = (supply["shortage"] * probability).groupby(supply["commodity"]).sum()
+    total_demand = supply.groupby("commodity")["demand"].sum() / len(data.scenarios)
+    for m in data.commodities:
+        chosen = []
+        for o in data.options_of[m]:
+            if outcome.plan.contracted[o]:
+                periods = data.periods_of[o]
+                mean = sum(outcome.plan.volume[o, t] for t in periods) / max(1, len(periods))
+                chosen.append(f"{o} ({data.instance.options.set_index('option').at[o, 'origin']}, "
+                              f"{mean:,.1f} {inst.unit}/period)")
+        text = ", ".join(chosen) if chosen else "no contract"
+        share = weighted_shortage.get(m, 0.0) / total_demand[m] if total_demand.get(m, 0) > 0 else 0.0
+        lines.append(f"  {m}: {text}; expected shortage {share:.1%} of demand")
+    return "\n".join(lines)
+
+
+def read_summary(folder: Path) -> dict:
+    with open(Path(folder) / SUMMARY_FILE, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def read_table(folder: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(Path(folder) / f"{name}.csv", keep_default_na=False, na_values=[""])

@@ -1,0 +1,97 @@
+"""One solve, end to end: instance -> model -> HiGHS -> plan, figures and tables."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from planner import __version__
+from planner.data import ModelData, build_model_data
+from planner.errors import InfeasibleError, SolveError
+from planner.loader import Instance, load_instance
+from planner.model import create_model
+from planner.results import Figures, Plan, compute_figures, plan_from_model, result_tables
+from planner.solve import SolveOptions, SolveReport, solve_model
+
+
+@dataclass
+class Outcome:
+    """A solved instance: the plan, its figures and tables, and how the solve went."""
+
+    instance: Instance
+    data: ModelData
+    options: SolveOptions
+    report: SolveReport
+    plan: Plan
+    figures: Figures
+    tables: dict[str, pd.DataFrame]
+    build_seconds: float
+
+    @property
+    def mip_gap(self) -> float | None:
+        """(objective - best bound) / |objective|, from the reported objective."""
+        bound = self.report.best_bound
+        if bound is None:
+            return None
+        objective = self.figures.objective
+        return max(0.0, objective - bound) / max(abs(objective), 1e-10)
+
+    def summary(self) -> dict:
+        """The content of summary.json."""
+        inst, f, r = self.instance, self.figures, self.report
+        return {
+            "instance": inst.name,
+            "status": r.status,
+            "objective": f.objective,
+            "expected_cost": f.expected_cost,
+            "cvar": f.cvar,
+            "fixed_cost": f.fixed_cost,
+            "mip_gap": self.mip_gap,
+            "best_bound": r.best_bound,
+            "currency": inst.currency,
+            "unit": inst.unit,
+            "risk_aversion": inst.risk_aversion,
+            "cvar_alpha": inst.cvar_alpha,
+            "scenarios": len(self.data.scenarios),
+            "build_seconds": round(self.build_seconds, 3),
+            "transfer_seconds": round(r.transfer_seconds, 3),
+            "solve_seconds": round(r.solve_seconds, 3),
+            "model": r.sizes,
+            "tiebreak": r.tiebreak,
+            "solver": r.solver,
+            "solver_options": {
+                "mip_gap": self.options.mip_gap,
+                "time_limit": self.options.time_limit,
+                "threads": self.options.threads,
+                "seed": self.options.seed,
+            },
+            "planner_version": __version__,
+        }
+
+
+def solve_instance(instance: Instance | str | Path, options: SolveOptions | None = None) -> Outcome:
+    """Load (if given a path), build, solve and evaluate an instance.
+
+    Raises `InstanceError` for invalid input, `InfeasibleError` when no plan satisfies
+    the constraints, and `SolveError` when the solver returns no plan (time limit
+    without an incumbent, numerical failure).
+    """
+    options = options or SolveOptions()
+    inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    started = time.perf_counter()
+    data = build_model_data(inst)
+    model = create_model(data)
+    build_seconds = time.perf_counter() - started
+    report = solve_model(model, data.risk_aversion, options)
+    if not report.has_plan:
+        if report.status == "infeasible":
+            raise InfeasibleError([])
+        if report.status == "time_limit":
+            raise SolveError("time_limit", f"no feasible plan found within the time limit of {options.time_limit:g} s")
+        raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")
+    plan = plan_from_model(model)
+    figures = compute_figures(data, plan)
+    return Outcome(inst, data, options, report, plan, figures, result_tables(data, plan, figures), build_seconds)

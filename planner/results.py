@@ -1,0 +1,192 @@
+"""A plan, its reported figures and its result tables.
+
+Figures are computed ex post from the plan's values with the definitions of MODEL.md
+section 3 (not read from the solver's objective), so they hold exactly for the plan
+that is written. Nothing here touches the solver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from planner.data import ModelData
+
+TABLE_COLUMNS: dict[str, list[str]] = {
+    "contracts": ["option", "commodity", "origin", "processor", "selected", "fixed_cost", "agreement", "risk",
+                  "total_volume"],
+    "volumes": ["option", "commodity", "period", "volume"],
+    "agreements": ["agreement", "signed", "fixed_cost", "options_selected"],
+    "scenario_costs": ["scenario", "probability", "cost", "total_cost"],
+    "supply": ["scenario", "commodity", "period", "demand", "delivered", "spot", "shortage", "stock"],
+    "exposure": ["commodity", "period", "scope", "name", "contracted", "demand", "share", "max_share"],
+}
+
+
+@dataclass
+class Plan:
+    """Values of every decision variable of MODEL.md section 3."""
+
+    contracted: dict[str, int]  # z_o
+    signed: dict[str, int]  # w_g
+    volume: dict[tuple[str, int], float]  # x_ot, t in P_o
+    spot: dict[tuple[str, int, str], float]  # y_ots where it exists
+    stock: dict[tuple[str, int, str], float]  # I_mts
+    unmet: dict[tuple[str, int, str], float]  # u_mts
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The reported figures of MODEL.md section 3."""
+
+    fixed_cost: float
+    scenario_cost: dict[str, float]  # C_s
+    expected_cost: float  # FC + sum_s p_s C_s
+    cvar: float  # FC + CVaR_alpha(C)
+    objective: float  # (1 - lambda) expected_cost + lambda cvar
+
+
+def plan_from_model(model: pyo.ConcreteModel) -> Plan:
+    """Read the plan stored in a solved model's variables."""
+
+    def values(var: pyo.Var) -> dict:
+        return {k: float(v.value) for k, v in var.items()}
+
+    return Plan(
+        contracted={k: int(round(v)) for k, v in values(model.contracted).items()},
+        signed={k: int(round(v)) for k, v in values(model.signed).items()},
+        volume=values(model.volume),
+        spot=values(model.spot),
+        stock=values(model.stock),
+        unmet=values(model.unmet),
+    )
+
+
+def cvar(costs: np.ndarray, probabilities: np.ndarray, alpha: float) -> float:
+    """CVaR_alpha = min_eta eta + 1/(1 - alpha) sum_s p_s max(0, C_s - eta).
+
+    The minimum of this convex piecewise-linear function lies at a scenario cost (the
+    value at risk); it is evaluated there and at its neighbours, against rounding.
+    """
+    order = np.argsort(costs, kind="stable")
+    sorted_costs, cumulative = costs[order], np.cumsum(probabilities[order])
+    k = int(np.searchsorted(cumulative, alpha - 1e-12))
+    candidates = sorted_costs[max(0, k - 1): k + 2]
+
+    def rockafellar_uryasev(eta: float) -> float:
+        return eta + float(probabilities @ np.maximum(0.0, costs - eta)) / (1.0 - alpha)
+
+    return min(rockafellar_uryasev(float(eta)) for eta in candidates)
+
+
+def scenario_costs(data: ModelData, plan: Plan) -> dict[str, float]:
+    """C_s = sum_t d_t [sum_o c_o a_ots x_ot + sum_o c_o (1 + premium_o) y_ots + sum_m (h_m I + pen_m u)]."""
+    cost = {s: 0.0 for s in data.scenarios}
+    for (o, t), x in plan.volume.items():
+        if x:
+            price = data.discount[t] * data.unit_cost[o]
+            for s in data.scenarios:
+                cost[s] += price * data.availability[o, t, s] * x
+    for (o, t, s), y in plan.spot.items():
+        cost[s] += data.discount[t] * data.unit_cost[o] * (1 + data.spot_premium[o]) * y
+    for (m, t, s), stock in plan.stock.items():
+        cost[s] += data.discount[t] * (data.holding_cost[m] * stock + data.shortage_penalty[m] * plan.unmet[m, t, s])
+    return cost
+
+
+def compute_figures(data: ModelData, plan: Plan) -> Figures:
+    """The reported figures, computed from the plan alone."""
+    fixed = sum(data.fixed_cost[o] * z for o, z in plan.contracted.items()) + sum(
+        data.agreement_cost[g] * w for g, w in plan.signed.items()
+    )
+    cost = scenario_costs(data, plan)
+    c = np.array([cost[s] for s in data.scenarios])
+    p = np.array([data.probability[s] for s in data.scenarios])
+    expected = fixed + float(p @ c)
+    tail = fixed + cvar(c, p, data.cvar_alpha)
+    lam = data.risk_aversion
+    return Figures(fixed, cost, expected, tail, (1 - lam) * expected + lam * tail)
+
+
+def _delivered(data: ModelData, plan: Plan, m: str, t: int, s: str) -> tuple[float, float]:
+    contracted = spot = 0.0
+    for o in data.options_of[m]:
+        if (o, t) in plan.volume:
+            contracted += data.availability[o, t, s] * plan.volume[o, t]
+            spot += plan.spot.get((o, t, s), 0.0)
+    return contracted, spot
+
+
+def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd.DataFrame]:
+    """The tidy result tables, with the columns of `TABLE_COLUMNS`, in a stable order."""
+    inst = data.instance
+    opts = inst.options
+    period = data.periods
+    total_volume = {o: 0.0 for o in data.options}
+    for (o, _), x in plan.volume.items():
+        total_volume[o] += x
+    contracts = pd.DataFrame({
+        "option": opts["option"], "commodity": opts["commodity"], "origin": opts["origin"],
+        "processor": opts["processor"], "selected": [plan.contracted[o] for o in opts["option"]],
+        "fixed_cost": opts["fixed_cost"].astype(float), "agreement": opts["agreement"],
+        "risk": [data.risk[o] for o in opts["option"]], "total_volume": [total_volume[o] for o in opts["option"]],
+    })
+    volumes = pd.DataFrame(
+        [(o, data.commodity_of[o], period[t], x) for (o, t), x in plan.volume.items()],
+        columns=TABLE_COLUMNS["volumes"],
+    )
+    selected_per_agreement = {g: 0 for g in data.agreements}
+    for o, g in data.agreement_of.items():
+        selected_per_agreement[g] += plan.contracted[o]
+    agreements = pd.DataFrame(
+        [(g, plan.signed[g], data.agreement_cost[g], selected_per_agreement[g]) for g in data.agreements],
+        columns=TABLE_COLUMNS["agreements"],
+    )
+    costs = pd.DataFrame(
+        [(s, data.probability[s], figures.scenario_cost[s], figures.fixed_cost + figures.scenario_cost[s])
+         for s in data.scenarios],
+        columns=TABLE_COLUMNS["scenario_costs"],
+    )
+    supply_rows = []
+    for s in data.scenarios:
+        for m in data.commodities:
+            for t in data.horizon:
+                contracted, spot = _delivered(data, plan, m, t, s)
+                supply_rows.append((s, m, period[t], data.demand[m, t], contracted, spot,
+                                    plan.unmet[m, t, s], plan.stock[m, t, s]))
+    supply = pd.DataFrame(supply_rows, columns=TABLE_COLUMNS["supply"])
+    return {
+        "contracts": contracts,
+        "volumes": volumes,
+        "agreements": agreements,
+        "scenario_costs": costs,
+        "supply": supply,
+        "exposure": exposure_table(data, plan),
+    }
+
+
+def exposure_table(data: ModelData, plan: Plan) -> pd.DataFrame:
+    """Contracted volume exposed to each country and bloc, as a share of demand.
+
+    One row per material, period and every country or bloc that some option of the
+    material is exposed to (origin or processor), with the tightest share limit that
+    applies (empty when none). `share` is empty where demand is 0.
+    """
+    limit_of: dict[tuple[str, str, str], float] = {}
+    for limit in data.limits:
+        key = (limit.commodity, limit.scope, limit.name)
+        limit_of[key] = min(limit.max_share, limit_of.get(key, 1.0))
+    rows = []
+    for m in data.commodities:
+        scopes = sorted(key for key, opts in data.exposed.items() if any(o in opts for o in data.options_of[m]))
+        for t in data.horizon:
+            demand = data.demand[m, t]
+            for scope, name in scopes:
+                exposed = data.exposed[scope, name]
+                volume = sum(plan.volume.get((o, t), 0.0) for o in data.options_of[m] if o in exposed)
+                rows.append((m, data.periods[t], scope, name, volume, demand,
+                             volume / demand if demand > 0 else np.nan, limit_of.get((m, scope, name), np.nan)))
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS["exposure"])

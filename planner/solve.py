@@ -1,0 +1,222 @@
+"""Solving a built Pyomo model with HiGHS through highspy.
+
+Path into HiGHS: Pyomo's `LinearStandardFormCompiler` turns the model into sparse
+matrices (Pyomo stays the single source of truth for the formulation), which are handed
+to `highspy.Highs.passModel` in one call; the solution is written back into the Pyomo
+variables. The termination status is checked before any value is read.
+
+Two stages (MODEL.md section 3, last paragraph): when risk aversion is positive, plans
+that tie on the objective may differ in expected cost (at lambda = 1 the scenarios
+outside the CVaR tail do not count at all). After the first solve the objective is
+capped at its incumbent value and the expected cost is minimised, warm-started from the
+first plan. The gap and bound reported are those of the first, objective-defining stage.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+# A tie-break may exceed the first stage's objective by this relative amount, no more.
+TIEBREAK_RELATIVE_SLACK = 1e-9
+
+_STATUS = {
+    highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kTimeLimit: "time_limit",
+    highspy.HighsModelStatus.kInfeasible: "infeasible",
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible",
+    highspy.HighsModelStatus.kUnbounded: "unbounded",
+    highspy.HighsModelStatus.kInterrupt: "interrupted",
+    highspy.HighsModelStatus.kHighsInterrupt: "interrupted",
+    highspy.HighsModelStatus.kIterationLimit: "iteration_limit",
+    highspy.HighsModelStatus.kSolutionLimit: "solution_limit",
+    highspy.HighsModelStatus.kMemoryLimit: "memory_limit",
+}
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """What the user may set about the solve."""
+
+    mip_gap: float = 1e-4  # relative
+    time_limit: float | None = None  # seconds, whole solve (both stages)
+    threads: int | None = None  # None: HiGHS chooses
+    log: bool = False  # HiGHS log to stderr
+    tiebreak: bool = True  # second stage: least expected cost among optimal plans
+    seed: int = 0
+
+
+@dataclass
+class SolveReport:
+    """What the solver says about the plan now stored in the model's variables."""
+
+    status: str
+    has_plan: bool
+    best_bound: float | None = None
+    solver_objective: float | None = None
+    transfer_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    sizes: dict[str, int] = field(default_factory=dict)
+    solver: str = f"HiGHS {highspy.Highs().version()}"
+    tiebreak: str = "not run"  # "applied", "no change", "not run", or the stage's status
+
+
+@dataclass
+class _Compiled:
+    columns: list  # Pyomo VarData, in column order
+    lp: highspy.HighsLp
+    objective: np.ndarray  # dense cost vector of `objective`
+    objective_offset: float
+    tiebreak: np.ndarray  # dense cost vector of `tiebreak_objective`
+    tiebreak_offset: float
+    nonzeros: int
+
+
+def _compile(model: pyo.ConcreteModel) -> _Compiled:
+    model.tiebreak_objective.activate()
+    try:
+        info = LinearStandardFormCompiler().write(model, mixed_form=True)
+    finally:
+        model.tiebreak_objective.deactivate()
+    order = [id(obj.parent_component()) for obj in info.objectives]
+    costs = info.c.toarray()
+    main, second = order.index(id(model.objective)), order.index(id(model.tiebreak_objective))
+
+    columns = info.columns
+    n, A = len(columns), info.A.tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, A.shape[0]
+    lp.col_cost_ = costs[main]
+    lp.offset_ = float(info.c_offset[main])
+    inf = highspy.kHighsInf
+    lp.col_lower_ = np.array([-inf if v.lb is None else v.lb for v in columns], dtype=float)
+    lp.col_upper_ = np.array([inf if v.ub is None else v.ub for v in columns], dtype=float)
+    rhs = np.asarray(info.rhs, dtype=float)
+    sense = np.array([mult for _, mult in info.rows], dtype=int)
+    lp.row_lower_ = np.where(sense <= 0, rhs, -inf)  # 0: equality, -1: >=
+    lp.row_upper_ = np.where(sense >= 0, rhs, inf)  # 1: <=
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr
+    lp.a_matrix_.index_ = A.indices
+    lp.a_matrix_.value_ = A.data
+    integer = [highspy.HighsVarType.kInteger if v.is_integer() else highspy.HighsVarType.kContinuous for v in columns]
+    lp.integrality_ = integer
+    return _Compiled(columns, lp, costs[main], float(info.c_offset[main]), costs[second],
+                     float(info.c_offset[second]), int(A.nnz))
+
+
+def _new_highs(options: SolveOptions) -> highspy.Highs:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", options.log)
+    h.setOptionValue("log_to_console", False)
+    if options.log:
+        h.cbLogging.subscribe(lambda event: sys.stderr.write(event.message))
+    h.setOptionValue("mip_rel_gap", options.mip_gap)
+    h.setOptionValue("random_seed", options.seed)
+    if options.threads:
+        h.setOptionValue("threads", options.threads)
+    return h
+
+
+def _status_and_plan(h: highspy.Highs) -> tuple[str, bool]:
+    status = _STATUS.get(h.getModelStatus(), "solver_error")
+    has_plan = h.getInfo().primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    return status, has_plan
+
+
+def _set_time_limit(h: highspy.Highs, options: SolveOptions, started: float) -> bool:
+    """Give HiGHS what remains of the time limit; False when nothing remains."""
+    if options.time_limit is None:
+        return True
+    remaining = options.time_limit - (time.perf_counter() - started)
+    if remaining <= 0:
+        return False
+    h.setOptionValue("time_limit", remaining)
+    return True
+
+
+def _run_tiebreak(h: highspy.Highs, compiled: _Compiled, plan: np.ndarray, options: SolveOptions,
+                  started: float) -> tuple[str, np.ndarray]:
+    """Minimise expected cost subject to objective <= its first-stage value."""
+    first = float(compiled.objective @ plan) + compiled.objective_offset
+    cap = first - compiled.objective_offset + TIEBREAK_RELATIVE_SLACK * max(1.0, abs(first))
+    nz = np.flatnonzero(compiled.objective)
+    h.addRow(-highspy.kHighsInf, cap, len(nz), nz.astype(np.int32), compiled.objective[nz])
+    h.changeColsCost(len(plan), np.arange(len(plan), dtype=np.int32), compiled.tiebreak)
+    h.changeObjectiveOffset(compiled.tiebreak_offset)
+    start = highspy.HighsSolution()
+    start.col_value = list(plan)
+    start.value_valid = True
+    h.setSolution(start)
+    if not _set_time_limit(h, options, started):
+        return "time_limit", plan
+    h.run()
+    status, has_plan = _status_and_plan(h)
+    if not has_plan:
+        return status, plan
+    second = np.asarray(h.getSolution().col_value)
+    better = compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * max(1.0, abs(compiled.tiebreak @ plan))
+    return ("applied" if better else "no change"), (second if better else plan)
+
+
+def _store(model: pyo.ConcreteModel, columns: list, values: np.ndarray) -> None:
+    """Write a plan into the Pyomo variables: binaries rounded, solver noise clipped."""
+    for var in model.component_data_objects(pyo.Var, active=True):
+        var.set_value(var.lb if var.lb is not None else 0.0, skip_validation=True)
+    for var, value in zip(columns, values):
+        if var.is_integer():
+            value = float(round(value))
+        else:
+            if var.lb is not None and value < var.lb:
+                value = var.lb
+            if var.ub is not None and value > var.ub:
+                value = var.ub
+            if abs(value) < 1e-9:
+                value = 0.0
+        var.set_value(float(value), skip_validation=True)
+
+
+def solve_model(model: pyo.ConcreteModel, risk_aversion: float, options: SolveOptions) -> SolveReport:
+    """Solve `model` (built by `planner.model.create_model`) and store the plan in it.
+
+    Returns the report whatever the outcome; `has_plan` says whether the variables hold
+    a feasible plan. Reading values when it is False is the caller's mistake.
+    """
+    started = time.perf_counter()
+    compiled = _compile(model)
+    h = _new_highs(options)
+    h.passModel(compiled.lp)
+    report = SolveReport(status="not_solved", has_plan=False)
+    report.sizes = {
+        "variables": compiled.lp.num_col_,
+        "binary_variables": int(sum(v.is_integer() for v in compiled.columns)),
+        "constraints": compiled.lp.num_row_,
+        "nonzeros": compiled.nonzeros,
+    }
+    report.transfer_seconds = time.perf_counter() - started
+
+    solve_started = time.perf_counter()
+    if not _set_time_limit(h, options, started):
+        report.status = "time_limit"
+        return report
+    h.run()
+    report.status, report.has_plan = _status_and_plan(h)
+    if report.has_plan:
+        info = h.getInfo()
+        plan = np.asarray(h.getSolution().col_value)
+        report.solver_objective = float(compiled.objective @ plan) + compiled.objective_offset
+        has_integers = report.sizes["binary_variables"] > 0
+        bound = info.mip_dual_bound if has_integers else report.solver_objective
+        report.best_bound = float(bound) if bound is not None and math.isfinite(bound) else None
+        if options.tiebreak and risk_aversion > 0:
+            report.tiebreak, plan = _run_tiebreak(h, compiled, plan, options, started)
+        _store(model, compiled.columns, plan)
+    report.solve_seconds = time.perf_counter() - solve_started
+    return report
