@@ -22,6 +22,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "agreements": ["agreement", "signed", "fixed_cost", "options_selected"],
     "scenario_costs": ["scenario", "probability", "cost", "total_cost"],
     "supply": ["scenario", "commodity", "period", "demand", "delivered", "spot", "shortage", "stock"],
+    "spot": ["scenario", "option", "commodity", "period", "volume"],
     "exposure": ["commodity", "period", "scope", "name", "contracted", "demand", "share", "max_share"],
 }
 
@@ -158,12 +159,17 @@ def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd
                 supply_rows.append((s, m, period[t], data.demand[m, t], contracted, spot,
                                     plan.unmet[m, t, s], plan.stock[m, t, s]))
     supply = pd.DataFrame(supply_rows, columns=TABLE_COLUMNS["supply"])
+    spot = pd.DataFrame(
+        [(s, o, data.commodity_of[o], period[t], y) for (o, t, s), y in plan.spot.items() if y > 0],
+        columns=TABLE_COLUMNS["spot"],
+    )
     return {
         "contracts": contracts,
         "volumes": volumes,
         "agreements": agreements,
         "scenario_costs": costs,
         "supply": supply,
+        "spot": spot,
         "exposure": exposure_table(data, plan),
     }
 

@@ -8,10 +8,10 @@ placeholders ``{unit}`` and ``{currency}``, filled from ``instance.toml``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """How a cell is parsed."""
 
     TEXT = "text"
@@ -95,7 +95,8 @@ COMMODITIES = Table(
     columns=(
         Column("commodity", Kind.TEXT, "material name", required=True),
         _nonneg("shortage_penalty", "cost of each unit of unmet demand", "{currency}/{unit}", required=True),
-        _nonneg("holding_cost", "cost of holding one unit in stock for one period", "{currency}/{unit}/period", default=0.0),
+        _nonneg("holding_cost", "cost of holding one unit in stock for one period", "{currency}/{unit}/period",
+                default=0.0),
         _nonneg("initial_stock", "stock before the first period", "{unit}", default=0.0),
         _nonneg("storage_capacity", "most stock held at the end of a period; empty = unlimited", "{unit}"),
         _fraction("service_level", "share of total demand that must be met in every scenario; empty = none"),
@@ -247,8 +248,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("currency", "text", "currency of every cost", default="USD"),
     Setting("unit", "text", "unit of every quantity", default="t"),
     Setting("discount_rate", "number", "per period; d_t = (1 + rate)^-t", default=0.0, lower=0.0),
-    Setting("risk.aversion", "number", "lambda: weight of CVaR against expected cost", default=0.0, lower=0.0, upper=1.0),
-    Setting("risk.cvar_alpha", "number", "alpha: CVaR confidence level", default=0.9, lower=0.0, upper=1.0, upper_open=True),
+    Setting("risk.aversion", "number", "lambda: weight of CVaR against expected cost", default=0.0,
+            lower=0.0, upper=1.0),
+    Setting("risk.cvar_alpha", "number", "alpha: CVaR confidence level", default=0.9,
+            lower=0.0, upper=1.0, upper_open=True),
     Setting("budget.fixed_cost_max", "number", "cap on fixed costs (options and agreements); absent = none", lower=0.0),
     Setting("sources", "table", "free-text citations", default={}),
 )

@@ -1,0 +1,66 @@
+"""Writing small instances from Python data, for tests."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FOUR_SUPPLIERS = REPO / "instances" / "four-suppliers"
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def toml_text(settings: dict) -> str:
+    """A TOML document for flat keys and one level of tables."""
+    lines = [f"{k} = {_toml_value(v)}" for k, v in settings.items() if not isinstance(v, dict)]
+    for key, table in settings.items():
+        if isinstance(table, dict):
+            lines.append(f"\n[{key}]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+
+
+def write_instance(folder: Path, settings: dict, **tables: list[dict] | str) -> Path:
+    """Write instance.toml and one CSV per keyword (rows as dicts, or raw text)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "instance.toml").write_text(toml_text(settings), encoding="utf-8")
+    for name, rows in tables.items():
+        path = folder / f"{name}.csv"
+        if isinstance(rows, str):
+            path.write_text(rows, encoding="utf-8")
+        else:
+            write_csv(path, rows)
+    return folder
+
+
+def four_suppliers(folder: Path, aversion: float = 0.5, storage: str = "0") -> Path:
+    """A copy of the bundled MODEL.md section 4 instance with aversion and storage set."""
+    shutil.copytree(FOUR_SUPPLIERS, folder)
+    toml = (folder / "instance.toml").read_text()
+    (folder / "instance.toml").write_text(toml.replace("aversion = 0.5", f"aversion = {aversion}"))
+    (folder / "commodities.csv").write_text(
+        "commodity,shortage_penalty,holding_cost,initial_stock,storage_capacity\n"
+        f"rare_earth_oxide,400,0,0,{storage}\n"
+    )
+    return folder
