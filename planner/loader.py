@@ -161,6 +161,8 @@ def _empty_value(col: Column) -> object:
 def _parse_table(raw: RawTable, spec: Table, periods: tuple[str, ...],
                  problems: list[Problem], warnings: list[Problem]) -> pd.DataFrame:
     known = [c.name for c in spec.columns]
+    if not raw.header:  # unreadable or empty: already reported, nothing more to say
+        return pd.DataFrame(columns=["_row", *known])
     present = set(raw.header)
     missing = [c for c in spec.columns if c.required and c.name not in present]
     for col in missing:
@@ -301,7 +303,7 @@ def _check_setting(value: object, s: Setting, file: str, problems: list[Problem]
 # --------------------------------------------------------------------------- cross-table rules
 
 
-def _check_references(inst: Instance, files: dict[str, str], problems: list[Problem],
+def _check_references(inst: Instance, files: dict[str, str], broken: set[str], problems: list[Problem],
                       warnings: list[Problem]) -> None:
     countries = inst.countries
     blocs = set(countries["bloc"])
@@ -315,7 +317,7 @@ def _check_references(inst: Instance, files: dict[str, str], problems: list[Prob
     for spec in TABLES:
         frame = inst.tables[spec.stem]
         for col in spec.columns:
-            if col.refers_to is None:
+            if col.refers_to is None or col.refers_to in broken:  # no cascade from an unreadable file
                 continue
             pool = names[col.refers_to]
             for row, value in zip(frame["_row"], frame[col.name]):
@@ -325,7 +327,7 @@ def _check_references(inst: Instance, files: dict[str, str], problems: list[Prob
                     "scenarios (no scenarios.csv: only 'base')"
                 problems.append(Problem(files[spec.stem], f"unknown {col.name}: not in {where}", row=row,
                                         column=col.name, value=value, hint=did_you_mean(value, pool)))
-    for stem in ("limits", "disruptions"):
+    for stem in ("limits", "disruptions") if "countries" not in broken else ():
         frame = inst.tables[stem]
         for row, scope, name in zip(frame["_row"], frame["scope"], frame["name"]):
             pool = names["countries"] if scope == "country" else blocs if scope == "bloc" else None
@@ -378,6 +380,7 @@ def load_instance(path: str | Path) -> Instance:
     periods: tuple[str, ...] = settings.get("periods") or ()
 
     files: dict[str, str] = {}
+    broken: set[str] = set()
     tables: dict[str, pd.DataFrame] = {}
     known_files = {spec.file for spec in TABLES}
     for spec in TABLES:
@@ -391,6 +394,8 @@ def load_instance(path: str | Path) -> Instance:
         files[spec.stem] = shown
         raw = read_raw_table(file_path, shown)
         problems.extend(raw.problems)
+        if not raw.header:
+            broken.add(spec.stem)
         tables[spec.stem] = _parse_table(raw, spec, periods, problems, warnings)
     for extra in sorted(folder.glob("*.csv")):
         if extra.name not in known_files:
@@ -400,14 +405,6 @@ def load_instance(path: str | Path) -> Instance:
     if "scenarios" not in files:
         tables["scenarios"] = pd.DataFrame(
             [{"_row": 0, "scenario": BASE_SCENARIO, "probability": 1.0, "description": "the only scenario"}])
-    options = tables["options"]
-    if not options.empty:
-        options["processor"] = options["processor"].where(options["processor"] != "", options["origin"])
-        if periods:
-            options["available_from"] = options["available_from"].where(options["available_from"] != "", periods[0])
-    disruptions = tables["disruptions"]
-    if not disruptions.empty and periods:
-        disruptions["end_period"] = disruptions["end_period"].where(disruptions["end_period"] != "", periods[-1])
 
     instance = Instance(
         path=folder,
@@ -425,7 +422,20 @@ def load_instance(path: str | Path) -> Instance:
         warnings=warnings,
     )
     files.setdefault("scenarios", "")
-    _check_references(instance, files, problems, warnings)
+    _check_references(instance, files, broken, problems, warnings)
     if problems:
+        rank = {str(folder / name): i for i, name in enumerate(["instance.toml", *(t.file for t in TABLES)])}
+        problems.sort(key=lambda p: (rank.get(p.file, len(rank)), p.row or 0))
         raise InstanceError(problems)
+    _fill_defaults(instance)
     return instance
+
+
+def _fill_defaults(inst: Instance) -> None:
+    """Defaults that depend on other columns: processor = origin, periods at the ends."""
+    options, disruptions, periods = inst.options, inst.disruptions, inst.periods
+    if not options.empty:
+        options["processor"] = options["processor"].where(options["processor"] != "", options["origin"])
+        options["available_from"] = options["available_from"].where(options["available_from"] != "", periods[0])
+    if not disruptions.empty:
+        disruptions["end_period"] = disruptions["end_period"].where(disruptions["end_period"] != "", periods[-1])

@@ -69,7 +69,7 @@ def write_results(outcome: Outcome, folder: Path, force: bool = False) -> Path:
         for name, table in outcome.tables.items():
             safe = table.copy()
             for col in safe.columns:
-                if safe[col].dtype == object:
+                if not pd.api.types.is_numeric_dtype(safe[col]):
                     safe[col] = safe[col].map(neutralise_formula)
             safe.to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
         with open(staging / SUMMARY_FILE, "w", encoding="utf-8") as fh:

@@ -1,0 +1,104 @@
+"""The command line, through Click's CliRunner: outputs, messages and exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from helpers import FOUR_SUPPLIERS, four_suppliers
+
+from planner import cli
+from planner.results import TABLE_COLUMNS
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+def test_solve_without_arguments_solves_the_default_instance(runner, tmp_path):
+    result = runner.invoke(cli.main, ["solve"])
+    assert result.exit_code == cli.EXIT_OK, result.output
+    assert "four-suppliers: optimal" in result.output
+    assert "objective      23,736.84 USD" in result.output
+    folder = tmp_path / "results" / "four-suppliers"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "optimal"
+    assert summary["objective"] == pytest.approx(23736.842105, rel=1e-8)
+    for key in ("expected_cost", "cvar", "fixed_cost", "mip_gap", "best_bound", "build_seconds", "solve_seconds"):
+        assert key in summary
+    assert summary["model"]["binary_variables"] == 4
+    for name, columns in TABLE_COLUMNS.items():
+        header = (folder / f"{name}.csv").read_text().splitlines()[0]
+        assert header == ",".join(columns), name
+
+
+def test_solve_by_bundled_name_and_rerun_replaces_the_result(runner, tmp_path):
+    assert runner.invoke(cli.main, ["solve", "four-suppliers", "--out", "out"]).exit_code == 0
+    result = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "--mip-gap", "1e-6"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["solver_options"]["mip_gap"] == 1e-6
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folders left behind"
+
+
+def test_invalid_instance_lists_problems_and_writes_nothing(runner, tmp_path):
+    folder = tmp_path / "bad"
+    shutil.copytree(FOUR_SUPPLIERS, folder)
+    (folder / "options.csv").write_text("option,commodity,origin,capacity,unit_cost\nCN1,rare_earth_oxide,CHN,-1,x\n")
+    result = runner.invoke(cli.main, ["solve", str(folder), "--out", "out"])
+    assert result.exit_code == cli.EXIT_INVALID_INPUT
+    assert f"error: {folder}/options.csv:2:capacity: '-1': expected a number >= 0" in result.output
+    assert f"error: {folder}/options.csv:2:unit_cost: 'x': expected a number" in result.output
+    assert "2 problems found" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_validate(runner, tmp_path):
+    result = runner.invoke(cli.main, ["validate", str(FOUR_SUPPLIERS)])
+    assert result.exit_code == 0 and "valid (1 materials, 4 options, 8 scenarios, 1 periods)" in result.output
+    result = runner.invoke(cli.main, ["validate", str(tmp_path / "missing")])
+    assert result.exit_code == cli.EXIT_INVALID_INPUT and "is not a folder" in result.output
+
+
+def test_infeasible_plan_has_its_own_exit_code(runner, tmp_path):
+    folder = four_suppliers(tmp_path / "inst")
+    (folder / "commodities.csv").write_text(
+        "commodity,shortage_penalty,storage_capacity,service_level\nrare_earth_oxide,400,0,0.99\n")
+    result = runner.invoke(cli.main, ["solve", str(folder), "--out", "out"])
+    assert result.exit_code == cli.EXIT_INFEASIBLE, result.output
+    assert "infeasible" in result.output and not (tmp_path / "out").exists()
+
+
+def test_no_plan_within_time_limit(runner, tmp_path):
+    result = runner.invoke(cli.main, ["solve", "--time-limit", "1e-9", "--out", "out"])
+    assert result.exit_code == cli.EXIT_NO_SOLUTION, result.output
+    assert "no feasible plan found within the time limit" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_refuses_a_folder_that_is_not_a_result(runner, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "budget.xlsx").write_text("precious")
+    result = runner.invoke(cli.main, ["solve", "--out", "out"])
+    assert result.exit_code == cli.EXIT_OUTPUT
+    assert "holds files that are not an earlier result" in result.output
+    assert (tmp_path / "out" / "budget.xlsx").read_text() == "precious"
+    assert runner.invoke(cli.main, ["solve", "--out", "out", "--force"]).exit_code == 0
+
+
+def test_bad_option_value_is_a_usage_error(runner):
+    result = runner.invoke(cli.main, ["solve", "--mip-gap", "2"])
+    assert result.exit_code == cli.EXIT_USAGE
+
+
+def test_formula_like_text_is_neutralised(runner, tmp_path):
+    folder = four_suppliers(tmp_path / "inst")
+    text = (folder / "options.csv").read_text().replace("CN2,", "=HYPERLINK(1),")
+    (folder / "options.csv").write_text(text)
+    assert runner.invoke(cli.main, ["solve", str(folder), "--out", "out"]).exit_code == 0
+    contracts = (tmp_path / "out" / "contracts.csv").read_text()
+    assert "'=HYPERLINK(1)" in contracts and "\n=HYPERLINK" not in contracts

@@ -1,0 +1,219 @@
+"""Loading and validation: spreadsheet dialects, defaults, and every rule of MODEL.md section 2."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import pytest
+from helpers import FOUR_SUPPLIERS
+
+from planner.errors import InstanceError
+from planner.loader import load_instance
+from planner.pipeline import solve_instance
+
+
+@pytest.fixture
+def inst(tmp_path):
+    folder = tmp_path / "inst"
+    shutil.copytree(FOUR_SUPPLIERS, folder)
+    return folder
+
+
+def problems_of(folder) -> list[str]:
+    with pytest.raises(InstanceError) as info:
+        load_instance(folder)
+    return [str(p).replace(str(folder) + "/", "") for p in info.value.problems]
+
+
+# --------------------------------------------------------------------------- dialects
+
+
+def test_excel_utf8_bom_crlf_and_quotes_give_the_same_plan(inst):
+    reference = solve_instance(inst).figures.objective
+    text = (inst / "options.csv").read_text()
+    rows = [",".join(f'"{cell}"' for cell in line.split(",")) for line in text.splitlines()]
+    (inst / "options.csv").write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows).encode() + b"\r\n")
+    assert solve_instance(inst).figures.objective == pytest.approx(reference)
+
+
+def test_semicolons_and_decimal_commas_as_european_excel_writes(inst):
+    (inst / "countries.csv").write_text("country;bloc;risk;name\r\nCHN;china;0,588;China\r\n"
+                                        "RUS;russia;0,684;Russia\r\nIDN;global_south;0,588;Indonesia\r\n")
+    loaded = load_instance(inst)
+    assert loaded.countries.set_index("country").at["RUS", "risk"] == pytest.approx(0.684)
+
+
+def test_utf16_tab_separated_as_excel_unicode_text(inst):
+    text = (inst / "demand.csv").read_text().replace(",", "\t")
+    (inst / "demand.csv").write_bytes(text.encode("utf-16"))
+    assert load_instance(inst).demand["demand"].tolist() == [100.0]
+
+
+def test_percentages_blank_rows_trailing_cells_and_header_case(inst):
+    (inst / "commodities.csv").write_text(
+        "Commodity,Shortage_Penalty,service_level,storage_capacity,,\n\n"
+        "rare_earth_oxide,400,90%,0,,\n,,,,,\n")
+    com = load_instance(inst).commodities
+    assert com.at[0, "service_level"] == pytest.approx(0.9)
+    assert len(com) == 1
+
+
+def test_quoted_field_with_comma_and_newline(inst):
+    (inst / "countries.csv").write_text('country,bloc,risk,name\nCHN,china,0.588,"China, People\'s\nRepublic"\n'
+                                        "RUS,russia,0.684,Russia\nIDN,global_south,0.588,Indonesia\n")
+    assert load_instance(inst).countries.at[0, "name"] == "China, People's\nRepublic"
+
+
+def test_defaults_are_applied(inst):
+    loaded = load_instance(inst)
+    opts = loaded.options.set_index("option")
+    assert opts.at["CN1", "processor"] == "CHN"
+    assert opts.at["CN1", "available_from"] == "2026"
+    assert opts.at["CN1", "spot"] == 0 and opts.at["CN1", "min_volume"] == 0
+    assert loaded.commodities.at[0, "min_suppliers"] == 0
+    assert math.isnan(loaded.commodities.at[0, "service_level"])
+    assert loaded.discount_rate == 0 and loaded.fixed_cost_max is None
+
+
+def test_scenarios_default_to_one_base_scenario(inst):
+    (inst / "scenarios.csv").unlink()
+    (inst / "disruptions.csv").unlink()
+    loaded = load_instance(inst)
+    assert loaded.scenarios["scenario"].tolist() == ["base"]
+    assert loaded.scenarios["probability"].tolist() == [1.0]
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def test_unknown_reference_with_hint(inst):
+    (inst / "options.csv").write_text(
+        "option,commodity,origin,capacity,unit_cost\nCN1,rare_earth_oxide,CHNA,100,100\n"
+        "GS1,rare_earth_oxides,IDN,60,130\n")
+    assert problems_of(inst) == [
+        "options.csv:2:origin: 'CHNA': unknown origin: not in countries.csv (did you mean 'CHN'?)",
+        "options.csv:3:commodity: 'rare_earth_oxides': unknown commodity: not in commodities.csv "
+        "(did you mean 'rare_earth_oxide'?)",
+    ]
+
+
+def test_duplicate_keys(inst):
+    (inst / "demand.csv").write_text("commodity,period,demand\nrare_earth_oxide,2026,100\nrare_earth_oxide,2026,90\n")
+    assert problems_of(inst) == [
+        "demand.csv:3:period: 'rare_earth_oxide:2026': duplicate commodity/period: row 2 has the same"]
+
+
+def test_period_outside_horizon(inst):
+    (inst / "demand.csv").write_text("commodity,period,demand\nrare_earth_oxide,2031,100\n")
+    assert problems_of(inst) == ["demand.csv:2:period: '2031': expected a period of instance.toml (2026)"]
+
+
+def test_negative_non_numeric_and_non_finite_all_reported_at_once(inst):
+    (inst / "options.csv").write_text(
+        "option,commodity,origin,capacity,unit_cost,fixed_cost\n"
+        "CN1,rare_earth_oxide,CHN,-100,100,500\n"
+        "CN2,rare_earth_oxide,CHN,100,abc,500\n"
+        "RU1,rare_earth_oxide,RUS,60,110,inf\n"
+        "GS1,rare_earth_oxide,IDN,\"1,000\",130,1000\n")
+    assert problems_of(inst) == [
+        "options.csv:2:capacity: '-100': expected a number >= 0",
+        "options.csv:3:unit_cost: 'abc': expected a number",
+        "options.csv:4:fixed_cost: 'inf': expected a finite number",
+        "options.csv:5:capacity: '1,000': expected a plain number (no thousands separators)",
+    ]
+
+
+def test_fractions_out_of_range(inst):
+    (inst / "countries.csv").write_text("country,bloc,risk\nCHN,china,1.5\nRUS,russia,0.6\nIDN,global_south,0.5\n")
+    (inst / "disruptions.csv").write_text(
+        "scenario,scope,name,commodity,start_period,severity\ncut-china,bloc,china,*,2026,0\n")
+    assert problems_of(inst) == [
+        "countries.csv:2:risk: '1.5': expected a number in [0, 1]",
+        "disruptions.csv:2:severity: '0': expected a number in (0, 1]",
+    ]
+
+
+def test_probabilities_must_sum_to_one(inst):
+    text = (inst / "scenarios.csv").read_text().replace("none-cut,0.504", "none-cut,0.5")
+    (inst / "scenarios.csv").write_text(text)
+    assert problems_of(inst) == ["scenarios.csv:probability: probabilities sum to 0.996, expected 1 (within 1e-6)"]
+
+
+def test_spot_option_cannot_have_an_agreement(inst):
+    (inst / "options.csv").write_text(
+        "option,commodity,origin,capacity,unit_cost,spot,agreement\nRU1,rare_earth_oxide,RUS,60,110,1,deal\n")
+    (inst / "agreements.csv").write_text("agreement,fixed_cost\ndeal,100\n")
+    assert problems_of(inst) == [
+        "options.csv:2:agreement: 'deal': an option cannot be both spot and gated by an agreement "
+        "(set spot to 0 or leave agreement empty)"]
+
+
+def test_limit_names_must_exist_for_their_scope(inst):
+    (inst / "limits.csv").write_text("scope,name,commodity,max_share\nbloc,CHN,*,0.5\ncountry,china,*,0.5\n"
+                                     "region,x,*,0.5\n")
+    assert problems_of(inst) == [
+        "limits.csv:2:name: 'CHN': unknown bloc: expected a bloc of countries.csv",
+        "limits.csv:3:name: 'china': unknown country: expected a country of countries.csv",
+        "limits.csv:4:scope: 'region': expected `country` or `bloc`",
+    ]
+
+
+def test_missing_file_and_missing_column(inst):
+    (inst / "demand.csv").unlink()
+    (inst / "countries.csv").write_text("country,risk\nCHN,0.5\n")
+    assert problems_of(inst)[:2] == [
+        "demand.csv: is missing (required: one row per material x period)",
+        "countries.csv:1:bloc: required column is missing from the header",
+    ]
+
+
+def test_empty_binary_and_non_utf8_files(inst):
+    (inst / "demand.csv").write_text("")
+    (inst / "countries.csv").write_bytes("country,bloc,risk,name\nCHN,china,0.5,Chine\xe9\n".encode("latin-1"))
+    (inst / "options.csv").write_bytes(b"PK\x03\x04binary")
+    assert problems_of(inst) == [
+        "demand.csv: is empty (expected a header row and one row per record)",
+        "countries.csv:2: byte 0xe9 is not UTF-8 text (save the file as 'CSV UTF-8' (Excel) or with "
+        "character set 'Unicode (UTF-8)' (LibreOffice))",
+        "options.csv: is a zip archive, not text (an Excel workbook saved under a .csv name? "
+        "Save it as 'CSV UTF-8')",
+    ]
+
+
+def test_settings_are_checked(inst):
+    (inst / "instance.toml").write_text('name = "x"\nperiods = ["2026", "2026"]\n[risk]\naversion = 2\n'
+                                        'cvar_alpha = 1\n')
+    assert problems_of(inst) == [
+        "instance.toml:periods: '2026': period label appears twice",
+        "instance.toml:risk.aversion: '2': expected a number in [0, 1]",
+        "instance.toml:risk.cvar_alpha: '1': expected a number in [0, 1)",
+    ]
+
+
+def test_invalid_toml_is_reported(inst):
+    (inst / "instance.toml").write_text('name = "x\nperiods = [\n')
+    assert problems_of(inst)[0].startswith("instance.toml: is not valid TOML")
+
+
+def test_end_period_before_start(inst):
+    (inst / "instance.toml").write_text('name = "x"\nperiods = ["2026", "2027"]\n')
+    (inst / "disruptions.csv").write_text(
+        "scenario,scope,name,commodity,start_period,end_period\ncut-china,bloc,china,*,2027,2026\n")
+    assert problems_of(inst) == ["disruptions.csv:2:end_period: '2026': end_period comes before start_period '2027'"]
+
+
+def test_unknown_columns_and_files_are_warnings(inst):
+    (inst / "options.csv").write_text("option,commodity,origin,capacity,unit_cost,fixedcost\n"
+                                      "CN1,rare_earth_oxide,CHN,100,100,500\n")
+    (inst / "limit.csv").write_text("scope,name,commodity,max_share\n")
+    warnings = [str(w).replace(str(inst) + "/", "") for w in load_instance(inst).warnings]
+    assert warnings == [
+        "options.csv:1:fixedcost: column is not part of the format and is ignored (did you mean 'fixed_cost'?)",
+        "limit.csv: is not part of the format and is ignored (did you mean 'limits.csv'?)",
+    ]
+
+
+def test_not_a_folder(tmp_path):
+    with pytest.raises(InstanceError, match="is not a folder"):
+        load_instance(tmp_path / "nowhere")
