@@ -89,8 +89,16 @@ def read_raw_table(path: Path, file: str) -> RawTable:
         table.problems.append(Problem(file, "is empty", hint="expected a header row and one row per record"))
         return table
 
-    table.delimiter = _sniff_delimiter(text)
+    first_line = text.split("\n", 1)[0].strip()
+    if first_line.lower().startswith("sep=") and len(first_line) == 5:  # Excel's delimiter hint
+        table.delimiter = first_line[4]
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    else:
+        table.delimiter = _sniff_delimiter(text)
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=table.delimiter))
+    if not rows:
+        table.problems.append(Problem(file, "is empty", hint="expected a header row and one row per record"))
+        return table
     header = [h.strip().lower() for h in rows[0]]
     # Spreadsheets often add empty trailing header cells; keep them only to check the rows.
     while header and not header[-1]:
@@ -104,7 +112,7 @@ def read_raw_table(path: Path, file: str) -> RawTable:
         seen.add(name)
     table.header = header
 
-    for row_number, cells in enumerate(rows[1:], start=2):
+    for row_number, cells in enumerate(rows[1:], start=2):  # as Excel shows it: the sep= line hidden
         cells = [c.strip() for c in cells]
         if not any(cells):
             continue

@@ -24,6 +24,9 @@ from planner.schema import SETTINGS, TABLES, Column, Kind, Setting, Table
 PROBABILITY_TOLERANCE = 1e-6
 BASE_SCENARIO = "base"
 _ISO3 = re.compile(r"^[A-Z]{3}$")
+# Thousands grouping is accepted only where it cannot be misread: with a decimal part.
+_GROUPED_DECIMAL_POINT = re.compile(r"^[+-]?\d{1,3}(,\d{3})+\.\d+$")  # 1,000.5
+_GROUPED_DECIMAL_COMMA = re.compile(r"^[+-]?\d{1,3}([. \u00a0]\d{3})+,\d+$")  # 1.000,5
 _TRUE = {"1", "1.0", "true", "yes", "y"}
 _FALSE = {"0", "0.0", "false", "no", "n"}
 
@@ -107,10 +110,14 @@ def _parse_number(text: str, col: Column, decimal_comma: bool) -> float:
     scale = 1.0
     if col.is_fraction and t.endswith("%"):
         t, scale = t[:-1].strip(), 0.01
-    if decimal_comma and "," in t and "." not in t:
-        t = t.replace(",", ".")
+    if decimal_comma:
+        if _GROUPED_DECIMAL_COMMA.match(t):
+            t = t.replace(".", "").replace(" ", "").replace("\u00a0", "")
+        t = t.replace(",", ".") if t.count(",") == 1 and "." not in t else t
+    elif _GROUPED_DECIMAL_POINT.match(t):
+        t = t.replace(",", "")
     if "_" in t or "," in t:
-        raise ValueError("expected a plain number (no thousands separators)")
+        raise ValueError("expected a plain number (is ',' a thousands separator or a decimal comma?)")
     try:
         number = float(t) * scale
     except ValueError:
@@ -349,7 +356,7 @@ def _check_references(inst: Instance, files: dict[str, str], broken: set[str], p
 
     if not inst.scenarios.empty:
         total = float(inst.scenarios["probability"].sum())
-        if abs(total - 1.0) > PROBABILITY_TOLERANCE:
+        if abs(total - 1.0) > PROBABILITY_TOLERANCE + 1e-12:  # 1e-12: binary rounding of decimal input
             problems.append(Problem(files["scenarios"], f"probabilities sum to {total:.9g}, expected 1 (within 1e-6)",
                                     column="probability"))
 

@@ -44,6 +44,29 @@ def test_semicolons_and_decimal_commas_as_european_excel_writes(inst):
     assert loaded.countries.set_index("country").at["RUS", "risk"] == pytest.approx(0.684)
 
 
+def test_excel_sep_line_and_grouped_numbers_with_decimals(inst):
+    (inst / "options.csv").write_text(
+        'sep=;\noption;commodity;origin;capacity;unit_cost;fixed_cost\n'
+        'CN1;rare_earth_oxide;CHN;100;100;1.500,25\nCN2;rare_earth_oxide;CHN;100;105,5;500\n')
+    opts = load_instance(inst).options.set_index("option")
+    assert opts.at["CN1", "fixed_cost"] == pytest.approx(1500.25)
+    assert opts.at["CN2", "unit_cost"] == pytest.approx(105.5)
+    (inst / "options.csv").write_text(
+        'option,commodity,origin,capacity,unit_cost,fixed_cost\nCN1,rare_earth_oxide,CHN,100,100,"1,500.25"\n')
+    assert load_instance(inst).options.at[0, "fixed_cost"] == pytest.approx(1500.25)
+
+
+def test_rows_are_counted_as_excel_shows_them_with_its_sep_line_hidden(inst):
+    (inst / "demand.csv").write_text("sep=,\ncommodity,period,demand\nrare_earth_oxide,2026,-1\n")
+    assert problems_of(inst) == ["demand.csv:2:demand: '-1': expected a number >= 0"]
+
+
+def test_probabilities_rounded_to_six_decimals_are_accepted(inst):
+    (inst / "scenarios.csv").write_text("scenario,probability\na,0.333333\nb,0.333333\nc,0.333333\n")
+    (inst / "disruptions.csv").unlink()
+    assert len(load_instance(inst).scenarios) == 3
+
+
 def test_utf16_tab_separated_as_excel_unicode_text(inst):
     text = (inst / "demand.csv").read_text().replace(",", "\t")
     (inst / "demand.csv").write_bytes(text.encode("utf-16"))
@@ -120,7 +143,7 @@ def test_negative_non_numeric_and_non_finite_all_reported_at_once(inst):
         "options.csv:2:capacity: '-100': expected a number >= 0",
         "options.csv:3:unit_cost: 'abc': expected a number",
         "options.csv:4:fixed_cost: 'inf': expected a finite number",
-        "options.csv:5:capacity: '1,000': expected a plain number (no thousands separators)",
+        "options.csv:5:capacity: '1,000': expected a plain number (is ',' a thousands separator or a decimal comma?)",
     ]
 
 
