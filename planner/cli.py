@@ -37,6 +37,32 @@ def _fail(code: int, message: str) -> None:
     sys.exit(code)
 
 
+class _Progress:
+    """A status line on stderr while HiGHS branches: in place on a terminal, else every 30 s."""
+
+    def __init__(self) -> None:
+        self.interactive = sys.stderr.isatty()
+        self.every = 1.0 if self.interactive else 30.0
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, seconds: float, incumbent: float | None, bound: float | None) -> None:
+        if seconds - self.last < self.every:
+            return
+        self.last = seconds
+        text = f"  {seconds:7.1f} s  best plan {'-' if incumbent is None else f'{incumbent:,.2f}'}"
+        if bound is not None:
+            text += f"  bound {bound:,.2f}"
+        if incumbent is not None and bound is not None:
+            text += f"  gap {max(0.0, incumbent - bound) / max(abs(incumbent), 1e-10):.2%}"
+        click.echo(("\r" + text.ljust(78)) if self.interactive else text, err=True, nl=not self.interactive)
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown and self.interactive:
+            click.echo("", err=True)
+
+
 def _load(argument: str | None) -> Instance:
     path = resolve_instance(argument)
     instance = load_instance(path)
@@ -106,8 +132,13 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
     _say(f"solving {inst.name} ({len(inst.options)} options, {len(inst.scenarios)} scenarios, "
          f"{len(inst.periods)} periods) with HiGHS, gap {mip_gap:g}"
          + (f", time limit {time_limit:g} s" if time_limit else "") + " ...")
-    options = SolveOptions(mip_gap=mip_gap, time_limit=time_limit, threads=threads, log=show_log)
-    outcome = solve_instance(inst, options)
+    progress = _Progress()
+    options = SolveOptions(mip_gap=mip_gap, time_limit=time_limit, threads=threads, log=show_log,
+                           progress=None if show_log else progress)
+    try:
+        outcome = solve_instance(inst, options)
+    finally:
+        progress.close()
     folder = write_results(outcome, out_dir or default_output_dir(outcome), force=force)
     click.echo(format_summary(outcome))
     if outcome.report.status == "time_limit":

@@ -5,11 +5,14 @@ matrices (Pyomo stays the single source of truth for the formulation), which are
 to `highspy.Highs.passModel` in one call; the solution is written back into the Pyomo
 variables. The termination status is checked before any value is read.
 
-Two stages (MODEL.md section 3, last paragraph): when risk aversion is positive, plans
-that tie on the objective may differ in expected cost (at lambda = 1 the scenarios
-outside the CVaR tail do not count at all). After the first solve the objective is
-capped at its incumbent value and the expected cost is minimised, warm-started from the
-first plan. The gap and bound reported are those of the first, objective-defining stage.
+Two stages (MODEL.md section 3, last paragraph): at lambda = 1 the expected cost has no
+weight, scenarios outside the CVaR tail do not count at all, and optimal plans may buy
+needlessly there. After the first solve the objective is capped at its incumbent value
+and the expected cost is minimised, warm-started from the first plan. The gap and bound
+reported are those of the first, objective-defining stage. Below lambda = 1 the expected
+cost carries weight 1 - lambda, so an optimal plan cannot buy needlessly; measured on a
+6 x 15 x 8 x 30 instance at lambda = 0.5, a second stage took 23 s more than the 17 s
+solve to move the expected cost by 1e-7 of itself, so it is not run there.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import highspy
@@ -51,6 +55,8 @@ class SolveOptions:
     log: bool = False  # HiGHS log to stderr
     tiebreak: bool = True  # second stage: least expected cost among optimal plans
     seed: int = 0
+    # called during branch and bound with (seconds, incumbent or None, bound or None)
+    progress: Callable[[float, float | None, float | None], None] | None = None
 
 
 @dataclass
@@ -122,7 +128,24 @@ def _new_highs(options: SolveOptions) -> highspy.Highs:
     h.setOptionValue("random_seed", options.seed)
     if options.threads:
         h.setOptionValue("threads", options.threads)
+    if options.progress is not None:
+        report = options.progress
+
+        def relay(event: highspy.cb.HighsCallbackEvent) -> None:
+            out = event.data_out
+            finite = lambda v: float(v) if math.isfinite(v) else None  # noqa: E731
+            report(out.running_time, finite(out.mip_primal_bound), finite(out.mip_dual_bound))
+
+        h.cbMipInterrupt.subscribe(relay)
+    h.HandleKeyboardInterrupt = True  # Ctrl-C cancels the solve instead of waiting for it
     return h
+
+
+def _run(h: highspy.Highs) -> None:
+    """Solve; a Ctrl-C during the solve cancels it and is raised again here."""
+    h.solve()
+    if h.getModelStatus() in (highspy.HighsModelStatus.kInterrupt, highspy.HighsModelStatus.kHighsInterrupt):
+        raise KeyboardInterrupt
 
 
 def _status_and_plan(h: highspy.Highs) -> tuple[str, bool]:
@@ -157,7 +180,7 @@ def _run_tiebreak(h: highspy.Highs, compiled: _Compiled, plan: np.ndarray, optio
     h.setSolution(start)
     if not _set_time_limit(h, options, started):
         return "time_limit", plan
-    h.run()
+    _run(h)
     status, has_plan = _status_and_plan(h)
     if not has_plan:
         return status, plan
@@ -206,7 +229,7 @@ def solve_model(model: pyo.ConcreteModel, risk_aversion: float, options: SolveOp
     if not _set_time_limit(h, options, started):
         report.status = "time_limit"
         return report
-    h.run()
+    _run(h)
     report.status, report.has_plan = _status_and_plan(h)
     if report.has_plan:
         info = h.getInfo()
@@ -215,7 +238,7 @@ def solve_model(model: pyo.ConcreteModel, risk_aversion: float, options: SolveOp
         has_integers = report.sizes["binary_variables"] > 0
         bound = info.mip_dual_bound if has_integers else report.solver_objective
         report.best_bound = float(bound) if bound is not None and math.isfinite(bound) else None
-        if options.tiebreak and risk_aversion > 0:
+        if options.tiebreak and risk_aversion >= 1:
             report.tiebreak, plan = _run_tiebreak(h, compiled, plan, options, started)
         _store(model, compiled.columns, plan)
     report.solve_seconds = time.perf_counter() - solve_started

@@ -61,3 +61,15 @@ def test_same_input_same_output(tmp_path):
     assert first.plan == second.plan
     for name, table in first.tables.items():
         assert table.equals(second.tables[name]), name
+
+
+def test_tiebreak_at_full_aversion_removes_needless_cost(tmp_path):
+    """Generated instance 71 (aversion 1) has optimal plans whose expected costs differ by
+    about 280; the second stage must return the cheaper at the same objective."""
+    folder = random_instance(tmp_path / "inst", seed=71)
+    with_tiebreak = solve_instance(folder, EXACT)
+    without = solve_instance(folder, SolveOptions(mip_gap=1e-9, tiebreak=False))
+    assert with_tiebreak.data.risk_aversion == 1.0
+    assert with_tiebreak.report.tiebreak == "applied"
+    assert with_tiebreak.figures.objective == pytest.approx(without.figures.objective, rel=1e-8)
+    assert with_tiebreak.figures.expected_cost < without.figures.expected_cost - 100
