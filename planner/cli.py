@@ -11,11 +11,13 @@ import click
 
 from planner import __version__
 from planner.bundled import DEFAULT_INSTANCE, resolve_instance
-from planner.errors import InfeasibleError, InstanceError, OutputError, PlannerError, SolveError
+from planner.data import build_model_data
+from planner.errors import InfeasibleError, InstanceError, OutputError, PlannerError, ResultsError, SolveError
 from planner.loader import Instance, load_instance
 from planner.output import default_output_dir, format_summary, write_results
 from planner.pipeline import solve_instance
 from planner.solve import SolveOptions
+from planner.verify import verify_result
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -25,6 +27,7 @@ EXIT_INFEASIBLE = 4
 EXIT_NO_SOLUTION = 5  # time limit reached before any feasible plan
 EXIT_SOLVER = 6  # solver failure (numerical trouble, memory)
 EXIT_OUTPUT = 7  # results could not be written
+EXIT_VERIFY_FAILED = 8  # planner verify found violations
 EXIT_INTERRUPTED = 130
 
 
@@ -86,6 +89,8 @@ def _guard(action):  # noqa: ANN001, ANN202 - decorator for click commands
         except SolveError as exc:
             code = EXIT_NO_SOLUTION if exc.status == "time_limit" else EXIT_SOLVER
             _fail(code, f"{exc.status}: {exc}\nNo results were written.")
+        except ResultsError as exc:
+            _fail(EXIT_INVALID_INPUT, f"error: {exc}")
         except OutputError as exc:
             _fail(EXIT_OUTPUT, f"error: {exc}")
         except PlannerError as exc:
@@ -154,6 +159,24 @@ def validate(instance: str | None) -> None:
     inst = _load(instance)
     click.echo(f"{inst.path}: valid ({len(inst.commodities)} materials, {len(inst.options)} options, "
                f"{len(inst.scenarios)} scenarios, {len(inst.periods)} periods)")
+
+
+@main.command()
+@click.argument("instance")
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_guard
+def verify(instance: str, results: Path) -> None:
+    """Check RESULTS against INSTANCE: every constraint and every reported figure.
+
+    Recomputed from the instance and the result files alone, not from the model.
+    """
+    inst = _load(instance)
+    violations = verify_result(build_model_data(inst), results)
+    if violations:
+        for violation in violations:
+            click.echo(f"violation: {violation}", err=True)
+        _fail(EXIT_VERIFY_FAILED, f"{len(violations)} violation{'s' if len(violations) != 1 else ''} found.")
+    click.echo(f"{results}: every constraint and reported figure holds for {inst.name}")
 
 
 @main.command(name="instances")

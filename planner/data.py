@@ -77,13 +77,15 @@ def build_model_data(inst: Instance) -> ModelData:
     periods = list(inst.periods)
     index = {p: t for t, p in enumerate(periods)}
     horizon = range(len(periods))
-    commodities = list(inst.commodities["commodity"])
-    scenarios = list(inst.scenarios["scenario"])
+    # Canonical (sorted) order: the same instance gives the same model, and so the same plan,
+    # whatever the order of the rows in its files.
+    commodities = sorted(inst.commodities["commodity"])
+    scenarios = sorted(inst.scenarios["scenario"])
     countries = inst.countries.set_index("country")
     bloc_of = countries["bloc"].to_dict()
     country_risk = countries["risk"].to_dict()
 
-    options = inst.options
+    options = inst.options.sort_values("option", kind="stable")
     option_names = list(options["option"])
     capacity: dict[tuple[str, int], float] = {}
     for o, cap in zip(options["option"], options["capacity"]):
@@ -96,7 +98,7 @@ def build_model_data(inst: Instance) -> ModelData:
     options_of: dict[str, list[str]] = {m: [] for m in commodities}
     exposed: dict[tuple[str, str], set[str]] = defaultdict(set)
     risk, agreement_of = {}, {}
-    for rec in options.itertuples(index=False):
+    for rec in options.itertuples(index=False):  # sorted: options_of[m] in canonical order
         o = rec.option
         t0 = index[rec.available_from]
         periods_of[o] = [t for t in horizon if t >= t0 and capacity[o, t] > 0]
@@ -131,7 +133,7 @@ def build_model_data(inst: Instance) -> ModelData:
         demand[m, index[p]] = float(d)
 
     limits = []
-    lim = inst.limits
+    lim = inst.limits.sort_values(["scope", "name", "commodity"], kind="stable")
     for row, scope, name, commodity, share in zip(
         lim["_row"], lim["scope"], lim["name"], lim["commodity"], lim["max_share"]
     ):
@@ -145,7 +147,7 @@ def build_model_data(inst: Instance) -> ModelData:
         commodities=commodities,
         options=option_names,
         scenarios=scenarios,
-        agreements=list(inst.agreements["agreement"]),
+        agreements=sorted(inst.agreements["agreement"]),
         probability=dict(zip(inst.scenarios["scenario"], map(float, inst.scenarios["probability"]))),
         discount=[(1.0 + inst.discount_rate) ** (-t) for t in horizon],
         demand=demand,

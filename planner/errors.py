@@ -46,6 +46,10 @@ class InstanceError(PlannerError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class ResultsError(PlannerError):
+    """A results folder cannot be read as a planner result (planner verify)."""
+
+
 class OutputError(PlannerError):
     """The results cannot be written where they were asked to go."""
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from planner import __version__
 from planner.data import ModelData, build_model_data
+from planner.diagnose import explain_infeasibility
 from planner.errors import InfeasibleError, SolveError
 from planner.loader import Instance, load_instance
 from planner.model import create_model
@@ -88,7 +89,7 @@ def solve_instance(instance: Instance | str | Path, options: SolveOptions | None
     report = solve_model(model, data.risk_aversion, options)
     if not report.has_plan:
         if report.status == "infeasible":
-            raise InfeasibleError([])
+            raise InfeasibleError(explain_infeasibility(data, options))
         if report.status == "time_limit":
             raise SolveError("time_limit", f"no feasible plan found within the time limit of {options.time_limit:g} s")
         raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")

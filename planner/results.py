@@ -122,9 +122,8 @@ def _delivered(data: ModelData, plan: Plan, m: str, t: int, s: str) -> tuple[flo
 
 
 def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd.DataFrame]:
-    """The tidy result tables, with the columns of `TABLE_COLUMNS`, in a stable order."""
-    inst = data.instance
-    opts = inst.options
+    """The tidy result tables, with the columns of `TABLE_COLUMNS`, in the model's canonical order."""
+    opts = data.instance.options.set_index("option").loc[data.options].reset_index()
     period = data.periods
     total_volume = {o: 0.0 for o in data.options}
     for (o, _), x in plan.volume.items():

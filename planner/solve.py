@@ -86,14 +86,18 @@ class _Compiled:
 
 
 def _compile(model: pyo.ConcreteModel) -> _Compiled:
-    model.tiebreak_objective.activate()
+    second_objective = getattr(model, "tiebreak_objective", None)  # absent in the elastic model
+    if second_objective is not None:
+        second_objective.activate()
     try:
         info = LinearStandardFormCompiler().write(model, mixed_form=True)
     finally:
-        model.tiebreak_objective.deactivate()
+        if second_objective is not None:
+            second_objective.deactivate()
     order = [id(obj.parent_component()) for obj in info.objectives]
     costs = info.c.toarray()
-    main, second = order.index(id(model.objective)), order.index(id(model.tiebreak_objective))
+    main = order.index(id(model.objective))
+    second = order.index(id(second_objective)) if second_objective is not None else main
 
     columns = info.columns
     n, A = len(columns), info.A.tocsc()

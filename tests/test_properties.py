@@ -6,6 +6,7 @@ infeasibility must agree, and every written result must pass the invariant check
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +18,7 @@ from planner.errors import InfeasibleError
 from planner.output import write_results
 from planner.pipeline import solve_instance
 from planner.solve import SolveOptions
+from planner.verify import verify_result
 
 EXACT = SolveOptions(mip_gap=1e-9)
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True,
@@ -30,14 +32,16 @@ def test_optimum_matches_independent_formulation(tmp_path_factory, seed):
     expected = reference_optimum(folder)
     try:
         out = solve_instance(folder, EXACT)
-    except InfeasibleError:
+    except InfeasibleError as exc:
         assert expected is None, f"planner says infeasible, reference finds {expected}"
+        assert exc.reasons, "an infeasible plan must be explained"
         return
     assert expected is not None, "planner found a plan the reference says cannot exist"
     assert out.figures.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
     results = tmp_path_factory.mktemp("res") / "r"
     write_results(out, results)
     assert check_result(folder, results) == []
+    assert verify_result(out.data, results) == []
 
 
 @PROPERTY
@@ -73,3 +77,73 @@ def test_tiebreak_at_full_aversion_removes_needless_cost(tmp_path):
     assert with_tiebreak.report.tiebreak == "applied"
     assert with_tiebreak.figures.objective == pytest.approx(without.figures.objective, rel=1e-8)
     assert with_tiebreak.figures.expected_cost < without.figures.expected_cost - 100
+
+
+def _shuffle_rows(folder, seed):
+    import random
+
+    rng = random.Random(seed)
+    for path in folder.glob("*.csv"):
+        header, *rows = path.read_text().splitlines()
+        rng.shuffle(rows)
+        path.write_text("\n".join([header, *rows]) + "\n")
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(min_value=0, max_value=10**9))
+def test_shuffled_rows_give_the_same_plan(tmp_path_factory, seed):
+    folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed)
+    try:
+        first = solve_instance(folder, EXACT)
+    except InfeasibleError as exc:
+        _shuffle_rows(folder, seed)
+        with pytest.raises(InfeasibleError) as again:
+            solve_instance(folder, EXACT)
+        assert again.value.reasons == exc.reasons
+        return
+    _shuffle_rows(folder, seed)
+    second = solve_instance(folder, EXACT)
+    assert second.plan == first.plan
+    assert second.figures == first.figures
+
+
+def _scale_csv(path, factors):
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column, factor in factors.items():
+        if column in table.columns:
+            table[column] = [str(float(v) * factor) if v != "" else "" for v in table[column]]
+    table.to_csv(path, index=False)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(min_value=0, max_value=10**9))
+def test_units_and_currency_scale_out(tmp_path_factory, seed):
+    """Tonnes to kilograms (quantities x 1000, prices per unit / 1000) leaves the money
+    unchanged; USD to cents (all money x 100) multiplies it by 100."""
+    folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed)
+    try:
+        base = solve_instance(folder, EXACT).figures.objective
+    except InfeasibleError:
+        return
+    quantity = {"capacity": 1000, "demand": 1000, "initial_stock": 1000, "storage_capacity": 1000,
+                "min_volume": 1000}
+    per_unit = {"shortage_penalty": 1e-3, "holding_cost": 1e-3, "unit_cost": 1e-3}
+    for name in ("options", "capacity", "demand", "commodities"):
+        if (folder / f"{name}.csv").exists():
+            _scale_csv(folder / f"{name}.csv", {**quantity, **per_unit})
+    in_kg = solve_instance(folder, EXACT).figures.objective
+    assert in_kg == pytest.approx(base, rel=1e-6)
+
+    money = {"shortage_penalty": 100, "holding_cost": 100, "unit_cost": 100, "fixed_cost": 100}
+    for name in ("options", "commodities", "agreements"):
+        _scale_csv(folder / f"{name}.csv", money)
+    toml = (folder / "instance.toml").read_text()
+    if "fixed_cost_max" in toml:
+        budget = float(toml.split("fixed_cost_max = ")[1].split("\n")[0])
+        toml = toml.replace(f"fixed_cost_max = {toml.split('fixed_cost_max = ')[1].split(chr(10))[0]}",
+                            f"fixed_cost_max = {budget * 100}")
+        (folder / "instance.toml").write_text(toml)
+    in_cents = solve_instance(folder, EXACT).figures.objective
+    assert in_cents == pytest.approx(100 * base, rel=1e-6)
