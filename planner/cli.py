@@ -13,6 +13,7 @@ from planner import __version__
 from planner.bundled import DEFAULT_INSTANCE, resolve_instance
 from planner.data import build_model_data
 from planner.errors import InfeasibleError, InstanceError, OutputError, PlannerError, ResultsError, SolveError
+from planner.generate import generate_instance
 from planner.loader import Instance, load_instance
 from planner.output import default_output_dir, format_summary, write_results
 from planner.pipeline import solve_instance
@@ -177,6 +178,22 @@ def verify(instance: str, results: Path) -> None:
             click.echo(f"violation: {violation}", err=True)
         _fail(EXIT_VERIFY_FAILED, f"{len(violations)} violation{'s' if len(violations) != 1 else ''} found.")
     click.echo(f"{results}: every constraint and reported figure holds for {inst.name}")
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--commodities", type=click.IntRange(min=1), default=6, show_default=True, help="Materials.")
+@click.option("--options", type=click.IntRange(min=1), default=15, show_default=True, help="Options per material.")
+@click.option("--periods", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--scenarios", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@_guard
+def generate(out: Path, commodities: int, options: int, periods: int, scenarios: int, seed: int) -> None:
+    """Write a random but plausible instance of the given size into the new folder OUT."""
+    if out.exists():
+        raise OutputError(f"{out} already exists; choose a new folder")
+    generate_instance(out, commodities, options, periods, scenarios, seed)
+    click.echo(f"{out}: {commodities} materials x {options} options x {periods} periods x {scenarios} scenarios")
 
 
 @main.command(name="instances")

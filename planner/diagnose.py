@@ -15,6 +15,8 @@ import pyomo.environ as pyo
 from planner.data import ModelData
 from planner.errors import SolveError
 from planner.model import create_model
+from planner.results import plan_from_model
+from planner.scaling import Scales, scale_data, unscale_plan
 from planner.solve import SolveOptions, solve_model
 
 SLACK_TOLERANCE = 1e-6  # relative to the quantity relaxed
@@ -24,21 +26,27 @@ def _value(var: pyo.Var) -> float:
     return float(var.value or 0.0)
 
 
-def explain_infeasibility(data: ModelData, options: SolveOptions) -> list[str]:
-    """The relaxations that make the instance feasible, one sentence each."""
-    model = create_model(data, elastic=True)
+def explain_infeasibility(data: ModelData, scales: Scales, options: SolveOptions) -> list[str]:
+    """The relaxations that make the instance feasible, one sentence each.
+
+    `data` is in the user's units; the elastic model is built on its scaled copy and
+    every value read from it is scaled back before it is reported.
+    """
+    model = create_model(scale_data(data, scales), elastic=True)
     report = solve_model(model, 0.0, SolveOptions(mip_gap=options.mip_gap, time_limit=options.time_limit,
                                                    threads=options.threads, tiebreak=False))
     if not report.has_plan:
         raise SolveError(report.status, f"could not diagnose the infeasible plan (status {report.status})")
+    plan = unscale_plan(plan_from_model(model), data, scales)
+    V, M = scales.volume, scales.money
     unit, periods = data.instance.unit, data.periods
     reasons: list[str] = []
     total = {m: sum(data.demand[m, t] for t in data.horizon) for m in data.commodities}
 
     if hasattr(model, "service_level_slack"):
         for (m, s), var in model.service_level_slack.items():
-            if _value(var) > SLACK_TOLERANCE * max(total[m], 1.0):
-                unmet = sum(_value(model.unmet[m, t, s]) for t in data.horizon)
+            if _value(var) * V[m] > SLACK_TOLERANCE * max(total[m], 1.0):
+                unmet = sum(plan.unmet[m, t, s] for t in data.horizon)
                 reached = 1 - unmet / total[m]
                 reasons.append(f"{m}: service level {data.service_level[m]:g} cannot be met in scenario {s}; "
                                f"at most {reached:.4g} is reachable")
@@ -50,9 +58,9 @@ def explain_infeasibility(data: ModelData, options: SolveOptions) -> list[str]:
                                f"of its {len(data.options_of[m])} options can be contracted within the other limits")
     if hasattr(model, "average_risk_slack"):
         for (m, t), var in model.average_risk_slack.items():
-            volumes = [(o, _value(model.volume[o, t])) for o in data.options_of[m] if (o, t) in model.volume]
+            volumes = [(o, plan.volume[o, t]) for o in data.options_of[m] if (o, t) in plan.volume]
             total_volume = sum(v for _, v in volumes)
-            if _value(var) > SLACK_TOLERANCE * max(total_volume, 1.0) and total_volume > 0:
+            if _value(var) * V[m] > SLACK_TOLERANCE * max(total_volume, 1.0) and total_volume > 0:
                 reached = sum(data.risk[o] * v for o, v in volumes) / total_volume
                 reasons.append(f"{m}: max_avg_risk {data.max_avg_risk[m]:g} cannot be met in {periods[t]}; the "
                                f"volumes the other limits require average a risk of {reached:.3f}")
@@ -60,20 +68,23 @@ def explain_infeasibility(data: ModelData, options: SolveOptions) -> list[str]:
         for (i, t), var in model.share_limit_slack.items():
             limit = data.limits[i]
             demand = data.demand[limit.commodity, t]
-            if _value(var) > SLACK_TOLERANCE * max(demand, 1.0):
-                needed = limit.max_share * demand + _value(var)
+            slack = _value(var) * V[limit.commodity]
+            if slack > SLACK_TOLERANCE * max(demand, 1.0):
+                needed = limit.max_share * demand + slack
                 share = f"{needed / demand:.4g} of demand" if demand > 0 else f"{needed:,.6g} {unit} (demand is 0)"
                 reasons.append(f"{limit.commodity}: share limit {limit.max_share:g} on {limit.scope} {limit.name} "
                                f"(limits.csv row {limit.row}) cannot be met in {periods[t]}; at least {share} "
                                "must be contracted from it")
-    if hasattr(model, "budget_slack") and _value(model.budget_slack) > SLACK_TOLERANCE * max(data.fixed_cost_max, 1):
-        needed = data.fixed_cost_max + _value(model.budget_slack)
+    if hasattr(model, "budget_slack") and _value(model.budget_slack) * M > SLACK_TOLERANCE * max(
+            data.fixed_cost_max, 1):
+        needed = data.fixed_cost_max + _value(model.budget_slack) * M
         reasons.append(f"budget: fixed_cost_max {data.fixed_cost_max:,.2f} is too small; the other limits need at "
                        f"least {needed:,.2f} {data.instance.currency} of fixed costs")
     for (m, t, s), var in model.overflow.items():
-        if _value(var) > SLACK_TOLERANCE * max(total[m], 1.0):
+        excess = _value(var) * V[m]
+        if excess > SLACK_TOLERANCE * max(total[m], 1.0):
             cap = data.storage_capacity[m]
-            reasons.append(f"{m}: in scenario {s}, {periods[t]}, {_value(var):,.6g} {unit} can be neither used nor "
+            reasons.append(f"{m}: in scenario {s}, {periods[t]}, {excess:,.6g} {unit} can be neither used nor "
                            f"stored (storage_capacity {cap:g}); lower initial_stock, min_volume or min_suppliers, "
                            "or raise storage_capacity")
     return reasons

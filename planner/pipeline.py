@@ -15,6 +15,7 @@ from planner.errors import InfeasibleError, SolveError
 from planner.loader import Instance, load_instance
 from planner.model import create_model
 from planner.results import Figures, Plan, compute_figures, plan_from_model, result_tables
+from planner.scaling import choose_scales, scale_data, unscale_plan
 from planner.solve import SolveOptions, SolveReport, solve_model
 
 
@@ -84,15 +85,16 @@ def solve_instance(instance: Instance | str | Path, options: SolveOptions | None
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     started = time.perf_counter()
     data = build_model_data(inst)
-    model = create_model(data)
+    scales = choose_scales(data)
+    model = create_model(scale_data(data, scales))
     build_seconds = time.perf_counter() - started
-    report = solve_model(model, data.risk_aversion, options)
+    report = solve_model(model, data.risk_aversion, options, money_scale=scales.money)
     if not report.has_plan:
         if report.status == "infeasible":
-            raise InfeasibleError(explain_infeasibility(data, options))
+            raise InfeasibleError(explain_infeasibility(data, scales, options))
         if report.status == "time_limit":
             raise SolveError("time_limit", f"no feasible plan found within the time limit of {options.time_limit:g} s")
         raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")
-    plan = plan_from_model(model)
+    plan = unscale_plan(plan_from_model(model), data, scales)
     figures = compute_figures(data, plan)
     return Outcome(inst, data, options, report, plan, figures, result_tables(data, plan, figures), build_seconds)

@@ -210,11 +210,13 @@ def _store(model: pyo.ConcreteModel, columns: list, values: np.ndarray) -> None:
         var.set_value(float(value), skip_validation=True)
 
 
-def solve_model(model: pyo.ConcreteModel, risk_aversion: float, options: SolveOptions) -> SolveReport:
+def solve_model(model: pyo.ConcreteModel, risk_aversion: float, options: SolveOptions,
+                money_scale: float = 1.0) -> SolveReport:
     """Solve `model` (built by `planner.model.create_model`) and store the plan in it.
 
     Returns the report whatever the outcome; `has_plan` says whether the variables hold
-    a feasible plan. Reading values when it is False is the caller's mistake.
+    a feasible plan. Reading values when it is False is the caller's mistake. The model's
+    objective is in units of `money_scale`; the reported bound and objective are not.
     """
     started = time.perf_counter()
     compiled = _compile(model)
@@ -238,10 +240,11 @@ def solve_model(model: pyo.ConcreteModel, risk_aversion: float, options: SolveOp
     if report.has_plan:
         info = h.getInfo()
         plan = np.asarray(h.getSolution().col_value)
-        report.solver_objective = float(compiled.objective @ plan) + compiled.objective_offset
+        objective = float(compiled.objective @ plan) + compiled.objective_offset
         has_integers = report.sizes["binary_variables"] > 0
-        bound = info.mip_dual_bound if has_integers else report.solver_objective
-        report.best_bound = float(bound) if bound is not None and math.isfinite(bound) else None
+        bound = info.mip_dual_bound if has_integers else objective
+        report.solver_objective = objective * money_scale
+        report.best_bound = float(bound) * money_scale if bound is not None and math.isfinite(bound) else None
         if options.tiebreak and risk_aversion >= 1:
             report.tiebreak, plan = _run_tiebreak(h, compiled, plan, options, started)
         _store(model, compiled.columns, plan)

@@ -102,3 +102,29 @@ def test_formula_like_text_is_neutralised(runner, tmp_path):
     assert runner.invoke(cli.main, ["solve", str(folder), "--out", "out"]).exit_code == 0
     contracts = (tmp_path / "out" / "contracts.csv").read_text()
     assert "'=HYPERLINK(1)" in contracts and "\n=HYPERLINK" not in contracts
+
+
+def test_time_limit_returns_the_best_plan_found(runner, tmp_path):
+    """A generated instance that takes HiGHS about 5 s to prove optimal, stopped at 1.5 s:
+    the incumbent is written like any other result, with its status and gap, and verifies."""
+    from planner.generate import generate_instance
+
+    folder = generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=2)
+    result = runner.invoke(cli.main, ["solve", str(folder), "--time-limit", "1.5", "--out", "out"])
+    assert result.exit_code == cli.EXIT_OK, result.output
+    assert "time_limit (gap" in result.output and "not proven optimal" in result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["status"] == "time_limit" and summary["mip_gap"] > 1e-4
+    assert summary["best_bound"] < summary["objective"]
+    verified = runner.invoke(cli.main, ["verify", str(folder), "out"])
+    assert verified.exit_code == 0, verified.output
+
+
+def test_generate_refuses_an_existing_folder(runner, tmp_path):
+    (tmp_path / "taken").mkdir()
+    result = runner.invoke(cli.main, ["generate", "taken"])
+    assert result.exit_code == cli.EXIT_OUTPUT and "already exists" in result.output
+    result = runner.invoke(cli.main, ["generate", "new", "--commodities", "2", "--options", "3", "--periods", "2",
+                                      "--scenarios", "3", "--seed", "5"])
+    assert result.exit_code == 0
+    assert runner.invoke(cli.main, ["validate", "new"]).exit_code == 0

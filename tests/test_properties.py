@@ -147,3 +147,34 @@ def test_units_and_currency_scale_out(tmp_path_factory, seed):
         (folder / "instance.toml").write_text(toml)
     in_cents = solve_instance(folder, EXACT).figures.objective
     assert in_cents == pytest.approx(100 * base, rel=1e-6)
+
+
+def test_extreme_money_units_give_the_same_plan(tmp_path):
+    """Money x 1e6 (costs near 1e11, scenario costs near 1e14) is absorbed by internal
+    scaling: HiGHS sees the same numbers, so the plan is identical and every figure is
+    exactly 1e6 times larger. Unscaled, a 6 x 15 x 8 x 30 instance with USD figures made
+    HiGHS report primal infeasibilities and a solve error."""
+    from planner.generate import generate_instance
+
+    folder = generate_instance(tmp_path / "g", 3, 6, 5, 8, seed=0)
+    base = solve_instance(folder)
+    money = {"shortage_penalty": 1e6, "holding_cost": 1e6, "unit_cost": 1e6, "fixed_cost": 1e6}
+    for name in ("options", "commodities", "agreements"):
+        _scale_csv(folder / f"{name}.csv", money)
+    big = solve_instance(folder)
+    assert big.report.status == "optimal"
+    assert big.plan.contracted == base.plan.contracted
+    assert big.figures.objective == pytest.approx(1e6 * base.figures.objective, rel=1e-9)
+    assert big.mip_gap <= 1e-4
+
+
+def test_generate_is_deterministic(tmp_path):
+    from planner.generate import generate_instance
+
+    first = generate_instance(tmp_path / "a", 2, 4, 3, 5, seed=11)
+    second = generate_instance(tmp_path / "b", 2, 4, 3, 5, seed=11)
+    other = generate_instance(tmp_path / "c", 2, 4, 3, 5, seed=12)
+    files = sorted(p.name for p in first.iterdir())
+    assert files == sorted(p.name for p in second.iterdir())
+    assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files)
+    assert (first / "options.csv").read_bytes() != (other / "options.csv").read_bytes()

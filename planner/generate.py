@@ -1,0 +1,116 @@
+"""Random but plausible instances of any size, using every file and feature of the format.
+
+Same arguments and seed, same files. Countries carry WGI-like risks and real blocs; each
+material has incumbent options (some mined elsewhere and processed in China), spot
+capacity at a premium, new projects that start later and ramp up (`capacity.csv`),
+options gated by a Russia or a Ukraine deal, a China share cap, and, for some materials,
+service levels, supplier minimums and average-risk caps. Scenarios combine bloc and
+country cut-offs of random start, length and severity around a no-disruption base.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+COUNTRIES = [  # code, bloc, risk (about WGI 2022 instability)
+    ("CHN", "china", 0.588), ("RUS", "russia", 0.684), ("UKR", "ukraine", 0.900), ("USA", "domestic", 0.507),
+    ("AUS", "allies", 0.330), ("CAN", "allies", 0.320), ("JPN", "allies", 0.290), ("FRA", "allies", 0.430),
+    ("IDN", "global_south", 0.588), ("BRA", "global_south", 0.580), ("COD", "global_south", 0.870),
+    ("MMR", "global_south", 0.942), ("VNM", "global_south", 0.460), ("ZAF", "global_south", 0.540),
+]
+MATERIALS = ["ndpr_oxide", "heavy_ree_oxide", "gallium", "germanium", "graphite", "antimony", "tungsten",
+             "cobalt", "lithium", "nickel", "manganese", "vanadium", "indium", "tantalum", "niobium"]
+
+
+def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _probabilities(rng: random.Random, count: int) -> list[float]:
+    """Scenario probabilities that sum to 1 exactly in their written form: a likely base."""
+    weights = [count * 2.0] + [rng.uniform(0.2, 2.0) for _ in range(count - 1)]
+    probs = [round(w / sum(weights), 12) for w in weights]
+    probs[0] = round(1.0 - sum(probs[1:]), 12)
+    return probs
+
+
+def generate_instance(out: Path, commodities: int, options: int, periods: int, scenarios: int,
+                      seed: int = 0) -> Path:
+    """Write an instance with `options` options per material into the new folder `out`."""
+    rng = random.Random(seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=False)
+    labels = [str(2026 + t) for t in range(periods)]
+    mats = [MATERIALS[i] if i < len(MATERIALS) else f"material_{i + 1}" for i in range(commodities)]
+    codes = [c[0] for c in COUNTRIES]
+    blocs = sorted({c[1] for c in COUNTRIES})
+
+    (out / "instance.toml").write_text(
+        f'name = "generated-{commodities}x{options}x{periods}x{scenarios}-s{seed}"\n'
+        f'description = "planner generate --commodities {commodities} --options {options} --periods {periods} '
+        f'--scenarios {scenarios} --seed {seed}"\n'
+        f"periods = [{', '.join(repr(p).replace(chr(39), chr(34)) for p in labels)}]\n"
+        "discount_rate = 0.03\n\n[risk]\naversion = 0.3\ncvar_alpha = 0.9\n", encoding="utf-8")
+    _write(out / "countries.csv", ["country", "bloc", "risk"], [list(c) for c in COUNTRIES])
+
+    base_demand = {m: rng.uniform(100, 1000) for m in mats}
+    growth = {m: rng.uniform(0.0, 0.08) for m in mats}
+    demand = [[m, p, round(base_demand[m] * (1 + growth[m]) ** t, 3)] for m in mats for t, p in enumerate(labels)]
+    _write(out / "demand.csv", ["commodity", "period", "demand"], demand)
+
+    price = {m: rng.uniform(5_000, 500_000) for m in mats}  # per unit
+    _write(out / "commodities.csv",
+           ["commodity", "shortage_penalty", "holding_cost", "initial_stock", "storage_capacity", "service_level",
+            "min_suppliers", "max_avg_risk"],
+           [[m, round(price[m] * rng.uniform(3, 6), 2), round(price[m] * 0.02, 2),
+             round(base_demand[m] * rng.choice([0, 0, 0.25]), 3), round(base_demand[m] * rng.choice([0.5, 1, 2]), 3),
+             rng.choice(["", "", "", 0.5]), rng.choice([0, 0, 1, 2]), rng.choice(["", "", 0.7])] for m in mats])
+
+    option_rows, capacity_rows = [], []
+    for m in mats:
+        for k in range(options):
+            origin = rng.choice(codes)
+            processor = "CHN" if origin != "CHN" and rng.random() < 0.3 else ""
+            cap = round(base_demand[m] * rng.uniform(0.15, 0.6), 3)
+            is_spot = rng.random() < 0.2
+            agreement = "" if is_spot else {"RUS": "us_russia_deal", "UKR": "us_ukraine_deal"}.get(origin, "")
+            new_project = not is_spot and periods > 2 and rng.random() < 0.25
+            start = rng.randrange(1, periods) if new_project else 0
+            option_rows.append([
+                f"{m}-{origin}-{k + 1}", m, origin, processor, cap,
+                round(price[m] * rng.uniform(0.8, 1.4), 2),
+                round(price[m] * cap * rng.uniform(0.05, 0.5) * (4 if new_project else 1), 2),
+                round(cap * rng.choice([0, 0, 0.2]), 3), labels[start] if new_project else "",
+                int(is_spot), round(rng.uniform(0.1, 0.6), 3) if is_spot else "", agreement,
+            ])
+            if new_project:  # ramp-up: a third, two thirds, then full capacity
+                for step, t in enumerate(range(start, min(start + 2, periods))):
+                    capacity_rows.append([f"{m}-{origin}-{k + 1}", labels[t], round(cap * (step + 1) / 3, 3)])
+    _write(out / "options.csv",
+           ["option", "commodity", "origin", "processor", "capacity", "unit_cost", "fixed_cost", "min_volume",
+            "available_from", "spot", "spot_premium", "agreement"], option_rows)
+    _write(out / "capacity.csv", ["option", "period", "capacity"], capacity_rows)
+    _write(out / "agreements.csv", ["agreement", "fixed_cost", "description"],
+           [["us_russia_deal", round(sum(price.values()) * 20, 2), "generated"],
+            ["us_ukraine_deal", round(sum(price.values()) * 5, 2), "generated"]])
+    _write(out / "limits.csv", ["scope", "name", "commodity", "max_share"], [["bloc", "china", "*", 0.6]])
+
+    names = ["base"] + [f"s{i:03d}" for i in range(1, scenarios)]
+    _write(out / "scenarios.csv", ["scenario", "probability"], list(zip(names, _probabilities(rng, scenarios))))
+    disruptions = []
+    for name in names[1:]:
+        for _ in range(rng.randint(1, 3)):
+            scope = rng.choice(["bloc", "bloc", "country"])
+            target = rng.choice(blocs) if scope == "bloc" else rng.choice(codes)
+            first = rng.randrange(periods)
+            last = min(periods - 1, first + rng.randint(0, 3))
+            disruptions.append([name, scope, target, rng.choice(["*", "*", rng.choice(mats)]), labels[first],
+                                labels[last], rng.choice([1, 1, 0.5, 0.3])])
+    _write(out / "disruptions.csv",
+           ["scenario", "scope", "name", "commodity", "start_period", "end_period", "severity"], disruptions)
+    return out

@@ -1,0 +1,75 @@
+"""Internal scaling, so that HiGHS sees numbers near 1 whatever the user's units.
+
+Real instances mix prices of 1e5 USD/t, penalties of 1e6, fixed costs of 1e8 and
+scenario costs of 1e10: HiGHS then cannot meet its absolute tolerances (it reported
+"MIP solver claims optimality, but with primal infeasibilities" on a generated 6 x 15 x
+8 x 30 instance). The model is therefore built on scaled data:
+
+    volume of material m      / V_m,  V_m = its mean demand per period (else mean capacity, else 1)
+    money                     / M,    M   = median over options of unit_cost_o x V_m(o) (else 1)
+
+and the plan is scaled back before anything is reported. Figures are computed from the
+unscaled plan with the original data, so they stay in the user's units exactly; only
+the solver's objective and bound need multiplying by M.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, replace
+
+from planner.data import ModelData
+from planner.results import Plan
+
+
+@dataclass(frozen=True)
+class Scales:
+    money: float  # M
+    volume: dict[str, float]  # V_m per material
+
+
+def choose_scales(data: ModelData) -> Scales:
+    volume = {}
+    for m in data.commodities:
+        demand = [data.demand[m, t] for t in data.horizon]
+        capacity = [data.capacity[o, t] for o in data.options_of[m] for t in data.periods_of[o]]
+        mean = sum(demand) / len(demand) if demand else 0.0
+        if mean <= 0 and capacity:
+            mean = sum(capacity) / len(capacity)
+        volume[m] = mean if mean > 0 else 1.0
+    coefficients = [data.unit_cost[o] * volume[data.commodity_of[o]] for o in data.options if data.unit_cost[o] > 0]
+    money = statistics.median(coefficients) if coefficients else 1.0
+    return Scales(money=money, volume=volume)
+
+
+def scale_data(data: ModelData, scales: Scales) -> ModelData:
+    """A copy of `data` in scaled units (see the module docstring)."""
+    M, V = scales.money, scales.volume
+    of = data.commodity_of
+    return replace(
+        data,
+        demand={(m, t): d / V[m] for (m, t), d in data.demand.items()},
+        capacity={(o, t): c / V[of[o]] for (o, t), c in data.capacity.items()},
+        min_volume={(o, t): q / V[of[o]] for (o, t), q in data.min_volume.items()},
+        initial_stock={m: s / V[m] for m, s in data.initial_stock.items()},
+        storage_capacity={m: None if s is None else s / V[m] for m, s in data.storage_capacity.items()},
+        unit_cost={o: c * V[of[o]] / M for o, c in data.unit_cost.items()},
+        fixed_cost={o: c / M for o, c in data.fixed_cost.items()},
+        agreement_cost={g: c / M for g, c in data.agreement_cost.items()},
+        shortage_penalty={m: p * V[m] / M for m, p in data.shortage_penalty.items()},
+        holding_cost={m: h * V[m] / M for m, h in data.holding_cost.items()},
+        fixed_cost_max=None if data.fixed_cost_max is None else data.fixed_cost_max / M,
+    )
+
+
+def unscale_plan(plan: Plan, data: ModelData, scales: Scales) -> Plan:
+    """The plan of the scaled model in the user's units."""
+    V, of = scales.volume, data.commodity_of
+    return Plan(
+        contracted=plan.contracted,
+        signed=plan.signed,
+        volume={(o, t): x * V[of[o]] for (o, t), x in plan.volume.items()},
+        spot={(o, t, s): y * V[of[o]] for (o, t, s), y in plan.spot.items()},
+        stock={(m, t, s): i * V[m] for (m, t, s), i in plan.stock.items()},
+        unmet={(m, t, s): u * V[m] for (m, t, s), u in plan.unmet.items()},
+    )
