@@ -128,3 +128,28 @@ def test_generate_refuses_an_existing_folder(runner, tmp_path):
                                       "--scenarios", "3", "--seed", "5"])
     assert result.exit_code == 0
     assert runner.invoke(cli.main, ["validate", "new"]).exit_code == 0
+
+
+def test_a_failure_while_writing_leaves_no_partial_result(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from planner.output import write_results
+    from planner.pipeline import solve_instance
+
+    outcome = solve_instance(FOUR_SUPPLIERS)
+    write_results(outcome, tmp_path / "out")
+    before = (tmp_path / "out" / "summary.json").read_text()
+    calls = {"n": 0}
+    original = pd.DataFrame.to_csv
+
+    def failing(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # as if Ctrl-C came in the middle of writing
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", failing)
+    with pytest.raises(KeyboardInterrupt):
+        write_results(outcome, tmp_path / "out")
+    assert (tmp_path / "out" / "summary.json").read_text() == before  # the earlier result is intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left
