@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULT_INSTANCE = "four-suppliers"
+DEFAULT_INSTANCE = "us-critical-minerals"
 
 
 def bundled_dir() -> Path:

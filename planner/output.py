@@ -114,17 +114,20 @@ def format_summary(outcome: Outcome) -> str:
     probability = supply["scenario"].map(data.probability)
     weighted_shortage = (supply["shortage"] * probability).groupby(supply["commodity"]).sum()
     total_demand = supply.groupby("commodity")["demand"].sum() / len(data.scenarios)
+    width = max(len(m) for m in data.commodities)
+    lines.append("  contracts by material (share of contracted volume), expected shortage:")
     for m in data.commodities:
-        chosen = []
-        for o in data.options_of[m]:
-            if outcome.plan.contracted[o]:
-                periods = data.periods_of[o]
-                mean = sum(outcome.plan.volume[o, t] for t in periods) / max(1, len(periods))
-                chosen.append(f"{o} ({data.instance.options.set_index('option').at[o, 'origin']}, "
-                              f"{mean:,.1f} {inst.unit}/period)")
-        text = ", ".join(chosen) if chosen else "no contract"
+        volume = {o: sum(outcome.plan.volume.get((o, t), 0.0) for t in data.periods_of[o])
+                  for o in data.options_of[m] if outcome.plan.contracted[o]}
+        total = sum(volume.values())
+        ranked = sorted(volume, key=lambda o: (-volume[o], o))
+        parts = [f"{o.removeprefix(m + ':')} {volume[o] / total:.0%}" if total > 0 else o.removeprefix(m + ":")
+                 for o in ranked[:5]]
+        if len(ranked) > 5:
+            parts.append(f"+{len(ranked) - 5} more")
         share = weighted_shortage.get(m, 0.0) / total_demand[m] if total_demand.get(m, 0) > 0 else 0.0
-        lines.append(f"  {m}: {text}; expected shortage {share:.1%} of demand")
+        text = f"{len(ranked)} contract{'s' if len(ranked) != 1 else ''}: {', '.join(parts)}" if ranked else "none"
+        lines.append(f"    {m:<{width}}  {text}; shortage {share:.1%}")
     return "\n".join(lines)
 
 

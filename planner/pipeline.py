@@ -14,7 +14,7 @@ from planner.diagnose import explain_infeasibility
 from planner.errors import InfeasibleError, SolveError
 from planner.loader import Instance, load_instance
 from planner.model import create_model
-from planner.results import Figures, Plan, compute_figures, plan_from_model, result_tables
+from planner.results import Figures, Plan, compute_figures, drop_idle_contracts, plan_from_model, result_tables
 from planner.scaling import choose_scales, scale_data, unscale_plan
 from planner.solve import SolveOptions, SolveReport, solve_model
 
@@ -95,6 +95,6 @@ def solve_instance(instance: Instance | str | Path, options: SolveOptions | None
         if report.status == "time_limit":
             raise SolveError("time_limit", f"no feasible plan found within the time limit of {options.time_limit:g} s")
         raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")
-    plan = unscale_plan(plan_from_model(model), data, scales)
+    plan = drop_idle_contracts(data, unscale_plan(plan_from_model(model), data, scales))
     figures = compute_figures(data, plan)
     return Outcome(inst, data, options, report, plan, figures, result_tables(data, plan, figures), build_seconds)

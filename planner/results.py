@@ -66,6 +66,27 @@ def plan_from_model(model: pyo.ConcreteModel) -> Plan:
     )
 
 
+def drop_idle_contracts(data: ModelData, plan: Plan) -> Plan:
+    """The plan without contracts nobody would sign: no volume in any period and no cost.
+
+    Such a z_o = 1 costs nothing and changes nothing, so the solver may return either
+    value; a procurement table should not say "contract" for 0 t. It is set to 0 while
+    min_suppliers still holds; then a free agreement no contracted option needs is not
+    signed. Every constraint still holds and the objective is unchanged.
+    """
+    contracted = dict(plan.contracted)
+    for m in data.commodities:
+        count = sum(contracted[o] for o in data.options_of[m])
+        for o in data.options_of[m]:
+            idle = all(plan.volume.get((o, t), 0.0) == 0.0 for t in data.periods_of[o])
+            if contracted[o] and idle and data.fixed_cost[o] == 0 and count > data.min_suppliers[m]:
+                contracted[o] = 0
+                count -= 1
+    needed = {g for o, g in data.agreement_of.items() if contracted[o]}
+    signed = {g: 0 if (w and g not in needed and data.agreement_cost[g] == 0) else w for g, w in plan.signed.items()}
+    return Plan(contracted, signed, plan.volume, plan.spot, plan.stock, plan.unmet)
+
+
 def cvar(costs: np.ndarray, probabilities: np.ndarray, alpha: float) -> float:
     """CVaR_alpha = min_eta eta + 1/(1 - alpha) sum_s p_s max(0, C_s - eta).
 

@@ -22,18 +22,24 @@ def runner(tmp_path, monkeypatch):
 def test_solve_without_arguments_solves_the_default_instance(runner, tmp_path):
     result = runner.invoke(cli.main, ["solve"])
     assert result.exit_code == cli.EXIT_OK, result.output
-    assert "four-suppliers: optimal" in result.output
-    assert "objective      23,736.84 USD" in result.output
-    folder = tmp_path / "results" / "four-suppliers"
+    assert "us-critical-minerals: optimal" in result.output
+    folder = tmp_path / "results" / "us-critical-minerals"
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "optimal"
-    assert summary["objective"] == pytest.approx(23736.842105, rel=1e-8)
     for key in ("expected_cost", "cvar", "fixed_cost", "mip_gap", "best_bound", "build_seconds", "solve_seconds"):
         assert key in summary
-    assert summary["model"]["binary_variables"] == 4
     for name, columns in TABLE_COLUMNS.items():
         header = (folder / f"{name}.csv").read_text().splitlines()[0]
         assert header == ",".join(columns), name
+
+
+def test_solve_the_four_supplier_example_by_name(runner, tmp_path):
+    result = runner.invoke(cli.main, ["solve", "four-suppliers"])
+    assert result.exit_code == cli.EXIT_OK, result.output
+    assert "objective      23,736.84 USD" in result.output
+    summary = json.loads((tmp_path / "results" / "four-suppliers" / "summary.json").read_text())
+    assert summary["objective"] == pytest.approx(23736.842105, rel=1e-8)
+    assert summary["model"]["binary_variables"] == 4
 
 
 def test_solve_by_bundled_name_and_rerun_replaces_the_result(runner, tmp_path):
@@ -74,7 +80,7 @@ def test_infeasible_plan_has_its_own_exit_code(runner, tmp_path):
 
 
 def test_no_plan_within_time_limit(runner, tmp_path):
-    result = runner.invoke(cli.main, ["solve", "--time-limit", "1e-9", "--out", "out"])
+    result = runner.invoke(cli.main, ["solve", "four-suppliers", "--time-limit", "1e-9", "--out", "out"])
     assert result.exit_code == cli.EXIT_NO_SOLUTION, result.output
     assert "no feasible plan found within the time limit" in result.output
     assert not (tmp_path / "out").exists()
@@ -83,15 +89,15 @@ def test_no_plan_within_time_limit(runner, tmp_path):
 def test_refuses_a_folder_that_is_not_a_result(runner, tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "budget.xlsx").write_text("precious")
-    result = runner.invoke(cli.main, ["solve", "--out", "out"])
+    result = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", "out"])
     assert result.exit_code == cli.EXIT_OUTPUT
     assert "holds files that are not an earlier result" in result.output
     assert (tmp_path / "out" / "budget.xlsx").read_text() == "precious"
-    assert runner.invoke(cli.main, ["solve", "--out", "out", "--force"]).exit_code == 0
+    assert runner.invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "--force"]).exit_code == 0
 
 
 def test_bad_option_value_is_a_usage_error(runner):
-    result = runner.invoke(cli.main, ["solve", "--mip-gap", "2"])
+    result = runner.invoke(cli.main, ["solve", "four-suppliers", "--mip-gap", "2"])
     assert result.exit_code == cli.EXIT_USAGE
 
 

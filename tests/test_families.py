@@ -225,3 +225,15 @@ def test_service_level_unreachable_is_infeasible(tmp_path):
     with pytest.raises(InfeasibleError):
         solve(tmp_path, [{"option": "A", "commodity": "ree", "origin": "AUS", "capacity": 60, "unit_cost": 10}],
               commodity={"service_level": 0.9})
+
+
+def test_free_idle_contracts_are_not_reported_but_required_ones_stay(tmp_path):
+    """A free option with no volume is not a contract: selected 0. With min_suppliers 2 the
+    same idle option must stay contracted (dropping it would break constraint 6)."""
+    options = [{"option": "A", "commodity": "ree", "origin": "AUS", "capacity": 100, "unit_cost": 10},
+               {"option": "IDLE", "commodity": "ree", "origin": "USA", "capacity": 100, "unit_cost": 50}]
+    out = solve(tmp_path, options)
+    assert out.plan.contracted == {"A": 1, "IDLE": 0}
+    out = solve(tmp_path / "b", options, commodity={"min_suppliers": 2})
+    assert out.plan.contracted == {"A": 1, "IDLE": 1}
+    assert out.figures.objective == pytest.approx(1000)
