@@ -214,7 +214,8 @@ def main() -> None:
     write("countries", [dict(country=c, bloc=b, risk=r, name=n) for c, b, r, n in COUNTRIES])
     write("commodities", [dict(
         commodity=m, shortage_penalty=5 * PRICE[m], holding_cost=round(0.03 * PRICE[m], 2), initial_stock=0,
-        storage_capacity="", service_level=SERVICE_LEVEL.get(m, ""), min_suppliers=2 if m in ("ndpr_oxide", "gallium") else 0, max_avg_risk="") for m in PRICE])
+        storage_capacity="", service_level=SERVICE_LEVEL.get(m, ""),
+        min_suppliers=2 if m in ("ndpr_oxide", "gallium") else 0, max_avg_risk="") for m in PRICE])
     write("demand", [dict(commodity=m, period=p, demand=round(d0 * (1 + g) ** t, 3))
                      for m, (d0, g, _) in DEMAND.items() for t, p in enumerate(PERIODS)])
     ops, ramps = options_and_ramps()
