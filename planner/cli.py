@@ -15,10 +15,12 @@ from planner.data import build_model_data
 from planner.errors import InfeasibleError, InstanceError, OutputError, PlannerError, ResultsError, SolveError
 from planner.generate import generate_instance
 from planner.loader import Instance, load_instance
-from planner.output import default_output_dir, format_summary, write_results
+from planner.output import REPORT_FILE, default_output_dir, format_summary, write_results
 from planner.pipeline import solve_instance
+from planner.report import write_report
 from planner.solve import SolveOptions
 from planner.verify import verify_result
+from planner.workbook import workbook_from_results
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -126,9 +128,11 @@ def main() -> None:
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="HiGHS threads [default: HiGHS decides].")
 @click.option("--force", is_flag=True, help="Write into --out even if it holds other files.")
 @click.option("--log", "show_log", is_flag=True, help="Show the HiGHS log on stderr.")
+@click.option("--xlsx", is_flag=True, help="Also write the tables as one Excel workbook, results.xlsx.")
+@click.option("--report", "html_report", is_flag=True, help="Also write the HTML report, report.html.")
 @_guard
 def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit: float | None,
-          threads: int | None, force: bool, show_log: bool) -> None:
+          threads: int | None, force: bool, show_log: bool, xlsx: bool, html_report: bool) -> None:
     """Solve INSTANCE (a folder, or a bundled name) and write the plan.
 
     Without INSTANCE, solves the bundled default instance.
@@ -145,7 +149,9 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
         outcome = solve_instance(inst, options)
     finally:
         progress.close()
-    folder = write_results(outcome, out_dir or default_output_dir(outcome), force=force)
+    folder = write_results(outcome, out_dir or default_output_dir(outcome), force=force, xlsx=xlsx)
+    if html_report:
+        write_report(folder, folder / REPORT_FILE)
     click.echo(format_summary(outcome))
     if outcome.report.status == "time_limit":
         click.echo("  note: the time limit was reached; the plan is the best found, not proven optimal.")
@@ -194,6 +200,23 @@ def generate(out: Path, commodities: int, options: int, periods: int, scenarios:
         raise OutputError(f"{out} already exists; choose a new folder")
     generate_instance(out, commodities, options, periods, scenarios, seed)
     click.echo(f"{out}: {commodities} materials x {options} options x {periods} periods x {scenarios} scenarios")
+
+
+@main.command()
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="HTML file [default: RESULTS/report.html].")
+@click.option("--xlsx", "xlsx_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the tables as an Excel workbook to this file.")
+@_guard
+def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None:
+    """Write a self-contained HTML report (charts inline) of a RESULTS folder."""
+    if not (results / "summary.json").is_file():
+        raise ResultsError(f"{results} is not a results folder (no summary.json)")
+    path = write_report(results, out_file or results / REPORT_FILE)
+    click.echo(f"Report in {path}")
+    if xlsx_file is not None:
+        click.echo(f"Workbook in {workbook_from_results(results, xlsx_file)}")
 
 
 @main.command(name="instances")

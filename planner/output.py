@@ -16,7 +16,9 @@ from planner.pipeline import Outcome
 from planner.results import TABLE_COLUMNS
 
 SUMMARY_FILE = "summary.json"
-RESULT_FILES = frozenset({SUMMARY_FILE, *(f"{name}.csv" for name in TABLE_COLUMNS)})
+WORKBOOK_FILE = "results.xlsx"
+REPORT_FILE = "report.html"
+RESULT_FILES = frozenset({SUMMARY_FILE, WORKBOOK_FILE, REPORT_FILE, *(f"{name}.csv" for name in TABLE_COLUMNS)})
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -28,6 +30,13 @@ def neutralise_formula(text: object) -> object:
     """Prefix a quote to text cells a spreadsheet would run as a formula (user data only)."""
     if isinstance(text, str) and text.startswith(_FORMULA_START):
         return "'" + text
+    return text
+
+
+def unneutralise(text: object) -> object:
+    """Undo `neutralise_formula` for text read back from our own CSV files."""
+    if isinstance(text, str) and text.startswith("'") and text[1:2] in _FORMULA_START:
+        return text[1:]
     return text
 
 
@@ -44,12 +53,12 @@ def _json_ready(value: object) -> object:
     return value
 
 
-def write_results(outcome: Outcome, folder: Path, force: bool = False) -> Path:
+def write_results(outcome: Outcome, folder: Path, force: bool = False, xlsx: bool = False) -> Path:
     """Write summary.json and the result CSVs into `folder`, all or nothing.
 
     Files go to a temporary folder beside it, which is moved into place only when every
     file is complete. An existing earlier result is replaced; a folder holding anything
-    else is refused unless `force`.
+    else is refused unless `force`. `xlsx` adds the workbook `results.xlsx`.
     """
     folder = Path(folder)
     if folder.exists():
@@ -63,6 +72,9 @@ def write_results(outcome: Outcome, folder: Path, force: bool = False) -> Path:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a result folder follows the umask
     except OSError as exc:
         raise OutputError(f"cannot write to {parent}: {exc.strerror}") from None
     try:
@@ -72,8 +84,13 @@ def write_results(outcome: Outcome, folder: Path, force: bool = False) -> Path:
                 if not pd.api.types.is_numeric_dtype(safe[col]):
                     safe[col] = safe[col].map(neutralise_formula)
             safe.to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
+        summary = _json_ready(outcome.summary())
+        if xlsx:
+            from planner.workbook import workbook_from_tables  # openpyxl only when asked for
+
+            workbook_from_tables(summary, outcome.tables, staging / WORKBOOK_FILE)
         with open(staging / SUMMARY_FILE, "w", encoding="utf-8") as fh:
-            json.dump(_json_ready(outcome.summary()), fh, indent=2)
+            json.dump(summary, fh, indent=2)
             fh.write("\n")
         if folder.exists():
             retired = parent / f".{folder.name}.old-{os.getpid()}"

@@ -17,7 +17,7 @@ from planner.data import ModelData
 
 TABLE_COLUMNS: dict[str, list[str]] = {
     "contracts": ["option", "commodity", "origin", "processor", "selected", "fixed_cost", "agreement", "risk",
-                  "total_volume"],
+                  "total_volume", "origin_bloc", "processor_bloc"],
     "volumes": ["option", "commodity", "period", "volume"],
     "agreements": ["agreement", "signed", "fixed_cost", "options_selected"],
     "scenario_costs": ["scenario", "probability", "cost", "total_cost"],
@@ -145,6 +145,7 @@ def _delivered(data: ModelData, plan: Plan, m: str, t: int, s: str) -> tuple[flo
 def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd.DataFrame]:
     """The tidy result tables, with the columns of `TABLE_COLUMNS`, in the model's canonical order."""
     opts = data.instance.options.set_index("option").loc[data.options].reset_index()
+    bloc = data.instance.countries.set_index("country")["bloc"]
     period = data.periods
     total_volume = {o: 0.0 for o in data.options}
     for (o, _), x in plan.volume.items():
@@ -154,6 +155,7 @@ def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd
         "processor": opts["processor"], "selected": [plan.contracted[o] for o in opts["option"]],
         "fixed_cost": opts["fixed_cost"].astype(float), "agreement": opts["agreement"],
         "risk": [data.risk[o] for o in opts["option"]], "total_volume": [total_volume[o] for o in opts["option"]],
+        "origin_bloc": opts["origin"].map(bloc), "processor_bloc": opts["processor"].map(bloc),
     })
     volumes = pd.DataFrame(
         [(o, data.commodity_of[o], period[t], x) for (o, t), x in plan.volume.items()],

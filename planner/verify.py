@@ -17,7 +17,7 @@ import pandas as pd
 
 from planner.data import ModelData
 from planner.errors import ResultsError
-from planner.output import SUMMARY_FILE
+from planner.output import SUMMARY_FILE, unneutralise
 from planner.results import TABLE_COLUMNS, Plan, compute_figures
 
 TOLERANCE = 1e-6
@@ -34,13 +34,6 @@ class Violation:
         return f"{self.check}: {self.where}: {self.detail} (off by {self.size:.6g})"
 
 
-def _unneutralise(text: object) -> object:
-    """Undo output.neutralise_formula for names read back from our own CSVs."""
-    if isinstance(text, str) and text.startswith("'") and text[1:2] in ("=", "+", "-", "@", "\t", "\r"):
-        return text[1:]
-    return text
-
-
 def _read(folder: Path, name: str) -> pd.DataFrame:
     path = folder / f"{name}.csv"
     try:
@@ -52,7 +45,7 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
         raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
     for col in ("option", "agreement", "scenario", "commodity"):
         if col in table.columns:
-            table[col] = table[col].map(_unneutralise)
+            table[col] = table[col].map(unneutralise)
     return table
 
 
