@@ -12,14 +12,33 @@ import click
 from planner import __version__
 from planner.bundled import DEFAULT_INSTANCE, resolve_instance
 from planner.data import build_model_data
-from planner.errors import InfeasibleError, InstanceError, OutputError, PlannerError, ResultsError, SolveError
+from planner.errors import (
+    InfeasibleError,
+    InstanceError,
+    OutputError,
+    PlannerError,
+    Problem,
+    ResultsError,
+    SolveError,
+)
+from planner.evaluate import DEFAULT_OUT_OF_SAMPLE, evaluate_outcome, hedging_metrics, scenario_replacement
 from planner.generate import generate_instance
 from planner.loader import Instance, load_instance
-from planner.output import REPORT_FILE, default_output_dir, format_summary, write_results
+from planner.output import (
+    EVALUATION_FOLDER,
+    REPORT_FILE,
+    default_output_dir,
+    format_evaluation,
+    format_metrics,
+    format_summary,
+    write_results,
+    write_scenario_files,
+)
 from planner.pipeline import solve_instance
 from planner.report import write_report
+from planner.scenarios import DEFAULT_MAX_SCENARIOS, METHODS, generate_scenarios
 from planner.solve import SolveOptions
-from planner.verify import verify_result
+from planner.verify import read_plan, verify_result
 from planner.workbook import workbook_from_results
 
 EXIT_OK = 0
@@ -74,6 +93,8 @@ def _load(argument: str | None) -> Instance:
     instance = load_instance(path)
     for warning in instance.warnings:
         _say(f"warning: {warning}")
+    for note in instance.notes:
+        _say(f"note: {note}")
     return instance
 
 
@@ -130,9 +151,13 @@ def main() -> None:
 @click.option("--log", "show_log", is_flag=True, help="Show the HiGHS log on stderr.")
 @click.option("--xlsx", is_flag=True, help="Also write the tables as one Excel workbook, results.xlsx.")
 @click.option("--report", "html_report", is_flag=True, help="Also write the HTML report, report.html.")
+@click.option("--metrics", is_flag=True, help="Also compute EVPI, VSS and the out-of-sample cost (more solves).")
+@click.option("--samples", type=click.IntRange(min=2), default=DEFAULT_OUT_OF_SAMPLE, show_default=True,
+              help="Scenarios drawn from events.csv for the out-of-sample cost.")
 @_guard
 def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit: float | None,
-          threads: int | None, force: bool, show_log: bool, xlsx: bool, html_report: bool) -> None:
+          threads: int | None, force: bool, show_log: bool, xlsx: bool, html_report: bool, metrics: bool,
+          samples: int) -> None:
     """Solve INSTANCE (a folder, or a bundled name) and write the plan.
 
     Without INSTANCE, solves the bundled default instance.
@@ -149,10 +174,16 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
         outcome = solve_instance(inst, options)
     finally:
         progress.close()
+    if metrics:
+        _say("computing EVPI, VSS and the out-of-sample cost ...")
+        outcome.extra = {"metrics": hedging_metrics(inst, outcome.data, outcome.plan, outcome.figures.objective,
+                                                    options, out_of_sample=samples)}
     folder = write_results(outcome, out_dir or default_output_dir(outcome), force=force, xlsx=xlsx)
     if html_report:
         write_report(folder, folder / REPORT_FILE)
     click.echo(format_summary(outcome))
+    if metrics:
+        click.echo(format_metrics(outcome.extra["metrics"], inst.currency, outcome.figures.expected_cost))
     if outcome.report.status == "time_limit":
         click.echo("  note: the time limit was reached; the plan is the best found, not proven optimal.")
     click.echo(f"Results in {folder}/ ({time.perf_counter() - started:.1f} s)")
@@ -217,6 +248,58 @@ def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None
     click.echo(f"Report in {path}")
     if xlsx_file is not None:
         click.echo(f"Workbook in {workbook_from_results(results, xlsx_file)}")
+
+
+@main.command()
+@click.argument("instance")
+@click.option("--max-scenarios", type=click.IntRange(min=1), default=DEFAULT_MAX_SCENARIOS, show_default=True)
+@click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True,
+              help="exact: every combination; sample: seeded Monte Carlo; reduce: keep the severe ones; "
+                   "auto: exact when it fits, else reduce.")
+@click.option("--seed", type=int, default=0, show_default=True, help="For --method sample.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for scenarios.csv and disruptions.csv [default: the instance folder].")
+@click.option("--force", is_flag=True, help="Overwrite existing scenarios.csv and disruptions.csv.")
+@_guard
+def scenarios(instance: str, max_scenarios: int, method: str, seed: int, out_dir: Path | None,
+              force: bool) -> None:
+    """Write scenarios.csv and disruptions.csv generated from INSTANCE's events.csv."""
+    path = resolve_instance(instance)
+    inst = load_instance(path, {"scenarios": None, "disruptions": None})
+    if inst.tables["events"].empty:
+        raise InstanceError([Problem(str(path / "events.csv"), "is missing or empty",
+                                     hint="planner scenarios generates scenarios from events")])
+    table, disruptions, how = generate_scenarios(inst, method, max_scenarios, seed)
+    folder = out_dir or path
+    write_scenario_files(folder, table, disruptions, force)
+    click.echo(f"{folder}: {how}")
+
+
+@main.command()
+@click.argument("instance")
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--scenarios", "scenario_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A scenarios.csv (with disruptions.csv beside it) or an events.csv [default: the instance's].")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the evaluation [default: RESULTS/evaluation].")
+@_guard
+def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: Path | None) -> None:
+    """Cost and shortages of the plan in RESULTS (its contracts held) under a scenario set.
+
+    Spot buys, stock and shortages adapt in each scenario; service levels are reported,
+    not enforced, and volume that can be neither used nor stored may be disposed of.
+    """
+    base = _load(instance)
+    first_stage, _, _ = read_plan(build_model_data(base), results)
+    inst = base
+    if scenario_file is not None:
+        inst = load_instance(resolve_instance(instance), scenario_replacement(scenario_file))
+        for note in inst.notes:
+            _say(f"note: {note}")
+    outcome = evaluate_outcome(inst, first_stage, SolveOptions(), str(results), str(scenario_file or "instance"))
+    folder = write_results(outcome, out_dir or results / EVALUATION_FOLDER, force=True)
+    click.echo(format_evaluation(outcome))
+    click.echo(f"Evaluation in {folder}/")
 
 
 @main.command(name="instances")

@@ -14,7 +14,7 @@ import pyomo.environ as pyo
 
 from planner.data import ModelData
 from planner.errors import SolveError
-from planner.model import create_model
+from planner.model import Variant, create_model
 from planner.results import plan_from_model
 from planner.scaling import Scales, scale_data, unscale_plan
 from planner.solve import SolveOptions, solve_model
@@ -32,7 +32,7 @@ def explain_infeasibility(data: ModelData, scales: Scales, options: SolveOptions
     `data` is in the user's units; the elastic model is built on its scaled copy and
     every value read from it is scaled back before it is reported.
     """
-    model = create_model(scale_data(data, scales), elastic=True)
+    model = create_model(scale_data(data, scales), Variant(elastic=True))
     report = solve_model(model, 0.0, SolveOptions(mip_gap=options.mip_gap, time_limit=options.time_limit,
                                                    threads=options.threads, tiebreak=False))
     if not report.has_plan:

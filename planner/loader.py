@@ -19,6 +19,7 @@ import pandas as pd
 
 from planner.csvfile import RawTable, read_raw_table
 from planner.errors import InstanceError, Problem
+from planner.scenarios import check_events
 from planner.schema import SETTINGS, TABLES, Column, Kind, Setting, Table
 
 PROBABILITY_TOLERANCE = 1e-6
@@ -53,6 +54,7 @@ class Instance:
     sources: dict = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was done for the user (scenarios generated)
 
     @property
     def commodities(self) -> pd.DataFrame:
@@ -334,7 +336,7 @@ def _check_references(inst: Instance, files: dict[str, str], broken: set[str], p
                     "scenarios (no scenarios.csv: only 'base')"
                 problems.append(Problem(files[spec.stem], f"unknown {col.name}: not in {where}", row=row,
                                         column=col.name, value=value, hint=did_you_mean(value, pool)))
-    for stem in ("limits", "disruptions") if "countries" not in broken else ():
+    for stem in ("limits", "disruptions", "events") if "countries" not in broken else ():
         frame = inst.tables[stem]
         for row, scope, name in zip(frame["_row"], frame["scope"], frame["name"]):
             pool = names["countries"] if scope == "country" else blocs if scope == "bloc" else None
@@ -361,22 +363,27 @@ def _check_references(inst: Instance, files: dict[str, str], broken: set[str], p
                                     column="probability"))
 
     order = {p: i for i, p in enumerate(inst.periods)}
-    dis = inst.disruptions
-    for row, start, end in zip(dis["_row"], dis["start_period"], dis["end_period"]):
-        if start in order and end in order and order[end] < order[start]:
-            problems.append(Problem(files["disruptions"], f"end_period comes before start_period {start!r}",
-                                    row=row, column="end_period", value=end))
+    for stem in ("disruptions", "events"):
+        dis = inst.tables[stem]
+        for row, start, end in zip(dis["_row"], dis["start_period"], dis["end_period"]):
+            if start in order and end in order and order[end] < order[start]:
+                problems.append(Problem(files[stem], f"end_period comes before start_period {start!r}",
+                                        row=row, column="end_period", value=end))
+    check_events(inst.tables["events"], files.get("events", "events.csv"), problems)
 
 
 # --------------------------------------------------------------------------- entry point
 
 
-def load_instance(path: str | Path) -> Instance:
+def load_instance(path: str | Path, replace: dict[str, Path | None] | None = None) -> Instance:
     """Read and validate the instance folder at `path`.
 
-    Raises `InstanceError` listing every problem found. Warnings (ignored columns,
-    codes that do not look like ISO 3166) are kept on `Instance.warnings`.
+    `replace` reads some tables from other files (by stem: {"scenarios": path}; None for
+    "absent"), as `planner evaluate --scenarios` does. Raises `InstanceError` listing
+    every problem found. Warnings (ignored columns, codes that do not look like ISO
+    3166) are kept on `Instance.warnings`.
     """
+    replace = replace or {}
     folder = Path(path)
     if not folder.is_dir():
         hint = "expected a folder holding instance.toml and the CSV files"
@@ -391,9 +398,9 @@ def load_instance(path: str | Path) -> Instance:
     tables: dict[str, pd.DataFrame] = {}
     known_files = {spec.file for spec in TABLES}
     for spec in TABLES:
-        file_path = folder / spec.file
+        file_path = replace.get(spec.stem, folder / spec.file)
         shown = str(file_path)
-        if not file_path.exists():
+        if file_path is None or not file_path.exists():
             if spec.required:
                 problems.append(Problem(shown, "is missing", hint=f"required: one row per {spec.row}"))
             tables[spec.stem] = pd.DataFrame(columns=["_row", *(c.name for c in spec.columns)])
@@ -435,7 +442,26 @@ def load_instance(path: str | Path) -> Instance:
         problems.sort(key=lambda p: (rank.get(p.file, len(rank)), p.row or 0))
         raise InstanceError(problems)
     _fill_defaults(instance)
+    _scenarios_from_events(instance, files)
     return instance
+
+
+def _scenarios_from_events(inst: Instance, files: dict[str, str]) -> None:
+    """Without scenarios.csv, an instance with events.csv gets its scenarios generated."""
+    if inst.tables["events"].empty:
+        return
+    if files.get("scenarios"):
+        inst.warnings.append(Problem(files["events"], "is ignored because scenarios.csv exists"))
+        return
+    if not inst.disruptions.empty:
+        raise InstanceError([Problem(files["disruptions"], "cannot be used with events.csv alone",
+                                     hint="scenarios are generated from events.csv; remove disruptions.csv "
+                                     "or write scenarios.csv too")])
+    from planner.scenarios import generate_scenarios  # needs the validated instance
+
+    scenarios, disruptions, how = generate_scenarios(inst)
+    inst.tables["scenarios"], inst.tables["disruptions"] = scenarios, disruptions
+    inst.notes.append(f"scenarios generated from events.csv: {how}")
 
 
 def _fill_defaults(inst: Instance) -> None:
@@ -444,5 +470,6 @@ def _fill_defaults(inst: Instance) -> None:
     if not options.empty:
         options["processor"] = options["processor"].where(options["processor"] != "", options["origin"])
         options["available_from"] = options["available_from"].where(options["available_from"] != "", periods[0])
-    if not disruptions.empty:
-        disruptions["end_period"] = disruptions["end_period"].where(disruptions["end_period"] != "", periods[-1])
+    for table in (disruptions, inst.tables["events"]):
+        if not table.empty:
+            table["end_period"] = table["end_period"].where(table["end_period"] != "", periods[-1])

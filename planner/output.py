@@ -18,7 +18,9 @@ from planner.results import TABLE_COLUMNS
 SUMMARY_FILE = "summary.json"
 WORKBOOK_FILE = "results.xlsx"
 REPORT_FILE = "report.html"
-RESULT_FILES = frozenset({SUMMARY_FILE, WORKBOOK_FILE, REPORT_FILE, *(f"{name}.csv" for name in TABLE_COLUMNS)})
+EVALUATION_FOLDER = "evaluation"  # planner evaluate's default output inside a results folder
+RESULT_FILES = frozenset({SUMMARY_FILE, WORKBOOK_FILE, REPORT_FILE, EVALUATION_FOLDER,
+                          *(f"{name}.csv" for name in TABLE_COLUMNS)})
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -146,6 +148,65 @@ def format_summary(outcome: Outcome) -> str:
         text = f"{len(ranked)} contract{'s' if len(ranked) != 1 else ''}: {', '.join(parts)}" if ranked else "none"
         lines.append(f"    {m:<{width}}  {text}; shortage {share:.1%}")
     return "\n".join(lines)
+
+
+def format_metrics(metrics: dict, currency: str, expected_cost: float) -> str:
+    """The hedging metrics (planner.evaluate.hedging_metrics) for the terminal."""
+    lines = ["  what hedging is worth:",
+             f"    EVPI (perfect information)     {_money(metrics['evpi'], currency)}"
+             f"   (wait-and-see {metrics['wait_and_see']:,.2f})"]
+    if metrics["vss"] is None:
+        lines.append(f"    VSS (stochastic solution)      unbounded: {metrics['vss_note']}")
+        lines.append(f"      paying its shortfalls instead, the expected-value plan costs "
+                     f"{metrics['eev_shortfalls_paid']:,.2f}")
+    else:
+        lines.append(f"    VSS (stochastic solution)      {_money(metrics['vss'], currency)}"
+                     f"   (the expected-value plan costs {metrics['eev']:,.2f})")
+    oos = metrics["out_of_sample"]
+    if "expected_cost" in oos:
+        low, high = oos["ci95"]
+        lines.append(f"    out of sample ({oos['samples']:,} draws, seed {oos['seed']}): expected cost "
+                     f"{oos['expected_cost']:,.2f}, 95% CI [{low:,.2f}, {high:,.2f}]; in sample {expected_cost:,.2f}")
+    else:
+        lines.append(f"    out of sample: {oos['note']}")
+    return "\n".join(lines)
+
+
+def format_evaluation(outcome: Outcome) -> str:
+    """An evaluated plan for the terminal: costs, then shortages per scenario."""
+    f, data, inst = outcome.figures, outcome.data, outcome.instance
+    lines = [f"evaluation of the plan under {len(data.scenarios)} scenario(s):",
+             f"  expected cost  {_money(f.expected_cost, inst.currency)}",
+             f"  CVaR           {_money(f.cvar, inst.currency)}   (level {data.cvar_alpha:g})",
+             f"  objective      {_money(f.objective, inst.currency)}   (risk aversion {data.risk_aversion:g})"]
+    supply = outcome.tables["supply"]
+    totals = supply.groupby(["scenario", "commodity"])[["shortage", "demand"]].sum()
+    ranked = sorted(data.scenarios, key=lambda s: (-data.probability[s], s))
+    for s in ranked[:20]:
+        parts = []
+        for m in data.commodities:
+            short, demand = totals.at[(s, m), "shortage"], totals.at[(s, m), "demand"]
+            if short > 1e-9 and demand > 0:
+                parts.append(f"{m} {short / demand:.1%}")
+        lines.append(f"  {s} (p {data.probability[s]:.4g}): cost {f.fixed_cost + f.scenario_cost[s]:,.2f}; "
+                     f"shortage {', '.join(parts) if parts else 'none'}")
+    if len(ranked) > 20:
+        lines.append(f"  ... {len(ranked) - 20} more in scenario_costs.csv and supply.csv")
+    return "\n".join(lines)
+
+
+def write_scenario_files(folder: Path, scenarios: pd.DataFrame, disruptions: pd.DataFrame, force: bool) -> None:
+    """scenarios.csv and disruptions.csv, refusing to overwrite unless `force`."""
+    folder = Path(folder)
+    targets = [folder / "scenarios.csv", folder / "disruptions.csv"]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not force:
+        raise OutputError(f"{', '.join(existing)} exist; pass --force to overwrite or choose --out")
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame, target in zip((scenarios, disruptions), targets):
+        staging = target.with_name(f".{target.name}.tmp")
+        frame.drop(columns=["_row"]).to_csv(staging, index=False, lineterminator="\n")
+        staging.replace(target)
 
 
 def read_summary(folder: Path) -> dict:

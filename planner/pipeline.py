@@ -13,9 +13,9 @@ from planner.data import ModelData, build_model_data
 from planner.diagnose import explain_infeasibility
 from planner.errors import InfeasibleError, SolveError
 from planner.loader import Instance, load_instance
-from planner.model import create_model
+from planner.model import PLAN, Variant, create_model
 from planner.results import Figures, Plan, compute_figures, drop_idle_contracts, plan_from_model, result_tables
-from planner.scaling import choose_scales, scale_data, unscale_plan
+from planner.scaling import choose_scales, fix_first_stage, scale_data, unscale_plan
 from planner.solve import SolveOptions, SolveReport, solve_model
 
 
@@ -31,6 +31,7 @@ class Outcome:
     figures: Figures
     tables: dict[str, pd.DataFrame]
     build_seconds: float
+    extra: dict | None = None  # more summary.json entries: metrics, what an evaluation evaluated
 
     @property
     def mip_gap(self) -> float | None:
@@ -71,7 +72,34 @@ class Outcome:
                 "seed": self.options.seed,
             },
             "planner_version": __version__,
+            **(self.extra or {}),
         }
+
+
+def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
+               fixed: Plan | None = None) -> tuple[SolveReport, Plan, float]:
+    """Build and solve the model of `data`: (report, plan in the user's units, build seconds).
+
+    `fixed` gives the first-stage decisions (z, w, x) to hold when `variant` fixes the
+    first stage. Raises `InfeasibleError` (explained for the planning model) and
+    `SolveError` when HiGHS returns no plan.
+    """
+    started = time.perf_counter()
+    scales = choose_scales(data)
+    model = create_model(scale_data(data, scales), variant)
+    if fixed is not None:
+        fix_first_stage(model, data, scales, fixed)
+    build_seconds = time.perf_counter() - started
+    report = solve_model(model, data.risk_aversion, options, money_scale=scales.money)
+    if not report.has_plan:
+        if report.status == "infeasible":
+            reasons = explain_infeasibility(data, scales, options) if variant == PLAN else []
+            raise InfeasibleError(reasons)
+        if report.status == "time_limit":
+            raise SolveError("time_limit", f"no feasible plan found within the time limit of {options.time_limit:g} s")
+        raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")
+    plan = drop_idle_contracts(data, unscale_plan(plan_from_model(model), data, scales))
+    return report, plan, build_seconds
 
 
 def solve_instance(instance: Instance | str | Path, options: SolveOptions | None = None) -> Outcome:
@@ -85,16 +113,8 @@ def solve_instance(instance: Instance | str | Path, options: SolveOptions | None
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     started = time.perf_counter()
     data = build_model_data(inst)
-    scales = choose_scales(data)
-    model = create_model(scale_data(data, scales))
-    build_seconds = time.perf_counter() - started
-    report = solve_model(model, data.risk_aversion, options, money_scale=scales.money)
-    if not report.has_plan:
-        if report.status == "infeasible":
-            raise InfeasibleError(explain_infeasibility(data, scales, options))
-        if report.status == "time_limit":
-            raise SolveError("time_limit", f"no feasible plan found within the time limit of {options.time_limit:g} s")
-        raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")
-    plan = drop_idle_contracts(data, unscale_plan(plan_from_model(model), data, scales))
+    derive_seconds = time.perf_counter() - started
+    report, plan, build_seconds = solve_data(data, options)
     figures = compute_figures(data, plan)
-    return Outcome(inst, data, options, report, plan, figures, result_tables(data, plan, figures), build_seconds)
+    return Outcome(inst, data, options, report, plan, figures, result_tables(data, plan, figures),
+                   derive_seconds + build_seconds)

@@ -73,3 +73,13 @@ def unscale_plan(plan: Plan, data: ModelData, scales: Scales) -> Plan:
         stock={(m, t, s): i * V[m] for (m, t, s), i in plan.stock.items()},
         unmet={(m, t, s): u * V[m] for (m, t, s), u in plan.unmet.items()},
     )
+
+
+def fix_first_stage(model: object, data: ModelData, scales: Scales, plan: Plan) -> None:
+    """Fix z, w and x of a model built on scaled data to the values of `plan` (user units)."""
+    for o, z in plan.contracted.items():
+        model.contracted[o].fix(z)  # type: ignore[attr-defined]
+    for g, w in plan.signed.items():
+        model.signed[g].fix(w)  # type: ignore[attr-defined]
+    for (o, t), var in model.volume.items():  # type: ignore[attr-defined]
+        var.fix(plan.volume.get((o, t), 0.0) / scales.volume[data.commodity_of[o]])

@@ -222,8 +222,29 @@ DISRUPTIONS = Table(
     ),
 )
 
+EVENTS = Table(
+    "events.csv",
+    required=False,
+    row="disruption of an event",
+    key=(),
+    columns=(
+        Column("event", Kind.TEXT, "event name; rows with the same name are one event", required=True),
+        Column("scope", Kind.TEXT, "what `name` is", required=True, choices=SCOPES),
+        Column("name", Kind.TEXT, "country code or bloc name", required=True),
+        Column("commodity", Kind.TEXT, "material, or `*` for each one", required=True,
+               refers_to="commodities", allow_star=True),
+        Column("start_period", Kind.PERIOD, "first period hit", required=True),
+        Column("end_period", Kind.PERIOD, "last period hit; empty = last period"),
+        Column("severity", Kind.NUMBER, "fraction of capacity lost", default=1.0,
+               lower=0.0, upper=1.0, lower_open=True, is_fraction=True),
+        _fraction("probability", "probability that the event happens (the same on all its rows)", required=True),
+        Column("group", Kind.TEXT, "events of one group exclude each other; empty = independent", default=""),
+    ),
+    note="used when there is no scenarios.csv: scenarios are generated from the events (planner scenarios)",
+)
+
 TABLES: tuple[Table, ...] = (
-    COMMODITIES, DEMAND, COUNTRIES, OPTIONS, CAPACITY, AGREEMENTS, LIMITS, SCENARIOS, DISRUPTIONS,
+    COMMODITIES, DEMAND, COUNTRIES, OPTIONS, CAPACITY, AGREEMENTS, LIMITS, SCENARIOS, DISRUPTIONS, EVENTS,
 )
 
 

@@ -196,7 +196,8 @@ def _run_tiebreak(h: highspy.Highs, compiled: _Compiled, plan: np.ndarray, optio
 def _store(model: pyo.ConcreteModel, columns: list, values: np.ndarray) -> None:
     """Write a plan into the Pyomo variables: binaries rounded, solver noise clipped."""
     for var in model.component_data_objects(pyo.Var, active=True):
-        var.set_value(var.lb if var.lb is not None else 0.0, skip_validation=True)
+        if not var.fixed:  # fixed values (an evaluated plan's first stage) stay as they are
+            var.set_value(var.lb if var.lb is not None else 0.0, skip_validation=True)
     for var, value in zip(columns, values):
         if var.is_integer():
             value = float(round(value))

@@ -8,7 +8,6 @@ The CSV files it writes are committed, so the instance does not need this script
 from __future__ import annotations
 
 import csv
-import itertools
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -172,35 +171,29 @@ def options_and_ramps():
     return ops, ramps
 
 
-# --- scenarios: four independent uncertainties (probabilities are ASSUMPTIONS, see NOTES.md)
-CHINA = {  # level: (probability, disruptions as (commodity, start, severity))
-    "china-calm": (0.40, []),
-    "china-ban": (0.35, [("gallium", "2027", 1), ("germanium", "2027", 1), ("antimony", "2027", 1),
-                         ("graphite", "2027", 0.5), ("tungsten", "2027", 0.5)]),
-    "china-escalation": (0.25, [("gallium", "2027", 1), ("germanium", "2027", 1), ("antimony", "2027", 1),
-                                ("graphite", "2027", 1), ("tungsten", "2027", 1), ("heavy_ree_oxide", "2027", 1),
-                                ("ndpr_oxide", "2027", 0.5)]),
-}
-RUSSIA = {"russia-holds": (0.6, []), "russia-breaks": (0.4, [("country", "RUS", "2029", "2035", 1)])}
-UKRAINE = {"ukraine-holds": (0.7, []), "ukraine-damage": (0.3, [("country", "UKR", "2027", "2029", 0.7)])}
-COUPS = {"no-coups": (0.75, []), "coups": (0.25, [("country", "MMR", "2028", "2030", 1),
-                                                   ("country", "COD", "2028", "2030", 1)])}
+# --- events: four independent uncertainties (probabilities are ASSUMPTIONS, see NOTES.md); planner
+# generates the 3 x 2 x 2 x 2 = 24 scenarios from them (events of group "china" exclude each other)
+CHINA_BAN = [("gallium", 1), ("germanium", 1), ("antimony", 1), ("graphite", 0.5), ("tungsten", 0.5)]
+CHINA_ESCALATION = [("gallium", 1), ("germanium", 1), ("antimony", 1), ("graphite", 1), ("tungsten", 1),
+                    ("heavy_ree_oxide", 1), ("ndpr_oxide", 0.5)]
 
 
-def scenarios():
-    rows, disruptions = [], []
-    for (c, (pc, dc)), (r, (pr, dr)), (u, (pu, du)), (k, (pk, dk)) in itertools.product(
-            CHINA.items(), RUSSIA.items(), UKRAINE.items(), COUPS.items()):
-        name = "/".join([c, r, u, k])
-        rows.append(dict(scenario=name, probability=round(pc * pr * pu * pk, 6),
-                         description=f"{c}, {r}, {u}, {k}"))
-        for commodity, start, severity in dc:
-            disruptions.append(dict(scenario=name, scope="bloc", name="china", commodity=commodity,
-                                    start_period=start, end_period="", severity=severity))
-        for scope, target, start, end, severity in dr + du + dk:
-            disruptions.append(dict(scenario=name, scope=scope, name=target, commodity="*",
-                                    start_period=start, end_period=end, severity=severity))
-    return rows, disruptions
+def events():
+    rows = []
+
+    def add(event, scope, name, commodity, start, end, severity, probability, group=""):
+        rows.append(dict(event=event, scope=scope, name=name, commodity=commodity, start_period=start,
+                         end_period=end, severity=severity, probability=probability, group=group))
+
+    for commodity, severity in CHINA_BAN:
+        add("china-ban", "bloc", "china", commodity, "2027", "", severity, 0.35, "china")
+    for commodity, severity in CHINA_ESCALATION:
+        add("china-escalation", "bloc", "china", commodity, "2027", "", severity, 0.25, "china")
+    add("russia-breaks", "country", "RUS", "*", "2029", "2035", 1, 0.4)
+    add("ukraine-damage", "country", "UKR", "*", "2027", "2029", 0.7, 0.3)
+    add("coups", "country", "MMR", "*", "2028", "2030", 1, 0.25)
+    add("coups", "country", "COD", "*", "2028", "2030", 1, 0.25)
+    return rows
 
 
 def write(name: str, rows: list[dict]) -> None:
@@ -228,9 +221,7 @@ def main() -> None:
              description="US-Ukraine minerals deal (signed 2025): ASSUMPTION, incremental fund commitment"),
     ])
     write("limits", [dict(scope="bloc", name="china", commodity="*", max_share=0.5)])
-    rows, disruptions = scenarios()
-    write("scenarios", rows)
-    write("disruptions", disruptions)
+    write("events", events())
 
 
 if __name__ == "__main__":

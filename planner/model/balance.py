@@ -19,22 +19,22 @@ def delivered_expression(model: pyo.ConcreteModel, data: ModelData, m: str, t: i
     return sum(terms)
 
 
-def add_material_balance(model: pyo.ConcreteModel, data: ModelData, elastic: bool = False) -> None:
+def add_material_balance(model: pyo.ConcreteModel, data: ModelData, overflow: bool = False) -> None:
     """Constraint 4 (balance), for every m, t, s:
 
         I_mts = I_m,t-1,s + sum_{o in O_m} (a_ots x_ot + y_ots) + u_mts - demand_mt,
         with I_m,-1,s = initial_stock_m.
 
-    Elastic (diagnosis only): `- overflow_mts` on the right, volume that could be neither
-    used nor stored (stock cannot be thrown away in the model).
+    With `overflow` (diagnosis and evaluation only): `- overflow_mts` on the right, volume
+    that could be neither used nor stored (the planning model cannot throw stock away).
     """
-    if elastic:
+    if overflow:
         model.overflow = pyo.Var(model.commodities, model.periods, model.scenarios, domain=pyo.NonNegativeReals)
 
     def rule(mdl: pyo.ConcreteModel, m: str, t: int, s: str) -> pyo.Expression:
         previous = mdl.stock[m, t - 1, s] if t > 0 else data.initial_stock[m]
         inflow = previous + delivered_expression(mdl, data, m, t, s) + mdl.unmet[m, t, s] - data.demand[m, t]
-        if elastic:
+        if overflow:
             inflow = inflow - mdl.overflow[m, t, s]
         return mdl.stock[m, t, s] == inflow
 

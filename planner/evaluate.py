@@ -1,0 +1,147 @@
+"""What a plan costs under other scenarios, and what hedging is worth.
+
+`evaluate_plan` holds a plan's first stage (contracts z, agreements w, volumes x) and lets
+each scenario's recourse (spot buys, stock, shortage) adapt optimally. Each scenario's cost
+is minimised on its own, which is optimal for the risk-weighted objective too (it only
+grows with each scenario's cost).
+
+`hedging_metrics`, with RP the optimal objective of the stochastic problem:
+- WS (wait and see): each scenario solved alone with perfect foresight; its costs combined
+  with the same risk measure, (1 - lambda) E + lambda CVaR. EVPI = RP - WS >= 0.
+- EV: the expected-value problem, one scenario whose availability is the probability-
+  weighted mean a_ot = sum_s p_s a_ots. EEV: its plan evaluated on the real scenarios
+  under the model's own rules (service levels enforced, no disposal). VSS = EEV - RP >= 0.
+  When the EV plan breaks those rules in some scenario, EEV and VSS are infinite (null in
+  summary.json), with the reason; `eev_shortfalls_paid` then gives the EV plan's objective
+  when its shortfalls are simply paid for (service levels not enforced, disposal allowed).
+- Out of sample (instances with events.csv): the plan evaluated on a larger sample of
+  scenarios drawn from the events with another seed; the mean total cost with a 95%
+  confidence interval (mean +- 1.96 s / sqrt(n)). Service levels are reported there, not
+  enforced, and volume that can be neither used nor stored may be disposed of.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from planner.data import ModelData, build_model_data
+from planner.errors import InfeasibleError
+from planner.loader import Instance
+from planner.model import Variant
+from planner.pipeline import Outcome, solve_data
+from planner.results import Figures, Plan, compute_figures, cvar, result_tables
+from planner.solve import SolveOptions, SolveReport
+
+DEFAULT_OUT_OF_SAMPLE = 1000
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    plan: Plan  # the fixed first stage with the recourse found for each scenario
+    figures: Figures
+    report: SolveReport
+    build_seconds: float
+
+
+def evaluate_plan(data: ModelData, first_stage: Plan, options: SolveOptions, service_levels: bool = False,
+                  disposal: bool = True) -> Evaluation:
+    """The cost of `first_stage` under the scenarios of `data`, recourse re-optimised.
+
+    By default for stress tests: service levels are not enforced (the shortages show) and
+    volume that can be neither used nor stored may be disposed of. Raises InfeasibleError
+    when the rules asked for cannot hold with this first stage.
+    """
+    variant = Variant(fixed_first_stage=True, service_levels=service_levels, disposal=disposal)
+    report, plan, seconds = solve_data(data, replace(options, tiebreak=False), variant, fixed=first_stage)
+    plan = replace(plan, contracted=first_stage.contracted, signed=first_stage.signed)
+    return Evaluation(plan, compute_figures(data, plan), report, seconds)
+
+
+def evaluate_outcome(inst: Instance, first_stage: Plan, options: SolveOptions, plan_from: str,
+                     scenarios_from: str) -> Outcome:
+    """`evaluate_plan` on an instance, as an Outcome whose tables and summary can be written."""
+    data = build_model_data(inst)
+    result = evaluate_plan(data, first_stage, options)
+    tables = result_tables(data, result.plan, result.figures)
+    context = {"evaluation": {"plan": plan_from, "scenarios": scenarios_from,
+                              "rules": "contracts held; service levels reported, not enforced; disposal allowed"}}
+    return Outcome(inst, data, options, result.report, result.plan, result.figures, tables, result.build_seconds,
+                   extra=context)
+
+
+def scenario_replacement(path: Path) -> dict[str, Path | None]:
+    """What `load_instance(replace=...)` needs to use the scenario file `path` instead of its own.
+
+    An events.csv (its header has `event`) replaces the events and lets scenarios be
+    generated; a scenarios.csv brings the disruptions.csv beside it, if there is one.
+    """
+    header = Path(path).read_text(encoding="utf-8-sig", errors="replace").split("\n", 1)[0].lower()
+    if "event" in [h.strip() for h in header.replace(";", ",").split(",")]:
+        return {"events": Path(path), "scenarios": None, "disruptions": None}
+    beside = Path(path).with_name("disruptions.csv")
+    return {"scenarios": Path(path), "disruptions": beside if beside.exists() else None, "events": None}
+
+
+def _single_scenario(data: ModelData, name: str, availability: dict) -> ModelData:
+    return replace(data, scenarios=[name], probability={name: 1.0}, availability=availability)
+
+
+def _risk_objective(data: ModelData, totals: np.ndarray, probabilities: np.ndarray) -> float:
+    lam = data.risk_aversion
+    return (1 - lam) * float(probabilities @ totals) + lam * cvar(totals, probabilities, data.cvar_alpha)
+
+
+def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: float, options: SolveOptions,
+                    out_of_sample: int = DEFAULT_OUT_OF_SAMPLE, seed: int = 1) -> dict:
+    """EVPI, VSS and the out-of-sample cost of `plan` (see the module docstring)."""
+    quiet = replace(options, progress=None, log=False)
+    totals = []
+    for s in data.scenarios:
+        alone = _single_scenario(data, s, {(o, t, s): a for (o, t, s2), a in data.availability.items() if s2 == s})
+        _, best, _ = solve_data(alone, quiet)
+        totals.append(compute_figures(alone, best).objective)
+    probabilities = np.array([data.probability[s] for s in data.scenarios])
+    wait_and_see = _risk_objective(data, np.array(totals), probabilities)
+
+    mean_availability = {}
+    for (o, t, s), a in data.availability.items():
+        mean_availability[o, t, "expected"] = mean_availability.get((o, t, "expected"), 0.0) + data.probability[s] * a
+    expected_value = _single_scenario(data, "expected", mean_availability)
+    _, ev_plan, _ = solve_data(expected_value, quiet)
+    metrics: dict = {
+        "wait_and_see": wait_and_see,
+        "evpi": objective - wait_and_see,
+        "expected_value_problem": compute_figures(expected_value, ev_plan).objective,
+    }
+    try:
+        eev = evaluate_plan(data, ev_plan, quiet, service_levels=True, disposal=False).figures.objective
+        metrics.update(eev=eev, vss=eev - objective, vss_note="")
+    except InfeasibleError:
+        relaxed = evaluate_plan(data, ev_plan, quiet).figures.objective
+        metrics.update(eev=None, vss=None, vss_note="the expected-value plan breaks a service level or buys "
+                       "more than can be used or stored in some scenario: its cost is unbounded",
+                       eev_shortfalls_paid=relaxed)
+    metrics["out_of_sample"] = _out_of_sample(inst, plan, quiet, out_of_sample, seed)
+    return metrics
+
+
+def _out_of_sample(inst: Instance, plan: Plan, options: SolveOptions, count: int, seed: int) -> dict:
+    if inst.tables["events"].empty:
+        return {"note": "needs events.csv to sample scenarios from"}
+    from planner.scenarios import generate_scenarios
+
+    scenarios, disruptions, _ = generate_scenarios(inst, "sample", count, seed)
+    sampled = replace(inst, tables={**inst.tables, "scenarios": scenarios, "disruptions": disruptions})
+    data = build_model_data(sampled)
+    result = evaluate_plan(data, plan, options)
+    totals = np.array([result.figures.fixed_cost + result.figures.scenario_cost[s] for s in data.scenarios])
+    weights = np.array([data.probability[s] for s in data.scenarios])
+    mean = float(weights @ totals)
+    sd = math.sqrt(max(0.0, float(weights @ (totals - mean) ** 2)) * count / max(count - 1, 1))
+    half = 1.96 * sd / math.sqrt(count)
+    return {"samples": count, "seed": seed, "distinct_scenarios": len(data.scenarios), "expected_cost": mean,
+            "ci95": [mean - half, mean + half], "cvar": result.figures.cvar}

@@ -1,0 +1,196 @@
+"""Scenarios from risk estimates (events.csv).
+
+An *event* is one or more disruption rows sharing a name and a probability. Events of one
+`group` exclude each other (a ban from 2027 or one from 2029, not both); the group's
+remaining probability is "none of them". Events without a group are independent, each a
+group of its own. A scenario picks one outcome per group; its probability is the product.
+
+Methods:
+- `exact`: every combination with positive probability.
+- `sample`: N combinations drawn with a seeded generator; identical draws are merged and
+  carry their frequency as probability.
+- `reduce`: keeps the rare but severe combinations. Of the N kept, three quarters are the
+  most probable combinations and one quarter the most severe, by the capacity they take
+  away (sum over options and periods of capacity x severity, relative to demand); every
+  dropped combination hands its probability to the kept one nearest to it (fewest groups
+  with a different outcome; ties to the more probable). Total probability is kept and the
+  severe tails keep at least their own probability.
+- `auto` (what `solve` uses): `exact` when the combinations fit in N, else `reduce`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import InstanceError, Problem
+
+METHODS = ("auto", "exact", "sample", "reduce")
+DEFAULT_MAX_SCENARIOS = 200
+ENUMERATION_LIMIT = 200_000
+NONE = ""  # the outcome "no event of this group"
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    events: tuple[str, ...]  # outcomes, NONE included when the events leave probability over
+    probabilities: tuple[float, ...]
+
+
+def check_events(events: pd.DataFrame, file: str, problems: list[Problem]) -> None:
+    """Rows of one event share its probability and group; a group's events sum to at most 1."""
+    first: dict[str, tuple[int, float, str]] = {}
+    for row, event, probability, group in zip(events["_row"], events["event"], events["probability"],
+                                              events["group"]):
+        if event not in first:
+            first[event] = (row, probability, group)
+            continue
+        row0, p0, g0 = first[event]
+        if probability != p0:
+            problems.append(Problem(file, f"event {event!r} has probability {p0:g} on row {row0}", row=row,
+                                    column="probability", value=f"{probability:g}",
+                                    hint="every row of an event carries the same probability"))
+        if group != g0:
+            problems.append(Problem(file, f"event {event!r} is in group {g0!r} on row {row0}", row=row,
+                                    column="group", value=group))
+    totals: dict[str, float] = {}
+    for _, probability, group in first.values():
+        if group:
+            totals[group] = totals.get(group, 0.0) + probability
+    for group, total in sorted(totals.items()):
+        if total > 1 + 1e-6:
+            problems.append(Problem(file, f"the events of group {group!r} exclude each other but their "
+                                    f"probabilities sum to {total:.6g}, more than 1", column="probability"))
+
+
+def event_groups(events: pd.DataFrame) -> list[Group]:
+    """The groups of mutually exclusive events, in a canonical order."""
+    first = events.drop_duplicates("event").sort_values("event", kind="stable")
+    groups: dict[str, list[tuple[str, float]]] = {}
+    for event, probability, group in zip(first["event"], first["probability"], first["group"]):
+        groups.setdefault(group or f"event:{event}", []).append((event, float(probability)))
+    result = []
+    for name in sorted(groups):
+        outcomes = groups[name]
+        rest = 1.0 - sum(p for _, p in outcomes)
+        if rest > 1e-12:
+            outcomes = [(NONE, rest), *outcomes]
+        result.append(Group(name, tuple(e for e, _ in outcomes), tuple(p for _, p in outcomes)))
+    return result
+
+
+def combination_count(groups: list[Group]) -> int:
+    return math.prod(len(g.events) for g in groups)
+
+
+def _name(combo: tuple[str, ...]) -> str:
+    chosen = [e for e in combo if e != NONE]
+    return "+".join(chosen) if chosen else "base"
+
+
+def _enumerate(groups: list[Group]) -> list[tuple[tuple[str, ...], float]]:
+    combos = []
+    for picks in itertools.product(*(range(len(g.events)) for g in groups)):
+        probability = math.prod(g.probabilities[i] for g, i in zip(groups, picks))
+        if probability > 0:
+            combos.append((tuple(g.events[i] for g, i in zip(groups, picks)), probability))
+    return combos
+
+
+def _sample(groups: list[Group], count: int, seed: int) -> list[tuple[tuple[str, ...], float]]:
+    rng = np.random.default_rng(seed)
+    draws = np.column_stack([rng.choice(len(g.events), size=count, p=np.array(g.probabilities) /
+                                        sum(g.probabilities)) for g in groups]) if groups else np.zeros((count, 0))
+    tally: dict[tuple[str, ...], int] = {}
+    for row in draws.astype(int):
+        combo = tuple(g.events[i] for g, i in zip(groups, row))
+        tally[combo] = tally.get(combo, 0) + 1
+    return [(combo, n / count) for combo, n in tally.items()]
+
+
+def _severity_scores(inst_data: object, events: pd.DataFrame, groups: list[Group]) -> dict[str, float]:
+    """Capacity an event takes away, relative to total demand (a severity score)."""
+    from planner.data import build_model_data  # the instance's derived data, for exposure
+
+    data = inst_data if hasattr(inst_data, "exposed") else build_model_data(inst_data)  # type: ignore[arg-type]
+    total_demand = max(sum(data.demand.values()), 1e-9)
+    index = {p: t for t, p in enumerate(data.periods)}
+    score: dict[str, float] = {}
+    for rec in events.itertuples(index=False):
+        hit = data.exposed.get((rec.scope, rec.name), set())
+        lost = 0.0
+        for o in hit:
+            if rec.commodity not in ("*", data.commodity_of[o]):
+                continue
+            for t in data.periods_of[o]:
+                if index[rec.start_period] <= t <= index[rec.end_period or data.periods[-1]]:
+                    lost += data.capacity[o, t] * float(rec.severity)
+        score[rec.event] = score.get(rec.event, 0.0) + lost / total_demand
+    return score
+
+
+def _reduce(combos: list[tuple[tuple[str, ...], float]], keep: int,
+            score: dict[str, float]) -> list[tuple[tuple[str, ...], float]]:
+    if len(combos) <= keep:
+        return combos
+    severity = {c: sum(score.get(e, 0.0) for e in c if e != NONE) for c, _ in combos}
+    by_probability = sorted(combos, key=lambda cp: (-cp[1], _name(cp[0])))
+    by_severity = sorted(combos, key=lambda cp: (-severity[cp[0]], -cp[1], _name(cp[0])))
+    n_severe = max(1, keep // 4)
+    kept: dict[tuple[str, ...], float] = {}
+    for combo, probability in by_severity[:n_severe]:
+        kept[combo] = probability
+    for combo, probability in by_probability:
+        if len(kept) >= keep:
+            break
+        kept.setdefault(combo, probability)
+    kept_list = sorted(kept, key=lambda c: (-kept[c], _name(c)))
+    for combo, probability in combos:
+        if combo in kept:
+            continue
+        nearest = min(kept_list, key=lambda k: sum(a != b for a, b in zip(k, combo)))
+        kept[nearest] += probability
+    return list(kept.items())
+
+
+def generate_scenarios(inst: object, method: str = "auto", max_scenarios: int = DEFAULT_MAX_SCENARIOS,
+                       seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Scenarios and disruptions from the instance's events: (scenarios, disruptions, what was done)."""
+    events: pd.DataFrame = inst.tables["events"]  # type: ignore[attr-defined]
+    groups = event_groups(events)
+    count = combination_count(groups)
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}")
+    if method == "auto":
+        method = "exact" if count <= max_scenarios else "reduce"
+    if method in ("exact", "reduce") and count > ENUMERATION_LIMIT:
+        raise InstanceError([Problem("events.csv", f"{count:,} combinations are too many to enumerate for "
+                                     f"--method {method}", hint="use --method sample")])
+    if method == "exact":
+        combos = _enumerate(groups)
+    elif method == "sample":
+        combos = _sample(groups, max_scenarios, seed)
+    else:
+        combos = _reduce(_enumerate(groups), max_scenarios, _severity_scores(inst, events, groups))
+    combos.sort(key=lambda cp: (-cp[1], _name(cp[0])))
+    total = sum(p for _, p in combos)
+    rows, disruptions = [], []
+    for combo, probability in combos:
+        name = _name(combo)
+        chosen = [e for e in combo if e != NONE]
+        rows.append({"_row": 0, "scenario": name, "probability": probability / total,
+                     "description": " and ".join(chosen) if chosen else "no event"})
+        for event in chosen:
+            for rec in events[events["event"] == event].to_dict("records"):
+                disruptions.append({"_row": 0, "scenario": name, "scope": rec["scope"], "name": rec["name"],
+                                    "commodity": rec["commodity"], "start_period": rec["start_period"],
+                                    "end_period": rec["end_period"], "severity": rec["severity"]})
+    columns = ["_row", "scenario", "scope", "name", "commodity", "start_period", "end_period", "severity"]
+    how = (f"{len(rows)} scenarios from {len(events['event'].unique())} events in {len(groups)} independent "
+           f"groups ({count:,} combinations), method {method}" + (f", seed {seed}" if method == "sample" else ""))
+    return pd.DataFrame(rows), pd.DataFrame(disruptions, columns=columns), how

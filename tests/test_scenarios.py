@@ -1,0 +1,175 @@
+"""Scenarios from events, fixed-plan evaluation, and what hedging is worth (EVPI, VSS)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from helpers import FOUR_SUPPLIERS, four_suppliers, write_instance
+from random_instance import random_instance
+
+from planner import cli
+from planner.data import build_model_data
+from planner.errors import InfeasibleError, InstanceError
+from planner.evaluate import evaluate_plan, hedging_metrics
+from planner.loader import load_instance
+from planner.pipeline import solve_instance
+from planner.scenarios import generate_scenarios
+from planner.solve import SolveOptions
+
+BLOC_EVENTS = ("event,scope,name,commodity,start_period,severity,probability\n"
+               "china-cut,bloc,china,*,2026,1,0.2\nrussia-cut,bloc,russia,*,2026,1,0.3\n"
+               "global-south-cut,bloc,global_south,*,2026,1,0.1\n")
+
+
+@pytest.fixture
+def from_events(tmp_path):
+    folder = four_suppliers(tmp_path / "events")
+    (folder / "scenarios.csv").unlink()
+    (folder / "disruptions.csv").unlink()
+    (folder / "events.csv").write_text(BLOC_EVENTS)
+    return folder
+
+
+def test_three_bloc_events_give_the_eight_scenarios_of_model_md(from_events):
+    generated = load_instance(from_events)
+    written = load_instance(FOUR_SUPPLIERS)
+    assert sorted(generated.scenarios["probability"].round(12)) == sorted(written.scenarios["probability"].round(12))
+    assert len(generated.scenarios) == 8 and generated.notes
+    cut_sets = {s: frozenset(d["name"]) for s, d in generated.disruptions.groupby("scenario")}
+    assert cut_sets["china-cut+global-south-cut+russia-cut"] == {"china", "russia", "global_south"}
+    assert solve_instance(from_events).figures.objective == pytest.approx(23736.84, abs=0.005)
+
+
+def test_groups_are_mutually_exclusive(from_events):
+    (from_events / "events.csv").write_text(
+        "event,scope,name,commodity,start_period,probability,group\n"
+        "ban-early,bloc,china,*,2026,0.3,china\nban-late,bloc,china,*,2026,0.2,china\n"
+        "coup,country,IDN,*,2026,0.1,\n")
+    scenarios = load_instance(from_events).scenarios.set_index("scenario")["probability"]
+    assert scenarios.to_dict() == pytest.approx({"base": 0.45, "ban-early": 0.27, "ban-late": 0.18, "coup": 0.05,
+                                                 "ban-early+coup": 0.03, "ban-late+coup": 0.02})
+
+
+def test_event_rules_are_validated(from_events):
+    (from_events / "events.csv").write_text(
+        "event,scope,name,commodity,start_period,probability,group\n"
+        "a,bloc,china,*,2026,0.7,g\nb,bloc,russia,*,2026,0.6,g\na,bloc,russia,*,2026,0.5,g\n")
+    with pytest.raises(InstanceError) as info:
+        load_instance(from_events)
+    text = [str(p).replace(str(from_events) + "/", "") for p in info.value.problems]
+    assert text == [
+        "events.csv:probability: the events of group 'g' exclude each other but their probabilities sum to 1.3, "
+        "more than 1",
+        "events.csv:4:probability: '0.5': event 'a' has probability 0.7 on row 2 (every row of an event carries "
+        "the same probability)",
+    ]
+
+
+def test_sampling_is_seeded_and_reduction_keeps_probability_and_the_worst_case(from_events):
+    inst = load_instance(from_events)
+    first, _, _ = generate_scenarios(inst, "sample", 500, seed=3)
+    again, _, _ = generate_scenarios(inst, "sample", 500, seed=3)
+    other, _, _ = generate_scenarios(inst, "sample", 500, seed=4)
+    assert first.equals(again) and not first.equals(other)
+    assert first["probability"].sum() == pytest.approx(1.0)
+    reduced, disruptions, how = generate_scenarios(inst, "reduce", 4)
+    assert len(reduced) == 4 and reduced["probability"].sum() == pytest.approx(1.0)
+    assert "china-cut+global-south-cut+russia-cut" in set(reduced["scenario"])  # the rarest, most severe
+    assert "base" in set(reduced["scenario"]) and "method reduce" in how
+
+
+def test_textbook_evpi_and_vss(tmp_path):
+    """Demand 100; A (China, 10/t) and B (allies, 30/t), 100 each; shortage 1000/t; storage
+    unlimited; China cut off with probability 0.5.
+    RP: contract B for 100 whatever happens: 3000.
+    WS: calm alone 1000 (A), cut alone 3000 (B): 2000, so EVPI = 1000.
+    EV: A delivers half on average, so A 100 (pays 500 for 50 t) + B 50 (1500): 2000.
+    EEV: calm: A 100 + B 50 delivered, 50 t stored: 2500; cut: B 50 + 50 short: 51,500;
+    mean 27,000, so VSS = 24,000."""
+    folder = write_instance(
+        tmp_path / "tb", {"name": "textbook", "periods": ["2026"]},
+        commodities=[{"commodity": "ree", "shortage_penalty": 1000, "storage_capacity": ""}],
+        demand=[{"commodity": "ree", "period": "2026", "demand": 100}],
+        countries=[{"country": "CHN", "bloc": "china", "risk": 0.6}, {"country": "AUS", "bloc": "allies", "risk": 0.3}],
+        options=[{"option": "A", "commodity": "ree", "origin": "CHN", "capacity": 100, "unit_cost": 10},
+                 {"option": "B", "commodity": "ree", "origin": "AUS", "capacity": 100, "unit_cost": 30}],
+        scenarios=[{"scenario": "calm", "probability": 0.5}, {"scenario": "cut", "probability": 0.5}],
+        disruptions=[{"scenario": "cut", "scope": "bloc", "name": "china", "commodity": "*", "start_period": "2026"}],
+    )
+    out = solve_instance(folder)
+    assert out.figures.objective == pytest.approx(3000)
+    m = hedging_metrics(out.instance, out.data, out.plan, out.figures.objective, SolveOptions())
+    assert m["wait_and_see"] == pytest.approx(2000) and m["evpi"] == pytest.approx(1000)
+    assert m["expected_value_problem"] == pytest.approx(2000)
+    assert m["eev"] == pytest.approx(27000) and m["vss"] == pytest.approx(24000)
+
+
+@pytest.mark.parametrize("seed", [3, 8, 21, 34, 55])
+def test_evpi_and_vss_are_never_negative(tmp_path, seed):
+    folder = random_instance(tmp_path / "r", seed)
+    try:
+        out = solve_instance(folder, SolveOptions(mip_gap=1e-9))
+    except InfeasibleError:
+        pytest.skip("infeasible instance")
+    m = hedging_metrics(out.instance, out.data, out.plan, out.figures.objective, SolveOptions(mip_gap=1e-9))
+    scale = 1e-6 * max(1.0, abs(out.figures.objective))
+    assert m["evpi"] >= -scale
+    assert m["vss"] is None or m["vss"] >= -scale
+
+
+def test_evaluating_a_plan_on_its_own_scenarios_gives_its_objective(tmp_path):
+    out = solve_instance(four_suppliers(tmp_path / "inst", storage=""))
+    again = evaluate_plan(out.data, out.plan, SolveOptions(), service_levels=True, disposal=False)
+    assert again.figures.objective == pytest.approx(out.figures.objective, rel=1e-9)
+
+
+def test_cli_scenarios_metrics_and_stress_evaluation(from_events, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    written = runner.invoke(cli.main, ["scenarios", str(from_events), "--out", "gen"])
+    assert written.exit_code == 0 and "8 scenarios from 3 events" in written.output
+    assert len(pd.read_csv(tmp_path / "gen" / "scenarios.csv")) == 8
+    again = runner.invoke(cli.main, ["scenarios", str(from_events), "--out", "gen"])
+    assert again.exit_code == cli.EXIT_OUTPUT and "--force" in again.output
+
+    solved = runner.invoke(cli.main, ["solve", str(from_events), "--out", "res", "--metrics", "--samples", "300"])
+    assert solved.exit_code == 0, solved.output
+    assert "EVPI (perfect information)" in solved.output and "out of sample (300 draws" in solved.output
+    metrics = json.loads((tmp_path / "res" / "summary.json").read_text())["metrics"]
+    low, high = metrics["out_of_sample"]["ci95"]
+    assert low < metrics["out_of_sample"]["expected_cost"] < high and metrics["evpi"] > 0
+
+    (tmp_path / "stress").mkdir()
+    (tmp_path / "stress" / "scenarios.csv").write_text("scenario,probability\nchina-and-russia,1\n")
+    (tmp_path / "stress" / "disruptions.csv").write_text(
+        "scenario,scope,name,commodity,start_period\nchina-and-russia,bloc,china,*,2026\n"
+        "china-and-russia,bloc,russia,*,2026\n")
+    stress = runner.invoke(cli.main, ["evaluate", str(from_events), "res", "--scenarios", "stress/scenarios.csv"])
+    assert stress.exit_code == 0, stress.output
+    assert "china-and-russia (p 1): cost 27,289.47; shortage rare_earth_oxide 47.4%" in stress.output
+    summary = json.loads((tmp_path / "res" / "evaluation" / "summary.json").read_text())
+    assert summary["evaluation"]["scenarios"].endswith("scenarios.csv")
+    rerun = runner.invoke(cli.main, ["solve", str(from_events), "--out", "res"])
+    assert rerun.exit_code == 0, rerun.output  # an evaluation inside a result is not foreign
+
+
+def test_out_of_sample_converges_to_the_exact_expectation(from_events):
+    """Events whose combinations are few: sampling converges to the exact expected cost."""
+    out = solve_instance(from_events)
+    from planner.evaluate import _out_of_sample
+
+    wide = _out_of_sample(out.instance, out.plan, SolveOptions(), 100, seed=5)
+    narrow = _out_of_sample(out.instance, out.plan, SolveOptions(), 4000, seed=5)
+    width = lambda r: r["ci95"][1] - r["ci95"][0]  # noqa: E731
+    assert width(narrow) < width(wide) / 4
+    assert narrow["ci95"][0] <= out.figures.expected_cost <= narrow["ci95"][1]
+
+
+def test_generated_scenarios_are_what_the_model_sees(from_events):
+    """The generated scenarios are what the model sees: one availability per scenario."""
+    data = build_model_data(load_instance(from_events))
+    assert len(data.scenarios) == 8
+    assert data.availability["CN1", 0, "china-cut"] == 0 and data.availability["CN1", 0, "base"] == 1
