@@ -8,6 +8,7 @@ import traceback
 from pathlib import Path
 
 import click
+from tqdm import tqdm
 
 from planner import __version__
 from planner.bundled import DEFAULT_INSTANCE, resolve_instance
@@ -16,6 +17,7 @@ from planner.errors import (
     InfeasibleError,
     InstanceError,
     OutputError,
+    OverrideError,
     PlannerError,
     Problem,
     ResultsError,
@@ -38,6 +40,10 @@ from planner.pipeline import solve_instance
 from planner.report import write_report
 from planner.scenarios import DEFAULT_MAX_SCENARIOS, METHODS, generate_scenarios
 from planner.solve import SolveOptions
+from planner.sweep import SWEEP_FILE, is_done, parse_vary, run_sweep
+from planner.sweep import design as sweep_design
+from planner.sweep import grid as sweep_grid
+from planner.sweep_charts import write_sweep_charts
 from planner.verify import read_plan, verify_result
 from planner.workbook import workbook_from_results
 
@@ -113,7 +119,7 @@ def _guard(action):  # noqa: ANN001, ANN202 - decorator for click commands
         except SolveError as exc:
             code = EXIT_NO_SOLUTION if exc.status == "time_limit" else EXIT_SOLVER
             _fail(code, f"{exc.status}: {exc}\nNo results were written.")
-        except ResultsError as exc:
+        except (ResultsError, OverrideError) as exc:
             _fail(EXIT_INVALID_INPUT, f"error: {exc}")
         except OutputError as exc:
             _fail(EXIT_OUTPUT, f"error: {exc}")
@@ -241,9 +247,12 @@ def generate(out: Path, commodities: int, options: int, periods: int, scenarios:
               help="Also write the tables as an Excel workbook to this file.")
 @_guard
 def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None:
-    """Write a self-contained HTML report (charts inline) of a RESULTS folder."""
-    if not (results / "summary.json").is_file():
-        raise ResultsError(f"{results} is not a results folder (no summary.json)")
+    """Write a self-contained HTML report (charts inline) of a RESULTS folder or a sweep folder."""
+    is_sweep = (results / SWEEP_FILE).is_file()
+    if not (results / "summary.json").is_file() and not is_sweep:
+        raise ResultsError(f"{results} is not a results folder (no summary.json) nor a sweep (no sweep.csv)")
+    if is_sweep and xlsx_file is not None:
+        raise ResultsError("--xlsx takes a results folder; a sweep's table is sweep.csv")
     path = write_report(results, out_file or results / REPORT_FILE)
     click.echo(f"Report in {path}")
     if xlsx_file is not None:
@@ -300,6 +309,47 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     folder = write_results(outcome, out_dir or results / EVALUATION_FOLDER, force=True)
     click.echo(format_evaluation(outcome))
     click.echo(f"Evaluation in {folder}/")
+
+
+@main.command()
+@click.argument("instance")
+@click.option("--vary", "varies", multiple=True, metavar="KEY=VALUES",
+              help="A key and its values, a,b,c or start:stop:count; several make a grid.")
+@click.option("--design", "design_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A CSV with one run per row, its columns keys (instead of --vary).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes [default: cores].")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on this Dask distributed scheduler.")
+@click.option("--mip-gap", type=click.FloatRange(0, 1), default=1e-4, show_default=True)
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds per run.")
+@click.option("--retry-failed", is_flag=True, help="Run again the runs that failed before.")
+@_guard
+def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_dir: Path, workers: int | None,
+          scheduler: str | None, mip_gap: float, time_limit: float | None, retry_failed: bool) -> None:
+    """Solve INSTANCE for every combination of the varied values (or every row of --design)."""
+    if bool(varies) == bool(design_file):
+        raise click.UsageError("give either --vary (one or more) or --design")
+    path = resolve_instance(instance)
+    runs = sweep_design(design_file) if design_file else sweep_grid([parse_vary(v) for v in varies])
+    keys = list(dict.fromkeys(k for run in runs for k in run.values))
+    done = sum(is_done(out_dir, run) for run in runs) if not retry_failed else 0
+    _say(f"sweep of {path.name}: {len(runs)} runs over {', '.join(keys)}; {done} already done"
+         + (f"; on {scheduler}" if scheduler else ""))
+    failed = 0
+    with tqdm(total=len(runs), initial=done, unit="run", file=sys.stderr, dynamic_ncols=True) as bar:
+        def on_done(_: str, status: str) -> None:
+            nonlocal failed
+            failed += status not in ("optimal", "time_limit")
+            bar.set_postfix(failed=failed)
+            bar.update(1)
+
+        table = run_sweep(path, runs, out_dir, workers=workers, scheduler=scheduler,
+                          options=SolveOptions(mip_gap=mip_gap, time_limit=time_limit), retry_failed=retry_failed,
+                          on_done=on_done)
+    charts = write_sweep_charts(table, keys, out_dir)
+    bad = int((~table["status"].isin(["optimal", "time_limit"])).sum())
+    click.echo(f"{out_dir / SWEEP_FILE}: {len(table)} runs, {bad} without a plan; charts: "
+               + ", ".join(p.name for p in charts))
 
 
 @main.command(name="instances")

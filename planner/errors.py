@@ -50,6 +50,10 @@ class ResultsError(PlannerError):
     """A results folder cannot be read as a planner result (planner verify)."""
 
 
+class OverrideError(PlannerError):
+    """A sweep key that addresses nothing in the instance, or a value that does not fit it."""
+
+
 class OutputError(PlannerError):
     """The results cannot be written where they were asked to go."""
 

@@ -55,6 +55,7 @@ class Instance:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was done for the user (scenarios generated)
+    scenarios_generated: bool = False  # scenarios come from events.csv
 
     @property
     def commodities(self) -> pd.DataFrame:
@@ -461,6 +462,7 @@ def _scenarios_from_events(inst: Instance, files: dict[str, str]) -> None:
 
     scenarios, disruptions, how = generate_scenarios(inst)
     inst.tables["scenarios"], inst.tables["disruptions"] = scenarios, disruptions
+    inst.scenarios_generated = True
     inst.notes.append(f"scenarios generated from events.csv: {how}")
 
 

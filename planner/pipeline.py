@@ -15,7 +15,7 @@ from planner.errors import InfeasibleError, SolveError
 from planner.loader import Instance, load_instance
 from planner.model import PLAN, Variant, create_model
 from planner.results import Figures, Plan, compute_figures, drop_idle_contracts, plan_from_model, result_tables
-from planner.scaling import choose_scales, fix_first_stage, scale_data, unscale_plan
+from planner.scaling import choose_scales, first_stage_start, fix_first_stage, scale_data, unscale_plan
 from planner.solve import SolveOptions, SolveReport, solve_model
 
 
@@ -77,20 +77,22 @@ class Outcome:
 
 
 def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
-               fixed: Plan | None = None) -> tuple[SolveReport, Plan, float]:
+               fixed: Plan | None = None, start: Plan | None = None) -> tuple[SolveReport, Plan, float]:
     """Build and solve the model of `data`: (report, plan in the user's units, build seconds).
 
     `fixed` gives the first-stage decisions (z, w, x) to hold when `variant` fixes the
-    first stage. Raises `InfeasibleError` (explained for the planning model) and
-    `SolveError` when HiGHS returns no plan.
+    first stage; `start` a plan whose first stage seeds HiGHS (a MIP start). Raises
+    `InfeasibleError` (explained for the planning model) and `SolveError` when HiGHS
+    returns no plan.
     """
     started = time.perf_counter()
     scales = choose_scales(data)
     model = create_model(scale_data(data, scales), variant)
     if fixed is not None:
         fix_first_stage(model, data, scales, fixed)
+    warm = first_stage_start(model, data, scales, start) if start is not None else None
     build_seconds = time.perf_counter() - started
-    report = solve_model(model, data.risk_aversion, options, money_scale=scales.money)
+    report = solve_model(model, data.risk_aversion, options, money_scale=scales.money, start=warm)
     if not report.has_plan:
         if report.status == "infeasible":
             reasons = explain_infeasibility(data, scales, options) if variant == PLAN else []
@@ -102,7 +104,8 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
     return report, plan, build_seconds
 
 
-def solve_instance(instance: Instance | str | Path, options: SolveOptions | None = None) -> Outcome:
+def solve_instance(instance: Instance | str | Path, options: SolveOptions | None = None,
+                   start: Plan | None = None) -> Outcome:
     """Load (if given a path), build, solve and evaluate an instance.
 
     Raises `InstanceError` for invalid input, `InfeasibleError` when no plan satisfies
@@ -114,7 +117,7 @@ def solve_instance(instance: Instance | str | Path, options: SolveOptions | None
     started = time.perf_counter()
     data = build_model_data(inst)
     derive_seconds = time.perf_counter() - started
-    report, plan, build_seconds = solve_data(data, options)
+    report, plan, build_seconds = solve_data(data, options, start=start)
     figures = compute_figures(data, plan)
     return Outcome(inst, data, options, report, plan, figures, result_tables(data, plan, figures),
                    derive_seconds + build_seconds)

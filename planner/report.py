@@ -205,9 +205,36 @@ def render_report(results: Path) -> str:
             f"<style>{STYLE}</style></head><body>\n" + "\n".join(sections) + "\n</body></html>\n")
 
 
+def render_sweep_report(folder: Path) -> str:
+    """The HTML report of a sweep folder: its charts and its table."""
+    from planner.sweep import SWEEP_FILE
+    from planner.sweep_charts import sweep_figures
+
+    table = pd.read_csv(Path(folder) / SWEEP_FILE, keep_default_na=False, na_values=[""])
+    keys = list(table.columns[: list(table.columns).index("id")])
+    charts = "".join(f'<figure id="chart-{html.escape(name.removesuffix(".png"))}">{_svg(fig)}</figure>'
+                     for name, fig in sweep_figures(table, keys).items())
+    shown = table[[c for c in table.columns if not c.startswith("share_")]]
+    failed = int((~table["status"].isin(["optimal", "time_limit"])).sum())
+    title = html.escape(Path(folder).resolve().name)
+    sections = [
+        f"<h1>Sweep: {title}</h1>",
+        f'<section id="headline"><p>{len(table)} runs over {html.escape(", ".join(keys))}; '
+        f"{failed} without a plan.</p></section>",
+        f'<section id="charts"><h2>Charts</h2>{charts}</section>',
+        f'<section id="runs"><h2>Runs</h2>{_table(shown, "table-sweep")}'
+        '<p class="note">Bloc shares per material are in sweep.csv; each run\'s full results in runs/ID/.</p>'
+        "</section>",
+    ]
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>planner sweep: {title}</title>'
+            f"<style>{STYLE}</style></head><body>\n" + "\n".join(sections) + "\n</body></html>\n")
+
+
 def write_report(results: Path, out: Path) -> Path:
-    """Write the HTML report of `results` to `out` (written whole, then moved into place)."""
-    text = render_report(results)
+    """Write the HTML report of a results or sweep folder to `out` (whole, then moved into place)."""
+    from planner.sweep import SWEEP_FILE
+
+    text = render_sweep_report(results) if (Path(results) / SWEEP_FILE).is_file() else render_report(results)
     out = Path(out)
     staging = out.with_name(f".{out.name}.tmp")
     staging.write_text(text, encoding="utf-8")

@@ -83,3 +83,18 @@ def fix_first_stage(model: object, data: ModelData, scales: Scales, plan: Plan) 
         model.signed[g].fix(w)  # type: ignore[attr-defined]
     for (o, t), var in model.volume.items():  # type: ignore[attr-defined]
         var.fix(plan.volume.get((o, t), 0.0) / scales.volume[data.commodity_of[o]])
+
+
+def first_stage_start(model: object, data: ModelData, scales: Scales, plan: Plan) -> list[tuple[object, float]]:
+    """A plan's z, w and x as (variable, value) pairs, a MIP start for a model built on scaled data."""
+    start: list[tuple[object, float]] = []
+    for o, z in plan.contracted.items():
+        if o in model.contracted:  # type: ignore[attr-defined]
+            start.append((model.contracted[o], float(z)))  # type: ignore[attr-defined]
+    for g, w in plan.signed.items():
+        if g in model.signed:  # type: ignore[attr-defined]
+            start.append((model.signed[g], float(w)))  # type: ignore[attr-defined]
+    for (o, t), var in model.volume.items():  # type: ignore[attr-defined]
+        if (o, t) in plan.volume:
+            start.append((var, plan.volume[o, t] / scales.volume[data.commodity_of[o]]))
+    return start

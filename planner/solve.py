@@ -17,10 +17,12 @@ solve to move the expected cost by 1e-7 of itself, so it is not run there.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import highspy
@@ -28,6 +30,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+SOLVER_NAME = f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 # A tie-break may exceed the first stage's objective by this relative amount, no more.
 TIEBREAK_RELATIVE_SLACK = 1e-9
 
@@ -70,7 +73,7 @@ class SolveReport:
     transfer_seconds: float = 0.0
     solve_seconds: float = 0.0
     sizes: dict[str, int] = field(default_factory=dict)
-    solver: str = f"HiGHS {highspy.Highs().version()}"
+    solver: str = SOLVER_NAME
     tiebreak: str = "not run"  # "applied", "no change", "not run", or the stage's status
 
 
@@ -122,8 +125,23 @@ def _compile(model: pyo.ConcreteModel) -> _Compiled:
                      float(info.c_offset[second]), int(A.nnz))
 
 
+@contextlib.contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    """Silence file descriptor 1: highspy 1.16 prints its banner from C in the constructor."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _new_highs(options: SolveOptions) -> highspy.Highs:
-    h = highspy.Highs()
+    with _stdout_silenced():
+        h = highspy.Highs()
     h.setOptionValue("output_flag", options.log)
     h.setOptionValue("log_to_console", False)
     if options.log:
@@ -211,13 +229,24 @@ def _store(model: pyo.ConcreteModel, columns: list, values: np.ndarray) -> None:
         var.set_value(float(value), skip_validation=True)
 
 
+def _set_start(h: highspy.Highs, compiled: _Compiled, start: list[tuple[object, float]]) -> None:
+    """A partial MIP start ((Pyomo variable, value) pairs); HiGHS completes or ignores it."""
+    column = {id(v): i for i, v in enumerate(compiled.columns)}
+    pairs = sorted((column[id(v)], value) for v, value in start if id(v) in column)
+    if pairs:
+        h.setSolution(len(pairs), np.array([i for i, _ in pairs], dtype=np.int32),
+                      np.array([value for _, value in pairs], dtype=float))
+
+
 def solve_model(model: pyo.ConcreteModel, risk_aversion: float, options: SolveOptions,
-                money_scale: float = 1.0) -> SolveReport:
+                money_scale: float = 1.0, start: list[tuple[object, float]] | None = None) -> SolveReport:
     """Solve `model` (built by `planner.model.create_model`) and store the plan in it.
 
     Returns the report whatever the outcome; `has_plan` says whether the variables hold
     a feasible plan. Reading values when it is False is the caller's mistake. The model's
     objective is in units of `money_scale`; the reported bound and objective are not.
+    `start` ((Pyomo variable, value) pairs, in the model's units) is handed to HiGHS as a
+    partial MIP start (planner sweep passes the worker's previous plan).
     """
     started = time.perf_counter()
     compiled = _compile(model)
@@ -232,6 +261,8 @@ def solve_model(model: pyo.ConcreteModel, risk_aversion: float, options: SolveOp
     }
     report.transfer_seconds = time.perf_counter() - started
 
+    if start:
+        _set_start(h, compiled, start)
     solve_started = time.perf_counter()
     if not _set_time_limit(h, options, started):
         report.status = "time_limit"

@@ -6,6 +6,7 @@ infeasibility must agree, and every written result must pass the invariant check
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -67,16 +68,51 @@ def test_same_input_same_output(tmp_path):
         assert table.equals(second.tables[name]), name
 
 
-def test_tiebreak_at_full_aversion_removes_needless_cost(tmp_path):
-    """Generated instance 71 (aversion 1) has optimal plans whose expected costs differ by
-    about 280; the second stage must return the cheaper at the same objective."""
-    folder = random_instance(tmp_path / "inst", seed=71)
-    with_tiebreak = solve_instance(folder, EXACT)
-    without = solve_instance(folder, SolveOptions(mip_gap=1e-9, tiebreak=False))
-    assert with_tiebreak.data.risk_aversion == 1.0
-    assert with_tiebreak.report.tiebreak == "applied"
-    assert with_tiebreak.figures.objective == pytest.approx(without.figures.objective, rel=1e-8)
-    assert with_tiebreak.figures.expected_cost < without.figures.expected_cost - 100
+def test_tiebreak_stage_turns_a_wasteful_optimum_into_the_cheapest(tmp_path):
+    """At aversion 1 with alpha 0.5 only the China cut-off counts: US delivers its 50 t,
+    50 t are short (objective 53,000 whatever China supplies in the good scenario). Any
+    China volume from 0 to 200 t is optimal; expected cost is least at exactly 50 t (good
+    scenario 3,000 + 500), and buying 200 t (150 t stored for nothing) costs 750 more.
+    Starting from that wasteful optimum, the second stage must return the 50 t plan."""
+    import time
+
+    from helpers import write_instance
+
+    from planner.data import build_model_data
+    from planner.loader import load_instance
+    from planner.model import create_model
+    from planner.scaling import choose_scales, scale_data
+    from planner.solve import _compile, _new_highs, _run_tiebreak
+
+    folder = write_instance(
+        tmp_path / "tie", {"name": "tie", "periods": ["2026"], "risk": {"aversion": 1.0, "cvar_alpha": 0.5}},
+        commodities=[{"commodity": "ree", "shortage_penalty": 1000, "storage_capacity": ""}],
+        demand=[{"commodity": "ree", "period": "2026", "demand": 100}],
+        countries=[{"country": "CHN", "bloc": "china", "risk": 0.6},
+                   {"country": "USA", "bloc": "domestic", "risk": 0.5}],
+        options=[{"option": "CN", "commodity": "ree", "origin": "CHN", "capacity": 200, "unit_cost": 10},
+                 {"option": "US", "commodity": "ree", "origin": "USA", "capacity": 50, "unit_cost": 60}],
+        scenarios=[{"scenario": "good", "probability": 0.5}, {"scenario": "bad", "probability": 0.5}],
+        disruptions=[{"scenario": "bad", "scope": "bloc", "name": "china", "commodity": "*", "start_period": "2026"}],
+    )
+    data = build_model_data(load_instance(folder))
+    scales = choose_scales(data)
+    model = create_model(scale_data(data, scales))
+    compiled = _compile(model)
+    column = next(i for i, v in enumerate(compiled.columns) if v is model.volume["CN", 0])
+    volume_scale = scales.volume["ree"]
+    highs = _new_highs(EXACT)
+    highs.passModel(compiled.lp)
+    highs.changeColBounds(column, 200 / volume_scale, 200 / volume_scale)  # force the wasteful optimum
+    highs.run()
+    wasteful = np.asarray(highs.getSolution().col_value)
+    assert (compiled.objective @ wasteful) * scales.money == pytest.approx(53000)
+    highs.changeColBounds(column, 0, 200 / volume_scale)
+    status, plan = _run_tiebreak(highs, compiled, wasteful, EXACT, time.perf_counter())
+    assert status == "applied"
+    assert plan[column] * volume_scale == pytest.approx(50)
+    assert (compiled.objective @ plan) * scales.money == pytest.approx(53000)
+    assert (compiled.tiebreak @ plan) * scales.money == pytest.approx(0.5 * 3500 + 0.5 * 53000)
 
 
 def _shuffle_rows(folder, seed):
@@ -178,3 +214,14 @@ def test_generate_is_deterministic(tmp_path):
     assert files == sorted(p.name for p in second.iterdir())
     assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files)
     assert (first / "options.csv").read_bytes() != (other / "options.csv").read_bytes()
+
+
+def test_a_mip_start_does_not_change_the_optimum(tmp_path):
+    from helpers import four_suppliers
+
+    folder = four_suppliers(tmp_path / "inst", aversion=0.5)
+    cold = solve_instance(folder, EXACT)
+    wasteful = solve_instance(four_suppliers(tmp_path / "other", aversion=0.0), EXACT).plan  # another plan
+    for start in (cold.plan, wasteful):
+        warm = solve_instance(folder, EXACT, start=start)
+        assert warm.figures.objective == pytest.approx(cold.figures.objective, rel=1e-9)

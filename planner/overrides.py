@@ -1,0 +1,123 @@
+"""Addressing and changing any number of an instance in memory (the keys of planner sweep).
+
+Keys:
+- a setting of instance.toml: `risk.aversion`, `risk.cvar_alpha`, `budget.fixed_cost_max`,
+  `discount_rate`;
+- a cell, `TABLE.ROW.COLUMN`: ROW is the row's key, its key columns joined by `:`
+  (`commodities.gallium.service_level`, `options.RU-REE-1.capacity`,
+  `limits.bloc:china:*.max_share`, `demand.gallium:2027.demand`); for events.csv ROW is
+  the event's name and the change applies to all its rows;
+- `scenarios.NAME.probability`: the other scenarios are rescaled so the total stays 1.
+
+A key that addresses nothing is an error before anything runs. Values are checked against
+the column's range. Changing an event regenerates the scenarios it generated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from planner.errors import OverrideError
+from planner.loader import Instance, did_you_mean
+from planner.schema import SETTINGS, TABLES, Kind
+
+_SETTING_FIELDS = {"risk.aversion": "risk_aversion", "risk.cvar_alpha": "cvar_alpha",
+                   "budget.fixed_cost_max": "fixed_cost_max", "discount_rate": "discount_rate"}
+_TABLES = {t.stem: t for t in TABLES}
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str
+    table: str | None  # None: a setting
+    rows: tuple[int, ...] = ()  # positions in the table
+    column: str = ""
+
+
+def _row_keys(inst: Instance, stem: str) -> dict[str, list[int]]:
+    frame = inst.tables[stem]
+    spec = _TABLES[stem]
+    key_columns = spec.key or (("event",) if stem == "events" else ())
+    keys: dict[str, list[int]] = {}
+    for position, values in enumerate(zip(*(frame[c] for c in key_columns))):
+        keys.setdefault(":".join(str(v) for v in values), []).append(position)
+    return keys
+
+
+def resolve(inst: Instance, key: str) -> Target:
+    """The setting or cells `key` addresses; raises OverrideError with a hint when none."""
+    if key in _SETTING_FIELDS:
+        return Target(key, None)
+    stem, _, rest = key.partition(".")
+    row, _, column = rest.rpartition(".")
+    if stem not in _TABLES or stem == "disruptions":
+        known = [*_SETTING_FIELDS, *(f"{t}.ROW.COLUMN" for t in _TABLES if t != "disruptions")]
+        hint = (did_you_mean(key, list(_SETTING_FIELDS)) or did_you_mean(stem, list(_TABLES))
+                or "keys: " + ", ".join(known))
+        raise OverrideError(f"{key!r} addresses nothing: expected a setting or TABLE.ROW.COLUMN ({hint})")
+    spec = _TABLES[stem]
+    numeric = [c.name for c in spec.columns if c.kind in (Kind.NUMBER, Kind.INTEGER, Kind.FLAG)]
+    if column not in numeric:
+        raise OverrideError(f"{key!r}: {stem}.csv has no numeric column {column!r} "
+                        f"({did_you_mean(column, numeric) or 'numeric columns: ' + ', '.join(numeric)})")
+    rows = _row_keys(inst, stem)
+    if row not in rows:
+        hint = did_you_mean(row, list(rows)) or "rows: " + ", ".join(list(rows)[:8])
+        raise OverrideError(f"{key!r}: {stem}.csv has no row {row!r} ({hint})")
+    return Target(key, stem, tuple(rows[row]), column)
+
+
+def _check_value(target: Target, value: float) -> float:
+    if not math.isfinite(value):
+        raise OverrideError(f"{target.key}: {value} is not a finite number")
+    if target.table is None:
+        setting = next(s for s in SETTINGS if s.key == target.key)
+        low, high, open_high = setting.lower, setting.upper, setting.upper_open
+        low_open = False
+    else:
+        col = _TABLES[target.table].column(target.column)
+        low, high, low_open, open_high = col.lower, col.upper, col.lower_open, col.upper_open
+        if col.kind in (Kind.INTEGER, Kind.FLAG) and value != int(value):
+            raise OverrideError(f"{target.key}: {value:g} is not a whole number")
+    if (low is not None and (value < low or (low_open and value == low))) or (
+            high is not None and (value > high or (open_high and value == high))):
+        raise OverrideError(f"{target.key}: {value:g} is out of range")
+    return value
+
+
+def apply_values(inst: Instance, values: dict[str, float]) -> Instance:
+    """A copy of `inst` with `values` (key -> number) set; `inst` is not changed."""
+    targets = {key: resolve(inst, key) for key in values}
+    settings = {}
+    tables = dict(inst.tables)
+    regenerate = False
+    for key, value in values.items():
+        target = targets[key]
+        value = _check_value(target, float(value))
+        if target.table is None:
+            settings[_SETTING_FIELDS[key]] = value
+            continue
+        frame = tables[target.table] = tables[target.table].copy()
+        positions = list(target.rows)
+        frame.loc[frame.index[positions], target.column] = value
+        if target.table == "scenarios" and target.column == "probability":
+            _rescale_others(frame, positions, value, key)
+        regenerate |= target.table == "events"
+    changed = replace(inst, tables=tables, notes=list(inst.notes), **settings)
+    if regenerate and inst.scenarios_generated:
+        from planner.scenarios import generate_scenarios
+
+        changed.tables["scenarios"], changed.tables["disruptions"], _ = generate_scenarios(changed)
+    return changed
+
+
+def _rescale_others(frame: pd.DataFrame, positions: list[int], value: float, key: str) -> None:
+    others = [i for i in range(len(frame)) if i not in positions]
+    rest = float(frame["probability"].iloc[others].sum())
+    if rest <= 0 and value < 1:
+        raise OverrideError(f"{key}: the other scenarios have probability 0 and cannot take the rest, {1 - value:g}")
+    index = frame.index[others]
+    frame.loc[index, "probability"] = frame.loc[index, "probability"] * ((1 - value) / rest if rest > 0 else 0.0)

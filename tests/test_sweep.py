@@ -1,0 +1,130 @@
+"""planner sweep: keys, grids, equality with single solves, resumability, failures, Dask."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from helpers import FOUR_SUPPLIERS, four_suppliers
+
+from planner import cli
+from planner.errors import OverrideError
+from planner.loader import load_instance
+from planner.overrides import apply_values
+from planner.pipeline import solve_instance
+from planner.sweep import RUNS, grid, parse_values, parse_vary, run_sweep
+
+AVERSIONS = [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_values_and_grids():
+    assert parse_values("0:1:5") == AVERSIONS
+    assert parse_values("0.1,0.5") == [0.1, 0.5]
+    with pytest.raises(OverrideError):
+        parse_values("0:1:x")
+    runs = grid([parse_vary("risk.aversion=0,1"), parse_vary("limits.bloc:china:*.max_share=0.5,1")])
+    assert len(runs) == 4 and len({r.id for r in runs}) == 4
+    swapped = grid([parse_vary("limits.bloc:china:*.max_share=0.5,1"), parse_vary("risk.aversion=0,1")])
+    assert {r.id for r in swapped} == {r.id for r in runs}  # ids depend on the values, not the order
+
+
+def test_keys_address_settings_cells_and_probabilities():
+    inst = load_instance(FOUR_SUPPLIERS)
+    changed = apply_values(inst, {"risk.aversion": 1, "options.CN1.capacity": 80,
+                                  "scenarios.none-cut.probability": 0.6})
+    assert changed.risk_aversion == 1 and inst.risk_aversion == 0.5  # the original is untouched
+    assert changed.options.set_index("option").at["CN1", "capacity"] == 80
+    probabilities = changed.scenarios.set_index("scenario")["probability"]
+    assert probabilities["none-cut"] == 0.6 and probabilities.sum() == pytest.approx(1.0)
+    assert probabilities["cut-china"] == pytest.approx(0.126 * 0.4 / 0.496)
+    for key, message in [("options.CN9.capacity", "no row 'CN9'"), ("options.CN1.capacty", "did you mean 'capacity'"),
+                         ("risk.aversio", "did you mean 'risk.aversion'"), ("options.CN1.origin", "no numeric column")]:
+        with pytest.raises(OverrideError, match=message):
+            apply_values(inst, {key: 1})
+    with pytest.raises(OverrideError, match="out of range"):
+        apply_values(inst, {"risk.aversion": 2})
+
+
+def test_aversion_sweep_matches_single_solves_and_traces_a_frontier(tmp_path):
+    table = run_sweep(FOUR_SUPPLIERS, grid([("risk.aversion", AVERSIONS)]), tmp_path / "sw", workers=2)
+    assert list(table.columns[:3]) == ["risk.aversion", "id", "status"]
+    assert len(table) == 5 and (table["status"] == "optimal").all()
+    for aversion, row in zip(AVERSIONS, table.itertuples(index=False)):
+        alone = solve_instance(four_suppliers(tmp_path / f"alone-{aversion}", aversion=aversion))
+        assert row.objective == pytest.approx(alone.figures.objective, rel=1e-9)
+        assert row.expected_cost == pytest.approx(alone.figures.expected_cost, rel=1e-9)
+    tolerance = 1e-9 * table["objective"].abs().max()  # rounding, not a change of plan
+    assert (table["expected_cost"].diff().dropna() >= -tolerance).all()  # does not fall
+    assert (table["cvar"].diff().dropna() <= tolerance).all()  # does not rise
+    assert table.loc[0, "objective"] == pytest.approx(16500) and table.loc[4, "objective"] == pytest.approx(30131.58)
+
+
+def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
+    runs = grid([("risk.aversion", AVERSIONS)])
+    out = tmp_path / "sw"
+    run_sweep(FOUR_SUPPLIERS, runs[:2], out, workers=1)  # "killed" after two runs
+    stamps = {r.id: (out / RUNS / r.id / "summary.json").stat().st_mtime_ns for r in runs[:2]}
+    finished = []
+    table = run_sweep(FOUR_SUPPLIERS, runs, out, workers=2, on_done=lambda run_id, _: finished.append(run_id))
+    assert sorted(finished) == sorted(r.id for r in runs[2:])
+    assert {r.id: (out / RUNS / r.id / "summary.json").stat().st_mtime_ns for r in runs[:2]} == stamps
+    assert len(table) == 5 and (table["status"] == "optimal").all()
+
+
+def test_a_failed_run_is_recorded_and_the_rest_go_on(tmp_path):
+    runs = grid([("commodities.rare_earth_oxide.service_level", [0.0, 0.99])])
+    table = run_sweep(FOUR_SUPPLIERS, runs, tmp_path / "sw", workers=1).set_index(
+        "commodities.rare_earth_oxide.service_level")
+    assert table.at[0.0, "status"] == "optimal"
+    assert table.at[0.99, "status"] == "infeasible" and "service level 0.99 cannot be met" in table.at[0.99, "reason"]
+
+
+def test_cli_sweep_writes_table_charts_and_refuses_unknown_keys(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    bad = runner.invoke(cli.main, ["sweep", "four-suppliers", "--vary", "options.XX.capacity=1,2", "--out", "sw"])
+    assert bad.exit_code == cli.EXIT_INVALID_INPUT and "no row 'XX'" in bad.output
+    assert not (tmp_path / "sw").exists()
+    (tmp_path / "design.csv").write_text("options.CN1.capacity,limits.bloc:china:*.max_share\n100,1\n50,0.5\n")
+    (tmp_path / "inst").mkdir()
+    for f in FOUR_SUPPLIERS.iterdir():
+        (tmp_path / "inst" / f.name).write_text(f.read_text())
+    (tmp_path / "inst" / "limits.csv").write_text("scope,name,commodity,max_share\nbloc,china,*,1\n")
+    ok = runner.invoke(cli.main, ["sweep", "inst", "--design", "design.csv", "--out", "sw", "--workers", "1"])
+    assert ok.exit_code == 0, ok.output
+    table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
+    assert len(table) == 2 and (tmp_path / "sw" / "options.CN1.capacity.png").exists()
+    frontier = runner.invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0:1:3", "--out", "f"])
+    assert frontier.exit_code == 0 and (tmp_path / "f" / "frontier.png").exists()
+
+
+def test_dask_cluster_gives_the_same_table(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    runs = grid([("risk.aversion", AVERSIONS)])
+    local = run_sweep(FOUR_SUPPLIERS, runs, tmp_path / "local", workers=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        remote = run_sweep(FOUR_SUPPLIERS, runs, tmp_path / "dask", scheduler=c.scheduler_address)
+    figures = ["risk.aversion", "id", "status", "objective", "expected_cost", "cvar", "fixed_cost", "options_selected"]
+    pd.testing.assert_frame_equal(local[figures], remote[figures])
+
+
+def test_report_of_a_sweep_folder(tmp_path):
+    runs = grid([("risk.aversion", [0.0, 0.5, 1.0])])
+    run_sweep(FOUR_SUPPLIERS, runs, tmp_path / "sw", workers=1)
+    result = CliRunner().invoke(cli.main, ["report", str(tmp_path / "sw")])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "sw" / "report.html").read_text()
+    assert 'id="chart-frontier"' in html and html.count("<svg") == 1
+    assert html.count("<tr") == 1 + 3  # header and one row per run
+
+
+def test_commands_print_no_solver_banner(tmp_path):
+    """highspy 1.16 prints a banner from C when a solver is created; users must not see it."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "planner.cli", "solve", "four-suppliers", "--out",
+                           str(tmp_path / "r")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Running HiGHS" not in done.stdout + done.stderr
+    assert done.stdout.startswith("four-suppliers: optimal")
