@@ -204,6 +204,17 @@ SCENARIOS = Table(
     note="absent: one scenario `base` with probability 1",
 )
 
+_DISRUPTION = (  # what a disruption hits, how long and how hard: disruptions.csv and events.csv
+    Column("scope", Kind.TEXT, "what `name` is", required=True, choices=SCOPES),
+    Column("name", Kind.TEXT, "country code or bloc name", required=True),
+    Column("commodity", Kind.TEXT, "material, or `*` for each one", required=True,
+           refers_to="commodities", allow_star=True),
+    Column("start_period", Kind.PERIOD, "first period hit", required=True),
+    Column("end_period", Kind.PERIOD, "last period hit; empty = last period"),
+    Column("severity", Kind.NUMBER, "fraction of capacity lost", default=1.0,
+           lower=0.0, upper=1.0, lower_open=True, is_fraction=True),
+)
+
 DISRUPTIONS = Table(
     "disruptions.csv",
     required=False,
@@ -211,14 +222,7 @@ DISRUPTIONS = Table(
     key=(),
     columns=(
         Column("scenario", Kind.TEXT, "scenario it belongs to", required=True, refers_to="scenarios"),
-        Column("scope", Kind.TEXT, "what `name` is", required=True, choices=SCOPES),
-        Column("name", Kind.TEXT, "country code or bloc name", required=True),
-        Column("commodity", Kind.TEXT, "material, or `*` for each one", required=True,
-               refers_to="commodities", allow_star=True),
-        Column("start_period", Kind.PERIOD, "first period hit", required=True),
-        Column("end_period", Kind.PERIOD, "last period hit; empty = last period"),
-        Column("severity", Kind.NUMBER, "fraction of capacity lost", default=1.0,
-               lower=0.0, upper=1.0, lower_open=True, is_fraction=True),
+        *_DISRUPTION,
     ),
 )
 
@@ -229,14 +233,7 @@ EVENTS = Table(
     key=(),
     columns=(
         Column("event", Kind.TEXT, "event name; rows with the same name are one event", required=True),
-        Column("scope", Kind.TEXT, "what `name` is", required=True, choices=SCOPES),
-        Column("name", Kind.TEXT, "country code or bloc name", required=True),
-        Column("commodity", Kind.TEXT, "material, or `*` for each one", required=True,
-               refers_to="commodities", allow_star=True),
-        Column("start_period", Kind.PERIOD, "first period hit", required=True),
-        Column("end_period", Kind.PERIOD, "last period hit; empty = last period"),
-        Column("severity", Kind.NUMBER, "fraction of capacity lost", default=1.0,
-               lower=0.0, upper=1.0, lower_open=True, is_fraction=True),
+        *_DISRUPTION,
         _fraction("probability", "probability that the event happens (the same on all its rows)", required=True),
         Column("group", Kind.TEXT, "events of one group exclude each other; empty = independent", default=""),
     ),
