@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -128,7 +130,7 @@ def _guard(action):  # noqa: ANN001, ANN202 - decorator for click commands
         except KeyboardInterrupt:
             _fail(EXIT_INTERRUPTED, "interrupted; no results were written.")
         except Exception:  # a bug of ours: say so, keep the details for the report
-            log = Path(".planner-crash.log")
+            log = Path(tempfile.gettempdir()) / f"planner-crash-{os.getpid()}.log"
             log.write_text(traceback.format_exc(), encoding="utf-8")
             _fail(EXIT_INTERNAL, f"internal error: this is a bug in planner {__version__}; "
                   f"details are in {log.resolve()}")

@@ -159,3 +159,17 @@ def test_a_failure_while_writing_leaves_no_partial_result(tmp_path, monkeypatch)
         write_results(outcome, tmp_path / "out")
     assert (tmp_path / "out" / "summary.json").read_text() == before  # the earlier result is intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left
+
+
+def test_a_bug_gives_a_message_and_a_log_not_a_traceback(runner, monkeypatch):
+    import planner.cli as cli_module
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(cli_module, "solve_instance", broken)
+    result = runner.invoke(cli.main, ["solve", "four-suppliers"])
+    assert result.exit_code == cli.EXIT_INTERNAL
+    assert "internal error: this is a bug in planner" in result.output and "Traceback" not in result.output
+    log = result.output.split("details are in ")[1].strip()
+    assert "ZeroDivisionError: a bug" in open(log).read()
