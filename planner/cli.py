@@ -128,7 +128,7 @@ def _guard(action):  # noqa: ANN001, ANN202 - decorator for click commands
         except PlannerError as exc:
             _fail(EXIT_INTERNAL, f"error: {exc}")
         except KeyboardInterrupt:
-            _fail(EXIT_INTERRUPTED, "interrupted; no results were written.")
+            _fail(EXIT_INTERRUPTED, "interrupted: nothing partial was written (finished sweep runs are kept).")
         except Exception:  # a bug of ours: say so, keep the details for the report
             log = Path(tempfile.gettempdir()) / f"planner-crash-{os.getpid()}.log"
             log.write_text(traceback.format_exc(), encoding="utf-8")
