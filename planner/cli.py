@@ -171,7 +171,7 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
     Without INSTANCE, solves the bundled default instance.
     """
     started = time.perf_counter()
-    inst = _load(instance if instance is not None else None)
+    inst = _load(instance)
     _say(f"solving {inst.name} ({len(inst.options)} options, {len(inst.scenarios)} scenarios, "
          f"{len(inst.periods)} periods) with HiGHS, gap {mip_gap:g}"
          + (f", time limit {time_limit:g} s" if time_limit else "") + " ...")

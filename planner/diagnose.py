@@ -10,6 +10,8 @@ how far; each nonzero slack becomes one sentence in the user's terms.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pyomo.environ as pyo
 
 from planner.data import ModelData
@@ -33,8 +35,7 @@ def explain_infeasibility(data: ModelData, scales: Scales, options: SolveOptions
     every value read from it is scaled back before it is reported.
     """
     model = create_model(scale_data(data, scales), Variant(elastic=True))
-    report = solve_model(model, 0.0, SolveOptions(mip_gap=options.mip_gap, time_limit=options.time_limit,
-                                                   threads=options.threads, tiebreak=False))
+    report = solve_model(model, 0.0, replace(options, tiebreak=False, progress=None, log=False))
     if not report.has_plan:
         raise SolveError(report.status, f"could not diagnose the infeasible plan (status {report.status})")
     plan = unscale_plan(plan_from_model(model), data, scales)

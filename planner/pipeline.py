@@ -15,7 +15,7 @@ from planner.errors import InfeasibleError, SolveError
 from planner.loader import Instance, load_instance
 from planner.model import PLAN, Variant, create_model
 from planner.results import Figures, Plan, compute_figures, drop_idle_contracts, plan_from_model, result_tables
-from planner.scaling import choose_scales, first_stage_start, fix_first_stage, scale_data, unscale_plan
+from planner.scaling import choose_scales, first_stage_values, fix_first_stage, scale_data, unscale_plan
 from planner.solve import SolveOptions, SolveReport, solve_model
 
 
@@ -90,7 +90,7 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
     model = create_model(scale_data(data, scales), variant)
     if fixed is not None:
         fix_first_stage(model, data, scales, fixed)
-    warm = first_stage_start(model, data, scales, start) if start is not None else None
+    warm = first_stage_values(model, data, scales, start) if start is not None else None
     build_seconds = time.perf_counter() - started
     report = solve_model(model, data.risk_aversion, options, money_scale=scales.money, start=warm)
     if not report.has_plan:

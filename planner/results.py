@@ -133,12 +133,12 @@ def compute_figures(data: ModelData, plan: Plan) -> Figures:
     return Figures(fixed, cost, expected, tail, (1 - lam) * expected + lam * tail)
 
 
-def _delivered(data: ModelData, plan: Plan, m: str, t: int, s: str) -> tuple[float, float]:
+def delivered_and_spot(data: ModelData, plan: Plan, m: str, t: int, s: str) -> tuple[float, float]:
+    """sum_{o in O_m} a_ots x_ot and sum_{o in O_m} y_ots: what arrives of m in t, scenario s."""
     contracted = spot = 0.0
-    for o in data.options_of[m]:
-        if (o, t) in plan.volume:
-            contracted += data.availability[o, t, s] * plan.volume[o, t]
-            spot += plan.spot.get((o, t, s), 0.0)
+    for o in data.options_of[m]:  # .get: a plan read back from files may hold anything
+        contracted += data.availability.get((o, t, s), 0.0) * plan.volume.get((o, t), 0.0)
+        spot += plan.spot.get((o, t, s), 0.0)
     return contracted, spot
 
 
@@ -177,7 +177,7 @@ def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd
     for s in data.scenarios:
         for m in data.commodities:
             for t in data.horizon:
-                contracted, spot = _delivered(data, plan, m, t, s)
+                contracted, spot = delivered_and_spot(data, plan, m, t, s)
                 supply_rows.append((s, m, period[t], data.demand[m, t], contracted, spot,
                                     plan.unmet[m, t, s], plan.stock[m, t, s]))
     supply = pd.DataFrame(supply_rows, columns=TABLE_COLUMNS["supply"])

@@ -75,26 +75,25 @@ def unscale_plan(plan: Plan, data: ModelData, scales: Scales) -> Plan:
     )
 
 
-def fix_first_stage(model: object, data: ModelData, scales: Scales, plan: Plan) -> None:
-    """Fix z, w and x of a model built on scaled data to the values of `plan` (user units)."""
-    for o, z in plan.contracted.items():
-        model.contracted[o].fix(z)  # type: ignore[attr-defined]
-    for g, w in plan.signed.items():
-        model.signed[g].fix(w)  # type: ignore[attr-defined]
-    for (o, t), var in model.volume.items():  # type: ignore[attr-defined]
-        var.fix(plan.volume.get((o, t), 0.0) / scales.volume[data.commodity_of[o]])
+def first_stage_values(model: object, data: ModelData, scales: Scales, plan: Plan) -> list[tuple[object, float]]:
+    """A plan's z, w and x as (variable, value) pairs of a model built on scaled data.
 
-
-def first_stage_start(model: object, data: ModelData, scales: Scales, plan: Plan) -> list[tuple[object, float]]:
-    """A plan's z, w and x as (variable, value) pairs, a MIP start for a model built on scaled data."""
-    start: list[tuple[object, float]] = []
+    Volumes the plan does not have are 0. Used to fix a plan's first stage (evaluation) and
+    as a MIP start.
+    """
+    values: list[tuple[object, float]] = []
     for o, z in plan.contracted.items():
         if o in model.contracted:  # type: ignore[attr-defined]
-            start.append((model.contracted[o], float(z)))  # type: ignore[attr-defined]
+            values.append((model.contracted[o], float(z)))  # type: ignore[attr-defined]
     for g, w in plan.signed.items():
         if g in model.signed:  # type: ignore[attr-defined]
-            start.append((model.signed[g], float(w)))  # type: ignore[attr-defined]
+            values.append((model.signed[g], float(w)))  # type: ignore[attr-defined]
     for (o, t), var in model.volume.items():  # type: ignore[attr-defined]
-        if (o, t) in plan.volume:
-            start.append((var, plan.volume[o, t] / scales.volume[data.commodity_of[o]]))
-    return start
+        values.append((var, plan.volume.get((o, t), 0.0) / scales.volume[data.commodity_of[o]]))
+    return values
+
+
+def fix_first_stage(model: object, data: ModelData, scales: Scales, plan: Plan) -> None:
+    """Fix z, w and x of a model built on scaled data to the values of `plan` (user units)."""
+    for var, value in first_stage_values(model, data, scales, plan):
+        var.fix(value)  # type: ignore[attr-defined]

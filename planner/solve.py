@@ -69,7 +69,6 @@ class SolveReport:
     status: str
     has_plan: bool
     best_bound: float | None = None
-    solver_objective: float | None = None
     transfer_seconds: float = 0.0
     solve_seconds: float = 0.0
     sizes: dict[str, int] = field(default_factory=dict)
@@ -288,7 +287,6 @@ def solve_model(model: pyo.ConcreteModel, risk_aversion: float, options: SolveOp
         objective = float(compiled.objective @ plan) + compiled.objective_offset
         has_integers = report.sizes["binary_variables"] > 0
         bound = info.mip_dual_bound if has_integers else objective
-        report.solver_objective = objective * money_scale
         report.best_bound = float(bound) * money_scale if bound is not None and math.isfinite(bound) else None
         if options.tiebreak and risk_aversion >= 1:
             report.tiebreak, plan = _run_tiebreak(h, compiled, plan, options, started)

@@ -155,6 +155,16 @@ def is_done(out: Path, run: Run) -> bool:
 # ----------------------------------------------------------------------------- the table
 
 
+def _status(out: Path, run: Run) -> str:
+    """A finished run's status, read from its summary or failure record only."""
+    folder = out / RUNS / run.id
+    if (folder / SUMMARY_FILE).is_file():
+        return read_summary(folder)["status"]
+    if (folder / FAILED_FILE).is_file():
+        return json.loads((folder / FAILED_FILE).read_text())["status"]
+    return "not_run"
+
+
 def _row(out: Path, run: Run) -> dict:
     folder = out / RUNS / run.id
     row: dict = {**run.values, "id": run.id}
@@ -213,7 +223,7 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
     try:
         for run_id_done in (_dask(tasks, scheduler) if scheduler else _local(tasks, workers)):
             if on_done is not None:
-                on_done(run_id_done, _row(out, next(r for r in runs if r.id == run_id_done))["status"])
+                on_done(run_id_done, _status(out, next(r for r in runs if r.id == run_id_done)))
     finally:
         table = write_table(out, runs)
     return table

@@ -18,7 +18,7 @@ import pandas as pd
 from planner.data import ModelData
 from planner.errors import ResultsError
 from planner.output import SUMMARY_FILE, unneutralise
-from planner.results import TABLE_COLUMNS, Plan, compute_figures
+from planner.results import TABLE_COLUMNS, Plan, compute_figures, delivered_and_spot
 
 TOLERANCE = 1e-6
 
@@ -125,9 +125,7 @@ def verify_result(data: ModelData, folder: Path) -> list[Violation]:
         for s in data.scenarios:
             before = data.initial_stock[m]
             for t in data.horizon:
-                delivered = sum(data.availability[o, t, s] * plan.volume.get((o, t), 0.0)
-                                for o in data.options_of[m] if (o, t, s) in data.availability)
-                bought = sum(plan.spot.get((o, t, s), 0.0) for o in data.options_of[m])
+                delivered, bought = delivered_and_spot(data, plan, m, t, s)
                 stock, unmet, demand = plan.stock[m, t, s], plan.unmet[m, t, s], data.demand[m, t]
                 where = f"{m} {period[t]} {s}"
                 balance = before + delivered + bought + unmet - demand - stock
