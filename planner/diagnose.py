@@ -38,19 +38,19 @@ def explain_infeasibility(data: ModelData, scales: Scales, options: SolveOptions
     report = solve_model(model, 0.0, replace(options, tiebreak=False, progress=None, log=False))
     if not report.has_plan:
         raise SolveError(report.status, f"could not diagnose the infeasible plan (status {report.status})")
-    plan = unscale_plan(plan_from_model(model), data, scales)
+    plan = unscale_plan(plan_from_model(model, data), data, scales)
     V, M = scales.volume, scales.money
     unit, periods = data.instance.unit, data.periods
     reasons: list[str] = []
     total = {m: sum(data.demand[m, t] for t in data.horizon) for m in data.commodities}
 
     if hasattr(model, "service_level_slack"):
-        for (m, s), var in model.service_level_slack.items():
+        for (m, r), var in model.service_level_slack.items():
             if _value(var) * V[m] > SLACK_TOLERANCE * max(total[m], 1.0):
-                unmet = sum(plan.unmet[m, t, s] for t in data.horizon)
+                unmet = sum(plan.unmet[m, t, r] for t in data.horizon)
                 reached = 1 - unmet / total[m]
-                reasons.append(f"{m}: service level {data.service_level[m]:g} cannot be met in scenario {s}; "
-                               f"at most {reached:.4g} is reachable")
+                reasons += [f"{m}: service level {data.service_level[m]:g} cannot be met in scenario {s}; "
+                            f"at most {reached:.4g} is reachable" for s in data.sharing(m, r)]
     if hasattr(model, "min_suppliers_slack"):
         for m, var in model.min_suppliers_slack.items():
             if _value(var) > 0.5:
@@ -81,11 +81,11 @@ def explain_infeasibility(data: ModelData, scales: Scales, options: SolveOptions
         needed = data.fixed_cost_max + _value(model.budget_slack) * M
         reasons.append(f"budget: fixed_cost_max {data.fixed_cost_max:,.2f} is too small; the other limits need at "
                        f"least {needed:,.2f} {data.instance.currency} of fixed costs")
-    for (m, t, s), var in model.overflow.items():
+    for (m, t, r), var in model.overflow.items():
         excess = _value(var) * V[m]
         if excess > SLACK_TOLERANCE * max(total[m], 1.0):
             cap = data.storage_capacity[m]
-            reasons.append(f"{m}: in scenario {s}, {periods[t]}, {excess:,.6g} {unit} can be neither used nor "
-                           f"stored (storage_capacity {cap:g}); lower initial_stock, min_volume or min_suppliers, "
-                           "or raise storage_capacity")
+            reasons += [f"{m}: in scenario {s}, {periods[t]}, {excess:,.6g} {unit} can be neither used nor "
+                        f"stored (storage_capacity {cap:g}); lower initial_stock, min_volume or min_suppliers, "
+                        "or raise storage_capacity" for s in data.sharing(m, r)]
     return reasons

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.data import ModelData, build_model_data
+from planner.data import ModelData, build_model_data, with_scenarios
 from planner.errors import InfeasibleError
 from planner.loader import Instance
 from planner.model import Variant
@@ -87,7 +87,7 @@ def scenario_replacement(path: Path) -> dict[str, Path | None]:
 
 
 def _single_scenario(data: ModelData, name: str, availability: dict) -> ModelData:
-    return replace(data, scenarios=[name], probability={name: 1.0}, availability=availability)
+    return with_scenarios(data, {name: 1.0}, availability)
 
 
 def _risk_objective(data: ModelData, totals: np.ndarray, probabilities: np.ndarray) -> float:

@@ -100,7 +100,7 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
         if report.status == "time_limit":
             raise SolveError("time_limit", f"no feasible plan found within the time limit of {options.time_limit:g} s")
         raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")
-    plan = drop_idle_contracts(data, unscale_plan(plan_from_model(model), data, scales))
+    plan = drop_idle_contracts(data, unscale_plan(plan_from_model(model, data), data, scales))
     return report, plan, build_seconds
 
 

@@ -50,19 +50,31 @@ class Figures:
     objective: float  # (1 - lambda) expected_cost + lambda cvar
 
 
-def plan_from_model(model: pyo.ConcreteModel) -> Plan:
-    """Read the plan stored in a solved model's variables."""
+def plan_from_model(model: pyo.ConcreteModel, data: ModelData) -> Plan:
+    """Read the plan stored in a solved model's variables, second stage for every scenario.
+
+    A recourse copy shared by several scenarios (`ModelData.recourse_of`) is each one's.
+    """
 
     def values(var: pyo.Var) -> dict:
         return {k: float(v.value) for k, v in var.items()}
+
+    sharing: dict[tuple[str, str], list[str]] = {}
+    for (m, s), r in data.recourse_of.items():
+        sharing.setdefault((m, r), []).append(s)
+
+    def per_scenario(var: pyo.Var, material: dict[str, str] | None = None) -> dict:
+        own = values(var)
+        return {(key, t, s): value for (key, t, r), value in own.items()
+                for s in sharing[material[key] if material else key, r]}
 
     return Plan(
         contracted={k: int(round(v)) for k, v in values(model.contracted).items()},
         signed={k: int(round(v)) for k, v in values(model.signed).items()},
         volume=values(model.volume),
-        spot=values(model.spot),
-        stock=values(model.stock),
-        unmet=values(model.unmet),
+        spot=per_scenario(model.spot, data.commodity_of),
+        stock=per_scenario(model.stock),
+        unmet=per_scenario(model.unmet),
     )
 
 

@@ -237,3 +237,41 @@ def test_free_idle_contracts_are_not_reported_but_required_ones_stay(tmp_path):
     out = solve(tmp_path / "b", options, commodity={"min_suppliers": 2})
     assert out.plan.contracted == {"A": 1, "IDLE": 1}
     assert out.figures.objective == pytest.approx(1000)
+
+
+def test_scenarios_that_spare_a_material_share_its_recourse(tmp_path):
+    """Scenarios with the same availability for a material share one copy of its second
+    stage, and the optimum is unchanged. ree: CN (10/t, China) or AU-R (30/t, fixed 500,
+    Australia), demand 100; ga: AU-G (50/t, Australia), demand 10; shortage 1000/t, no
+    storage, lambda 0. Scenarios: base 0.5, China cut 0.3, Australia cut 0.2.
+    Contracting AU-R for 100: ree costs 3,000 in base and China cut, 100,000 in Australia
+    cut; ga costs 500, 500 and 10,000. Expected 500 + 0.5 x 3,500 + 0.3 x 3,500 + 0.2 x
+    110,000 = 25,300 (CN for 100 instead: 30,700 + 2,400). The China cut does not touch
+    ga, so ga has two copies (base and Australia cut) for three scenarios."""
+    folder = write_instance(
+        tmp_path / "inst", {"name": "shared", "periods": ["2026"]},
+        commodities=[{"commodity": c, "shortage_penalty": 1000, "storage_capacity": 0} for c in ("ree", "ga")],
+        demand=[{"commodity": "ree", "period": "2026", "demand": 100},
+                {"commodity": "ga", "period": "2026", "demand": 10}],
+        countries=COUNTRIES,
+        options=[{"option": "CN", "commodity": "ree", "origin": "CHN", "capacity": 100, "unit_cost": 10},
+                 {"option": "AU-R", "commodity": "ree", "origin": "AUS", "capacity": 100, "unit_cost": 30,
+                  "fixed_cost": 500},
+                 {"option": "AU-G", "commodity": "ga", "origin": "AUS", "capacity": 10, "unit_cost": 50}],
+        scenarios=[{"scenario": "base", "probability": 0.5}, {"scenario": "china_cut", "probability": 0.3},
+                   {"scenario": "aus_cut", "probability": 0.2}],
+        disruptions=[{"scenario": "china_cut", "scope": "bloc", "name": "china", "commodity": "*",
+                      "start_period": "2026"},
+                     {"scenario": "aus_cut", "scope": "country", "name": "AUS", "commodity": "*",
+                      "start_period": "2026"}],
+    )
+    out = solve_instance(folder, EXACT)
+    assert out.data.recourse_of["ga", "china_cut"] == "base"
+    assert out.data.recourse_scenarios == {"ga": ["aus_cut", "base"], "ree": ["aus_cut", "base", "china_cut"]}
+    assert out.figures.expected_cost == pytest.approx(25_300)
+    assert out.figures.scenario_cost == pytest.approx({"base": 3_500, "china_cut": 3_500, "aus_cut": 110_000})
+    supply = out.tables["supply"].set_index(["scenario", "commodity"])
+    assert len(supply) == 6  # every scenario has its row, shared copy or not
+    assert supply.loc[("china_cut", "ga"), "shortage"] == pytest.approx(0)
+    assert supply.loc[("aus_cut", "ga"), "shortage"] == pytest.approx(10)
+    assert volume(out, "AU-R") == pytest.approx(100) and volume(out, "CN") == pytest.approx(0)

@@ -7,29 +7,44 @@ import pyomo.environ as pyo
 from planner.data import ModelData
 
 
+def add_contracted_supply(model: pyo.ConcreteModel, data: ModelData) -> None:
+    """K_mt = sum_{o in O_m, t in P_o} x_ot: contracted volume of m in period t (`contracted_supply`)."""
+    index = [(m, t) for m in data.commodities for t in data.horizon
+             if any((o, t) in model.option_periods for o in data.options_of[m])]
+    model.contracted_supply = pyo.Var(index, domain=pyo.NonNegativeReals)
+    model.contracted_supply_definition = pyo.Constraint(index, rule=lambda mdl, m, t: mdl.contracted_supply[m, t] == (
+        sum(mdl.volume[o, t] for o in data.options_of[m] if (o, t) in mdl.option_periods)))
+
+
 def delivered_expression(model: pyo.ConcreteModel, data: ModelData, m: str, t: int, s: str) -> pyo.Expression:
-    """sum_{o in O_m} (a_ots x_ot + y_ots): what arrives of material m in period t, scenario s."""
-    terms = []
+    """sum_{o in O_m} (a_ots x_ot + y_ots) = K_mt - sum_{o: a_ots < 1} (1 - a_ots) x_ot + sum_o y_ots."""
+    terms = [model.contracted_supply[m, t]] if (m, t) in model.contracted_supply else []
     for o in data.options_of[m]:
-        a = data.availability.get((o, t, s), 0.0)  # absent: t is not in P_o
-        if a > 0:
-            terms.append(a * model.volume[o, t])
-            if data.is_spot[o]:
-                terms.append(model.spot[o, t, s])
+        a = data.availability.get((o, t, s))
+        if a is None:  # t is not in P_o
+            continue
+        if a < 1:
+            terms.append(-(1 - a) * model.volume[o, t])
+        if a > 0 and data.is_spot[o]:
+            terms.append(model.spot[o, t, s])
     return sum(terms)
 
 
 def add_material_balance(model: pyo.ConcreteModel, data: ModelData, overflow: bool = False) -> None:
-    """Constraint 4 (balance), for every m, t, s:
+    """Constraint 4 (balance), for every m, t, s (s: one per recourse copy of m):
 
         I_mts = I_m,t-1,s + sum_{o in O_m} (a_ots x_ot + y_ots) + u_mts - demand_mt,
-        with I_m,-1,s = initial_stock_m.
+        with I_m,-1,s = initial_stock_m,
+
+    with the contracted supply K_mt factored out of the deliveries (`delivered_expression`),
+    so that x_ot appears in one row per period plus one per scenario that disrupts it.
 
     With `overflow` (diagnosis and evaluation only): `- overflow_mts` on the right, volume
     that could be neither used nor stored (the planning model cannot throw stock away).
     """
+    add_contracted_supply(model, data)
     if overflow:
-        model.overflow = pyo.Var(model.commodities, model.periods, model.scenarios, domain=pyo.NonNegativeReals)
+        model.overflow = pyo.Var(model.recourse_periods, domain=pyo.NonNegativeReals)
 
     def rule(mdl: pyo.ConcreteModel, m: str, t: int, s: str) -> pyo.Expression:
         previous = mdl.stock[m, t - 1, s] if t > 0 else data.initial_stock[m]
@@ -38,15 +53,15 @@ def add_material_balance(model: pyo.ConcreteModel, data: ModelData, overflow: bo
             inflow = inflow - mdl.overflow[m, t, s]
         return mdl.stock[m, t, s] == inflow
 
-    model.balance = pyo.Constraint(model.commodities, model.periods, model.scenarios, rule=rule)
+    model.balance = pyo.Constraint(model.recourse_periods, rule=rule)
 
 
 def add_service_level(model: pyo.ConcreteModel, data: ModelData, elastic: bool = False) -> None:
-    """Constraint 5 (service level), for materials that set one, every s:
+    """Constraint 5 (service level), for materials that set one, every s (one per recourse copy):
 
         sum_t u_mts <= (1 - service_level_m) sum_t demand_mt   (+ service_level_slack_ms, elastic)
     """
-    with_level = [(m, s) for m in data.commodities if data.service_level[m] is not None for s in data.scenarios]
+    with_level = [(m, s) for (m, s) in model.recourse if data.service_level[m] is not None]
     if elastic:
         model.service_level_slack = pyo.Var(with_level, domain=pyo.NonNegativeReals)
 

@@ -21,28 +21,42 @@ def add_scenario_costs(model: pyo.ConcreteModel, data: ModelData) -> None:
         C_s = sum_t d_t [ sum_o unit_cost_o a_ots x_ot + sum_o unit_cost_o (1 + spot_premium_o) y_ots
                           + sum_m (holding_cost_m I_mts + shortage_penalty_m u_mts) ].
 
-    Contracted volume is paid as delivered (a_ots x_ot).
+    Contracted volume is paid as delivered (a_ots x_ot). Written with the cost of full
+    delivery factored out and the rest split by material, so that each recourse copy
+    (`ModelData.recourse_of`) is costed once, however many scenarios share it:
+
+        K = sum_{o, t in P_o} d_t unit_cost_o x_ot                                  (`contract_cost`)
+        R_ms = sum_{o in O_m} sum_t d_t [ - unit_cost_o (1 - a_ots) x_ot + unit_cost_o (1 + spot_premium_o) y_ots ]
+               + sum_t d_t (holding_cost_m I_mts + shortage_penalty_m u_mts)          (`recourse_cost`)
+        C_s = K + sum_m R_m,r(m,s)     with r(m, s) the copy s shares
     """
-    model.scenario_cost = pyo.Var(model.scenarios, domain=pyo.Reals)
+    model.contract_cost = pyo.Var(domain=pyo.Reals)
+    model.contract_cost_definition = pyo.Constraint(expr=model.contract_cost == sum(
+        data.discount[t] * data.unit_cost[o] * model.volume[o, t] for (o, t) in model.option_periods
+        if data.unit_cost[o]))
+    model.recourse_cost = pyo.Var(model.recourse, domain=pyo.Reals)
 
-    def rule(mdl: pyo.ConcreteModel, s: str) -> pyo.Expression:
+    def recourse_rule(mdl: pyo.ConcreteModel, m: str, s: str) -> pyo.Expression:
         terms = []
-        for (o, t) in mdl.option_periods:
-            price = data.discount[t] * data.unit_cost[o]
-            a = data.availability[o, t, s]
-            if price and a:  # a = 0: nothing delivered and no spot variable
-                terms.append(price * a * mdl.volume[o, t])
-                if data.is_spot[o]:
+        for o in data.options_of[m]:
+            for t in data.periods_of[o]:
+                price = data.discount[t] * data.unit_cost[o]
+                a = data.availability[o, t, s]
+                if price and a < 1:
+                    terms.append(-price * (1 - a) * mdl.volume[o, t])
+                if price and a and data.is_spot[o]:  # a = 0: no spot variable
                     terms.append(price * (1 + data.spot_premium[o]) * mdl.spot[o, t, s])
-        for m in data.commodities:
-            for t in data.horizon:
-                if data.holding_cost[m]:
-                    terms.append(data.discount[t] * data.holding_cost[m] * mdl.stock[m, t, s])
-                if data.shortage_penalty[m]:
-                    terms.append(data.discount[t] * data.shortage_penalty[m] * mdl.unmet[m, t, s])
-        return mdl.scenario_cost[s] == sum(terms)
+        for t in data.horizon:
+            if data.holding_cost[m]:
+                terms.append(data.discount[t] * data.holding_cost[m] * mdl.stock[m, t, s])
+            if data.shortage_penalty[m]:
+                terms.append(data.discount[t] * data.shortage_penalty[m] * mdl.unmet[m, t, s])
+        return mdl.recourse_cost[m, s] == sum(terms)
 
-    model.scenario_cost_definition = pyo.Constraint(model.scenarios, rule=rule)
+    model.recourse_cost_definition = pyo.Constraint(model.recourse, rule=recourse_rule)
+    model.scenario_cost = pyo.Var(model.scenarios, domain=pyo.Reals)
+    model.scenario_cost_definition = pyo.Constraint(model.scenarios, rule=lambda mdl, s: mdl.scenario_cost[s] == (
+        mdl.contract_cost + sum(mdl.recourse_cost[m, data.recourse_of[m, s]] for m in data.commodities)))
 
 
 def add_objective(model: pyo.ConcreteModel, data: ModelData) -> None:

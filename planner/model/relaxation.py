@@ -5,7 +5,8 @@
               + sum_limit,t share_limit_slack / max(demand_mt, V_m) + budget_slack / B
 
 with D_m the total demand of m, V_m its mean demand per period (at least 1) and B the
-budget (at least the largest fixed cost, and 1). Each slack is so measured in a unit a
+budget (at least the largest fixed cost, and 1). A slack of a shared recourse copy counts
+once for every scenario that shares it, as if each scenario had its own. Each slack is so measured in a unit a
 planner compares across families: a share of demand, one supplier, a share of the budget.
 """
 
@@ -21,9 +22,11 @@ def add_relaxation_objective(model: pyo.ConcreteModel, data: ModelData) -> None:
     horizon = len(data.periods)
     total = {m: sum(data.demand[m, t] for t in data.horizon) for m in data.commodities}
     volume = {m: max(total[m] / horizon, 1.0) for m in data.commodities}
-    terms = [model.overflow[m, t, s] / volume[m] for (m, t, s) in model.overflow]
+    copies = {(m, r): len(data.sharing(m, r)) for (m, r) in model.recourse}
+    terms = [copies[m, s] * model.overflow[m, t, s] / volume[m] for (m, t, s) in model.overflow]
     if hasattr(model, "service_level_slack"):
-        terms += [model.service_level_slack[m, s] / max(total[m], 1.0) for (m, s) in model.service_level_slack]
+        terms += [copies[m, s] * model.service_level_slack[m, s] / max(total[m], 1.0)
+                  for (m, s) in model.service_level_slack]
     if hasattr(model, "min_suppliers_slack"):
         terms += [model.min_suppliers_slack[m] for m in model.min_suppliers_slack]
     if hasattr(model, "average_risk_slack"):

@@ -8,6 +8,10 @@ Second stage (one copy per scenario s):
     y_ots >= 0     spot purchase, spot o, t in P_o, a_ots > 0  `spot[o, t, s]`
     I_mts in [0, storage_capacity_m]   end-of-period stock     `stock[m, t, s]`
     u_mts >= 0     unmet demand                                `unmet[m, t, s]`
+
+Scenarios with the same availability for material m share one copy of m's second stage,
+indexed by the first of them (`ModelData.recourse_of`, `planner.data.recourse_groups`):
+s ranges over `data.recourse_scenarios[m]` in the indices above.
 """
 
 from __future__ import annotations
@@ -27,6 +31,12 @@ def declare_sets(model: pyo.ConcreteModel, data: ModelData) -> None:
     model.option_periods = pyo.Set(
         dimen=2, ordered=True, initialize=[(o, t) for o in data.options for t in data.periods_of[o]]
     )
+    model.recourse = pyo.Set(  # (m, s): s owns a copy of m's second stage
+        dimen=2, ordered=True, initialize=[(m, s) for m in data.commodities for s in data.recourse_scenarios[m]]
+    )
+    model.recourse_periods = pyo.Set(
+        dimen=3, ordered=True, initialize=[(m, t, s) for (m, s) in model.recourse for t in data.horizon]
+    )
     model.spot_index = pyo.Set(
         dimen=3,
         ordered=True,
@@ -34,7 +44,7 @@ def declare_sets(model: pyo.ConcreteModel, data: ModelData) -> None:
             (o, t, s)
             for o in data.spot_options
             for t in data.periods_of[o]
-            for s in data.scenarios
+            for s in data.recourse_scenarios[data.commodity_of[o]]
             if data.availability[o, t, s] > 0
         ],
     )
@@ -51,10 +61,6 @@ def declare_variables(model: pyo.ConcreteModel, data: ModelData) -> None:
         model.spot_index, domain=pyo.NonNegativeReals, bounds=lambda _, o, t, s: (0, data.capacity[o, t])
     )
     model.stock = pyo.Var(
-        model.commodities,
-        model.periods,
-        model.scenarios,
-        domain=pyo.NonNegativeReals,
-        bounds=lambda _, m, t, s: (0, data.storage_capacity[m]),
+        model.recourse_periods, domain=pyo.NonNegativeReals, bounds=lambda _, m, t, s: (0, data.storage_capacity[m])
     )
-    model.unmet = pyo.Var(model.commodities, model.periods, model.scenarios, domain=pyo.NonNegativeReals)
+    model.unmet = pyo.Var(model.recourse_periods, domain=pyo.NonNegativeReals)
