@@ -14,9 +14,10 @@ from planner.diagnose import explain_infeasibility
 from planner.errors import InfeasibleError, SolveError
 from planner.loader import Instance, load_instance
 from planner.model import PLAN, Variant, create_model
+from planner.resolve import ModelCache
 from planner.results import Figures, Plan, compute_figures, drop_idle_contracts, plan_from_model, result_tables
 from planner.scaling import choose_scales, first_stage_values, fix_first_stage, scale_data, unscale_plan
-from planner.solve import SolveOptions, SolveReport, solve_model
+from planner.solve import HighsSession, SolveOptions, SolveReport
 
 
 @dataclass
@@ -77,22 +78,30 @@ class Outcome:
 
 
 def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
-               fixed: Plan | None = None, start: Plan | None = None) -> tuple[SolveReport, Plan, float]:
+               fixed: Plan | None = None, start: Plan | None = None,
+               cache: ModelCache | None = None) -> tuple[SolveReport, Plan, float]:
     """Build and solve the model of `data`: (report, plan in the user's units, build seconds).
 
     `fixed` gives the first-stage decisions (z, w, x) to hold when `variant` fixes the
     first stage; `start` a plan whose first stage seeds HiGHS (a MIP start). Raises
     `InfeasibleError` (explained for the planning model) and `SolveError` when HiGHS
-    returns no plan.
+    returns no plan. With a `cache` (planning model only), a model kept from an earlier
+    call is solved again when only its parameters differ (`planner.resolve`).
     """
     started = time.perf_counter()
-    scales = choose_scales(data)
-    model = create_model(scale_data(data, scales), variant)
-    if fixed is not None:
-        fix_first_stage(model, data, scales, fixed)
-    warm = first_stage_values(model, data, scales, start) if start is not None else None
-    build_seconds = time.perf_counter() - started
-    report = solve_model(model, data.risk_aversion, options, money_scale=scales.money, start=warm)
+    if cache is not None and variant == PLAN and fixed is None and start is None:
+        scales, session, build_seconds = cache.session_for(data, options)
+    else:
+        scales = choose_scales(data)
+        model = create_model(scale_data(data, scales), variant)
+        if fixed is not None:
+            fix_first_stage(model, data, scales, fixed)
+        build_seconds = time.perf_counter() - started
+        session = HighsSession(model, options)
+        if start is not None:
+            session.set_start(first_stage_values(model, data, scales, start))
+    model = session.model
+    report = session.solve(data.risk_aversion, money_scale=scales.money)
     if not report.has_plan:
         if report.status == "infeasible":
             reasons = explain_infeasibility(data, scales, options) if variant == PLAN else []
@@ -105,7 +114,7 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
 
 
 def solve_instance(instance: Instance | str | Path, options: SolveOptions | None = None,
-                   start: Plan | None = None) -> Outcome:
+                   start: Plan | None = None, cache: ModelCache | None = None) -> Outcome:
     """Load (if given a path), build, solve and evaluate an instance.
 
     Raises `InstanceError` for invalid input, `InfeasibleError` when no plan satisfies
@@ -117,7 +126,7 @@ def solve_instance(instance: Instance | str | Path, options: SolveOptions | None
     started = time.perf_counter()
     data = build_model_data(inst)
     derive_seconds = time.perf_counter() - started
-    report, plan, build_seconds = solve_data(data, options, start=start)
+    report, plan, build_seconds = solve_data(data, options, start=start, cache=cache)
     figures = compute_figures(data, plan)
     return Outcome(inst, data, options, report, plan, figures, result_tables(data, plan, figures),
                    derive_seconds + build_seconds)

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.core.expr.numvalue import is_constant
+from pyomo.repn import generate_standard_repn
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 SOLVER_NAME = f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
@@ -85,6 +87,26 @@ class _Compiled:
     tiebreak: np.ndarray  # dense cost vector of `tiebreak_objective`
     tiebreak_offset: float
     nonzeros: int
+    # rows whose right-hand side holds a mutable Param: (row, bound expression, rhs - its value)
+    parametric_rows: list[tuple[int, object, float]]
+
+
+def _parametric_rows(rows: list, rhs: np.ndarray) -> list[tuple[int, object, float]]:
+    found = []
+    for i, (con, mult) in enumerate(rows):
+        bound = con.upper if mult >= 0 else con.lower
+        if bound is not None and not is_constant(bound):
+            found.append((i, bound, float(rhs[i]) - pyo.value(bound)))
+    return found
+
+
+def _objective_costs(objective: pyo.Objective, column: dict[int, int], n: int) -> tuple[np.ndarray, float]:
+    """Dense cost vector and offset of a linear objective, its Params at their current values."""
+    repn = generate_standard_repn(objective.expr, compute_values=True)
+    costs = np.zeros(n)
+    for var, coef in zip(repn.linear_vars, repn.linear_coefs):
+        costs[column[id(var)]] += coef
+    return costs, float(repn.constant)
 
 
 def _compile(model: pyo.ConcreteModel) -> _Compiled:
@@ -121,7 +143,7 @@ def _compile(model: pyo.ConcreteModel) -> _Compiled:
     integer = [highspy.HighsVarType.kInteger if v.is_integer() else highspy.HighsVarType.kContinuous for v in columns]
     lp.integrality_ = integer
     return _Compiled(columns, lp, costs[main], float(info.c_offset[main]), costs[second],
-                     float(info.c_offset[second]), int(A.nnz))
+                     float(info.c_offset[second]), int(A.nnz), _parametric_rows(info.rows, rhs))
 
 
 @contextlib.contextmanager
@@ -201,26 +223,39 @@ def _set_time_limit(h: highspy.Highs, options: SolveOptions, started: float) -> 
 
 def _run_tiebreak(h: highspy.Highs, compiled: _Compiled, plan: np.ndarray, options: SolveOptions,
                   started: float) -> tuple[str, np.ndarray]:
-    """Minimise expected cost subject to objective <= its first-stage value."""
+    """Minimise expected cost subject to objective <= its first-stage value.
+
+    HiGHS is left as it was found (the cap row removed, the first objective restored), so
+    that a session can be solved again.
+    """
     first = float(compiled.objective @ plan) + compiled.objective_offset
     cap = first - compiled.objective_offset + TIEBREAK_RELATIVE_SLACK * max(1.0, abs(first))
     nz = np.flatnonzero(compiled.objective)
     h.addRow(-highspy.kHighsInf, cap, len(nz), nz.astype(np.int32), compiled.objective[nz])
-    h.changeColsCost(len(plan), np.arange(len(plan), dtype=np.int32), compiled.tiebreak)
-    h.changeObjectiveOffset(compiled.tiebreak_offset)
-    start = highspy.HighsSolution()
-    start.col_value = list(plan)
-    start.value_valid = True
-    h.setSolution(start)
-    if not _set_time_limit(h, options, started):
-        return "time_limit", plan
-    _run(h)
-    status, has_plan = _status_and_plan(h)
-    if not has_plan:
-        return status, plan
-    second = np.asarray(h.getSolution().col_value)
-    better = compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * max(1.0, abs(compiled.tiebreak @ plan))
+    _set_costs(h, compiled.tiebreak, compiled.tiebreak_offset)
+    try:
+        start = highspy.HighsSolution()
+        start.col_value = list(plan)
+        start.value_valid = True
+        h.setSolution(start)
+        if not _set_time_limit(h, options, started):
+            return "time_limit", plan
+        _run(h)
+        status, has_plan = _status_and_plan(h)
+        if not has_plan:
+            return status, plan
+        second = np.asarray(h.getSolution().col_value)
+    finally:
+        h.deleteRows(1, np.array([h.getNumRow() - 1], dtype=np.int32))
+        _set_costs(h, compiled.objective, compiled.objective_offset)
+    scale = max(1.0, abs(compiled.tiebreak @ plan))
+    better = compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * scale
     return ("applied" if better else "no change"), (second if better else plan)
+
+
+def _set_costs(h: highspy.Highs, costs: np.ndarray, offset: float) -> None:
+    h.changeColsCost(len(costs), np.arange(len(costs), dtype=np.int32), costs)
+    h.changeObjectiveOffset(offset)
 
 
 def _store(model: pyo.ConcreteModel, columns: list, values: np.ndarray) -> None:
@@ -241,13 +276,91 @@ def _store(model: pyo.ConcreteModel, columns: list, values: np.ndarray) -> None:
         var.set_value(float(value), skip_validation=True)
 
 
-def _set_start(h: highspy.Highs, compiled: _Compiled, start: list[tuple[object, float]]) -> None:
-    """A partial MIP start ((Pyomo variable, value) pairs); HiGHS completes or ignores it."""
-    column = {id(v): i for i, v in enumerate(compiled.columns)}
-    pairs = sorted((column[id(v)], value) for v, value in start if id(v) in column)
-    if pairs:
-        h.setSolution(len(pairs), np.array([i for i, _ in pairs], dtype=np.int32),
-                      np.array([value for _, value in pairs], dtype=float))
+class HighsSession:
+    """A built model compiled into one HiGHS instance, kept so that it can be solved again.
+
+    `refresh()` re-reads the model's mutable Params (`planner.model.parameters`): it
+    recomputes the right-hand sides that hold them and both objectives' costs, and pushes
+    them into HiGHS (`changeRowBounds`, `changeColsCost`). The matrix, the columns and their
+    bounds never hold Params, so they stay as compiled. A sweep so re-solves without
+    building or compiling again (`planner.resolve`).
+    """
+
+    def __init__(self, model: pyo.ConcreteModel, options: SolveOptions) -> None:
+        started = time.perf_counter()
+        self.model = model
+        self.options = options
+        self.compiled = _compile(model)
+        self.column = {id(v): i for i, v in enumerate(self.compiled.columns)}
+        self.highs = _new_highs(options)
+        self.highs.passModel(self.compiled.lp)
+        self.sizes = {
+            "variables": self.compiled.lp.num_col_,
+            "binary_variables": int(sum(v.is_integer() for v in self.compiled.columns)),
+            "constraints": self.compiled.lp.num_row_,
+            "nonzeros": self.compiled.nonzeros,
+        }
+        self.transfer_seconds = time.perf_counter() - started
+        self.last_plan: np.ndarray | None = None  # all columns of the last plan found
+
+    def refresh(self) -> None:
+        """Push the model's current Param values into HiGHS."""
+        started = time.perf_counter()
+        c, lp, h = self.compiled, self.compiled.lp, self.highs
+        lower, upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+        for row, bound, offset in c.parametric_rows:
+            rhs = pyo.value(bound) + offset
+            if lower[row] == upper[row]:
+                lower[row] = upper[row] = rhs
+            elif math.isfinite(upper[row]):
+                upper[row] = rhs
+            else:
+                lower[row] = rhs
+            h.changeRowBounds(row, lower[row], upper[row])
+        lp.row_lower_, lp.row_upper_ = lower, upper
+        n = lp.num_col_
+        c.objective, c.objective_offset = _objective_costs(self.model.objective, self.column, n)
+        c.tiebreak, c.tiebreak_offset = _objective_costs(self.model.tiebreak_objective, self.column, n)
+        _set_costs(h, c.objective, c.objective_offset)
+        self.transfer_seconds = time.perf_counter() - started
+
+    def set_start(self, start: list[tuple[object, float]]) -> None:
+        """A partial MIP start ((Pyomo variable, value) pairs); HiGHS completes or ignores it."""
+        pairs = sorted((self.column[id(v)], value) for v, value in start if id(v) in self.column)
+        if pairs:
+            self.highs.setSolution(len(pairs), np.array([i for i, _ in pairs], dtype=np.int32),
+                                   np.array([value for _, value in pairs], dtype=float))
+
+    def set_full_start(self, values: np.ndarray) -> None:
+        """A MIP start giving every column (a previous plan): checked as it is, not completed."""
+        start = highspy.HighsSolution()
+        start.col_value = list(values)
+        start.value_valid = True
+        self.highs.setSolution(start)
+
+    def solve(self, risk_aversion: float, money_scale: float = 1.0) -> SolveReport:
+        """Solve and store the plan in the model's variables (see `solve_model`)."""
+        started = time.perf_counter()
+        h, compiled, options = self.highs, self.compiled, self.options
+        report = SolveReport(status="not_solved", has_plan=False, sizes=dict(self.sizes),
+                             transfer_seconds=self.transfer_seconds)
+        if not _set_time_limit(h, options, started):
+            report.status = "time_limit"
+            return report
+        _run(h)
+        report.status, report.has_plan = _status_and_plan(h)
+        if report.has_plan:
+            info = h.getInfo()
+            plan = np.asarray(h.getSolution().col_value)
+            self.last_plan = plan
+            objective = float(compiled.objective @ plan) + compiled.objective_offset
+            bound = info.mip_dual_bound if report.sizes["binary_variables"] > 0 else objective
+            report.best_bound = float(bound) * money_scale if bound is not None and math.isfinite(bound) else None
+            if options.tiebreak and risk_aversion >= 1:
+                report.tiebreak, plan = _run_tiebreak(h, compiled, plan, options, started)
+            _store(self.model, compiled.columns, plan)
+        report.solve_seconds = time.perf_counter() - started
+        return report
 
 
 def solve_model(model: pyo.ConcreteModel, risk_aversion: float, options: SolveOptions,
@@ -258,38 +371,9 @@ def solve_model(model: pyo.ConcreteModel, risk_aversion: float, options: SolveOp
     a feasible plan. Reading values when it is False is the caller's mistake. The model's
     objective is in units of `money_scale`; the reported bound and objective are not.
     `start` ((Pyomo variable, value) pairs, in the model's units) is handed to HiGHS as a
-    partial MIP start (planner sweep passes the worker's previous plan).
+    partial MIP start.
     """
-    started = time.perf_counter()
-    compiled = _compile(model)
-    h = _new_highs(options)
-    h.passModel(compiled.lp)
-    report = SolveReport(status="not_solved", has_plan=False)
-    report.sizes = {
-        "variables": compiled.lp.num_col_,
-        "binary_variables": int(sum(v.is_integer() for v in compiled.columns)),
-        "constraints": compiled.lp.num_row_,
-        "nonzeros": compiled.nonzeros,
-    }
-    report.transfer_seconds = time.perf_counter() - started
-
+    session = HighsSession(model, options)
     if start:
-        _set_start(h, compiled, start)
-    solve_started = time.perf_counter()
-    if not _set_time_limit(h, options, started):
-        report.status = "time_limit"
-        return report
-    _run(h)
-    report.status, report.has_plan = _status_and_plan(h)
-    if report.has_plan:
-        info = h.getInfo()
-        plan = np.asarray(h.getSolution().col_value)
-        objective = float(compiled.objective @ plan) + compiled.objective_offset
-        has_integers = report.sizes["binary_variables"] > 0
-        bound = info.mip_dual_bound if has_integers else objective
-        report.best_bound = float(bound) * money_scale if bound is not None and math.isfinite(bound) else None
-        if options.tiebreak and risk_aversion >= 1:
-            report.tiebreak, plan = _run_tiebreak(h, compiled, plan, options, started)
-        _store(model, compiled.columns, plan)
-    report.solve_seconds = time.perf_counter() - solve_started
-    return report
+        session.set_start(start)
+    return session.solve(risk_aversion, money_scale)

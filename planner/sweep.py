@@ -9,10 +9,10 @@ run; a failure is recorded and the rest go on.
 
 Runs go to local worker processes (one HiGHS thread each, never several HiGHS in threads
 of one process) or to an existing Dask cluster. Each worker loads and validates the base
-instance once and keeps it: a run changes numbers in memory and never re-reads the files
-(13% of a run's time on the bundled instance). Seeding HiGHS with the worker's previous
-plan as a MIP start was measured and made runs slower (HiGHS completes the partial start
-by a sub-MIP): 6 runs took 2.1-2.4 s in HiGHS warm against 1.5-1.6 s cold, so it is not done.
+instance once and keeps it: a run changes numbers in memory and never re-reads the files.
+Each worker also keeps the last model it built, compiled into HiGHS: a run that changes
+only parameters (aversion, alpha, probabilities, budget, service levels, share limits)
+sets them and solves again without building anything (`planner.resolve`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from planner.errors import OverrideError, PlannerError
 from planner.loader import Instance, load_instance
 from planner.output import SUMMARY_FILE, read_summary, read_table, write_results
 from planner.overrides import apply_values, resolve
+from planner.resolve import ModelCache
 from planner.solve import SolveOptions
 
 RUNS = "runs"
@@ -117,6 +118,7 @@ def check_runs(inst: Instance, runs: list[Run]) -> None:
 # ----------------------------------------------------------------------------- one run, in a worker
 
 _BASE: dict[str, Instance] = {}  # per worker process: the validated base instance
+_KEPT: dict[str, ModelCache] = {}  # per worker process and instance: the last model built
 
 
 def _base(path: str) -> Instance:
@@ -132,7 +134,8 @@ def execute(task: tuple[str, Run, str, SolveOptions]) -> str:
     path, run, out, options = task
     folder = Path(out) / RUNS / run.id
     try:
-        outcome = solve_instance(apply_values(_base(path), run.values), options)
+        cache = _KEPT.setdefault(path, ModelCache())
+        outcome = solve_instance(apply_values(_base(path), run.values), options, cache=cache)
         outcome.extra = {"sweep_values": run.values}
         write_results(outcome, folder, force=True)
     except PlannerError as exc:

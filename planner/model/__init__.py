@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pyomo.environ as pyo
 
 from planner.data import ModelData
-from planner.model import balance, contracts, costs, policy, relaxation, variables
+from planner.model import balance, contracts, costs, parameters, policy, relaxation, variables
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ def create_model(data: ModelData, variant: Variant = PLAN) -> pyo.ConcreteModel:
     model = pyo.ConcreteModel(name=data.instance.name)
 
     variables.declare_sets(model, data)
+    parameters.declare_parameters(model, data)
     variables.declare_variables(model, data)
     costs.add_fixed_cost(model, data)
 

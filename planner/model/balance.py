@@ -67,7 +67,7 @@ def add_service_level(model: pyo.ConcreteModel, data: ModelData, elastic: bool =
 
     def rule(mdl: pyo.ConcreteModel, m: str, s: str) -> pyo.Expression:
         total_demand = sum(data.demand[m, t] for t in data.horizon)
-        allowed = (1.0 - data.service_level[m]) * total_demand  # type: ignore[operator]
+        allowed = (1.0 - mdl.service_level_target[m]) * total_demand
         if elastic:
             allowed = allowed + mdl.service_level_slack[m, s]
         return sum(mdl.unmet[m, t, s] for t in data.horizon) <= allowed

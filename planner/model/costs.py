@@ -69,15 +69,12 @@ def add_objective(model: pyo.ConcreteModel, data: ModelData) -> None:
     `tiebreak_objective`, which minimises it: the second, lexicographic stage that
     returns among optimal plans one with the least expected cost.
     """
-    lam, alpha = data.risk_aversion, data.cvar_alpha
-    p = data.probability
+    lam, alpha, p = model.risk_aversion, model.cvar_alpha, model.probability  # Params (parameters.py)
     model.expected_cost = pyo.Expression(
         expr=model.fixed_cost + sum(p[s] * model.scenario_cost[s] for s in model.scenarios)
     )
-    objective = model.fixed_cost
-    if lam < 1:
-        objective = objective + (1 - lam) * sum(p[s] * model.scenario_cost[s] for s in model.scenarios)
-    if lam > 0:
+    objective = model.fixed_cost + (1 - lam) * sum(p[s] * model.scenario_cost[s] for s in model.scenarios)
+    if data.risk_aversion > 0:  # lambda = 0: no CVaR variables at all
         model.value_at_risk = pyo.Var(domain=pyo.Reals)
         model.tail_excess = pyo.Var(model.scenarios, domain=pyo.NonNegativeReals)
         model.tail_definition = pyo.Constraint(

@@ -83,7 +83,7 @@ def add_share_limits(model: pyo.ConcreteModel, data: ModelData, elastic: bool = 
 
     def rule(mdl: pyo.ConcreteModel, i: int, t: int) -> pyo.Expression:
         limit = data.limits[i]
-        allowed = limit.max_share * data.demand[limit.commodity, t]
+        allowed = mdl.max_share[i] * data.demand[limit.commodity, t]
         if elastic:
             allowed = allowed + mdl.share_limit_slack[i, t]
         return sum(mdl.volume[o, t] for o in exposed_options[i, t]) <= allowed
@@ -97,7 +97,7 @@ def add_budget(model: pyo.ConcreteModel, data: ModelData, elastic: bool = False)
         sum_o fixed_cost_o z_o + sum_g fixed_cost_g w_g <= fixed_cost_max   (+ budget_slack, elastic)
     """
     if data.fixed_cost_max is not None:
-        allowed = data.fixed_cost_max
+        allowed = model.fixed_cost_max
         if elastic:
             model.budget_slack = pyo.Var(domain=pyo.NonNegativeReals)
             allowed = allowed + model.budget_slack
