@@ -22,6 +22,7 @@ import itertools
 import json
 import math
 import os
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -118,7 +119,7 @@ def check_runs(inst: Instance, runs: list[Run]) -> None:
 # ----------------------------------------------------------------------------- one run, in a worker
 
 _BASE: dict[str, Instance] = {}  # per worker process: the validated base instance
-_KEPT: dict[str, ModelCache] = {}  # per worker process and instance: the last model built
+_KEPT = threading.local()  # per worker thread: {instance path: ModelCache}, never shared between runs at once
 
 
 def _base(path: str) -> Instance:
@@ -134,7 +135,9 @@ def execute(task: tuple[str, Run, str, SolveOptions]) -> str:
     path, run, out, options = task
     folder = Path(out) / RUNS / run.id
     try:
-        cache = _KEPT.setdefault(path, ModelCache())
+        if not hasattr(_KEPT, "caches"):
+            _KEPT.caches = {}
+        cache = _KEPT.caches.setdefault(path, ModelCache())
         outcome = solve_instance(apply_values(_base(path), run.values), options, cache=cache)
         outcome.extra = {"sweep_values": run.values}
         write_results(outcome, folder, force=True)
