@@ -3,15 +3,19 @@ gives the optimum a fresh build gives, and a change of shape is rebuilt, never r
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from planner.data import build_model_data
 from planner.errors import InfeasibleError
 from planner.generate import generate_instance
 from planner.loader import load_instance
+from planner.model import create_model
 from planner.overrides import apply_values
 from planner.pipeline import solve_instance
 from planner.resolve import ModelCache
-from planner.solve import SolveOptions
+from planner.scaling import scale_data
+from planner.solve import SolveOptions, _compile
 
 EXACT = SolveOptions(mip_gap=1e-9, threads=1)
 
@@ -76,3 +80,24 @@ def test_warm_start_from_the_previous_plan_gives_the_same_optimum(base):
         kept = solve_instance(inst, EXACT, cache=cache)
         assert kept.figures.objective == pytest.approx(solve_instance(inst, EXACT).figures.objective, rel=1e-7)
     assert cache.reuses == 2
+
+
+def test_refreshed_lp_is_the_lp_a_fresh_build_compiles(base):
+    """After every Param changes, what HiGHS holds equals the compilation of a model built
+    afresh: right-hand sides, both objectives and, untouched, the matrix and column bounds."""
+    cache = ModelCache()
+    solve_instance(base, EXACT, cache=cache)
+    changed = apply_values(base, {"risk.aversion": 0.8, "risk.cvar_alpha": 0.75, "scenarios.s002.probability": 0.3,
+                                  "limits.bloc:china:*.max_share": 0.35, "commodities.gallium.service_level": 0.7})
+    data = build_model_data(changed)
+    scales, session, _ = cache.session_for(data, EXACT)
+    assert cache.reuses == 1
+    fresh = _compile(create_model(scale_data(data, scales)))
+    held = session.highs.getLp()
+    for name in ("row_lower_", "row_upper_", "col_lower_", "col_upper_", "col_cost_"):
+        np.testing.assert_allclose(np.asarray(getattr(held, name)), np.asarray(getattr(fresh.lp, name)),
+                                   rtol=1e-12, atol=1e-14, err_msg=name)
+    np.testing.assert_allclose(session.compiled.tiebreak, fresh.tiebreak, rtol=1e-12, atol=1e-14)
+    for name in ("start_", "index_", "value_"):
+        np.testing.assert_array_equal(np.asarray(getattr(held.a_matrix_, name)),
+                                      np.asarray(getattr(fresh.lp.a_matrix_, name)))
