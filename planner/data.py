@@ -6,6 +6,7 @@ results and the verifier need is here as plain dictionaries keyed by names and i
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
@@ -70,9 +71,17 @@ class ModelData:
     def horizon(self) -> range:
         return range(len(self.periods))
 
+    @functools.cached_property
+    def _sharing(self) -> dict[tuple[str, str], list[str]]:
+        members: dict[tuple[str, str], list[str]] = {}
+        for s in self.scenarios:
+            for m in self.commodities:
+                members.setdefault((m, self.recourse_of[m, s]), []).append(s)
+        return members
+
     def sharing(self, m: str, r: str) -> list[str]:
         """The scenarios whose recourse for m is that of scenario r (r among them)."""
-        return [s for s in self.scenarios if self.recourse_of[m, s] == r]
+        return self._sharing[m, r]
 
 
 def recourse_groups(commodities: list[str], scenarios: list[str], options_of: dict[str, list[str]],

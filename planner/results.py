@@ -59,14 +59,10 @@ def plan_from_model(model: pyo.ConcreteModel, data: ModelData) -> Plan:
     def values(var: pyo.Var) -> dict:
         return {k: float(v.value) for k, v in var.items()}
 
-    sharing: dict[tuple[str, str], list[str]] = {}
-    for (m, s), r in data.recourse_of.items():
-        sharing.setdefault((m, r), []).append(s)
-
     def per_scenario(var: pyo.Var, material: dict[str, str] | None = None) -> dict:
         own = values(var)
         return {(key, t, s): value for (key, t, r), value in own.items()
-                for s in sharing[material[key] if material else key, r]}
+                for s in data.sharing(material[key] if material else key, r)}
 
     return Plan(
         contracted={k: int(round(v)) for k, v in values(model.contracted).items()},
