@@ -16,7 +16,7 @@ def add_fixed_cost(model: pyo.ConcreteModel, data: ModelData) -> None:
 
 
 def add_scenario_costs(model: pyo.ConcreteModel, data: ModelData) -> None:
-    """C_s, one variable per scenario, defined by
+    """C_s, one expression per scenario:
 
         C_s = sum_t d_t [ sum_o unit_cost_o a_ots x_ot + sum_o unit_cost_o (1 + spot_premium_o) y_ots
                           + sum_m (holding_cost_m I_mts + shortage_penalty_m u_mts) ].
@@ -25,13 +25,17 @@ def add_scenario_costs(model: pyo.ConcreteModel, data: ModelData) -> None:
     delivery factored out and the rest split by material, so that each recourse copy
     (`ModelData.recourse_of`) is costed once, however many scenarios share it:
 
-        K = sum_{o, t in P_o} d_t unit_cost_o x_ot                                  (`contract_cost`)
+        K = sum_{o, t in P_o} d_t unit_cost_o x_ot                  (`contract_cost`, an expression)
         R_ms = sum_{o in O_m} sum_t d_t [ - unit_cost_o (1 - a_ots) x_ot + unit_cost_o (1 + spot_premium_o) y_ots ]
-               + sum_t d_t (holding_cost_m I_mts + shortage_penalty_m u_mts)          (`recourse_cost`)
-        C_s = K + sum_m R_m,r(m,s)     with r(m, s) the copy s shares
+               + sum_t d_t (holding_cost_m I_mts + shortage_penalty_m u_mts)
+                                                  (`recourse_cost`, a variable per copy, defined by a row)
+        R_s = sum_m R_m,r(m,s)     with r(m, s) the copy s shares    (`scenario_recourse_cost`)
+        C_s = K + R_s                                                (`scenario_cost`)
+
+    K is the same in every scenario, so it has no row of its own: it enters the objective
+    as costs of x directly, and the CVaR rows see only R_s (`add_objective`).
     """
-    model.contract_cost = pyo.Var(domain=pyo.Reals)
-    model.contract_cost_definition = pyo.Constraint(expr=model.contract_cost == sum(
+    model.contract_cost = pyo.Expression(expr=sum(
         data.discount[t] * data.unit_cost[o] * model.volume[o, t] for (o, t) in model.option_periods
         if data.unit_cost[o]))
     model.recourse_cost = pyo.Var(model.recourse, domain=pyo.Reals)
@@ -54,9 +58,10 @@ def add_scenario_costs(model: pyo.ConcreteModel, data: ModelData) -> None:
         return mdl.recourse_cost[m, s] == sum(terms)
 
     model.recourse_cost_definition = pyo.Constraint(model.recourse, rule=recourse_rule)
-    model.scenario_cost = pyo.Var(model.scenarios, domain=pyo.Reals)
-    model.scenario_cost_definition = pyo.Constraint(model.scenarios, rule=lambda mdl, s: mdl.scenario_cost[s] == (
-        mdl.contract_cost + sum(mdl.recourse_cost[m, data.recourse_of[m, s]] for m in data.commodities)))
+    model.scenario_recourse_cost = pyo.Expression(model.scenarios, rule=lambda mdl, s: sum(
+        mdl.recourse_cost[m, data.recourse_of[m, s]] for m in data.commodities))
+    model.scenario_cost = pyo.Expression(
+        model.scenarios, rule=lambda mdl, s: mdl.contract_cost + mdl.scenario_recourse_cost[s])
 
 
 def add_objective(model: pyo.ConcreteModel, data: ModelData) -> None:
@@ -64,24 +69,33 @@ def add_objective(model: pyo.ConcreteModel, data: ModelData) -> None:
 
         CVaR_alpha(C) = min_eta eta + 1/(1 - alpha) sum_s p_s max(0, C_s - eta)
 
-    linearised (Rockafellar-Uryasev) by `tail_excess[s]` >= C_s - eta, >= 0, with eta =
-    `value_at_risk`. Also declares `expected_cost` = FC + sum_s p_s C_s and, deactivated,
+    linearised (Rockafellar-Uryasev). The contract cost K is the same in every scenario,
+    and CVaR is translation invariant, CVaR_alpha(K + R) = K + CVaR_alpha(R), so the tail
+    rows carry only the recourse part R_s = C_s - K:
+
+        CVaR_alpha(C) = K + eta + 1/(1 - alpha) sum_s p_s e_s,   e_s >= R_s - eta,  e_s >= 0,
+
+    with e_s = `tail_excess[s]` and eta = `value_at_risk` (the value at risk of R, not of C).
+    This keeps K's many terms out of every tail row, which is exact and leaves HiGHS a
+    sparser model. Also declares `expected_cost` = FC + sum_s p_s C_s and, deactivated,
     `tiebreak_objective`, which minimises it: the second, lexicographic stage that
     returns among optimal plans one with the least expected cost.
     """
     lam, alpha, p = model.risk_aversion, model.cvar_alpha, model.probability  # Params (parameters.py)
-    model.expected_cost = pyo.Expression(
-        expr=model.fixed_cost + sum(p[s] * model.scenario_cost[s] for s in model.scenarios)
-    )
-    objective = model.fixed_cost + (1 - lam) * sum(p[s] * model.scenario_cost[s] for s in model.scenarios)
+    # sum_s p_s C_s = (sum_s p_s) K + sum_s p_s R_s, so that K's terms are written once
+    mean_scenario_cost = (sum(p[s] for s in model.scenarios) * model.contract_cost
+                          + sum(p[s] * model.scenario_recourse_cost[s] for s in model.scenarios))
+    model.expected_cost = pyo.Expression(expr=model.fixed_cost + mean_scenario_cost)
+    objective = model.fixed_cost + (1 - lam) * mean_scenario_cost
     if data.risk_aversion > 0:  # lambda = 0: no CVaR variables at all
         model.value_at_risk = pyo.Var(domain=pyo.Reals)
         model.tail_excess = pyo.Var(model.scenarios, domain=pyo.NonNegativeReals)
         model.tail_definition = pyo.Constraint(
             model.scenarios,
-            rule=lambda mdl, s: mdl.tail_excess[s] >= mdl.scenario_cost[s] - mdl.value_at_risk,
+            rule=lambda mdl, s: mdl.tail_excess[s] >= mdl.scenario_recourse_cost[s] - mdl.value_at_risk,
         )
-        cvar = model.value_at_risk + sum(p[s] * model.tail_excess[s] for s in model.scenarios) / (1 - alpha)
+        tail = sum(p[s] * model.tail_excess[s] for s in model.scenarios) / (1 - alpha)
+        cvar = model.contract_cost + model.value_at_risk + tail
         objective = objective + lam * cvar
     model.objective = pyo.Objective(expr=objective, sense=pyo.minimize)
     model.tiebreak_objective = pyo.Objective(expr=model.expected_cost, sense=pyo.minimize)
