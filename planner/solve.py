@@ -169,21 +169,13 @@ HIGHS_OPTIONS = {
     "mip_heuristic_run_rens": False,
     "mip_heuristic_run_root_reduced_cost": False,
 }
-# From this many binary variables on, RENS (a sub-MIP over the binaries the root LP leaves
-# fractional) is run after all: on larger models HiGHS's search otherwise spends long with
-# incumbents 0.4-0.9% above the optimum. Mean over four seeds, without and with RENS:
-# generated M (92 binaries) 9.7 s and 13.4 s, another M (seed 1) 7.9 s and 19.4 s,
-# 6 x 25 x 8 x 30 (150) 9.4 s and 10.6 s, 8 x 25 x 9 x 40 (200) 36.8 s and 22.2 s,
-# L (302) 106 s and 78 s; XL (1,002) at a 1% gap, one seed, 87 s and 80 s.
-RENS_MIN_BINARIES = 200
 
 
-def _new_highs(options: SolveOptions, binary_variables: int = 0) -> highspy.Highs:
+def _new_highs(options: SolveOptions) -> highspy.Highs:
     with _stdout_silenced():
         h = highspy.Highs()
     for name, value in HIGHS_OPTIONS.items():
         h.setOptionValue(name, value)
-    h.setOptionValue("mip_heuristic_run_rens", binary_variables >= RENS_MIN_BINARIES)
     h.setOptionValue("output_flag", options.log)
     h.setOptionValue("log_to_console", False)
     if options.log:
@@ -300,14 +292,14 @@ class HighsSession:
         self.options = options
         self.compiled = _compile(model)
         self.column = {id(v): i for i, v in enumerate(self.compiled.columns)}
+        self.highs = _new_highs(options)
+        self.highs.passModel(self.compiled.lp)
         self.sizes = {
             "variables": self.compiled.lp.num_col_,
             "binary_variables": int(sum(v.is_integer() for v in self.compiled.columns)),
             "constraints": self.compiled.lp.num_row_,
             "nonzeros": self.compiled.nonzeros,
         }
-        self.highs = _new_highs(options, self.sizes["binary_variables"])
-        self.highs.passModel(self.compiled.lp)
         self.transfer_seconds = time.perf_counter() - started
         self.last_plan: np.ndarray | None = None  # all columns of the last plan found
 

@@ -101,17 +101,3 @@ def test_refreshed_lp_is_the_lp_a_fresh_build_compiles(base):
     for name in ("start_", "index_", "value_"):
         np.testing.assert_array_equal(np.asarray(getattr(held.a_matrix_, name)),
                                       np.asarray(getattr(fresh.lp.a_matrix_, name)))
-
-
-def test_rens_runs_from_the_binary_threshold_on(tmp_path):
-    """RENS is off below RENS_MIN_BINARIES binaries and on from there; a session sets it
-    from its own model's count."""
-    from planner.solve import RENS_MIN_BINARIES, HighsSession, _new_highs
-
-    assert _new_highs(EXACT, RENS_MIN_BINARIES - 1).getOptionValue("mip_heuristic_run_rens")[1] is False
-    assert _new_highs(EXACT, RENS_MIN_BINARIES).getOptionValue("mip_heuristic_run_rens")[1] is True
-    generate_instance(tmp_path / "g", 2, 4, 3, 4, seed=1)
-    model = create_model(build_model_data(load_instance(tmp_path / "g")))
-    session = HighsSession(model, EXACT)
-    assert 0 < session.sizes["binary_variables"] < RENS_MIN_BINARIES
-    assert session.highs.getOptionValue("mip_heuristic_run_rens")[1] is False
