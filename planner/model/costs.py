@@ -16,7 +16,7 @@ def add_fixed_cost(model: pyo.ConcreteModel, data: ModelData) -> None:
 
 
 def add_scenario_costs(model: pyo.ConcreteModel, data: ModelData) -> None:
-    """C_s, one expression per scenario:
+    """The scenario costs C_s, through their parts:
 
         C_s = sum_t d_t [ sum_o unit_cost_o a_ots x_ot + sum_o unit_cost_o (1 + spot_premium_o) y_ots
                           + sum_m (holding_cost_m I_mts + shortage_penalty_m u_mts) ].
@@ -30,7 +30,7 @@ def add_scenario_costs(model: pyo.ConcreteModel, data: ModelData) -> None:
                + sum_t d_t (holding_cost_m I_mts + shortage_penalty_m u_mts)
                                                   (`recourse_cost`, a variable per copy, defined by a row)
         R_s = sum_m R_m,r(m,s)     with r(m, s) the copy s shares    (`scenario_recourse_cost`)
-        C_s = K + R_s                                                (`scenario_cost`)
+        C_s = K + R_s                    (not a component: the objective uses K and R_s)
 
     K is the same in every scenario, so it has no row of its own: it enters the objective
     as costs of x directly, and the CVaR rows see only R_s (`add_objective`).
@@ -60,8 +60,6 @@ def add_scenario_costs(model: pyo.ConcreteModel, data: ModelData) -> None:
     model.recourse_cost_definition = pyo.Constraint(model.recourse, rule=recourse_rule)
     model.scenario_recourse_cost = pyo.Expression(model.scenarios, rule=lambda mdl, s: sum(
         mdl.recourse_cost[m, data.recourse_of[m, s]] for m in data.commodities))
-    model.scenario_cost = pyo.Expression(
-        model.scenarios, rule=lambda mdl, s: mdl.contract_cost + mdl.scenario_recourse_cost[s])
 
 
 def add_objective(model: pyo.ConcreteModel, data: ModelData) -> None:
