@@ -1,6 +1,6 @@
 """Explaining infeasible plans: the smallest relaxations that make a plan possible.
 
-When no plan meets every constraint, the elastic model (`create_model(data, elastic=True)`)
+When no plan meets every constraint, the elastic model (`create_model(data, Variant(elastic=True))`)
 gives each limit that can cause it a priced slack: service level per material and
 scenario, minimum suppliers, average risk, share limits, budget, and storage overflow
 (volume that can be neither used nor stored). Minimising the total relaxation, measured

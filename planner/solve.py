@@ -234,10 +234,7 @@ def _run_tiebreak(h: highspy.Highs, compiled: _Compiled, plan: np.ndarray, optio
     h.addRow(-highspy.kHighsInf, cap, len(nz), nz.astype(np.int32), compiled.objective[nz])
     _set_costs(h, compiled.tiebreak, compiled.tiebreak_offset)
     try:
-        start = highspy.HighsSolution()
-        start.col_value = list(plan)
-        start.value_valid = True
-        h.setSolution(start)
+        _set_full_solution(h, plan)
         if not _set_time_limit(h, options, started):
             return "time_limit", plan
         _run(h)
@@ -251,6 +248,14 @@ def _run_tiebreak(h: highspy.Highs, compiled: _Compiled, plan: np.ndarray, optio
     scale = max(1.0, abs(compiled.tiebreak @ plan))
     better = compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * scale
     return ("applied" if better else "no change"), (second if better else plan)
+
+
+def _set_full_solution(h: highspy.Highs, values: np.ndarray) -> None:
+    """A MIP start giving every column: HiGHS checks it as it is, it does not complete it."""
+    start = highspy.HighsSolution()
+    start.col_value = list(values)
+    start.value_valid = True
+    h.setSolution(start)
 
 
 def _set_costs(h: highspy.Highs, costs: np.ndarray, offset: float) -> None:
@@ -333,10 +338,7 @@ class HighsSession:
 
     def set_full_start(self, values: np.ndarray) -> None:
         """A MIP start giving every column (a previous plan): checked as it is, not completed."""
-        start = highspy.HighsSolution()
-        start.col_value = list(values)
-        start.value_valid = True
-        self.highs.setSolution(start)
+        _set_full_solution(self.highs, values)
 
     def solve(self, risk_aversion: float, money_scale: float = 1.0) -> SolveReport:
         """Solve and store the plan in the model's variables (see `solve_model`)."""
