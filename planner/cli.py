@@ -155,6 +155,8 @@ def main() -> None:
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds for the solve; the best plan found by then is returned.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="HiGHS threads [default: HiGHS decides].")
+@click.option("--no-decomposition", "no_decomposition", is_flag=True,
+              help="Skip the decomposition phase: branch and bound on the whole model only.")
 @click.option("--force", is_flag=True, help="Write into --out even if it holds other files.")
 @click.option("--log", "show_log", is_flag=True, help="Show the HiGHS log on stderr.")
 @click.option("--xlsx", is_flag=True, help="Also write the tables as one Excel workbook, results.xlsx.")
@@ -164,8 +166,8 @@ def main() -> None:
               help="Scenarios drawn from events.csv for the out-of-sample cost.")
 @_guard
 def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit: float | None,
-          threads: int | None, force: bool, show_log: bool, xlsx: bool, html_report: bool, metrics: bool,
-          samples: int) -> None:
+          threads: int | None, no_decomposition: bool, force: bool, show_log: bool, xlsx: bool,
+          html_report: bool, metrics: bool, samples: int) -> None:
     """Solve INSTANCE (a folder, or a bundled name) and write the plan.
 
     Without INSTANCE, solves the bundled default instance.
@@ -177,7 +179,7 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
          + (f", time limit {time_limit:g} s" if time_limit else "") + " ...")
     progress = _Progress()
     options = SolveOptions(mip_gap=mip_gap, time_limit=time_limit, threads=threads, log=show_log,
-                           progress=None if show_log else progress)
+                           decomposition=not no_decomposition, progress=None if show_log else progress)
     try:
         outcome = solve_instance(inst, options)
     finally:

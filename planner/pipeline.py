@@ -65,12 +65,15 @@ class Outcome:
             "solve_seconds": round(r.solve_seconds, 3),
             "model": r.sizes,
             "tiebreak": r.tiebreak,
+            "method": r.method,
+            "decomposition_rounds": r.decomposition_rounds,
             "solver": r.solver,
             "solver_options": {
                 "mip_gap": self.options.mip_gap,
                 "time_limit": self.options.time_limit,
                 "threads": self.options.threads,
                 "seed": self.options.seed,
+                "decomposition": self.options.decomposition,
             },
             "planner_version": __version__,
             **(self.extra or {}),
@@ -97,7 +100,7 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
         if fixed is not None:
             fix_first_stage(model, data, scales, fixed)
         build_seconds = time.perf_counter() - started
-        session = HighsSession(model, options)
+        session = HighsSession(model, options, planning=variant == PLAN and fixed is None)
         if start is not None:
             session.set_start(first_stage_values(model, data, scales, start))
     model = session.model

@@ -57,7 +57,7 @@ class ModelCache:
         scales = choose_scales(data)
         model = create_model(scale_data(data, scales))
         build_seconds = time.perf_counter() - started
-        session = HighsSession(model, options)
+        session = HighsSession(model, options, planning=True)
         self._kept = _Kept(shape, options, scales, session)
         self.builds += 1
         return scales, session, build_seconds

@@ -23,14 +23,17 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+import scipy.sparse as sp
 from pyomo.core.expr.numvalue import is_constant
 from pyomo.repn import generate_standard_repn
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from planner.decompose import Decomposition, DecompositionResult, find_structure
 
 SOLVER_NAME = f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 # A tie-break may exceed the first stage's objective by this relative amount, no more.
@@ -59,6 +62,7 @@ class SolveOptions:
     threads: int | None = None  # None: HiGHS chooses
     log: bool = False  # HiGHS log to stderr
     tiebreak: bool = True  # second stage: least expected cost among optimal plans
+    decomposition: bool = True  # planning models: the decomposition phase first (planner.decompose)
     seed: int = 0
     # called during branch and bound with (seconds, incumbent or None, bound or None)
     progress: Callable[[float, float | None, float | None], None] | None = None
@@ -76,6 +80,8 @@ class SolveReport:
     sizes: dict[str, int] = field(default_factory=dict)
     solver: str = SOLVER_NAME
     tiebreak: str = "not run"  # "applied", "no change", "not run", or the stage's status
+    method: str = "branch and bound"  # or "decomposition", "decomposition, then branch and bound"
+    decomposition_rounds: int = 0
 
 
 @dataclass
@@ -89,6 +95,7 @@ class _Compiled:
     nonzeros: int
     # rows whose right-hand side holds a mutable Param: (row, bound expression, rhs - its value)
     parametric_rows: list[tuple[int, object, float]]
+    rows: list  # Pyomo ConstraintData, in row order
 
 
 def _parametric_rows(rows: list, rhs: np.ndarray) -> list[tuple[int, object, float]]:
@@ -143,7 +150,8 @@ def _compile(model: pyo.ConcreteModel) -> _Compiled:
     integer = [highspy.HighsVarType.kInteger if v.is_integer() else highspy.HighsVarType.kContinuous for v in columns]
     lp.integrality_ = integer
     return _Compiled(columns, lp, costs[main], float(info.c_offset[main]), costs[second],
-                     float(info.c_offset[second]), int(A.nnz), _parametric_rows(info.rows, rhs))
+                     float(info.c_offset[second]), int(A.nnz), _parametric_rows(info.rows, rhs),
+                     [con for con, _ in info.rows])
 
 
 @contextlib.contextmanager
@@ -184,17 +192,13 @@ def _new_highs(options: SolveOptions) -> highspy.Highs:
     h.setOptionValue("random_seed", options.seed)
     if options.threads:
         h.setOptionValue("threads", options.threads)
-    if options.progress is not None:
-        report = options.progress
-
-        def relay(event: highspy.cb.HighsCallbackEvent) -> None:
-            out = event.data_out
-            finite = lambda v: float(v) if math.isfinite(v) else None  # noqa: E731
-            report(out.running_time, finite(out.mip_primal_bound), finite(out.mip_dual_bound))
-
-        h.cbMipInterrupt.subscribe(relay)
     h.HandleKeyboardInterrupt = True  # Ctrl-C cancels the solve instead of waiting for it
     return h
+
+
+def _quiet_highs(options: SolveOptions) -> highspy.Highs:
+    """A HiGHS for the decomposition's blocks and master: the solve's options, no log."""
+    return _new_highs(replace(options, log=False))
 
 
 def _run(h: highspy.Highs) -> None:
@@ -289,9 +293,13 @@ class HighsSession:
     them into HiGHS (`changeRowBounds`, `changeColsCost`). The matrix, the columns and their
     bounds never hold Params, so they stay as compiled. A sweep so re-solves without
     building or compiling again (`planner.resolve`).
+
+    With `planning=True` (the planning model, not its elastic or fixed-plan variants) and
+    `options.decomposition`, each solve starts with the decomposition phase
+    (`planner.decompose`) when the model has at least two materials with binaries.
     """
 
-    def __init__(self, model: pyo.ConcreteModel, options: SolveOptions) -> None:
+    def __init__(self, model: pyo.ConcreteModel, options: SolveOptions, planning: bool = False) -> None:
         started = time.perf_counter()
         self.model = model
         self.options = options
@@ -299,14 +307,38 @@ class HighsSession:
         self.column = {id(v): i for i, v in enumerate(self.compiled.columns)}
         self.highs = _new_highs(options)
         self.highs.passModel(self.compiled.lp)
+        self.money_scale = 1.0  # of the solve under way: progress is reported in the user's money
+        if options.progress is not None:
+            self.highs.cbMipInterrupt.subscribe(self._relay_progress)
         self.sizes = {
             "variables": self.compiled.lp.num_col_,
             "binary_variables": int(sum(v.is_integer() for v in self.compiled.columns)),
             "constraints": self.compiled.lp.num_row_,
             "nonzeros": self.compiled.nonzeros,
         }
+        self.decomposition = self._decomposition() if planning and options.decomposition else None
         self.transfer_seconds = time.perf_counter() - started
         self.last_plan: np.ndarray | None = None  # all columns of the last plan found
+        self._starts: list = []  # MIP starts for the next branch and bound, set just before it
+
+    def _decomposition(self) -> Decomposition | None:
+        lp = self.compiled.lp
+        matrix = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
+                                np.asarray(lp.a_matrix_.start_)), shape=(lp.num_row_, lp.num_col_)).tocsr()
+        structure = find_structure(self.model, self.compiled.columns, self.compiled.rows, matrix)
+        if structure is None:
+            return None
+        decomposition = Decomposition(structure, matrix, np.asarray(lp.row_lower_), np.asarray(lp.row_upper_))
+        return decomposition if decomposition.valid else None
+
+    def _relay_progress(self, event: highspy.cb.HighsCallbackEvent) -> None:
+        out = event.data_out
+        self._progress(out.running_time, out.mip_primal_bound, out.mip_dual_bound)
+
+    def _progress(self, seconds: float, incumbent: float | None, bound: float | None) -> None:
+        scale = self.money_scale
+        finite = lambda v: v * scale if v is not None and math.isfinite(v) else None  # noqa: E731
+        self.options.progress(seconds, finite(incumbent), finite(bound))
 
     def refresh(self) -> None:
         """Push the model's current Param values into HiGHS."""
@@ -333,31 +365,75 @@ class HighsSession:
         """A partial MIP start ((Pyomo variable, value) pairs); HiGHS completes or ignores it."""
         pairs = sorted((self.column[id(v)], value) for v, value in start if id(v) in self.column)
         if pairs:
-            self.highs.setSolution(len(pairs), np.array([i for i, _ in pairs], dtype=np.int32),
-                                   np.array([value for _, value in pairs], dtype=float))
+            self._starts.append((np.array([i for i, _ in pairs], dtype=np.int32),
+                                 np.array([value for _, value in pairs], dtype=float)))
 
     def set_full_start(self, values: np.ndarray) -> None:
         """A MIP start giving every column (a previous plan): checked as it is, not completed."""
-        _set_full_solution(self.highs, values)
+        self._starts.append((None, np.asarray(values, dtype=float)))
+
+    def _push_starts(self) -> None:
+        for index, values in self._starts:
+            if index is None:
+                _set_full_solution(self.highs, values)
+            else:
+                self.highs.setSolution(len(index), index, values)
+        self._starts = []
+
+    def _decompose(self, started: float) -> DecompositionResult | None:
+        options = self.options
+        deadline = None if options.time_limit is None else started + options.time_limit
+        log = (lambda text: sys.stderr.write(text)) if options.log else None
+        return self.decomposition.run(
+            self.highs, self.compiled.lp, self.compiled.objective, self.compiled.objective_offset,
+            options.mip_gap, lambda: _quiet_highs(options), deadline,
+            self._progress if options.progress is not None else None, log)
 
     def solve(self, risk_aversion: float, money_scale: float = 1.0) -> SolveReport:
-        """Solve and store the plan in the model's variables (see `solve_model`)."""
+        """Solve and store the plan in the model's variables (see `solve_model`).
+
+        The decomposition phase (when the session has one) either proves its plan optimal to
+        the gap, or hands it to branch and bound as a MIP start; the reported bound is then
+        the better of its Lagrangian bound and HiGHS's.
+        """
         started = time.perf_counter()
+        self.money_scale = money_scale
         h, compiled, options = self.highs, self.compiled, self.options
         report = SolveReport(status="not_solved", has_plan=False, sizes=dict(self.sizes),
                              transfer_seconds=self.transfer_seconds)
         if not _set_time_limit(h, options, started):
             report.status = "time_limit"
             return report
-        _run(h)
-        report.status, report.has_plan = _status_and_plan(h)
+        found = self._decompose(started) if self.decomposition is not None else None
+        lower = -math.inf
+        if found is not None:
+            report.decomposition_rounds, lower = found.rounds, found.lower
+        if found is not None and found.proven:
+            report.method = "decomposition"
+            report.status, report.has_plan, plan = "optimal", True, found.plan
+        else:
+            if found is not None:
+                report.method = "decomposition, then branch and bound"
+                if found.plan is not None:
+                    self.set_full_start(found.plan)
+            self._push_starts()
+            if not _set_time_limit(h, options, started):
+                report.status, report.has_plan = "time_limit", found is not None and found.plan is not None
+                plan = found.plan if report.has_plan else None
+            else:
+                _run(h)
+                report.status, report.has_plan = _status_and_plan(h)
+                plan = np.asarray(h.getSolution().col_value) if report.has_plan else None
+                if report.has_plan and report.sizes["binary_variables"] > 0:
+                    lower = max(lower, h.getInfo().mip_dual_bound)
+                if found is not None and found.plan is not None and report.status != "infeasible":
+                    if plan is None or found.upper < float(compiled.objective @ plan) + compiled.objective_offset:
+                        report.has_plan, plan = True, found.plan  # HiGHS stopped before it improved on it
         if report.has_plan:
-            info = h.getInfo()
-            plan = np.asarray(h.getSolution().col_value)
             self.last_plan = plan
             objective = float(compiled.objective @ plan) + compiled.objective_offset
-            bound = info.mip_dual_bound if report.sizes["binary_variables"] > 0 else objective
-            report.best_bound = float(bound) * money_scale if bound is not None and math.isfinite(bound) else None
+            bound = lower if report.sizes["binary_variables"] > 0 else objective
+            report.best_bound = float(bound) * money_scale if math.isfinite(bound) else None
             if options.tiebreak and risk_aversion >= 1:
                 report.tiebreak, plan = _run_tiebreak(h, compiled, plan, options, started)
             _store(self.model, compiled.columns, plan)

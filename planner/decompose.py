@@ -1,0 +1,488 @@
+"""Lagrangian decomposition by material: the first phase of a planning solve.
+
+The materials of the sourcing model share only three things: the CVaR of the scenario
+costs (its tail rows sum every material's recourse cost), the agreements (w_g gates
+options of several materials) and the budget. Everything else, contracts, spot, stock,
+service levels and policy limits, belongs to one material. With those links priced
+instead of enforced, the model falls apart into one small MIP per material, which HiGHS
+solves in a fraction of the time it spends on the whole (its root cut loop grows with the
+number of rows, and the whole has all of them).
+
+The bound. CVaR_alpha(C) = max { sum_s q_s C_s : sum_s q_s = 1, 0 <= q_s <= p_s/(1-alpha) }
+(the LP dual of the Rockafellar-Uryasev form), so for any such q, any beta >= 0 splitting
+each agreement's cost among copies w^m_g of w_g, and any nu >= 0 pricing the budget,
+
+    L(q, beta, nu) = offset - nu B + sum_m min_{X_m} [ c_m x_m + lambda sum_s q_s R_ms(x_m)
+                                                       + nu b_m x_m + sum_g beta_gm w^m_g ]
+                     + sum_g min(0, (1 + nu) f_g - sum_m beta_gm)
+
+is a lower bound on the optimal objective (weak duality). c_m is the objective's cost of
+m's columns (fixed cost, contract cost, (1 - lambda) sum_s p_s R_ms), R_ms = R_m,r(m,s)
+its recourse cost in scenario s (the tail rows' coefficients), X_m m's rows with w_g
+replaced by its copy, b the budget row (fixed costs). Each min is a block MIP; HiGHS's
+dual bound of it is used, so the bound holds whatever the block's gap.
+
+The multipliers. First from the duals of the whole model's LP relaxation (q from the tail
+rows, beta from the agreement links z_o <= w_g, nu from the budget row), then from the
+restricted Dantzig-Wolfe master: the LP over convex combinations of the block plans
+found so far, with the tail rows, agreement links and budget kept exactly. Its duals are
+smoothed towards the best multipliers found (Wentges smoothing) before the next round.
+
+The plans. Each round makes two: the blocks' plans with every agreement signed that one of
+them uses, and a plan that signs what the LP relaxation (first round) or the master (later
+rounds) signs, the blocks that used an agreement left unsigned solved again without it.
+Each is made whole by the whole model's LP with z and w fixed; the best is the upper
+bound. The phase ends when (upper - lower) <= gap |upper|, the gap of the solve: the plan
+is then optimal to that gap, with the Lagrangian bound as its proof. Otherwise, after
+ROUNDS rounds or when the bound stalls, the best plan goes to HiGHS as a MIP start and the
+whole model is solved as before.
+
+Measured (issue 8, README "Performance"): generated M, L and two more L-sized instances
+end in the first one to three rounds, with the same optimum as HiGHS on the whole model.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+ROUNDS = 20  # at most this many pricing rounds
+STALL_ROUNDS = 3  # stop when the bound gained under 1% of the gap over this many rounds
+SMOOTHING = 0.5  # weight of the best multipliers in the next round's (Wentges)
+BLOCK_GAP_SHARE = 0.1  # each block MIP is solved to this share of the solve's gap
+LP_START = True  # first prices from the whole model's LP relaxation (else from p and equal shares)
+
+
+@dataclass
+class _Block:
+    """One material's columns and rows (a connected part of the model without its links)."""
+
+    columns: np.ndarray  # column indices in the whole model
+    rows: np.ndarray
+    copies: list[int]  # agreement columns this block's links refer to (each copied into it)
+    plans: list[np.ndarray] = field(default_factory=list)  # block plans found: values of columns + copies
+    has_integers: bool = True
+
+    @property
+    def all_columns(self) -> np.ndarray:
+        return np.concatenate([self.columns, np.array(self.copies, dtype=int)])
+
+
+@dataclass
+class DecompositionResult:
+    """What the phase found: the best plan (every column), its objective and the bound."""
+
+    plan: np.ndarray | None
+    upper: float  # objective of `plan` (model units), inf without a plan
+    lower: float  # Lagrangian bound (model units), -inf without one
+    rounds: int
+    proven: bool  # (upper - lower) <= gap |upper|
+    seconds: float
+
+
+@dataclass
+class Structure:
+    """Where the links are in the compiled model, and the blocks without them."""
+
+    blocks: list[_Block]
+    linking_rows: np.ndarray  # tail rows (one per scenario), then the budget row if any
+    tail_count: int  # the first tail_count linking rows are tail rows
+    linking_columns: np.ndarray  # eta, the e_s and the w_g
+    agreements: np.ndarray  # columns of w_g
+    links: dict[tuple[int, int], list[int]]  # (block, agreement column) -> link rows z_o <= w_g
+    integer: np.ndarray  # integer columns of the whole model
+
+
+def find_structure(model: pyo.ConcreteModel, columns: list, rows: list, matrix: sp.csr_matrix) -> Structure | None:
+    """The blocks of a planning model, or None when it has fewer than two with binaries."""
+    index = {id(v): j for j, v in enumerate(columns)}
+
+    def cols_of(component: object) -> np.ndarray:
+        if component is None:
+            return np.zeros(0, dtype=int)
+        return np.array([index[id(v)] for v in component.values() if id(v) in index], dtype=int)
+
+    def rows_of(component: object) -> np.ndarray:
+        if component is None:
+            return np.zeros(0, dtype=int)
+        return np.array([i for i, con in enumerate(rows) if con.parent_component() is component], dtype=int)
+
+    tail_rows = rows_of(getattr(model, "tail_definition", None))
+    tail_excess = cols_of(getattr(model, "tail_excess", None))
+    value_at_risk = cols_of(getattr(model, "value_at_risk", None))
+    agreements = cols_of(model.signed)
+    budget = rows_of(getattr(model, "budget", None))
+    link_rows = rows_of(getattr(model, "agreement_link", None))
+    integer = np.array([j for j, v in enumerate(columns) if v.is_integer()], dtype=int)
+
+    n_rows, n_cols = matrix.shape
+    linking_rows = np.zeros(n_rows, dtype=bool)
+    linking_rows[tail_rows] = True
+    linking_rows[budget] = True
+    linking_cols = np.zeros(n_cols, dtype=bool)
+    linking_cols[np.concatenate([tail_excess, value_at_risk, agreements])] = True
+    kept_rows, kept_cols = np.flatnonzero(~linking_rows), np.flatnonzero(~linking_cols)
+    inner = matrix[kept_rows][:, kept_cols]
+    count, label = connected_components(sp.bmat([[None, inner], [inner.T, None]], format="csr"), directed=False)
+    row_label, col_label = label[:len(kept_rows)], label[len(kept_rows):]
+    recourse = np.zeros(n_cols, dtype=bool)
+    recourse[cols_of(model.recourse_cost)] = True
+    is_integer = np.zeros(n_cols, dtype=bool)
+    is_integer[integer] = True
+
+    # a block per part holding recourse costs (a material); all other parts form one more
+    groups: dict[int, int] = {}
+    for part in range(count):
+        if recourse[kept_cols[col_label == part]].any():
+            groups[part] = len(groups)
+    rest = len(groups)
+    block_of_col = np.array([groups.get(part, rest) for part in col_label])
+    block_of_row = np.array([groups.get(part, rest) for part in row_label])
+    n_blocks = rest + int((block_of_col == rest).any() or (block_of_row == rest).any())
+    with_binaries = {int(b) for b in block_of_col[is_integer[kept_cols]]}
+    if len(with_binaries) < 2:
+        return None
+
+    links: dict[tuple[int, int], list[int]] = {}
+    agreement_set = set(agreements.tolist())
+    row_position = {int(r): k for k, r in enumerate(kept_rows)}
+    for i in link_rows:
+        entries = matrix.indices[matrix.indptr[i]:matrix.indptr[i + 1]]
+        for g in entries:
+            if int(g) in agreement_set:
+                links.setdefault((int(block_of_row[row_position[int(i)]]), int(g)), []).append(int(i))
+    blocks = []
+    for b in range(n_blocks):
+        copies = sorted(g for (bb, g) in links if bb == b)
+        blocks.append(_Block(kept_cols[block_of_col == b], kept_rows[block_of_row == b], copies))
+    return Structure(blocks, np.concatenate([tail_rows, budget]), len(tail_rows),
+                     np.concatenate([value_at_risk, tail_excess, agreements]), agreements, links, integer)
+
+
+def _project_tail_weights(weights: np.ndarray, upper: np.ndarray, total: float) -> np.ndarray:
+    """The point of {0 <= mu <= upper, sum mu = total} reached from `weights` by clipping and
+    shifting the excess or deficit onto the entries with room (proportionally)."""
+    mu = np.clip(weights, 0.0, upper)
+    for _ in range(100):
+        deficit = total - mu.sum()
+        if abs(deficit) <= 1e-15 * max(1.0, total):
+            break
+        room = (upper - mu) if deficit > 0 else mu
+        if room.sum() <= 0:
+            break
+        mu = np.clip(mu + deficit * room / room.sum(), 0.0, upper)
+    return mu
+
+
+
+@dataclass
+class _Prices:
+    """Multipliers: nu_i >= 0 per linking row (tail rows: in the box above), beta_bg >= 0."""
+
+    rows: np.ndarray
+    copies: dict[tuple[int, int], float]
+
+
+class Decomposition:
+    """The decomposition phase of one compiled planning model (kept with its session)."""
+
+    def __init__(self, structure: Structure, matrix: sp.csr_matrix, row_lower: np.ndarray,
+                 row_upper: np.ndarray) -> None:
+        self.s = structure
+        rows = structure.linking_rows
+        self.linking_matrix = matrix[rows]  # a_i, as compiled (the master keeps them so)
+        # normalised linking rows g_i(x) = sign_i (a_i x - rhs_i) <= 0, priced by nu_i >= 0
+        self.sign = np.where(np.isfinite(row_upper[rows]), 1.0, -1.0)
+        self.normalised = (sp.diags(self.sign) @ self.linking_matrix).tocsr()
+        self.block_matrices = [matrix[b.rows][:, b.all_columns].tocsc() for b in structure.blocks]
+        tail, k = self.normalised[:structure.tail_count], structure.tail_count
+        cols = structure.linking_columns
+        # the form the bound relies on: eta and e_s enter tail row s as -eta - e_s
+        self.valid = k == 0 or (np.allclose(tail[:, cols[:1]].toarray(), -1.0)
+                                and np.allclose(tail[:, cols[1:1 + k]].toarray(), -np.eye(k)))
+
+    def run(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float, gap: float,
+            new_highs: Callable[[], highspy.Highs], deadline: float | None,
+            progress: Callable[[float, float | None, float | None], None] | None = None,
+            log: Callable[[str], None] | None = None) -> DecompositionResult | None:
+        """Run the phase on the whole model held by `h` (compiled as `lp`, costs `costs`).
+
+        Returns None when the LP relaxation ends without an optimum (an infeasible model,
+        the time limit): the caller then solves the whole model as usual. A block without an
+        optimum ends the rounds with what was found before it.
+        """
+        started = time.perf_counter()
+        self.h, self.costs, self.offset, self.deadline = h, costs, offset, deadline
+        self.lower0, self.upper0 = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+        self.row_lower, self.row_upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+        self.rhs = np.where(self.sign > 0, self.row_upper[self.s.linking_rows], self.row_lower[self.s.linking_rows])
+        ints = self.s.integer.astype(np.int32)
+        h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
+        try:
+            if LP_START:
+                if not self._run_lp(h):
+                    return None
+                solution = h.getSolution()
+                prices = self._project(self._prices_from_duals(np.asarray(solution.row_dual)))
+                signing = np.asarray(solution.col_value)[self.s.agreements] >= 0.5
+            else:
+                prices, signing = self._plain_prices(), np.zeros(len(self.s.agreements), dtype=bool)
+            blocks = self._block_solvers(new_highs, gap)
+            return self._rounds(prices, signing, blocks, new_highs, gap, started, progress, log)
+        finally:
+            h.changeColsBounds(len(ints), ints, self.lower0[ints], self.upper0[ints])
+            h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
+
+    # -- the rounds --------------------------------------------------------------------------------
+
+    def _rounds(self, prices: _Prices, signing: np.ndarray, blocks: list[highspy.Highs],
+                new_highs: Callable[[], highspy.Highs], gap: float, started: float,
+                progress: Callable | None, log: Callable | None) -> DecompositionResult:
+        """Price, make plans, check the gap, ask the master for the next prices; `signing`
+        (which agreements to sign) first from the LP relaxation, then from the master."""
+        best_lower, best_prices, history = -math.inf, prices, []
+        self.upper, self.plan, self.tried = math.inf, None, set()
+        rounds = 0
+        for rounds in range(1, ROUNDS + 1):
+            lower = self._price(prices, blocks)
+            if lower is None:  # a block without an optimum: out of time, or infeasible
+                break
+            if lower > best_lower:
+                best_lower, best_prices = lower, prices
+            history.append(best_lower)
+            self._complete(self._union_plan())
+            if not self._proven(best_lower, gap):
+                agreeing = self._agreeing_plan(signing, blocks)
+                if agreeing is not None:
+                    self._complete(agreeing)
+            if progress is not None:
+                progress(time.perf_counter() - started, self._finite(self.upper), best_lower)
+            if log is not None:
+                log(f"decomposition round {rounds} ({time.perf_counter() - started:.1f} s): "
+                    f"bound {best_lower:.10g}, best plan {self.upper:.10g}\n")
+            stalled = (len(history) > STALL_ROUNDS
+                       and history[-1] - history[-1 - STALL_ROUNDS] < 0.01 * (self.upper - best_lower))
+            if self._proven(best_lower, gap) or stalled or rounds == ROUNDS:
+                break
+            master = self._master(new_highs)
+            if master is None:
+                break
+            master_prices, signing = master
+            prices = self._project(self._blend(best_prices, master_prices))
+        return DecompositionResult(self.plan, self.upper, best_lower, rounds, self._proven(best_lower, gap),
+                                   time.perf_counter() - started)
+
+    @staticmethod
+    def _finite(value: float) -> float | None:
+        return value if math.isfinite(value) else None
+
+    def _proven(self, lower: float, gap: float) -> bool:
+        return self.plan is not None and self.upper - lower <= gap * max(abs(self.upper), 1e-10)
+
+    # -- solves ------------------------------------------------------------------------------------
+
+    def _run_lp(self, h: highspy.Highs) -> bool:
+        """Solve with what remains of the time; True when optimal."""
+        if self.deadline is not None:
+            remaining = self.deadline - time.perf_counter()
+            if remaining <= 0:
+                return False
+            h.setOptionValue("time_limit", remaining)
+        h.run()
+        status = h.getModelStatus()
+        if status in (highspy.HighsModelStatus.kInterrupt, highspy.HighsModelStatus.kHighsInterrupt):
+            raise KeyboardInterrupt
+        return status == highspy.HighsModelStatus.kOptimal
+
+    def _block_solvers(self, new_highs: Callable[[], highspy.Highs], gap: float) -> list[highspy.Highs]:
+        """One HiGHS per block, holding its rows with today's bounds (a re-solve may change them)."""
+        solvers = []
+        for block, matrix in zip(self.s.blocks, self.block_matrices):
+            columns = block.all_columns
+            lp = highspy.HighsLp()
+            lp.num_col_, lp.num_row_ = len(columns), len(block.rows)
+            lp.col_cost_ = np.zeros(len(columns))
+            lp.col_lower_, lp.col_upper_ = self.lower0[columns], self.upper0[columns]
+            lp.row_lower_, lp.row_upper_ = self.row_lower[block.rows], self.row_upper[block.rows]
+            lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+            lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+            integer = np.isin(columns, self.s.integer)
+            lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                               for i in integer]
+            solver = new_highs()
+            solver.setOptionValue("mip_rel_gap", gap * BLOCK_GAP_SHARE)
+            solver.passModel(lp)
+            block.plans = []
+            block.has_integers = bool(integer.any())
+            solvers.append(solver)
+        return solvers
+
+    def _price(self, prices: _Prices, blocks: list[highspy.Highs]) -> float | None:
+        """Solve every block at `prices` (each block's plan is appended to its plans) and
+        return the Lagrangian bound L(prices), or None when a block has no optimum."""
+        reduced = self.costs + self.normalised.T @ prices.rows
+        lower = self.offset - float(prices.rows @ self.rhs)
+        for b, (block, solver) in enumerate(zip(self.s.blocks, blocks)):
+            copy_costs = [prices.copies.get((b, g), 0.0) for g in block.copies]
+            cost = np.concatenate([reduced[block.columns], copy_costs])
+            solver.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
+            if not self._run_lp(solver):
+                return None
+            info = solver.getInfo()
+            bound = info.mip_dual_bound if block.has_integers else info.objective_function_value
+            if not math.isfinite(bound):
+                return None
+            lower += bound
+            block.plans.append(np.asarray(solver.getSolution().col_value))
+        for j in self.s.linking_columns:  # eta, e_s and w_g: min over their bounds
+            r = reduced[j] - sum(prices.copies.get((b, j), 0.0) for b in range(len(self.s.blocks)))
+            if abs(r) <= 1e-12 * max(1.0, abs(self.costs[j])):
+                continue
+            bound = self.lower0[j] if r > 0 else self.upper0[j]
+            lower += r * bound if math.isfinite(bound) else -math.inf
+        return lower
+
+    def _union_plan(self) -> np.ndarray:
+        """Integer values of the blocks' last plans, each agreement signed when one uses it."""
+        values = np.zeros(len(self.costs))
+        for block in self.s.blocks:
+            plan = block.plans[-1]
+            values[block.columns] = plan[:len(block.columns)]
+            for g, value in zip(block.copies, plan[len(block.columns):]):
+                values[g] = max(values[g], value)
+        return np.round(values[self.s.integer])
+
+    def _agreeing_plan(self, signing: np.ndarray, blocks: list[highspy.Highs]) -> np.ndarray | None:
+        """Integer values of a plan that signs exactly `signing`: each block's last plan when
+        it uses no agreement left unsigned, else the block solved again without those."""
+        signed = dict(zip(self.s.agreements.tolist(), signing.tolist()))
+        values = np.zeros(len(self.costs))
+        for g, on in signed.items():
+            values[g] = float(on)
+        for block, solver in zip(self.s.blocks, blocks):
+            nc, plan = len(block.columns), block.plans[-1]
+            if any(value >= 0.5 and not signed[g] for g, value in zip(block.copies, plan[nc:])):
+                copies = np.arange(nc, nc + len(block.copies), dtype=np.int32)
+                allowed = np.array([float(signed[g]) for g in block.copies])
+                solver.changeColsBounds(len(copies), copies, np.zeros(len(copies)), allowed)
+                solved = self._run_lp(solver)
+                solver.changeColsBounds(len(copies), copies, np.zeros(len(copies)), np.ones(len(copies)))
+                if not solved:
+                    return None
+                plan = np.asarray(solver.getSolution().col_value)
+                block.plans.append(plan)  # a plan of the block like any other, for the master too
+            values[block.columns] = plan[:nc]
+        return np.round(values[self.s.integer])
+
+    def _complete(self, integer_values: np.ndarray) -> None:
+        """The whole model's LP with the binaries fixed: a plan, kept when it is the best."""
+        key = integer_values.tobytes()
+        if key in self.tried:
+            return
+        self.tried.add(key)
+        ints = self.s.integer.astype(np.int32)
+        self.h.changeColsBounds(len(ints), ints, integer_values, integer_values)
+        if self._run_lp(self.h):
+            plan = np.asarray(self.h.getSolution().col_value)
+            objective = float(self.costs @ plan) + self.offset
+            if objective < self.upper:
+                self.upper, self.plan = objective, plan
+
+    # -- multipliers -------------------------------------------------------------------------------
+
+    def _prices_from_duals(self, row_dual: np.ndarray) -> _Prices:
+        """From the whole model's LP relaxation: nu_i = -sign_i y_i, beta_bg = sum |y| of its links."""
+        nu = -self.sign * row_dual[self.s.linking_rows]
+        copies = {key: float(np.abs(row_dual[rows]).sum()) for key, rows in self.s.links.items()}
+        return _Prices(nu, copies)
+
+    def _plain_prices(self) -> _Prices:
+        """Tail weights in proportion to p (the expected cost), agreement costs split evenly."""
+        k, cols = self.s.tail_count, self.s.linking_columns
+        nu = np.zeros(len(self.s.linking_rows))
+        if k:
+            upper = self.costs[cols[1:1 + k]]
+            nu[:k] = self.costs[cols[0]] * upper / max(upper.sum(), 1e-300)
+        sharing = Counter(g for _, g in self.s.links)  # blocks holding a copy of each w_g
+        return _Prices(nu, {(b, g): float(self.costs[g]) / sharing[g] for (b, g) in self.s.links})
+
+    def _project(self, prices: _Prices) -> _Prices:
+        """Multipliers the bound holds for: tail weights in {0 <= nu_s <= cost(e_s), sum = cost(eta)}."""
+        k, cols = self.s.tail_count, self.s.linking_columns
+        nu = np.maximum(prices.rows, 0.0)
+        if k:
+            nu[:k] = _project_tail_weights(nu[:k], self.costs[cols[1:1 + k]], float(self.costs[cols[0]]))
+        return _Prices(nu, {key: max(0.0, value) for key, value in prices.copies.items()})
+
+    @staticmethod
+    def _blend(best: _Prices, master: _Prices) -> _Prices:
+        a = SMOOTHING
+        keys = set(best.copies) | set(master.copies)
+        return _Prices(a * best.rows + (1 - a) * master.rows,
+                       {key: a * best.copies.get(key, 0.0) + (1 - a) * master.copies.get(key, 0.0) for key in keys})
+
+    def _master(self, new_highs: Callable[[], highspy.Highs]) -> tuple[_Prices, np.ndarray] | None:
+        """The restricted Dantzig-Wolfe master over the block plans found so far.
+
+            min  sum_bk theta_bk c_b x_bk + sum_j c_j v_j            (v: eta, e_s, w_g)
+            s.t. linking rows:  sum_bk theta_bk a_i x_bk + a_i v  within their bounds
+                 convexity:     sum_k theta_bk = 1                    for every block b
+                 agreements:    sum_k theta_bk w^b_gk - w_g <= 0      for every copy (b, g)
+
+        Returns its multipliers and its signing (w_g rounded), or None when it has no optimum.
+        """
+        s, n_link = self.s, len(self.s.linking_rows)
+        copies = sorted(s.links)
+        copy_row = {key: n_link + len(s.blocks) + i for i, key in enumerate(copies)}
+        entries: list[tuple[int, int, float]] = []
+        cost: list[float] = []
+        for b, block in enumerate(s.blocks):
+            nc = len(block.columns)
+            for plan in block.plans:
+                col = len(cost)
+                cost.append(float(self.costs[block.columns] @ plan[:nc]))
+                usage = self.linking_matrix[:, block.columns] @ plan[:nc]
+                entries += [(i, col, float(v)) for i, v in enumerate(usage) if v]
+                entries.append((n_link + b, col, 1.0))
+                entries += [(copy_row[b, g], col, float(v)) for g, v in zip(block.copies, plan[nc:]) if v]
+        first_linking = len(cost)
+        for j in s.linking_columns:
+            col = len(cost)
+            cost.append(float(self.costs[j]))
+            column = self.linking_matrix[:, [j]].tocoo()
+            entries += [(int(i), col, float(v)) for i, v in zip(column.row, column.data)]
+            entries += [(copy_row[b, g], col, -1.0) for (b, g) in copies if g == j]
+        n_rows = n_link + len(s.blocks) + len(copies)
+        r, c, v = zip(*entries)
+        matrix = sp.csc_matrix((v, (r, c)), shape=(n_rows, len(cost)))
+        inf = highspy.kHighsInf
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = len(cost), n_rows
+        lp.col_cost_ = np.array(cost)
+        linking = s.linking_columns
+        lp.col_lower_ = np.concatenate([np.zeros(first_linking), self.lower0[linking]])
+        lp.col_upper_ = np.concatenate([np.full(first_linking, inf), self.upper0[linking]])
+        rows = s.linking_rows
+        lp.row_lower_ = np.concatenate([self.row_lower[rows], np.ones(len(s.blocks)), np.full(len(copies), -inf)])
+        lp.row_upper_ = np.concatenate([self.row_upper[rows], np.ones(len(s.blocks)), np.zeros(len(copies))])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+        solver = new_highs()
+        solver.passModel(lp)
+        if not self._run_lp(solver):
+            return None
+        solution = solver.getSolution()
+        dual, weight = np.asarray(solution.row_dual), np.asarray(solution.col_value)
+        prices = _Prices(-self.sign * dual[:n_link], {key: -float(dual[copy_row[key]]) for key in copies})
+
+        signing = weight[first_linking + np.flatnonzero(np.isin(linking, s.agreements))] >= 0.5
+        return prices, signing

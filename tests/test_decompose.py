@@ -1,0 +1,145 @@
+"""The decomposition phase (planner/decompose.py): its bound, its plans, its fallback.
+
+The bound must hold for any multipliers, not only the ones the phase picks: it is checked
+against the optimum of the independent formulation (tests/reference_model.py) at random
+multipliers. The phase's plans must agree with branch and bound on the whole model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from random_instance import random_instance
+from reference_model import reference_optimum
+
+from planner import cli, decompose
+from planner.data import build_model_data
+from planner.decompose import _Prices, _project_tail_weights
+from planner.errors import InfeasibleError
+from planner.loader import load_instance
+from planner.model import create_model
+from planner.pipeline import solve_instance
+from planner.scaling import choose_scales, scale_data
+from planner.solve import HighsSession, SolveOptions, _quiet_highs
+
+PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _two_material_instance(tmp_path_factory, seed: int):
+    """A random instance with two materials, so that the model has two blocks (or None)."""
+    folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed, max_options=6)
+    data = build_model_data(load_instance(folder))
+    if len({data.commodity_of[o] for o in data.options}) < 2:
+        return None, None
+    return folder, data
+
+
+@settings(max_examples=30, deadline=None)
+@given(weights=st.lists(st.floats(0, 10), min_size=1, max_size=12), total=st.floats(0.01, 1),
+       alpha=st.floats(0, 0.95))
+def test_tail_weights_are_projected_into_the_cvar_box(weights, total, alpha):
+    """0 <= mu_s <= total p_s / (1 - alpha) and sum mu = total, from any starting point."""
+    p = np.full(len(weights), 1 / len(weights))
+    upper = total * p / (1 - alpha)
+    mu = _project_tail_weights(np.array(weights), upper, total)
+    assert (mu >= 0).all() and (mu <= upper + 1e-15).all()
+    assert mu.sum() == pytest.approx(total, rel=1e-12)
+
+
+@PROPERTY
+@given(seed=st.integers(min_value=0, max_value=10**9), price_seed=st.integers(0, 1000))
+def test_bound_holds_at_any_prices(tmp_path_factory, seed, price_seed):
+    """L(q, beta, nu) <= optimum for random tail weights, agreement prices and budget price."""
+    folder, data = _two_material_instance(tmp_path_factory, seed)
+    if folder is None:
+        return
+    optimum = reference_optimum(folder)
+    if optimum is None:
+        return
+    scales = choose_scales(data)
+    session = HighsSession(create_model(scale_data(data, scales)), SolveOptions(), planning=True)
+    phase = session.decomposition
+    if phase is None:  # one block with binaries: no phase
+        return
+    rng = np.random.default_rng(price_seed)
+    c = session.compiled
+    # what Decomposition.run sets up before its rounds
+    phase.h, phase.costs, phase.offset, phase.deadline = session.highs, c.objective, c.objective_offset, None
+    phase.lower0, phase.upper0 = np.asarray(c.lp.col_lower_), np.asarray(c.lp.col_upper_)
+    phase.row_lower, phase.row_upper = np.asarray(c.lp.row_lower_), np.asarray(c.lp.row_upper_)
+    rows = phase.s.linking_rows
+    phase.rhs = np.where(phase.sign > 0, phase.row_upper[rows], phase.row_lower[rows])
+    prices = phase._project(_Prices(rng.uniform(0, 2, len(rows)),
+                                    {key: float(rng.uniform(0, 2)) for key in phase.s.links}))
+    blocks = phase._block_solvers(lambda: _quiet_highs(SolveOptions()), 1e-9)
+    lower = phase._price(prices, blocks)
+    assert lower is not None
+    assert lower * scales.money <= optimum + 1e-6 * max(1.0, abs(optimum))
+
+
+@PROPERTY
+@given(seed=st.integers(min_value=0, max_value=10**9))
+def test_phase_agrees_with_branch_and_bound(tmp_path_factory, seed):
+    """Same optimum (to the gap) with and without the phase; its bound below the optimum."""
+    folder, _ = _two_material_instance(tmp_path_factory, seed)
+    if folder is None:
+        return
+    expected = reference_optimum(folder)
+    options = SolveOptions(mip_gap=1e-4)
+    try:
+        with_phase = solve_instance(folder, options)
+    except InfeasibleError:
+        assert expected is None
+        return
+    without = solve_instance(folder, SolveOptions(mip_gap=1e-4, decomposition=False))
+    scale = max(1.0, abs(expected))
+    assert with_phase.figures.objective == pytest.approx(expected, rel=1e-4, abs=1e-6)
+    assert with_phase.figures.objective == pytest.approx(without.figures.objective, rel=2e-4, abs=1e-6)
+    assert with_phase.report.best_bound <= expected + 1e-6 * scale
+    assert with_phase.mip_gap <= 1e-4 + 1e-9
+    assert without.report.method == "branch and bound"
+
+
+def test_generated_instance_is_proven_by_the_phase(tmp_path):
+    """A generated 3-material instance: the phase alone proves the plan, as branch and bound agrees."""
+    runner = CliRunner()
+    folder = tmp_path / "gen"
+    assert runner.invoke(cli.main, ["generate", str(folder), "--commodities", "3", "--options", "6",
+                                    "--periods", "4", "--scenarios", "6", "--seed", "3"]).exit_code == 0
+    summaries = {}
+    for flag in ([], ["--no-decomposition"]):
+        out = tmp_path / f"out{len(flag)}"
+        result = runner.invoke(cli.main, ["solve", str(folder), "--out", str(out), *flag])
+        assert result.exit_code == cli.EXIT_OK, result.output
+        summaries[bool(flag)] = json.loads((out / "summary.json").read_text())
+    phase, plain = summaries[False], summaries[True]
+    assert phase["method"] == "decomposition" and phase["status"] == "optimal"
+    assert plain["method"] == "branch and bound"
+    assert phase["mip_gap"] <= 1e-4
+    assert phase["objective"] == pytest.approx(plain["objective"], rel=2e-4)
+    assert phase["best_bound"] <= plain["objective"] * (1 + 1e-9)
+    assert phase["decomposition_rounds"] >= 1
+
+
+def test_phase_hands_its_plan_to_branch_and_bound_when_not_proven(tmp_path, monkeypatch):
+    """One round and a gap it cannot prove: branch and bound finishes, from the phase's plan.
+    (The ladder's S instance: its first round ends 3e-4 apart.)"""
+    runner = CliRunner()
+    folder = tmp_path / "gen"
+    runner.invoke(cli.main, ["generate", str(folder), "--commodities", "3", "--options", "8",
+                             "--periods", "6", "--scenarios", "10", "--seed", "0"])
+    monkeypatch.setattr(decompose, "ROUNDS", 1)
+    with_phase = solve_instance(folder, SolveOptions(mip_gap=1e-6))
+    plain = solve_instance(folder, SolveOptions(mip_gap=1e-6, decomposition=False))
+    assert with_phase.report.method == "decomposition, then branch and bound"
+    assert with_phase.report.decomposition_rounds == 1
+    assert with_phase.report.status == "optimal"
+    assert with_phase.figures.objective == pytest.approx(plain.figures.objective, rel=2e-6)
+    assert math.isfinite(with_phase.report.best_bound)
