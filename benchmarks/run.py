@@ -1,8 +1,13 @@
 """The benchmark ladder: generated instances of growing size, solved by planner's path into
 HiGHS and, in the same run, by Pyomo's stock `appsi_highs` interface on the same model.
 
-    python benchmarks/run.py                      # S and M, both paths
+    python benchmarks/run.py                      # S and M, planner and appsi
     python benchmarks/run.py --sizes S,M,L,XL --time-limit 600
+    python benchmarks/run.py --paths planner,planner-direct,appsi   # also without decomposition
+
+Paths: `planner` (planner's solve: decomposition phase, then branch and bound if needed),
+`planner-direct` (planner's path into HiGHS, branch and bound only: --no-decomposition),
+`appsi` (the same Pyomo model through Pyomo's appsi_highs, HiGHS's default options).
 
 Each size and path runs in its own process (peak memory is that process's maximum resident
 set). Figures are appended to results/benchmarks.csv with the machine, date and versions;
@@ -33,7 +38,7 @@ SIZES = {  # commodities, options per commodity, periods, scenarios
 }
 COLUMNS = ["date", "machine", "highspy", "pyomo", "size", "commodities", "options", "periods", "scenarios", "path",
            "variables", "binaries", "constraints", "nonzeros", "load_s", "build_s", "transfer_s", "solve_s",
-           "write_s", "total_s", "peak_mib", "status", "mip_gap", "objective"]
+           "write_s", "total_s", "peak_mib", "status", "mip_gap", "objective", "method"]
 
 
 def one(size: str, path: str, folder: str, gap: float, time_limit: float) -> dict:
@@ -48,11 +53,12 @@ def one(size: str, path: str, folder: str, gap: float, time_limit: float) -> dic
     started = time.perf_counter()
     inst = load_instance(folder)
     row["load_s"] = time.perf_counter() - started
-    if path == "planner":
-        out = solve_instance(inst, SolveOptions(mip_gap=gap, time_limit=time_limit, threads=1))
+    if path in ("planner", "planner-direct"):
+        options = SolveOptions(mip_gap=gap, time_limit=time_limit, threads=1, decomposition=path == "planner")
+        out = solve_instance(inst, options)
         row.update(build_s=out.build_seconds, transfer_s=out.report.transfer_seconds,
                    solve_s=out.report.solve_seconds, status=out.report.status, mip_gap=out.mip_gap,
-                   objective=out.figures.objective, **out.report.sizes)
+                   objective=out.figures.objective, method=out.report.method, **out.report.sizes)
         row["binaries"] = row.pop("binary_variables")
         t = time.perf_counter()
         write_results(out, Path(tempfile.mkdtemp()) / "r")

@@ -276,7 +276,14 @@ class Decomposition:
             master = self._master(new_highs)
             if master is None:
                 break
-            master_prices, signing = master
+            master_prices, signing, master_value = master
+            if log is not None:
+                log(f"decomposition master: {master_value:.10g}\n")
+            # The master's value is at least the best bound any prices can give (the full
+            # master's, over every block plan). Below upper (1 - gap) the bound cannot prove
+            # this plan: branch and bound takes over.
+            if master_value < self.upper - (gap + 1e-9) * abs(self.upper):
+                break
             prices = self._project(self._blend(best_prices, master_prices))
         return DecompositionResult(self.plan, self.upper, best_lower, rounds, self._proven(best_lower, gap),
                                    time.perf_counter() - started)
@@ -393,6 +400,8 @@ class Decomposition:
         self.h.changeColsBounds(len(ints), ints, integer_values, integer_values)
         if self._run_lp(self.h):
             plan = np.asarray(self.h.getSolution().col_value)
+            for block in self.s.blocks:  # its part in each block is a block plan: for the master
+                block.plans.append(plan[block.all_columns])
             objective = float(self.costs @ plan) + self.offset
             if objective < self.upper:
                 self.upper, self.plan = objective, plan
@@ -430,7 +439,7 @@ class Decomposition:
         return _Prices(a * best.rows + (1 - a) * master.rows,
                        {key: a * best.copies.get(key, 0.0) + (1 - a) * master.copies.get(key, 0.0) for key in keys})
 
-    def _master(self, new_highs: Callable[[], highspy.Highs]) -> tuple[_Prices, np.ndarray] | None:
+    def _master(self, new_highs: Callable[[], highspy.Highs]) -> tuple[_Prices, np.ndarray, float] | None:
         """The restricted Dantzig-Wolfe master over the block plans found so far.
 
             min  sum_bk theta_bk c_b x_bk + sum_j c_j v_j            (v: eta, e_s, w_g)
@@ -438,7 +447,8 @@ class Decomposition:
                  convexity:     sum_k theta_bk = 1                    for every block b
                  agreements:    sum_k theta_bk w^b_gk - w_g <= 0      for every copy (b, g)
 
-        Returns its multipliers and its signing (w_g rounded), or None when it has no optimum.
+        Returns its multipliers, its signing (w_g rounded) and its value, or None when it
+        has no optimum.
         """
         s, n_link = self.s, len(self.s.linking_rows)
         copies = sorted(s.links)
@@ -485,4 +495,4 @@ class Decomposition:
         prices = _Prices(-self.sign * dual[:n_link], {key: -float(dual[copy_row[key]]) for key in copies})
 
         signing = weight[first_linking + np.flatnonzero(np.isin(linking, s.agreements))] >= 0.5
-        return prices, signing
+        return prices, signing, solver.getInfo().objective_function_value + self.offset
