@@ -33,12 +33,15 @@ them uses, and a plan that signs what the LP relaxation (first round) or the mas
 rounds) signs, the blocks that used an agreement left unsigned solved again without it.
 Each is made whole by the whole model's LP with z and w fixed; the best is the upper
 bound. The phase ends when (upper - lower) <= gap |upper|, the gap of the solve: the plan
-is then optimal to that gap, with the Lagrangian bound as its proof. Otherwise, after
-ROUNDS rounds or when the bound stalls, the best plan goes to HiGHS as a MIP start and the
-whole model is solved as before.
+is then optimal to that gap, with the Lagrangian bound as its proof. Otherwise the best plan
+goes to HiGHS as a MIP start and the whole model is solved as before: after ROUNDS rounds,
+when the bound stalls, or when the master's value (at least the best bound any prices can
+give, since its columns are a subset of all block plans) is below upper (1 - gap).
 
-Measured (issue 8, README "Performance"): generated M, L and two more L-sized instances
-end in the first one to three rounds, with the same optimum as HiGHS on the whole model.
+Measured (issue 8, README "Performance"): generated S, M and L end in one to four rounds
+with the same optimum as branch and bound on the whole model (L: 10 s against 91 s). A
+binding budget and lambda = 1 leave a duality gap: the phase hands over after two to four
+rounds.
 """
 
 from __future__ import annotations
