@@ -437,6 +437,7 @@ class HighsSession:
             if options.tiebreak and risk_aversion >= 1:
                 report.tiebreak, plan = _run_tiebreak(h, compiled, plan, options, started)
             _store(self.model, compiled.columns, plan)
+        self._starts = []  # a start not used (the phase proved its plan) is not kept for the next solve
         report.solve_seconds = time.perf_counter() - started
         return report
 
