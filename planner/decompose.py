@@ -72,8 +72,8 @@ class _Block:
     columns: np.ndarray  # column indices in the whole model
     rows: np.ndarray
     copies: list[int]  # agreement columns this block's links refer to (each copied into it)
+    has_integers: bool
     plans: list[np.ndarray] = field(default_factory=list)  # block plans found: values of columns + copies
-    has_integers: bool = True
 
     @property
     def all_columns(self) -> np.ndarray:
@@ -89,7 +89,6 @@ class DecompositionResult:
     lower: float  # Lagrangian bound (model units), -inf without one
     rounds: int
     proven: bool  # (upper - lower) <= gap |upper|
-    seconds: float
 
 
 @dataclass
@@ -114,10 +113,12 @@ def find_structure(model: pyo.ConcreteModel, columns: list, rows: list, matrix: 
             return np.zeros(0, dtype=int)
         return np.array([index[id(v)] for v in component.values() if id(v) in index], dtype=int)
 
+    rows_by_component: dict[int, list[int]] = {}
+    for i, con in enumerate(rows):
+        rows_by_component.setdefault(id(con.parent_component()), []).append(i)
+
     def rows_of(component: object) -> np.ndarray:
-        if component is None:
-            return np.zeros(0, dtype=int)
-        return np.array([i for i, con in enumerate(rows) if con.parent_component() is component], dtype=int)
+        return np.array(rows_by_component.get(id(component), []) if component is not None else [], dtype=int)
 
     tail_rows = rows_of(getattr(model, "tail_definition", None))
     tail_excess = cols_of(getattr(model, "tail_excess", None))
@@ -166,7 +167,8 @@ def find_structure(model: pyo.ConcreteModel, columns: list, rows: list, matrix: 
     blocks = []
     for b in range(n_blocks):
         copies = sorted(g for (bb, g) in links if bb == b)
-        blocks.append(_Block(kept_cols[block_of_col == b], kept_rows[block_of_row == b], copies))
+        columns = kept_cols[block_of_col == b]
+        blocks.append(_Block(columns, kept_rows[block_of_row == b], copies, bool(is_integer[columns].any())))
     return Structure(blocks, np.concatenate([tail_rows, budget]), len(tail_rows),
                      np.concatenate([value_at_risk, tail_excess, agreements]), agreements, links, integer)
 
@@ -213,6 +215,15 @@ class Decomposition:
         self.valid = k == 0 or (np.allclose(tail[:, cols[:1]].toarray(), -1.0)
                                 and np.allclose(tail[:, cols[1:1 + k]].toarray(), -np.eye(k)))
 
+    def bind(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float,
+             deadline: float | None) -> None:
+        """Take this solve's whole model (HiGHS instance, bounds and right-hand sides as they
+        are now, a re-solve may have changed them), costs and deadline."""
+        self.h, self.costs, self.offset, self.deadline = h, costs, offset, deadline
+        self.lower0, self.upper0 = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+        self.row_lower, self.row_upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+        self.rhs = np.where(self.sign > 0, self.row_upper[self.s.linking_rows], self.row_lower[self.s.linking_rows])
+
     def run(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float, gap: float,
             new_highs: Callable[[], highspy.Highs], deadline: float | None,
             progress: Callable[[float, float | None, float | None], None] | None = None,
@@ -224,10 +235,7 @@ class Decomposition:
         optimum ends the rounds with what was found before it.
         """
         started = time.perf_counter()
-        self.h, self.costs, self.offset, self.deadline = h, costs, offset, deadline
-        self.lower0, self.upper0 = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
-        self.row_lower, self.row_upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
-        self.rhs = np.where(self.sign > 0, self.row_upper[self.s.linking_rows], self.row_lower[self.s.linking_rows])
+        self.bind(h, lp, costs, offset, deadline)
         ints = self.s.integer.astype(np.int32)
         h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
         try:
@@ -288,8 +296,7 @@ class Decomposition:
             if master_value < self.upper - (gap + 1e-9) * abs(self.upper):
                 break
             prices = self._project(self._blend(best_prices, master_prices))
-        return DecompositionResult(self.plan, self.upper, best_lower, rounds, self._proven(best_lower, gap),
-                                   time.perf_counter() - started)
+        return DecompositionResult(self.plan, self.upper, best_lower, rounds, self._proven(best_lower, gap))
 
     @staticmethod
     def _finite(value: float) -> float | None:
@@ -332,7 +339,6 @@ class Decomposition:
             solver.setOptionValue("mip_rel_gap", gap * BLOCK_GAP_SHARE)
             solver.passModel(lp)
             block.plans = []
-            block.has_integers = bool(integer.any())
             solvers.append(solver)
         return solvers
 

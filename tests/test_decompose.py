@@ -70,12 +70,8 @@ def test_bound_holds_at_any_prices(tmp_path_factory, seed, price_seed):
         return
     rng = np.random.default_rng(price_seed)
     c = session.compiled
-    # what Decomposition.run sets up before its rounds
-    phase.h, phase.costs, phase.offset, phase.deadline = session.highs, c.objective, c.objective_offset, None
-    phase.lower0, phase.upper0 = np.asarray(c.lp.col_lower_), np.asarray(c.lp.col_upper_)
-    phase.row_lower, phase.row_upper = np.asarray(c.lp.row_lower_), np.asarray(c.lp.row_upper_)
+    phase.bind(session.highs, c.lp, c.objective, c.objective_offset, None)
     rows = phase.s.linking_rows
-    phase.rhs = np.where(phase.sign > 0, phase.row_upper[rows], phase.row_lower[rows])
     prices = phase._project(_Prices(rng.uniform(0, 2, len(rows)),
                                     {key: float(rng.uniform(0, 2)) for key in phase.s.links}))
     blocks = phase._block_solvers(lambda: _quiet_highs(SolveOptions()), 1e-9)
