@@ -110,7 +110,11 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
             reasons = explain_infeasibility(data, scales, options) if variant == PLAN else []
             raise InfeasibleError(reasons)
         if report.status == "time_limit":
-            raise SolveError("time_limit", f"no feasible plan found within the time limit of {options.time_limit:g} s")
+            hint = ("; the decomposition phase used it before its first plan: --no-decomposition leaves the "
+                    "time to branch and bound, which may find a first plan sooner"
+                    if report.method.startswith("decomposition") else "")
+            raise SolveError("time_limit", f"no feasible plan found within the time limit of {options.time_limit:g} s"
+                                           + hint)
         raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")
     plan = drop_idle_contracts(data, unscale_plan(plan_from_model(model, data), data, scales))
     return report, plan, build_seconds

@@ -412,10 +412,10 @@ class HighsSession:
             report.method = "decomposition"
             report.status, report.has_plan, plan = "optimal", True, found.plan
         else:
-            if found is not None:
+            if self.decomposition is not None:  # the phase ran (it may have ended without a plan)
                 report.method = "decomposition, then branch and bound"
-                if found.plan is not None:
-                    self.set_full_start(found.plan)
+            if found is not None and found.plan is not None:
+                self.set_full_start(found.plan)
             self._push_starts()
             if not _set_time_limit(h, options, started):
                 report.status, report.has_plan = "time_limit", found is not None and found.plan is not None
