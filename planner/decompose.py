@@ -23,7 +23,9 @@ replaced by its copy, b the budget row (fixed costs). Each min is a block MIP; H
 dual bound of it is used, so the bound holds whatever the block's gap.
 
 The multipliers. First from the duals of the whole model's LP relaxation (q from the tail
-rows, beta from the agreement links z_o <= w_g, nu from the budget row), then from the
+rows, beta from the agreement links z_o <= w_g, nu from the budget row; for models above
+LP_START_MAX_COLUMNS, whose LP relaxation costs more than a round, q = p and beta splits
+each agreement's cost evenly), then from the
 restricted Dantzig-Wolfe master: the LP over convex combinations of the block plans
 found so far, with the tail rows, agreement links and budget kept exactly. Its duals are
 smoothed towards the best multipliers found (Wentges smoothing) before the next round.
@@ -39,9 +41,9 @@ when the bound stalls, or when the master's value (at least the best bound any p
 give, since its columns are a subset of all block plans) is below upper (1 - gap).
 
 Measured (issue 8, README "Performance"): generated S, M and L end in one to four rounds
-with the same optimum as branch and bound on the whole model (L: 10 s against 91 s). A
-binding budget and lambda = 1 leave a duality gap: the phase hands over after two to four
-rounds.
+with the same optimum as branch and bound on the whole model (L: 11 s against 89 s), XL at
+1% in one (55 s against 113 s). A binding budget and lambda = 1 leave a duality gap: the
+phase hands over after two to four rounds.
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ ROUNDS = 20  # at most this many pricing rounds
 STALL_ROUNDS = 3  # stop when the bound gained under 1% of the gap over this many rounds
 SMOOTHING = 0.5  # weight of the best multipliers in the next round's (Wentges)
 BLOCK_GAP_SHARE = 0.1  # each block MIP is solved to this share of the solve's gap
-LP_START = True  # first prices from the whole model's LP relaxation (else from p and equal shares)
+# First prices from the whole model's LP relaxation when it has at most this many columns, else
+# from p and even shares: its LP relaxation then costs more than a round of blocks (generated XL,
+# 290k columns: 69 s against 28 s; L, 35k: 2.3 s against 6 s), and plain prices need more rounds.
+LP_START_MAX_COLUMNS = 100_000
 
 
 @dataclass
@@ -239,7 +244,7 @@ class Decomposition:
         ints = self.s.integer.astype(np.int32)
         h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
         try:
-            if LP_START:
+            if len(costs) <= LP_START_MAX_COLUMNS:
                 if not self._run_lp(h):
                     return None
                 solution = h.getSolution()

@@ -142,13 +142,13 @@ def test_phase_hands_its_plan_to_branch_and_bound_when_not_proven(tmp_path, monk
 
 
 def test_plain_first_prices_reach_the_same_optimum(tmp_path, monkeypatch):
-    """First prices from p and even shares (no LP relaxation, LP_START off): more rounds, same plan value."""
+    """First prices from p and even shares (no LP relaxation, as for large models): same plan value."""
     runner = CliRunner()
     folder = tmp_path / "gen"
     runner.invoke(cli.main, ["generate", str(folder), "--commodities", "3", "--options", "8",
                              "--periods", "6", "--scenarios", "10", "--seed", "0"])
     with_lp = solve_instance(folder, SolveOptions())
-    monkeypatch.setattr(decompose, "LP_START", False)
+    monkeypatch.setattr(decompose, "LP_START_MAX_COLUMNS", 0)
     plain = solve_instance(folder, SolveOptions())
     assert plain.report.method.startswith("decomposition")
     assert plain.figures.objective == pytest.approx(with_lp.figures.objective, rel=2e-4)
