@@ -79,6 +79,8 @@ class _Block:
     copies: list[int]  # agreement columns this block's links refer to (each copied into it)
     has_integers: bool
     plans: list[np.ndarray] = field(default_factory=list)  # block plans found: values of columns + copies
+    # per plan, its master column: (cost c_b x, linking-row usage a_i x)
+    master_columns: list[tuple[float, np.ndarray]] = field(default_factory=list)
 
     @property
     def all_columns(self) -> np.ndarray:
@@ -178,6 +180,21 @@ def find_structure(model: pyo.ConcreteModel, columns: list, rows: list, matrix: 
                      np.concatenate([value_at_risk, tail_excess, agreements]), agreements, links, integer)
 
 
+def _highs_lp(matrix: sp.spmatrix, cost: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray,
+              row_lower: np.ndarray, row_upper: np.ndarray, integer: np.ndarray | None = None) -> highspy.HighsLp:
+    """A HiGHS model of `matrix` (any scipy format) with these costs and bounds."""
+    matrix = sp.csc_matrix(matrix)
+    lp = highspy.HighsLp()
+    lp.num_row_, lp.num_col_ = matrix.shape
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, col_lower, col_upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+    if integer is not None:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
+    return lp
+
+
 def _project_tail_weights(weights: np.ndarray, upper: np.ndarray, total: float) -> np.ndarray:
     """The point of {0 <= mu <= upper, sum mu = total} reached from `weights` by clipping and
     shifting the excess or deficit onto the entries with room (proportionally)."""
@@ -214,6 +231,7 @@ class Decomposition:
         self.sign = np.where(np.isfinite(row_upper[rows]), 1.0, -1.0)
         self.normalised = (sp.diags(self.sign) @ self.linking_matrix).tocsr()
         self.block_matrices = [matrix[b.rows][:, b.all_columns].tocsc() for b in structure.blocks]
+        self.block_linking = [self.linking_matrix[:, b.columns].tocsr() for b in structure.blocks]
         tail, k = self.normalised[:structure.tail_count], structure.tail_count
         cols = structure.linking_columns
         # the form the bound relies on: eta and e_s enter tail row s as -eta - e_s
@@ -330,20 +348,13 @@ class Decomposition:
         solvers = []
         for block, matrix in zip(self.s.blocks, self.block_matrices):
             columns = block.all_columns
-            lp = highspy.HighsLp()
-            lp.num_col_, lp.num_row_ = len(columns), len(block.rows)
-            lp.col_cost_ = np.zeros(len(columns))
-            lp.col_lower_, lp.col_upper_ = self.lower0[columns], self.upper0[columns]
-            lp.row_lower_, lp.row_upper_ = self.row_lower[block.rows], self.row_upper[block.rows]
-            lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-            lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
-            integer = np.isin(columns, self.s.integer)
-            lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                               for i in integer]
+            lp = _highs_lp(matrix, np.zeros(len(columns)), self.lower0[columns], self.upper0[columns],
+                           self.row_lower[block.rows], self.row_upper[block.rows],
+                           integer=np.isin(columns, self.s.integer))
             solver = new_highs()
             solver.setOptionValue("mip_rel_gap", gap * BLOCK_GAP_SHARE)
             solver.passModel(lp)
-            block.plans = []
+            block.plans, block.master_columns = [], []
             solvers.append(solver)
         return solvers
 
@@ -363,7 +374,7 @@ class Decomposition:
             if not math.isfinite(bound):
                 return None
             lower += bound
-            block.plans.append(np.asarray(solver.getSolution().col_value))
+            self._add_plan(b, np.asarray(solver.getSolution().col_value))
         for j in self.s.linking_columns:  # eta, e_s and w_g: min over their bounds
             r = reduced[j] - sum(prices.copies.get((b, j), 0.0) for b in range(len(self.s.blocks)))
             if abs(r) <= 1e-12 * max(1.0, abs(self.costs[j])):
@@ -389,7 +400,7 @@ class Decomposition:
         values = np.zeros(len(self.costs))
         for g, on in signed.items():
             values[g] = float(on)
-        for block, solver in zip(self.s.blocks, blocks):
+        for b, (block, solver) in enumerate(zip(self.s.blocks, blocks)):
             nc, plan = len(block.columns), block.plans[-1]
             if any(value >= 0.5 and not signed[g] for g, value in zip(block.copies, plan[nc:])):
                 copies = np.arange(nc, nc + len(block.copies), dtype=np.int32)
@@ -400,7 +411,7 @@ class Decomposition:
                 if not solved:
                     return None
                 plan = np.asarray(solver.getSolution().col_value)
-                block.plans.append(plan)  # a plan of the block like any other, for the master too
+                self._add_plan(b, plan)  # a plan of the block like any other, for the master too
             values[block.columns] = plan[:nc]
         return np.round(values[self.s.integer])
 
@@ -414,11 +425,18 @@ class Decomposition:
         self.h.changeColsBounds(len(ints), ints, integer_values, integer_values)
         if self._run_lp(self.h):
             plan = np.asarray(self.h.getSolution().col_value)
-            for block in self.s.blocks:  # its part in each block is a block plan: for the master
-                block.plans.append(plan[block.all_columns])
+            for b, block in enumerate(self.s.blocks):  # its part in each block is a block plan
+                self._add_plan(b, plan[block.all_columns])
             objective = float(self.costs @ plan) + self.offset
             if objective < self.upper:
                 self.upper, self.plan = objective, plan
+
+    def _add_plan(self, b: int, plan: np.ndarray) -> None:
+        """Keep a plan of block b (values of its columns, then its copies) for the master."""
+        block = self.s.blocks[b]
+        x = plan[:len(block.columns)]
+        block.plans.append(plan)
+        block.master_columns.append((float(self.costs[block.columns] @ x), self.block_linking[b] @ x))
 
     # -- multipliers -------------------------------------------------------------------------------
 
@@ -471,10 +489,9 @@ class Decomposition:
         cost: list[float] = []
         for b, block in enumerate(s.blocks):
             nc = len(block.columns)
-            for plan in block.plans:
+            for plan, (plan_cost, usage) in zip(block.plans, block.master_columns):
                 col = len(cost)
-                cost.append(float(self.costs[block.columns] @ plan[:nc]))
-                usage = self.linking_matrix[:, block.columns] @ plan[:nc]
+                cost.append(plan_cost)
                 entries += [(i, col, float(v)) for i, v in enumerate(usage) if v]
                 entries.append((n_link + b, col, 1.0))
                 entries += [(copy_row[b, g], col, float(v)) for g, v in zip(block.copies, plan[nc:]) if v]
@@ -489,17 +506,12 @@ class Decomposition:
         r, c, v = zip(*entries)
         matrix = sp.csc_matrix((v, (r, c)), shape=(n_rows, len(cost)))
         inf = highspy.kHighsInf
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = len(cost), n_rows
-        lp.col_cost_ = np.array(cost)
-        linking = s.linking_columns
-        lp.col_lower_ = np.concatenate([np.zeros(first_linking), self.lower0[linking]])
-        lp.col_upper_ = np.concatenate([np.full(first_linking, inf), self.upper0[linking]])
-        rows = s.linking_rows
-        lp.row_lower_ = np.concatenate([self.row_lower[rows], np.ones(len(s.blocks)), np.full(len(copies), -inf)])
-        lp.row_upper_ = np.concatenate([self.row_upper[rows], np.ones(len(s.blocks)), np.zeros(len(copies))])
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+        linking, rows = s.linking_columns, s.linking_rows
+        lp = _highs_lp(matrix, np.array(cost),
+                       np.concatenate([np.zeros(first_linking), self.lower0[linking]]),
+                       np.concatenate([np.full(first_linking, inf), self.upper0[linking]]),
+                       np.concatenate([self.row_lower[rows], np.ones(len(s.blocks)), np.full(len(copies), -inf)]),
+                       np.concatenate([self.row_upper[rows], np.ones(len(s.blocks)), np.zeros(len(copies))]))
         solver = new_highs()
         solver.passModel(lp)
         if not self._run_lp(solver):
