@@ -26,3 +26,15 @@ def resolve_instance(argument: str | None) -> Path:
     if not path.exists() and argument in bundled_names():
         return bundled_dir() / argument
     return path
+
+
+def instance_description(name: str) -> str:
+    """The `description` of a bundled instance's instance.toml ("" when it has none)."""
+    import tomllib
+
+    try:
+        settings = tomllib.loads((bundled_dir() / name / "instance.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    description = settings.get("description", "")
+    return description if isinstance(description, str) else ""

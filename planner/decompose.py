@@ -49,7 +49,6 @@ phase hands over after two to four rounds.
 from __future__ import annotations
 
 import math
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +58,8 @@ import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
+
+from planner.highs import RunStatus, highs_lp, run
 
 ROUNDS = 20  # at most this many pricing rounds
 STALL_ROUNDS = 3  # stop when the bound gained under 1% of the gap over this many rounds
@@ -180,21 +181,6 @@ def find_structure(model: pyo.ConcreteModel, columns: list, rows: list, matrix: 
                      np.concatenate([value_at_risk, tail_excess, agreements]), agreements, links, integer)
 
 
-def _highs_lp(matrix: sp.spmatrix, cost: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray,
-              row_lower: np.ndarray, row_upper: np.ndarray, integer: np.ndarray | None = None) -> highspy.HighsLp:
-    """A HiGHS model of `matrix` (any scipy format) with these costs and bounds."""
-    matrix = sp.csc_matrix(matrix)
-    lp = highspy.HighsLp()
-    lp.num_row_, lp.num_col_ = matrix.shape
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, col_lower, col_upper
-    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
-    if integer is not None:
-        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
-    return lp
-
-
 def _project_tail_weights(weights: np.ndarray, upper: np.ndarray, total: float) -> np.ndarray:
     """The point of {0 <= mu <= upper, sum mu = total} reached from `weights` by clipping and
     shifting the excess or deficit onto the entries with room (proportionally)."""
@@ -248,16 +234,20 @@ class Decomposition:
         self.rhs = np.where(self.sign > 0, self.row_upper[self.s.linking_rows], self.row_lower[self.s.linking_rows])
 
     def run(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float, gap: float,
-            new_highs: Callable[[], highspy.Highs], deadline: float | None,
+            new_highs: Callable[[], highspy.Highs], deadline: float | None, clock: Callable[[], float],
             progress: Callable[[float, float | None, float | None], None] | None = None,
-            log: Callable[[str], None] | None = None) -> DecompositionResult | None:
+            log: Callable[[str], None] | None = None, started: float | None = None,
+            incumbent: tuple[np.ndarray, float] | None = None) -> DecompositionResult | None:
         """Run the phase on the whole model held by `h` (compiled as `lp`, costs `costs`).
 
-        Returns None when the LP relaxation ends without an optimum (an infeasible model,
-        the time limit): the caller then solves the whole model as usual. A block without an
-        optimum ends the rounds with what was found before it.
+        `deadline` is on `clock`; `started` is when the solve began (for progress);
+        `incumbent` a plan found before (all columns) and its objective. Returns None when
+        the LP relaxation ends without an optimum (an infeasible model, the time limit): the
+        caller then solves the whole model as usual. A block without an optimum ends the
+        rounds with what was found before it.
         """
-        started = time.perf_counter()
+        started = clock() if started is None else started
+        self.clock = clock
         self.bind(h, lp, costs, offset, deadline)
         ints = self.s.integer.astype(np.int32)
         h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
@@ -271,20 +261,37 @@ class Decomposition:
             else:
                 prices, signing = self._plain_prices(), np.zeros(len(self.s.agreements), dtype=bool)
             blocks = self._block_solvers(new_highs, gap)
-            return self._rounds(prices, signing, blocks, new_highs, gap, started, progress, log)
+            return self._rounds(prices, signing, blocks, new_highs, gap, started, progress, log, incumbent)
         finally:
             h.changeColsBounds(len(ints), ints, self.lower0[ints], self.upper0[ints])
             h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
+
+    def bound_at(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float,
+                 linking_prices: np.ndarray, agreement_prices: dict[tuple[int, int], float],
+                 new_highs: Callable[[], highspy.Highs], clock: Callable[[], float]) -> float | None:
+        """The Lagrangian bound L(q, beta, nu) at the given multipliers (model units), after
+        projecting them onto the set where it holds: `linking_prices` per linking row (tail
+        rows, then the budget row), `agreement_prices` per (block, agreement column) copy.
+        None when a block has no optimum."""
+        self.clock = clock
+        self.bind(h, lp, costs, offset, None)
+        prices = self._project(_Prices(np.asarray(linking_prices, dtype=float), dict(agreement_prices)))
+        return self._price(prices, self._block_solvers(new_highs, 1e-9))
 
     # -- the rounds --------------------------------------------------------------------------------
 
     def _rounds(self, prices: _Prices, signing: np.ndarray, blocks: list[highspy.Highs],
                 new_highs: Callable[[], highspy.Highs], gap: float, started: float,
-                progress: Callable | None, log: Callable | None) -> DecompositionResult:
+                progress: Callable | None, log: Callable | None,
+                incumbent: tuple[np.ndarray, float] | None) -> DecompositionResult:
         """Price, make plans, check the gap, ask the master for the next prices; `signing`
         (which agreements to sign) first from the LP relaxation, then from the master."""
         best_lower, best_prices, history = -math.inf, prices, []
         self.upper, self.plan, self.tried = math.inf, None, set()
+        if incumbent is not None:
+            self.plan, self.upper = incumbent
+            for b, block in enumerate(self.s.blocks):  # its part in each block is a block plan
+                self._add_plan(b, self.plan[block.all_columns])
         rounds = 0
         for rounds in range(1, ROUNDS + 1):
             lower = self._price(prices, blocks)
@@ -299,9 +306,9 @@ class Decomposition:
                 if agreeing is not None:
                     self._complete(agreeing)
             if progress is not None:
-                progress(time.perf_counter() - started, self._finite(self.upper), best_lower)
+                progress(self.clock() - started, self._finite(self.upper), best_lower)
             if log is not None:
-                log(f"decomposition round {rounds} ({time.perf_counter() - started:.1f} s): "
+                log(f"decomposition round {rounds} ({self.clock() - started:.1f} s): "
                     f"bound {best_lower:.10g}, best plan {self.upper:.10g}\n")
             stalled = (len(history) > STALL_ROUNDS
                        and history[-1] - history[-1 - STALL_ROUNDS] < 0.01 * (self.upper - best_lower))
@@ -332,23 +339,14 @@ class Decomposition:
 
     def _run_lp(self, h: highspy.Highs) -> bool:
         """Solve with what remains of the time; True when optimal."""
-        if self.deadline is not None:
-            remaining = self.deadline - time.perf_counter()
-            if remaining <= 0:
-                return False
-            h.setOptionValue("time_limit", remaining)
-        h.run()
-        status = h.getModelStatus()
-        if status in (highspy.HighsModelStatus.kInterrupt, highspy.HighsModelStatus.kHighsInterrupt):
-            raise KeyboardInterrupt
-        return status == highspy.HighsModelStatus.kOptimal
+        return run(h, self.deadline, self.clock) is RunStatus.OPTIMAL
 
     def _block_solvers(self, new_highs: Callable[[], highspy.Highs], gap: float) -> list[highspy.Highs]:
         """One HiGHS per block, holding its rows with today's bounds (a re-solve may change them)."""
         solvers = []
         for block, matrix in zip(self.s.blocks, self.block_matrices):
             columns = block.all_columns
-            lp = _highs_lp(matrix, np.zeros(len(columns)), self.lower0[columns], self.upper0[columns],
+            lp = highs_lp(matrix, np.zeros(len(columns)), self.lower0[columns], self.upper0[columns],
                            self.row_lower[block.rows], self.row_upper[block.rows],
                            integer=np.isin(columns, self.s.integer))
             solver = new_highs()
@@ -507,7 +505,7 @@ class Decomposition:
         matrix = sp.csc_matrix((v, (r, c)), shape=(n_rows, len(cost)))
         inf = highspy.kHighsInf
         linking, rows = s.linking_columns, s.linking_rows
-        lp = _highs_lp(matrix, np.array(cost),
+        lp = highs_lp(matrix, np.array(cost),
                        np.concatenate([np.zeros(first_linking), self.lower0[linking]]),
                        np.concatenate([np.full(first_linking, inf), self.upper0[linking]]),
                        np.concatenate([self.row_lower[rows], np.ones(len(s.blocks)), np.full(len(copies), -inf)]),

@@ -54,6 +54,10 @@ class OverrideError(PlannerError):
     """A sweep key that addresses nothing in the instance, or a value that does not fit it."""
 
 
+class ClusterError(PlannerError):
+    """A Dask scheduler that cannot be reached or used."""
+
+
 class OutputError(PlannerError):
     """The results cannot be written where they were asked to go."""
 

@@ -14,6 +14,8 @@ import csv
 import random
 from pathlib import Path
 
+from planner.ownership import Kind, staged_folder
+
 COUNTRIES = [  # code, bloc, risk (about WGI 2022 instability)
     ("CHN", "china", 0.588), ("RUS", "russia", 0.684), ("UKR", "ukraine", 0.900), ("USA", "domestic", 0.507),
     ("AUS", "allies", 0.330), ("CAN", "allies", 0.320), ("JPN", "allies", 0.290), ("FRA", "allies", 0.430),
@@ -40,11 +42,19 @@ def _probabilities(rng: random.Random, count: int) -> list[float]:
 
 
 def generate_instance(out: Path, commodities: int, options: int, periods: int, scenarios: int,
-                      seed: int = 0) -> Path:
-    """Write an instance with `options` options per material into the new folder `out`."""
+                      seed: int = 0, force: bool = False) -> Path:
+    """Write an instance with `options` options per material into the folder `out`.
+
+    `out` must not exist, be empty, or hold an instance planner generated (replaced; with
+    `force` even when its files changed since): `planner.ownership`.
+    """
+    with staged_folder(Path(out), Kind.INSTANCE, force, option="OUT") as folder:
+        _write_instance(folder, commodities, options, periods, scenarios, seed)
+    return Path(out)
+
+
+def _write_instance(out: Path, commodities: int, options: int, periods: int, scenarios: int, seed: int) -> None:
     rng = random.Random(seed)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=False)
     labels = [str(2026 + t) for t in range(periods)]
     mats = [MATERIALS[i] if i < len(MATERIALS) else f"material_{i + 1}" for i in range(commodities)]
     codes = [c[0] for c in COUNTRIES]
@@ -113,4 +123,3 @@ def generate_instance(out: Path, commodities: int, options: int, periods: int, s
                                 labels[last], rng.choice([1, 1, 0.5, 0.3])])
     _write(out / "disruptions.csv",
            ["scenario", "scope", "name", "commodity", "start_period", "end_period", "severity"], disruptions)
-    return out

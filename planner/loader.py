@@ -56,6 +56,7 @@ class Instance:
     warnings: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was done for the user (scenarios generated)
     scenarios_generated: bool = False  # scenarios come from events.csv
+    events_ignored: bool = False  # events.csv is present but scenarios.csv takes precedence
 
     @property
     def commodities(self) -> pd.DataFrame:
@@ -226,10 +227,16 @@ def _check_duplicates(frame: pd.DataFrame, spec: Table, file: str, problems: lis
 
 
 def _read_settings(path: Path, file: str, problems: list[Problem], warnings: list[Problem]) -> dict:
+    if not path.exists():
+        problems.append(Problem(file, "is missing", hint="every instance folder needs instance.toml"))
+        return {}
+    if not path.is_file():
+        problems.append(Problem(file, "is not a regular file", hint="expected the text file instance.toml"))
+        return {}
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        problems.append(Problem(file, "is missing", hint="every instance folder needs instance.toml"))
+    except OSError as exc:
+        problems.append(Problem(file, f"cannot be read: {exc.strerror or exc}"))
         return {}
     except UnicodeDecodeError:
         problems.append(Problem(file, "is not UTF-8 text"))
@@ -257,6 +264,8 @@ def _read_settings(path: Path, file: str, problems: list[Problem], warnings: lis
             settings[s.key] = s.default
             continue
         settings[s.key] = _check_setting(value, s, file, problems)
+    if isinstance(settings.get("name"), str):
+        _check_name(settings["name"], file, problems)
     for table_name in ("risk", "budget"):
         sub = doc.get(table_name)
         if isinstance(sub, dict):
@@ -266,6 +275,16 @@ def _read_settings(path: Path, file: str, problems: list[Problem], warnings: lis
                     warnings.append(Problem(file, "key is not part of the format and is ignored",
                                             column=f"{table_name}.{key}", hint=did_you_mean(key, allowed)))
     return settings
+
+
+def _check_name(name: str, file: str, problems: list[Problem]) -> None:
+    """The name is also the default results folder, results/<name>: it must not be a path."""
+    unsafe = (name in (".", "..") or name.startswith(".") or any(c in name for c in '/\\\x00')
+              or any(ord(c) < 32 for c in name) or Path(name).is_absolute())
+    if unsafe:
+        problems.append(Problem(file, "expected a name that is a plain folder name: no '/', '\\', control "
+                                "characters or leading '.' (the default results folder is results/<name>)",
+                                column="name", value=name))
 
 
 def _check_setting(value: object, s: Setting, file: str, problems: list[Problem]) -> object:
@@ -406,13 +425,18 @@ def load_instance(path: str | Path, replace: dict[str, Path | None] | None = Non
                 problems.append(Problem(shown, "is missing", hint=f"required: one row per {spec.row}"))
             tables[spec.stem] = pd.DataFrame(columns=["_row", *(c.name for c in spec.columns)])
             continue
+        if not file_path.is_file():  # a folder, a FIFO or a device would hang or crash the reader
+            problems.append(Problem(shown, "is not a regular file", hint="expected a CSV text file"))
+            broken.add(spec.stem)
+            tables[spec.stem] = pd.DataFrame(columns=["_row", *(c.name for c in spec.columns)])
+            continue
         files[spec.stem] = shown
         raw = read_raw_table(file_path, shown)
         problems.extend(raw.problems)
         if not raw.header:
             broken.add(spec.stem)
         tables[spec.stem] = _parse_table(raw, spec, periods, problems, warnings)
-    for extra in sorted(folder.glob("*.csv")):
+    for extra in sorted(p for p in folder.glob("*.csv") if not p.name.startswith(".planner")):
         if extra.name not in known_files:
             warnings.append(Problem(str(extra), "is not part of the format and is ignored",
                                     hint=did_you_mean(extra.name, known_files)))
@@ -452,7 +476,9 @@ def _scenarios_from_events(inst: Instance, files: dict[str, str]) -> None:
     if inst.tables["events"].empty:
         return
     if files.get("scenarios"):
-        inst.warnings.append(Problem(files["events"], "is ignored because scenarios.csv exists"))
+        inst.events_ignored = True
+        inst.notes.append(f"scenarios.csv is used and {files['events']} is ignored: when both exist, scenarios.csv "
+                          "(with disruptions.csv) takes precedence; remove them to generate scenarios from the events")
         return
     if not inst.disruptions.empty:
         raise InstanceError([Problem(files["disruptions"], "cannot be used with events.csv alone",

@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from planner.errors import OutputError
-from planner.pipeline import Outcome
-from planner.results import TABLE_COLUMNS
+from planner.ownership import TEMP_PREFIX, Kind, inspect, read_manifest, record_files, staged_folder
+
+if TYPE_CHECKING:
+    from planner.pipeline import Outcome
 
 SUMMARY_FILE = "summary.json"
 WORKBOOK_FILE = "results.xlsx"
 REPORT_FILE = "report.html"
-EVALUATION_FOLDER = "evaluation"  # planner evaluate's default output inside a results folder
-RESULT_FILES = frozenset({SUMMARY_FILE, WORKBOOK_FILE, REPORT_FILE, EVALUATION_FOLDER,
-                          *(f"{name}.csv" for name in TABLE_COLUMNS)})
+EVALUATION_SUFFIX = "-evaluation"  # planner evaluate's default output: beside the results folder
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def default_output_dir(outcome: Outcome) -> Path:
-    return Path("results") / outcome.instance.name
+def default_output_dir(name: str) -> Path:
+    """results/<instance name>, relative to the current folder."""
+    return Path("results") / name
 
 
 def neutralise_formula(text: object) -> object:
@@ -42,70 +42,53 @@ def unneutralise(text: object) -> object:
     return text
 
 
-def _is_previous_result(folder: Path) -> bool:
-    entries = {p.name for p in folder.iterdir()}
-    return SUMMARY_FILE in entries and entries <= RESULT_FILES
-
-
 def _json_ready(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, StrEnum):
+        return str(value)
     return value
 
 
-def write_results(outcome: Outcome, folder: Path, force: bool = False, xlsx: bool = False) -> Path:
+def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """One CSV per table; text cells a spreadsheet would run as a formula are neutralised."""
+    for name, table in tables.items():
+        safe = table.copy()
+        for col in safe.columns:
+            if not pd.api.types.is_numeric_dtype(safe[col]):
+                safe[col] = safe[col].map(neutralise_formula)
+        safe.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+
+
+def write_json(path: Path, content: dict) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(_json_ready(content), fh, indent=2)
+        fh.write("\n")
+
+
+def write_results(outcome: Outcome, folder: Path, force: bool = False, xlsx: bool = False, report: bool = False,
+                  kind: Kind = Kind.RESULTS) -> Path:
     """Write summary.json and the result CSVs into `folder`, all or nothing.
 
-    Files go to a temporary folder beside it, which is moved into place only when every
-    file is complete. An existing earlier result is replaced; a folder holding anything
-    else is refused unless `force`. `xlsx` adds the workbook `results.xlsx`.
+    The folder is written beside its target and swapped in whole (`planner.ownership`): an
+    earlier result of planner's is replaced, anything planner did not write is refused.
+    `xlsx` adds the workbook `results.xlsx`, `report` the HTML report `report.html`.
     """
     folder = Path(folder)
-    if folder.exists():
-        if not folder.is_dir():
-            raise OutputError(f"{folder} exists and is not a folder")
-        if any(folder.iterdir()) and not _is_previous_result(folder) and not force:
-            raise OutputError(
-                f"{folder} holds files that are not an earlier result; choose another --out or pass --force"
-            )
-    parent = folder.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a result folder follows the umask
-    except OSError as exc:
-        raise OutputError(f"cannot write to {parent}: {exc.strerror}") from None
-    try:
-        for name, table in outcome.tables.items():
-            safe = table.copy()
-            for col in safe.columns:
-                if not pd.api.types.is_numeric_dtype(safe[col]):
-                    safe[col] = safe[col].map(neutralise_formula)
-            safe.to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
+    with staged_folder(folder, kind, force) as staging:
+        write_tables(staging, outcome.tables)
         summary = _json_ready(outcome.summary())
         if xlsx:
             from planner.workbook import workbook_from_tables  # openpyxl only when asked for
 
             workbook_from_tables(summary, outcome.tables, staging / WORKBOOK_FILE)
-        with open(staging / SUMMARY_FILE, "w", encoding="utf-8") as fh:
-            json.dump(summary, fh, indent=2)
-            fh.write("\n")
-        if folder.exists():
-            retired = parent / f".{folder.name}.old-{os.getpid()}"
-            folder.rename(retired)
-            staging.rename(folder)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write results to {folder}: {exc}") from None
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        write_json(staging / SUMMARY_FILE, summary)
+        if report:
+            from planner.report import render_report  # matplotlib only when asked for
+
+            (staging / REPORT_FILE).write_text(render_report(staging), encoding="utf-8")
     return folder
 
 
@@ -195,18 +178,53 @@ def format_evaluation(outcome: Outcome) -> str:
     return "\n".join(lines)
 
 
-def write_scenario_files(folder: Path, scenarios: pd.DataFrame, disruptions: pd.DataFrame, force: bool) -> None:
-    """scenarios.csv and disruptions.csv, refusing to overwrite unless `force`."""
-    folder = Path(folder)
-    targets = [folder / "scenarios.csv", folder / "disruptions.csv"]
-    existing = [str(t) for t in targets if t.exists()]
-    if existing and not force:
-        raise OutputError(f"{', '.join(existing)} exist; pass --force to overwrite or choose --out")
-    folder.mkdir(parents=True, exist_ok=True)
-    for frame, target in zip((scenarios, disruptions), targets):
-        staging = target.with_name(f".{target.name}.tmp")
-        frame.drop(columns=["_row"]).to_csv(staging, index=False, lineterminator="\n")
-        staging.replace(target)
+def _scenario_frames(scenarios: pd.DataFrame, disruptions: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {"scenarios": scenarios.drop(columns=["_row"]), "disruptions": disruptions.drop(columns=["_row"])}
+
+
+def write_scenario_folder(folder: Path, scenarios: pd.DataFrame, disruptions: pd.DataFrame,
+                          force: bool = False) -> Path:
+    """scenarios.csv and disruptions.csv as a folder of their own (planner scenarios --out)."""
+    with staged_folder(folder, Kind.SCENARIOS, force) as staging:
+        write_tables(staging, _scenario_frames(scenarios, disruptions))
+    return Path(folder)
+
+
+def write_scenarios_into(instance_folder: Path, scenarios: pd.DataFrame, disruptions: pd.DataFrame,
+                         force: bool = False) -> list[Path]:
+    """scenarios.csv and disruptions.csv into an instance folder (planner scenarios --into-instance).
+
+    An existing file there is replaced only when planner wrote it (recorded in the folder's
+    manifest; `force` when it changed since); a file of the user's is never touched.
+    """
+    folder = Path(instance_folder)
+    frames = _scenario_frames(scenarios, disruptions)
+    manifest = read_manifest(folder)
+    recorded = manifest["files"] if manifest else {}
+    owned = inspect(folder)
+    for name in frames:
+        path = folder / f"{name}.csv"
+        if not path.exists():
+            continue
+        if path.name not in recorded:
+            raise OutputError(f"{path} exists and planner did not write it; planner never replaces it: remove it "
+                              "yourself, or write the scenarios to a folder of their own with --out")
+        if path.name in owned.changed and not force:
+            raise OutputError(f"{path} was written by planner but changed since; pass --force to replace it")
+    written = []
+    for name, frame in frames.items():
+        path = folder / f"{name}.csv"
+        staging = folder / f"{TEMP_PREFIX}{name}.csv"
+        try:
+            write_tables(folder, {f"{TEMP_PREFIX}{name}": frame})
+            staging.replace(path)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        finally:
+            staging.unlink(missing_ok=True)
+        written.append(path)
+    record_files(folder, [p.name for p in written])
+    return written
 
 
 def read_summary(folder: Path) -> dict:

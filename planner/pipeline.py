@@ -18,6 +18,7 @@ from planner.resolve import ModelCache
 from planner.results import Figures, Plan, compute_figures, drop_idle_contracts, plan_from_model, result_tables
 from planner.scaling import choose_scales, first_stage_values, fix_first_stage, scale_data, unscale_plan
 from planner.solve import HighsSession, SolveOptions, SolveReport
+from planner.status import Status
 
 
 @dataclass
@@ -106,15 +107,16 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
     model = session.model
     report = session.solve(data.risk_aversion, money_scale=scales.money)
     if not report.has_plan:
-        if report.status == "infeasible":
+        if report.status is Status.INFEASIBLE:
             reasons = explain_infeasibility(data, scales, options) if variant == PLAN else []
             raise InfeasibleError(reasons)
-        if report.status == "time_limit":
-            hint = ("; the decomposition phase used it before its first plan: --no-decomposition leaves the "
-                    "time to branch and bound, which may find a first plan sooner"
-                    if report.method.startswith("decomposition") else "")
-            raise SolveError("time_limit", f"no feasible plan found within the time limit of {options.time_limit:g} s"
-                                           + hint)
+        if report.status is Status.NO_PLAN:
+            limits = []
+            if options.time_limit is not None:
+                limits.append(f"the time limit of {options.time_limit:g} s")
+            if options.node_limit is not None:
+                limits.append(f"the node limit of {options.node_limit:,}")
+            raise SolveError(Status.NO_PLAN, f"no feasible plan found within {' and '.join(limits) or 'the limits'}")
         raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")
     plan = drop_idle_contracts(data, unscale_plan(plan_from_model(model, data), data, scales))
     return report, plan, build_seconds

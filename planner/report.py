@@ -16,13 +16,17 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+matplotlib.rcParams["text.parse_math"] = False  # "$" in a currency or name is text, not TeX
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from planner.output import read_summary, read_table, unneutralise  # noqa: E402
+from planner.ownership import GENERATOR, write_file  # noqa: E402
+from planner.status import has_plan  # noqa: E402
 
 BINDING_TOLERANCE = 1e-6
+_GENERATOR = f'<meta name="generator" content="{GENERATOR}">'
 CONTRACT_COLUMNS = ["option", "commodity", "origin", "processor", "fixed_cost", "agreement", "total_volume"]
 BLOC_COLOURS = {"china": "#c0392b", "russia": "#8e44ad", "ukraine": "#f1c40f", "allies": "#2e86c1",
                 "domestic": "#1e8449", "global_south": "#e67e22"}
@@ -47,7 +51,9 @@ def _svg(fig: plt.Figure) -> str:
 
 
 def _money(value: float | None, currency: str) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.2f} {currency}"
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:,.2f} {html.escape(str(currency))}"
 
 
 def _table(frame: pd.DataFrame, table_id: str, row_classes: list[str] | None = None) -> str:
@@ -146,6 +152,12 @@ def binding_rows(exposure: pd.DataFrame) -> pd.DataFrame:
     return limited
 
 
+def _page(title: str, sections: list[str]) -> str:
+    """A whole HTML page; `title` is already escaped."""
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{_GENERATOR}<title>{title}</title>'
+            f"<style>{STYLE}</style></head><body>\n" + "\n".join(sections) + "\n</body></html>\n")
+
+
 def render_report(results: Path) -> str:
     """The HTML report of the results folder `results`."""
     results = Path(results)
@@ -201,21 +213,22 @@ def render_report(results: Path) -> str:
         f'<p class="note">planner {html.escape(str(summary.get("planner_version", "")))}, '
         f'{html.escape(str(summary.get("solver", "")))}.</p>',
     ]
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>planner report: {name}</title>'
-            f"<style>{STYLE}</style></head><body>\n" + "\n".join(sections) + "\n</body></html>\n")
+    return _page(f"planner report: {name}", sections)
 
 
 def render_sweep_report(folder: Path) -> str:
     """The HTML report of a sweep folder: its charts and its table."""
     from planner.sweep import SWEEP_FILE
-    from planner.sweep_charts import sweep_figures
+    from planner.sweep_charts import sweep_figures, why_no_chart
 
     table = pd.read_csv(Path(folder) / SWEEP_FILE, keep_default_na=False, na_values=[""])
     keys = list(table.columns[: list(table.columns).index("id")])
     charts = "".join(f'<figure id="chart-{html.escape(name.removesuffix(".png"))}">{_svg(fig)}</figure>'
                      for name, fig in sweep_figures(table, keys).items())
+    if not charts:
+        charts = f'<p class="note">No chart: {html.escape(why_no_chart(table))}.</p>'
     shown = table[[c for c in table.columns if not c.startswith("share_")]]
-    failed = int((~table["status"].isin(["optimal", "time_limit"])).sum())
+    failed = int((~table["status"].map(has_plan)).sum())
     title = html.escape(Path(folder).resolve().name)
     sections = [
         f"<h1>Sweep: {title}</h1>",
@@ -226,17 +239,13 @@ def render_sweep_report(folder: Path) -> str:
         '<p class="note">Bloc shares per material are in sweep.csv; each run\'s full results in runs/ID/.</p>'
         "</section>",
     ]
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>planner sweep: {title}</title>'
-            f"<style>{STYLE}</style></head><body>\n" + "\n".join(sections) + "\n</body></html>\n")
+    return _page(f"planner sweep: {title}", sections)
 
 
 def write_report(results: Path, out: Path) -> Path:
-    """Write the HTML report of a results or sweep folder to `out` (whole, then moved into place)."""
+    """Write the HTML report of a results or sweep folder to `out` (whole, then moved into place;
+    an existing file only when planner wrote it, `planner.ownership.write_file`)."""
     from planner.sweep import SWEEP_FILE
 
     text = render_sweep_report(results) if (Path(results) / SWEEP_FILE).is_file() else render_report(results)
-    out = Path(out)
-    staging = out.with_name(f".{out.name}.tmp")
-    staging.write_text(text, encoding="utf-8")
-    staging.replace(out)
-    return out
+    return write_file(Path(out), lambda path: path.write_text(text, encoding="utf-8"))

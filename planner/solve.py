@@ -3,27 +3,29 @@
 Path into HiGHS: Pyomo's `LinearStandardFormCompiler` turns the model into sparse
 matrices (Pyomo stays the single source of truth for the formulation), which are handed
 to `highspy.Highs.passModel` in one call; the solution is written back into the Pyomo
-variables. The termination status is checked before any value is read.
+variables. The termination status is checked before any value is read. Every HiGHS run
+goes through `planner.highs.run` (time limits on the solve's clock, Ctrl-C).
 
-Two stages (MODEL.md section 3, last paragraph): at lambda = 1 the expected cost has no
+The order of a planning solve (docs/model.md, section 6):
+1. with a time or node limit, branch and bound until its first plan, so that a limited solve
+   has a plan whenever branch and bound alone would;
+2. the decomposition phase (`planner.decompose`), which may prove a plan optimal;
+3. otherwise branch and bound on the whole model, from the best plan so far;
+4. at lambda = 1, the tie-break stage: among optimal plans, one with the least expected cost.
+
+The tie-break (MODEL section 3, last paragraph): at lambda = 1 the expected cost has no
 weight, scenarios outside the CVaR tail do not count at all, and optimal plans may buy
 needlessly there. After the first solve the objective is capped at its incumbent value
 and the expected cost is minimised, warm-started from the first plan. The gap and bound
 reported are those of the first, objective-defining stage. Below lambda = 1 the expected
-cost carries weight 1 - lambda, so an optimal plan cannot buy needlessly; measured on a
-6 x 15 x 8 x 30 instance at lambda = 0.5, a second stage took 23 s more than the 17 s
-solve to move the expected cost by 1e-7 of itself, so it is not run there.
+cost carries weight 1 - lambda, so an optimal plan cannot buy needlessly, and the stage is
+not run (its cost and effect were measured: README, "Choices").
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
@@ -34,53 +36,40 @@ from pyomo.repn import generate_standard_repn
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from planner.decompose import Decomposition, DecompositionResult, find_structure
+from planner.highs import (
+    SOLVER_NAME,
+    RunStatus,
+    has_feasible_solution,
+    highs_lp,
+    new_highs,
+    run,
+    set_costs,
+    set_full_solution,
+)
+from planner.options import SolveOptions
+from planner.status import Method, Status
 
-SOLVER_NAME = f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
+__all__ = ["HighsSession", "SolveOptions", "SolveReport", "solve_model"]
+
 # A tie-break may exceed the first stage's objective by this relative amount, no more.
 TIEBREAK_RELATIVE_SLACK = 1e-9
-
-_STATUS = {
-    highspy.HighsModelStatus.kOptimal: "optimal",
-    highspy.HighsModelStatus.kTimeLimit: "time_limit",
-    highspy.HighsModelStatus.kInfeasible: "infeasible",
-    highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible",
-    highspy.HighsModelStatus.kUnbounded: "unbounded",
-    highspy.HighsModelStatus.kInterrupt: "interrupted",
-    highspy.HighsModelStatus.kHighsInterrupt: "interrupted",
-    highspy.HighsModelStatus.kIterationLimit: "iteration_limit",
-    highspy.HighsModelStatus.kSolutionLimit: "solution_limit",
-    highspy.HighsModelStatus.kMemoryLimit: "memory_limit",
-}
-
-
-@dataclass(frozen=True)
-class SolveOptions:
-    """What the user may set about the solve."""
-
-    mip_gap: float = 1e-4  # relative
-    time_limit: float | None = None  # seconds, whole solve (both stages)
-    threads: int | None = None  # None: HiGHS chooses
-    log: bool = False  # HiGHS log to stderr
-    tiebreak: bool = True  # second stage: least expected cost among optimal plans
-    decomposition: bool = True  # planning models: the decomposition phase first (planner.decompose)
-    seed: int = 0
-    # called during branch and bound with (seconds, incumbent or None, bound or None)
-    progress: Callable[[float, float | None, float | None], None] | None = None
+_LIMITED = {RunStatus.TIME_LIMIT: Status.TIME_LIMIT, RunStatus.NODE_LIMIT: Status.NODE_LIMIT,
+            RunStatus.SOLUTION_LIMIT: Status.NODE_LIMIT}
 
 
 @dataclass
 class SolveReport:
     """What the solver says about the plan now stored in the model's variables."""
 
-    status: str
+    status: Status
     has_plan: bool
-    best_bound: float | None = None
+    best_bound: float | None = None  # in the user's money, with the objective's constant
     transfer_seconds: float = 0.0
     solve_seconds: float = 0.0
     sizes: dict[str, int] = field(default_factory=dict)
     solver: str = SOLVER_NAME
     tiebreak: str = "not run"  # "applied", "no change", "not run", or the stage's status
-    method: str = "branch and bound"  # or "decomposition", "decomposition, then branch and bound"
+    method: Method = Method.BRANCH_AND_BOUND
     decomposition_rounds: int = 0
 
 
@@ -96,6 +85,10 @@ class _Compiled:
     # rows whose right-hand side holds a mutable Param: (row, bound expression, rhs - its value)
     parametric_rows: list[tuple[int, object, float]]
     rows: list  # Pyomo ConstraintData, in row order
+
+    def value(self, plan: np.ndarray) -> float:
+        """The objective of a plan (all columns), in model units, constant included."""
+        return float(self.objective @ plan) + self.objective_offset
 
 
 def _parametric_rows(rows: list, rhs: np.ndarray) -> list[tuple[int, object, float]]:
@@ -131,140 +124,18 @@ def _compile(model: pyo.ConcreteModel) -> _Compiled:
     second = order.index(id(second_objective)) if second_objective is not None else main
 
     columns = info.columns
-    n, A = len(columns), info.A.tocsc()
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, A.shape[0]
-    lp.col_cost_ = costs[main]
-    lp.offset_ = float(info.c_offset[main])
     inf = highspy.kHighsInf
-    lp.col_lower_ = np.array([-inf if v.lb is None else v.lb for v in columns], dtype=float)
-    lp.col_upper_ = np.array([inf if v.ub is None else v.ub for v in columns], dtype=float)
     rhs = np.asarray(info.rhs, dtype=float)
     sense = np.array([mult for _, mult in info.rows], dtype=int)
-    lp.row_lower_ = np.where(sense <= 0, rhs, -inf)  # 0: equality, -1: >=
-    lp.row_upper_ = np.where(sense >= 0, rhs, inf)  # 1: <=
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr
-    lp.a_matrix_.index_ = A.indices
-    lp.a_matrix_.value_ = A.data
-    integer = [highspy.HighsVarType.kInteger if v.is_integer() else highspy.HighsVarType.kContinuous for v in columns]
-    lp.integrality_ = integer
+    lp = highs_lp(info.A, costs[main],
+                  np.array([-inf if v.lb is None else v.lb for v in columns], dtype=float),
+                  np.array([inf if v.ub is None else v.ub for v in columns], dtype=float),
+                  np.where(sense <= 0, rhs, -inf),  # 0: equality, -1: >=
+                  np.where(sense >= 0, rhs, inf),  # 1: <=
+                  integer=np.array([v.is_integer() for v in columns]), offset=float(info.c_offset[main]))
     return _Compiled(columns, lp, costs[main], float(info.c_offset[main]), costs[second],
-                     float(info.c_offset[second]), int(A.nnz), _parametric_rows(info.rows, rhs),
+                     float(info.c_offset[second]), int(info.A.nnz), _parametric_rows(info.rows, rhs),
                      [con for con, _ in info.rows])
-
-
-@contextlib.contextmanager
-def _stdout_silenced() -> Iterator[None]:
-    """Silence file descriptor 1: highspy 1.16 prints its banner from C in the constructor."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-# HiGHS options that pay on this model family. Its root node is where the time goes (M: 0.44 s
-# for the LP relaxation, 42 s at the root, 12.8 s of it in heuristic sub-MIPs); without RINS,
-# RENS and the root reduced-cost heuristic, generated S solves in 0.6 s instead of 4.2 s and
-# M in 20.0 s instead of 43.5 s, to the same optimum (benchmarks/, issue 8 notes).
-HIGHS_OPTIONS = {
-    "mip_heuristic_run_rins": False,
-    "mip_heuristic_run_rens": False,
-    "mip_heuristic_run_root_reduced_cost": False,
-}
-
-
-def _new_highs(options: SolveOptions) -> highspy.Highs:
-    with _stdout_silenced():
-        h = highspy.Highs()
-    for name, value in HIGHS_OPTIONS.items():
-        h.setOptionValue(name, value)
-    h.setOptionValue("output_flag", options.log)
-    h.setOptionValue("log_to_console", False)
-    if options.log:
-        h.cbLogging.subscribe(lambda event: sys.stderr.write(event.message))
-    h.setOptionValue("mip_rel_gap", options.mip_gap)
-    h.setOptionValue("random_seed", options.seed)
-    if options.threads:
-        h.setOptionValue("threads", options.threads)
-    h.HandleKeyboardInterrupt = True  # Ctrl-C cancels the solve instead of waiting for it
-    return h
-
-
-def _quiet_highs(options: SolveOptions) -> highspy.Highs:
-    """A HiGHS for the decomposition's blocks and master: the solve's options, no log."""
-    return _new_highs(replace(options, log=False))
-
-
-def _run(h: highspy.Highs) -> None:
-    """Solve; a Ctrl-C during the solve cancels it and is raised again here."""
-    h.solve()
-    if h.getModelStatus() in (highspy.HighsModelStatus.kInterrupt, highspy.HighsModelStatus.kHighsInterrupt):
-        raise KeyboardInterrupt
-
-
-def _status_and_plan(h: highspy.Highs) -> tuple[str, bool]:
-    status = _STATUS.get(h.getModelStatus(), "solver_error")
-    has_plan = h.getInfo().primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-    return status, has_plan
-
-
-def _set_time_limit(h: highspy.Highs, options: SolveOptions, started: float) -> bool:
-    """Give HiGHS what remains of the time limit; False when nothing remains."""
-    if options.time_limit is None:
-        return True
-    remaining = options.time_limit - (time.perf_counter() - started)
-    if remaining <= 0:
-        return False
-    h.setOptionValue("time_limit", remaining)
-    return True
-
-
-def _run_tiebreak(h: highspy.Highs, compiled: _Compiled, plan: np.ndarray, options: SolveOptions,
-                  started: float) -> tuple[str, np.ndarray]:
-    """Minimise expected cost subject to objective <= its first-stage value.
-
-    HiGHS is left as it was found (the cap row removed, the first objective restored), so
-    that a session can be solved again.
-    """
-    first = float(compiled.objective @ plan) + compiled.objective_offset
-    cap = first - compiled.objective_offset + TIEBREAK_RELATIVE_SLACK * max(1.0, abs(first))
-    nz = np.flatnonzero(compiled.objective)
-    h.addRow(-highspy.kHighsInf, cap, len(nz), nz.astype(np.int32), compiled.objective[nz])
-    _set_costs(h, compiled.tiebreak, compiled.tiebreak_offset)
-    try:
-        _set_full_solution(h, plan)
-        if not _set_time_limit(h, options, started):
-            return "time_limit", plan
-        _run(h)
-        status, has_plan = _status_and_plan(h)
-        if not has_plan:
-            return status, plan
-        second = np.asarray(h.getSolution().col_value)
-    finally:
-        h.deleteRows(1, np.array([h.getNumRow() - 1], dtype=np.int32))
-        _set_costs(h, compiled.objective, compiled.objective_offset)
-    scale = max(1.0, abs(compiled.tiebreak @ plan))
-    better = compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * scale
-    return ("applied" if better else "no change"), (second if better else plan)
-
-
-def _set_full_solution(h: highspy.Highs, values: np.ndarray) -> None:
-    """A MIP start giving every column: HiGHS checks it as it is, it does not complete it."""
-    start = highspy.HighsSolution()
-    start.col_value = list(values)
-    start.value_valid = True
-    h.setSolution(start)
-
-
-def _set_costs(h: highspy.Highs, costs: np.ndarray, offset: float) -> None:
-    h.changeColsCost(len(costs), np.arange(len(costs), dtype=np.int32), costs)
-    h.changeObjectiveOffset(offset)
 
 
 def _store(model: pyo.ConcreteModel, columns: list, values: np.ndarray) -> None:
@@ -285,6 +156,29 @@ def _store(model: pyo.ConcreteModel, columns: list, values: np.ndarray) -> None:
         var.set_value(float(value), skip_validation=True)
 
 
+@dataclass
+class _Incumbent:
+    """The best plan found so far by any stage of a solve, and the best bound."""
+
+    compiled: _Compiled
+    plan: np.ndarray | None = None
+    upper: float = math.inf  # its objective, model units
+    lower: float = -math.inf
+
+    def offer(self, plan: np.ndarray | None) -> None:
+        if plan is not None:
+            value = self.compiled.value(plan)
+            if value < self.upper:
+                self.plan, self.upper = np.asarray(plan, dtype=float), value
+
+    def bound(self, value: float) -> None:
+        if math.isfinite(value):
+            self.lower = max(self.lower, value)
+
+    def proven(self, gap: float) -> bool:
+        return self.plan is not None and self.upper - self.lower <= gap * max(abs(self.upper), 1e-10)
+
+
 class HighsSession:
     """A built model compiled into one HiGHS instance, kept so that it can be solved again.
 
@@ -295,19 +189,21 @@ class HighsSession:
     building or compiling again (`planner.resolve`).
 
     With `planning=True` (the planning model, not its elastic or fixed-plan variants) and
-    `options.decomposition`, each solve starts with the decomposition phase
-    (`planner.decompose`) when the model has at least two materials with binaries.
+    `options.decomposition`, each solve runs the decomposition phase (`planner.decompose`)
+    when the model has at least two materials with binaries.
     """
 
     def __init__(self, model: pyo.ConcreteModel, options: SolveOptions, planning: bool = False) -> None:
-        started = time.perf_counter()
+        clock = options.clock
+        started = clock()
         self.model = model
         self.options = options
         self.compiled = _compile(model)
         self.column = {id(v): i for i, v in enumerate(self.compiled.columns)}
-        self.highs = _new_highs(options)
+        self.highs = new_highs(options)
         self.highs.passModel(self.compiled.lp)
         self.money_scale = 1.0  # of the solve under way: progress is reported in the user's money
+        self._started = started
         if options.progress is not None:
             self.highs.cbMipInterrupt.subscribe(self._relay_progress)
         self.sizes = {
@@ -317,7 +213,7 @@ class HighsSession:
             "nonzeros": self.compiled.nonzeros,
         }
         self.decomposition = self._decomposition() if planning and options.decomposition else None
-        self.transfer_seconds = time.perf_counter() - started
+        self.transfer_seconds = clock() - started
         self.last_plan: np.ndarray | None = None  # all columns of the last plan found
         self._starts: list = []  # MIP starts for the next branch and bound, set just before it
 
@@ -333,7 +229,7 @@ class HighsSession:
 
     def _relay_progress(self, event: highspy.cb.HighsCallbackEvent) -> None:
         out = event.data_out
-        self._progress(out.running_time, out.mip_primal_bound, out.mip_dual_bound)
+        self._progress(self.options.clock() - self._started, out.mip_primal_bound, out.mip_dual_bound)
 
     def _progress(self, seconds: float, incumbent: float | None, bound: float | None) -> None:
         scale = self.money_scale
@@ -342,7 +238,7 @@ class HighsSession:
 
     def refresh(self) -> None:
         """Push the model's current Param values into HiGHS."""
-        started = time.perf_counter()
+        started = self.options.clock()
         c, lp, h = self.compiled, self.compiled.lp, self.highs
         lower, upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
         for row, bound, offset in c.parametric_rows:
@@ -358,8 +254,8 @@ class HighsSession:
         n = lp.num_col_
         c.objective, c.objective_offset = _objective_costs(self.model.objective, self.column, n)
         c.tiebreak, c.tiebreak_offset = _objective_costs(self.model.tiebreak_objective, self.column, n)
-        _set_costs(h, c.objective, c.objective_offset)
-        self.transfer_seconds = time.perf_counter() - started
+        set_costs(h, c.objective, c.objective_offset)
+        self.transfer_seconds = self.options.clock() - started
 
     def set_start(self, start: list[tuple[object, float]]) -> None:
         """A partial MIP start ((Pyomo variable, value) pairs); HiGHS completes or ignores it."""
@@ -375,71 +271,135 @@ class HighsSession:
     def _push_starts(self) -> None:
         for index, values in self._starts:
             if index is None:
-                _set_full_solution(self.highs, values)
+                set_full_solution(self.highs, values)
             else:
                 self.highs.setSolution(len(index), index, values)
         self._starts = []
 
-    def _decompose(self, started: float) -> DecompositionResult | None:
+    def _first_plan(self, deadline: float | None) -> RunStatus:
+        """Branch and bound until its first plan (HiGHS stops at its first improving solution)."""
+        h = self.highs
+        self._push_starts_copy()
+        h.setOptionValue("mip_max_improving_sols", 1)
+        try:
+            return run(h, deadline, self.options.clock)
+        finally:
+            h.setOptionValue("mip_max_improving_sols", highspy.kHighsIInf)
+
+    def _push_starts_copy(self) -> None:
+        starts = list(self._starts)
+        self._push_starts()
+        self._starts = starts  # given again to the final branch and bound
+
+    def _decompose(self, deadline: float | None, best: _Incumbent) -> DecompositionResult | None:
         options = self.options
-        deadline = None if options.time_limit is None else started + options.time_limit
-        log = (lambda text: sys.stderr.write(text)) if options.log else None
+        log = (lambda text: self._log(text)) if options.log else None
         return self.decomposition.run(
             self.highs, self.compiled.lp, self.compiled.objective, self.compiled.objective_offset,
-            options.mip_gap, lambda: _quiet_highs(options), deadline,
-            self._progress if options.progress is not None else None, log)
+            options.mip_gap, lambda: new_highs(options, log=False), deadline, options.clock,
+            self._progress if options.progress is not None else None, log, self._started,
+            incumbent=None if best.plan is None else (best.plan, best.upper))
+
+    @staticmethod
+    def _log(text: str) -> None:
+        import sys
+
+        sys.stderr.write(text)
 
     def solve(self, risk_aversion: float, money_scale: float = 1.0) -> SolveReport:
-        """Solve and store the plan in the model's variables (see `solve_model`).
+        """Solve and store the plan in the model's variables (see the module docstring).
 
-        The decomposition phase (when the session has one) either proves its plan optimal to
-        the gap, or hands it to branch and bound as a MIP start; the reported bound is then
-        the better of its Lagrangian bound and HiGHS's.
+        The reported bound is the best one proven by any stage (HiGHS's dual bounds, the
+        phase's Lagrangian bound), in the user's money.
         """
-        started = time.perf_counter()
+        options, clock = self.options, self.options.clock
+        started = self._started = clock()
+        deadline = None if options.time_limit is None else started + options.time_limit
         self.money_scale = money_scale
-        h, compiled, options = self.highs, self.compiled, self.options
-        report = SolveReport(status="not_solved", has_plan=False, sizes=dict(self.sizes),
+        h, compiled = self.highs, self.compiled
+        report = SolveReport(status=Status.NO_PLAN, has_plan=False, sizes=dict(self.sizes),
                              transfer_seconds=self.transfer_seconds)
-        if not _set_time_limit(h, options, started):
-            report.status = "time_limit"
-            return report
-        found = self._decompose(started) if self.decomposition is not None else None
-        lower = -math.inf
-        if found is not None:
-            report.decomposition_rounds, lower = found.rounds, found.lower
-        if found is not None and found.proven:
-            report.method = "decomposition"
-            report.status, report.has_plan, plan = "optimal", True, found.plan
-        else:
-            if self.decomposition is not None:  # the phase ran (it may have ended without a plan)
-                report.method = "decomposition, then branch and bound"
-            if found is not None and found.plan is not None:
-                self.set_full_start(found.plan)
-            self._push_starts()
-            if not _set_time_limit(h, options, started):
-                report.status, report.has_plan = "time_limit", found is not None and found.plan is not None
-                plan = found.plan if report.has_plan else None
+        binaries = report.sizes["binary_variables"] > 0
+        best = _Incumbent(compiled)
+        final: RunStatus | None = None
+        if self.decomposition is not None and options.limited:
+            final = self._first_plan(deadline)
+            if final is RunStatus.INFEASIBLE:
+                return self._finish(report, best, final, risk_aversion, deadline)
+            if has_feasible_solution(h):
+                best.offer(np.asarray(h.getSolution().col_value))
+                best.bound(h.getInfo().mip_dual_bound)
+        if self.decomposition is not None and final is not RunStatus.OPTIMAL:
+            found = self._decompose(deadline, best)
+            report.method = Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
+            if found is not None:
+                report.decomposition_rounds = found.rounds
+                best.offer(found.plan)
+                best.bound(found.lower)
+            if best.proven(options.mip_gap):
+                report.method, final = Method.DECOMPOSITION, RunStatus.OPTIMAL
             else:
-                _run(h)
-                report.status, report.has_plan = _status_and_plan(h)
-                plan = np.asarray(h.getSolution().col_value) if report.has_plan else None
-                if report.has_plan and report.sizes["binary_variables"] > 0:
-                    lower = max(lower, h.getInfo().mip_dual_bound)
-                if found is not None and found.plan is not None and report.status != "infeasible":
-                    if plan is None or found.upper < float(compiled.objective @ plan) + compiled.objective_offset:
-                        report.has_plan, plan = True, found.plan  # HiGHS stopped before it improved on it
-        if report.has_plan:
-            self.last_plan = plan
-            objective = float(compiled.objective @ plan) + compiled.objective_offset
-            bound = lower if report.sizes["binary_variables"] > 0 else objective
-            report.best_bound = float(bound) * money_scale if math.isfinite(bound) else None
-            if options.tiebreak and risk_aversion >= 1:
-                report.tiebreak, plan = _run_tiebreak(h, compiled, plan, options, started)
-            _store(self.model, compiled.columns, plan)
+                final = None
+        if final is None:
+            if best.plan is not None:
+                self.set_full_start(best.plan)
+            self._push_starts()
+            final = run(h, deadline, clock)
+            if has_feasible_solution(h) and final is not RunStatus.INFEASIBLE:
+                best.offer(np.asarray(h.getSolution().col_value))
+                if binaries:
+                    best.bound(h.getInfo().mip_dual_bound)
         self._starts = []  # a start not used (the phase proved its plan) is not kept for the next solve
-        report.solve_seconds = time.perf_counter() - started
+        return self._finish(report, best, final, risk_aversion, deadline, binaries)
+
+    def _finish(self, report: SolveReport, best: _Incumbent, final: RunStatus, risk_aversion: float,
+                deadline: float | None, binaries: bool = True) -> SolveReport:
+        """Status, bound and plan of a solve whose last HiGHS run ended with `final`."""
+        options = self.options
+        if best.plan is None:
+            report.status = {RunStatus.INFEASIBLE: Status.INFEASIBLE, RunStatus.UNBOUNDED: Status.SOLVER_ERROR,
+                             RunStatus.SOLVER_ERROR: Status.SOLVER_ERROR}.get(final, Status.NO_PLAN)
+        else:
+            if not binaries and final is RunStatus.OPTIMAL:
+                best.bound(best.upper)  # an LP: its optimum is its bound
+            proven = final is RunStatus.OPTIMAL or best.proven(options.mip_gap)
+            report.status = Status.OPTIMAL if proven else _LIMITED.get(final, Status.SOLVER_ERROR)
+            report.has_plan = report.status.has_plan
+        if report.has_plan:
+            plan = best.plan
+            self.last_plan = plan
+            report.best_bound = best.lower * self.money_scale if math.isfinite(best.lower) else None
+            if options.tiebreak and risk_aversion >= 1:
+                report.tiebreak, plan = self.least_expected_cost(plan, deadline)
+            _store(self.model, self.compiled.columns, plan)
+        report.solve_seconds = options.clock() - self._started
         return report
+
+    def least_expected_cost(self, plan: np.ndarray, deadline: float | None = None) -> tuple[str, np.ndarray]:
+        """The tie-break stage from `plan` (all columns): minimise expected cost subject to
+        objective <= the plan's; returns ("applied" or "no change", the plan kept).
+
+        HiGHS is left as it was found (the cap row removed, the first objective restored), so
+        that a session can be solved again.
+        """
+        h, compiled = self.highs, self.compiled
+        first = compiled.value(plan)
+        cap = first - compiled.objective_offset + TIEBREAK_RELATIVE_SLACK * max(1.0, abs(first))
+        nz = np.flatnonzero(compiled.objective)
+        h.addRow(-highspy.kHighsInf, cap, len(nz), nz.astype(np.int32), compiled.objective[nz])
+        set_costs(h, compiled.tiebreak, compiled.tiebreak_offset)
+        try:
+            set_full_solution(h, plan)
+            status = run(h, deadline, self.options.clock)
+            if not has_feasible_solution(h) or status is RunStatus.INFEASIBLE:
+                return str(status), plan
+            second = np.asarray(h.getSolution().col_value)
+        finally:
+            h.deleteRows(1, np.array([h.getNumRow() - 1], dtype=np.int32))
+            set_costs(h, compiled.objective, compiled.objective_offset)
+        scale = max(1.0, abs(compiled.tiebreak @ plan))
+        better = compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * scale
+        return ("applied" if better else "no change"), (second if better else plan)
 
 
 def solve_model(model: pyo.ConcreteModel, risk_aversion: float, options: SolveOptions,

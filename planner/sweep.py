@@ -22,7 +22,10 @@ import itertools
 import json
 import math
 import os
+import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -31,16 +34,36 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.errors import OverrideError, PlannerError
+from planner.errors import (
+    ClusterError,
+    InfeasibleError,
+    InstanceError,
+    OutputError,
+    OverrideError,
+    PlannerError,
+    SolveError,
+)
 from planner.loader import Instance, load_instance
-from planner.output import SUMMARY_FILE, read_summary, read_table, write_results
+from planner.options import SolveOptions
+from planner.output import SUMMARY_FILE, read_summary, read_table, write_json, write_results
 from planner.overrides import apply_values, resolve
-from planner.resolve import ModelCache
-from planner.solve import SolveOptions
+from planner.ownership import (
+    TEMP_PREFIX,
+    Kind,
+    check_target,
+    read_manifest,
+    record_files,
+    remove_owned,
+    write_manifest,
+)
+from planner.schema import TABLES
+from planner.status import Status
 
 RUNS = "runs"
 FAILED_FILE = "failed.json"
 SWEEP_FILE = "sweep.csv"
+SWEEP_META = "sweep.json"  # what the sweep is of: the instance (path, content) and the solve options
+CONNECT_TIMEOUT = "5s"  # to a Dask scheduler
 FIGURES = ["status", "objective", "expected_cost", "cvar", "fixed_cost", "mip_gap", "seconds", "options_selected"]
 
 
@@ -106,6 +129,11 @@ def check_runs(inst: Instance, runs: list[Run]) -> None:
         raise OverrideError("the sweep has no runs: give --vary or --design")
     problems = []
     for key in sorted({k for run in runs for k in run.values}):
+        if key.startswith("events.") and inst.events_ignored:
+            problems.append(f"{key!r} would change nothing: the instance's scenarios.csv takes precedence over "
+                            "events.csv, so the events do not make its scenarios (vary scenarios.NAME.probability, "
+                            "or remove scenarios.csv and disruptions.csv)")
+            continue
         try:
             resolve(inst, key)
         except OverrideError as exc:
@@ -128,9 +156,20 @@ def _base(path: str) -> Instance:
     return _BASE[path]
 
 
+def _failure_status(exc: PlannerError) -> Status:
+    if isinstance(exc, InfeasibleError):
+        return Status.INFEASIBLE
+    if isinstance(exc, SolveError):
+        return Status(exc.status)
+    if isinstance(exc, (InstanceError, OverrideError)):
+        return Status.INVALID
+    return Status.ERROR
+
+
 def execute(task: tuple[str, Run, str, SolveOptions]) -> str:
     """Solve one run and write its folder; returns the run id. Failures become failed.json."""
     from planner.pipeline import solve_instance
+    from planner.resolve import ModelCache
 
     path, run, out, options = task
     folder = Path(out) / RUNS / run.id
@@ -140,20 +179,23 @@ def execute(task: tuple[str, Run, str, SolveOptions]) -> str:
         cache = _KEPT.caches.setdefault(path, ModelCache())
         outcome = solve_instance(apply_values(_base(path), run.values), options, cache=cache)
         outcome.extra = {"sweep_values": run.values}
-        write_results(outcome, folder, force=True)
+        write_results(outcome, folder, force=True, kind=Kind.RUN)
     except PlannerError as exc:
-        _write_failure(folder, run, getattr(exc, "status", type(exc).__name__), str(exc))
+        _write_failure(folder, run, _failure_status(exc), str(exc))
     return run.id
 
 
-def _write_failure(folder: Path, run: Run, status: str, reason: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    staging = folder / f".{FAILED_FILE}.tmp"
-    staging.write_text(json.dumps({"values": run.values, "status": status, "reason": reason}, indent=2))
-    staging.replace(folder / FAILED_FILE)
+def _write_failure(folder: Path, run: Run, status: Status, reason: str) -> None:
+    if folder.exists():
+        check_target(folder, Kind.RUN, force=True)
+        remove_owned(folder)
+    folder.mkdir(parents=True)
+    write_json(folder / FAILED_FILE, {"values": run.values, "status": status, "reason": reason})
+    write_manifest(folder, Kind.RUN)
 
 
 def is_done(out: Path, run: Run) -> bool:
+    """A run is done when its folder holds its result or its failure record."""
     folder = out / RUNS / run.id
     return (folder / SUMMARY_FILE).is_file() or (folder / FAILED_FILE).is_file()
 
@@ -187,7 +229,7 @@ def _row(out: Path, run: Run) -> dict:
             row[f"share_{bloc}_{commodity}"] = share
     elif (folder / FAILED_FILE).is_file():
         failure = json.loads((folder / FAILED_FILE).read_text())
-        row.update(status=failure["status"], reason=failure["reason"].replace("\n", " "))
+        row.update(status=failure["status"], reason=" ".join(failure["reason"].split()))
     else:
         row.update(status="not_run", reason="")
     return row
@@ -199,62 +241,141 @@ def write_table(out: Path, runs: list[Run]) -> pd.DataFrame:
     keys = list(dict.fromkeys(k for run in runs for k in run.values))
     shares = sorted({c for r in rows for c in r if c.startswith("share_")})
     table = pd.DataFrame(rows).reindex(columns=[*keys, "id", *FIGURES, "reason", *shares])
-    staging = out / f".{SWEEP_FILE}.tmp"
+    staging = out / f"{TEMP_PREFIX}{SWEEP_FILE}"
     table.to_csv(staging, index=False, lineterminator="\n")
     staging.replace(out / SWEEP_FILE)
+    record_files(out, [SWEEP_FILE], Kind.SWEEP)
     return table
 
 
 # ----------------------------------------------------------------------------- running it all
 
 
+def _fingerprint(path: Path) -> str:
+    """SHA-256 of the instance files planner reads: another content is another instance."""
+    digest = hashlib.sha256()
+    for name in ["instance.toml", *sorted(t.file for t in TABLES)]:
+        file = path / name
+        if file.is_file():
+            digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _meta(path: Path, options: SolveOptions) -> dict:
+    return {"instance": str(path), "instance_sha256": _fingerprint(path),
+            "solve_options": {"mip_gap": options.mip_gap, "time_limit": options.time_limit,
+                              "node_limit": options.node_limit, "decomposition": options.decomposition}}
+
+
+def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: SolveOptions, force: bool = False,
+                  retry_failed: bool = False) -> int:
+    """Check the runs and the sweep folder, make it ready; returns how many runs are already done.
+
+    `out` must be new, empty, or a sweep of planner's: of the same instance (path and content)
+    with the same solve options, it is resumed; of another, it is started over only with
+    `force`. Anything planner did not write in it is refused (`planner.ownership`).
+    """
+    out, path = Path(out), Path(instance).resolve()
+    check_runs(load_instance(path), runs)
+    meta = _meta(path, options)
+    found = check_target(out, Kind.SWEEP, force)
+    if found.kind == str(Kind.SWEEP):
+        try:
+            earlier = json.loads((out / SWEEP_META).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            earlier = None
+        if earlier != meta:
+            if not force:
+                raise OutputError(f"{out} holds a sweep of another instance, another version of it, or other solve "
+                                  "options; pass --force to start over there (its runs are deleted), or choose "
+                                  "another --out")
+            remove_owned(out)
+    elif found.kind is not None:
+        remove_owned(out)  # check_target allowed it: planner's, of another kind, with --force
+    runs_folder = out / RUNS
+    runs_folder.mkdir(parents=True, exist_ok=True)
+    if read_manifest(runs_folder) is None:
+        write_manifest(runs_folder, Kind.RUNS, [])
+    write_json(out / SWEEP_META, meta)
+    record_files(out, [SWEEP_META], Kind.SWEEP)
+    if retry_failed:
+        for run in runs:
+            if (runs_folder / run.id / FAILED_FILE).is_file():
+                remove_owned(runs_folder / run.id)
+    return sum(is_done(out, run) for run in runs)
+
+
 def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | None = None,
-              scheduler: str | None = None, options: SolveOptions | None = None, retry_failed: bool = False,
+              scheduler: str | None = None, options: SolveOptions | None = None,
               on_done: Callable[[str, str], None] | None = None) -> pd.DataFrame:
     """Run what is not done yet, locally or on a Dask cluster; returns the sweep table.
 
-    `on_done(run_id, status)` is called as each run finishes (progress). On Ctrl-C the
-    finished runs are kept, sweep.csv is written and KeyboardInterrupt is raised again.
+    `prepare_sweep` must have made `out` ready. `on_done(run_id, status)` is called as each
+    run finishes (progress). On Ctrl-C the finished runs are kept, sweep.csv is written, the
+    worker processes are stopped and KeyboardInterrupt is raised again.
     """
     out = Path(out)
     path = str(Path(instance).resolve())
-    check_runs(load_instance(path), runs)
-    (out / RUNS).mkdir(parents=True, exist_ok=True)
-    if retry_failed:
-        for run in runs:
-            (out / RUNS / run.id / FAILED_FILE).unlink(missing_ok=True)
     todo = [run for run in runs if not is_done(out, run)]
     options = replace(options or SolveOptions(), threads=1, progress=None, log=False)
     tasks = [(path, run, str(out), options) for run in todo]
+    by_id = {run.id: run for run in runs}
     try:
         for run_id_done in (_dask(tasks, scheduler) if scheduler else _local(tasks, workers)):
             if on_done is not None:
-                on_done(run_id_done, _status(out, next(r for r in runs if r.id == run_id_done)))
+                on_done(run_id_done, _status(out, by_id[run_id_done]))
     finally:
         table = write_table(out, runs)
     return table
 
 
+def _bind_to_parent(parent: int) -> None:
+    """In a worker process: die with the parent (also after kill -9), leave Ctrl-C to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the kernel kills us when the parent dies
+    if os.getppid() != parent:  # the parent died before we got here
+        os._exit(1)
+
+    def watch() -> None:  # elsewhere (and as a second guard): poll the parent
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _local(tasks: list, workers: int | None) -> Iterable[str]:
     if not tasks:
         return
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        pending = {pool.submit(execute, task) for task in tasks}
-        try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    yield future.result()
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    pool = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(tasks)),
+                               initializer=_bind_to_parent, initargs=(os.getpid(),))
+    pending = {pool.submit(execute, task) for task in tasks}
+    try:
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield future.result()
+    except BaseException:
+        # Ctrl-C or a failure: stop the workers now rather than wait for their runs to end
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _dask(tasks: list, address: str) -> Iterable[str]:
     from distributed import Client, as_completed
 
-    with Client(address) as client:
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError, MemoryError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT}: {exc}") from None
+    with client:
         futures = [client.submit(execute, task, pure=False) for task in tasks]
         for future in as_completed(futures):
             yield future.result()

@@ -8,8 +8,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+matplotlib.rcParams["text.parse_math"] = False  # "$" in a currency or name is text, not TeX
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from planner.ownership import TEMP_PREFIX, Kind, record_files  # noqa: E402
+from planner.status import has_plan  # noqa: E402
 
 AVERSION = "risk.aversion"
 
@@ -19,9 +23,14 @@ def _file_name(key: str) -> str:
 
 
 def sweep_figures(table: pd.DataFrame, keys: list[str]) -> dict[str, plt.Figure]:
-    """Figures by file name: frontier.png when aversion varies, else <key>.png per varied key."""
-    done = table[table["status"].isin(["optimal", "time_limit"])]
+    """Figures by file name: frontier.png when aversion varies, else <key>.png per varied key.
+
+    Only runs with a plan are drawn; with none, there is no figure (`why_no_chart` says why).
+    """
+    done = table[table["status"].map(has_plan)]
     figures: dict[str, plt.Figure] = {}
+    if done.empty:
+        return figures
     if AVERSION in keys:
         fig, ax = plt.subplots(figsize=(7, 4.5))
         others = [k for k in keys if k != AVERSION]
@@ -54,11 +63,21 @@ def sweep_figures(table: pd.DataFrame, keys: list[str]) -> dict[str, plt.Figure]
     return figures
 
 
-def write_sweep_charts(table: pd.DataFrame, keys: list[str], out: Path) -> list[Path]:
-    """The PNG charts beside sweep.csv."""
+def why_no_chart(table: pd.DataFrame) -> str:
+    """Why a sweep has no chart ("" when it has one)."""
+    return "" if table["status"].map(has_plan).any() else "no run has a plan"
+
+
+def write_sweep_charts(table: pd.DataFrame, keys: list[str], out: Path) -> tuple[list[Path], str]:
+    """The PNG charts beside sweep.csv, recorded as planner's, and why there are none when so."""
     written = []
     for name, fig in sweep_figures(table, keys).items():
-        fig.savefig(Path(out) / name, dpi=110, metadata={"Software": None})
+        target = Path(out) / name
+        staging = target.with_name(TEMP_PREFIX + name)
+        fig.savefig(staging, dpi=110, format="png", metadata={"Software": None})
         plt.close(fig)
-        written.append(Path(out) / name)
-    return written
+        staging.replace(target)
+        written.append(target)
+    if written:
+        record_files(Path(out), [p.name for p in written], Kind.SWEEP)
+    return written, why_no_chart(table)

@@ -16,6 +16,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from planner.output import read_summary, read_table, unneutralise
+from planner.ownership import GENERATOR, write_file
 from planner.results import TABLE_COLUMNS
 
 MAX_WIDTH = 60
@@ -51,17 +52,14 @@ def _sheet(workbook: Workbook, title: str, frame: pd.DataFrame) -> None:
 def workbook_from_tables(summary: dict, tables: dict[str, pd.DataFrame], out: Path) -> Path:
     """Write `summary` (as a key/value sheet) and `tables` to the workbook `out`, whole or not at all."""
     workbook = Workbook()
+    workbook.properties.creator = GENERATOR  # how planner recognises a workbook it wrote
     workbook.remove(workbook.active)
     flat = {k: v for k, v in summary.items() if not isinstance(v, dict)}
     flat.update({f"model.{k}": v for k, v in summary.get("model", {}).items()})
     _sheet(workbook, "summary", pd.DataFrame({"figure": list(flat), "value": list(flat.values())}))
     for name in TABLE_COLUMNS:
         _sheet(workbook, name, tables[name])
-    out = Path(out)
-    staging = out.with_name(f".{out.name}.tmp")
-    workbook.save(staging)
-    staging.replace(out)
-    return out
+    return write_file(Path(out), workbook.save, option="--xlsx")
 
 
 def workbook_from_results(results: Path, out: Path) -> Path:

@@ -36,7 +36,7 @@ def test_us_critical_minerals_regression(tmp_path):
     # the independent checker reads explicit scenario files: freeze the generated ones into a copy
     frozen = tmp_path / "frozen"
     shutil.copytree(US, frozen)
-    result = CliRunner().invoke(cli.main, ["scenarios", str(frozen)])
+    result = CliRunner().invoke(cli.main, ["scenarios", str(frozen), "--into-instance"])
     assert result.exit_code == 0, result.output
     assert check_result(frozen, tmp_path / "res") == []
 

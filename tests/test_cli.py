@@ -86,14 +86,24 @@ def test_no_plan_within_time_limit(runner, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_refuses_a_folder_that_is_not_a_result(runner, tmp_path):
+def test_refuses_a_folder_that_is_not_a_result_even_with_force(runner, tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "budget.xlsx").write_text("precious")
+    for flags in ([], ["--force"]):
+        result = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", "out", *flags])
+        assert result.exit_code == cli.EXIT_OUTPUT, result.output
+        assert "holds what planner did not write (budget.xlsx)" in result.output
+        assert (tmp_path / "out" / "budget.xlsx").read_text() == "precious"
+
+
+def test_an_edited_result_is_replaced_only_with_force(runner, tmp_path):
+    assert runner.invoke(cli.main, ["solve", "four-suppliers", "--out", "out"]).exit_code == 0
+    (tmp_path / "out" / "volumes.csv").write_text("edited by hand\n")
     result = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", "out"])
-    assert result.exit_code == cli.EXIT_OUTPUT
-    assert "holds files that are not an earlier result" in result.output
-    assert (tmp_path / "out" / "budget.xlsx").read_text() == "precious"
+    assert result.exit_code == cli.EXIT_OUTPUT and "volumes.csv changed since" in result.output
+    assert (tmp_path / "out" / "volumes.csv").read_text() == "edited by hand\n"
     assert runner.invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "--force"]).exit_code == 0
+    assert (tmp_path / "out" / "volumes.csv").read_text().startswith("option,")
 
 
 def test_bad_option_value_is_a_usage_error(runner):
@@ -110,27 +120,29 @@ def test_formula_like_text_is_neutralised(runner, tmp_path):
     assert "'=HYPERLINK(1)" in contracts and "\n=HYPERLINK" not in contracts
 
 
-def test_time_limit_returns_the_best_plan_found(runner, tmp_path):
-    """Generated size M takes about 6 s to prove optimal (the decomposition phase needs four
-    rounds); stopped at 3 s, the best plan found is written like any other result, with
-    its status and gap, and verifies."""
+def test_node_limit_returns_the_best_plan_found(runner, tmp_path):
+    """A limited solve stopped before it proves the gap (here: one node per HiGHS run, and a
+    gap of 1e-9 the decomposition phase cannot prove): the best plan found is written like
+    any other result, with its status and gap, and verifies."""
     from planner.generate import generate_instance
 
-    folder = generate_instance(tmp_path / "g", 6, 15, 8, 30, seed=0)
-    result = runner.invoke(cli.main, ["solve", str(folder), "--time-limit", "3", "--out", "out"])
+    folder = generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=0)
+    result = runner.invoke(cli.main, ["solve", str(folder), "--node-limit", "1", "--mip-gap", "1e-9",
+                                      "--out", "out"])
     assert result.exit_code == cli.EXIT_OK, result.output
-    assert "time_limit (gap" in result.output and "not proven optimal" in result.output
+    assert "node_limit (gap" in result.output and "not proven optimal" in result.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert summary["status"] == "time_limit" and summary["mip_gap"] > 1e-4
+    assert summary["status"] == "node_limit" and summary["mip_gap"] > 1e-9
     assert summary["best_bound"] < summary["objective"]
     verified = runner.invoke(cli.main, ["verify", str(folder), "out"])
     assert verified.exit_code == 0, verified.output
 
 
-def test_generate_refuses_an_existing_folder(runner, tmp_path):
+def test_generate_refuses_a_folder_of_the_users(runner, tmp_path):
     (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "mine.csv").write_text("x\n")
     result = runner.invoke(cli.main, ["generate", "taken"])
-    assert result.exit_code == cli.EXIT_OUTPUT and "already exists" in result.output
+    assert result.exit_code == cli.EXIT_OUTPUT and "holds what planner did not write (mine.csv)" in result.output
     result = runner.invoke(cli.main, ["generate", "new", "--commodities", "2", "--options", "3", "--periods", "2",
                                       "--scenarios", "3", "--seed", "5"])
     assert result.exit_code == 0
@@ -163,12 +175,12 @@ def test_a_failure_while_writing_leaves_no_partial_result(tmp_path, monkeypatch)
 
 
 def test_a_bug_gives_a_message_and_a_log_not_a_traceback(runner, monkeypatch):
-    import planner.cli as cli_module
+    import planner.pipeline
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(cli_module, "solve_instance", broken)
+    monkeypatch.setattr(planner.pipeline, "solve_instance", broken)
     result = runner.invoke(cli.main, ["solve", "four-suppliers"])
     assert result.exit_code == cli.EXIT_INTERNAL
     assert "internal error: this is a bug in planner" in result.output and "Traceback" not in result.output

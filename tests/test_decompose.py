@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -20,13 +21,14 @@ from reference_model import reference_optimum
 
 from planner import cli, decompose
 from planner.data import build_model_data
-from planner.decompose import _Prices, _project_tail_weights
+from planner.decompose import _project_tail_weights
 from planner.errors import InfeasibleError
 from planner.loader import load_instance
 from planner.model import create_model
 from planner.pipeline import solve_instance
 from planner.scaling import choose_scales, scale_data
-from planner.solve import HighsSession, SolveOptions, _quiet_highs
+from planner.highs import new_highs
+from planner.solve import HighsSession, SolveOptions
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -70,12 +72,10 @@ def test_bound_holds_at_any_prices(tmp_path_factory, seed, price_seed):
         return
     rng = np.random.default_rng(price_seed)
     c = session.compiled
-    phase.bind(session.highs, c.lp, c.objective, c.objective_offset, None)
-    rows = phase.s.linking_rows
-    prices = phase._project(_Prices(rng.uniform(0, 2, len(rows)),
-                                    {key: float(rng.uniform(0, 2)) for key in phase.s.links}))
-    blocks = phase._block_solvers(lambda: _quiet_highs(SolveOptions()), 1e-9)
-    lower = phase._price(prices, blocks)
+    lower = phase.bound_at(session.highs, c.lp, c.objective, c.objective_offset,
+                           rng.uniform(0, 2, len(phase.s.linking_rows)),
+                           {key: float(rng.uniform(0, 2)) for key in phase.s.links},
+                           lambda: new_highs(SolveOptions(), log=False), time.perf_counter)
     assert lower is not None
     assert lower * scales.money <= optimum + 1e-6 * max(1.0, abs(optimum))
 

@@ -74,15 +74,13 @@ def test_tiebreak_stage_turns_a_wasteful_optimum_into_the_cheapest(tmp_path):
     China volume from 0 to 200 t is optimal; expected cost is least at exactly 50 t (good
     scenario 3,000 + 500), and buying 200 t (150 t stored for nothing) costs 750 more.
     Starting from that wasteful optimum, the second stage must return the 50 t plan."""
-    import time
-
     from helpers import write_instance
 
     from planner.data import build_model_data
     from planner.loader import load_instance
     from planner.model import create_model
     from planner.scaling import choose_scales, scale_data
-    from planner.solve import _compile, _new_highs, _run_tiebreak
+    from planner.solve import HighsSession
 
     folder = write_instance(
         tmp_path / "tie", {"name": "tie", "periods": ["2026"], "risk": {"aversion": 1.0, "cvar_alpha": 0.5}},
@@ -98,17 +96,16 @@ def test_tiebreak_stage_turns_a_wasteful_optimum_into_the_cheapest(tmp_path):
     data = build_model_data(load_instance(folder))
     scales = choose_scales(data)
     model = create_model(scale_data(data, scales))
-    compiled = _compile(model)
+    session = HighsSession(model, EXACT)
+    compiled, highs = session.compiled, session.highs
     column = next(i for i, v in enumerate(compiled.columns) if v is model.volume["CN", 0])
     volume_scale = scales.volume["ree"]
-    highs = _new_highs(EXACT)
-    highs.passModel(compiled.lp)
     highs.changeColBounds(column, 200 / volume_scale, 200 / volume_scale)  # force the wasteful optimum
     highs.run()
     wasteful = np.asarray(highs.getSolution().col_value)
     assert (compiled.objective @ wasteful) * scales.money == pytest.approx(53000)
     highs.changeColBounds(column, 0, 200 / volume_scale)
-    status, plan = _run_tiebreak(highs, compiled, wasteful, EXACT, time.perf_counter())
+    status, plan = session.least_expected_cost(wasteful)
     assert status == "applied"
     assert plan[column] * volume_scale == pytest.approx(50)
     assert (compiled.objective @ plan) * scales.money == pytest.approx(53000)

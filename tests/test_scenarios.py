@@ -133,7 +133,10 @@ def test_cli_scenarios_metrics_and_stress_evaluation(from_events, tmp_path, monk
     assert written.exit_code == 0 and "8 scenarios from 3 events" in written.output
     assert len(pd.read_csv(tmp_path / "gen" / "scenarios.csv")) == 8
     again = runner.invoke(cli.main, ["scenarios", str(from_events), "--out", "gen"])
-    assert again.exit_code == cli.EXIT_OUTPUT and "--force" in again.output
+    assert again.exit_code == 0, again.output  # planner's own folder, unchanged: replaced
+    (tmp_path / "gen" / "scenarios.csv").write_text("scenario,probability\nmine,1\n")
+    edited = runner.invoke(cli.main, ["scenarios", str(from_events), "--out", "gen"])
+    assert edited.exit_code == cli.EXIT_OUTPUT and "--force" in edited.output
 
     solved = runner.invoke(cli.main, ["solve", str(from_events), "--out", "res", "--metrics", "--samples", "300"])
     assert solved.exit_code == 0, solved.output
@@ -150,10 +153,10 @@ def test_cli_scenarios_metrics_and_stress_evaluation(from_events, tmp_path, monk
     stress = runner.invoke(cli.main, ["evaluate", str(from_events), "res", "--scenarios", "stress/scenarios.csv"])
     assert stress.exit_code == 0, stress.output
     assert "china-and-russia (p 1): cost 27,289.47; shortage rare_earth_oxide 47.4%" in stress.output
-    summary = json.loads((tmp_path / "res" / "evaluation" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "res-evaluation" / "summary.json").read_text())
     assert summary["evaluation"]["scenarios"].endswith("scenarios.csv")
     rerun = runner.invoke(cli.main, ["solve", str(from_events), "--out", "res"])
-    assert rerun.exit_code == 0, rerun.output  # an evaluation inside a result is not foreign
+    assert rerun.exit_code == 0, rerun.output
 
 
 def test_out_of_sample_converges_to_the_exact_expectation(from_events):

@@ -1,0 +1,171 @@
+"""The one place where HiGHS is created and run: options, time limits, Ctrl-C, status.
+
+Every solve of planner (the whole model, the decomposition's blocks and master, the
+elastic model of a diagnosis, an evaluation) goes through `run`. It runs HiGHS in a helper
+thread while the main thread waits, so that Ctrl-C reaches Python at once: the solve is
+asked to stop (HiGHS's interrupt callbacks see the request at its next iteration or node)
+and `KeyboardInterrupt` is raised within `INTERRUPT_GRACE` seconds, whether HiGHS has
+stopped by then or not. An interrupt is never lost: HiGHS ending "interrupted" raises it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from planner.options import SolveOptions
+
+SOLVER_NAME = f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
+INTERRUPT_GRACE = 0.5  # seconds HiGHS gets to stop after Ctrl-C before KeyboardInterrupt is raised anyway
+_POLL = 0.05  # seconds between checks of the solver thread
+
+# HiGHS options that pay on this model family (measurements in the README, "Performance"):
+# without RINS, RENS and the root reduced-cost heuristic, generated S and M solve 2-7x faster.
+HIGHS_OPTIONS = {
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+}
+
+
+class RunStatus(StrEnum):
+    """How one HiGHS run ended."""
+
+    OPTIMAL = "optimal"
+    TIME_LIMIT = "time_limit"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    SOLUTION_LIMIT = "solution_limit"  # stopped at the first plan, when asked to
+    NODE_LIMIT = "node_limit"  # stopped by a node or iteration limit
+    SOLVER_ERROR = "solver_error"
+
+
+_STATUS = {
+    highspy.HighsModelStatus.kOptimal: RunStatus.OPTIMAL,
+    highspy.HighsModelStatus.kTimeLimit: RunStatus.TIME_LIMIT,
+    highspy.HighsModelStatus.kInfeasible: RunStatus.INFEASIBLE,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: RunStatus.INFEASIBLE,
+    highspy.HighsModelStatus.kUnbounded: RunStatus.UNBOUNDED,
+    highspy.HighsModelStatus.kIterationLimit: RunStatus.NODE_LIMIT,
+    highspy.HighsModelStatus.kSolutionLimit: RunStatus.SOLUTION_LIMIT,
+}
+_INTERRUPTED = (highspy.HighsModelStatus.kInterrupt, highspy.HighsModelStatus.kHighsInterrupt)
+
+
+@contextlib.contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    """Silence file descriptor 1: highspy 1.16 prints its banner from C in the constructor."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def new_highs(settings: SolveOptions, log: bool | None = None) -> highspy.Highs:
+    """A HiGHS instance with planner's options and the user's gap, threads, seed, node limit
+    and log (`log` overrides the setting: the decomposition's blocks never log)."""
+    with _stdout_silenced():
+        h = highspy.Highs()
+    log = settings.log if log is None else log
+    for name, value in HIGHS_OPTIONS.items():
+        h.setOptionValue(name, value)
+    h.setOptionValue("output_flag", log)
+    h.setOptionValue("log_to_console", False)
+    if log:
+        h.cbLogging.subscribe(lambda event: sys.stderr.write(event.message))
+    h.setOptionValue("mip_rel_gap", settings.mip_gap)
+    h.setOptionValue("random_seed", settings.seed)
+    if settings.threads:
+        h.setOptionValue("threads", settings.threads)
+    if settings.node_limit is not None:
+        h.setOptionValue("mip_max_nodes", settings.node_limit)
+    return h
+
+
+def run(h: highspy.Highs, deadline: float | None = None,
+        clock: Callable[[], float] = time.perf_counter) -> RunStatus:
+    """Run HiGHS until it ends or `deadline` (on `clock`); raises KeyboardInterrupt on Ctrl-C.
+
+    Returns TIME_LIMIT at once, without running, when the deadline has passed.
+    """
+    if deadline is not None:
+        remaining = deadline - clock()
+        if remaining <= 0:
+            return RunStatus.TIME_LIMIT
+        h.setOptionValue("time_limit", remaining)
+    else:
+        h.setOptionValue("time_limit", highspy.kHighsInf)
+    stop = threading.Event()
+
+    def check(event: highspy.cb.HighsCallbackEvent) -> None:
+        if stop.is_set():
+            event.interrupt()
+
+    hooks = (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt)
+    for hook in hooks:
+        hook.subscribe(check)
+    solver = threading.Thread(target=h.run, name="highs", daemon=True)
+    solver.start()
+    try:
+        while solver.is_alive():
+            solver.join(_POLL)
+    except KeyboardInterrupt:
+        stop.set()
+        solver.join(INTERRUPT_GRACE)
+        raise
+    finally:
+        if not solver.is_alive():
+            for hook in hooks:
+                hook.unsubscribe(check)
+    model_status = h.getModelStatus()
+    if model_status in _INTERRUPTED:
+        raise KeyboardInterrupt
+    return _STATUS.get(model_status, RunStatus.SOLVER_ERROR)
+
+
+def has_feasible_solution(h: highspy.Highs) -> bool:
+    return h.getInfo().primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+
+
+def set_full_solution(h: highspy.Highs, values: np.ndarray) -> None:
+    """A MIP start giving every column: HiGHS checks it as it is, it does not complete it."""
+    start = highspy.HighsSolution()
+    start.col_value = list(values)
+    start.value_valid = True
+    h.setSolution(start)
+
+
+def set_costs(h: highspy.Highs, costs: np.ndarray, offset: float) -> None:
+    h.changeColsCost(len(costs), np.arange(len(costs), dtype=np.int32), costs)
+    h.changeObjectiveOffset(offset)
+
+
+def highs_lp(matrix: sp.spmatrix, cost: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray,
+             row_lower: np.ndarray, row_upper: np.ndarray, integer: np.ndarray | None = None,
+             offset: float = 0.0) -> highspy.HighsLp:
+    """A HiGHS model of `matrix` (any scipy format) with these costs, bounds and integer columns."""
+    matrix = sp.csc_matrix(matrix)
+    lp = highspy.HighsLp()
+    lp.num_row_, lp.num_col_ = matrix.shape
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, col_lower, col_upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.offset_ = offset
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+    if integer is not None:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
+    return lp

@@ -1,0 +1,29 @@
+"""What the user may set about a solve. Light: the command line builds it without the solver stack."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Settings of one solve (both stages, the decomposition phase and branch and bound)."""
+
+    mip_gap: float = 1e-4  # relative
+    time_limit: float | None = None  # seconds, whole solve
+    threads: int | None = None  # None: HiGHS chooses
+    log: bool = False  # HiGHS log to stderr
+    tiebreak: bool = True  # second stage: least expected cost among optimal plans
+    decomposition: bool = True  # planning models: the decomposition phase first (planner.decompose)
+    seed: int = 0
+    node_limit: int | None = None  # branch-and-bound nodes per HiGHS run: a limit that does not depend on speed
+    # called during the solve with (seconds, incumbent or None, bound or None), in the user's money
+    progress: Callable[[float, float | None, float | None], None] | None = None
+    clock: Callable[[], float] = time.perf_counter  # what time limits are measured on (tests inject one)
+
+    @property
+    def limited(self) -> bool:
+        """Whether the solve may stop before it proves the gap (time or node limit)."""
+        return self.time_limit is not None or self.node_limit is not None

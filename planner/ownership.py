@@ -1,0 +1,310 @@
+"""What planner wrote, and nothing else: the only files and folders it may replace.
+
+Every folder planner writes (a results folder, an evaluation, a sweep and each of its runs,
+generated scenarios, a generated instance) holds a manifest, `.planner.json`: its kind and
+the SHA-256 of every file planner put there. Before writing to a target, `check_target`
+looks at what is there:
+
+- nothing, or an empty folder: written;
+- a folder of the same kind whose every entry planner wrote and nobody changed since:
+  replaced (a rerun of the same command);
+- a folder planner wrote whose files were changed since, or of another kind: replaced only
+  with `force`;
+- anything else (a file or folder planner did not write, a symbolic link): refused, with or
+  without `force`, naming what was found.
+
+Sub-folders count as planner's when they hold a manifest and are planner's in turn (a
+sweep's runs, an evaluation inside a results folder). Leftovers of an interrupted write
+(`.planner-tmp-*`, `.planner-old-*`) are planner's too. Single files written outside such a
+folder (a report or workbook at a path of the user's choosing) are recognised by what
+they say of themselves (`planner.ownership.recognise`).
+
+A folder is swapped into place whole (`staged_folder`): written beside the target under a
+temporary name and renamed over it only when complete, so a crash or Ctrl-C never leaves a
+folder that looks finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from planner import __version__
+from planner.errors import OutputError
+
+MANIFEST = ".planner.json"
+TEMP_PREFIX = ".planner-tmp-"
+OLD_PREFIX = ".planner-old-"
+GENERATOR = "planner"  # what a report's <meta name="generator"> and a workbook's creator say
+SHOWN = 5  # foreign entries named in a message
+
+
+class Kind(StrEnum):
+    """What a planner-written folder holds."""
+
+    RESULTS = "results"
+    EVALUATION = "evaluation"
+    SWEEP = "sweep"
+    RUNS = "sweep runs"
+    RUN = "sweep run"
+    SCENARIOS = "scenarios"
+    INSTANCE = "instance"
+    FILES = "files"  # some files planner wrote into a folder it does not own (scenarios into an instance)
+
+
+@dataclass
+class Ownership:
+    """What a target holds, as far as planner is concerned."""
+
+    exists: bool
+    kind: str | None = None  # from the manifest, None without one
+    foreign: list[str] = field(default_factory=list)  # entries planner did not write (relative paths)
+    changed: list[str] = field(default_factory=list)  # planner's files changed since
+
+    @property
+    def empty(self) -> bool:
+        return not self.exists or (self.kind is None and not self.foreign)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(folder: Path) -> dict | None:
+    path = Path(folder) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        return None
+    return manifest
+
+
+def write_manifest(folder: Path, kind: Kind, files: list[str] | None = None) -> None:
+    """Record `files` (names in `folder`; default every regular file in it) as planner's."""
+    folder = Path(folder)
+    if files is None:
+        files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.is_symlink()
+                       and p.name != MANIFEST and not _is_debris(p.name))
+    manifest = {"planner": __version__, "kind": str(kind),
+                "files": {name: _sha256(folder / name) for name in sorted(files)}}
+    _write_json_atomically(folder / MANIFEST, manifest)
+
+
+def record_files(folder: Path, names: list[str], kind: Kind = Kind.FILES) -> None:
+    """Add files planner just wrote in `folder` to its manifest (made, of `kind`, if absent)."""
+    folder = Path(folder)
+    manifest = read_manifest(folder) or {"planner": __version__, "kind": str(kind), "files": {}}
+    for name in names:
+        manifest["files"][name] = _sha256(folder / name)
+    _write_json_atomically(folder / MANIFEST, manifest)
+
+
+def _write_json_atomically(path: Path, content: dict) -> None:
+    staging = path.with_name(f"{TEMP_PREFIX}{path.name}")
+    staging.write_text(json.dumps(content, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    staging.replace(path)
+
+
+def _is_debris(name: str) -> bool:
+    return name.startswith((TEMP_PREFIX, OLD_PREFIX))
+
+
+def inspect(target: Path) -> Ownership:
+    """Who wrote what is at `target` (a folder, or a path that does not exist)."""
+    target = Path(target)
+    if not target.exists() and not target.is_symlink():
+        return Ownership(exists=False)
+    if target.is_symlink() or not target.is_dir():
+        return Ownership(exists=True, foreign=[target.name])
+    found = Ownership(exists=True)
+    _walk(target, Path(), found, top=True)
+    return found
+
+
+def _walk(folder: Path, relative: Path, found: Ownership, top: bool) -> None:
+    manifest = read_manifest(folder)
+    if top:
+        found.kind = manifest["kind"] if manifest else None
+    recorded = manifest["files"] if manifest else {}
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        name, shown = entry.name, str(relative / entry.name)
+        if name == MANIFEST or _is_debris(name):
+            continue
+        if entry.is_symlink():
+            found.foreign.append(shown)
+        elif entry.is_dir():
+            if read_manifest(entry) is None:
+                found.foreign.append(shown + "/")
+            else:
+                _walk(entry, relative / name, found, top=False)
+        elif name in recorded:
+            if _sha256(entry) != recorded[name]:
+                found.changed.append(shown)
+        else:
+            found.foreign.append(shown)
+
+
+def _names(entries: list[str]) -> str:
+    shown = ", ".join(entries[:SHOWN])
+    return shown + (f" and {len(entries) - SHOWN} more" if len(entries) > SHOWN else "")
+
+
+def check_target(target: Path, kind: Kind, force: bool = False, option: str = "--out") -> Ownership:
+    """Raise OutputError unless planner may write a folder of `kind` at `target` (module docstring)."""
+    target = Path(target)
+    found = inspect(target)
+    if not found.exists:
+        return found
+    if target.is_symlink() or not target.is_dir():
+        raise OutputError(f"{target} exists and is not a folder; planner writes a folder there: choose another "
+                          f"{option}")
+    if found.foreign:
+        raise OutputError(f"{target} holds what planner did not write ({_names(found.foreign)}); planner never "
+                          f"replaces it, with or without --force: choose another {option} or move those away")
+    if found.kind is None:  # an empty folder
+        return found
+    if not force and found.changed:
+        raise OutputError(f"{target} was written by planner, but {_names(found.changed)} changed since; "
+                          "pass --force to replace it")
+    if not force and found.kind != str(kind):
+        raise OutputError(f"{target} holds a planner {found.kind} folder, not a {kind} folder; pass --force "
+                          f"to replace it, or choose another {option}")
+    return found
+
+
+def remove_owned(target: Path) -> None:
+    """Delete a folder that `check_target` accepted (it holds nothing planner did not write)."""
+    retired = target.parent / f"{OLD_PREFIX}{target.name}-{os.getpid()}"
+    target.rename(retired)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _private_folder(parent: Path, name: str) -> Path:
+    staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{name}-", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a result folder follows the umask
+    return staging
+
+
+@contextlib.contextmanager
+def staged_folder(target: Path, kind: Kind, force: bool = False, option: str = "--out") -> Iterator[Path]:
+    """Yield a temporary folder to fill; on success it replaces `target`, with its manifest.
+
+    Checks `target` first (`check_target`). On any exception the temporary folder is removed
+    and `target` is left as it was.
+    """
+    target = Path(target)
+    check_target(target, kind, force, option)
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = _private_folder(parent, target.name)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {parent}: {exc.strerror}") from None
+    try:
+        yield staging
+        write_manifest(staging, kind)
+        if target.exists():
+            check_target(target, kind, force, option)  # again: something may have appeared meanwhile
+            remove_owned(target)
+        staging.rename(target)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc}") from None
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def recognise(path: Path) -> bool:
+    """Whether the single file at `path` says planner wrote it (a report or a workbook)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".html", ".htm"):
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                head = fh.read(4096)
+            return f'<meta name="generator" content="{GENERATOR}' in head
+        if path.suffix.lower() == ".xlsx":
+            with zipfile.ZipFile(path) as archive:
+                core = archive.read("docProps/core.xml").decode("utf-8", errors="replace")
+            return f"<dc:creator>{GENERATOR}</dc:creator>" in core
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+    return False
+
+
+def write_file(path: Path, write: Callable[[Path], None], force: bool = False, option: str = "--out") -> Path:
+    """Write one file at `path` (parent folders made) through `write(temporary path)`.
+
+    An existing file is replaced only when planner wrote it: listed in the manifest of its
+    folder, or recognised (`recognise`). The file appears whole or not at all.
+    """
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise OutputError(f"{path} exists and is not a file; choose another {option}")
+    if path.exists():
+        manifest = read_manifest(path.parent)
+        listed = manifest is not None and manifest["files"].get(path.name)
+        ours = (listed == _sha256(path)) or (listed and force) or (not listed and recognise(path))
+        if not ours:
+            raise OutputError(f"{path} exists and planner did not write it (or it changed since); planner "
+                              f"never replaces it: choose another {option}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f"{TEMP_PREFIX}{path.name}")
+        try:
+            write(staging)
+            staging.replace(path)
+        finally:
+            staging.unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if read_manifest(path.parent) is not None:
+        record_files(path.parent, [path.name])
+    return path
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_location(target: Path, inputs: tuple[Path, ...] = (), option: str = "--out") -> None:
+    """Refuse an output `target` that would replace or write into what is read, or the folder
+    one stands in: the current folder or one holding it, an input (an instance or results
+    folder, or a file read) or a folder holding one, anything inside an input folder or inside
+    planner's bundled instances."""
+    from planner.bundled import bundled_dir
+
+    where = Path(os.path.abspath(target))
+    here = Path.cwd().resolve()
+    resolved = where.resolve()
+    if _within(here, resolved):
+        raise OutputError(f"{option} {target} is the folder you are in{'' if resolved == here else ' or holds it'}; "
+                          "planner replaces its output folder as a whole: choose a sub-folder, e.g. "
+                          f"{option} results/NAME")
+    if _within(resolved, bundled_dir().resolve()):
+        raise OutputError(f"{option} {target} is inside planner's bundled instances, which are inputs: choose a "
+                          "folder of your own")
+    for source in inputs:
+        source = Path(source).resolve()
+        if _within(source, resolved):
+            raise OutputError(f"{option} {target} is {'' if source == resolved else 'a folder holding '}the input "
+                              f"{source}; planner never writes over its inputs: choose another {option}")
+        if source.is_dir() and _within(resolved, source):
+            raise OutputError(f"{option} {target} is inside the input {source}; planner never writes into its "
+                              f"inputs: choose a folder outside it")

@@ -1,0 +1,43 @@
+"""How a solve ended and how its plan was proven: the words summary.json, sweep.csv and the
+terminal use, with what callers need to know of them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """The status of a solve."""
+
+    OPTIMAL = "optimal"  # within the requested gap, proven
+    TIME_LIMIT = "time_limit"  # the time limit ended the solve; the best plan found, its gap reported
+    NODE_LIMIT = "node_limit"  # the node limit ended the solve; likewise
+    INFEASIBLE = "infeasible"  # no plan meets every constraint
+    NO_PLAN = "no_plan"  # a limit ended the solve before any plan was found
+    SOLVER_ERROR = "solver_error"  # HiGHS failed (numerical trouble, memory)
+    INVALID = "invalid"  # the input was refused before solving (a sweep run's values)
+    ERROR = "error"  # any other failure of a sweep run (its reason says which)
+
+    @property
+    def has_plan(self) -> bool:
+        return self in (Status.OPTIMAL, Status.TIME_LIMIT, Status.NODE_LIMIT)
+
+
+class Method(StrEnum):
+    """What found and proved the plan."""
+
+    BRANCH_AND_BOUND = "branch and bound"
+    DECOMPOSITION = "decomposition"
+    DECOMPOSITION_THEN_BRANCH_AND_BOUND = "decomposition, then branch and bound"
+
+    @property
+    def used_decomposition(self) -> bool:
+        return self is not Method.BRANCH_AND_BOUND
+
+
+def has_plan(status: str) -> bool:
+    """Whether a status read from a file (any text) belongs to a written plan."""
+    try:
+        return Status(status).has_plan
+    except ValueError:
+        return False
