@@ -49,6 +49,7 @@ phase hands over after two to four rounds.
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,6 +87,51 @@ class _Block:
     @property
     def all_columns(self) -> np.ndarray:
         return np.concatenate([self.columns, np.array(self.copies, dtype=int)])
+
+
+class Incumbent:
+    """The best plan found so far by any part of a solve (all columns, model units) and the best
+    bound proven; shared by the decomposition phase and a branch and bound running beside it."""
+
+    def __init__(self, costs: np.ndarray, offset: float) -> None:
+        self.costs, self.offset = costs, offset
+        self.plan: np.ndarray | None = None
+        self.upper = math.inf  # objective of `plan`
+        self.lower = -math.inf
+        self._fresh: np.ndarray | None = None  # the phase's best plan, not yet handed to branch and bound
+        self._lock = threading.Lock()
+
+    def value(self, plan: np.ndarray) -> float:
+        return float(self.costs @ plan) + self.offset
+
+    def offer(self, plan: np.ndarray | None, from_phase: bool = False) -> bool:
+        """Keep `plan` when it is better than the best so far; True when it was kept."""
+        if plan is None:
+            return False
+        value = self.value(plan)
+        with self._lock:
+            if value >= self.upper:
+                return False
+            self.plan, self.upper = np.array(plan, dtype=float), value
+            if from_phase:
+                self._fresh = self.plan
+            return True
+
+    def take_fresh(self) -> np.ndarray | None:
+        """The phase's best plan if branch and bound has not had it yet (then it has)."""
+        with self._lock:
+            fresh, self._fresh = self._fresh, None
+            return fresh
+
+    def bound(self, value: float) -> None:
+        if math.isfinite(value):
+            with self._lock:
+                self.lower = max(self.lower, value)
+
+    def proven(self, gap: float, lower: float | None = None) -> bool:
+        """Whether the best plan is within `gap` of the bound (of `lower`, when given)."""
+        lower = self.lower if lower is None else max(self.lower, lower)
+        return self.plan is not None and self.upper - lower <= gap * max(abs(self.upper), 1e-10)
 
 
 @dataclass
@@ -235,19 +281,20 @@ class Decomposition:
 
     def run(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float, gap: float,
             new_highs: Callable[[], highspy.Highs], deadline: float | None, clock: Callable[[], float],
-            progress: Callable[[float, float | None, float | None], None] | None = None,
+            best: Incumbent, progress: Callable[[float, float | None, float | None], None] | None = None,
             log: Callable[[str], None] | None = None, started: float | None = None,
-            incumbent: tuple[np.ndarray, float] | None = None) -> DecompositionResult | None:
+            cancel: threading.Event | None = None, nice: int = 0) -> DecompositionResult | None:
         """Run the phase on the whole model held by `h` (compiled as `lp`, costs `costs`).
 
-        `deadline` is on `clock`; `started` is when the solve began (for progress);
-        `incumbent` a plan found before (all columns) and its objective. Returns None when
-        the LP relaxation ends without an optimum (an infeasible model, the time limit): the
-        caller then solves the whole model as usual. A block without an optimum ends the
-        rounds with what was found before it.
+        `deadline` is on `clock`; `started` is when the solve began (for progress). Plans go
+        to `best`, which may also receive plans from elsewhere (a branch and bound running
+        beside the phase); the phase ends early when `cancel` is set, and its HiGHS runs have
+        priority lowered by `nice`. Returns None when the LP relaxation ends without an
+        optimum (an infeasible model, the time limit): the caller then solves the whole
+        model as usual. A block without an optimum ends the rounds with what was found.
         """
         started = clock() if started is None else started
-        self.clock = clock
+        self.clock, self.cancel, self.nice, self.best = clock, cancel, nice, best
         self.bind(h, lp, costs, offset, deadline)
         ints = self.s.integer.astype(np.int32)
         h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
@@ -261,7 +308,7 @@ class Decomposition:
             else:
                 prices, signing = self._plain_prices(), np.zeros(len(self.s.agreements), dtype=bool)
             blocks = self._block_solvers(new_highs, gap)
-            return self._rounds(prices, signing, blocks, new_highs, gap, started, progress, log, incumbent)
+            return self._rounds(prices, signing, blocks, new_highs, gap, started, progress, log)
         finally:
             h.changeColsBounds(len(ints), ints, self.lower0[ints], self.upper0[ints])
             h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
@@ -273,7 +320,7 @@ class Decomposition:
         projecting them onto the set where it holds: `linking_prices` per linking row (tail
         rows, then the budget row), `agreement_prices` per (block, agreement column) copy.
         None when a block has no optimum."""
-        self.clock = clock
+        self.clock, self.cancel, self.nice, self.best = clock, None, 0, Incumbent(costs, offset)
         self.bind(h, lp, costs, offset, None)
         prices = self._project(_Prices(np.asarray(linking_prices, dtype=float), dict(agreement_prices)))
         return self._price(prices, self._block_solvers(new_highs, 1e-9))
@@ -282,18 +329,18 @@ class Decomposition:
 
     def _rounds(self, prices: _Prices, signing: np.ndarray, blocks: list[highspy.Highs],
                 new_highs: Callable[[], highspy.Highs], gap: float, started: float,
-                progress: Callable | None, log: Callable | None,
-                incumbent: tuple[np.ndarray, float] | None) -> DecompositionResult:
+                progress: Callable | None, log: Callable | None) -> DecompositionResult:
         """Price, make plans, check the gap, ask the master for the next prices; `signing`
         (which agreements to sign) first from the LP relaxation, then from the master."""
         best_lower, best_prices, history = -math.inf, prices, []
-        self.upper, self.plan, self.tried = math.inf, None, set()
-        if incumbent is not None:
-            self.plan, self.upper = incumbent
-            for b, block in enumerate(self.s.blocks):  # its part in each block is a block plan
-                self._add_plan(b, self.plan[block.all_columns])
+        self.tried = set()
+        if self.best.plan is not None:  # a plan found before the phase: its parts are block plans
+            for b, block in enumerate(self.s.blocks):
+                self._add_plan(b, self.best.plan[block.all_columns])
         rounds = 0
         for rounds in range(1, ROUNDS + 1):
+            if self.cancel is not None and self.cancel.is_set():
+                break
             lower = self._price(prices, blocks)
             if lower is None:  # a block without an optimum: out of time, or infeasible
                 break
@@ -326,20 +373,29 @@ class Decomposition:
             if master_value < self.upper - (gap + 1e-9) * abs(self.upper):
                 break
             prices = self._project(self._blend(best_prices, master_prices))
+        self.best.bound(best_lower)
         return DecompositionResult(self.plan, self.upper, best_lower, rounds, self._proven(best_lower, gap))
+
+    @property
+    def plan(self) -> np.ndarray | None:
+        return self.best.plan
+
+    @property
+    def upper(self) -> float:
+        return self.best.upper
 
     @staticmethod
     def _finite(value: float) -> float | None:
         return value if math.isfinite(value) else None
 
     def _proven(self, lower: float, gap: float) -> bool:
-        return self.plan is not None and self.upper - lower <= gap * max(abs(self.upper), 1e-10)
+        return self.best.proven(gap, lower)
 
     # -- solves ------------------------------------------------------------------------------------
 
     def _run_lp(self, h: highspy.Highs) -> bool:
         """Solve with what remains of the time; True when optimal."""
-        return run(h, self.deadline, self.clock) is RunStatus.OPTIMAL
+        return run(h, self.deadline, self.clock, self.cancel, self.nice) is RunStatus.OPTIMAL
 
     def _block_solvers(self, new_highs: Callable[[], highspy.Highs], gap: float) -> list[highspy.Highs]:
         """One HiGHS per block, holding its rows with today's bounds (a re-solve may change them)."""
@@ -425,9 +481,7 @@ class Decomposition:
             plan = np.asarray(self.h.getSolution().col_value)
             for b, block in enumerate(self.s.blocks):  # its part in each block is a block plan
                 self._add_plan(b, plan[block.all_columns])
-            objective = float(self.costs @ plan) + self.offset
-            if objective < self.upper:
-                self.upper, self.plan = objective, plan
+            self.best.offer(plan, from_phase=True)
 
     def _add_plan(self, b: int, plan: np.ndarray) -> None:
         """Keep a plan of block b (values of its columns, then its copies) for the master."""

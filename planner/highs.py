@@ -46,6 +46,7 @@ class RunStatus(StrEnum):
     UNBOUNDED = "unbounded"
     SOLUTION_LIMIT = "solution_limit"  # stopped at the first plan, when asked to
     NODE_LIMIT = "node_limit"  # stopped by a node or iteration limit
+    CANCELLED = "cancelled"  # stopped by another part of the solve (`HighsRun.stop`, `cancel`)
     SOLVER_ERROR = "solver_error"
 
 
@@ -96,45 +97,83 @@ def new_highs(settings: SolveOptions, log: bool | None = None) -> highspy.Highs:
     return h
 
 
-def run(h: highspy.Highs, deadline: float | None = None,
-        clock: Callable[[], float] = time.perf_counter) -> RunStatus:
-    """Run HiGHS until it ends or `deadline` (on `clock`); raises KeyboardInterrupt on Ctrl-C.
+class HighsRun:
+    """One run of HiGHS in a thread of its own (module docstring).
 
-    Returns TIME_LIMIT at once, without running, when the deadline has passed.
+    `deadline` is on `clock`; a run whose deadline has passed does not start and ends
+    TIME_LIMIT. `cancel` (an event another part of the solve may set) and `stop()` end it
+    early: it then ends CANCELLED. `nice` lowers the priority of the run's thread (Linux),
+    so that a run made in the background gives way to the one that matters.
     """
-    if deadline is not None:
-        remaining = deadline - clock()
-        if remaining <= 0:
-            return RunStatus.TIME_LIMIT
-        h.setOptionValue("time_limit", remaining)
-    else:
-        h.setOptionValue("time_limit", highspy.kHighsInf)
-    stop = threading.Event()
 
-    def check(event: highspy.cb.HighsCallbackEvent) -> None:
-        if stop.is_set():
+    def __init__(self, h: highspy.Highs, deadline: float | None = None,
+                 clock: Callable[[], float] = time.perf_counter, cancel: threading.Event | None = None,
+                 nice: int = 0) -> None:
+        self.h, self.cancel, self.nice = h, cancel, nice
+        self.finished = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._status: RunStatus | None = None
+        if deadline is not None:
+            remaining = deadline - clock()
+            if remaining <= 0:
+                self._status = RunStatus.TIME_LIMIT
+                self.finished.set()
+                return
+            h.setOptionValue("time_limit", remaining)
+        else:
+            h.setOptionValue("time_limit", highspy.kHighsInf)
+        self._hooks = (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt)
+        for hook in self._hooks:
+            hook.subscribe(self._check)
+        self._thread = threading.Thread(target=self._run, name="highs", daemon=True)
+        self._thread.start()
+
+    def _check(self, event: highspy.cb.HighsCallbackEvent) -> None:
+        if self._stop.is_set() or (self.cancel is not None and self.cancel.is_set()):
             event.interrupt()
 
-    hooks = (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt)
-    for hook in hooks:
-        hook.subscribe(check)
-    solver = threading.Thread(target=h.run, name="highs", daemon=True)
-    solver.start()
-    try:
-        while solver.is_alive():
-            solver.join(_POLL)
-    except KeyboardInterrupt:
-        stop.set()
-        solver.join(INTERRUPT_GRACE)
-        raise
-    finally:
-        if not solver.is_alive():
-            for hook in hooks:
-                hook.unsubscribe(check)
-    model_status = h.getModelStatus()
-    if model_status in _INTERRUPTED:
-        raise KeyboardInterrupt
-    return _STATUS.get(model_status, RunStatus.SOLVER_ERROR)
+    def _run(self) -> None:
+        try:
+            if self.nice and hasattr(os, "setpriority"):
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
+            self.h.run()
+        finally:
+            self.finished.set()
+
+    def stop(self) -> None:
+        """Ask HiGHS to stop at its next callback; `wait` then returns CANCELLED."""
+        self._stop.set()
+
+    def wait(self) -> RunStatus:
+        """Wait for the run to end (Ctrl-C: stop it, and raise KeyboardInterrupt within the grace)."""
+        if self._status is not None:
+            return self._status
+        try:
+            while self._thread.is_alive():
+                self._thread.join(_POLL)
+        except KeyboardInterrupt:
+            self._stop.set()
+            self._thread.join(INTERRUPT_GRACE)
+            raise
+        for hook in self._hooks:
+            hook.unsubscribe(self._check)
+        model_status = self.h.getModelStatus()
+        if model_status in _INTERRUPTED:
+            if not (self._stop.is_set() or (self.cancel is not None and self.cancel.is_set())):
+                raise KeyboardInterrupt  # HiGHS was interrupted, and not by us: treat it as Ctrl-C
+            self._status = RunStatus.CANCELLED
+        else:
+            self._status = _STATUS.get(model_status, RunStatus.SOLVER_ERROR)
+        return self._status
+
+
+def run(h: highspy.Highs, deadline: float | None = None, clock: Callable[[], float] = time.perf_counter,
+        cancel: threading.Event | None = None, nice: int = 0) -> RunStatus:
+    """Run HiGHS until it ends, `deadline` passes or `cancel` is set (`HighsRun`); raises
+    KeyboardInterrupt on Ctrl-C."""
+    return HighsRun(h, deadline, clock, cancel, nice).wait()
 
 
 def has_feasible_solution(h: highspy.Highs) -> bool:

@@ -6,12 +6,12 @@ to `highspy.Highs.passModel` in one call; the solution is written back into the 
 variables. The termination status is checked before any value is read. Every HiGHS run
 goes through `planner.highs.run` (time limits on the solve's clock, Ctrl-C).
 
-The order of a planning solve (docs/model.md, section 6):
-1. with a time or node limit, branch and bound until its first plan, so that a limited solve
-   has a plan whenever branch and bound alone would;
-2. the decomposition phase (`planner.decompose`), which may prove a plan optimal;
-3. otherwise branch and bound on the whole model, from the best plan so far;
-4. at lambda = 1, the tie-break stage: among optimal plans, one with the least expected cost.
+The order of a planning solve:
+1. the decomposition phase (`planner.decompose`), which may prove a plan optimal;
+2. otherwise branch and bound on the whole model, from the best plan so far;
+3. at lambda = 1, the tie-break stage: among optimal plans, one with the least expected cost.
+With a time or node limit, 1 and 2 run side by side instead (`HighsSession._race`), so that a
+limited solve has a plan whenever branch and bound alone would, and the better of the two.
 
 The tie-break (MODEL section 3, last paragraph): at lambda = 1 the expected cost has no
 weight, scenarios outside the CVaR tail do not count at all, and optimal plans may buy
@@ -25,6 +25,7 @@ not run (its cost and effect were measured: README, "Choices").
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 
 import highspy
@@ -35,9 +36,10 @@ from pyomo.core.expr.numvalue import is_constant
 from pyomo.repn import generate_standard_repn
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from planner.decompose import Decomposition, DecompositionResult, find_structure
+from planner.decompose import Decomposition, DecompositionResult, Incumbent, find_structure
 from planner.highs import (
     SOLVER_NAME,
+    HighsRun,
     RunStatus,
     has_feasible_solution,
     highs_lp,
@@ -53,6 +55,7 @@ __all__ = ["HighsSession", "SolveOptions", "SolveReport", "solve_model"]
 
 # A tie-break may exceed the first stage's objective by this relative amount, no more.
 TIEBREAK_RELATIVE_SLACK = 1e-9
+PHASE_NICE = 10  # the phase's priority below branch and bound's when the two run side by side
 _LIMITED = {RunStatus.TIME_LIMIT: Status.TIME_LIMIT, RunStatus.NODE_LIMIT: Status.NODE_LIMIT,
             RunStatus.SOLUTION_LIMIT: Status.NODE_LIMIT}
 
@@ -156,29 +159,6 @@ def _store(model: pyo.ConcreteModel, columns: list, values: np.ndarray) -> None:
         var.set_value(float(value), skip_validation=True)
 
 
-@dataclass
-class _Incumbent:
-    """The best plan found so far by any stage of a solve, and the best bound."""
-
-    compiled: _Compiled
-    plan: np.ndarray | None = None
-    upper: float = math.inf  # its objective, model units
-    lower: float = -math.inf
-
-    def offer(self, plan: np.ndarray | None) -> None:
-        if plan is not None:
-            value = self.compiled.value(plan)
-            if value < self.upper:
-                self.plan, self.upper = np.asarray(plan, dtype=float), value
-
-    def bound(self, value: float) -> None:
-        if math.isfinite(value):
-            self.lower = max(self.lower, value)
-
-    def proven(self, gap: float) -> bool:
-        return self.plan is not None and self.upper - self.lower <= gap * max(abs(self.upper), 1e-10)
-
-
 class HighsSession:
     """A built model compiled into one HiGHS instance, kept so that it can be solved again.
 
@@ -216,6 +196,7 @@ class HighsSession:
         self.transfer_seconds = clock() - started
         self.last_plan: np.ndarray | None = None  # all columns of the last plan found
         self._starts: list = []  # MIP starts for the next branch and bound, set just before it
+        self._phase_copy: highspy.Highs | None = None  # the whole model again, for the phase of a limited solve
 
     def _decomposition(self) -> Decomposition | None:
         lp = self.compiled.lp
@@ -276,29 +257,14 @@ class HighsSession:
                 self.highs.setSolution(len(index), index, values)
         self._starts = []
 
-    def _first_plan(self, deadline: float | None) -> RunStatus:
-        """Branch and bound until its first plan (HiGHS stops at its first improving solution)."""
-        h = self.highs
-        self._push_starts_copy()
-        h.setOptionValue("mip_max_improving_sols", 1)
-        try:
-            return run(h, deadline, self.options.clock)
-        finally:
-            h.setOptionValue("mip_max_improving_sols", highspy.kHighsIInf)
-
-    def _push_starts_copy(self) -> None:
-        starts = list(self._starts)
-        self._push_starts()
-        self._starts = starts  # given again to the final branch and bound
-
-    def _decompose(self, deadline: float | None, best: _Incumbent) -> DecompositionResult | None:
+    def _decompose(self, h: highspy.Highs, deadline: float | None, best: Incumbent,
+                   cancel: threading.Event | None = None, nice: int = 0) -> DecompositionResult | None:
         options = self.options
         log = (lambda text: self._log(text)) if options.log else None
         return self.decomposition.run(
-            self.highs, self.compiled.lp, self.compiled.objective, self.compiled.objective_offset,
-            options.mip_gap, lambda: new_highs(options, log=False), deadline, options.clock,
-            self._progress if options.progress is not None else None, log, self._started,
-            incumbent=None if best.plan is None else (best.plan, best.upper))
+            h, self.compiled.lp, self.compiled.objective, self.compiled.objective_offset,
+            options.mip_gap, lambda: new_highs(options, log=False), deadline, options.clock, best,
+            self._progress if options.progress is not None else None, log, self._started, cancel, nice)
 
     @staticmethod
     def _log(text: str) -> None:
@@ -316,43 +282,91 @@ class HighsSession:
         started = self._started = clock()
         deadline = None if options.time_limit is None else started + options.time_limit
         self.money_scale = money_scale
-        h, compiled = self.highs, self.compiled
         report = SolveReport(status=Status.NO_PLAN, has_plan=False, sizes=dict(self.sizes),
                              transfer_seconds=self.transfer_seconds)
         binaries = report.sizes["binary_variables"] > 0
-        best = _Incumbent(compiled)
-        final: RunStatus | None = None
+        best = Incumbent(self.compiled.objective, self.compiled.objective_offset)
         if self.decomposition is not None and options.limited:
-            final = self._first_plan(deadline)
-            if final is RunStatus.INFEASIBLE:
-                return self._finish(report, best, final, risk_aversion, deadline)
-            if has_feasible_solution(h):
-                best.offer(np.asarray(h.getSolution().col_value))
-                best.bound(h.getInfo().mip_dual_bound)
-        if self.decomposition is not None and final is not RunStatus.OPTIMAL:
-            found = self._decompose(deadline, best)
-            report.method = Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
-            if found is not None:
-                report.decomposition_rounds = found.rounds
-                best.offer(found.plan)
-                best.bound(found.lower)
-            if best.proven(options.mip_gap):
-                report.method, final = Method.DECOMPOSITION, RunStatus.OPTIMAL
-            else:
-                final = None
-        if final is None:
-            if best.plan is not None:
-                self.set_full_start(best.plan)
-            self._push_starts()
-            final = run(h, deadline, clock)
-            if has_feasible_solution(h) and final is not RunStatus.INFEASIBLE:
-                best.offer(np.asarray(h.getSolution().col_value))
-                if binaries:
-                    best.bound(h.getInfo().mip_dual_bound)
+            final = self._race(deadline, best, report)
+        else:
+            final = None
+            if self.decomposition is not None:
+                found = self._decompose(self.highs, deadline, best)
+                report.method = Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
+                if found is not None:
+                    report.decomposition_rounds = found.rounds
+                if best.proven(options.mip_gap):
+                    report.method, final = Method.DECOMPOSITION, RunStatus.OPTIMAL
+            if final is None:
+                if best.plan is not None:
+                    self.set_full_start(best.plan)
+                self._push_starts()
+                final = run(self.highs, deadline, clock)
+                self._take_highs_plan(best, final, binaries)
         self._starts = []  # a start not used (the phase proved its plan) is not kept for the next solve
         return self._finish(report, best, final, risk_aversion, deadline, binaries)
 
-    def _finish(self, report: SolveReport, best: _Incumbent, final: RunStatus, risk_aversion: float,
+    def _take_highs_plan(self, best: Incumbent, final: RunStatus, binaries: bool) -> None:
+        """The plan and bound the whole model's HiGHS ended with, if any."""
+        h = self.highs
+        if has_feasible_solution(h) and final is not RunStatus.INFEASIBLE:
+            best.offer(np.asarray(h.getSolution().col_value))
+            if binaries:
+                best.bound(h.getInfo().mip_dual_bound)
+
+    def _race(self, deadline: float | None, best: Incumbent, report: SolveReport) -> RunStatus:
+        """A limited solve: branch and bound on the whole model runs for the whole limit, as it
+        would alone, while the decomposition phase runs beside it on its own copy of the model
+        at a lower priority (it uses a free core, and gives way when none is free). Plans go
+        both ways: the phase's to branch and bound as user solutions, branch and bound's to the
+        phase's incumbent. Whichever proves the gap first ends the other.
+
+        So a limited solve has a plan whenever branch and bound alone would, and the better of
+        the two. Returns how branch and bound ended (OPTIMAL when the phase proved the gap)."""
+        h = self.highs
+        self._push_starts()
+
+        def give(event: highspy.cb.HighsCallbackEvent) -> None:
+            fresh = best.take_fresh()
+            if fresh is not None:
+                event.data_in.setSolution(fresh)
+
+        def take(event: highspy.cb.HighsCallbackEvent) -> None:
+            best.offer(np.asarray(event.data_out.mip_solution))
+
+        h.cbMipUserSolution.subscribe(give)
+        h.cbMipImprovingSolution.subscribe(take)
+        bnb = HighsRun(h, deadline, self.options.clock)
+        try:
+            found = self._decompose(self._phase_highs(), deadline, best, cancel=bnb.finished, nice=PHASE_NICE)
+            report.method = Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
+            if found is not None:
+                report.decomposition_rounds = found.rounds
+            if best.proven(self.options.mip_gap):
+                bnb.stop()
+            final = bnb.wait()
+        finally:
+            bnb.stop()
+            bnb.wait()
+            h.cbMipUserSolution.unsubscribe(give)
+            h.cbMipImprovingSolution.unsubscribe(take)
+        self._take_highs_plan(best, final, True)
+        if best.proven(self.options.mip_gap):
+            if final is not RunStatus.OPTIMAL or (found is not None and found.proven):
+                report.method = Method.DECOMPOSITION
+            return RunStatus.OPTIMAL
+        if final is RunStatus.OPTIMAL:
+            report.method = Method.BRANCH_AND_BOUND
+        return final
+
+    def _phase_highs(self) -> highspy.Highs:
+        """A second HiGHS holding the whole model, for the phase while branch and bound runs."""
+        if self._phase_copy is None:
+            self._phase_copy = new_highs(self.options, log=False)
+            self._phase_copy.passModel(self.compiled.lp)
+        return self._phase_copy
+
+    def _finish(self, report: SolveReport, best: Incumbent, final: RunStatus, risk_aversion: float,
                 deadline: float | None, binaries: bool = True) -> SolveReport:
         """Status, bound and plan of a solve whose last HiGHS run ended with `final`."""
         options = self.options

@@ -23,11 +23,11 @@ from planner import cli, decompose
 from planner.data import build_model_data
 from planner.decompose import _project_tail_weights
 from planner.errors import InfeasibleError
+from planner.highs import new_highs
 from planner.loader import load_instance
 from planner.model import create_model
 from planner.pipeline import solve_instance
 from planner.scaling import choose_scales, scale_data
-from planner.highs import new_highs
 from planner.solve import HighsSession, SolveOptions
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,

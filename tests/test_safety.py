@@ -1,0 +1,415 @@
+"""Safe by default: planner never touches what it did not write, slips are usage errors, inputs
+stay inputs, Ctrl-C stops a solve and nothing is left behind.
+
+Every writing command is pointed at a folder holding a user's files, with and without
+--force: the folder must survive byte for byte. A corpus of wrong invocations must each end
+with its documented exit code, no traceback, no crash log and nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import REPO, four_suppliers
+
+from planner import cli
+
+
+def _snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every file and folder below `folder` (manifests included), with the files' bytes."""
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(folder.rglob("*"))}
+
+
+def _crash_logs() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("planner-crash-*.log")}
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory):
+    """A planner result of four-suppliers, written once for the module."""
+    base = tmp_path_factory.mktemp("solved")
+    result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", str(base / "res")])
+    assert result.exit_code == 0, result.output
+    return base / "res"
+
+
+@pytest.fixture
+def user_folder(tmp_path):
+    """A folder of the user's: a note, a spreadsheet and a sub-folder with a file."""
+    folder = tmp_path / "mine"
+    (folder / "keep").mkdir(parents=True)
+    (folder / "notes.txt").write_text("my notes\n")
+    (folder / "important.xlsx").write_bytes(b"PK\x03\x04 not planner's")
+    (folder / "keep" / "data.csv").write_text("a,b\n1,2\n")
+    return folder
+
+
+def _writing_commands(solved: Path, target: Path) -> list[list[str]]:
+    return [
+        ["solve", "four-suppliers", "--out", str(target)],
+        ["evaluate", "four-suppliers", str(solved), "--out", str(target)],
+        ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", str(target), "--workers", "1"],
+        ["scenarios", "us-critical-minerals", "--out", str(target)],
+        ["generate", str(target), "--commodities", "1", "--options", "2", "--periods", "1", "--scenarios", "1"],
+    ]
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("command", range(5))
+def test_a_users_folder_survives_every_writing_command(solved, user_folder, tmp_path, monkeypatch, command, force):
+    monkeypatch.chdir(tmp_path)
+    before = _snapshot(user_folder)
+    args = _writing_commands(solved, user_folder)[command] + (["--force"] if force else [])
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == cli.EXIT_OUTPUT, result.output
+    assert "planner did not write" in result.output and "notes.txt" in result.output
+    assert _snapshot(user_folder) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".planner")]
+
+
+@pytest.mark.parametrize("option", ["--out", "--xlsx"])
+def test_report_files_replace_only_planners_own(solved, tmp_path, monkeypatch, option):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    name = "r.html" if option == "--out" else "r.xlsx"
+    target = tmp_path / "deep" / "new" / name  # missing folders are made
+    assert runner.invoke(cli.main, ["report", str(solved), option, str(target)]).exit_code == 0
+    again = runner.invoke(cli.main, ["report", str(solved), option, str(target)])
+    assert again.exit_code == 0, again.output  # planner's own file: replaced
+    theirs = tmp_path / name
+    theirs.write_bytes(b"the user's own")
+    refused = runner.invoke(cli.main, ["report", str(solved), option, str(theirs)])
+    assert refused.exit_code == cli.EXIT_OUTPUT and "planner did not write" in refused.output
+    assert theirs.read_bytes() == b"the user's own"
+
+
+def test_an_earlier_result_with_an_evaluation_inside_is_planners(tmp_path, monkeypatch):
+    """Nested planner folders count as planner's; --out replaces its own result on a rerun."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli.main, ["solve", "four-suppliers", "--out", "res"]).exit_code == 0
+    assert runner.invoke(cli.main, ["evaluate", "four-suppliers", "res", "--out", "res/eval"]).exit_code == \
+        cli.EXIT_OUTPUT  # inside the results it reads: never
+    assert runner.invoke(cli.main, ["evaluate", "four-suppliers", "res"]).exit_code == 0
+    assert (tmp_path / "res-evaluation" / "summary.json").is_file()
+    assert runner.invoke(cli.main, ["report", "res"]).exit_code == 0
+    assert runner.invoke(cli.main, ["solve", "four-suppliers", "--out", "res"]).exit_code == 0
+    assert not (tmp_path / "res" / "report.html").exists()  # the folder was replaced as a whole
+
+
+def test_outputs_never_go_into_inputs_or_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    instance = four_suppliers(tmp_path / "inst")
+    before = _snapshot(instance)
+    for out in (".", "..", str(instance), str(instance / "results"), str(tmp_path)):
+        result = runner.invoke(cli.main, ["solve", str(instance), "--out", out, "--force"])
+        assert result.exit_code == cli.EXIT_OUTPUT, (out, result.output)
+        assert "Traceback" not in result.output
+    assert _snapshot(instance) == before
+
+
+def test_names_are_not_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("../victim", "/tmp/x", "a/b", "..", ".hidden", "a\\b"):
+        folder = four_suppliers(tmp_path / f"inst{abs(hash(name))}")
+        toml = (folder / "instance.toml").read_text().replace('name = "four-suppliers"', f'name = {json.dumps(name)}')
+        (folder / "instance.toml").write_text(toml)
+        result = CliRunner().invoke(cli.main, ["validate", str(folder)])
+        assert result.exit_code == cli.EXIT_INVALID_INPUT, (name, result.output)
+        assert "instance.toml:name:" in result.output and "plain folder name" in result.output
+    assert not (tmp_path.parent / "victim").exists()
+
+
+def test_bundled_instances_are_never_written(tmp_path, monkeypatch):
+    """git status of the repository is the same after commands run on bundled instances."""
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    status = lambda: subprocess.run(["git", "status", "--porcelain", "--ignored", "instances"], cwd=REPO,  # noqa: E731
+                                    capture_output=True, text=True).stdout
+    before = status()
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli.main, ["scenarios", "us-critical-minerals"]).exit_code == 0
+    assert (tmp_path / "results" / "us-critical-minerals-scenarios" / "scenarios.csv").is_file()
+    refused = runner.invoke(cli.main, ["scenarios", "us-critical-minerals", "--into-instance"])
+    assert refused.exit_code == cli.EXIT_OUTPUT and "bundled" in refused.output
+    bundled = REPO / "instances" / "four-suppliers"
+    for out in (str(bundled / "results"), str(bundled)):
+        assert runner.invoke(cli.main, ["solve", "four-suppliers", "--out", out, "--force"]).exit_code == \
+            cli.EXIT_OUTPUT
+    assert runner.invoke(cli.main, ["solve", "four-suppliers"]).exit_code == 0
+    assert status() == before
+
+
+def test_scenarios_into_an_instance_are_planners_and_the_message_says_which_file_is_used(tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    instance = tmp_path / "us"
+    shutil.copytree(REPO / "instances" / "us-critical-minerals", instance)
+    runner = CliRunner()
+    assert runner.invoke(cli.main, ["scenarios", str(instance), "--into-instance"]).exit_code == 0
+    assert runner.invoke(cli.main, ["scenarios", str(instance), "--into-instance"]).exit_code == 0  # its own
+    validated = runner.invoke(cli.main, ["validate", str(instance)])
+    assert "scenarios.csv is used and" in validated.output and "events.csv is ignored" in validated.output
+    swept = runner.invoke(cli.main, ["sweep", str(instance), "--vary", "events.russia-breaks.probability=0,1",
+                                     "--out", "sw"])
+    assert swept.exit_code == cli.EXIT_INVALID_INPUT and "would change nothing" in swept.output
+    (instance / "scenarios.csv").write_text("scenario,probability\nedited,1\n")
+    edited = runner.invoke(cli.main, ["scenarios", str(instance), "--into-instance"])
+    assert edited.exit_code == cli.EXIT_OUTPUT and "changed since" in edited.output
+    assert (instance / "scenarios.csv").read_text() == "scenario,probability\nedited,1\n"
+    theirs = tmp_path / "theirs"
+    shutil.copytree(REPO / "instances" / "us-critical-minerals", theirs)
+    (theirs / "scenarios.csv").write_text("scenario,probability\nmine,1\n")
+    refused = runner.invoke(cli.main, ["scenarios", str(theirs), "--into-instance", "--force"])
+    assert refused.exit_code == cli.EXIT_OUTPUT and "planner did not write" in refused.output
+    assert (theirs / "scenarios.csv").read_text() == "scenario,probability\nmine,1\n"
+
+
+def _corpus(solved: Path) -> list[tuple[list[str], int]]:
+    """Wrong invocations and the exit code each must end with."""
+    usage, invalid, output = cli.EXIT_USAGE, cli.EXIT_INVALID_INPUT, cli.EXIT_OUTPUT
+    vary = ["--vary", "risk.aversion=0,1"]
+    return [
+        (["solve", "four-suppliers", "--mip-gap", "nan"], usage),
+        (["solve", "four-suppliers", "--mip-gap", "2"], usage),
+        (["solve", "four-suppliers", "--time-limit", "nan"], usage),
+        (["solve", "four-suppliers", "--time-limit", "inf"], usage),
+        (["solve", "four-suppliers", "--time-limit", "0"], usage),
+        (["solve", "four-suppliers", "--time-limit", "-1"], usage),
+        (["solve", "four-suppliers", "--threads", "0"], usage),
+        (["solve", "four-suppliers", "--node-limit", "0"], usage),
+        (["solve", "four-suppliers", "--samples", "1"], usage),
+        (["solve", "four-suppliers", "--bogus"], usage),
+        (["solve", "four-suppliers", "extra"], usage),
+        (["solve", "no-such-instance"], invalid),
+        (["solve", "four-suppliers", "--out", "."], output),
+        (["validate", "no-such-instance"], invalid),
+        (["verify", "four-suppliers"], usage),
+        (["verify", "four-suppliers", "missing"], usage),
+        (["verify", "four-suppliers", "emptydir"], invalid),
+        (["generate"], usage),
+        (["generate", "g", "--commodities", "0"], usage),
+        (["generate", "g", "--seed", "x"], usage),
+        (["report", "missing"], usage),
+        (["report", "emptydir"], invalid),
+        (["report", str(solved), "--out", "emptydir"], usage),
+        (["scenarios"], usage),
+        (["scenarios", "four-suppliers"], invalid),
+        (["scenarios", "us-critical-minerals", "--method", "magic"], usage),
+        (["scenarios", "us-critical-minerals", "--max-scenarios", "0"], usage),
+        (["scenarios", "us-critical-minerals", "--out", "x", "--into-instance"], usage),
+        (["scenarios", "us-critical-minerals", "--into-instance"], output),
+        (["evaluate", "four-suppliers"], usage),
+        (["evaluate", "four-suppliers", "missing"], usage),
+        (["evaluate", "four-suppliers", "emptydir"], invalid),
+        (["evaluate", "four-suppliers", str(solved), "--scenarios", "missing.csv"], usage),
+        (["evaluate", "four-suppliers", str(solved), "--scenarios", "emptydir"], usage),
+        (["sweep", "four-suppliers", "--out", "d"], usage),
+        (["sweep", "four-suppliers", *vary, "--design", "design.csv", "--out", "d"], usage),
+        (["sweep", "four-suppliers", *vary], usage),
+        (["sweep", "four-suppliers", "--vary", "risk.aversion=0", "--vary", "risk.aversion=1", "--out", "d"], usage),
+        (["sweep", "four-suppliers", "--vary", "risk.aversion", "--out", "d"], invalid),
+        (["sweep", "four-suppliers", "--vary", "risk.aversion=0,x", "--out", "d"], invalid),
+        (["sweep", "four-suppliers", "--vary", "no.such.key=1", "--out", "d"], invalid),
+        (["sweep", "four-suppliers", "--vary", "risk.aversion=0,2", "--out", "d"], invalid),
+        (["sweep", "four-suppliers", *vary, "--scheduler", "garbage", "--out", "d"], usage),
+        (["sweep", "four-suppliers", *vary, "--workers", "0", "--out", "d"], usage),
+        (["sweep", "four-suppliers", *vary, "--mip-gap", "nan", "--out", "d"], usage),
+        (["sweep", "four-suppliers", *vary, "--time-limit", "nan", "--out", "d"], usage),
+        (["sweep", "four-suppliers", "--design", "emptydir", "--out", "d"], usage),
+        (["instances", "extra"], usage),
+        (["no-such-command"], usage),
+    ]
+
+
+def test_wrong_invocations_exit_with_their_code_and_write_nothing(solved, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "emptydir").mkdir()
+    (tmp_path / "design.csv").write_text("risk.aversion\n0\n")
+    corpus = _corpus(solved)
+    assert len(corpus) >= 30
+    runner = CliRunner()
+    before, logs = _snapshot(tmp_path), _crash_logs()
+    for args, code in corpus:
+        result = runner.invoke(cli.main, args)
+        assert result.exit_code == code, (args, result.output)
+        assert "Traceback" not in result.output and "internal error" not in result.output, (args, result.output)
+        assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), args
+        if code == cli.EXIT_USAGE:
+            assert "Usage:" in result.output or "Error:" in result.output, (args, result.output)
+        assert _snapshot(tmp_path) == before, args
+    assert _crash_logs() == logs
+
+
+def test_input_files_that_are_not_regular_files_are_refused(tmp_path):
+    folder = four_suppliers(tmp_path / "fifo")
+    (folder / "options.csv").unlink()
+    os.mkfifo(folder / "options.csv")
+    result = CliRunner().invoke(cli.main, ["validate", str(folder)])  # would hang on reading the FIFO
+    assert result.exit_code == cli.EXIT_INVALID_INPUT
+    assert "options.csv: is not a regular file" in result.output
+    folder = four_suppliers(tmp_path / "dir")
+    (folder / "instance.toml").unlink()
+    (folder / "instance.toml").mkdir()
+    result = CliRunner().invoke(cli.main, ["solve", str(folder), "--out", str(tmp_path / "out")])
+    assert result.exit_code == cli.EXIT_INVALID_INPUT and "instance.toml: is not a regular file" in result.output
+
+
+def test_every_user_text_in_the_report_is_escaped(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = four_suppliers(tmp_path / "inst")
+    toml = (folder / "instance.toml").read_text()
+    toml = toml.replace('currency = "USD"', 'currency = "<img src=x onerror=alert(1)>"')
+    toml = toml.replace('unit = "t"', 'unit = "<b>t</b> $x$"')
+    (folder / "instance.toml").write_text(toml)
+    result = CliRunner().invoke(cli.main, ["solve", str(folder), "--out", "res", "--report"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "res" / "report.html").read_text()
+    assert "<img" not in page and "<b>t</b>" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_sweeps_count_runs_without_a_plan(tmp_path, monkeypatch):
+    """Two infeasible runs: counted, listed with their reason, and no empty chart drawn."""
+    monkeypatch.chdir(tmp_path)
+    four_suppliers(tmp_path / "inst")
+    result = CliRunner().invoke(cli.main, ["sweep", "inst", "--vary",
+                                           "commodities.rare_earth_oxide.service_level=0.99,1", "--out", "sw",
+                                           "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "2 runs, 2 without a plan; no chart: no run has a plan" in result.output
+    assert result.output.count("(infeasible): no plan satisfies every constraint") == 2
+    assert not list((tmp_path / "sw").glob("*.png"))
+    report = CliRunner().invoke(cli.main, ["report", "sw"])
+    assert report.exit_code == 0 and "No chart: no run has a plan" in (tmp_path / "sw" / "report.html").read_text()
+
+
+def test_a_sweep_folder_of_another_instance_is_not_resumed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    instance = four_suppliers(tmp_path / "inst")
+    runner = CliRunner()
+    args = ["sweep", "inst", "--vary", "risk.aversion=0,1", "--out", "sw", "--workers", "1"]
+    assert runner.invoke(cli.main, args).exit_code == 0
+    assert "2 already done" in runner.invoke(cli.main, args).output
+    (instance / "commodities.csv").write_text((instance / "commodities.csv").read_text().replace("400", "500"))
+    changed = runner.invoke(cli.main, args)
+    assert changed.exit_code == cli.EXIT_OUTPUT and "another version" in changed.output
+    again = runner.invoke(cli.main, [*args, "--force"])
+    assert again.exit_code == 0 and "0 already done" in again.output
+
+
+def test_an_unreachable_scheduler_fails_with_a_message(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw",
+                                           "--scheduler", "tcp://127.0.0.1:9"])
+    assert result.exit_code == cli.EXIT_CLUSTER, result.output
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output
+
+
+def test_an_interrupt_stops_the_solve_and_is_never_lost(tmp_path):
+    """Ctrl-C (SIGINT to the process) while HiGHS runs in its thread: KeyboardInterrupt comes
+    out of the solve, whatever stage it reached. Sent from the solver's own progress callback,
+    so that the moment does not depend on the machine's speed."""
+    from planner.generate import generate_instance
+    from planner.options import SolveOptions
+    from planner.pipeline import solve_instance
+
+    folder = generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=0)
+    for decomposition in (True, False):
+        calls = []
+
+        def progress(seconds, incumbent, bound, calls=calls):
+            calls.append(seconds)
+            if len(calls) == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+        with pytest.raises(KeyboardInterrupt):
+            solve_instance(folder, SolveOptions(progress=progress, mip_gap=1e-9, decomposition=decomposition))
+        assert len(calls) >= 2
+
+
+def _planner(*args: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "planner.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_ctrl_c_during_a_cli_solve_exits_130_and_writes_nothing(tmp_path):
+    from planner.generate import generate_instance
+
+    folder = generate_instance(tmp_path / "g", 6, 15, 8, 30, seed=0)
+    process = _planner("solve", str(folder), "--out", "out", "--mip-gap", "1e-9", cwd=tmp_path)
+    assert process.stderr.readline().startswith("solving")
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate()
+    assert process.returncode == cli.EXIT_INTERRUPTED, err
+    assert "interrupted: nothing partial was written" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g"]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_sweep_workers_die_with_a_killed_parent(tmp_path):
+    from planner.generate import generate_instance
+
+    folder = generate_instance(tmp_path / "g", 6, 15, 8, 30, seed=0)
+    process = _planner("sweep", str(folder), "--vary", "risk.aversion=0:1:6", "--out", "sw", "--workers", "2",
+                       "--mip-gap", "1e-9", cwd=tmp_path)
+    workers: list[int] = []
+    while len(workers) < 2 and process.poll() is None:
+        workers = _children(process.pid)
+        time.sleep(0.05)
+    assert len(workers) >= 2, "the sweep ended before its workers were seen"
+    process.kill()  # kill -9: the parent gets no chance to stop them
+    process.wait()
+    waited = 0.0
+    while any(_alive(w) for w in workers) and waited < 60:  # a bound on waiting, not a speed requirement
+        time.sleep(0.1)
+        waited += 0.1
+    assert not any(_alive(w) for w in workers)
+
+
+def test_a_limited_solve_races_branch_and_bound_and_the_phase_to_the_same_optimum(tmp_path):
+    """With a limit, branch and bound and the phase run side by side; with a limit far from
+    binding, the plan is the same optimum as the unlimited solve's, proven."""
+    from planner.generate import generate_instance
+    from planner.options import SolveOptions
+    from planner.pipeline import solve_instance
+
+    folder = generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=0)
+    plain = solve_instance(folder, SolveOptions(mip_gap=1e-6))
+    raced = solve_instance(folder, SolveOptions(mip_gap=1e-6, time_limit=1e6))
+    assert raced.report.status == "optimal" and raced.report.method.used_decomposition or \
+        raced.report.method == "branch and bound"
+    assert raced.figures.objective == pytest.approx(plain.figures.objective, rel=2e-6)
+    assert raced.mip_gap <= 1e-6
