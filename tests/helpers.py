@@ -55,7 +55,7 @@ def write_instance(folder: Path, settings: dict, **tables: list[dict] | str) -> 
 
 
 def four_suppliers(folder: Path, aversion: float = 0.5, storage: str = "0") -> Path:
-    """A copy of the bundled MODEL.md section 4 instance with aversion and storage set."""
+    """A copy of the bundled four-suppliers instance (docs/model.md section 6) with aversion and storage set."""
     shutil.copytree(FOUR_SUPPLIERS, folder)
     toml = (folder / "instance.toml").read_text()
     (folder / "instance.toml").write_text(toml.replace("aversion = 0.5", f"aversion = {aversion}"))

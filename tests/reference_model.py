@@ -1,4 +1,4 @@
-"""An independent implementation of MODEL.md section 3, for small instances.
+"""An independent implementation of docs/model.md section 3, for small instances.
 
 It shares no code with `planner`: it reads the instance folder with plain pandas,
 derives availability, risk and exposure itself, enumerates every contract decision z

@@ -79,8 +79,15 @@ def test_infeasible_plan_has_its_own_exit_code(runner, tmp_path):
     assert "infeasible" in result.output and not (tmp_path / "out").exists()
 
 
-def test_no_plan_within_time_limit(runner, tmp_path):
-    result = runner.invoke(cli.main, ["solve", "four-suppliers", "--time-limit", "1e-9", "--out", "out"])
+def test_no_plan_within_time_limit(runner, tmp_path, monkeypatch):
+    """A clock on which every deadline has passed as soon as it is set: no solver run starts."""
+    import itertools
+
+    ticks = itertools.count(0.0, 1e9)
+    make = cli._solve_options
+    monkeypatch.setattr(cli, "_solve_options", lambda *a, **k: make(*a, clock=lambda: next(ticks), **k))
+    limit = "60"  # seconds on the injected clock, which never waits for the wall
+    result = runner.invoke(cli.main, ["solve", "four-suppliers", "--time-limit", limit, "--out", "out"])
     assert result.exit_code == cli.EXIT_NO_SOLUTION, result.output
     assert "no feasible plan found within the time limit" in result.output
     assert not (tmp_path / "out").exists()

@@ -1,16 +1,32 @@
-"""The README stays true: its format table is the schema's, its quickstart commands exist."""
+"""The documentation stays true and a clone stands alone.
+
+The format tables of docs/model.md are the schema's; the README's quickstart commands are
+its first shell block; README, docs, NOTES.md and every --help refer only to files of the
+repository (never to ../shared or a MODEL.md outside it), and every repository path they
+name exists.
+"""
 
 from __future__ import annotations
 
+import re
+
+import pytest
+from click.testing import CliRunner
 from helpers import REPO
 
-from planner.schema import README_END, README_START, markdown_tables
+from planner import cli
+from planner.schema import TABLES_END, TABLES_START, markdown_tables
+
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), *sorted((REPO / "instances").glob("*/NOTES.md"))]
+OUTSIDE = re.compile(r"\.\./shared|shared/reference|shared/MODEL|\bMODEL\.md\b")
+PATH = re.compile(r"`([A-Za-z0-9_.\-/]+\.(?:py|md|csv|toml|json|png|html|xlsx))`|\]\(([^)#\s]+)\)")
+REPO_FOLDERS = ("planner/", "tests/", "benchmarks/", "docs/", "instances/", ".ci/")
 
 
-def test_readme_format_table_is_generated_from_the_schema():
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split(README_START, 1)[1].split(README_END, 1)[0]
-    assert section.strip() == markdown_tables().strip(), "run: python -m planner.schema README.md"
+def test_format_tables_are_generated_from_the_schema():
+    doc = (REPO / "docs" / "model.md").read_text(encoding="utf-8")
+    section = doc.split(TABLES_START, 1)[1].split(TABLES_END, 1)[0]
+    assert section.strip() == markdown_tables().strip(), "run: python -m planner.schema docs/model.md"
 
 
 def test_quickstart_is_the_first_shell_block():
@@ -18,3 +34,36 @@ def test_quickstart_is_the_first_shell_block():
     block = readme.split("```bash", 1)[1].split("```", 1)[0]
     assert "pip install -e . && planner solve" in block
     assert 'pip install -e ".[test]" && pytest' in block
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(REPO)))
+def test_docs_name_only_files_of_the_repository(doc):
+    text = doc.read_text(encoding="utf-8")
+    assert not OUTSIDE.findall(text), f"{doc.name} refers outside the repository: {OUTSIDE.findall(text)}"
+    missing = []
+    for match in PATH.finditer(text):
+        name = match.group(1) or match.group(2)
+        if name.startswith(("http:", "https:", "mailto:")) or any(c in name for c in "<>*"):
+            continue
+        repo_path = name.startswith(REPO_FOLDERS) or match.group(2) is not None or name.endswith(".md")
+        local = doc.parent / name
+        if local.exists() or (REPO / name).exists():
+            continue
+        if repo_path:
+            missing.append(name)
+    assert not missing, f"{doc.name} names files that do not exist: {missing}"
+
+
+def _help_texts() -> list[str]:
+    runner = CliRunner()
+    texts = [runner.invoke(cli.main, ["--help"]).output]
+    for name in cli.main.commands:
+        texts.append(runner.invoke(cli.main, [name, "--help"]).output)
+    return texts
+
+
+def test_help_refers_only_to_files_of_the_repository():
+    for text in _help_texts():
+        assert not OUTSIDE.findall(text), text
+        for name in re.findall(r"\b(docs/[\w.\-/]+\.md)\b", text):
+            assert (REPO / name).exists(), name

@@ -1,4 +1,4 @@
-"""MODEL.md section 4: the hand-checkable example, its four published optima and plans."""
+"""docs/model.md section 6: the hand-checkable example, its four published optima and plans."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_published_optima(tmp_path, aversion, storage, objective, chosen):
 
 
 def test_volumes_at_half_aversion(tmp_path):
-    """CN1 + GS1 with volumes 900/19 and 1000/19 (MODEL.md section 4)."""
+    """CN1 + GS1 with volumes 900/19 and 1000/19 (docs/model.md section 6)."""
     out = solve_instance(four_suppliers(tmp_path / "inst", 0.5, "0"), SolveOptions(mip_gap=1e-9))
     assert out.plan.volume["CN1", 0] == pytest.approx(900 / 19, rel=1e-7)
     assert out.plan.volume["GS1", 0] == pytest.approx(1000 / 19, rel=1e-7)

@@ -1,4 +1,4 @@
-"""One small instance per constraint family of MODEL.md section 3, optimum worked by hand.
+"""One small instance per constraint family of docs/model.md section 3.3, optimum worked by hand.
 
 Each test states its arithmetic; the instance is small enough to check on paper. Where a
 family is switched off, the same instance's optimum moves, so each test also shows the

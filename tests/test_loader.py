@@ -1,4 +1,4 @@
-"""Loading and validation: spreadsheet dialects, defaults, and every rule of MODEL.md section 2."""
+"""Loading and validation: spreadsheet dialects, defaults, and every rule of docs/model.md section 2."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Writes the us-critical-minerals instance from sourced figures and stated assumptions.
 
 Run from this folder: `python build.py`. Every number below carries its source (a file of
-../shared/reference or a USGS page) or the word ASSUMPTION; NOTES.md explains each one.
+reference/ in this folder, or a USGS page) or the word ASSUMPTION; NOTES.md explains each one.
 The CSV files it writes are committed, so the instance does not need this script to run.
 """
 

@@ -1,4 +1,4 @@
-"""Costs, CVaR and the objective (MODEL.md section 3, "Costs" and "Objective")."""
+"""Costs, CVaR and the objective (docs/model.md section 3.4)."""
 
 from __future__ import annotations
 

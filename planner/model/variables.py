@@ -1,4 +1,4 @@
-"""Sets and decision variables (MODEL.md section 3), created only where they exist.
+"""Sets and decision variables (docs/model.md section 3.2), created only where they exist.
 
 First stage (one copy for every scenario):
     z_o in {0,1}   option o is contracted                      `contracted[o]`
