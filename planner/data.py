@@ -1,4 +1,4 @@
-"""Derived data of MODEL.md section 3, computed once from a validated instance.
+"""Derived data (docs/model.md section 3.1), computed once from a validated instance.
 
 Periods are integer indices t = 0..T-1 in `periods` order. Everything the model, the
 results and the verifier need is here as plain dictionaries keyed by names and indices.
@@ -66,6 +66,8 @@ class ModelData:
     risk_aversion: float
     cvar_alpha: float
     fixed_cost_max: float | None
+    # evaluations only: most volume of m thrown away over the horizon in scenario s (a recourse copy)
+    disposal_cap: dict[tuple[str, str], float] | None = None
 
     @property
     def horizon(self) -> range:

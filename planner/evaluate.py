@@ -47,18 +47,37 @@ class Evaluation:
     build_seconds: float
 
 
+DISPOSAL_SLACK = 1e-9  # relative: the second stage may dispose of this much more than the least
+
+
 def evaluate_plan(data: ModelData, first_stage: Plan, options: SolveOptions, service_levels: bool = False,
                   disposal: bool = True) -> Evaluation:
     """The cost of `first_stage` under the scenarios of `data`, recourse re-optimised.
 
     By default for stress tests: service levels are not enforced (the shortages show) and
-    volume that can be neither used nor stored may be disposed of. Raises InfeasibleError
+    volume that can be neither used nor stored may be disposed of, free of charge (it was
+    paid for when delivered) but only as much as must be: a first solve finds the least
+    volume each material must shed in each scenario, the second the cheapest recourse that
+    sheds no more. So on scenarios where the plan needs no disposal, the evaluation is the
+    planning model's own recourse, and its figures are the solve's. Raises InfeasibleError
     when the rules asked for cannot hold with this first stage.
     """
+    quiet = replace(options, tiebreak=False)
     variant = Variant(fixed_first_stage=True, service_levels=service_levels, disposal=disposal)
-    report, plan, seconds = solve_data(data, replace(options, tiebreak=False), variant, fixed=first_stage)
+    seconds = 0.0
+    if disposal:
+        _, least, seconds = solve_data(data, quiet, replace(variant, least_disposal=True), fixed=first_stage)
+        caps = {(m, s): sum(least.disposed.get((m, t, s), 0.0) for t in data.horizon)
+                for m in data.commodities for s in data.recourse_scenarios[m]}
+        volume = {m: max([1.0, *(data.demand[m, t] for t in data.horizon)]) for m in data.commodities}
+        if all(cap <= DISPOSAL_SLACK * volume[m] for (m, _), cap in caps.items()):
+            variant = replace(variant, disposal=False)
+        else:
+            data = replace(data, disposal_cap={(m, s): cap * (1 + DISPOSAL_SLACK) + DISPOSAL_SLACK * volume[m]
+                                               for (m, s), cap in caps.items()})
+    report, plan, more = solve_data(data, quiet, variant, fixed=first_stage)
     plan = replace(plan, contracted=first_stage.contracted, signed=first_stage.signed)
-    return Evaluation(plan, compute_figures(data, plan), report, seconds)
+    return Evaluation(plan, compute_figures(data, plan), report, seconds + more)
 
 
 def evaluate_outcome(inst: Instance, first_stage: Plan, options: SolveOptions, plan_from: str,

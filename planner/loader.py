@@ -1,4 +1,4 @@
-"""Loading and validating an instance folder (MODEL.md section 2).
+"""Loading and validating an instance folder (docs/model.md section 2).
 
 `load_instance` reads every file, applies every default and checks every rule of the
 format, collecting all problems before it fails with an `InstanceError` that lists each
@@ -28,6 +28,7 @@ _ISO3 = re.compile(r"^[A-Z]{3}$")
 # Thousands grouping is accepted only where it cannot be misread: with a decimal part.
 _GROUPED_DECIMAL_POINT = re.compile(r"^[+-]?\d{1,3}(,\d{3})+\.\d+$")  # 1,000.5
 _GROUPED_DECIMAL_COMMA = re.compile(r"^[+-]?\d{1,3}([. \u00a0]\d{3})+,\d+$")  # 1.000,5
+_AMBIGUOUS_POINT = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+$")  # 1.000 where commas are decimal: 1 or 1000?
 _TRUE = {"1", "1.0", "true", "yes", "y"}
 _FALSE = {"0", "0.0", "false", "no", "n"}
 
@@ -115,6 +116,9 @@ def _parse_number(text: str, col: Column, decimal_comma: bool) -> float:
     if col.is_fraction and t.endswith("%"):
         t, scale = t[:-1].strip(), 0.01
     if decimal_comma:
+        if _AMBIGUOUS_POINT.match(t):
+            raise ValueError("expected a plain number (is '.' a thousands separator, as in 1.000 for one "
+                             "thousand, or a decimal point? In a file with ';' write 1000 or 1,0)")
         if _GROUPED_DECIMAL_COMMA.match(t):
             t = t.replace(".", "").replace(" ", "").replace("\u00a0", "")
         t = t.replace(",", ".") if t.count(",") == 1 and "." not in t else t
@@ -390,6 +394,18 @@ def _check_references(inst: Instance, files: dict[str, str], broken: set[str], p
                 problems.append(Problem(files[stem], f"end_period comes before start_period {start!r}",
                                         row=row, column="end_period", value=end))
     check_events(inst.tables["events"], files.get("events", "events.csv"), problems)
+
+
+def check_rules(inst: Instance) -> list[Problem]:
+    """The format's cross-table rules (references, probabilities, event groups, periods) on an
+    instance changed in memory, as a sweep changes it: a value that a file could not hold is
+    refused here too."""
+    files = {spec.stem: spec.file for spec in TABLES}
+    if inst.scenarios_generated:
+        files["scenarios"] = ""
+    problems: list[Problem] = []
+    _check_references(inst, files, set(), problems, [])
+    return problems
 
 
 # --------------------------------------------------------------------------- entry point

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from planner.errors import OverrideError
-from planner.loader import Instance, did_you_mean
+from planner.loader import Instance, check_rules, did_you_mean
 from planner.schema import SETTINGS, TABLES, Kind
 
 _SETTING_FIELDS = {"risk.aversion": "risk_aversion", "risk.cvar_alpha": "cvar_alpha",
@@ -107,6 +107,11 @@ def apply_values(inst: Instance, values: dict[str, float]) -> Instance:
             _rescale_others(frame, positions, value, key)
         regenerate |= target.table == "events"
     changed = replace(inst, tables=tables, notes=list(inst.notes), **settings)
+    problems = check_rules(changed)
+    if problems:
+        shown = ", ".join(f"{key}={value:g}" for key, value in values.items())
+        raise OverrideError(f"{shown}: " + "; ".join(str(p) for p in problems)
+                            + " (a sweep value must be one the file could hold)")
     if regenerate and inst.scenarios_generated:
         from planner.scenarios import generate_scenarios
 

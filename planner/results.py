@@ -1,13 +1,13 @@
 """A plan, its reported figures and its result tables.
 
-Figures are computed ex post from the plan's values with the definitions of MODEL.md
-section 3 (not read from the solver's objective), so they hold exactly for the plan
+Figures are computed ex post from the plan's values with the definitions of docs/model.md
+sections 3-4 (not read from the solver's objective), so they hold exactly for the plan
 that is written. Nothing here touches the solver.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "volumes": ["option", "commodity", "period", "volume"],
     "agreements": ["agreement", "signed", "fixed_cost", "options_selected"],
     "scenario_costs": ["scenario", "probability", "cost", "total_cost"],
-    "supply": ["scenario", "commodity", "period", "demand", "delivered", "spot", "shortage", "stock"],
+    "supply": ["scenario", "commodity", "period", "demand", "delivered", "spot", "shortage", "disposed", "stock"],
     "spot": ["scenario", "option", "commodity", "period", "volume"],
     "exposure": ["commodity", "period", "scope", "name", "contracted", "demand", "share", "max_share"],
 }
@@ -29,7 +29,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
 
 @dataclass
 class Plan:
-    """Values of every decision variable of MODEL.md section 3."""
+    """Values of every decision variable (docs/model.md section 3.2)."""
 
     contracted: dict[str, int]  # z_o
     signed: dict[str, int]  # w_g
@@ -37,11 +37,13 @@ class Plan:
     spot: dict[tuple[str, int, str], float]  # y_ots where it exists
     stock: dict[tuple[str, int, str], float]  # I_mts
     unmet: dict[tuple[str, int, str], float]  # u_mts
+    # volume thrown away (evaluations only: it could be neither used nor stored); absent = 0
+    disposed: dict[tuple[str, int, str], float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Figures:
-    """The reported figures of MODEL.md section 3."""
+    """The reported figures (docs/model.md section 4)."""
 
     fixed_cost: float
     scenario_cost: dict[str, float]  # C_s
@@ -71,6 +73,7 @@ def plan_from_model(model: pyo.ConcreteModel, data: ModelData) -> Plan:
         spot=per_scenario(model.spot, data.commodity_of),
         stock=per_scenario(model.stock),
         unmet=per_scenario(model.unmet),
+        disposed=per_scenario(model.overflow) if hasattr(model, "overflow") else {},
     )
 
 
@@ -92,7 +95,7 @@ def drop_idle_contracts(data: ModelData, plan: Plan) -> Plan:
                 count -= 1
     needed = {g for o, g in data.agreement_of.items() if contracted[o]}
     signed = {g: 0 if (w and g not in needed and data.agreement_cost[g] == 0) else w for g, w in plan.signed.items()}
-    return Plan(contracted, signed, plan.volume, plan.spot, plan.stock, plan.unmet)
+    return Plan(contracted, signed, plan.volume, plan.spot, plan.stock, plan.unmet, plan.disposed)
 
 
 def cvar(costs: np.ndarray, probabilities: np.ndarray, alpha: float) -> float:
@@ -187,7 +190,7 @@ def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd
             for t in data.horizon:
                 contracted, spot = delivered_and_spot(data, plan, m, t, s)
                 supply_rows.append((s, m, period[t], data.demand[m, t], contracted, spot,
-                                    plan.unmet[m, t, s], plan.stock[m, t, s]))
+                                    plan.unmet[m, t, s], plan.disposed.get((m, t, s), 0.0), plan.stock[m, t, s]))
     supply = pd.DataFrame(supply_rows, columns=TABLE_COLUMNS["supply"])
     spot = pd.DataFrame(
         [(s, o, data.commodity_of[o], period[t], y) for (o, t, s), y in plan.spot.items() if y > 0],

@@ -59,6 +59,8 @@ def scale_data(data: ModelData, scales: Scales) -> ModelData:
         shortage_penalty={m: p * V[m] / M for m, p in data.shortage_penalty.items()},
         holding_cost={m: h * V[m] / M for m, h in data.holding_cost.items()},
         fixed_cost_max=None if data.fixed_cost_max is None else data.fixed_cost_max / M,
+        disposal_cap=(None if data.disposal_cap is None
+                      else {key: v / V[key[0]] for key, v in data.disposal_cap.items()}),
     )
 
 
@@ -72,6 +74,7 @@ def unscale_plan(plan: Plan, data: ModelData, scales: Scales) -> Plan:
         spot={(o, t, s): y * V[of[o]] for (o, t, s), y in plan.spot.items()},
         stock={(m, t, s): i * V[m] for (m, t, s), i in plan.stock.items()},
         unmet={(m, t, s): u * V[m] for (m, t, s), u in plan.unmet.items()},
+        disposed={(m, t, s): v * V[m] for (m, t, s), v in plan.disposed.items()},
     )
 
 

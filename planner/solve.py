@@ -13,7 +13,7 @@ The order of a planning solve:
 With a time or node limit, 1 and 2 run side by side instead (`HighsSession._race`), so that a
 limited solve has a plan whenever branch and bound alone would, and the better of the two.
 
-The tie-break (MODEL section 3, last paragraph): at lambda = 1 the expected cost has no
+The tie-break (docs/model.md section 5, "Ties at lambda = 1"): at lambda = 1 the expected cost has no
 weight, scenarios outside the CVaR tail do not count at all, and optimal plans may buy
 needlessly there. After the first solve the objective is capped at its incumbent value
 and the expected cost is minimised, warm-started from the first plan. The gap and bound
@@ -88,6 +88,7 @@ class _Compiled:
     # rows whose right-hand side holds a mutable Param: (row, bound expression, rhs - its value)
     parametric_rows: list[tuple[int, object, float]]
     rows: list  # Pyomo ConstraintData, in row order
+    integer: np.ndarray  # indices of the integer columns (int32)
 
     def value(self, plan: np.ndarray) -> float:
         """The objective of a plan (all columns), in model units, constant included."""
@@ -130,15 +131,16 @@ def _compile(model: pyo.ConcreteModel) -> _Compiled:
     inf = highspy.kHighsInf
     rhs = np.asarray(info.rhs, dtype=float)
     sense = np.array([mult for _, mult in info.rows], dtype=int)
+    is_integer = np.array([v.is_integer() for v in columns], dtype=bool)
     lp = highs_lp(info.A, costs[main],
                   np.array([-inf if v.lb is None else v.lb for v in columns], dtype=float),
                   np.array([inf if v.ub is None else v.ub for v in columns], dtype=float),
                   np.where(sense <= 0, rhs, -inf),  # 0: equality, -1: >=
                   np.where(sense >= 0, rhs, inf),  # 1: <=
-                  integer=np.array([v.is_integer() for v in columns]), offset=float(info.c_offset[main]))
+                  integer=is_integer, offset=float(info.c_offset[main]))
     return _Compiled(columns, lp, costs[main], float(info.c_offset[main]), costs[second],
                      float(info.c_offset[second]), int(info.A.nnz), _parametric_rows(info.rows, rhs),
-                     [con for con, _ in info.rows])
+                     [con for con, _ in info.rows], np.flatnonzero(is_integer).astype(np.int32))
 
 
 def _store(model: pyo.ConcreteModel, columns: list, values: np.ndarray) -> None:
@@ -380,7 +382,7 @@ class HighsSession:
             report.status = Status.OPTIMAL if proven else _LIMITED.get(final, Status.SOLVER_ERROR)
             report.has_plan = report.status.has_plan
         if report.has_plan:
-            plan = best.plan
+            plan = self._polish(best.plan, self.compiled.objective, deadline) if binaries else best.plan
             self.last_plan = plan
             report.best_bound = best.lower * self.money_scale if math.isfinite(best.lower) else None
             if options.tiebreak and risk_aversion >= 1:
@@ -388,6 +390,34 @@ class HighsSession:
             _store(self.model, self.compiled.columns, plan)
         report.solve_seconds = options.clock() - self._started
         return report
+
+    def _polish(self, plan: np.ndarray, costs: np.ndarray, deadline: float | None) -> np.ndarray:
+        """The cheapest plan (for `costs`, the objective HiGHS holds) with the integer decisions
+        of `plan`: the LP with the integers fixed; `plan` when that LP does not end optimal
+        (out of time) or is not cheaper.
+
+        A plan of branch and bound has the best integer decisions to the gap, but its
+        continuous part (volumes, spot, stock) need not be the best for those decisions
+        (heuristics find such plans). Polished, every reported plan is the cheapest with its
+        contracts, and an evaluation of it on its own scenarios gives the solve's figures."""
+        h, compiled = self.highs, self.compiled
+        ints = compiled.integer
+        if not len(ints):
+            return plan
+        lower, upper = np.asarray(compiled.lp.col_lower_)[ints], np.asarray(compiled.lp.col_upper_)[ints]
+        fixed = np.round(plan[ints])
+        h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
+        h.changeColsBounds(len(ints), ints, fixed, fixed)
+        try:
+            status = run(h, deadline, self.options.clock)
+            polished = np.asarray(h.getSolution().col_value) if status is RunStatus.OPTIMAL else None
+        finally:
+            h.changeColsBounds(len(ints), ints, lower, upper)
+            h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
+        if polished is None or costs @ polished > costs @ plan:
+            return plan
+        polished[ints] = fixed
+        return polished
 
     def least_expected_cost(self, plan: np.ndarray, deadline: float | None = None) -> tuple[str, np.ndarray]:
         """The tie-break stage from `plan` (all columns): minimise expected cost subject to
@@ -407,7 +437,7 @@ class HighsSession:
             status = run(h, deadline, self.options.clock)
             if not has_feasible_solution(h) or status is RunStatus.INFEASIBLE:
                 return str(status), plan
-            second = np.asarray(h.getSolution().col_value)
+            second = self._polish(np.asarray(h.getSolution().col_value), compiled.tiebreak, deadline)
         finally:
             h.deleteRows(1, np.array([h.getNumRow() - 1], dtype=np.int32))
             set_costs(h, compiled.objective, compiled.objective_offset)

@@ -1,9 +1,26 @@
 """Verifying a written result against its instance, from the files alone.
 
-`verify_result` rebuilds the plan from the result CSVs (never from the Pyomo model),
-checks every constraint of MODEL.md section 3 and every figure of summary.json, and
-returns each violation with its size. Tolerances are relative: 1e-6 of the quantity
-compared (at least 1e-6 absolute), looser than solver noise, tight enough for money.
+`verify_result` rebuilds the plan from the result CSVs (never from the Pyomo model) and
+checks every file a user might read or paste:
+
+- every table has exactly its rows (one per option, period, scenario, ...: a row missing,
+  an extra row and a duplicated row are each reported), and every cell is a number where
+  a number belongs (blank, NaN, inf and text are reported, never crash the check);
+- every column that derives from the instance or the plan is recomputed (an option's
+  country, bloc, risk and fixed cost; a contract's total volume; a scenario's probability
+  and cost; supply delivered and bought; exposure, share and the tightest limit);
+- every constraint of docs/model.md section 3.3 holds for the plan, under the rules the
+  result was made with (an evaluation reports service levels rather than enforcing them,
+  and may dispose of volume that can be neither used nor stored);
+- every figure of summary.json is recomputed (section 4), the risk settings, currency and
+  unit are the instance's, and status, bound and gap tell one story: the gap is the
+  objective's distance to the bound, the bound is not above the objective, and `optimal`
+  means a gap within the one asked for.
+
+Each violation comes with its size. Tolerances are relative: 1e-6 of the quantity compared
+(at least 1e-6 absolute), looser than solver noise, tight enough for money. Only a folder
+that cannot be read as a result at all (a file missing or unreadable, a column missing)
+raises `ResultsError`.
 """
 
 from __future__ import annotations
@@ -13,86 +30,222 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from planner.data import ModelData
 from planner.errors import ResultsError
 from planner.output import SUMMARY_FILE, unneutralise
-from planner.results import TABLE_COLUMNS, Plan, compute_figures, delivered_and_spot
+from planner.results import TABLE_COLUMNS, Plan, compute_figures, delivered_and_spot, exposure_table
+from planner.status import Status
 
 TOLERANCE = 1e-6
+KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each table
+    "contracts": ("option",),
+    "volumes": ("option", "period"),
+    "agreements": ("agreement",),
+    "scenario_costs": ("scenario",),
+    "supply": ("scenario", "commodity", "period"),
+    "spot": ("scenario", "option", "period"),
+    "exposure": ("commodity", "period", "scope", "name"),
+}
+OPTIONAL_COLUMNS = {"supply": {"disposed"}}  # absent in results written before evaluations reported it
+_TEXT = {"option", "commodity", "origin", "processor", "agreement", "origin_bloc", "processor_bloc", "scenario",
+         "period", "scope", "name"}
+_FLAGS = {"selected", "signed"}
+_MAY_BE_EMPTY = {("exposure", "share"), ("exposure", "max_share")}
 
 
 @dataclass(frozen=True)
 class Violation:
-    check: str  # the constraint or figure, as MODEL.md names it
+    check: str  # the constraint (its number in docs/model.md) or the file and column
     where: str
-    size: float  # by how much, in the quantity's own unit
+    size: float  # by how much, in the quantity's own unit (inf: not a number at all)
     detail: str
 
     def __str__(self) -> str:
         return f"{self.check}: {self.where}: {self.detail} (off by {self.size:.6g})"
 
 
-def _read(folder: Path, name: str) -> pd.DataFrame:
-    path = folder / f"{name}.csv"
-    try:
-        table = pd.read_csv(path, dtype={"period": str}, keep_default_na=False, na_values=[""])
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ResultsError(f"{path}: cannot be read as a result table ({exc})") from None
-    missing = [c for c in TABLE_COLUMNS[name] if c not in table.columns]
-    if missing:
-        raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
-    for col in ("option", "agreement", "scenario", "commodity"):
-        if col in table.columns:
+def _tol(*scales: float) -> float:
+    finite = [abs(s) for s in scales if math.isfinite(s)]
+    return TOLERANCE * max(1.0, *finite)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.6g}" if math.isfinite(value) else str(value)
+
+
+class _Reader:
+    """The tables of a results folder as text, with typed access that records what is wrong."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.problems: list[Violation] = []
+
+    def table(self, name: str) -> pd.DataFrame:
+        path = self.folder / f"{name}.csv"
+        if not path.is_file():
+            raise ResultsError(f"{path}: is missing; a results folder holds {', '.join(TABLE_COLUMNS)} (.csv)")
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
+        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise ResultsError(f"{path}: cannot be read as a result table ({exc})") from None
+        missing = [c for c in TABLE_COLUMNS[name] if c not in table.columns and c not in OPTIONAL_COLUMNS.get(name, ())]
+        if missing:
+            raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
+        for col in table.columns:
             table[col] = table[col].map(unneutralise)
-    return table
+        table.attrs["name"] = name
+        return table
+
+    def number(self, table: pd.DataFrame, row: int, column: str, default: float = 0.0) -> float:
+        """The cell as a finite number; a violation (and `default`) when it is not one."""
+        if column not in table.columns:
+            return default
+        text = str(table.at[row, column]).strip()
+        name = table.attrs["name"]
+        if text == "" and (name, column) in _MAY_BE_EMPTY:
+            return math.nan
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            key = ", ".join(str(table.at[row, k]) for k in KEYS[name])
+            self.problems.append(Violation(f"{name}.csv {column}", key, math.inf,
+                                           f"{text!r} is not a number"))
+            return default
+        return value
+
+
+def _rows(reader: _Reader, table: pd.DataFrame, expected: set[tuple]) -> dict[tuple, int]:
+    """Row index by key; duplicates, missing and extra rows become violations."""
+    name = table.attrs["name"]
+    found: dict[tuple, int] = {}
+    for i, key in enumerate(zip(*(table[k] for k in KEYS[name]))):
+        if key in found:
+            reader.problems.append(Violation(f"{name}.csv", ", ".join(key), 1,
+                                             f"row {i + 2} repeats row {found[key] + 2}"))
+            continue
+        found[key] = i
+        if key not in expected:
+            reader.problems.append(Violation(f"{name}.csv", ", ".join(key), 1, f"row {i + 2} belongs to no "
+                                             f"{'/'.join(KEYS[name])} of the instance"))
+    for key in sorted(expected - set(found)):
+        reader.problems.append(Violation(f"{name}.csv", ", ".join(key), 1, "row is missing"))
+    return {key: i for key, i in found.items() if key in expected}
+
+
+@dataclass
+class _Result:
+    plan: Plan
+    summary: dict
+    tables: dict[str, pd.DataFrame]
+    rows: dict[str, dict[tuple, int]]
+    evaluation: bool
+
+
+def _read_summary(folder: Path) -> dict:
+    path = folder / SUMMARY_FILE
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc})") from None
+    if not isinstance(summary, dict):
+        raise ResultsError(f"{path}: expected a JSON object")
+    return summary
+
+
+def _read(data: ModelData, folder: Path, reader: _Reader) -> _Result:
+    summary = _read_summary(folder)
+    tables = {name: reader.table(name) for name in TABLE_COLUMNS}
+    if not set(tables["contracts"]["option"]) & set(data.options):
+        raise ResultsError(f"{folder}: the result does not belong to this instance (none of its options is one "
+                           "of the instance's)")
+    period = data.periods
+    expected = {
+        "contracts": {(o,) for o in data.options},
+        "volumes": {(o, period[t]) for o in data.options for t in data.periods_of[o]},
+        "agreements": {(g,) for g in data.agreements},
+        "scenario_costs": {(s,) for s in data.scenarios},
+        "supply": {(s, m, period[t]) for s in data.scenarios for m in data.commodities for t in data.horizon},
+        "spot": {(s, o, period[t]) for (o, t, s), a in data.availability.items() if data.is_spot[o] and a > 0},
+    }
+    rows = {name: _rows(reader, tables[name], keys) if name != "spot" else {}
+            for name, keys in expected.items()}
+    rows["spot"] = _spot_rows(reader, tables["spot"], expected["spot"])
+    index = {p: t for t, p in enumerate(period)}
+
+    def flag(name: str, key: tuple) -> int:
+        table, i = tables[name], rows[name].get(key)
+        value = reader.number(table, i, "selected" if name == "contracts" else "signed") if i is not None else 0
+        if value not in (0.0, 1.0):
+            reader.problems.append(Violation(f"{name}.csv", key[0], abs(value - round(value)),
+                                             f"{_fmt(value)} is not 0 or 1"))
+        return int(round(value)) if value in (0.0, 1.0) else 0
+
+    contracted = {o: flag("contracts", (o,)) for o in data.options}
+    signed = {g: flag("agreements", (g,)) for g in data.agreements}
+    volume = {(o, t): reader.number(tables["volumes"], rows["volumes"][o, period[t]], "volume")
+              if (o, period[t]) in rows["volumes"] else 0.0 for o in data.options for t in data.periods_of[o]}
+    spot = {(o, t, s): 0.0 for (s, o, p) in expected["spot"] for t in [index[p]]}
+    for (s, o, p), i in rows["spot"].items():
+        spot[o, index[p], s] = reader.number(tables["spot"], i, "volume")
+    supply, su = tables["supply"], rows["supply"]
+
+    def cell(m: str, t: int, s: str, column: str) -> float:
+        i = su.get((s, m, period[t]))
+        return reader.number(supply, i, column) if i is not None else 0.0
+
+    keys = [(m, t, s) for s in data.scenarios for m in data.commodities for t in data.horizon]
+    plan = Plan(contracted, signed, volume, spot,
+                stock={k: cell(*k, "stock") for k in keys}, unmet={k: cell(*k, "shortage") for k in keys},
+                disposed={k: cell(*k, "disposed") for k in keys})
+    evaluation = isinstance(summary.get("evaluation"), dict)
+    return _Result(plan, summary, tables, rows, evaluation)
+
+
+def _spot_rows(reader: _Reader, table: pd.DataFrame, possible: set[tuple]) -> dict[tuple, int]:
+    """spot.csv lists the purchases made: no duplicates, and only where a purchase is possible."""
+    found: dict[tuple, int] = {}
+    for i, key in enumerate(zip(table["scenario"], table["option"], table["period"])):
+        if key in found:
+            reader.problems.append(Violation("spot.csv", ", ".join(key), 1,
+                                             f"row {i + 2} repeats row {found[key] + 2}"))
+        elif key not in possible:
+            reader.problems.append(Violation("3 spot", ", ".join(key), 1, f"row {i + 2}: a spot purchase where none "
+                                             "is possible (not a spot option, not available, or not its period)"))
+        else:
+            found[key] = i
+    return found
 
 
 def read_plan(data: ModelData, folder: Path) -> tuple[Plan, dict, dict[str, pd.DataFrame]]:
-    """The plan, summary and tables of a results folder, checked to match the instance."""
-    folder = Path(folder)
-    try:
-        summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ResultsError(f"{folder / SUMMARY_FILE}: cannot be read ({exc})") from None
-    tables = {name: _read(folder, name) for name in TABLE_COLUMNS}
-    index = {p: t for t, p in enumerate(data.periods)}
-    try:
-        contracted = {o: int(z) for o, z in zip(tables["contracts"]["option"], tables["contracts"]["selected"])}
-        signed = {g: int(w) for g, w in zip(tables["agreements"]["agreement"], tables["agreements"]["signed"])}
-        volume = {(o, index[p]): float(v) for o, p, v in
-                  zip(tables["volumes"]["option"], tables["volumes"]["period"], tables["volumes"]["volume"])}
-        sp = tables["spot"]
-        spot = {(o, index[p], s): float(v) for o, p, s, v in zip(sp["option"], sp["period"], sp["scenario"],
-                                                                  sp["volume"])}
-        su = tables["supply"]
-        keys = [(m, index[p], s) for m, p, s in zip(su["commodity"], su["period"], su["scenario"])]
-    except (KeyError, ValueError) as exc:
-        raise ResultsError(f"{folder}: the result does not belong to this instance (unknown {exc})") from None
-    if set(contracted) != set(data.options) or set(signed) != set(data.agreements):
-        raise ResultsError(f"{folder}: its options or agreements are not those of the instance")
-    stock = dict(zip(keys, map(float, su["stock"])))
-    unmet = dict(zip(keys, map(float, su["shortage"])))
-    expected_keys = {(m, t, s) for m in data.commodities for t in data.horizon for s in data.scenarios}
-    if set(keys) != expected_keys:
-        raise ResultsError(f"{folder / 'supply.csv'}: does not have one row per scenario, material and period")
-    # Spot purchases that were not bought are not written: complete them with zeros.
-    full_spot = {(o, t, s): 0.0 for o in data.spot_options for t in data.periods_of[o] for s in data.scenarios
-                 if data.availability[o, t, s] > 0}
-    full_spot.update(spot)
-    return Plan(contracted, signed, volume, full_spot, stock, unmet), summary, tables
-
-
-def _tol(*scales: float) -> float:
-    return TOLERANCE * max(1.0, *(abs(s) for s in scales))
+    """The plan, summary and tables of a results folder (raises ResultsError when it cannot be
+    read as one; cells that are not numbers read as 0 here: `verify_result` reports them)."""
+    reader = _Reader(Path(folder))
+    result = _read(data, Path(folder), reader)
+    return result.plan, result.summary, result.tables
 
 
 def verify_result(data: ModelData, folder: Path) -> list[Violation]:
-    """Every violation of MODEL.md's constraints and reported figures by the result in `folder`."""
-    plan, summary, tables = read_plan(data, folder)
-    out: list[Violation] = []
-    period = data.periods
+    """Every violation, by the result in `folder`, of the files' rules, the constraints of
+    docs/model.md and its reported figures (module docstring)."""
+    folder = Path(folder)
+    reader = _Reader(folder)
+    result = _read(data, folder, reader)
+    figures = compute_figures(data, result.plan)
+    found = _check_constraints(data, result) + _check_tables(data, result, figures, reader)
+    found += _check_summary(data, result, figures)
+    return reader.problems + found
+
+
+# ----------------------------------------------------------------------------- constraints
+
+
+def _check_constraints(data: ModelData, result: _Result) -> list[Violation]:
+    plan, out, period = result.plan, [], data.periods
 
     def check(ok_by: float, scale: float, name: str, where: str, detail: str) -> None:
         """Record a violation when `ok_by` (>= 0 when satisfied) is below -tolerance."""
@@ -101,50 +254,48 @@ def verify_result(data: ModelData, folder: Path) -> list[Violation]:
 
     for o in data.options:
         z = plan.contracted[o]
-        if z not in (0, 1):
-            out.append(Violation("1 contract", o, abs(z - round(z)), f"selected is {z}, expected 0 or 1"))
         for t in data.periods_of[o]:
             x, cap, q = plan.volume.get((o, t), 0.0), data.capacity[o, t], data.min_volume[o, t]
-            check(cap * z - x, cap, "1 contract", f"{o} {period[t]}", f"volume {x:g} above capacity x selected")
-            check(x - q * z, cap, "1 contract", f"{o} {period[t]}", f"volume {x:g} below min_volume x selected")
+            check(x, cap, "1 contract", f"{o} {period[t]}", f"negative volume {_fmt(x)}")
+            check(cap * z - x, cap, "1 contract", f"{o} {period[t]}", f"volume {_fmt(x)} above capacity x selected")
+            check(x - q * z, cap, "1 contract", f"{o} {period[t]}", f"volume {_fmt(x)} below min_volume x selected")
         if o in data.agreement_of:
             g = data.agreement_of[o]
             check(plan.signed[g] - z, 1, "2 agreement", o, f"selected without agreement {g}")
-    for (o, t), x in plan.volume.items():
-        if t not in data.periods_of.get(o, ()) and abs(x) > _tol(x):
-            out.append(Violation("1 contract", f"{o} {period[t]}", abs(x), "volume in a period it cannot deliver"))
     for (o, t, s), y in plan.spot.items():
-        if (o, t, s) not in data.availability or not data.is_spot.get(o) or data.availability[o, t, s] == 0:
-            out.append(Violation("3 spot", f"{o} {period[t]} {s}", y, "spot purchase where none is possible"))
-            continue
         room = data.availability[o, t, s] * (data.capacity[o, t] - plan.volume.get((o, t), 0.0))
-        check(room - y, data.capacity[o, t], "3 spot", f"{o} {period[t]} {s}", f"spot {y:g} above available {room:g}")
+        where = f"{o} {period[t]} {s}"
+        check(y, data.capacity[o, t], "3 spot", where, f"negative spot purchase {_fmt(y)}")
+        check(room - y, data.capacity[o, t], "3 spot", where, f"spot {_fmt(y)} above available {_fmt(room)}")
 
-    supply = tables["supply"].set_index(["scenario", "commodity", "period"])
     for m in data.commodities:
         for s in data.scenarios:
             before = data.initial_stock[m]
             for t in data.horizon:
                 delivered, bought = delivered_and_spot(data, plan, m, t, s)
-                stock, unmet, demand = plan.stock[m, t, s], plan.unmet[m, t, s], data.demand[m, t]
-                where = f"{m} {period[t]} {s}"
-                balance = before + delivered + bought + unmet - demand - stock
-                scale = max(demand, before, delivered)
-                check(-abs(balance), scale, "4 balance", where, f"stock {stock:g} != {stock + balance:g}")
-                row = supply.loc[(s, m, period[t])]
-                check(-abs(row["delivered"] - delivered), scale, "4 balance", where, "delivered column disagrees")
-                check(-abs(row["spot"] - bought), scale, "4 balance", where, "spot column disagrees")
-                check(stock, scale, "4 balance", where, f"negative stock {stock:g}")
-                check(unmet, scale, "4 balance", where, f"negative shortage {unmet:g}")
+                key = (m, t, s)
+                stock, unmet, disposed = plan.stock[key], plan.unmet[key], plan.disposed.get(key, 0.0)
+                demand, where = data.demand[m, t], f"{m} {period[t]} {s}"
+                scale = max(demand, before, delivered, bought)
+                balance = before + delivered + bought + unmet - demand - disposed - stock
+                check(-abs(balance), scale, "4 balance", where, f"stock {_fmt(stock)} != {_fmt(stock + balance)}")
+                check(stock, scale, "4 balance", where, f"negative stock {_fmt(stock)}")
+                check(unmet, scale, "4 balance", where, f"negative shortage {_fmt(unmet)}")
+                check(disposed, scale, "4 balance", where, f"negative disposal {_fmt(disposed)}")
+                if disposed > _tol(scale) and not result.evaluation:
+                    out.append(Violation("4 balance", where, disposed, f"{_fmt(disposed)} disposed of: a plan "
+                                         "never throws stock away (only an evaluation may)"))
                 if data.storage_capacity[m] is not None:
                     cap = data.storage_capacity[m]
-                    check(cap - stock, cap, "4 balance", where, f"stock {stock:g} above storage_capacity {cap:g}")
+                    check(cap - stock, cap, "4 balance", where,
+                          f"stock {_fmt(stock)} above storage_capacity {_fmt(cap)}")
                 before = stock
-            if data.service_level[m] is not None:
+            if data.service_level[m] is not None and not result.evaluation:
                 total = sum(data.demand[m, t] for t in data.horizon)
                 allowed = (1 - data.service_level[m]) * total
                 short = sum(plan.unmet[m, t, s] for t in data.horizon)
-                check(allowed - short, total, "5 service level", f"{m} {s}", f"shortage {short:g} above {allowed:g}")
+                check(allowed - short, total, "5 service level", f"{m} {s}",
+                      f"shortage {_fmt(short)} above {_fmt(allowed)}")
         if data.min_suppliers[m]:
             count = sum(plan.contracted[o] for o in data.options_of[m])
             check(count - data.min_suppliers[m], 1, "6 diversification", m,
@@ -162,23 +313,167 @@ def verify_result(data: ModelData, folder: Path) -> list[Violation]:
             vol = sum(plan.volume.get((o, t), 0.0) for o in data.options_of[limit.commodity] if o in exposed)
             allowed = limit.max_share * data.demand[limit.commodity, t]
             check(allowed - vol, data.demand[limit.commodity, t], "8 share limit",
-                  f"{limit.scope} {limit.name} {limit.commodity} {period[t]}", f"{vol:g} exposed, at most {allowed:g}")
-
-    figures = compute_figures(data, plan)
+                  f"{limit.scope} {limit.name} {limit.commodity} {period[t]}",
+                  f"{_fmt(vol)} exposed, at most {_fmt(allowed)}")
     if data.fixed_cost_max is not None:
-        check(data.fixed_cost_max - figures.fixed_cost, data.fixed_cost_max, "9 budget", "fixed costs",
-              f"{figures.fixed_cost:,.2f} above {data.fixed_cost_max:,.2f}")
-    costs = tables["scenario_costs"].set_index("scenario")
-    for s in data.scenarios:
-        for column, value in (("cost", figures.scenario_cost[s]),
-                              ("total_cost", figures.fixed_cost + figures.scenario_cost[s])):
-            reported = float(costs.at[s, column]) if s in costs.index else math.nan
-            if not math.isfinite(reported) or abs(reported - value) > _tol(value):
-                out.append(Violation("scenario cost", f"{s} {column}", abs(reported - value),
-                                     f"reported {reported:,.6f}, recomputed {value:,.6f}"))
+        fixed = sum(data.fixed_cost[o] * z for o, z in plan.contracted.items()) + sum(
+            data.agreement_cost[g] * w for g, w in plan.signed.items())
+        check(data.fixed_cost_max - fixed, data.fixed_cost_max, "9 budget", "fixed costs",
+              f"{fixed:,.2f} above {data.fixed_cost_max:,.2f}")
+    return out
+
+
+# ----------------------------------------------------------------------------- derived columns
+
+
+def _compare(out: list[Violation], file: str, column: str, where: str, reported: float, value: float,
+             scale: float = 0.0) -> None:
+    both_empty = math.isnan(reported) and math.isnan(value)
+    if both_empty:
+        return
+    if math.isnan(reported) != math.isnan(value) or abs(reported - value) > _tol(value, scale):
+        size = abs(reported - value) if math.isfinite(reported) and math.isfinite(value) else math.inf
+        out.append(Violation(f"{file} {column}", where, size,
+                             f"reported {_fmt(reported)}, recomputed {_fmt(value)}"))
+
+
+def _compare_text(out: list[Violation], file: str, column: str, where: str, reported: str, value: str) -> None:
+    if str(reported) != str(value):
+        out.append(Violation(f"{file} {column}", where, 1, f"reported {reported!r}, expected {value!r}"))
+
+
+def _check_tables(data: ModelData, result: _Result, figures: object, reader: _Reader) -> list[Violation]:
+    out: list[Violation] = []
+    plan, tables, rows, period = result.plan, result.tables, result.rows, data.periods
+    inst = data.instance
+    options = inst.options.set_index("option")
+    bloc = inst.countries.set_index("country")["bloc"]
+    num = reader.number
+
+    table = tables["contracts"]
+    for (o,), i in rows["contracts"].items():
+        rec = options.loc[o]
+        for column, value in (("commodity", rec["commodity"]), ("origin", rec["origin"]),
+                              ("processor", rec["processor"]), ("agreement", rec["agreement"]),
+                              ("origin_bloc", bloc[rec["origin"]]), ("processor_bloc", bloc[rec["processor"]])):
+            _compare_text(out, "contracts.csv", column, o, table.at[i, column], value)
+        total = sum(plan.volume.get((o, t), 0.0) for t in data.periods_of[o])
+        _compare(out, "contracts.csv", "fixed_cost", o, num(table, i, "fixed_cost"), data.fixed_cost[o])
+        _compare(out, "contracts.csv", "risk", o, num(table, i, "risk"), data.risk[o])
+        _compare(out, "contracts.csv", "total_volume", o, num(table, i, "total_volume"), total)
+    table = tables["volumes"]
+    for (o, p), i in rows["volumes"].items():
+        _compare_text(out, "volumes.csv", "commodity", f"{o} {p}", table.at[i, "commodity"], data.commodity_of[o])
+    table = tables["agreements"]
+    for (g,), i in rows["agreements"].items():
+        selected = sum(plan.contracted[o] for o, h in data.agreement_of.items() if h == g)
+        _compare(out, "agreements.csv", "fixed_cost", g, num(table, i, "fixed_cost"), data.agreement_cost[g])
+        _compare(out, "agreements.csv", "options_selected", g, num(table, i, "options_selected"), selected)
+    table = tables["scenario_costs"]
+    for (s,), i in rows["scenario_costs"].items():
+        cost = figures.scenario_cost[s]
+        _compare(out, "scenario_costs.csv", "probability", s, num(table, i, "probability"), data.probability[s])
+        _compare(out, "scenario_costs.csv", "cost", s, num(table, i, "cost"), cost)
+        _compare(out, "scenario_costs.csv", "total_cost", s, num(table, i, "total_cost"), figures.fixed_cost + cost)
+    table = tables["supply"]
+    index = {p: t for t, p in enumerate(period)}
+    for (s, m, p), i in rows["supply"].items():
+        t = index[p]
+        delivered, bought = delivered_and_spot(data, plan, m, t, s)
+        where = f"{m} {p} {s}"
+        _compare(out, "supply.csv", "demand", where, num(table, i, "demand"), data.demand[m, t])
+        _compare(out, "supply.csv", "delivered", where, num(table, i, "delivered"), delivered, data.demand[m, t])
+        _compare(out, "supply.csv", "spot", where, num(table, i, "spot"), bought, data.demand[m, t])
+    table = tables["spot"]
+    for (s, o, p), i in rows["spot"].items():
+        _compare_text(out, "spot.csv", "commodity", f"{o} {p} {s}", table.at[i, "commodity"], data.commodity_of[o])
+    out += _check_exposure(data, plan, tables["exposure"], reader)
+    return out
+
+
+def _check_exposure(data: ModelData, plan: Plan, table: pd.DataFrame, reader: _Reader) -> list[Violation]:
+    out: list[Violation] = []
+    expected = exposure_table(data, plan)
+    keys = {tuple(str(v) for v in k): i for i, k in enumerate(zip(*(expected[c] for c in KEYS["exposure"])))}
+    rows = _rows(reader, table, set(keys))
+    for key, i in rows.items():
+        j = keys[key]
+        where = " ".join(key)
+        for column in ("contracted", "demand", "share", "max_share"):
+            _compare(out, "exposure.csv", column, where, reader.number(table, i, column),
+                     float(expected.at[j, column]), float(expected.at[j, "demand"]) if column == "contracted" else 0)
+    return out
+
+
+# ----------------------------------------------------------------------------- summary.json
+
+
+def _check_summary(data: ModelData, result: _Result, figures: object) -> list[Violation]:
+    out: list[Violation] = []
+    summary = result.summary
+
+    def number(key: str) -> float | None:
+        value = summary.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            out.append(Violation("summary", key, math.inf, f"{value!r} is not a number"))
+            return None
+        return float(value)
+
     for key in ("fixed_cost", "expected_cost", "cvar", "objective"):
-        value, reported = getattr(figures, key), summary.get(key)
-        if not isinstance(reported, (int, float)) or abs(reported - value) > _tol(value):
-            size = abs(reported - value) if isinstance(reported, (int, float)) else math.inf
-            out.append(Violation("summary", key, size, f"reported {reported}, recomputed {value:,.6f}"))
+        reported = number(key)
+        if reported is not None:
+            _compare(out, "summary", key, SUMMARY_FILE, reported, getattr(figures, key))
+    inst = data.instance
+    for key, value in (("risk_aversion", data.risk_aversion), ("cvar_alpha", data.cvar_alpha),
+                       ("scenarios", len(data.scenarios))):
+        reported = number(key)
+        if reported is not None and abs(reported - value) > 1e-12 * max(1.0, abs(value)):
+            out.append(Violation("summary", key, abs(reported - value), f"reported {reported:g}, the instance's is "
+                                 f"{value:g}"))
+    for key, value in (("instance", inst.name), ("currency", inst.currency), ("unit", inst.unit)):
+        if summary.get(key) != value:
+            out.append(Violation("summary", key, 1, f"reported {summary.get(key)!r}, the instance's is {value!r}"))
+    out += _check_status(summary, figures.objective, evaluation=result.evaluation)
+    return out
+
+
+def _check_status(summary: dict, objective: float, evaluation: bool) -> list[Violation]:
+    """Status, bound and gap tell one story."""
+    out: list[Violation] = []
+    status = summary.get("status")
+    try:
+        known = Status(status)
+    except ValueError:
+        known = None
+    if known is None or not known.has_plan:
+        out.append(Violation("summary", "status", 1, f"{status!r} is not the status of a written plan "
+                             "(optimal, time_limit, node_limit)"))
+    bound, gap = summary.get("best_bound"), summary.get("mip_gap")
+    options = summary.get("solver_options") if isinstance(summary.get("solver_options"), dict) else {}
+    asked = options.get("mip_gap")
+    if bound is None and gap is None:
+        if known is Status.OPTIMAL and not evaluation:
+            out.append(Violation("summary", "best_bound", math.inf, "an optimal plan reports no bound"))
+        return out
+    numeric = [isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (bound, gap)]
+    if not all(numeric):
+        out.append(Violation("summary", "best_bound, mip_gap", math.inf,
+                             f"best_bound {bound!r} and mip_gap {gap!r} must both be numbers (or both empty)"))
+        return out
+    scale = max(abs(objective), 1e-10)
+    if bound > objective + _tol(objective):
+        out.append(Violation("summary", "best_bound", bound - objective,
+                             f"bound {_fmt(bound)} above the objective {_fmt(objective)}"))
+    expected_gap = max(0.0, objective - bound) / scale
+    if abs(gap - expected_gap) > 1e-9 + TOLERANCE * expected_gap:
+        out.append(Violation("summary", "mip_gap", abs(gap - expected_gap),
+                             f"reported {gap:.6g}, but (objective - best_bound) / |objective| is {expected_gap:.6g}"))
+    if known is Status.OPTIMAL and isinstance(asked, (int, float)) and expected_gap > asked + 1e-9:
+        out.append(Violation("summary", "status", expected_gap - asked,
+                             f"'optimal' with a gap of {expected_gap:.6g}, above the {asked:g} asked for"))
+    if known in (Status.TIME_LIMIT, Status.NODE_LIMIT) and isinstance(asked, (int, float)) \
+            and not np.isclose(expected_gap, 0) and expected_gap <= asked * (1 - 1e-6):
+        out.append(Violation("summary", "status", asked - expected_gap,
+                             f"{status!r} with a gap of {expected_gap:.6g}, within the {asked:g} asked for: "
+                             "that is 'optimal'"))
     return out

@@ -1,4 +1,4 @@
-"""The sourcing model of MODEL.md section 3, built in Pyomo.
+"""The sourcing model of docs/model.md section 3, built in Pyomo.
 
 `create_model` reads top to bottom: sets, variables, constraint families 1-9, costs and
 the objective. Each family lives in its own module with its formula in the docstring.
@@ -23,13 +23,17 @@ class Variant:
     - `fixed_first_stage`: evaluation of a given plan: families 1, 2 and 6-9 (first stage
       only) are left out; the caller fixes z, w and x (`planner.evaluate`).
     - `service_levels`: whether family 5 is enforced.
-    - `disposal`: volume that can be neither used nor stored may be thrown away at no cost.
+    - `disposal`: volume that can be neither used nor stored may be thrown away at no cost,
+      at most `ModelData.disposal_cap` per material and scenario when that is set.
+    - `least_disposal`: the objective is the least volume thrown away (the first of the two
+      stages of an evaluation, `planner.evaluate`).
     """
 
     elastic: bool = False
     fixed_first_stage: bool = False
     service_levels: bool = True
     disposal: bool = False
+    least_disposal: bool = False
 
 
 PLAN = Variant()
@@ -61,6 +65,8 @@ def create_model(data: ModelData, variant: Variant = PLAN) -> pyo.ConcreteModel:
     costs.add_scenario_costs(model, data)
     if elastic:
         relaxation.add_relaxation_objective(model, data)
+    elif variant.least_disposal:
+        balance.add_least_disposal_objective(model)
     else:
         costs.add_objective(model, data)
     return model

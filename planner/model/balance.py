@@ -54,6 +54,16 @@ def add_material_balance(model: pyo.ConcreteModel, data: ModelData, overflow: bo
         return mdl.stock[m, t, s] == inflow
 
     model.balance = pyo.Constraint(model.recourse_periods, rule=rule)
+    if overflow and data.disposal_cap is not None:
+        model.disposal_cap = pyo.Constraint(
+            list(model.recourse),
+            rule=lambda mdl, m, s: sum(mdl.overflow[m, t, s] for t in data.horizon) <= data.disposal_cap[m, s])
+
+
+def add_least_disposal_objective(model: pyo.ConcreteModel) -> None:
+    """minimise sum_{m,t,s} overflow_mts: the least volume thrown away (an evaluation's first
+    stage; the materials and scenarios are separate, so each gets its own least disposal)."""
+    model.objective = pyo.Objective(expr=sum(model.overflow.values()), sense=pyo.minimize)
 
 
 def add_service_level(model: pyo.ConcreteModel, data: ModelData, elastic: bool = False) -> None:
