@@ -98,14 +98,15 @@ class Incumbent:
         self.plan: np.ndarray | None = None
         self.upper = math.inf  # objective of `plan`
         self.lower = -math.inf
-        self._fresh: np.ndarray | None = None  # the phase's best plan, not yet handed to branch and bound
+        self._fresh: np.ndarray | None = None  # the best plan, when branch and bound does not have it yet
         self._lock = threading.Lock()
 
     def value(self, plan: np.ndarray) -> float:
         return float(self.costs @ plan) + self.offset
 
-    def offer(self, plan: np.ndarray | None, from_phase: bool = False) -> bool:
-        """Keep `plan` when it is better than the best so far; True when it was kept."""
+    def offer(self, plan: np.ndarray | None, hand_on: bool = False) -> bool:
+        """Keep `plan` when it is better than the best so far; True when it was kept. `hand_on`:
+        branch and bound does not have it yet (a plan of the phase, a start)."""
         if plan is None:
             return False
         value = self.value(plan)
@@ -113,12 +114,18 @@ class Incumbent:
             if value >= self.upper:
                 return False
             self.plan, self.upper = np.array(plan, dtype=float), value
-            if from_phase:
+            if hand_on:
                 self._fresh = self.plan
             return True
 
+    def replace(self, plan: np.ndarray | None) -> None:
+        """Make `plan` the incumbent whatever its objective (a polished or a dropped plan)."""
+        with self._lock:
+            self.plan = None if plan is None else np.array(plan, dtype=float)
+            self.upper = math.inf if plan is None else self.value(plan)
+
     def take_fresh(self) -> np.ndarray | None:
-        """The phase's best plan if branch and bound has not had it yet (then it has)."""
+        """The best plan if branch and bound has not had it yet (then it has)."""
         with self._lock:
             fresh, self._fresh = self._fresh, None
             return fresh
@@ -481,7 +488,7 @@ class Decomposition:
             plan = np.asarray(self.h.getSolution().col_value)
             for b, block in enumerate(self.s.blocks):  # its part in each block is a block plan
                 self._add_plan(b, plan[block.all_columns])
-            self.best.offer(plan, from_phase=True)
+            self.best.offer(plan, hand_on=True)
 
     def _add_plan(self, b: int, plan: np.ndarray) -> None:
         """Keep a plan of block b (values of its columns, then its copies) for the master."""

@@ -108,8 +108,10 @@ class HighsRun:
 
     def __init__(self, h: highspy.Highs, deadline: float | None = None,
                  clock: Callable[[], float] = time.perf_counter, cancel: threading.Event | None = None,
-                 nice: int = 0) -> None:
+                 nice: int = 0, provide: Callable[[], np.ndarray | None] | None = None,
+                 improved: Callable[[np.ndarray], None] | None = None) -> None:
         self.h, self.cancel, self.nice = h, cancel, nice
+        self._provide, self._improved = provide, improved
         self.finished = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -123,15 +125,28 @@ class HighsRun:
             h.setOptionValue("time_limit", remaining)
         else:
             h.setOptionValue("time_limit", highspy.kHighsInf)
-        self._hooks = (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt)
-        for hook in self._hooks:
-            hook.subscribe(self._check)
+        self._hooks = [(h.cbSimplexInterrupt, self._check), (h.cbIpmInterrupt, self._check),
+                       (h.cbMipInterrupt, self._check)]
+        if provide is not None:
+            self._hooks.append((h.cbMipUserSolution, self._give))
+        if improved is not None:
+            self._hooks.append((h.cbMipImprovingSolution, self._take))
+        for hook, callback in self._hooks:
+            hook.subscribe(callback)
         self._thread = threading.Thread(target=self._run, name="highs", daemon=True)
         self._thread.start()
 
     def _check(self, event: highspy.cb.HighsCallbackEvent) -> None:
         if self._stop.is_set() or (self.cancel is not None and self.cancel.is_set()):
             event.interrupt()
+
+    def _give(self, event: highspy.cb.HighsCallbackEvent) -> None:
+        plan = self._provide()
+        if plan is not None:
+            event.data_in.setSolution(np.asarray(plan, dtype=float))
+
+    def _take(self, event: highspy.cb.HighsCallbackEvent) -> None:
+        self._improved(np.asarray(event.data_out.mip_solution))
 
     def _run(self) -> None:
         try:
@@ -157,8 +172,8 @@ class HighsRun:
             self._stop.set()
             self._thread.join(INTERRUPT_GRACE)
             raise
-        for hook in self._hooks:
-            hook.unsubscribe(self._check)
+        for hook, callback in self._hooks:
+            hook.unsubscribe(callback)
         model_status = self.h.getModelStatus()
         if model_status in _INTERRUPTED:
             if not (self._stop.is_set() or (self.cancel is not None and self.cancel.is_set())):
@@ -176,16 +191,22 @@ def run(h: highspy.Highs, deadline: float | None = None, clock: Callable[[], flo
     return HighsRun(h, deadline, clock, cancel, nice).wait()
 
 
+def solution_is_consistent(h: highspy.Highs, costs: np.ndarray, offset: float) -> bool:
+    """Whether the solution HiGHS returns has the objective HiGHS reports for it.
+
+    HiGHS 1.16 given a MIP start through `setSolution` may report an objective (and a dual
+    bound) that belong to no plan, then return the start as its solution (seen on the
+    bundled instance with one processor changed: it claimed 205.8 for a plan of 206.6, and
+    "proved" it). planner therefore hands plans to branch and bound only through the user
+    solution callback (`HighsRun(provide=...)`), and trusts HiGHS's bound only when this holds.
+    """
+    value = float(costs @ np.asarray(h.getSolution().col_value)) + offset
+    reported = h.getInfo().objective_function_value
+    return abs(value - reported) <= 1e-9 * max(1.0, abs(value))
+
+
 def has_feasible_solution(h: highspy.Highs) -> bool:
     return h.getInfo().primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-
-
-def set_full_solution(h: highspy.Highs, values: np.ndarray) -> None:
-    """A MIP start giving every column: HiGHS checks it as it is, it does not complete it."""
-    start = highspy.HighsSolution()
-    start.col_value = list(values)
-    start.value_valid = True
-    h.setSolution(start)
 
 
 def set_costs(h: highspy.Highs, costs: np.ndarray, offset: float) -> None:

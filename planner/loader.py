@@ -19,6 +19,7 @@ import pandas as pd
 
 from planner.csvfile import RawTable, read_raw_table
 from planner.errors import InstanceError, Problem
+from planner.magnitudes import magnitude_problems
 from planner.scenarios import check_events
 from planner.schema import SETTINGS, TABLES, Column, Kind, Setting, Table
 
@@ -397,14 +398,17 @@ def _check_references(inst: Instance, files: dict[str, str], broken: set[str], p
 
 
 def check_rules(inst: Instance) -> list[Problem]:
-    """The format's cross-table rules (references, probabilities, event groups, periods) on an
-    instance changed in memory, as a sweep changes it: a value that a file could not hold is
-    refused here too."""
+    """The format's cross-table rules (references, probabilities, event groups, periods) and the
+    magnitudes planner solves reliably, on an instance changed in memory, as a sweep changes
+    it: a value that a file could not hold is refused here too."""
     files = {spec.stem: spec.file for spec in TABLES}
     if inst.scenarios_generated:
         files["scenarios"] = ""
     problems: list[Problem] = []
     _check_references(inst, files, set(), problems, [])
+    if not problems:
+        labels = {spec.stem: spec.file for spec in TABLES} | {"instance.toml": "instance.toml"}
+        problems += magnitude_problems(inst.tables, len(inst.periods), labels, inst.fixed_cost_max)
     return problems
 
 
@@ -478,6 +482,10 @@ def load_instance(path: str | Path, replace: dict[str, Path | None] | None = Non
     )
     files.setdefault("scenarios", "")
     _check_references(instance, files, broken, problems, warnings)
+    if not problems:
+        labels = {spec.stem: files.get(spec.stem) or str(folder / spec.file) for spec in TABLES}
+        labels["instance.toml"] = str(folder / "instance.toml")
+        problems += magnitude_problems(tables, len(periods), labels, instance.fixed_cost_max)
     if problems:
         rank = {str(folder / name): i for i, name in enumerate(["instance.toml", *(t.file for t in TABLES)])}
         problems.sort(key=lambda p: (rank.get(p.file, len(rank)), p.row or 0))

@@ -16,7 +16,7 @@ from planner.loader import Instance, load_instance
 from planner.model import PLAN, Variant, create_model
 from planner.resolve import ModelCache
 from planner.results import Figures, Plan, compute_figures, drop_idle_contracts, plan_from_model, result_tables
-from planner.scaling import choose_scales, first_stage_values, fix_first_stage, scale_data, unscale_plan
+from planner.scaling import Scales, choose_scales, first_stage_values, fix_first_stage, scale_data, unscale_plan
 from planner.solve import HighsSession, SolveOptions, SolveReport
 from planner.status import Status
 
@@ -119,7 +119,24 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
             raise SolveError(Status.NO_PLAN, f"no feasible plan found within {' and '.join(limits) or 'the limits'}")
         raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")
     plan = drop_idle_contracts(data, unscale_plan(plan_from_model(model, data), data, scales))
+    if not variant.elastic and not variant.least_disposal:
+        _check_in_users_units(data, plan, variant, report, scales)
     return report, plan, build_seconds
+
+
+def _check_in_users_units(data: ModelData, plan: Plan, variant: Variant, report: SolveReport,
+                          scales: Scales) -> None:
+    """Every constraint, in the user's units, on the plan HiGHS returned, and the objective
+    recomputed: numerical trouble is an error, never a result (docs/model.md section 5,
+    "Magnitudes")."""
+    from planner.verify import plan_violations
+
+    broken = plan_violations(data, plan, evaluation=variant.fixed_first_stage)
+    if broken:
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        raise SolveError(Status.SOLVER_ERROR, f"the plan HiGHS returned breaks a constraint in your units: "
+                         f"{broken[0]}{more}. This is numerical trouble at this instance's magnitudes "
+                         f"(money scale {scales.money:.3g}); check its units, or narrow the range of its figures")
 
 
 def solve_instance(instance: Instance | str | Path, options: SolveOptions | None = None,

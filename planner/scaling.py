@@ -6,7 +6,10 @@ scenario costs of 1e10: HiGHS then cannot meet its absolute tolerances (it repor
 8 x 30 instance). The model is therefore built on scaled data:
 
     volume of material m      / V_m,  V_m = its mean demand per period (else mean capacity, else 1)
-    money                     / M,    M   = median over options of unit_cost_o x V_m(o) (else 1)
+    money                     / M,    M   = median over options of unit_cost_o x V_m(o) (else 1),
+                                            moved so that every cost coefficient (per-unit costs x
+                                            V_m, lump sums) lies within MONEY_SPREAD of 1 where the
+                                            range allows, else to the centre of the range
 
 and the plan is scaled back before anything is reported. Figures are computed from the
 unscaled plan with the original data, so they stay in the user's units exactly; only
@@ -15,6 +18,7 @@ the solver's objective and bound need multiplying by M.
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, replace
 
@@ -28,6 +32,21 @@ class Scales:
     volume: dict[str, float]  # V_m per material
 
 
+MONEY_SPREAD = 1e6  # the money scale keeps every cost coefficient within this factor of 1, where it can
+
+
+def money_coefficients(data: ModelData, volume: dict[str, float]) -> list[float]:
+    """The magnitudes of the money figures as the model sees them (per-unit costs times the
+    material's typical volume, lump sums as they are), nonzero only."""
+    coefficients = [data.unit_cost[o] * (1 + data.spot_premium[o]) * volume[data.commodity_of[o]]
+                    for o in data.options]
+    coefficients += [data.unit_cost[o] * volume[data.commodity_of[o]] for o in data.options]
+    coefficients += [data.shortage_penalty[m] * volume[m] for m in data.commodities]
+    coefficients += [data.holding_cost[m] * volume[m] for m in data.commodities]
+    coefficients += [*data.fixed_cost.values(), *data.agreement_cost.values()]
+    return [abs(c) for c in coefficients if c]
+
+
 def choose_scales(data: ModelData) -> Scales:
     volume = {}
     for m in data.commodities:
@@ -37,8 +56,15 @@ def choose_scales(data: ModelData) -> Scales:
         if mean <= 0 and capacity:
             mean = sum(capacity) / len(capacity)
         volume[m] = mean if mean > 0 else 1.0
-    coefficients = [data.unit_cost[o] * volume[data.commodity_of[o]] for o in data.options if data.unit_cost[o] > 0]
-    money = statistics.median(coefficients) if coefficients else 1.0
+    typical = [data.unit_cost[o] * volume[data.commodity_of[o]] for o in data.options if data.unit_cost[o] > 0]
+    money = statistics.median(typical) if typical else 1.0
+    spread = money_coefficients(data, volume)
+    if spread:  # keep the largest and the smallest coefficient near 1: the centre of their range if need be
+        low, high = min(spread), max(spread)
+        if high / low > MONEY_SPREAD ** 2:
+            money = math.sqrt(low * high)
+        else:
+            money = min(max(money, high / MONEY_SPREAD), low * MONEY_SPREAD)
     return Scales(money=money, volume=volume)
 
 

@@ -46,7 +46,7 @@ from planner.highs import (
     new_highs,
     run,
     set_costs,
-    set_full_solution,
+    solution_is_consistent,
 )
 from planner.options import SolveOptions
 from planner.status import Method, Status
@@ -56,6 +56,7 @@ __all__ = ["HighsSession", "SolveOptions", "SolveReport", "solve_model"]
 # A tie-break may exceed the first stage's objective by this relative amount, no more.
 TIEBREAK_RELATIVE_SLACK = 1e-9
 PHASE_NICE = 10  # the phase's priority below branch and bound's when the two run side by side
+STRICT_TOLERANCE = 1e-9  # integrality and feasibility, for the second branch and bound (`_finish`)
 _LIMITED = {RunStatus.TIME_LIMIT: Status.TIME_LIMIT, RunStatus.NODE_LIMIT: Status.NODE_LIMIT,
             RunStatus.SOLUTION_LIMIT: Status.NODE_LIMIT}
 
@@ -122,24 +123,25 @@ def _compile(model: pyo.ConcreteModel) -> _Compiled:
     finally:
         if second_objective is not None:
             second_objective.deactivate()
-    order = [id(obj.parent_component()) for obj in info.objectives]
-    costs = info.c.toarray()
-    main = order.index(id(model.objective))
-    second = order.index(id(second_objective)) if second_objective is not None else main
-
     columns = info.columns
+    # Both objectives' costs as `refresh` computes them, so that a kept model refreshed with
+    # new parameters holds, to the last bit, what a fresh build would (same plan either way).
+    column = {id(v): j for j, v in enumerate(columns)}
+    objective, objective_offset = _objective_costs(model.objective, column, len(columns))
+    tiebreak, tiebreak_offset = ((objective, objective_offset) if second_objective is None
+                                 else _objective_costs(second_objective, column, len(columns)))
     inf = highspy.kHighsInf
     rhs = np.asarray(info.rhs, dtype=float)
     sense = np.array([mult for _, mult in info.rows], dtype=int)
     is_integer = np.array([v.is_integer() for v in columns], dtype=bool)
-    lp = highs_lp(info.A, costs[main],
+    lp = highs_lp(info.A, objective,
                   np.array([-inf if v.lb is None else v.lb for v in columns], dtype=float),
                   np.array([inf if v.ub is None else v.ub for v in columns], dtype=float),
                   np.where(sense <= 0, rhs, -inf),  # 0: equality, -1: >=
                   np.where(sense >= 0, rhs, inf),  # 1: <=
-                  integer=is_integer, offset=float(info.c_offset[main]))
-    return _Compiled(columns, lp, costs[main], float(info.c_offset[main]), costs[second],
-                     float(info.c_offset[second]), int(info.A.nnz), _parametric_rows(info.rows, rhs),
+                  integer=is_integer, offset=objective_offset)
+    return _Compiled(columns, lp, objective, objective_offset, tiebreak, tiebreak_offset,
+                     int(info.A.nnz), _parametric_rows(info.rows, rhs),
                      [con for con, _ in info.rows], np.flatnonzero(is_integer).astype(np.int32))
 
 
@@ -199,6 +201,7 @@ class HighsSession:
         self.last_plan: np.ndarray | None = None  # all columns of the last plan found
         self._starts: list = []  # MIP starts for the next branch and bound, set just before it
         self._phase_copy: highspy.Highs | None = None  # the whole model again, for the phase of a limited solve
+        self._polish_infeasible = False  # the last polishing LP was infeasible
 
     def _decomposition(self) -> Decomposition | None:
         lp = self.compiled.lp
@@ -238,26 +241,46 @@ class HighsSession:
         c.objective, c.objective_offset = _objective_costs(self.model.objective, self.column, n)
         c.tiebreak, c.tiebreak_offset = _objective_costs(self.model.tiebreak_objective, self.column, n)
         set_costs(h, c.objective, c.objective_offset)
+        h.clearSolver()  # no basis or solution of the previous solve: the same plan as a fresh build gives
+        if self._phase_copy is not None:
+            self._phase_copy = None  # rebuilt from the refreshed model when a limited solve needs it
         self.transfer_seconds = self.options.clock() - started
 
     def set_start(self, start: list[tuple[object, float]]) -> None:
-        """A partial MIP start ((Pyomo variable, value) pairs); HiGHS completes or ignores it."""
+        """A partial MIP start ((Pyomo variable, value) pairs): before branch and bound it is
+        completed into a whole plan (the LP with those values fixed), if it can be."""
         pairs = sorted((self.column[id(v)], value) for v, value in start if id(v) in self.column)
         if pairs:
             self._starts.append((np.array([i for i, _ in pairs], dtype=np.int32),
                                  np.array([value for _, value in pairs], dtype=float)))
 
     def set_full_start(self, values: np.ndarray) -> None:
-        """A MIP start giving every column (a previous plan): checked as it is, not completed."""
+        """A MIP start giving every column (a previous plan), handed to branch and bound as it is."""
         self._starts.append((None, np.asarray(values, dtype=float)))
 
-    def _push_starts(self) -> None:
+    def _offer_starts(self, best: Incumbent, deadline: float | None) -> None:
+        """The starts set for this solve, whole, into the incumbent (which hands them on)."""
         for index, values in self._starts:
-            if index is None:
-                set_full_solution(self.highs, values)
-            else:
-                self.highs.setSolution(len(index), index, values)
+            plan = values if index is None else self._fixed_lp(index, values, deadline)
+            best.offer(plan, hand_on=True)
         self._starts = []
+
+    def _fixed_lp(self, index: np.ndarray, values: np.ndarray, deadline: float | None) -> np.ndarray | None:
+        """The whole model's LP (integrality relaxed, the objective HiGHS holds) with columns
+        `index` fixed at `values`: its optimal plan, or None (infeasible: then
+        `_polish_infeasible` is set; out of time)."""
+        h, compiled = self.highs, self.compiled
+        ints = compiled.integer
+        lower, upper = np.asarray(compiled.lp.col_lower_), np.asarray(compiled.lp.col_upper_)
+        h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
+        h.changeColsBounds(len(index), index, values, values)
+        try:
+            status = run(h, deadline, self.options.clock)
+            self._polish_infeasible = status is RunStatus.INFEASIBLE
+            return np.asarray(h.getSolution().col_value) if status is RunStatus.OPTIMAL else None
+        finally:
+            h.changeColsBounds(len(index), index, lower[index], upper[index])
+            h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
 
     def _decompose(self, h: highspy.Highs, deadline: float | None, best: Incumbent,
                    cancel: threading.Event | None = None, nice: int = 0) -> DecompositionResult | None:
@@ -288,6 +311,7 @@ class HighsSession:
                              transfer_seconds=self.transfer_seconds)
         binaries = report.sizes["binary_variables"] > 0
         best = Incumbent(self.compiled.objective, self.compiled.objective_offset)
+        self._offer_starts(best, deadline)
         if self.decomposition is not None and options.limited:
             final = self._race(deadline, best, report)
         else:
@@ -300,21 +324,37 @@ class HighsSession:
                 if best.proven(options.mip_gap):
                     report.method, final = Method.DECOMPOSITION, RunStatus.OPTIMAL
             if final is None:
-                if best.plan is not None:
-                    self.set_full_start(best.plan)
-                self._push_starts()
-                final = run(self.highs, deadline, clock)
-                self._take_highs_plan(best, final, binaries)
-        self._starts = []  # a start not used (the phase proved its plan) is not kept for the next solve
+                final = self._finish_branch_and_bound(self._branch_and_bound(deadline, best), best, deadline)
         return self._finish(report, best, final, risk_aversion, deadline, binaries)
 
-    def _take_highs_plan(self, best: Incumbent, final: RunStatus, binaries: bool) -> None:
-        """The plan and bound the whole model's HiGHS ended with, if any."""
-        h = self.highs
-        if has_feasible_solution(h) and final is not RunStatus.INFEASIBLE:
-            best.offer(np.asarray(h.getSolution().col_value))
-            if binaries:
-                best.bound(h.getInfo().mip_dual_bound)
+    def _branch_and_bound(self, deadline: float | None, best: Incumbent) -> HighsRun:
+        """Start branch and bound on the whole model; it gets the incumbent's plans as user
+        solutions (never through setSolution, see `solution_is_consistent`) and gives its own."""
+        return HighsRun(self.highs, deadline, self.options.clock, provide=best.take_fresh, improved=best.offer)
+
+    def _finish_branch_and_bound(self, bnb: HighsRun, best: Incumbent, deadline: float | None) -> RunStatus:
+        """Wait for branch and bound; keep its plan and its bound when HiGHS's figures hold
+        together. When they do not, solve again on a fresh HiGHS with no plan handed in."""
+        final = bnb.wait()
+        if self._take_highs_plan(self.highs, best, final):
+            return final
+        fresh = new_highs(self.options)
+        fresh.passModel(self.compiled.lp)
+        final = HighsRun(fresh, deadline, self.options.clock, improved=best.offer).wait()
+        if not self._take_highs_plan(fresh, best, final) and final is RunStatus.OPTIMAL:
+            final = RunStatus.SOLVER_ERROR  # twice inconsistent: no proof can be claimed
+        return final
+
+    def _take_highs_plan(self, h: highspy.Highs, best: Incumbent, final: RunStatus) -> bool:
+        """The plan and bound HiGHS ended with, if any; False when its figures do not hold together."""
+        if final in (RunStatus.INFEASIBLE, RunStatus.CANCELLED) or not has_feasible_solution(h):
+            return True
+        best.offer(np.asarray(h.getSolution().col_value))
+        if not solution_is_consistent(h, self.compiled.objective, self.compiled.objective_offset):
+            return False
+        if len(self.compiled.integer):
+            best.bound(h.getInfo().mip_dual_bound)
+        return True
 
     def _race(self, deadline: float | None, best: Incumbent, report: SolveReport) -> RunStatus:
         """A limited solve: branch and bound on the whole model runs for the whole limit, as it
@@ -325,34 +365,18 @@ class HighsSession:
 
         So a limited solve has a plan whenever branch and bound alone would, and the better of
         the two. Returns how branch and bound ended (OPTIMAL when the phase proved the gap)."""
-        h = self.highs
-        self._push_starts()
-
-        def give(event: highspy.cb.HighsCallbackEvent) -> None:
-            fresh = best.take_fresh()
-            if fresh is not None:
-                event.data_in.setSolution(fresh)
-
-        def take(event: highspy.cb.HighsCallbackEvent) -> None:
-            best.offer(np.asarray(event.data_out.mip_solution))
-
-        h.cbMipUserSolution.subscribe(give)
-        h.cbMipImprovingSolution.subscribe(take)
-        bnb = HighsRun(h, deadline, self.options.clock)
+        bnb = self._branch_and_bound(deadline, best)
         try:
             found = self._decompose(self._phase_highs(), deadline, best, cancel=bnb.finished, nice=PHASE_NICE)
-            report.method = Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
-            if found is not None:
-                report.decomposition_rounds = found.rounds
-            if best.proven(self.options.mip_gap):
-                bnb.stop()
-            final = bnb.wait()
-        finally:
+        except BaseException:
+            bnb.stop()  # Ctrl-C during the phase stops branch and bound too
+            raise
+        report.method = Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
+        if found is not None:
+            report.decomposition_rounds = found.rounds
+        if best.proven(self.options.mip_gap):
             bnb.stop()
-            bnb.wait()
-            h.cbMipUserSolution.unsubscribe(give)
-            h.cbMipImprovingSolution.unsubscribe(take)
-        self._take_highs_plan(best, final, True)
+        final = self._finish_branch_and_bound(bnb, best, deadline)
         if best.proven(self.options.mip_gap):
             if final is not RunStatus.OPTIMAL or (found is not None and found.proven):
                 report.method = Method.DECOMPOSITION
@@ -370,19 +394,33 @@ class HighsSession:
 
     def _finish(self, report: SolveReport, best: Incumbent, final: RunStatus, risk_aversion: float,
                 deadline: float | None, binaries: bool = True) -> SolveReport:
-        """Status, bound and plan of a solve whose last HiGHS run ended with `final`."""
+        """Status, bound and plan of a solve whose last HiGHS run ended with `final`.
+
+        The plan is polished first (`_polish`), and the proof is judged on the polished plan's
+        objective and the best bound: `optimal` only when they are within the gap asked for.
+        When branch and bound claimed optimality but the polished plan is not proven (its
+        incumbent leant on HiGHS's integrality tolerance, as a large capacity in x <= cap z
+        lets it), branch and bound runs once more with tight tolerances, from that plan.
+        """
         options = self.options
+        if best.plan is not None and binaries:
+            self._polish_incumbent(best, deadline)
+            if final is RunStatus.OPTIMAL and best.plan is not None and not best.proven(options.mip_gap):
+                final = self._strict_branch_and_bound(best, deadline)
+                self._polish_incumbent(best, deadline)
         if best.plan is None:
             report.status = {RunStatus.INFEASIBLE: Status.INFEASIBLE, RunStatus.UNBOUNDED: Status.SOLVER_ERROR,
                              RunStatus.SOLVER_ERROR: Status.SOLVER_ERROR}.get(final, Status.NO_PLAN)
         else:
             if not binaries and final is RunStatus.OPTIMAL:
                 best.bound(best.upper)  # an LP: its optimum is its bound
-            proven = final is RunStatus.OPTIMAL or best.proven(options.mip_gap)
-            report.status = Status.OPTIMAL if proven else _LIMITED.get(final, Status.SOLVER_ERROR)
+            if best.proven(options.mip_gap):
+                report.status = Status.OPTIMAL
+            else:
+                report.status = _LIMITED.get(final, Status.SOLVER_ERROR)
             report.has_plan = report.status.has_plan
         if report.has_plan:
-            plan = self._polish(best.plan, self.compiled.objective, deadline) if binaries else best.plan
+            plan = best.plan
             self.last_plan = plan
             report.best_bound = best.lower * self.money_scale if math.isfinite(best.lower) else None
             if options.tiebreak and risk_aversion >= 1:
@@ -391,31 +429,48 @@ class HighsSession:
         report.solve_seconds = options.clock() - self._started
         return report
 
-    def _polish(self, plan: np.ndarray, costs: np.ndarray, deadline: float | None) -> np.ndarray:
-        """The cheapest plan (for `costs`, the objective HiGHS holds) with the integer decisions
-        of `plan`: the LP with the integers fixed; `plan` when that LP does not end optimal
-        (out of time) or is not cheaper.
+    def _polish_incumbent(self, best: Incumbent, deadline: float | None) -> None:
+        """Replace the incumbent by its polished plan; drop it when its integer decisions, rounded,
+        admit no plan at all (it was not a plan, only within HiGHS's tolerances of one)."""
+        polished = self._polish(best.plan, deadline)
+        if polished is not None or not self._polish_infeasible:
+            best.replace(best.plan if polished is None else polished)
+        else:
+            best.replace(None)
+
+    def _strict_branch_and_bound(self, best: Incumbent, deadline: float | None) -> RunStatus:
+        """Branch and bound once more on a fresh HiGHS with integrality and feasibility tolerances
+        of 1e-9, from the best plan so far."""
+        strict = new_highs(self.options)
+        for name in ("mip_feasibility_tolerance", "primal_feasibility_tolerance"):
+            strict.setOptionValue(name, STRICT_TOLERANCE)
+        strict.passModel(self.compiled.lp)
+        best.offer(best.plan, hand_on=True)
+        final = HighsRun(strict, deadline, self.options.clock, provide=best.take_fresh,
+                         improved=best.offer).wait()
+        if not self._take_highs_plan(strict, best, final) and final is RunStatus.OPTIMAL:
+            final = RunStatus.SOLVER_ERROR
+        return final
+
+    def _polish(self, plan: np.ndarray, deadline: float | None) -> np.ndarray | None:
+        """The cheapest plan (for the objective HiGHS holds) with the integer decisions of `plan`
+        rounded: the LP with the integers fixed. None when that LP does not end optimal
+        (`_polish_infeasible` says whether it was infeasible, or out of time).
 
         A plan of branch and bound has the best integer decisions to the gap, but its
         continuous part (volumes, spot, stock) need not be the best for those decisions
-        (heuristics find such plans). Polished, every reported plan is the cheapest with its
-        contracts, and an evaluation of it on its own scenarios gives the solve's figures."""
-        h, compiled = self.highs, self.compiled
-        ints = compiled.integer
+        (heuristics find such plans), and its binaries are integral only to a tolerance
+        (z = 1e-7 lets x <= cap z hold a volume when cap is large). Polished, every reported
+        plan is exactly consistent with its contracts and the cheapest with them, and an
+        evaluation of it on its own scenarios gives the solve's figures."""
+        ints = self.compiled.integer
+        self._polish_infeasible = False
         if not len(ints):
             return plan
-        lower, upper = np.asarray(compiled.lp.col_lower_)[ints], np.asarray(compiled.lp.col_upper_)[ints]
         fixed = np.round(plan[ints])
-        h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
-        h.changeColsBounds(len(ints), ints, fixed, fixed)
-        try:
-            status = run(h, deadline, self.options.clock)
-            polished = np.asarray(h.getSolution().col_value) if status is RunStatus.OPTIMAL else None
-        finally:
-            h.changeColsBounds(len(ints), ints, lower, upper)
-            h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
-        if polished is None or costs @ polished > costs @ plan:
-            return plan
+        polished = self._fixed_lp(ints, fixed, deadline)
+        if polished is None:
+            return None
         polished[ints] = fixed
         return polished
 
@@ -433,11 +488,14 @@ class HighsSession:
         h.addRow(-highspy.kHighsInf, cap, len(nz), nz.astype(np.int32), compiled.objective[nz])
         set_costs(h, compiled.tiebreak, compiled.tiebreak_offset)
         try:
-            set_full_solution(h, plan)
-            status = run(h, deadline, self.options.clock)
+            pending = [plan]  # handed to branch and bound once, as a user solution
+            status = HighsRun(h, deadline, self.options.clock,
+                              provide=lambda: pending.pop() if pending else None).wait()
             if not has_feasible_solution(h) or status is RunStatus.INFEASIBLE:
                 return str(status), plan
-            second = self._polish(np.asarray(h.getSolution().col_value), compiled.tiebreak, deadline)
+            found = np.asarray(h.getSolution().col_value)
+            polished = self._polish(found, deadline)
+            second = found if polished is None else polished
         finally:
             h.deleteRows(1, np.array([h.getNumRow() - 1], dtype=np.int32))
             set_costs(h, compiled.objective, compiled.objective_offset)

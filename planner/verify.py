@@ -236,7 +236,7 @@ def verify_result(data: ModelData, folder: Path) -> list[Violation]:
     reader = _Reader(folder)
     result = _read(data, folder, reader)
     figures = compute_figures(data, result.plan)
-    found = _check_constraints(data, result) + _check_tables(data, result, figures, reader)
+    found = plan_violations(data, result.plan, result.evaluation) + _check_tables(data, result, figures, reader)
     found += _check_summary(data, result, figures)
     return reader.problems + found
 
@@ -244,8 +244,11 @@ def verify_result(data: ModelData, folder: Path) -> list[Violation]:
 # ----------------------------------------------------------------------------- constraints
 
 
-def _check_constraints(data: ModelData, result: _Result) -> list[Violation]:
-    plan, out, period = result.plan, [], data.periods
+def plan_violations(data: ModelData, plan: Plan, evaluation: bool = False) -> list[Violation]:
+    """Every constraint of docs/model.md section 3.3 that `plan` (in the user's units) breaks;
+    under an evaluation's rules (`evaluation`) service levels are not enforced and volume may
+    be disposed of. The solve runs this on every plan it returns."""
+    out, period = [], data.periods
 
     def check(ok_by: float, scale: float, name: str, where: str, detail: str) -> None:
         """Record a violation when `ok_by` (>= 0 when satisfied) is below -tolerance."""
@@ -253,11 +256,13 @@ def _check_constraints(data: ModelData, result: _Result) -> list[Violation]:
             out.append(Violation(name, where, -ok_by, detail))
 
     for o in data.options:
-        z = plan.contracted[o]
+        z, m = plan.contracted[o], data.commodity_of[o]
+        typical = max(data.demand[m, t] for t in data.horizon)  # what a volume of m is measured against
         for t in data.periods_of[o]:
             x, cap, q = plan.volume.get((o, t), 0.0), data.capacity[o, t], data.min_volume[o, t]
             check(x, cap, "1 contract", f"{o} {period[t]}", f"negative volume {_fmt(x)}")
-            check(cap * z - x, cap, "1 contract", f"{o} {period[t]}", f"volume {_fmt(x)} above capacity x selected")
+            check(cap * z - x, cap if z else typical, "1 contract", f"{o} {period[t]}",
+                  f"volume {_fmt(x)} above capacity x selected")
             check(x - q * z, cap, "1 contract", f"{o} {period[t]}", f"volume {_fmt(x)} below min_volume x selected")
         if o in data.agreement_of:
             g = data.agreement_of[o]
@@ -282,7 +287,7 @@ def _check_constraints(data: ModelData, result: _Result) -> list[Violation]:
                 check(stock, scale, "4 balance", where, f"negative stock {_fmt(stock)}")
                 check(unmet, scale, "4 balance", where, f"negative shortage {_fmt(unmet)}")
                 check(disposed, scale, "4 balance", where, f"negative disposal {_fmt(disposed)}")
-                if disposed > _tol(scale) and not result.evaluation:
+                if disposed > _tol(scale) and not evaluation:
                     out.append(Violation("4 balance", where, disposed, f"{_fmt(disposed)} disposed of: a plan "
                                          "never throws stock away (only an evaluation may)"))
                 if data.storage_capacity[m] is not None:
@@ -290,7 +295,7 @@ def _check_constraints(data: ModelData, result: _Result) -> list[Violation]:
                     check(cap - stock, cap, "4 balance", where,
                           f"stock {_fmt(stock)} above storage_capacity {_fmt(cap)}")
                 before = stock
-            if data.service_level[m] is not None and not result.evaluation:
+            if data.service_level[m] is not None and not evaluation:
                 total = sum(data.demand[m, t] for t in data.horizon)
                 allowed = (1 - data.service_level[m]) * total
                 short = sum(plan.unmet[m, t, s] for t in data.horizon)

@@ -162,6 +162,13 @@ def reference_optimum(folder: Path) -> float | None:
         return row
 
     cost_rows = {s: scenario_cost_row(s) for s in S}
+    # For numerics only: money in a unit at the centre of the range of the cost coefficients
+    # (the geometric mean of the smallest and the largest), so that the LP sees numbers as
+    # near 1 as the instance allows, whatever its magnitudes.
+    magnitudes = np.abs(np.concatenate(list(cost_rows.values())))
+    magnitudes = magnitudes[magnitudes > 0]
+    money = float(np.sqrt(magnitudes.min() * magnitudes.max())) if len(magnitudes) else 1.0
+    cost_rows = {s: row / money for s, row in cost_rows.items()}
     c = np.zeros(n)
     for s in S:
         c += (1 - lam) * prob[s] * cost_rows[s]
@@ -246,6 +253,6 @@ def reference_optimum(folder: Path) -> float | None:
         res = linprog(c, A_ub=np.array(A_ub) if A_ub else None, b_ub=b_ub or None,
                       A_eq=np.array(A_eq), b_eq=b_eq, bounds=bounds, method="highs")
         if res.status == 0:
-            value = fc + res.fun
+            value = fc + res.fun * money
             best = value if best is None else min(best, value)
     return best

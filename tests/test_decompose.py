@@ -154,3 +154,29 @@ def test_plain_first_prices_reach_the_same_optimum(tmp_path, monkeypatch):
     assert plain.figures.objective == pytest.approx(with_lp.figures.objective, rel=2e-4)
     assert plain.report.best_bound <= with_lp.figures.objective * (1 + 1e-9)
     assert with_lp.report.best_bound <= plain.figures.objective * (1 + 1e-9)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10**6), how=st.sampled_from(["phase", "branch and bound", "race", "node limit"]))
+def test_status_bound_and_gap_tell_one_story(tmp_path_factory, seed, how):
+    """For every way a plan is found: the bound is below the objective, the reported gap is
+    the objective's distance to it, and 'optimal' means within the gap asked for (a limit's
+    status means not)."""
+    from planner.generate import generate_instance
+
+    folder = generate_instance(tmp_path_factory.mktemp("g") / "i", 3, 6, 4, 6, seed=seed)
+    gap = 1e-6
+    options = {"phase": SolveOptions(mip_gap=gap), "branch and bound": SolveOptions(mip_gap=gap, decomposition=False),
+               "race": SolveOptions(mip_gap=gap, time_limit=1e6), "node limit": SolveOptions(mip_gap=gap, node_limit=1)}
+    try:
+        out = solve_instance(folder, options[how])
+    except InfeasibleError:
+        return
+    objective, bound = out.figures.objective, out.report.best_bound
+    assert bound is not None and bound <= objective + 1e-9 * abs(objective)
+    assert out.mip_gap == pytest.approx(max(0.0, objective - bound) / abs(objective), rel=1e-12, abs=1e-15)
+    if out.report.status == "optimal":
+        assert out.mip_gap <= gap + 1e-12
+    else:
+        assert out.report.status == "node_limit" and how == "node limit" and out.mip_gap > gap

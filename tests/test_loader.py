@@ -56,6 +56,15 @@ def test_excel_sep_line_and_grouped_numbers_with_decimals(inst):
     assert load_instance(inst).options.at[0, "fixed_cost"] == pytest.approx(1500.25)
 
 
+def test_a_point_with_three_digits_in_a_semicolon_file_is_asked_about(inst):
+    """With ';' as delimiter, ',' is the decimal mark: 1.000 may be one thousand (grouped) or 1.0."""
+    (inst / "options.csv").write_text(
+        'option;commodity;origin;capacity;unit_cost;fixed_cost\nCN1;rare_earth_oxide;CHN;1.000;100;0.500\n')
+    found = problems_of(inst)
+    assert found[0].startswith("options.csv:2:capacity: '1.000': expected a plain number (is '.' a thousands separator")
+    assert len(found) == 1  # 0.500 cannot be grouping: a decimal point
+
+
 def test_rows_are_counted_as_excel_shows_them_with_its_sep_line_hidden(inst):
     (inst / "demand.csv").write_text("sep=,\ncommodity,period,demand\nrare_earth_oxide,2026,-1\n")
     assert problems_of(inst) == ["demand.csv:2:demand: '-1': expected a number >= 0"]

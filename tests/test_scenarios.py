@@ -176,3 +176,44 @@ def test_generated_scenarios_are_what_the_model_sees(from_events):
     data = build_model_data(load_instance(from_events))
     assert len(data.scenarios) == 8
     assert data.availability["CN1", 0, "china-cut"] == 0 and data.availability["CN1", 0, "base"] == 1
+
+
+@pytest.mark.parametrize("instance", ["us-critical-minerals", "four-suppliers"])
+def test_evaluate_on_the_plans_own_scenarios_is_the_solve(tmp_path, monkeypatch, instance):
+    """Contracts held, recourse re-optimised on the same scenarios: the solve's figures to 1e-9,
+    nothing disposed of, and verify accepts the evaluation under evaluation's rules."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli.main, ["solve", instance, "--out", "res"]).exit_code == 0
+    evaluated = runner.invoke(cli.main, ["evaluate", instance, "res"])
+    assert evaluated.exit_code == 0, evaluated.output
+    solved = json.loads((tmp_path / "res" / "summary.json").read_text())
+    again = json.loads((tmp_path / "res-evaluation" / "summary.json").read_text())
+    for key in ("fixed_cost", "expected_cost", "cvar", "objective"):
+        assert again[key] == pytest.approx(solved[key], rel=1e-9), key
+    costs = pd.read_csv(tmp_path / "res" / "scenario_costs.csv").set_index("scenario")["cost"]
+    costs_again = pd.read_csv(tmp_path / "res-evaluation" / "scenario_costs.csv").set_index("scenario")["cost"]
+    assert costs_again.loc[costs.index].to_numpy() == pytest.approx(costs.to_numpy(), rel=1e-9)
+    assert (pd.read_csv(tmp_path / "res-evaluation" / "supply.csv")["disposed"] == 0).all()
+    verified = runner.invoke(cli.main, ["verify", instance, "res-evaluation"])
+    assert verified.exit_code == 0, verified.output
+
+
+def test_evaluation_disposes_of_only_what_can_be_neither_used_nor_stored(tmp_path, monkeypatch):
+    """The four-supplier plan (100 t contracted, no storage) evaluated against a demand of 60 t:
+    where both CN1 and GS1 deliver, 40 t can go nowhere and are disposed of, free; where one is
+    cut off, nothing is."""
+    from helpers import four_suppliers
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    folder = four_suppliers(tmp_path / "inst", aversion=0.5, storage="0")
+    assert runner.invoke(cli.main, ["solve", str(folder), "--out", "res"]).exit_code == 0
+    (folder / "demand.csv").write_text("commodity,period,demand\nrare_earth_oxide,2026,60\n")
+    assert runner.invoke(cli.main, ["evaluate", str(folder), "res"]).exit_code == 0
+    supply = pd.read_csv(tmp_path / "res-evaluation" / "supply.csv").set_index("scenario")
+    delivered = supply["delivered"]
+    expected = (delivered - 60).clip(lower=0)
+    assert supply["disposed"].to_numpy() == pytest.approx(expected.to_numpy(), abs=1e-6)
+    assert supply["disposed"].max() == pytest.approx(40, abs=1e-6)
+    assert runner.invoke(cli.main, ["verify", str(folder), "res-evaluation"]).exit_code == 0

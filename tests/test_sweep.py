@@ -128,3 +128,39 @@ def test_commands_print_no_solver_banner(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Running HiGHS" not in done.stdout + done.stderr
     assert done.stdout.startswith("four-suppliers: optimal")
+
+
+def _comparable(table):
+    return table.drop(columns=["seconds"]).set_index("id").sort_index()
+
+
+def test_a_resumed_sweep_is_the_uninterrupted_sweep_cell_by_cell(tmp_path):
+    """A worker keeps its model between runs; what it solved before must not change a run's
+    result. Runs solved after others (a resumed sweep, in another order) give the same table
+    as one uninterrupted sweep: same plans, same figures."""
+    from helpers import REPO
+
+    us = REPO / "instances" / "us-critical-minerals"
+    runs = grid([("risk.aversion", [0.0, 0.5, 1.0]), ("limits.bloc:china:*.max_share", [0.5, 1.0])])
+    whole = run_sweep(us, runs, tmp_path / "whole", workers=1)
+    run_sweep(us, runs[3:5], tmp_path / "resumed", workers=1)  # interrupted after two runs
+    resumed = run_sweep(us, runs[::-1], tmp_path / "resumed", workers=1)  # the rest, in another order
+    a, b = _comparable(whole), _comparable(resumed)[_comparable(whole).columns]
+    for column in a.columns:
+        if pd.api.types.is_float_dtype(a[column]):
+            assert a[column].to_numpy() == pytest.approx(b[column].to_numpy(), rel=1e-9, abs=1e-12, nan_ok=True), column
+        else:
+            assert (a[column] == b[column]).all(), column
+
+
+def test_a_sweep_value_is_checked_as_the_same_value_in_a_file_would_be():
+    """china-ban (0.35) and china-escalation (0.25) exclude each other: 0.9 makes the group sum
+    to 1.15, which events.csv could not hold; and a value outside the magnitudes planner solves."""
+    from helpers import REPO
+
+    us = load_instance(REPO / "instances" / "us-critical-minerals")
+    with pytest.raises(OverrideError, match="group 'china' exclude each other but their probabilities sum to 1.15"):
+        apply_values(us, {"events.china-ban.probability": 0.9})
+    assert apply_values(us, {"events.china-ban.probability": 0.7}).tables["events"]["probability"].max() == 0.7
+    with pytest.raises(OverrideError, match="planner solves spans up to"):
+        apply_values(load_instance(FOUR_SUPPLIERS), {"commodities.rare_earth_oxide.shortage_penalty": 1e13})

@@ -1,0 +1,135 @@
+"""Numbers at any magnitude: either the true optimum or a refusal naming the envelope.
+
+Random instances have one class of figures (penalties, unit costs, fixed costs, holding
+costs, capacities, demand) multiplied by 1e-3 ... 1e12. Each is either refused when loaded,
+with a message naming the envelope of planner.magnitudes, or solved to the optimum of the
+independent formulation (tests/reference_model.py). The envelope's edges are tested on
+both sides, and the four-supplier example with the penalty of 1e11 that once came back as a
+wrong "optimal" is solved to its true optimum.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from helpers import four_suppliers
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from random_instance import random_instance
+from reference_model import reference_optimum
+
+from planner.errors import InfeasibleError, InstanceError
+from planner.loader import load_instance
+from planner.magnitudes import MONEY_SPAN, VOLUME_SPAN
+from planner.options import SolveOptions
+from planner.pipeline import solve_instance
+
+EXACT = SolveOptions(mip_gap=1e-7)
+CLASSES = {
+    "shortage_penalty": {"commodities.csv": ["shortage_penalty"]},
+    "unit_cost": {"options.csv": ["unit_cost"]},
+    "fixed_cost": {"options.csv": ["fixed_cost"], "agreements.csv": ["fixed_cost"]},
+    "holding_cost": {"commodities.csv": ["holding_cost"]},
+    "capacity": {"options.csv": ["capacity"], "capacity.csv": ["capacity"]},
+    "demand": {"demand.csv": ["demand"]},
+}
+ENVELOPE = ("planner solves spans up to", "the largest figure planner solves")
+
+
+def scale(folder: Path, columns: dict[str, list[str]], factor: float) -> None:
+    for name, names in columns.items():
+        path = folder / name
+        if not path.exists():
+            continue
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        if not rows:
+            continue
+        for row in rows:
+            for column in names:
+                if row.get(column) not in (None, ""):
+                    row[column] = repr(float(row[column]) * factor)
+        with open(path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def solved_or_refused(folder: Path) -> tuple[str, float | None]:
+    """("refused", None), ("infeasible", None) or ("solved", objective)."""
+    try:
+        load_instance(folder)
+    except InstanceError as exc:
+        assert any(part in str(exc) for part in ENVELOPE), str(exc)
+        return "refused", None
+    try:
+        return "solved", solve_instance(folder, EXACT).figures.objective
+    except InfeasibleError:
+        return "infeasible", None
+
+
+def assert_true_optimum(folder: Path) -> None:
+    outcome, objective = solved_or_refused(folder)
+    if outcome == "refused":
+        return
+    expected = reference_optimum(folder)
+    if outcome == "infeasible":
+        assert expected is None
+        return
+    assert expected is not None
+    assert objective == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10**9), figures=st.sampled_from(sorted(CLASSES)),
+       exponent=st.sampled_from([-3, 3, 6, 9, 12]))
+def test_any_magnitude_gives_the_true_optimum_or_a_refusal(tmp_path_factory, seed, figures, exponent):
+    folder = random_instance(tmp_path_factory.mktemp("mag") / "i", seed)
+    scale(folder, CLASSES[figures], 10.0 ** exponent)
+    assert_true_optimum(folder)
+
+
+def _four_suppliers_with_penalty(folder: Path, penalty: float) -> Path:
+    four_suppliers(folder, aversion=0.5, storage="0")
+    (folder / "commodities.csv").write_text(
+        f"commodity,shortage_penalty,holding_cost,initial_stock,storage_capacity\nrare_earth_oxide,{penalty!r},0,0,0\n")
+    return folder
+
+
+def test_the_penalty_of_1e11_is_solved_to_its_true_optimum(tmp_path):
+    """Once reported optimal at 1e13 with no contracts; the true optimum contracts."""
+    folder = _four_suppliers_with_penalty(tmp_path / "p", 1e11)
+    outcome = solve_instance(folder, EXACT)
+    assert outcome.report.status == "optimal"
+    assert outcome.figures.objective == pytest.approx(reference_optimum(folder), rel=1e-9)
+    assert outcome.figures.objective < 4e12 and any(outcome.plan.contracted.values())
+
+
+def test_money_span_at_the_edge_is_solved_and_beyond_it_refused(tmp_path):
+    """The money figures of four-suppliers span from a fixed cost of 500 to the penalty x 100 t."""
+    inside = _four_suppliers_with_penalty(tmp_path / "in", 500 * MONEY_SPAN / 100 / 2)
+    assert_true_optimum(inside)
+    assert solved_or_refused(inside)[0] == "solved"
+    outside = _four_suppliers_with_penalty(tmp_path / "out", 500 * MONEY_SPAN / 100 * 2)
+    with pytest.raises(InstanceError, match=r"shortage_penalty: '1e\+13': the money figures span 2\.0e\+12"):
+        load_instance(outside)
+
+
+def test_volume_span_at_the_edge_is_solved_and_beyond_it_refused(tmp_path):
+    """CN1's capacity against the smallest volume, the other options' 60 t."""
+    for factor, expected in ((VOLUME_SPAN / 2, "solved"), (VOLUME_SPAN * 2, "refused")):
+        folder = four_suppliers(tmp_path / f"v{factor:g}")
+        text = (folder / "options.csv").read_text().replace("CN1,rare_earth_oxide,CHN,100,",
+                                                             f"CN1,rare_earth_oxide,CHN,{60 * factor:g},")
+        (folder / "options.csv").write_text(text)
+        assert solved_or_refused(folder)[0] == expected
+        assert_true_optimum(folder)
+
+
+def test_figures_above_the_largest_are_refused(tmp_path):
+    folder = _four_suppliers_with_penalty(tmp_path / "huge", 1e300)
+    with pytest.raises(InstanceError, match="is above 1e[+]15, the largest figure planner solves reliably"):
+        load_instance(folder)
