@@ -5,7 +5,7 @@
 The 16 runs of the README's study on the bundled instance (China share 1..0, Russia deal
 breakdown probability 0..1, risk aversion 0..1), one after another in one process, as one
 sweep worker runs them: rebuilding the model for every run, keeping the built model and
-changing its Params (`planner.resolve`), and keeping it plus seeding HiGHS with the
+changing its Params (`planner.solve.resolve`), and keeping it plus seeding HiGHS with the
 previous plan. Each run is solved and its results folder written, as `planner sweep` does.
 Objectives must agree across the three; times go to results/resolve.csv.
 """
@@ -29,13 +29,13 @@ STUDY = ([{"limits.bloc:china:*.max_share": v} for v in (1, 0.75, 0.5, 0.25, 0)]
 def main() -> None:
     import highspy
 
-    from planner.bundled import resolve_instance
-    from planner.loader import load_instance
-    from planner.output import write_results
-    from planner.overrides import apply_values
-    from planner.pipeline import solve_instance
-    from planner.resolve import ModelCache
-    from planner.solve import SolveOptions
+    from planner.instance.bundled import resolve_instance
+    from planner.instance.loader import load_instance
+    from planner.results.files import write_results
+    from planner.instance.overrides import apply_values
+    from planner.solve.pipeline import solve_instance
+    from planner.solve.resolve import ModelCache
+    from planner.solve.session import SolveOptions
 
     path = resolve_instance(sys.argv[1] if len(sys.argv) > 1 else None)
     base = load_instance(path)

@@ -43,11 +43,11 @@ COLUMNS = ["date", "machine", "highspy", "pyomo", "size", "commodities", "option
 
 def one(size: str, path: str, folder: str, gap: float, time_limit: float) -> dict:
     """One measurement, in this process."""
-    from planner.data import build_model_data
-    from planner.loader import load_instance
-    from planner.output import write_results
-    from planner.pipeline import solve_instance
-    from planner.solve import SolveOptions
+    from planner.instance.data import build_model_data
+    from planner.instance.loader import load_instance
+    from planner.results.files import write_results
+    from planner.solve.pipeline import solve_instance
+    from planner.solve.session import SolveOptions
 
     row: dict = {"size": size, "path": path}
     started = time.perf_counter()
@@ -67,7 +67,7 @@ def one(size: str, path: str, folder: str, gap: float, time_limit: float) -> dic
         from pyomo.contrib.appsi.solvers import Highs as AppsiHighs
 
         from planner.model import create_model
-        from planner.scaling import choose_scales, scale_data
+        from planner.solve.scaling import choose_scales, scale_data
 
         t = time.perf_counter()
         data = build_model_data(inst)
@@ -108,7 +108,7 @@ def main() -> None:
     import highspy
     import pyomo
 
-    from planner.generate import generate_instance
+    from planner.instance.generate import generate_instance
 
     stamp = {"date": datetime.date.today().isoformat(),
              "machine": f"{platform.machine()} {os.cpu_count()} cores",

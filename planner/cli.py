@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from planner import __version__
-from planner.bundled import DEFAULT_INSTANCE, bundled_dir, instance_description, resolve_instance
+from planner.instance.bundled import DEFAULT_INSTANCE, bundled_dir, instance_description, resolve_instance
 from planner.errors import (
     ClusterError,
     InfeasibleError,
@@ -129,8 +129,8 @@ class _Progress:
             click.echo("", err=True)
 
 
-def _load(argument: str | None, **kwargs: object):  # noqa: ANN202 - planner.loader.Instance, loaded lazily
-    from planner.loader import load_instance
+def _load(argument: str | None, **kwargs: object):  # noqa: ANN202 - planner.instance.loader.Instance, loaded lazily
+    from planner.instance.loader import load_instance
 
     path = resolve_instance(argument)
     instance = load_instance(path, **kwargs)
@@ -236,9 +236,9 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
 
     Without INSTANCE, solves the bundled default instance.
     """
-    from planner.output import default_output_dir, format_metrics, format_summary, write_results
-    from planner.ownership import Kind as OutputKind
-    from planner.ownership import check_location, check_target
+    from planner.results.files import default_output_dir, format_metrics, format_summary, write_results
+    from planner.results.ownership import Kind as OutputKind
+    from planner.results.ownership import check_location, check_target
 
     started = time.perf_counter()
     inst = _load(instance)
@@ -249,7 +249,7 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
          f"{len(inst.periods)} periods) with HiGHS, gap {mip_gap:g}"
          + (f", time limit {time_limit:g} s" if time_limit else "")
          + (f", node limit {node_limit:,}" if node_limit else "") + " ...")
-    from planner.pipeline import solve_instance
+    from planner.solve.pipeline import solve_instance
 
     progress = _Progress()
     options = _solve_options(mip_gap, time_limit, node_limit, no_decomposition, threads=threads, log=show_log,
@@ -259,7 +259,7 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
     finally:
         progress.close()
     if metrics:
-        from planner.evaluate import hedging_metrics
+        from planner.studies.evaluate import hedging_metrics
 
         _say("computing EVPI, VSS and the out-of-sample cost ...")
         outcome.extra = {"metrics": hedging_metrics(inst, outcome.data, outcome.plan, outcome.figures.objective,
@@ -293,8 +293,8 @@ def verify(instance: str, results: Path) -> None:
 
     Recomputed from the instance and the result files alone, not from the model.
     """
-    from planner.data import build_model_data
-    from planner.verify import verify_result
+    from planner.instance.data import build_model_data
+    from planner.results.verify import verify_result
 
     inst = _load(instance)
     violations = verify_result(build_model_data(inst), results)
@@ -317,8 +317,8 @@ def verify(instance: str, results: Path) -> None:
 def generate(out: Path, commodities: int, options: int, periods: int, scenarios: int, seed: int,
              force: bool) -> None:
     """Write a random but plausible instance of the given size into the folder OUT."""
-    from planner.generate import generate_instance
-    from planner.ownership import check_location
+    from planner.instance.generate import generate_instance
+    from planner.results.ownership import check_location
 
     check_location(out, option="OUT")
     generate_instance(out, commodities, options, periods, scenarios, seed, force=force)
@@ -334,8 +334,8 @@ def generate(out: Path, commodities: int, options: int, periods: int, scenarios:
 @_guard
 def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None:
     """Write a self-contained HTML report (charts inline) of a RESULTS folder or a sweep folder."""
-    from planner.ownership import check_location
-    from planner.sweep import SWEEP_FILE
+    from planner.results.ownership import check_location
+    from planner.studies.sweep import SWEEP_FILE
 
     is_sweep = (results / SWEEP_FILE).is_file()
     if not (results / "summary.json").is_file() and not is_sweep:
@@ -345,12 +345,12 @@ def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None
     for target, option in ((out_file, "--out"), (xlsx_file, "--xlsx")):
         if target is not None:
             check_location(target, option=option)
-    from planner.report import write_report
+    from planner.results.report import write_report
 
     path = write_report(results, out_file or results / "report.html")
     click.echo(f"Report in {path}")
     if xlsx_file is not None:
-        from planner.workbook import workbook_from_results
+        from planner.results.workbook import workbook_from_results
 
         click.echo(f"Workbook in {workbook_from_results(results, xlsx_file)}")
 
@@ -373,9 +373,9 @@ def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None
 def scenarios(instance: str, max_scenarios: int, method: str, seed: int, out_dir: Path | None,
               into_instance: bool, force: bool) -> None:
     """Write scenarios.csv and disruptions.csv generated from INSTANCE's events.csv."""
-    from planner.output import write_scenario_folder, write_scenarios_into
-    from planner.ownership import check_location
-    from planner.scenarios import generate_scenarios
+    from planner.results.files import write_scenario_folder, write_scenarios_into
+    from planner.results.ownership import check_location
+    from planner.instance.events import generate_scenarios
 
     if into_instance and out_dir is not None:
         raise click.UsageError("give either --out or --into-instance, not both")
@@ -414,12 +414,12 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     Spot buys, stock and shortages adapt in each scenario; service levels are reported,
     not enforced, and volume that can be neither used nor stored may be disposed of.
     """
-    from planner.data import build_model_data
-    from planner.evaluate import evaluate_outcome, scenario_replacement
-    from planner.output import EVALUATION_SUFFIX, format_evaluation, write_results
-    from planner.ownership import Kind as OutputKind
-    from planner.ownership import check_location, check_target
-    from planner.verify import read_plan
+    from planner.instance.data import build_model_data
+    from planner.studies.evaluate import evaluate_outcome, scenario_replacement
+    from planner.results.files import EVALUATION_SUFFIX, format_evaluation, write_results
+    from planner.results.ownership import Kind as OutputKind
+    from planner.results.ownership import check_location, check_target
+    from planner.results.verify import read_plan
 
     base = _load(instance)
     folder = out_dir or results.parent / f"{results.name}{EVALUATION_SUFFIX}"
@@ -437,7 +437,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
 
 
 def _varies(varies: tuple[str, ...]) -> list[tuple[str, list[float]]]:
-    from planner.sweep import parse_vary
+    from planner.studies.sweep import parse_vary
 
     parsed = [parse_vary(v) for v in varies]
     keys = [key for key, _ in parsed]
@@ -479,11 +479,11 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
         _check_scheduler(scheduler)
     from tqdm import tqdm
 
-    from planner.ownership import check_location
-    from planner.sweep import SWEEP_FILE, prepare_sweep, run_sweep
-    from planner.sweep import design as sweep_design
-    from planner.sweep import grid as sweep_grid
-    from planner.sweep_charts import write_sweep_charts
+    from planner.results.ownership import check_location
+    from planner.studies.sweep import SWEEP_FILE, prepare_sweep, run_sweep
+    from planner.studies.sweep import design as sweep_design
+    from planner.studies.sweep import grid as sweep_grid
+    from planner.studies.charts import write_sweep_charts
 
     path = resolve_instance(instance)
     runs = sweep_design(design_file) if design_file else sweep_grid(_varies(varies))
@@ -515,7 +515,7 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
 @main.command(name="instances")
 def list_instances() -> None:
     """List the bundled instances with what each is."""
-    from planner.bundled import bundled_names
+    from planner.instance.bundled import bundled_names
 
     for name in bundled_names():
         marker = "  (default)" if name == DEFAULT_INSTANCE else ""

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from helpers import FOUR_SUPPLIERS, four_suppliers
 
 from planner import cli
-from planner.results import TABLE_COLUMNS
+from planner.results.plan import TABLE_COLUMNS
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_node_limit_returns_the_best_plan_found(runner, tmp_path):
     """A limited solve stopped before it proves the gap (here: one node per HiGHS run, and a
     gap of 1e-9 the decomposition phase cannot prove): the best plan found is written like
     any other result, with its status and gap, and verifies."""
-    from planner.generate import generate_instance
+    from planner.instance.generate import generate_instance
 
     folder = generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=0)
     result = runner.invoke(cli.main, ["solve", str(folder), "--node-limit", "1", "--mip-gap", "1e-9",
@@ -159,8 +159,8 @@ def test_generate_refuses_a_folder_of_the_users(runner, tmp_path):
 def test_a_failure_while_writing_leaves_no_partial_result(tmp_path, monkeypatch):
     import pandas as pd
 
-    from planner.output import write_results
-    from planner.pipeline import solve_instance
+    from planner.results.files import write_results
+    from planner.solve.pipeline import solve_instance
 
     outcome = solve_instance(FOUR_SUPPLIERS)
     write_results(outcome, tmp_path / "out")
@@ -182,12 +182,12 @@ def test_a_failure_while_writing_leaves_no_partial_result(tmp_path, monkeypatch)
 
 
 def test_a_bug_gives_a_message_and_a_log_not_a_traceback(runner, monkeypatch):
-    import planner.pipeline
+    import planner.solve.pipeline
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(planner.pipeline, "solve_instance", broken)
+    monkeypatch.setattr(planner.solve.pipeline, "solve_instance", broken)
     result = runner.invoke(cli.main, ["solve", "four-suppliers"])
     assert result.exit_code == cli.EXIT_INTERNAL
     assert "internal error: this is a bug in planner" in result.output and "Traceback" not in result.output

@@ -19,16 +19,17 @@ from hypothesis import strategies as st
 from random_instance import random_instance
 from reference_model import reference_optimum
 
-from planner import cli, decompose
-from planner.data import build_model_data
-from planner.decompose import _project_tail_weights
+from planner import cli
+from planner.solve import decompose
+from planner.instance.data import build_model_data
+from planner.solve.decompose import _project_tail_weights
 from planner.errors import InfeasibleError
-from planner.highs import new_highs
-from planner.loader import load_instance
+from planner.solve.highs import new_highs
+from planner.instance.loader import load_instance
 from planner.model import create_model
-from planner.pipeline import solve_instance
-from planner.scaling import choose_scales, scale_data
-from planner.solve import HighsSession, SolveOptions
+from planner.solve.pipeline import solve_instance
+from planner.solve.scaling import choose_scales, scale_data
+from planner.solve.session import HighsSession, SolveOptions
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -163,7 +164,7 @@ def test_status_bound_and_gap_tell_one_story(tmp_path_factory, seed, how):
     """For every way a plan is found: the bound is below the objective, the reported gap is
     the objective's distance to it, and 'optimal' means within the gap asked for (a limit's
     status means not)."""
-    from planner.generate import generate_instance
+    from planner.instance.generate import generate_instance
 
     folder = generate_instance(tmp_path_factory.mktemp("g") / "i", 3, 6, 4, 6, seed=seed)
     gap = 1e-6

@@ -12,7 +12,7 @@ from helpers import write_instance
 
 from planner import cli
 from planner.errors import InfeasibleError
-from planner.pipeline import solve_instance
+from planner.solve.pipeline import solve_instance
 
 COUNTRIES = [
     {"country": "CHN", "bloc": "china", "risk": 0.8},

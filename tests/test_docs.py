@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from helpers import REPO
 
 from planner import cli
-from planner.schema import TABLES_END, TABLES_START, markdown_tables
+from planner.instance.schema import TABLES_END, TABLES_START, markdown_tables
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), *sorted((REPO / "instances").glob("*/NOTES.md"))]
 OUTSIDE = re.compile(r"\.\./shared|shared/reference|shared/MODEL|\bMODEL\.md\b")
@@ -26,7 +26,7 @@ REPO_FOLDERS = ("planner/", "tests/", "benchmarks/", "docs/", "instances/", ".ci
 def test_format_tables_are_generated_from_the_schema():
     doc = (REPO / "docs" / "model.md").read_text(encoding="utf-8")
     section = doc.split(TABLES_START, 1)[1].split(TABLES_END, 1)[0]
-    assert section.strip() == markdown_tables().strip(), "run: python -m planner.schema docs/model.md"
+    assert section.strip() == markdown_tables().strip(), "run: python -m planner.instance.schema docs/model.md"
 
 
 def test_quickstart_is_the_first_shell_block():

@@ -6,9 +6,9 @@ import pytest
 from helpers import four_suppliers
 from invariants import check_result
 
-from planner.output import write_results
-from planner.pipeline import solve_instance
-from planner.solve import SolveOptions
+from planner.results.files import write_results
+from planner.solve.pipeline import solve_instance
+from planner.solve.session import SolveOptions
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ import pytest
 from helpers import write_instance
 
 from planner.errors import InfeasibleError
-from planner.pipeline import solve_instance
-from planner.solve import SolveOptions
+from planner.solve.pipeline import solve_instance
+from planner.solve.session import SolveOptions
 
 EXACT = SolveOptions(mip_gap=1e-9)
 COUNTRIES = [

@@ -9,8 +9,8 @@ import pytest
 from helpers import FOUR_SUPPLIERS
 
 from planner.errors import InstanceError
-from planner.loader import load_instance
-from planner.pipeline import solve_instance
+from planner.instance.loader import load_instance
+from planner.solve.pipeline import solve_instance
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Random instances have one class of figures (penalties, unit costs, fixed costs, holding
 costs, capacities, demand) multiplied by 1e-3 ... 1e12. Each is either refused when loaded,
-with a message naming the envelope of planner.magnitudes, or solved to the optimum of the
+with a message naming the envelope of planner.instance.magnitudes, or solved to the optimum of the
 independent formulation (tests/reference_model.py). The envelope's edges are tested on
 both sides, and the four-supplier example with the penalty of 1e11 that once came back as a
 wrong "optimal" is solved to its true optimum.
@@ -21,10 +21,10 @@ from random_instance import random_instance
 from reference_model import reference_optimum
 
 from planner.errors import InfeasibleError, InstanceError
-from planner.loader import load_instance
-from planner.magnitudes import MONEY_SPAN, VOLUME_SPAN
+from planner.instance.loader import load_instance
+from planner.instance.magnitudes import MONEY_SPAN, VOLUME_SPAN
 from planner.options import SolveOptions
-from planner.pipeline import solve_instance
+from planner.solve.pipeline import solve_instance
 
 EXACT = SolveOptions(mip_gap=1e-7)
 CLASSES = {

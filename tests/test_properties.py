@@ -16,10 +16,10 @@ from random_instance import random_instance
 from reference_model import reference_optimum
 
 from planner.errors import InfeasibleError
-from planner.output import write_results
-from planner.pipeline import solve_instance
-from planner.solve import SolveOptions
-from planner.verify import verify_result
+from planner.results.files import write_results
+from planner.solve.pipeline import solve_instance
+from planner.solve.session import SolveOptions
+from planner.results.verify import verify_result
 
 EXACT = SolveOptions(mip_gap=1e-9)
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True,
@@ -76,11 +76,11 @@ def test_tiebreak_stage_turns_a_wasteful_optimum_into_the_cheapest(tmp_path):
     Starting from that wasteful optimum, the second stage must return the 50 t plan."""
     from helpers import write_instance
 
-    from planner.data import build_model_data
-    from planner.loader import load_instance
+    from planner.instance.data import build_model_data
+    from planner.instance.loader import load_instance
     from planner.model import create_model
-    from planner.scaling import choose_scales, scale_data
-    from planner.solve import HighsSession
+    from planner.solve.scaling import choose_scales, scale_data
+    from planner.solve.session import HighsSession
 
     folder = write_instance(
         tmp_path / "tie", {"name": "tie", "periods": ["2026"], "risk": {"aversion": 1.0, "cvar_alpha": 0.5}},
@@ -188,7 +188,7 @@ def test_extreme_money_units_give_the_same_plan(tmp_path):
     every figure is 1e6 times larger. Solved to optimality, since two solves to a 1e-4 gap
     may stop at different plans within it. Unscaled, a 6 x 15 x 8 x 30 instance with USD
     figures made HiGHS report primal infeasibilities and a solve error."""
-    from planner.generate import generate_instance
+    from planner.instance.generate import generate_instance
 
     folder = generate_instance(tmp_path / "g", 3, 6, 5, 8, seed=0)
     base = solve_instance(folder, EXACT)
@@ -203,7 +203,7 @@ def test_extreme_money_units_give_the_same_plan(tmp_path):
 
 
 def test_generate_is_deterministic(tmp_path):
-    from planner.generate import generate_instance
+    from planner.instance.generate import generate_instance
 
     first = generate_instance(tmp_path / "a", 2, 4, 3, 5, seed=11)
     second = generate_instance(tmp_path / "b", 2, 4, 3, 5, seed=11)

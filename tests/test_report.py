@@ -22,7 +22,7 @@ from helpers import four_suppliers
 from openpyxl import load_workbook
 
 from planner import cli
-from planner.results import TABLE_COLUMNS
+from planner.results.plan import TABLE_COLUMNS
 
 IN_CI = os.environ.get("CI") == "true"
 

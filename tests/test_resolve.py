@@ -1,4 +1,4 @@
-"""Fast re-solves (planner.resolve): a kept model solved again after its Params change
+"""Fast re-solves (planner.solve.resolve): a kept model solved again after its Params change
 gives the optimum a fresh build gives, and a change of shape is rebuilt, never reused."""
 
 from __future__ import annotations
@@ -6,16 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.data import build_model_data
+from planner.instance.data import build_model_data
 from planner.errors import InfeasibleError
-from planner.generate import generate_instance
-from planner.loader import load_instance
+from planner.instance.generate import generate_instance
+from planner.instance.loader import load_instance
 from planner.model import create_model
-from planner.overrides import apply_values
-from planner.pipeline import solve_instance
-from planner.resolve import ModelCache
-from planner.scaling import scale_data
-from planner.solve import SolveOptions, _compile
+from planner.instance.overrides import apply_values
+from planner.solve.pipeline import solve_instance
+from planner.solve.resolve import ModelCache
+from planner.solve.scaling import scale_data
+from planner.solve.session import SolveOptions, _compile
 
 EXACT = SolveOptions(mip_gap=1e-9, threads=1)
 

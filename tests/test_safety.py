@@ -323,9 +323,9 @@ def test_an_interrupt_stops_the_solve_and_is_never_lost(tmp_path):
     """Ctrl-C (SIGINT to the process) while HiGHS runs in its thread: KeyboardInterrupt comes
     out of the solve, whatever stage it reached. Sent from the solver's own progress callback,
     so that the moment does not depend on the machine's speed."""
-    from planner.generate import generate_instance
+    from planner.instance.generate import generate_instance
     from planner.options import SolveOptions
-    from planner.pipeline import solve_instance
+    from planner.solve.pipeline import solve_instance
 
     folder = generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=0)
     for decomposition in (True, False):
@@ -347,7 +347,7 @@ def _planner(*args: str, cwd: Path) -> subprocess.Popen:
 
 
 def test_ctrl_c_during_a_cli_solve_exits_130_and_writes_nothing(tmp_path):
-    from planner.generate import generate_instance
+    from planner.instance.generate import generate_instance
 
     folder = generate_instance(tmp_path / "g", 6, 15, 8, 30, seed=0)
     process = _planner("solve", str(folder), "--out", "out", "--mip-gap", "1e-9", cwd=tmp_path)
@@ -380,7 +380,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_sweep_workers_die_with_a_killed_parent(tmp_path):
-    from planner.generate import generate_instance
+    from planner.instance.generate import generate_instance
 
     folder = generate_instance(tmp_path / "g", 6, 15, 8, 30, seed=0)
     process = _planner("sweep", str(folder), "--vary", "risk.aversion=0:1:6", "--out", "sw", "--workers", "2",
@@ -402,9 +402,9 @@ def test_sweep_workers_die_with_a_killed_parent(tmp_path):
 def test_a_limited_solve_races_branch_and_bound_and_the_phase_to_the_same_optimum(tmp_path):
     """With a limit, branch and bound and the phase run side by side; with a limit far from
     binding, the plan is the same optimum as the unlimited solve's, proven."""
-    from planner.generate import generate_instance
+    from planner.instance.generate import generate_instance
     from planner.options import SolveOptions
-    from planner.pipeline import solve_instance
+    from planner.solve.pipeline import solve_instance
 
     folder = generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=0)
     plain = solve_instance(folder, SolveOptions(mip_gap=1e-6))

@@ -11,13 +11,13 @@ from helpers import FOUR_SUPPLIERS, four_suppliers, write_instance
 from random_instance import random_instance
 
 from planner import cli
-from planner.data import build_model_data
+from planner.instance.data import build_model_data
 from planner.errors import InfeasibleError, InstanceError
-from planner.evaluate import evaluate_plan, hedging_metrics
-from planner.loader import load_instance
-from planner.pipeline import solve_instance
-from planner.scenarios import generate_scenarios
-from planner.solve import SolveOptions
+from planner.studies.evaluate import evaluate_plan, hedging_metrics
+from planner.instance.loader import load_instance
+from planner.solve.pipeline import solve_instance
+from planner.instance.events import generate_scenarios
+from planner.solve.session import SolveOptions
 
 BLOC_EVENTS = ("event,scope,name,commodity,start_period,severity,probability\n"
                "china-cut,bloc,china,*,2026,1,0.2\nrussia-cut,bloc,russia,*,2026,1,0.3\n"
@@ -162,7 +162,7 @@ def test_cli_scenarios_metrics_and_stress_evaluation(from_events, tmp_path, monk
 def test_out_of_sample_converges_to_the_exact_expectation(from_events):
     """Events whose combinations are few: sampling converges to the exact expected cost."""
     out = solve_instance(from_events)
-    from planner.evaluate import _out_of_sample
+    from planner.studies.evaluate import _out_of_sample
 
     wide = _out_of_sample(out.instance, out.plan, SolveOptions(), 100, seed=5)
     narrow = _out_of_sample(out.instance, out.plan, SolveOptions(), 4000, seed=5)

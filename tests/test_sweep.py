@@ -9,10 +9,10 @@ from helpers import FOUR_SUPPLIERS, four_suppliers
 
 from planner import cli
 from planner.errors import OverrideError
-from planner.loader import load_instance
-from planner.overrides import apply_values
-from planner.pipeline import solve_instance
-from planner.sweep import RUNS, grid, parse_values, parse_vary, run_sweep
+from planner.instance.loader import load_instance
+from planner.instance.overrides import apply_values
+from planner.solve.pipeline import solve_instance
+from planner.studies.sweep import RUNS, grid, parse_values, parse_vary, run_sweep
 
 AVERSIONS = [0.0, 0.25, 0.5, 0.75, 1.0]
 

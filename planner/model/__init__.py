@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
-from planner.data import ModelData
+from planner.instance.data import ModelData
 from planner.model import balance, contracts, costs, parameters, policy, relaxation, variables
 
 
@@ -19,14 +19,14 @@ class Variant:
     """Which form of the model to build.
 
     - `elastic`: diagnosis of infeasible plans: families 4-9 get priced slacks and the
-      objective is the least total relaxation (`planner.diagnose`).
+      objective is the least total relaxation (`planner.solve.diagnose`).
     - `fixed_first_stage`: evaluation of a given plan: families 1, 2 and 6-9 (first stage
-      only) are left out; the caller fixes z, w and x (`planner.evaluate`).
+      only) are left out; the caller fixes z, w and x (`planner.studies.evaluate`).
     - `service_levels`: whether family 5 is enforced.
     - `disposal`: volume that can be neither used nor stored may be thrown away at no cost,
       at most `ModelData.disposal_cap` per material and scenario when that is set.
     - `least_disposal`: the objective is the least volume thrown away (the first of the two
-      stages of an evaluation, `planner.evaluate`).
+      stages of an evaluation, `planner.studies.evaluate`).
     """
 
     elastic: bool = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from planner.data import ModelData
+from planner.instance.data import ModelData
 
 
 def add_contracted_supply(model: pyo.ConcreteModel, data: ModelData) -> None:

@@ -3,7 +3,7 @@
 A sensitivity study changes some numbers and solves again. These numbers enter the model
 only as objective coefficients or right-hand sides, never as matrix coefficients, bounds
 of variables or in which rows and columns exist, so a built and compiled model stays valid
-when they change (`planner.resolve`):
+when they change (`planner.solve.resolve`):
 
     risk_aversion        lambda, objective weights               (costs)
     cvar_alpha           alpha, weight of the CVaR tail           (costs)
@@ -22,7 +22,7 @@ import dataclasses
 
 import pyomo.environ as pyo
 
-from planner.data import ModelData
+from planner.instance.data import ModelData
 
 # ModelData fields held in Params: changing only these keeps the model's shape (see shape_of).
 PARAMETER_FIELDS = ("risk_aversion", "cvar_alpha", "probability", "fixed_cost_max", "service_level", "limits")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from planner.data import ModelData
+from planner.instance.data import ModelData
 
 
 def add_relaxation_objective(model: pyo.ConcreteModel, data: ModelData) -> None:

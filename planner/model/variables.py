@@ -10,7 +10,7 @@ Second stage (one copy per scenario s):
     u_mts >= 0     unmet demand                                `unmet[m, t, s]`
 
 Scenarios with the same availability for material m share one copy of m's second stage,
-indexed by the first of them (`ModelData.recourse_of`, `planner.data.recourse_groups`):
+indexed by the first of them (`ModelData.recourse_of`, `planner.instance.data.recourse_groups`):
 s ranges over `data.recourse_scenarios[m]` in the indices above.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from planner.data import ModelData
+from planner.instance.data import ModelData
 
 
 def declare_sets(model: pyo.ConcreteModel, data: ModelData) -> None:

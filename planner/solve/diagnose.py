@@ -14,12 +14,12 @@ from dataclasses import replace
 
 import pyomo.environ as pyo
 
-from planner.data import ModelData
+from planner.instance.data import ModelData
 from planner.errors import SolveError
 from planner.model import Variant, create_model
-from planner.results import plan_from_model
-from planner.scaling import Scales, scale_data, unscale_plan
-from planner.solve import SolveOptions, solve_model
+from planner.results.plan import plan_from_model
+from planner.solve.scaling import Scales, scale_data, unscale_plan
+from planner.solve.session import SolveOptions, solve_model
 
 SLACK_TOLERANCE = 1e-6  # relative to the quantity relaxed
 

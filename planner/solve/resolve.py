@@ -17,11 +17,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from planner.data import ModelData
+from planner.instance.data import ModelData
 from planner.model import create_model
 from planner.model.parameters import set_parameters, shape_of
-from planner.scaling import Scales, choose_scales, scale_data
-from planner.solve import HighsSession, SolveOptions
+from planner.solve.scaling import Scales, choose_scales, scale_data
+from planner.solve.session import HighsSession, SolveOptions
 
 
 @dataclass

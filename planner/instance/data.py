@@ -10,7 +10,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
-from planner.loader import Instance
+from planner.instance.loader import Instance
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from planner.errors import OverrideError
-from planner.loader import Instance, check_rules, did_you_mean
-from planner.schema import SETTINGS, TABLES, Kind
+from planner.instance.loader import Instance, check_rules, did_you_mean
+from planner.instance.schema import SETTINGS, TABLES, Kind
 
 _SETTING_FIELDS = {"risk.aversion": "risk_aversion", "risk.cvar_alpha": "cvar_alpha",
                    "budget.fixed_cost_max": "fixed_cost_max", "discount_rate": "discount_rate"}
@@ -113,7 +113,7 @@ def apply_values(inst: Instance, values: dict[str, float]) -> Instance:
         raise OverrideError(f"{shown}: " + "; ".join(str(p) for p in problems)
                             + " (a sweep value must be one the file could hold)")
     if regenerate and inst.scenarios_generated:
-        from planner.scenarios import generate_scenarios
+        from planner.instance.events import generate_scenarios
 
         changed.tables["scenarios"], changed.tables["disruptions"], _ = generate_scenarios(changed)
     return changed

@@ -115,7 +115,7 @@ def _sample(groups: list[Group], count: int, seed: int) -> list[tuple[tuple[str,
 
 def _severity_scores(inst_data: object, events: pd.DataFrame, groups: list[Group]) -> dict[str, float]:
     """Capacity an event takes away, relative to total demand (a severity score)."""
-    from planner.data import build_model_data  # the instance's derived data, for exposure
+    from planner.instance.data import build_model_data  # the instance's derived data, for exposure
 
     data = inst_data if hasattr(inst_data, "exposed") else build_model_data(inst_data)  # type: ignore[arg-type]
     total_demand = max(sum(data.demand.values()), 1e-9)

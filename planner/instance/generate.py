@@ -14,7 +14,7 @@ import csv
 import random
 from pathlib import Path
 
-from planner.ownership import Kind, staged_folder
+from planner.results.ownership import Kind, staged_folder
 
 COUNTRIES = [  # code, bloc, risk (about WGI 2022 instability)
     ("CHN", "china", 0.588), ("RUS", "russia", 0.684), ("UKR", "ukraine", 0.900), ("USA", "domestic", 0.507),
@@ -46,7 +46,7 @@ def generate_instance(out: Path, commodities: int, options: int, periods: int, s
     """Write an instance with `options` options per material into the folder `out`.
 
     `out` must not exist, be empty, or hold an instance planner generated (replaced; with
-    `force` even when its files changed since): `planner.ownership`.
+    `force` even when its files changed since): `planner.results.ownership`.
     """
     with staged_folder(Path(out), Kind.INSTANCE, force, option="OUT") as folder:
         _write_instance(folder, commodities, options, periods, scenarios, seed)

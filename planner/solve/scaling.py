@@ -22,8 +22,8 @@ import math
 import statistics
 from dataclasses import dataclass, replace
 
-from planner.data import ModelData
-from planner.results import Plan
+from planner.instance.data import ModelData
+from planner.results.plan import Plan
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from planner.output import read_summary, read_table, unneutralise
-from planner.ownership import GENERATOR, write_file
-from planner.results import TABLE_COLUMNS
+from planner.results.files import read_summary, read_table, unneutralise
+from planner.results.ownership import GENERATOR, write_file
+from planner.results.plan import TABLE_COLUMNS
 
 MAX_WIDTH = 60
 

@@ -137,8 +137,9 @@ class HighsRun:
         self._thread.start()
 
     def _check(self, event: highspy.cb.HighsCallbackEvent) -> None:
-        if self._stop.is_set() or (self.cancel is not None and self.cancel.is_set()):
-            event.interrupt()
+        # set the flag, or clear it: HiGHS keeps it between runs, and a run after a stopped
+        # one would otherwise stop at its first callback
+        event.interrupt(self._stop.is_set() or (self.cancel is not None and self.cancel.is_set()))
 
     def _give(self, event: highspy.cb.HighsCallbackEvent) -> None:
         plan = self._provide()

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from planner.errors import OutputError
-from planner.ownership import TEMP_PREFIX, Kind, inspect, read_manifest, record_files, staged_folder
+from planner.results.ownership import TEMP_PREFIX, Kind, inspect, read_manifest, record_files, staged_folder
 
 if TYPE_CHECKING:
-    from planner.pipeline import Outcome
+    from planner.solve.pipeline import Outcome
 
 SUMMARY_FILE = "summary.json"
 WORKBOOK_FILE = "results.xlsx"
@@ -72,7 +72,7 @@ def write_results(outcome: Outcome, folder: Path, force: bool = False, xlsx: boo
                   kind: Kind = Kind.RESULTS) -> Path:
     """Write summary.json and the result CSVs into `folder`, all or nothing.
 
-    The folder is written beside its target and swapped in whole (`planner.ownership`): an
+    The folder is written beside its target and swapped in whole (`planner.results.ownership`): an
     earlier result of planner's is replaced, anything planner did not write is refused.
     `xlsx` adds the workbook `results.xlsx`, `report` the HTML report `report.html`.
     """
@@ -81,12 +81,12 @@ def write_results(outcome: Outcome, folder: Path, force: bool = False, xlsx: boo
         write_tables(staging, outcome.tables)
         summary = _json_ready(outcome.summary())
         if xlsx:
-            from planner.workbook import workbook_from_tables  # openpyxl only when asked for
+            from planner.results.workbook import workbook_from_tables  # openpyxl only when asked for
 
             workbook_from_tables(summary, outcome.tables, staging / WORKBOOK_FILE)
         write_json(staging / SUMMARY_FILE, summary)
         if report:
-            from planner.report import render_report  # matplotlib only when asked for
+            from planner.results.report import render_report  # matplotlib only when asked for
 
             (staging / REPORT_FILE).write_text(render_report(staging), encoding="utf-8")
     return folder

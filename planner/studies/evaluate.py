@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.data import ModelData, build_model_data, with_scenarios
+from planner.instance.data import ModelData, build_model_data, with_scenarios
 from planner.errors import InfeasibleError
-from planner.loader import Instance
+from planner.instance.loader import Instance
 from planner.model import Variant
-from planner.pipeline import Outcome, solve_data
-from planner.results import Figures, Plan, compute_figures, cvar, result_tables
-from planner.solve import SolveOptions, SolveReport
+from planner.solve.pipeline import Outcome, solve_data
+from planner.results.plan import Figures, Plan, compute_figures, cvar, result_tables
+from planner.solve.session import SolveOptions, SolveReport
 
 DEFAULT_OUT_OF_SAMPLE = 1000
 
@@ -151,7 +151,7 @@ def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: floa
 def _out_of_sample(inst: Instance, plan: Plan, options: SolveOptions, count: int, seed: int) -> dict:
     if inst.tables["events"].empty:
         return {"note": "needs events.csv to sample scenarios from"}
-    from planner.scenarios import generate_scenarios
+    from planner.instance.events import generate_scenarios
 
     scenarios, disruptions, _ = generate_scenarios(inst, "sample", count, seed)
     sampled = replace(inst, tables={**inst.tables, "scenarios": scenarios, "disruptions": disruptions})

@@ -1,6 +1,6 @@
 """Sensitivity studies: many solves of one instance with some numbers changed.
 
-A sweep is a list of runs, each a dict key -> value (`planner.overrides` keys). Each run
+A sweep is a list of runs, each a dict key -> value (`planner.instance.overrides` keys). Each run
 has an id hashed from its values, and its full results go to `DIR/runs/<id>/`, written
 atomically (a finished run is a folder with summary.json; a failed one holds only
 failed.json with the reason). `DIR/sweep.csv` is always rebuilt from those folders, so:
@@ -12,7 +12,7 @@ of one process) or to an existing Dask cluster. Each worker loads and validates 
 instance once and keeps it: a run changes numbers in memory and never re-reads the files.
 Each worker also keeps the last model it built, compiled into HiGHS: a run that changes
 only parameters (aversion, alpha, probabilities, budget, service levels, share limits)
-sets them and solves again without building anything (`planner.resolve`).
+sets them and solves again without building anything (`planner.solve.resolve`).
 """
 
 from __future__ import annotations
@@ -43,11 +43,11 @@ from planner.errors import (
     PlannerError,
     SolveError,
 )
-from planner.loader import Instance, load_instance
+from planner.instance.loader import Instance, load_instance
 from planner.options import SolveOptions
-from planner.output import SUMMARY_FILE, read_summary, read_table, write_json, write_results
-from planner.overrides import apply_values, resolve
-from planner.ownership import (
+from planner.results.files import SUMMARY_FILE, read_summary, read_table, write_json, write_results
+from planner.instance.overrides import apply_values, resolve
+from planner.results.ownership import (
     TEMP_PREFIX,
     Kind,
     check_target,
@@ -56,7 +56,7 @@ from planner.ownership import (
     remove_owned,
     write_manifest,
 )
-from planner.schema import TABLES
+from planner.instance.schema import TABLES
 from planner.status import Status
 
 RUNS = "runs"
@@ -168,8 +168,8 @@ def _failure_status(exc: PlannerError) -> Status:
 
 def execute(task: tuple[str, Run, str, SolveOptions]) -> str:
     """Solve one run and write its folder; returns the run id. Failures become failed.json."""
-    from planner.pipeline import solve_instance
-    from planner.resolve import ModelCache
+    from planner.solve.pipeline import solve_instance
+    from planner.solve.resolve import ModelCache
 
     path, run, out, options = task
     folder = Path(out) / RUNS / run.id
@@ -273,7 +273,7 @@ def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: Sol
 
     `out` must be new, empty, or a sweep of planner's: of the same instance (path and content)
     with the same solve options, it is resumed; of another, it is started over only with
-    `force`. Anything planner did not write in it is refused (`planner.ownership`).
+    `force`. Anything planner did not write in it is refused (`planner.results.ownership`).
     """
     out, path = Path(out), Path(instance).resolve()
     check_runs(load_instance(path), runs)

@@ -288,7 +288,7 @@ def check_location(target: Path, inputs: tuple[Path, ...] = (), option: str = "-
     one stands in: the current folder or one holding it, an input (an instance or results
     folder, or a file read) or a folder holding one, anything inside an input folder or inside
     planner's bundled instances."""
-    from planner.bundled import bundled_dir
+    from planner.instance.bundled import bundled_dir
 
     where = Path(os.path.abspath(target))
     here = Path.cwd().resolve()

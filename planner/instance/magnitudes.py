@@ -2,7 +2,7 @@
 an instance is loaded, so that an input outside them is refused with its reason rather than
 solved into a wrong answer.
 
-planner scales the model before HiGHS sees it (`planner.scaling`): volumes of each material
+planner scales the model before HiGHS sees it (`planner.solve.scaling`): volumes of each material
 by its typical volume, money by a unit at the centre of the range of the cost coefficients.
 What scaling cannot remove is a *spread*: HiGHS works to tolerances of about 1e-9 to 1e-6,
 so coefficients that differ by too many orders of magnitude within one model lose their

@@ -3,7 +3,7 @@
 `load_instance` reads every file, applies every default and checks every rule of the
 format, collecting all problems before it fails with an `InstanceError` that lists each
 as ``file:row:column: value: what was expected``. Column specifications live in
-`planner.schema`.
+`planner.instance.schema`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.csvfile import RawTable, read_raw_table
+from planner.instance.csvfile import RawTable, read_raw_table
 from planner.errors import InstanceError, Problem
-from planner.magnitudes import magnitude_problems
-from planner.scenarios import check_events
-from planner.schema import SETTINGS, TABLES, Column, Kind, Setting, Table
+from planner.instance.magnitudes import magnitude_problems
+from planner.instance.events import check_events
+from planner.instance.schema import SETTINGS, TABLES, Column, Kind, Setting, Table
 
 PROBABILITY_TOLERANCE = 1e-6
 BASE_SCENARIO = "base"
@@ -38,7 +38,7 @@ _FALSE = {"0", "0.0", "false", "no", "n"}
 class Instance:
     """A validated instance: settings from instance.toml and one table per CSV file.
 
-    Every table has the columns of its `planner.schema.Table` in order, defaults
+    Every table has the columns of its `planner.instance.schema.Table` in order, defaults
     applied, plus `_row`, the spreadsheet row it came from (0 for generated rows).
     Empty optional numbers are NaN; empty optional text is "".
     """
@@ -508,7 +508,7 @@ def _scenarios_from_events(inst: Instance, files: dict[str, str]) -> None:
         raise InstanceError([Problem(files["disruptions"], "cannot be used with events.csv alone",
                                      hint="scenarios are generated from events.csv; remove disruptions.csv "
                                      "or write scenarios.csv too")])
-    from planner.scenarios import generate_scenarios  # needs the validated instance
+    from planner.instance.events import generate_scenarios  # needs the validated instance
 
     scenarios, disruptions, how = generate_scenarios(inst)
     inst.tables["scenarios"], inst.tables["disruptions"] = scenarios, disruptions

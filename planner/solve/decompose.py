@@ -60,7 +60,7 @@ import pyomo.environ as pyo
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from planner.highs import RunStatus, highs_lp, run
+from planner.solve.highs import RunStatus, highs_lp, run
 
 ROUNDS = 20  # at most this many pricing rounds
 STALL_ROUNDS = 3  # stop when the bound gained under 1% of the gap over this many rounds

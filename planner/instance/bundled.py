@@ -9,8 +9,9 @@ DEFAULT_INSTANCE = "us-critical-minerals"
 
 def bundled_dir() -> Path:
     """Folder of bundled instances: inside the wheel, or `instances/` of the checkout."""
-    packaged = Path(__file__).parent / "_instances"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "instances"
+    package = Path(__file__).resolve().parent.parent  # planner/
+    packaged = package / "_instances"
+    return packaged if packaged.is_dir() else package.parent / "instances"
 
 
 def bundled_names() -> list[str]:

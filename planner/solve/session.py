@@ -7,7 +7,7 @@ variables. The termination status is checked before any value is read. Every HiG
 goes through `planner.highs.run` (time limits on the solve's clock, Ctrl-C).
 
 The order of a planning solve:
-1. the decomposition phase (`planner.decompose`), which may prove a plan optimal;
+1. the decomposition phase (`planner.solve.decompose`), which may prove a plan optimal;
 2. otherwise branch and bound on the whole model, from the best plan so far;
 3. at lambda = 1, the tie-break stage: among optimal plans, one with the least expected cost.
 With a time or node limit, 1 and 2 run side by side instead (`HighsSession._race`), so that a
@@ -36,8 +36,8 @@ from pyomo.core.expr.numvalue import is_constant
 from pyomo.repn import generate_standard_repn
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from planner.decompose import Decomposition, DecompositionResult, Incumbent, find_structure
-from planner.highs import (
+from planner.solve.decompose import Decomposition, DecompositionResult, Incumbent, find_structure
+from planner.solve.highs import (
     SOLVER_NAME,
     HighsRun,
     RunStatus,
@@ -170,10 +170,10 @@ class HighsSession:
     recomputes the right-hand sides that hold them and both objectives' costs, and pushes
     them into HiGHS (`changeRowBounds`, `changeColsCost`). The matrix, the columns and their
     bounds never hold Params, so they stay as compiled. A sweep so re-solves without
-    building or compiling again (`planner.resolve`).
+    building or compiling again (`planner.solve.resolve`).
 
     With `planning=True` (the planning model, not its elastic or fixed-plan variants) and
-    `options.decomposition`, each solve runs the decomposition phase (`planner.decompose`)
+    `options.decomposition`, each solve runs the decomposition phase (`planner.solve.decompose`)
     when the model has at least two materials with binaries.
     """
 

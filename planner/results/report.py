@@ -21,8 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from planner.output import read_summary, read_table, unneutralise  # noqa: E402
-from planner.ownership import GENERATOR, write_file  # noqa: E402
+from planner.results.files import read_summary, read_table, unneutralise  # noqa: E402
+from planner.results.ownership import GENERATOR, write_file  # noqa: E402
 from planner.status import has_plan  # noqa: E402
 
 BINDING_TOLERANCE = 1e-6
@@ -218,8 +218,8 @@ def render_report(results: Path) -> str:
 
 def render_sweep_report(folder: Path) -> str:
     """The HTML report of a sweep folder: its charts and its table."""
-    from planner.sweep import SWEEP_FILE
-    from planner.sweep_charts import sweep_figures, why_no_chart
+    from planner.studies.sweep import SWEEP_FILE
+    from planner.studies.charts import sweep_figures, why_no_chart
 
     table = pd.read_csv(Path(folder) / SWEEP_FILE, keep_default_na=False, na_values=[""])
     keys = list(table.columns[: list(table.columns).index("id")])
@@ -245,7 +245,7 @@ def render_sweep_report(folder: Path) -> str:
 def write_report(results: Path, out: Path) -> Path:
     """Write the HTML report of a results or sweep folder to `out` (whole, then moved into place;
     an existing file only when planner wrote it, `planner.ownership.write_file`)."""
-    from planner.sweep import SWEEP_FILE
+    from planner.studies.sweep import SWEEP_FILE
 
     text = render_sweep_report(results) if (Path(results) / SWEEP_FILE).is_file() else render_report(results)
     return write_file(Path(out), lambda path: path.write_text(text, encoding="utf-8"))

@@ -33,10 +33,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.data import ModelData
+from planner.instance.data import ModelData
 from planner.errors import ResultsError
-from planner.output import SUMMARY_FILE, unneutralise
-from planner.results import TABLE_COLUMNS, Plan, compute_figures, delivered_and_spot, exposure_table
+from planner.results.files import SUMMARY_FILE, unneutralise
+from planner.results.plan import TABLE_COLUMNS, Plan, compute_figures, delivered_and_spot, exposure_table
 from planner.status import Status
 
 TOLERANCE = 1e-6

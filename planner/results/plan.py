@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from planner.data import ModelData
+from planner.instance.data import ModelData
 
 TABLE_COLUMNS: dict[str, list[str]] = {
     "contracts": ["option", "commodity", "origin", "processor", "selected", "fixed_cost", "agreement", "risk",

@@ -9,15 +9,15 @@ from pathlib import Path
 import pandas as pd
 
 from planner import __version__
-from planner.data import ModelData, build_model_data
-from planner.diagnose import explain_infeasibility
+from planner.instance.data import ModelData, build_model_data
+from planner.solve.diagnose import explain_infeasibility
 from planner.errors import InfeasibleError, SolveError
-from planner.loader import Instance, load_instance
+from planner.instance.loader import Instance, load_instance
 from planner.model import PLAN, Variant, create_model
-from planner.resolve import ModelCache
-from planner.results import Figures, Plan, compute_figures, drop_idle_contracts, plan_from_model, result_tables
-from planner.scaling import Scales, choose_scales, first_stage_values, fix_first_stage, scale_data, unscale_plan
-from planner.solve import HighsSession, SolveOptions, SolveReport
+from planner.solve.resolve import ModelCache
+from planner.results.plan import Figures, Plan, compute_figures, drop_idle_contracts, plan_from_model, result_tables
+from planner.solve.scaling import Scales, choose_scales, first_stage_values, fix_first_stage, scale_data, unscale_plan
+from planner.solve.session import HighsSession, SolveOptions, SolveReport
 from planner.status import Status
 
 
@@ -90,7 +90,7 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
     first stage; `start` a plan whose first stage seeds HiGHS (a MIP start). Raises
     `InfeasibleError` (explained for the planning model) and `SolveError` when HiGHS
     returns no plan. With a `cache` (planning model only), a model kept from an earlier
-    call is solved again when only its parameters differ (`planner.resolve`).
+    call is solved again when only its parameters differ (`planner.solve.resolve`).
     """
     started = time.perf_counter()
     if cache is not None and variant == PLAN and fixed is None and start is None:
@@ -129,7 +129,7 @@ def _check_in_users_units(data: ModelData, plan: Plan, variant: Variant, report:
     """Every constraint, in the user's units, on the plan HiGHS returned, and the objective
     recomputed: numerical trouble is an error, never a result (docs/model.md section 5,
     "Magnitudes")."""
-    from planner.verify import plan_violations
+    from planner.results.verify import plan_violations
 
     broken = plan_violations(data, plan, evaluation=variant.fixed_first_stage)
     if broken:

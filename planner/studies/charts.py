@@ -12,7 +12,7 @@ matplotlib.rcParams["text.parse_math"] = False  # "$" in a currency or name is t
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from planner.ownership import TEMP_PREFIX, Kind, record_files  # noqa: E402
+from planner.results.ownership import TEMP_PREFIX, Kind, record_files  # noqa: E402
 from planner.status import has_plan  # noqa: E402
 
 AVERSION = "risk.aversion"
