@@ -66,7 +66,7 @@ def one(size: str, path: str, folder: str, gap: float, time_limit: float) -> dic
     else:
         from pyomo.contrib.appsi.solvers import Highs as AppsiHighs
 
-        from planner.model import create_model
+        from planner.model.build import create_model
         from planner.solve.scaling import choose_scales, scale_data
 
         t = time.perf_counter()
@@ -79,7 +79,7 @@ def one(size: str, path: str, folder: str, gap: float, time_limit: float) -> dic
         solver.config.load_solution, solver.config.stream_solver = False, False
         solver.highs_options = {"threads": 1}
         t = time.perf_counter()
-        result = solver.solve(model)
+        result = solver.solve(model.model)
         row["solve_s"] = time.perf_counter() - t  # appsi: transfer and solve together
         row["transfer_s"] = None
         row["status"] = str(result.termination_condition).split(".")[-1]

@@ -19,7 +19,6 @@ from pathlib import Path
 import click
 
 from planner import __version__
-from planner.instance.bundled import DEFAULT_INSTANCE, bundled_dir, instance_description, resolve_instance
 from planner.errors import (
     ClusterError,
     InfeasibleError,
@@ -31,6 +30,7 @@ from planner.errors import (
     ResultsError,
     SolveError,
 )
+from planner.instance.bundled import DEFAULT_INSTANCE, bundled_dir, instance_description, resolve_instance
 from planner.options import SolveOptions
 from planner.status import Status, has_plan
 
@@ -373,9 +373,9 @@ def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None
 def scenarios(instance: str, max_scenarios: int, method: str, seed: int, out_dir: Path | None,
               into_instance: bool, force: bool) -> None:
     """Write scenarios.csv and disruptions.csv generated from INSTANCE's events.csv."""
+    from planner.instance.events import generate_scenarios
     from planner.results.files import write_scenario_folder, write_scenarios_into
     from planner.results.ownership import check_location
-    from planner.instance.events import generate_scenarios
 
     if into_instance and out_dir is not None:
         raise click.UsageError("give either --out or --into-instance, not both")
@@ -415,11 +415,11 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     not enforced, and volume that can be neither used nor stored may be disposed of.
     """
     from planner.instance.data import build_model_data
-    from planner.studies.evaluate import evaluate_outcome, scenario_replacement
     from planner.results.files import EVALUATION_SUFFIX, format_evaluation, write_results
     from planner.results.ownership import Kind as OutputKind
     from planner.results.ownership import check_location, check_target
     from planner.results.verify import read_plan
+    from planner.studies.evaluate import evaluate_outcome, scenario_replacement
 
     base = _load(instance)
     folder = out_dir or results.parent / f"{results.name}{EVALUATION_SUFFIX}"
@@ -480,10 +480,10 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
     from tqdm import tqdm
 
     from planner.results.ownership import check_location
+    from planner.studies.charts import write_sweep_charts
     from planner.studies.sweep import SWEEP_FILE, prepare_sweep, run_sweep
     from planner.studies.sweep import design as sweep_design
     from planner.studies.sweep import grid as sweep_grid
-    from planner.studies.charts import write_sweep_charts
 
     path = resolve_instance(instance)
     runs = sweep_design(design_file) if design_file else sweep_grid(_varies(varies))

@@ -16,8 +16,8 @@ from invariants import check_result
 
 from planner import cli
 from planner.results.files import write_results
-from planner.solve.pipeline import solve_instance
 from planner.results.verify import verify_result
+from planner.solve.pipeline import solve_instance
 
 US = REPO / "instances" / "us-critical-minerals"
 PINNED_OBJECTIVE = 25_480_650_478.72  # USD, NOTES.md "What the plan says"

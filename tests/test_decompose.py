@@ -20,13 +20,13 @@ from random_instance import random_instance
 from reference_model import reference_optimum
 
 from planner import cli
-from planner.solve import decompose
-from planner.instance.data import build_model_data
-from planner.solve.decompose import _project_tail_weights
 from planner.errors import InfeasibleError
-from planner.solve.highs import new_highs
+from planner.instance.data import build_model_data
 from planner.instance.loader import load_instance
-from planner.model import create_model
+from planner.model.build import create_model
+from planner.solve import decompose
+from planner.solve.decompose import _project_tail_weights
+from planner.solve.highs import new_highs
 from planner.solve.pipeline import solve_instance
 from planner.solve.scaling import choose_scales, scale_data
 from planner.solve.session import HighsSession, SolveOptions

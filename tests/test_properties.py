@@ -17,9 +17,9 @@ from reference_model import reference_optimum
 
 from planner.errors import InfeasibleError
 from planner.results.files import write_results
+from planner.results.verify import verify_result
 from planner.solve.pipeline import solve_instance
 from planner.solve.session import SolveOptions
-from planner.results.verify import verify_result
 
 EXACT = SolveOptions(mip_gap=1e-9)
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True,
@@ -78,7 +78,7 @@ def test_tiebreak_stage_turns_a_wasteful_optimum_into_the_cheapest(tmp_path):
 
     from planner.instance.data import build_model_data
     from planner.instance.loader import load_instance
-    from planner.model import create_model
+    from planner.model.build import create_model
     from planner.solve.scaling import choose_scales, scale_data
     from planner.solve.session import HighsSession
 
@@ -98,7 +98,7 @@ def test_tiebreak_stage_turns_a_wasteful_optimum_into_the_cheapest(tmp_path):
     model = create_model(scale_data(data, scales))
     session = HighsSession(model, EXACT)
     compiled, highs = session.compiled, session.highs
-    column = next(i for i, v in enumerate(compiled.columns) if v is model.volume["CN", 0])
+    column = next(i for i, v in enumerate(compiled.columns) if v is model.decisions.volume["CN", 0])
     volume_scale = scales.volume["ree"]
     highs.changeColBounds(column, 200 / volume_scale, 200 / volume_scale)  # force the wasteful optimum
     highs.run()

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.instance.data import build_model_data
 from planner.errors import InfeasibleError
+from planner.instance.data import build_model_data
 from planner.instance.generate import generate_instance
 from planner.instance.loader import load_instance
-from planner.model import create_model
 from planner.instance.overrides import apply_values
+from planner.model.build import create_model
 from planner.solve.pipeline import solve_instance
 from planner.solve.resolve import ModelCache
 from planner.solve.scaling import scale_data

@@ -11,13 +11,13 @@ from helpers import FOUR_SUPPLIERS, four_suppliers, write_instance
 from random_instance import random_instance
 
 from planner import cli
-from planner.instance.data import build_model_data
 from planner.errors import InfeasibleError, InstanceError
-from planner.studies.evaluate import evaluate_plan, hedging_metrics
+from planner.instance.data import build_model_data
+from planner.instance.events import generate_scenarios
 from planner.instance.loader import load_instance
 from planner.solve.pipeline import solve_instance
-from planner.instance.events import generate_scenarios
 from planner.solve.session import SolveOptions
+from planner.studies.evaluate import evaluate_plan, hedging_metrics
 
 BLOC_EVENTS = ("event,scope,name,commodity,start_period,severity,probability\n"
                "china-cut,bloc,china,*,2026,1,0.2\nrussia-cut,bloc,russia,*,2026,1,0.3\n"

@@ -17,12 +17,12 @@ from click.testing import CliRunner
 from helpers import REPO, four_suppliers
 
 from planner import cli
-from planner.instance.data import build_model_data
 from planner.errors import ResultsError
+from planner.instance.data import build_model_data
 from planner.instance.loader import load_instance
 from planner.results.files import write_results
-from planner.solve.pipeline import solve_instance
 from planner.results.verify import verify_result
+from planner.solve.pipeline import solve_instance
 
 US = REPO / "instances" / "us-critical-minerals"
 

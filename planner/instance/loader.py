@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.instance.csvfile import RawTable, read_raw_table
 from planner.errors import InstanceError, Problem
-from planner.instance.magnitudes import magnitude_problems
+from planner.instance.csvfile import RawTable, read_raw_table
 from planner.instance.events import check_events
+from planner.instance.magnitudes import magnitude_problems
 from planner.instance.schema import SETTINGS, TABLES, Column, Kind, Setting, Table
 
 PROBABILITY_TOLERANCE = 1e-6

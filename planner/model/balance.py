@@ -1,85 +1,114 @@
-"""Constraint families 4-5: material balance and service level, per scenario."""
+"""Constraint 4 (balance), for every material m, period t and scenario s:
+
+    I_mts = I_m,t-1,s + sum_{o in O_m} (a_ots x_ot + y_ots) + u_mts - demand_mt,
+    with I_m,-1,s = initial_stock_m
+
+(s: one per recourse copy of m). The contracted supply K_mt = sum_o x_ot is written once per
+period (`contracted_supply`), so that each scenario row holds only the volume a disruption
+takes away, -(1 - a_ots) x_ot (`delivered`), and x_ot appears in one row per period plus one
+per scenario that disrupts it.
+
+Stock cannot be thrown away in a plan. In the elastic model (diagnosis) a priced slack
+`overflow_mts` on the right, weighted per share of the material's typical volume, measures
+volume that can be neither used nor stored; in an evaluation the same variable is volume
+disposed of (free; at most `ModelData.disposal_cap` per material and scenario when set).
+"""
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
+from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, copies, fmt, tolerance, typical_volume
+from planner.model.structure import Decisions
+from planner.model.variant import Variant
+from planner.results.plan import Plan, delivered_and_spot
+
+if TYPE_CHECKING:
+    from planner.model.builder import ModelBuilder
+
+NUMBER, TITLE, FIRST_STAGE = "4", "balance", False
 
 
-def add_contracted_supply(model: pyo.ConcreteModel, data: ModelData) -> None:
-    """K_mt = sum_{o in O_m, t in P_o} x_ot: contracted volume of m in period t (`contracted_supply`)."""
+def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> None:
+    periods = {(o, t) for o in data.options for t in data.periods_of[o]}
     index = [(m, t) for m in data.commodities for t in data.horizon
-             if any((o, t) in model.option_periods for o in data.options_of[m])]
-    model.contracted_supply = pyo.Var(index, domain=pyo.NonNegativeReals)
-    model.contracted_supply_definition = pyo.Constraint(index, rule=lambda mdl, m, t: mdl.contracted_supply[m, t] == (
-        sum(mdl.volume[o, t] for o in data.options_of[m] if (o, t) in mdl.option_periods)))
+             if any((o, t) in periods for o in data.options_of[m])]
+    supply = b.var("contracted_supply", index)
+    b.rows("contracted_supply_definition", index, lambda _, m, t: supply[m, t] == (
+        sum(d.volume[o, t] for o in data.options_of[m] if (o, t) in periods)))
+    recourse_periods = d.stock.index_set()
+    if variant.elastic:
+        d.disposed = b.slack(NUMBER, "overflow", recourse_periods,
+                             lambda key: copies(data, key[0], key[2]) / typical_volume(data, key[0]))
+    elif variant.disposal:
+        d.disposed = b.var("overflow", recourse_periods)
+
+    def delivered(m: str, t: int, s: str) -> object:
+        """sum_{o in O_m} (a_ots x_ot + y_ots) = K_mt - sum_{o: a_ots < 1} (1 - a_ots) x_ot + sum_o y_ots."""
+        terms = [supply[m, t]] if (m, t) in supply else []
+        for o in data.options_of[m]:
+            a = data.availability.get((o, t, s))
+            if a is None:  # t is not in P_o
+                continue
+            if a < 1:
+                terms.append(-(1 - a) * d.volume[o, t])
+            if a > 0 and data.is_spot[o]:
+                terms.append(d.spot[o, t, s])
+        return sum(terms)
+
+    def rule(_: object, m: str, t: int, s: str) -> object:
+        previous = d.stock[m, t - 1, s] if t > 0 else data.initial_stock[m]
+        inflow = previous + delivered(m, t, s) + d.unmet[m, t, s] - data.demand[m, t]
+        if d.disposed is not None:
+            inflow = inflow - d.disposed[m, t, s]
+        return d.stock[m, t, s] == inflow
+
+    b.rows("balance", recourse_periods, rule)
+    if variant.disposal and data.disposal_cap is not None:
+        b.rows("disposal_cap", _copies(data), lambda _, m, s: (
+            sum(d.disposed[m, t, s] for t in data.horizon) <= data.disposal_cap[m, s]))
 
 
-def delivered_expression(model: pyo.ConcreteModel, data: ModelData, m: str, t: int, s: str) -> pyo.Expression:
-    """sum_{o in O_m} (a_ots x_ot + y_ots) = K_mt - sum_{o: a_ots < 1} (1 - a_ots) x_ot + sum_o y_ots."""
-    terms = [model.contracted_supply[m, t]] if (m, t) in model.contracted_supply else []
-    for o in data.options_of[m]:
-        a = data.availability.get((o, t, s))
-        if a is None:  # t is not in P_o
-            continue
-        if a < 1:
-            terms.append(-(1 - a) * model.volume[o, t])
-        if a > 0 and data.is_spot[o]:
-            terms.append(model.spot[o, t, s])
-    return sum(terms)
+def _copies(data: ModelData) -> list[tuple[str, str]]:
+    return [(m, s) for m in data.commodities for s in data.recourse_scenarios[m]]
 
 
-def add_material_balance(model: pyo.ConcreteModel, data: ModelData, overflow: bool = False) -> None:
-    """Constraint 4 (balance), for every m, t, s (s: one per recourse copy of m):
-
-        I_mts = I_m,t-1,s + sum_{o in O_m} (a_ots x_ot + y_ots) + u_mts - demand_mt,
-        with I_m,-1,s = initial_stock_m,
-
-    with the contracted supply K_mt factored out of the deliveries (`delivered_expression`),
-    so that x_ot appears in one row per period plus one per scenario that disrupts it.
-
-    With `overflow` (diagnosis and evaluation only): `- overflow_mts` on the right, volume
-    that could be neither used nor stored (the planning model cannot throw stock away).
-    """
-    add_contracted_supply(model, data)
-    if overflow:
-        model.overflow = pyo.Var(model.recourse_periods, domain=pyo.NonNegativeReals)
-
-    def rule(mdl: pyo.ConcreteModel, m: str, t: int, s: str) -> pyo.Expression:
-        previous = mdl.stock[m, t - 1, s] if t > 0 else data.initial_stock[m]
-        inflow = previous + delivered_expression(mdl, data, m, t, s) + mdl.unmet[m, t, s] - data.demand[m, t]
-        if overflow:
-            inflow = inflow - mdl.overflow[m, t, s]
-        return mdl.stock[m, t, s] == inflow
-
-    model.balance = pyo.Constraint(model.recourse_periods, rule=rule)
-    if overflow and data.disposal_cap is not None:
-        model.disposal_cap = pyo.Constraint(
-            list(model.recourse),
-            rule=lambda mdl, m, s: sum(mdl.overflow[m, t, s] for t in data.horizon) <= data.disposal_cap[m, s])
+def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], money: float) -> list[str]:
+    unit, periods, reasons = data.instance.unit, data.periods, []
+    for (m, t, r), value in slack.items():
+        excess = value * volume[m]
+        total = sum(data.demand[m, u] for u in data.horizon)
+        if excess > SLACK_TOLERANCE * max(total, 1.0):
+            cap = data.storage_capacity[m]
+            reasons += [f"{m}: in scenario {s}, {periods[t]}, {excess:,.6g} {unit} can be neither used nor "
+                        f"stored (storage_capacity {cap:g}); lower initial_stock, min_volume or min_suppliers, "
+                        "or raise storage_capacity" for s in data.sharing(m, r)]
+    return reasons
 
 
-def add_least_disposal_objective(model: pyo.ConcreteModel) -> None:
-    """minimise sum_{m,t,s} overflow_mts: the least volume thrown away (an evaluation's first
-    stage; the materials and scenarios are separate, so each gets its own least disposal)."""
-    model.objective = pyo.Objective(expr=sum(model.overflow.values()), sense=pyo.minimize)
-
-
-def add_service_level(model: pyo.ConcreteModel, data: ModelData, elastic: bool = False) -> None:
-    """Constraint 5 (service level), for materials that set one, every s (one per recourse copy):
-
-        sum_t u_mts <= (1 - service_level_m) sum_t demand_mt   (+ service_level_slack_ms, elastic)
-    """
-    with_level = [(m, s) for (m, s) in model.recourse if data.service_level[m] is not None]
-    if elastic:
-        model.service_level_slack = pyo.Var(with_level, domain=pyo.NonNegativeReals)
-
-    def rule(mdl: pyo.ConcreteModel, m: str, s: str) -> pyo.Expression:
-        total_demand = sum(data.demand[m, t] for t in data.horizon)
-        allowed = (1.0 - mdl.service_level_target[m]) * total_demand
-        if elastic:
-            allowed = allowed + mdl.service_level_slack[m, s]
-        return sum(mdl.unmet[m, t, s] for t in data.horizon) <= allowed
-
-    model.service_level = pyo.Constraint(with_level, rule=rule)
+def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
+    checks, period = Checks(f"{NUMBER} {TITLE}"), data.periods
+    for m in data.commodities:
+        for s in data.scenarios:
+            before = data.initial_stock[m]
+            for t in data.horizon:
+                delivered, bought = delivered_and_spot(data, plan, m, t, s)
+                key = (m, t, s)
+                stock, unmet, disposed = plan.stock[key], plan.unmet[key], plan.disposed.get(key, 0.0)
+                demand, where = data.demand[m, t], f"{m} {period[t]} {s}"
+                scale = max(demand, before, delivered, bought)
+                balance = before + delivered + bought + unmet - demand - disposed - stock
+                checks.at_least_zero(-abs(balance), scale, where, f"stock {fmt(stock)} != {fmt(stock + balance)}")
+                checks.at_least_zero(stock, scale, where, f"negative stock {fmt(stock)}")
+                checks.at_least_zero(unmet, scale, where, f"negative shortage {fmt(unmet)}")
+                checks.at_least_zero(disposed, scale, where, f"negative disposal {fmt(disposed)}")
+                if disposed > tolerance(scale) and not rules.evaluation:
+                    checks.found.append(Violation(checks.name, where, disposed, f"{fmt(disposed)} disposed of: a "
+                                                  "plan never throws stock away (only an evaluation may)"))
+                if data.storage_capacity[m] is not None:
+                    cap = data.storage_capacity[m]
+                    checks.at_least_zero(cap - stock, cap, where,
+                                         f"stock {fmt(stock)} above storage_capacity {fmt(cap)}")
+                before = stock
+    return checks.found

@@ -1,100 +1,110 @@
-"""Costs, CVaR and the objective (docs/model.md section 3.4)."""
+"""Costs, CVaR and the objectives (docs/model.md section 3.4).
+
+    FC  = sum_o fixed_cost_o z_o + sum_g fixed_cost_g w_g           (`fixed_cost`, not discounted)
+    C_s = sum_t d_t [ sum_o unit_cost_o a_ots x_ot + sum_o unit_cost_o (1 + spot_premium_o) y_ots
+                      + sum_m (holding_cost_m I_mts + shortage_penalty_m u_mts) ]
+    minimise FC + (1 - lambda) sum_s p_s C_s + lambda CVaR_alpha(C)
+
+Contracted volume is paid as delivered (a_ots x_ot). C_s is written with the cost of full
+delivery factored out and the rest split by material, so that each recourse copy
+(`ModelData.recourse_of`) is costed once, however many scenarios share it:
+
+    K    = sum_{o, t in P_o} d_t unit_cost_o x_ot                   (`contract_cost`, an expression)
+    R_ms = sum_{o in O_m} sum_t d_t [ - unit_cost_o (1 - a_ots) x_ot + unit_cost_o (1 + spot_premium_o) y_ots ]
+           + sum_t d_t (holding_cost_m I_mts + shortage_penalty_m u_mts)
+                                                  (`recourse_cost`, a variable per copy, defined by a row)
+    R_s  = sum_m R_m,r(m,s)     with r(m, s) the copy s shares       (`scenario_recourse_cost`)
+    C_s  = K + R_s
+
+CVaR_alpha(C) = min_eta eta + 1/(1 - alpha) sum_s p_s max(0, C_s - eta) (Rockafellar-Uryasev)
+is linearised, and since K is the same in every scenario and CVaR is translation invariant,
+CVaR_alpha(K + R) = K + CVaR_alpha(R): the tail rows carry only the recourse part,
+
+    CVaR_alpha(C) = K + eta + 1/(1 - alpha) sum_s p_s e_s,   e_s >= R_s - eta,  e_s >= 0,
+
+with e_s = `tail_excess[s]` and eta = `value_at_risk` (the value at risk of R). This keeps
+K's many terms out of every tail row. lambda, alpha and p_s are mutable Params. The tail rows
+and eta, e_s link the materials (`planner.model.structure`); R_ms marks material m's block.
+
+Also declared: `expected_cost` = FC + sum_s p_s C_s and, deactivated, the tie-break objective
+that minimises it (among optimal plans, one with the least expected cost: docs/model.md
+section 5), and for evaluations the least volume disposed of.
+"""
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+from typing import TYPE_CHECKING, Any
 
 from planner.instance.data import ModelData
+from planner.model.builder import Domain
+from planner.model.structure import Decisions
+
+if TYPE_CHECKING:
+    from planner.model.builder import ModelBuilder
 
 
-def add_fixed_cost(model: pyo.ConcreteModel, data: ModelData) -> None:
+def add_fixed_cost(b: ModelBuilder, data: ModelData, d: Decisions) -> Any:
     """FC = sum_o fixed_cost_o z_o + sum_g fixed_cost_g w_g (not discounted)."""
-    model.fixed_cost = pyo.Expression(
-        expr=sum(data.fixed_cost[o] * model.contracted[o] for o in data.options if data.fixed_cost[o])
-        + sum(data.agreement_cost[g] * model.signed[g] for g in data.agreements if data.agreement_cost[g])
-    )
+    b.fixed_cost = b.expression("fixed_cost", expr=(
+        sum(data.fixed_cost[o] * d.contracted[o] for o in data.options if data.fixed_cost[o])
+        + sum(data.agreement_cost[g] * d.signed[g] for g in data.agreements if data.agreement_cost[g])))
+    return b.fixed_cost
 
 
-def add_scenario_costs(model: pyo.ConcreteModel, data: ModelData) -> None:
-    """The scenario costs C_s, through their parts:
-
-        C_s = sum_t d_t [ sum_o unit_cost_o a_ots x_ot + sum_o unit_cost_o (1 + spot_premium_o) y_ots
-                          + sum_m (holding_cost_m I_mts + shortage_penalty_m u_mts) ].
-
-    Contracted volume is paid as delivered (a_ots x_ot). Written with the cost of full
-    delivery factored out and the rest split by material, so that each recourse copy
-    (`ModelData.recourse_of`) is costed once, however many scenarios share it:
-
-        K = sum_{o, t in P_o} d_t unit_cost_o x_ot                  (`contract_cost`, an expression)
-        R_ms = sum_{o in O_m} sum_t d_t [ - unit_cost_o (1 - a_ots) x_ot + unit_cost_o (1 + spot_premium_o) y_ots ]
-               + sum_t d_t (holding_cost_m I_mts + shortage_penalty_m u_mts)
-                                                  (`recourse_cost`, a variable per copy, defined by a row)
-        R_s = sum_m R_m,r(m,s)     with r(m, s) the copy s shares    (`scenario_recourse_cost`)
-        C_s = K + R_s                    (not a component: the objective uses K and R_s)
-
-    K is the same in every scenario, so it has no row of its own: it enters the objective
-    as costs of x directly, and the CVaR rows see only R_s (`add_objective`).
-    """
-    model.contract_cost = pyo.Expression(expr=sum(
-        data.discount[t] * data.unit_cost[o] * model.volume[o, t] for (o, t) in model.option_periods
+def add_scenario_costs(b: ModelBuilder, data: ModelData, d: Decisions) -> tuple[Any, Any]:
+    """K (`contract_cost`) and R_s (`scenario_recourse_cost`), R_ms with its defining rows."""
+    contract_cost = b.expression("contract_cost", expr=sum(
+        data.discount[t] * data.unit_cost[o] * d.volume[o, t] for o in data.options for t in data.periods_of[o]
         if data.unit_cost[o]))
-    model.recourse_cost = pyo.Var(model.recourse, domain=pyo.Reals)
+    copies = [(m, s) for m in data.commodities for s in data.recourse_scenarios[m]]
+    recourse_cost = b.var("recourse_cost", copies, Domain.REAL)
+    b.structure.material_costs = recourse_cost
 
-    def recourse_rule(mdl: pyo.ConcreteModel, m: str, s: str) -> pyo.Expression:
+    def recourse_rule(_: object, m: str, s: str) -> object:
         terms = []
         for o in data.options_of[m]:
             for t in data.periods_of[o]:
                 price = data.discount[t] * data.unit_cost[o]
                 a = data.availability[o, t, s]
                 if price and a < 1:
-                    terms.append(-price * (1 - a) * mdl.volume[o, t])
+                    terms.append(-price * (1 - a) * d.volume[o, t])
                 if price and a and data.is_spot[o]:  # a = 0: no spot variable
-                    terms.append(price * (1 + data.spot_premium[o]) * mdl.spot[o, t, s])
+                    terms.append(price * (1 + data.spot_premium[o]) * d.spot[o, t, s])
         for t in data.horizon:
             if data.holding_cost[m]:
-                terms.append(data.discount[t] * data.holding_cost[m] * mdl.stock[m, t, s])
+                terms.append(data.discount[t] * data.holding_cost[m] * d.stock[m, t, s])
             if data.shortage_penalty[m]:
-                terms.append(data.discount[t] * data.shortage_penalty[m] * mdl.unmet[m, t, s])
-        return mdl.recourse_cost[m, s] == sum(terms)
+                terms.append(data.discount[t] * data.shortage_penalty[m] * d.unmet[m, t, s])
+        return recourse_cost[m, s] == sum(terms)
 
-    model.recourse_cost_definition = pyo.Constraint(model.recourse, rule=recourse_rule)
-    model.scenario_recourse_cost = pyo.Expression(model.scenarios, rule=lambda mdl, s: sum(
-        mdl.recourse_cost[m, data.recourse_of[m, s]] for m in data.commodities))
+    b.rows("recourse_cost_definition", copies, recourse_rule)
+    scenario_recourse_cost = b.expression("scenario_recourse_cost", index=data.scenarios, rule=lambda _, s: sum(
+        recourse_cost[m, data.recourse_of[m, s]] for m in data.commodities))
+    return contract_cost, scenario_recourse_cost
 
 
-def add_objective(model: pyo.ConcreteModel, data: ModelData) -> None:
-    """minimise FC + (1 - lambda) sum_s p_s C_s + lambda CVaR_alpha(C), with
-
-        CVaR_alpha(C) = min_eta eta + 1/(1 - alpha) sum_s p_s max(0, C_s - eta)
-
-    linearised (Rockafellar-Uryasev). The contract cost K is the same in every scenario,
-    and CVaR is translation invariant, CVaR_alpha(K + R) = K + CVaR_alpha(R), so the tail
-    rows carry only the recourse part R_s = C_s - K:
-
-        CVaR_alpha(C) = K + eta + 1/(1 - alpha) sum_s p_s e_s,   e_s >= R_s - eta,  e_s >= 0,
-
-    with e_s = `tail_excess[s]` and eta = `value_at_risk` (the value at risk of R, not of C).
-    This keeps K's many terms out of every tail row, which is exact and leaves HiGHS a
-    sparser model. Also declares `expected_cost` = FC + sum_s p_s C_s and, deactivated,
-    `tiebreak_objective`, which minimises it: the second, lexicographic stage that
-    returns among optimal plans one with the least expected cost.
-    """
-    lam, alpha, p = model.risk_aversion, model.cvar_alpha, model.probability  # Params (parameters.py)
+def add_objectives(b: ModelBuilder, data: ModelData, contract_cost: Any,
+                   scenario_recourse_cost: Any) -> tuple[Any, Any]:
+    """The objective and, deactivated, the tie-break objective (module docstring)."""
+    lam = b.param("risk_aversion", lambda data: data.risk_aversion)
+    alpha = b.param("cvar_alpha", lambda data: data.cvar_alpha)
+    p = b.param("probability", lambda data: data.probability, index=data.scenarios)
     # sum_s p_s C_s = (sum_s p_s) K + sum_s p_s R_s, so that K's terms are written once
-    mean_scenario_cost = (sum(p[s] for s in model.scenarios) * model.contract_cost
-                          + sum(p[s] * model.scenario_recourse_cost[s] for s in model.scenarios))
-    model.expected_cost = pyo.Expression(expr=model.fixed_cost + mean_scenario_cost)
-    objective = model.fixed_cost + (1 - lam) * mean_scenario_cost
+    mean_scenario_cost = (sum(p[s] for s in data.scenarios) * contract_cost
+                          + sum(p[s] * scenario_recourse_cost[s] for s in data.scenarios))
+    expected_cost = b.expression("expected_cost", expr=b.fixed_cost + mean_scenario_cost)
+    objective = b.fixed_cost + (1 - lam) * mean_scenario_cost
     if data.risk_aversion > 0:  # lambda = 0: no CVaR variables at all
-        model.value_at_risk = pyo.Var(domain=pyo.Reals)
-        model.tail_excess = pyo.Var(model.scenarios, domain=pyo.NonNegativeReals)
-        model.tail_definition = pyo.Constraint(
-            model.scenarios,
-            rule=lambda mdl, s: mdl.tail_excess[s] >= mdl.scenario_recourse_cost[s] - mdl.value_at_risk,
-        )
-        tail = sum(p[s] * model.tail_excess[s] for s in model.scenarios) / (1 - alpha)
-        cvar = model.contract_cost + model.value_at_risk + tail
-        objective = objective + lam * cvar
-    model.objective = pyo.Objective(expr=objective, sense=pyo.minimize)
-    model.tiebreak_objective = pyo.Objective(expr=model.expected_cost, sense=pyo.minimize)
-    model.tiebreak_objective.deactivate()
+        eta = b.structure.value_at_risk = b.var("value_at_risk", None, Domain.REAL)
+        excess = b.structure.tail_excess = b.var("tail_excess", data.scenarios)
+        b.structure.tail_rows = b.rows("tail_definition", data.scenarios,
+                                       lambda _, s: excess[s] >= scenario_recourse_cost[s] - eta)
+        tail = sum(p[s] * excess[s] for s in data.scenarios) / (1 - alpha)
+        objective = objective + lam * (contract_cost + eta + tail)
+    return b.objective("objective", objective), b.objective("tiebreak_objective", expected_cost, active=False)
+
+
+def add_least_disposal_objective(b: ModelBuilder, d: Decisions) -> Any:
+    """minimise sum_{m,t,s} disposed_mts: the least volume thrown away (an evaluation's first
+    stage; the materials and scenarios are separate, so each gets its own least disposal)."""
+    return b.objective("objective", sum(d.disposed.values()))

@@ -12,46 +12,33 @@ when they change (`planner.solve.resolve`):
     service_level[m]     service level right-hand side            (constraint 5)
     max_share[i]         share limit right-hand side              (constraint 8)
 
-Which of them are set (a budget or not, lambda zero or not) does change the model's shape;
-`shape_of` says what must be equal for a built model to be reused.
+Each is declared by its family with the function that gives its value from the data
+(`ModelBuilder.param`), so `set_parameters` needs to know none of them. Which of them are set
+(a budget or not, lambda zero or not) does change the model's shape; `shape_of` says what
+must be equal for a built model to be reused.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-import pyomo.environ as pyo
-
 from planner.instance.data import ModelData
+from planner.model.structure import BuiltModel
 
 # ModelData fields held in Params: changing only these keeps the model's shape (see shape_of).
 PARAMETER_FIELDS = ("risk_aversion", "cvar_alpha", "probability", "fixed_cost_max", "service_level", "limits")
 _IGNORED = ("instance",)  # names and notes, not numbers of the model
 
 
-def declare_parameters(model: pyo.ConcreteModel, data: ModelData) -> None:
-    """Declare the Params of the module docstring, with the values of `data`."""
-    model.risk_aversion = pyo.Param(mutable=True, initialize=data.risk_aversion)
-    model.cvar_alpha = pyo.Param(mutable=True, initialize=data.cvar_alpha)
-    model.probability = pyo.Param(model.scenarios, mutable=True, initialize=data.probability)
-    model.fixed_cost_max = pyo.Param(mutable=True, initialize=data.fixed_cost_max or 0.0)
-    levels = {m: level for m, level in data.service_level.items() if level is not None}
-    model.service_level_target = pyo.Param(list(levels), mutable=True, initialize=levels)
-    model.max_share = pyo.Param(range(len(data.limits)), mutable=True,
-                                initialize={i: limit.max_share for i, limit in enumerate(data.limits)})
-
-
-def set_parameters(model: pyo.ConcreteModel, data: ModelData) -> None:
-    """Give the Params the values of `data`, which must have the model's shape."""
-    model.risk_aversion.set_value(data.risk_aversion)
-    model.cvar_alpha.set_value(data.cvar_alpha)
-    for s in data.scenarios:
-        model.probability[s].set_value(data.probability[s])
-    model.fixed_cost_max.set_value(data.fixed_cost_max or 0.0)
-    for m in model.service_level_target:
-        model.service_level_target[m].set_value(data.service_level[m])
-    for i, limit in enumerate(data.limits):
-        model.max_share[i].set_value(limit.max_share)
+def set_parameters(built: BuiltModel, data: ModelData) -> None:
+    """Give the model's Params the values of `data`, which must have the model's shape."""
+    for param, value in built.structure.parameters:
+        values = value(data)
+        if param.is_indexed():
+            for key in param:
+                param[key].set_value(values[key])
+        else:
+            param.set_value(values)
 
 
 def shape_of(data: ModelData) -> dict:

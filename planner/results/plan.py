@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 
 from planner.instance.data import ModelData
 
@@ -50,31 +49,6 @@ class Figures:
     expected_cost: float  # FC + sum_s p_s C_s
     cvar: float  # FC + CVaR_alpha(C)
     objective: float  # (1 - lambda) expected_cost + lambda cvar
-
-
-def plan_from_model(model: pyo.ConcreteModel, data: ModelData) -> Plan:
-    """Read the plan stored in a solved model's variables, second stage for every scenario.
-
-    A recourse copy shared by several scenarios (`ModelData.recourse_of`) is each one's.
-    """
-
-    def values(var: pyo.Var) -> dict:
-        return {k: float(v.value) for k, v in var.items()}
-
-    def per_scenario(var: pyo.Var, material: dict[str, str] | None = None) -> dict:
-        own = values(var)
-        return {(key, t, s): value for (key, t, r), value in own.items()
-                for s in data.sharing(material[key] if material else key, r)}
-
-    return Plan(
-        contracted={k: int(round(v)) for k, v in values(model.contracted).items()},
-        signed={k: int(round(v)) for k, v in values(model.signed).items()},
-        volume=values(model.volume),
-        spot=per_scenario(model.spot, data.commodity_of),
-        stock=per_scenario(model.stock),
-        unmet=per_scenario(model.unmet),
-        disposed=per_scenario(model.overflow) if hasattr(model, "overflow") else {},
-    )
 
 
 def drop_idle_contracts(data: ModelData, plan: Plan) -> Plan:

@@ -218,8 +218,8 @@ def render_report(results: Path) -> str:
 
 def render_sweep_report(folder: Path) -> str:
     """The HTML report of a sweep folder: its charts and its table."""
-    from planner.studies.sweep import SWEEP_FILE
     from planner.studies.charts import sweep_figures, why_no_chart
+    from planner.studies.sweep import SWEEP_FILE
 
     table = pd.read_csv(Path(folder) / SWEEP_FILE, keep_default_na=False, na_values=[""])
     keys = list(table.columns[: list(table.columns).index("id")])

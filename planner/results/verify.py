@@ -33,13 +33,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.instance.data import ModelData
 from planner.errors import ResultsError
+from planner.instance.data import ModelData
+from planner.model.families import FAMILIES
+from planner.model.family import TOLERANCE, Rules, Violation
+from planner.model.family import fmt as _fmt
+from planner.model.family import tolerance as _tol
 from planner.results.files import SUMMARY_FILE, unneutralise
 from planner.results.plan import TABLE_COLUMNS, Plan, compute_figures, delivered_and_spot, exposure_table
 from planner.status import Status
 
-TOLERANCE = 1e-6
 KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each table
     "contracts": ("option",),
     "volumes": ("option", "period"),
@@ -54,26 +57,6 @@ _TEXT = {"option", "commodity", "origin", "processor", "agreement", "origin_bloc
          "period", "scope", "name"}
 _FLAGS = {"selected", "signed"}
 _MAY_BE_EMPTY = {("exposure", "share"), ("exposure", "max_share")}
-
-
-@dataclass(frozen=True)
-class Violation:
-    check: str  # the constraint (its number in docs/model.md) or the file and column
-    where: str
-    size: float  # by how much, in the quantity's own unit (inf: not a number at all)
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.check}: {self.where}: {self.detail} (off by {self.size:.6g})"
-
-
-def _tol(*scales: float) -> float:
-    finite = [abs(s) for s in scales if math.isfinite(s)]
-    return TOLERANCE * max(1.0, *finite)
-
-
-def _fmt(value: float) -> str:
-    return f"{value:,.6g}" if math.isfinite(value) else str(value)
 
 
 class _Reader:
@@ -245,87 +228,12 @@ def verify_result(data: ModelData, folder: Path) -> list[Violation]:
 
 
 def plan_violations(data: ModelData, plan: Plan, evaluation: bool = False) -> list[Violation]:
-    """Every constraint of docs/model.md section 3.3 that `plan` (in the user's units) breaks;
-    under an evaluation's rules (`evaluation`) service levels are not enforced and volume may
-    be disposed of. The solve runs this on every plan it returns."""
-    out, period = [], data.periods
-
-    def check(ok_by: float, scale: float, name: str, where: str, detail: str) -> None:
-        """Record a violation when `ok_by` (>= 0 when satisfied) is below -tolerance."""
-        if ok_by < -_tol(scale):
-            out.append(Violation(name, where, -ok_by, detail))
-
-    for o in data.options:
-        z, m = plan.contracted[o], data.commodity_of[o]
-        typical = max(data.demand[m, t] for t in data.horizon)  # what a volume of m is measured against
-        for t in data.periods_of[o]:
-            x, cap, q = plan.volume.get((o, t), 0.0), data.capacity[o, t], data.min_volume[o, t]
-            check(x, cap, "1 contract", f"{o} {period[t]}", f"negative volume {_fmt(x)}")
-            check(cap * z - x, cap if z else typical, "1 contract", f"{o} {period[t]}",
-                  f"volume {_fmt(x)} above capacity x selected")
-            check(x - q * z, cap, "1 contract", f"{o} {period[t]}", f"volume {_fmt(x)} below min_volume x selected")
-        if o in data.agreement_of:
-            g = data.agreement_of[o]
-            check(plan.signed[g] - z, 1, "2 agreement", o, f"selected without agreement {g}")
-    for (o, t, s), y in plan.spot.items():
-        room = data.availability[o, t, s] * (data.capacity[o, t] - plan.volume.get((o, t), 0.0))
-        where = f"{o} {period[t]} {s}"
-        check(y, data.capacity[o, t], "3 spot", where, f"negative spot purchase {_fmt(y)}")
-        check(room - y, data.capacity[o, t], "3 spot", where, f"spot {_fmt(y)} above available {_fmt(room)}")
-
-    for m in data.commodities:
-        for s in data.scenarios:
-            before = data.initial_stock[m]
-            for t in data.horizon:
-                delivered, bought = delivered_and_spot(data, plan, m, t, s)
-                key = (m, t, s)
-                stock, unmet, disposed = plan.stock[key], plan.unmet[key], plan.disposed.get(key, 0.0)
-                demand, where = data.demand[m, t], f"{m} {period[t]} {s}"
-                scale = max(demand, before, delivered, bought)
-                balance = before + delivered + bought + unmet - demand - disposed - stock
-                check(-abs(balance), scale, "4 balance", where, f"stock {_fmt(stock)} != {_fmt(stock + balance)}")
-                check(stock, scale, "4 balance", where, f"negative stock {_fmt(stock)}")
-                check(unmet, scale, "4 balance", where, f"negative shortage {_fmt(unmet)}")
-                check(disposed, scale, "4 balance", where, f"negative disposal {_fmt(disposed)}")
-                if disposed > _tol(scale) and not evaluation:
-                    out.append(Violation("4 balance", where, disposed, f"{_fmt(disposed)} disposed of: a plan "
-                                         "never throws stock away (only an evaluation may)"))
-                if data.storage_capacity[m] is not None:
-                    cap = data.storage_capacity[m]
-                    check(cap - stock, cap, "4 balance", where,
-                          f"stock {_fmt(stock)} above storage_capacity {_fmt(cap)}")
-                before = stock
-            if data.service_level[m] is not None and not evaluation:
-                total = sum(data.demand[m, t] for t in data.horizon)
-                allowed = (1 - data.service_level[m]) * total
-                short = sum(plan.unmet[m, t, s] for t in data.horizon)
-                check(allowed - short, total, "5 service level", f"{m} {s}",
-                      f"shortage {_fmt(short)} above {_fmt(allowed)}")
-        if data.min_suppliers[m]:
-            count = sum(plan.contracted[o] for o in data.options_of[m])
-            check(count - data.min_suppliers[m], 1, "6 diversification", m,
-                  f"{count} options contracted, at least {data.min_suppliers[m]} required")
-        if data.max_avg_risk[m] is not None:
-            for t in data.horizon:
-                vols = [(o, plan.volume.get((o, t), 0.0)) for o in data.options_of[m]]
-                total = sum(v for _, v in vols)
-                excess = sum((data.risk[o] - data.max_avg_risk[m]) * v for o, v in vols)
-                check(-excess, total, "7 average risk", f"{m} {period[t]}",
-                      f"average risk above {data.max_avg_risk[m]:g}")
-    for limit in data.limits:
-        exposed = data.exposed.get((limit.scope, limit.name), set())
-        for t in data.horizon:
-            vol = sum(plan.volume.get((o, t), 0.0) for o in data.options_of[limit.commodity] if o in exposed)
-            allowed = limit.max_share * data.demand[limit.commodity, t]
-            check(allowed - vol, data.demand[limit.commodity, t], "8 share limit",
-                  f"{limit.scope} {limit.name} {limit.commodity} {period[t]}",
-                  f"{_fmt(vol)} exposed, at most {_fmt(allowed)}")
-    if data.fixed_cost_max is not None:
-        fixed = sum(data.fixed_cost[o] * z for o, z in plan.contracted.items()) + sum(
-            data.agreement_cost[g] * w for g, w in plan.signed.items())
-        check(data.fixed_cost_max - fixed, data.fixed_cost_max, "9 budget", "fixed costs",
-              f"{fixed:,.2f} above {data.fixed_cost_max:,.2f}")
-    return out
+    """Every constraint of docs/model.md section 3.3 that `plan` (in the user's units) breaks,
+    each family checking its own (`planner.model.families`); under an evaluation's rules
+    service levels are not enforced and volume may be disposed of. The solve runs this on
+    every plan it returns."""
+    rules = Rules(evaluation=evaluation)
+    return [violation for family in FAMILIES for violation in family.check(data, plan, rules)]
 
 
 # ----------------------------------------------------------------------------- derived columns

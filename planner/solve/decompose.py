@@ -56,10 +56,10 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from planner.model.structure import Structure as ModelStructure
 from planner.solve.highs import RunStatus, highs_lp, run
 
 ROUNDS = 20  # at most this many pricing rounds
@@ -165,8 +165,10 @@ class Structure:
     integer: np.ndarray  # integer columns of the whole model
 
 
-def find_structure(model: pyo.ConcreteModel, columns: list, rows: list, matrix: sp.csr_matrix) -> Structure | None:
-    """The blocks of a planning model, or None when it has fewer than two with binaries."""
+def find_structure(declared: ModelStructure, columns: list, rows: list, matrix: sp.csr_matrix) -> Structure | None:
+    """The blocks of a compiled planning model from what it declares (its linking rows and
+    columns, its agreement links, its material costs), or None when fewer than two blocks
+    hold binaries (nothing to decompose)."""
     index = {id(v): j for j, v in enumerate(columns)}
 
     def cols_of(component: object) -> np.ndarray:
@@ -181,12 +183,12 @@ def find_structure(model: pyo.ConcreteModel, columns: list, rows: list, matrix: 
     def rows_of(component: object) -> np.ndarray:
         return np.array(rows_by_component.get(id(component), []) if component is not None else [], dtype=int)
 
-    tail_rows = rows_of(getattr(model, "tail_definition", None))
-    tail_excess = cols_of(getattr(model, "tail_excess", None))
-    value_at_risk = cols_of(getattr(model, "value_at_risk", None))
-    agreements = cols_of(model.signed)
-    budget = rows_of(getattr(model, "budget", None))
-    link_rows = rows_of(getattr(model, "agreement_link", None))
+    tail_rows = rows_of(declared.tail_rows)
+    tail_excess = cols_of(declared.tail_excess)
+    value_at_risk = cols_of(declared.value_at_risk)
+    agreements = cols_of(declared.agreements)
+    budget = rows_of(declared.budget_row)
+    link_rows = rows_of(declared.agreement_links)
     integer = np.array([j for j, v in enumerate(columns) if v.is_integer()], dtype=int)
 
     n_rows, n_cols = matrix.shape
@@ -200,7 +202,7 @@ def find_structure(model: pyo.ConcreteModel, columns: list, rows: list, matrix: 
     count, label = connected_components(sp.bmat([[None, inner], [inner.T, None]], format="csr"), directed=False)
     row_label, col_label = label[:len(kept_rows)], label[len(kept_rows):]
     recourse = np.zeros(n_cols, dtype=bool)
-    recourse[cols_of(model.recourse_cost)] = True
+    recourse[cols_of(declared.material_costs)] = True
     is_integer = np.zeros(n_cols, dtype=bool)
     is_integer[integer] = True
 

@@ -9,13 +9,15 @@ from pathlib import Path
 import pandas as pd
 
 from planner import __version__
-from planner.instance.data import ModelData, build_model_data
-from planner.solve.diagnose import explain_infeasibility
 from planner.errors import InfeasibleError, SolveError
+from planner.instance.data import ModelData, build_model_data
 from planner.instance.loader import Instance, load_instance
-from planner.model import PLAN, Variant, create_model
+from planner.model.build import create_model
+from planner.model.variant import PLAN, Variant
+from planner.results.plan import Figures, Plan, compute_figures, drop_idle_contracts, result_tables
+from planner.solve.diagnose import explain_infeasibility
+from planner.solve.readout import plan_from_model
 from planner.solve.resolve import ModelCache
-from planner.results.plan import Figures, Plan, compute_figures, drop_idle_contracts, plan_from_model, result_tables
 from planner.solve.scaling import Scales, choose_scales, first_stage_values, fix_first_stage, scale_data, unscale_plan
 from planner.solve.session import HighsSession, SolveOptions, SolveReport
 from planner.status import Status
@@ -97,14 +99,13 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
         scales, session, build_seconds = cache.session_for(data, options)
     else:
         scales = choose_scales(data)
-        model = create_model(scale_data(data, scales), variant)
+        built = create_model(scale_data(data, scales), variant)
         if fixed is not None:
-            fix_first_stage(model, data, scales, fixed)
+            fix_first_stage(built, data, scales, fixed)
         build_seconds = time.perf_counter() - started
-        session = HighsSession(model, options, planning=variant == PLAN and fixed is None)
+        session = HighsSession(built, options, planning=variant == PLAN and fixed is None)
         if start is not None:
-            session.set_start(first_stage_values(model, data, scales, start))
-    model = session.model
+            session.set_start(first_stage_values(built, data, scales, start))
     report = session.solve(data.risk_aversion, money_scale=scales.money)
     if not report.has_plan:
         if report.status is Status.INFEASIBLE:
@@ -118,7 +119,7 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
                 limits.append(f"the node limit of {options.node_limit:,}")
             raise SolveError(Status.NO_PLAN, f"no feasible plan found within {' and '.join(limits) or 'the limits'}")
         raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")
-    plan = drop_idle_contracts(data, unscale_plan(plan_from_model(model, data), data, scales))
+    plan = drop_idle_contracts(data, unscale_plan(plan_from_model(session.built, data), data, scales))
     if not variant.elastic and not variant.least_disposal:
         _check_in_users_units(data, plan, variant, report, scales)
     return report, plan, build_seconds

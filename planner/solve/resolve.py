@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from planner.instance.data import ModelData
-from planner.model import create_model
+from planner.model.build import create_model
 from planner.model.parameters import set_parameters, shape_of
 from planner.solve.scaling import Scales, choose_scales, scale_data
 from planner.solve.session import HighsSession, SolveOptions
@@ -47,7 +47,7 @@ class ModelCache:
         shape = shape_of(data)
         kept = self._kept
         if kept is not None and kept.options == options and kept.shape == shape:
-            set_parameters(kept.session.model, scale_data(data, kept.scales))
+            set_parameters(kept.session.built, scale_data(data, kept.scales))
             kept.session.refresh()
             if self.warm_start and kept.session.last_plan is not None:
                 kept.session.set_full_start(kept.session.last_plan)

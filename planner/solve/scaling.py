@@ -23,6 +23,7 @@ import statistics
 from dataclasses import dataclass, replace
 
 from planner.instance.data import ModelData
+from planner.model.structure import BuiltModel
 from planner.results.plan import Plan
 
 
@@ -104,25 +105,22 @@ def unscale_plan(plan: Plan, data: ModelData, scales: Scales) -> Plan:
     )
 
 
-def first_stage_values(model: object, data: ModelData, scales: Scales, plan: Plan) -> list[tuple[object, float]]:
+def first_stage_values(built: BuiltModel, data: ModelData, scales: Scales, plan: Plan) -> list[tuple[object, float]]:
     """A plan's z, w and x as (variable, value) pairs of a model built on scaled data.
 
     Volumes the plan does not have are 0. Used to fix a plan's first stage (evaluation) and
     as a MIP start.
     """
+    d = built.decisions
     values: list[tuple[object, float]] = []
-    for o, z in plan.contracted.items():
-        if o in model.contracted:  # type: ignore[attr-defined]
-            values.append((model.contracted[o], float(z)))  # type: ignore[attr-defined]
-    for g, w in plan.signed.items():
-        if g in model.signed:  # type: ignore[attr-defined]
-            values.append((model.signed[g], float(w)))  # type: ignore[attr-defined]
-    for (o, t), var in model.volume.items():  # type: ignore[attr-defined]
-        values.append((var, plan.volume.get((o, t), 0.0) / scales.volume[data.commodity_of[o]]))
+    values += [(d.contracted[o], float(z)) for o, z in plan.contracted.items() if o in d.contracted]
+    values += [(d.signed[g], float(w)) for g, w in plan.signed.items() if g in d.signed]
+    values += [(var, plan.volume.get((o, t), 0.0) / scales.volume[data.commodity_of[o]])
+               for (o, t), var in d.volume.items()]
     return values
 
 
-def fix_first_stage(model: object, data: ModelData, scales: Scales, plan: Plan) -> None:
+def fix_first_stage(built: BuiltModel, data: ModelData, scales: Scales, plan: Plan) -> None:
     """Fix z, w and x of a model built on scaled data to the values of `plan` (user units)."""
-    for var, value in first_stage_values(model, data, scales, plan):
+    for var, value in first_stage_values(built, data, scales, plan):
         var.fix(value)  # type: ignore[attr-defined]

@@ -36,6 +36,8 @@ from pyomo.core.expr.numvalue import is_constant
 from pyomo.repn import generate_standard_repn
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from planner.model.structure import BuiltModel
+from planner.options import SolveOptions
 from planner.solve.decompose import Decomposition, DecompositionResult, Incumbent, find_structure
 from planner.solve.highs import (
     SOLVER_NAME,
@@ -48,7 +50,6 @@ from planner.solve.highs import (
     set_costs,
     solution_is_consistent,
 )
-from planner.options import SolveOptions
 from planner.status import Method, Status
 
 __all__ = ["HighsSession", "SolveOptions", "SolveReport", "solve_model"]
@@ -114,8 +115,8 @@ def _objective_costs(objective: pyo.Objective, column: dict[int, int], n: int) -
     return costs, float(repn.constant)
 
 
-def _compile(model: pyo.ConcreteModel) -> _Compiled:
-    second_objective = getattr(model, "tiebreak_objective", None)  # absent in the elastic model
+def _compile(built: BuiltModel) -> _Compiled:
+    model, second_objective = built.model, built.tiebreak  # no tie-break in the elastic model
     if second_objective is not None:
         second_objective.activate()
     try:
@@ -127,7 +128,7 @@ def _compile(model: pyo.ConcreteModel) -> _Compiled:
     # Both objectives' costs as `refresh` computes them, so that a kept model refreshed with
     # new parameters holds, to the last bit, what a fresh build would (same plan either way).
     column = {id(v): j for j, v in enumerate(columns)}
-    objective, objective_offset = _objective_costs(model.objective, column, len(columns))
+    objective, objective_offset = _objective_costs(built.objective, column, len(columns))
     tiebreak, tiebreak_offset = ((objective, objective_offset) if second_objective is None
                                  else _objective_costs(second_objective, column, len(columns)))
     inf = highspy.kHighsInf
@@ -177,12 +178,13 @@ class HighsSession:
     when the model has at least two materials with binaries.
     """
 
-    def __init__(self, model: pyo.ConcreteModel, options: SolveOptions, planning: bool = False) -> None:
+    def __init__(self, built: BuiltModel, options: SolveOptions, planning: bool = False) -> None:
         clock = options.clock
         started = clock()
-        self.model = model
+        self.built = built
+        self.model = built.model
         self.options = options
-        self.compiled = _compile(model)
+        self.compiled = _compile(built)
         self.column = {id(v): i for i, v in enumerate(self.compiled.columns)}
         self.highs = new_highs(options)
         self.highs.passModel(self.compiled.lp)
@@ -207,7 +209,7 @@ class HighsSession:
         lp = self.compiled.lp
         matrix = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
                                 np.asarray(lp.a_matrix_.start_)), shape=(lp.num_row_, lp.num_col_)).tocsr()
-        structure = find_structure(self.model, self.compiled.columns, self.compiled.rows, matrix)
+        structure = find_structure(self.built.structure, self.compiled.columns, self.compiled.rows, matrix)
         if structure is None:
             return None
         decomposition = Decomposition(structure, matrix, np.asarray(lp.row_lower_), np.asarray(lp.row_upper_))
@@ -238,8 +240,8 @@ class HighsSession:
             h.changeRowBounds(row, lower[row], upper[row])
         lp.row_lower_, lp.row_upper_ = lower, upper
         n = lp.num_col_
-        c.objective, c.objective_offset = _objective_costs(self.model.objective, self.column, n)
-        c.tiebreak, c.tiebreak_offset = _objective_costs(self.model.tiebreak_objective, self.column, n)
+        c.objective, c.objective_offset = _objective_costs(self.built.objective, self.column, n)
+        c.tiebreak, c.tiebreak_offset = _objective_costs(self.built.tiebreak, self.column, n)
         set_costs(h, c.objective, c.objective_offset)
         h.clearSolver()  # no basis or solution of the previous solve: the same plan as a fresh build gives
         if self._phase_copy is not None:
@@ -504,9 +506,9 @@ class HighsSession:
         return ("applied" if better else "no change"), (second if better else plan)
 
 
-def solve_model(model: pyo.ConcreteModel, risk_aversion: float, options: SolveOptions,
+def solve_model(model: BuiltModel, risk_aversion: float, options: SolveOptions,
                 money_scale: float = 1.0, start: list[tuple[object, float]] | None = None) -> SolveReport:
-    """Solve `model` (built by `planner.model.create_model`) and store the plan in it.
+    """Solve `model` (built by `planner.model.build.create_model`) and store the plan in it.
 
     Returns the report whatever the outcome; `has_plan` says whether the variables hold
     a feasible plan. Reading values when it is False is the caller's mistake. The model's

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.instance.data import ModelData, build_model_data, with_scenarios
 from planner.errors import InfeasibleError
+from planner.instance.data import ModelData, build_model_data, with_scenarios
 from planner.instance.loader import Instance
-from planner.model import Variant
-from planner.solve.pipeline import Outcome, solve_data
+from planner.model.variant import Variant
 from planner.results.plan import Figures, Plan, compute_figures, cvar, result_tables
+from planner.solve.pipeline import Outcome, solve_data
 from planner.solve.session import SolveOptions, SolveReport
 
 DEFAULT_OUT_OF_SAMPLE = 1000

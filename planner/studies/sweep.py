@@ -44,9 +44,10 @@ from planner.errors import (
     SolveError,
 )
 from planner.instance.loader import Instance, load_instance
+from planner.instance.overrides import apply_values, resolve
+from planner.instance.schema import TABLES
 from planner.options import SolveOptions
 from planner.results.files import SUMMARY_FILE, read_summary, read_table, write_json, write_results
-from planner.instance.overrides import apply_values, resolve
 from planner.results.ownership import (
     TEMP_PREFIX,
     Kind,
@@ -56,7 +57,6 @@ from planner.results.ownership import (
     remove_owned,
     write_manifest,
 )
-from planner.instance.schema import TABLES
 from planner.status import Status
 
 RUNS = "runs"

@@ -1,0 +1,35 @@
+"""`create_model`: the sourcing model of docs/model.md section 3, built in Pyomo.
+
+It reads top to bottom: sets and decision variables, the fixed cost, the constraint
+families 1-9 (one module each, `planner.model.families`), the scenario costs and the
+objective. It returns a `BuiltModel` that declares its structure (first-stage columns,
+linking rows and columns, slacks, parameters: `planner.model.structure`).
+"""
+
+from __future__ import annotations
+
+from planner.instance.data import ModelData
+from planner.model import costs, decisions, relaxation
+from planner.model.builder import ModelBuilder
+from planner.model.families import FAMILIES
+from planner.model.structure import BuiltModel
+from planner.model.variant import PLAN, Variant
+
+
+def create_model(data: ModelData, variant: Variant = PLAN) -> BuiltModel:
+    """Build the mixed-integer sourcing model for `data` (by default the planning model)."""
+    b = ModelBuilder(data.instance.name, data, variant)
+    d = decisions.declare(b, data)
+    costs.add_fixed_cost(b, data, d)
+    for family in FAMILIES:
+        if not (variant.fixed_first_stage and family.FIRST_STAGE):
+            family.build(b, data, variant, d)
+    contract_cost, scenario_recourse_cost = costs.add_scenario_costs(b, data, d)
+    tiebreak = None
+    if variant.elastic:
+        objective = relaxation.add_relaxation_objective(b)
+    elif variant.least_disposal:
+        objective = costs.add_least_disposal_objective(b, d)
+    else:
+        objective, tiebreak = costs.add_objectives(b, data, contract_cost, scenario_recourse_cost)
+    return BuiltModel(b.model, data, variant, d, b.structure, objective, tiebreak)

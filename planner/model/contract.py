@@ -1,0 +1,50 @@
+"""Constraint 1 (contract): q_ot z_o <= x_ot <= cap_ot z_o, for t in P_o.
+
+q_ot = min(min_volume_o, cap_ot); the lower half exists only where q_ot > 0. An option not
+contracted delivers nothing; a contracted one delivers at least its minimum volume and at
+most its capacity, each period it can deliver.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from planner.instance.data import ModelData
+from planner.model.family import Checks, Rules, Violation, fmt
+from planner.model.structure import Decisions
+from planner.model.variant import Variant
+from planner.results.plan import Plan
+
+if TYPE_CHECKING:
+    from planner.model.builder import ModelBuilder
+
+NUMBER, TITLE, FIRST_STAGE = "1", "contract", True
+
+
+def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> None:
+    option_periods = [(o, t) for o in data.options for t in data.periods_of[o]]
+    b.rows("contract_max", option_periods, lambda _, o, t: d.volume[o, t] <= data.capacity[o, t] * d.contracted[o])
+    with_minimum = [(o, t) for (o, t) in option_periods if data.min_volume[o, t] > 0]
+    b.rows("contract_min", with_minimum, lambda _, o, t: d.volume[o, t] >= data.min_volume[o, t] * d.contracted[o])
+
+
+def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], money: float) -> list[str]:
+    """Never relaxed (it has no slack): it cannot be the reason an instance is infeasible alone."""
+    return []
+
+
+def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
+    """Volumes within [q_ot z_o, cap_ot z_o]; a volume where z_o = 0 is measured against the
+    material's largest demand (a capacity far above it would hide it)."""
+    checks, period = Checks(f"{NUMBER} {TITLE}"), data.periods
+    for o in data.options:
+        z, m = plan.contracted[o], data.commodity_of[o]
+        typical = max(data.demand[m, t] for t in data.horizon)
+        for t in data.periods_of[o]:
+            x, cap, q = plan.volume.get((o, t), 0.0), data.capacity[o, t], data.min_volume[o, t]
+            where = f"{o} {period[t]}"
+            checks.at_least_zero(x, cap, where, f"negative volume {fmt(x)}")
+            checks.at_least_zero(cap * z - x, cap if z else typical, where,
+                                 f"volume {fmt(x)} above capacity x selected")
+            checks.at_least_zero(x - q * z, cap, where, f"volume {fmt(x)} below min_volume x selected")
+    return checks.found

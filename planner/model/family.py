@@ -1,0 +1,77 @@
+"""What every constraint family module provides, and the helpers they share.
+
+A family module (contract, agreement, spot, balance, service_level, diversification,
+average_risk, share_limit, budget) holds all there is of one constraint of docs/model.md
+section 3.3, under its number:
+
+    NUMBER, TITLE                  its number and name in docs/model.md
+    FIRST_STAGE                    it binds the first stage only (left out of evaluations)
+    build(b, data, variant)        its parameters, rows and, in the elastic model, its slack
+                                   with the weight the least relaxation gives it
+    explain(data, slack, plan, volume, money)   the sentences that say which relaxation of it
+                                   makes an infeasible instance feasible (slack values as
+                                   solved, in the model's scaled units)
+    check(data, plan, rules)       the rule `planner verify` checks on a plan, in the user's units
+
+`planner.model.families.FAMILIES` lists them in order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+TOLERANCE = 1e-6  # relative, at least absolute: looser than solver noise, tight enough for money
+SLACK_TOLERANCE = 1e-6  # a slack below this share of the quantity relaxed is no relaxation
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: str  # the constraint (its number in docs/model.md) or the file and column
+    where: str
+    size: float  # by how much, in the quantity's own unit (inf: not a number at all)
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.check}: {self.where}: {self.detail} (off by {self.size:.6g})"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The rules a plan was made under: an evaluation reports service levels rather than
+    enforcing them, and may dispose of volume that can be neither used nor stored."""
+
+    evaluation: bool = False
+
+
+def tolerance(*scales: float) -> float:
+    finite = [abs(s) for s in scales if math.isfinite(s)]
+    return TOLERANCE * max(1.0, *finite)
+
+
+def fmt(value: float) -> str:
+    return f"{value:,.6g}" if math.isfinite(value) else str(value)
+
+
+class Checks:
+    """Violations of one family, recorded as they are found."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.found: list[Violation] = []
+
+    def at_least_zero(self, ok_by: float, scale: float, where: str, detail: str) -> None:
+        """A violation when `ok_by` (>= 0 when the rule holds) is below -tolerance(scale)."""
+        if ok_by < -tolerance(scale):
+            self.found.append(Violation(self.name, where, -ok_by, detail))
+
+
+def typical_volume(data: object, m: str) -> float:
+    """A material's mean demand per period, at least 1: what its volumes are weighed against."""
+    total = sum(data.demand[m, t] for t in data.horizon)  # type: ignore[attr-defined]
+    return max(total / len(data.periods), 1.0)  # type: ignore[attr-defined]
+
+
+def copies(data: object, m: str, r: str) -> int:
+    """How many scenarios share material m's recourse copy r: a slack of that copy counts for each."""
+    return len(data.sharing(m, r))  # type: ignore[attr-defined]
