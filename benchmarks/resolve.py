@@ -32,7 +32,7 @@ def main() -> None:
     from planner.instance.bundled import resolve_instance
     from planner.instance.loader import load_instance
     from planner.instance.overrides import apply_values
-    from planner.results.files import write_results
+    from planner.results.write import write_results
     from planner.solve.pipeline import solve_instance
     from planner.solve.resolve import ModelCache
     from planner.solve.session import SolveOptions

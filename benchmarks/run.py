@@ -45,7 +45,7 @@ def one(size: str, path: str, folder: str, gap: float, time_limit: float) -> dic
     """One measurement, in this process."""
     from planner.instance.data import build_model_data
     from planner.instance.loader import load_instance
-    from planner.results.files import write_results
+    from planner.results.write import write_results
     from planner.solve.pipeline import solve_instance
     from planner.solve.session import SolveOptions
 

@@ -236,9 +236,11 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
 
     Without INSTANCE, solves the bundled default instance.
     """
-    from planner.results.files import default_output_dir, format_metrics, format_summary, write_results
+    from planner.results.folder import default_output_dir
     from planner.results.ownership import Kind as OutputKind
     from planner.results.ownership import check_location, check_target
+    from planner.results.terminal import format_metrics, format_summary
+    from planner.results.write import write_results
 
     started = time.perf_counter()
     inst = _load(instance)
@@ -374,8 +376,8 @@ def scenarios(instance: str, max_scenarios: int, method: str, seed: int, out_dir
               into_instance: bool, force: bool) -> None:
     """Write scenarios.csv and disruptions.csv generated from INSTANCE's events.csv."""
     from planner.instance.events import generate_scenarios
-    from planner.results.files import write_scenario_folder, write_scenarios_into
     from planner.results.ownership import check_location
+    from planner.results.write import write_scenario_folder, write_scenarios_into
 
     if into_instance and out_dir is not None:
         raise click.UsageError("give either --out or --into-instance, not both")
@@ -415,10 +417,12 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     not enforced, and volume that can be neither used nor stored may be disposed of.
     """
     from planner.instance.data import build_model_data
-    from planner.results.files import EVALUATION_SUFFIX, format_evaluation, write_results
+    from planner.results.folder import EVALUATION_SUFFIX
     from planner.results.ownership import Kind as OutputKind
     from planner.results.ownership import check_location, check_target
+    from planner.results.terminal import format_evaluation
     from planner.results.verify import read_plan
+    from planner.results.write import write_results
     from planner.studies.evaluate import evaluate_outcome, scenario_replacement
 
     base = _load(instance)

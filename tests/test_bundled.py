@@ -15,8 +15,8 @@ from helpers import REPO
 from invariants import check_result
 
 from planner import cli
-from planner.results.files import write_results
 from planner.results.verify import verify_result
+from planner.results.write import write_results
 from planner.solve.pipeline import solve_instance
 
 US = REPO / "instances" / "us-critical-minerals"

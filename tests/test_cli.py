@@ -159,7 +159,7 @@ def test_generate_refuses_a_folder_of_the_users(runner, tmp_path):
 def test_a_failure_while_writing_leaves_no_partial_result(tmp_path, monkeypatch):
     import pandas as pd
 
-    from planner.results.files import write_results
+    from planner.results.write import write_results
     from planner.solve.pipeline import solve_instance
 
     outcome = solve_instance(FOUR_SUPPLIERS)

@@ -6,7 +6,7 @@ import pytest
 from helpers import four_suppliers
 from invariants import check_result
 
-from planner.results.files import write_results
+from planner.results.write import write_results
 from planner.solve.pipeline import solve_instance
 from planner.solve.session import SolveOptions
 

@@ -16,8 +16,8 @@ from random_instance import random_instance
 from reference_model import reference_optimum
 
 from planner.errors import InfeasibleError
-from planner.results.files import write_results
 from planner.results.verify import verify_result
+from planner.results.write import write_results
 from planner.solve.pipeline import solve_instance
 from planner.solve.session import SolveOptions
 

@@ -20,8 +20,8 @@ from planner import cli
 from planner.errors import ResultsError
 from planner.instance.data import build_model_data
 from planner.instance.loader import load_instance
-from planner.results.files import write_results
 from planner.results.verify import verify_result
+from planner.results.write import write_results
 from planner.solve.pipeline import solve_instance
 
 US = REPO / "instances" / "us-critical-minerals"

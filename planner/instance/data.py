@@ -10,7 +10,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
-from planner.instance.loader import Instance
+from planner.instance.instance import Instance
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InstanceError, Problem
+from planner.instance.data import build_model_data
+from planner.instance.instance import Instance
 
 METHODS = ("auto", "exact", "sample", "reduce")
 DEFAULT_MAX_SCENARIOS = 200
@@ -113,11 +115,9 @@ def _sample(groups: list[Group], count: int, seed: int) -> list[tuple[tuple[str,
     return [(combo, n / count) for combo, n in tally.items()]
 
 
-def _severity_scores(inst_data: object, events: pd.DataFrame, groups: list[Group]) -> dict[str, float]:
+def _severity_scores(inst: Instance, events: pd.DataFrame, groups: list[Group]) -> dict[str, float]:
     """Capacity an event takes away, relative to total demand (a severity score)."""
-    from planner.instance.data import build_model_data  # the instance's derived data, for exposure
-
-    data = inst_data if hasattr(inst_data, "exposed") else build_model_data(inst_data)  # type: ignore[arg-type]
+    data = build_model_data(inst)
     total_demand = max(sum(data.demand.values()), 1e-9)
     index = {p: t for t, p in enumerate(data.periods)}
     score: dict[str, float] = {}
@@ -158,10 +158,10 @@ def _reduce(combos: list[tuple[tuple[str, ...], float]], keep: int,
     return list(kept.items())
 
 
-def generate_scenarios(inst: object, method: str = "auto", max_scenarios: int = DEFAULT_MAX_SCENARIOS,
+def generate_scenarios(inst: Instance, method: str = "auto", max_scenarios: int = DEFAULT_MAX_SCENARIOS,
                        seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """Scenarios and disruptions from the instance's events: (scenarios, disruptions, what was done)."""
-    events: pd.DataFrame = inst.tables["events"]  # type: ignore[attr-defined]
+    events: pd.DataFrame = inst.tables["events"]
     groups = event_groups(events)
     count = combination_count(groups)
     if method not in METHODS:

@@ -12,7 +12,6 @@ import difflib
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +19,7 @@ import pandas as pd
 from planner.errors import InstanceError, Problem
 from planner.instance.csvfile import RawTable, read_raw_table
 from planner.instance.events import check_events
+from planner.instance.instance import Instance
 from planner.instance.magnitudes import magnitude_problems
 from planner.instance.schema import SETTINGS, TABLES, Column, Kind, Setting, Table
 
@@ -32,69 +32,6 @@ _GROUPED_DECIMAL_COMMA = re.compile(r"^[+-]?\d{1,3}([. \u00a0]\d{3})+,\d+$")  # 
 _AMBIGUOUS_POINT = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+$")  # 1.000 where commas are decimal: 1 or 1000?
 _TRUE = {"1", "1.0", "true", "yes", "y"}
 _FALSE = {"0", "0.0", "false", "no", "n"}
-
-
-@dataclass
-class Instance:
-    """A validated instance: settings from instance.toml and one table per CSV file.
-
-    Every table has the columns of its `planner.instance.schema.Table` in order, defaults
-    applied, plus `_row`, the spreadsheet row it came from (0 for generated rows).
-    Empty optional numbers are NaN; empty optional text is "".
-    """
-
-    path: Path
-    name: str
-    periods: tuple[str, ...]
-    description: str = ""
-    currency: str = "USD"
-    unit: str = "t"
-    discount_rate: float = 0.0
-    risk_aversion: float = 0.0
-    cvar_alpha: float = 0.9
-    fixed_cost_max: float | None = None
-    sources: dict = field(default_factory=dict)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    warnings: list[Problem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # what was done for the user (scenarios generated)
-    scenarios_generated: bool = False  # scenarios come from events.csv
-    events_ignored: bool = False  # events.csv is present but scenarios.csv takes precedence
-
-    @property
-    def commodities(self) -> pd.DataFrame:
-        return self.tables["commodities"]
-
-    @property
-    def demand(self) -> pd.DataFrame:
-        return self.tables["demand"]
-
-    @property
-    def countries(self) -> pd.DataFrame:
-        return self.tables["countries"]
-
-    @property
-    def options(self) -> pd.DataFrame:
-        return self.tables["options"]
-
-    @property
-    def capacity(self) -> pd.DataFrame:
-        return self.tables["capacity"]
-
-    @property
-    def agreements(self) -> pd.DataFrame:
-        return self.tables["agreements"]
-
-    @property
-    def limits(self) -> pd.DataFrame:
-        return self.tables["limits"]
-
-    @property
-    def scenarios(self) -> pd.DataFrame:
-        return self.tables["scenarios"]
-
-    @property
-    def disruptions(self) -> pd.DataFrame:
-        return self.tables["disruptions"]
 
 
 def did_you_mean(value: str, candidates: list[str] | set[str]) -> str:

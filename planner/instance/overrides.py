@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from planner.errors import OverrideError
-from planner.instance.loader import Instance, check_rules, did_you_mean
+from planner.instance.instance import Instance
+from planner.instance.loader import check_rules, did_you_mean
 from planner.instance.schema import SETTINGS, TABLES, Kind
 
 _SETTING_FIELDS = {"risk.aversion": "risk_aversion", "risk.cvar_alpha": "cvar_alpha",

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from planner.results.files import read_summary, read_table, unneutralise  # noqa: E402
+from planner.results.folder import read_summary, read_table, unneutralise  # noqa: E402
 from planner.results.ownership import GENERATOR, write_file  # noqa: E402
 from planner.status import has_plan  # noqa: E402
 

@@ -39,7 +39,7 @@ from planner.model.families import FAMILIES
 from planner.model.family import TOLERANCE, Rules, Violation
 from planner.model.family import fmt as _fmt
 from planner.model.family import tolerance as _tol
-from planner.results.files import SUMMARY_FILE, unneutralise
+from planner.results.folder import SUMMARY_FILE, unneutralise
 from planner.results.plan import TABLE_COLUMNS, Plan, compute_figures, delivered_and_spot, exposure_table
 from planner.status import Status
 

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from planner.results.files import read_summary, read_table, unneutralise
+from planner.results.folder import read_summary, read_table, unneutralise
 from planner.results.ownership import GENERATOR, write_file
 from planner.results.plan import TABLE_COLUMNS
 

@@ -11,7 +11,8 @@ import pandas as pd
 from planner import __version__
 from planner.errors import InfeasibleError, SolveError
 from planner.instance.data import ModelData, build_model_data
-from planner.instance.loader import Instance, load_instance
+from planner.instance.instance import Instance
+from planner.instance.loader import load_instance
 from planner.model.build import create_model
 from planner.model.variant import PLAN, Variant
 from planner.results.plan import Figures, Plan, compute_figures, drop_idle_contracts, result_tables

@@ -30,7 +30,7 @@ import numpy as np
 
 from planner.errors import InfeasibleError
 from planner.instance.data import ModelData, build_model_data, with_scenarios
-from planner.instance.loader import Instance
+from planner.instance.instance import Instance
 from planner.model.variant import Variant
 from planner.results.plan import Figures, Plan, compute_figures, cvar, result_tables
 from planner.solve.pipeline import Outcome, solve_data

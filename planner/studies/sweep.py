@@ -43,11 +43,12 @@ from planner.errors import (
     PlannerError,
     SolveError,
 )
-from planner.instance.loader import Instance, load_instance
+from planner.instance.instance import Instance
+from planner.instance.loader import load_instance
 from planner.instance.overrides import apply_values, resolve
 from planner.instance.schema import TABLES
 from planner.options import SolveOptions
-from planner.results.files import SUMMARY_FILE, read_summary, read_table, write_json, write_results
+from planner.results.folder import SUMMARY_FILE, read_summary, read_table
 from planner.results.ownership import (
     TEMP_PREFIX,
     Kind,
@@ -57,6 +58,7 @@ from planner.results.ownership import (
     remove_owned,
     write_manifest,
 )
+from planner.results.write import write_json, write_results
 from planner.status import Status
 
 RUNS = "runs"

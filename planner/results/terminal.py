@@ -1,0 +1,94 @@
+"""The few lines a solve, its metrics and an evaluation print on the terminal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from planner.solve.pipeline import Outcome
+
+
+def _money(value: float, currency: str) -> str:
+    return f"{value:,.2f} {currency}"
+
+
+def format_summary(outcome: Outcome) -> str:
+    """A few lines for the terminal: status, costs, chosen options per material."""
+    inst, f, data = outcome.instance, outcome.figures, outcome.data
+    gap = outcome.mip_gap
+    lines = [
+        f"{inst.name}: {outcome.report.status}"
+        + (f" (gap {gap:.4%}, best bound {outcome.report.best_bound:,.2f})" if gap is not None else ""),
+        f"  objective      {_money(f.objective, inst.currency)}"
+        f"   (risk aversion {inst.risk_aversion:g}, CVaR level {inst.cvar_alpha:g})",
+        f"  expected cost  {_money(f.expected_cost, inst.currency)}",
+        f"  CVaR           {_money(f.cvar, inst.currency)}",
+        f"  fixed cost     {_money(f.fixed_cost, inst.currency)}",
+    ]
+    signed = [g for g, w in outcome.plan.signed.items() if w]
+    if signed:
+        lines.append(f"  agreements     {', '.join(signed)}")
+    supply = outcome.tables["supply"]
+    probability = supply["scenario"].map(data.probability)
+    weighted_shortage = (supply["shortage"] * probability).groupby(supply["commodity"]).sum()
+    total_demand = supply.groupby("commodity")["demand"].sum() / len(data.scenarios)
+    width = max(len(m) for m in data.commodities)
+    lines.append("  contracts by material (share of contracted volume), expected shortage:")
+    for m in data.commodities:
+        volume = {o: sum(outcome.plan.volume.get((o, t), 0.0) for t in data.periods_of[o])
+                  for o in data.options_of[m] if outcome.plan.contracted[o]}
+        total = sum(volume.values())
+        ranked = sorted(volume, key=lambda o: (-volume[o], o))
+        parts = [f"{o.removeprefix(m + ':')} {volume[o] / total:.0%}" if total > 0 else o.removeprefix(m + ":")
+                 for o in ranked[:5]]
+        if len(ranked) > 5:
+            parts.append(f"+{len(ranked) - 5} more")
+        share = weighted_shortage.get(m, 0.0) / total_demand[m] if total_demand.get(m, 0) > 0 else 0.0
+        text = f"{len(ranked)} contract{'s' if len(ranked) != 1 else ''}: {', '.join(parts)}" if ranked else "none"
+        lines.append(f"    {m:<{width}}  {text}; shortage {share:.1%}")
+    return "\n".join(lines)
+
+
+def format_metrics(metrics: dict, currency: str, expected_cost: float) -> str:
+    """The hedging metrics (planner.evaluate.hedging_metrics) for the terminal."""
+    lines = ["  what hedging is worth:",
+             f"    EVPI (perfect information)     {_money(metrics['evpi'], currency)}"
+             f"   (wait-and-see {metrics['wait_and_see']:,.2f})"]
+    if metrics["vss"] is None:
+        lines.append(f"    VSS (stochastic solution)      unbounded: {metrics['vss_note']}")
+        lines.append(f"      paying its shortfalls instead, the expected-value plan costs "
+                     f"{metrics['eev_shortfalls_paid']:,.2f}")
+    else:
+        lines.append(f"    VSS (stochastic solution)      {_money(metrics['vss'], currency)}"
+                     f"   (the expected-value plan costs {metrics['eev']:,.2f})")
+    oos = metrics["out_of_sample"]
+    if "expected_cost" in oos:
+        low, high = oos["ci95"]
+        lines.append(f"    out of sample ({oos['samples']:,} draws, seed {oos['seed']}): expected cost "
+                     f"{oos['expected_cost']:,.2f}, 95% CI [{low:,.2f}, {high:,.2f}]; in sample {expected_cost:,.2f}")
+    else:
+        lines.append(f"    out of sample: {oos['note']}")
+    return "\n".join(lines)
+
+
+def format_evaluation(outcome: Outcome) -> str:
+    """An evaluated plan for the terminal: costs, then shortages per scenario."""
+    f, data, inst = outcome.figures, outcome.data, outcome.instance
+    lines = [f"evaluation of the plan under {len(data.scenarios)} scenario(s):",
+             f"  expected cost  {_money(f.expected_cost, inst.currency)}",
+             f"  CVaR           {_money(f.cvar, inst.currency)}   (level {data.cvar_alpha:g})",
+             f"  objective      {_money(f.objective, inst.currency)}   (risk aversion {data.risk_aversion:g})"]
+    supply = outcome.tables["supply"]
+    totals = supply.groupby(["scenario", "commodity"])[["shortage", "demand"]].sum()
+    ranked = sorted(data.scenarios, key=lambda s: (-data.probability[s], s))
+    for s in ranked[:20]:
+        parts = []
+        for m in data.commodities:
+            short, demand = totals.at[(s, m), "shortage"], totals.at[(s, m), "demand"]
+            if short > 1e-9 and demand > 0:
+                parts.append(f"{m} {short / demand:.1%}")
+        lines.append(f"  {s} (p {data.probability[s]:.4g}): cost {f.fixed_cost + f.scenario_cost[s]:,.2f}; "
+                     f"shortage {', '.join(parts) if parts else 'none'}")
+    if len(ranked) > 20:
+        lines.append(f"  ... {len(ranked) - 20} more in scenario_costs.csv and supply.csv")
+    return "\n".join(lines)
