@@ -16,7 +16,7 @@ class SolveOptions:
     threads: int | None = None  # None: HiGHS chooses
     log: bool = False  # HiGHS log to stderr
     tiebreak: bool = True  # second stage: least expected cost among optimal plans
-    decomposition: bool = True  # planning models: the decomposition phase first (planner.solve.decompose)
+    decomposition: bool = True  # planning models: the decomposition phase first (planner.solve.decomposition)
     seed: int = 0
     node_limit: int | None = None  # branch-and-bound nodes per HiGHS run: a limit that does not depend on speed
     # called during the solve with (seconds, incumbent or None, bound or None), in the user's money

@@ -16,12 +16,20 @@ COUNTRIES = [
 ]
 
 
-def random_instance(folder: Path, seed: int, max_options: int = 5) -> Path:
-    """Write a random instance with at most `max_options` options (2^K contract choices)."""
+def random_instance(folder: Path, seed: int, max_options: int = 5, *, materials: int | None = None,
+                    aversion: float | None = None, binding_budget: bool = False, relaxed: bool = False) -> Path:
+    """Write a random instance with at most `max_options` options (2^K contract choices).
+
+    By default every feature may appear. Asked for a shape, it draws that shape: `materials`
+    materials, each with at least two options; `aversion` as lambda; `binding_budget`, a
+    budget of the two cheapest options' fixed costs (and every option with one); `relaxed`,
+    no rule that can make it infeasible (service levels, minimum suppliers, average risk,
+    initial stock), so that every example has an optimum.
+    """
     rng = random.Random(seed)
     T = rng.randint(1, 3)
     periods = [str(2026 + t) for t in range(T)]
-    mats = ["ree", "gallium"][: rng.randint(1, 2)]
+    mats = ["ree", "gallium"][: rng.randint(1, 2) if materials is None else materials]
     codes = [c["country"] for c in COUNTRIES]
     blocs = sorted({c["bloc"] for c in COUNTRIES})
     maybe = lambda p, value: value if rng.random() < p else ""  # noqa: E731
@@ -41,7 +49,8 @@ def random_instance(folder: Path, seed: int, max_options: int = 5) -> Path:
     agreements = [{"agreement": "G1", "fixed_cost": rng.randint(0, 400)},
                   {"agreement": "G2", "fixed_cost": rng.randint(0, 400)}]
     options = []
-    for k in range(rng.randint(2, max_options)):
+    least = 2 if materials is None else 2 * len(mats)
+    for k in range(rng.randint(least, max(least, max_options))):
         is_spot = rng.random() < 0.3
         options.append({
             "option": f"O{k}",
@@ -89,6 +98,18 @@ def random_instance(folder: Path, seed: int, max_options: int = 5) -> Path:
     }
     if rng.random() < 0.2:
         settings["budget"] = {"fixed_cost_max": rng.choice([500, 1500])}
+    if materials is not None:  # each material at least two options
+        for k, option in enumerate(options[:least]):
+            option["commodity"] = mats[k % len(mats)]
+    if relaxed:
+        for row in commodities:
+            row.update(service_level="", min_suppliers="", max_avg_risk="", initial_stock="")
+    if aversion is not None:
+        settings["risk"]["aversion"] = aversion
+    if binding_budget:
+        for option in options:
+            option["fixed_cost"] = option["fixed_cost"] or rng.randint(100, 1500)
+        settings["budget"] = {"fixed_cost_max": sum(sorted(o["fixed_cost"] for o in options)[:2])}
     tables: dict = {"commodities": commodities, "demand": demand or [{"commodity": mats[0], "period": periods[0],
                                                                        "demand": 10}],
                     "countries": COUNTRIES, "options": options, "agreements": agreements,

@@ -1,8 +1,11 @@
-"""The decomposition phase (planner/decompose.py): its bound, its plans, its fallback.
+"""The decomposition phase (planner/solve/decomposition): its bound, its plans, its hand-over.
 
 The bound must hold for any multipliers, not only the ones the phase picks: it is checked
 against the optimum of the independent formulation (tests/reference_model.py) at random
-multipliers. The phase's plans must agree with branch and bound on the whole model.
+multipliers, through the public `Decomposition.bound_at`. The phase's plans must agree with
+branch and bound on the whole model. The instances are drawn in the shapes the phase is for
+and the shapes where it struggles: two materials (so that there are blocks), lambda = 1, a
+budget that binds, each example with an optimum (so that every example checks its property).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from random_instance import random_instance
 from reference_model import reference_optimum
@@ -24,8 +27,8 @@ from planner.errors import InfeasibleError
 from planner.instance.data import build_model_data
 from planner.instance.loader import load_instance
 from planner.model.build import create_model
-from planner.solve import decompose
-from planner.solve.decompose import _project_tail_weights
+from planner.solve.decomposition import phase
+from planner.solve.decomposition.prices import project_tail_weights
 from planner.solve.highs import new_highs
 from planner.solve.pipeline import solve_instance
 from planner.solve.scaling import choose_scales, scale_data
@@ -33,15 +36,17 @@ from planner.solve.session import HighsSession, SolveOptions
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+SHAPES = st.fixed_dictionaries({"aversion": st.sampled_from([0.0, 0.3, 1.0]), "binding_budget": st.booleans()})
 
 
-def _two_material_instance(tmp_path_factory, seed: int):
-    """A random instance with two materials, so that the model has two blocks (or None)."""
-    folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed, max_options=6)
-    data = build_model_data(load_instance(folder))
-    if len({data.commodity_of[o] for o in data.options}) < 2:
-        return None, None
-    return folder, data
+def _two_materials(tmp_path_factory, seed: int, shape: dict):
+    """A relaxed random instance of two materials in the drawn shape, and its reference optimum."""
+    folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed, max_options=6, materials=2,
+                             relaxed=True, **shape)
+    expected = reference_optimum(folder)
+    assert expected is not None, "a relaxed instance always has a plan"
+    event(f"aversion {shape['aversion']}, binding budget {shape['binding_budget']}")
+    return folder, expected
 
 
 @settings(max_examples=30, deadline=None)
@@ -51,57 +56,45 @@ def test_tail_weights_are_projected_into_the_cvar_box(weights, total, alpha):
     """0 <= mu_s <= total p_s / (1 - alpha) and sum mu = total, from any starting point."""
     p = np.full(len(weights), 1 / len(weights))
     upper = total * p / (1 - alpha)
-    mu = _project_tail_weights(np.array(weights), upper, total)
+    mu = project_tail_weights(np.array(weights), upper, total)
     assert (mu >= 0).all() and (mu <= upper + 1e-15).all()
     assert mu.sum() == pytest.approx(total, rel=1e-12)
 
 
 @PROPERTY
-@given(seed=st.integers(min_value=0, max_value=10**9), price_seed=st.integers(0, 1000))
-def test_bound_holds_at_any_prices(tmp_path_factory, seed, price_seed):
+@given(seed=st.integers(min_value=0, max_value=10**9), price_seed=st.integers(0, 1000), shape=SHAPES)
+def test_bound_holds_at_any_prices(tmp_path_factory, seed, price_seed, shape):
     """L(q, beta, nu) <= optimum for random tail weights, agreement prices and budget price."""
-    folder, data = _two_material_instance(tmp_path_factory, seed)
-    if folder is None:
-        return
-    optimum = reference_optimum(folder)
-    if optimum is None:
-        return
+    folder, optimum = _two_materials(tmp_path_factory, seed, shape)
+    data = build_model_data(load_instance(folder))
     scales = choose_scales(data)
     session = HighsSession(create_model(scale_data(data, scales)), SolveOptions(), planning=True)
-    phase = session.decomposition
-    if phase is None:  # one block with binaries: no phase
-        return
+    decomposition = session.decomposition
+    assert decomposition is not None, "two materials with binaries make two blocks"
     rng = np.random.default_rng(price_seed)
     c = session.compiled
-    lower = phase.bound_at(session.highs, c.lp, c.objective, c.objective_offset,
-                           rng.uniform(0, 2, len(phase.s.linking_rows)),
-                           {key: float(rng.uniform(0, 2)) for key in phase.s.links},
-                           lambda: new_highs(SolveOptions(), log=False), time.perf_counter)
+    lower = decomposition.bound_at(session.highs, c.lp, c.objective, c.objective_offset,
+                                   rng.uniform(0, 2, len(decomposition.s.linking_rows)),
+                                   {key: float(rng.uniform(0, 2)) for key in decomposition.s.links},
+                                   lambda: new_highs(SolveOptions(), log=False), time.perf_counter)
     assert lower is not None
     assert lower * scales.money <= optimum + 1e-6 * max(1.0, abs(optimum))
 
 
 @PROPERTY
-@given(seed=st.integers(min_value=0, max_value=10**9))
-def test_phase_agrees_with_branch_and_bound(tmp_path_factory, seed):
+@given(seed=st.integers(min_value=0, max_value=10**9), shape=SHAPES)
+def test_phase_agrees_with_branch_and_bound(tmp_path_factory, seed, shape):
     """Same optimum (to the gap) with and without the phase; its bound below the optimum."""
-    folder, _ = _two_material_instance(tmp_path_factory, seed)
-    if folder is None:
-        return
-    expected = reference_optimum(folder)
-    options = SolveOptions(mip_gap=1e-4)
-    try:
-        with_phase = solve_instance(folder, options)
-    except InfeasibleError:
-        assert expected is None
-        return
-    without = solve_instance(folder, SolveOptions(mip_gap=1e-4, decomposition=False))
+    folder, expected = _two_materials(tmp_path_factory, seed, shape)
+    with_phase = solve_instance(folder, SolveOptions(mip_gap=1e-6))
+    without = solve_instance(folder, SolveOptions(mip_gap=1e-6, decomposition=False))
+    event(f"method: {with_phase.report.method}")
     scale = max(1.0, abs(expected))
-    assert with_phase.figures.objective == pytest.approx(expected, rel=1e-4, abs=1e-6)
-    assert with_phase.figures.objective == pytest.approx(without.figures.objective, rel=2e-4, abs=1e-6)
+    assert with_phase.figures.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    assert with_phase.figures.objective == pytest.approx(without.figures.objective, rel=2e-6, abs=1e-6)
     assert with_phase.report.best_bound <= expected + 1e-6 * scale
-    assert with_phase.mip_gap <= 1e-4 + 1e-9
-    assert without.report.method == "branch and bound"
+    assert with_phase.mip_gap <= 1e-6 + 1e-9
+    assert with_phase.report.method.used_decomposition and without.report.method == "branch and bound"
 
 
 def test_generated_instance_is_proven_by_the_phase(tmp_path):
@@ -116,13 +109,13 @@ def test_generated_instance_is_proven_by_the_phase(tmp_path):
         result = runner.invoke(cli.main, ["solve", str(folder), "--out", str(out), *flag])
         assert result.exit_code == cli.EXIT_OK, result.output
         summaries[bool(flag)] = json.loads((out / "summary.json").read_text())
-    phase, plain = summaries[False], summaries[True]
-    assert phase["method"] == "decomposition" and phase["status"] == "optimal"
+    with_phase, plain = summaries[False], summaries[True]
+    assert with_phase["method"] == "decomposition" and with_phase["status"] == "optimal"
     assert plain["method"] == "branch and bound"
-    assert phase["mip_gap"] <= 1e-4
-    assert phase["objective"] == pytest.approx(plain["objective"], rel=2e-4)
-    assert phase["best_bound"] <= plain["objective"] * (1 + 1e-9)
-    assert phase["decomposition_rounds"] >= 1
+    assert with_phase["mip_gap"] <= 1e-4
+    assert with_phase["objective"] == pytest.approx(plain["objective"], rel=2e-4)
+    assert with_phase["best_bound"] <= plain["objective"] * (1 + 1e-9)
+    assert with_phase["decomposition_rounds"] >= 1
 
 
 def test_phase_hands_its_plan_to_branch_and_bound_when_not_proven(tmp_path, monkeypatch):
@@ -132,7 +125,7 @@ def test_phase_hands_its_plan_to_branch_and_bound_when_not_proven(tmp_path, monk
     folder = tmp_path / "gen"
     runner.invoke(cli.main, ["generate", str(folder), "--commodities", "3", "--options", "8",
                              "--periods", "6", "--scenarios", "10", "--seed", "0"])
-    monkeypatch.setattr(decompose, "ROUNDS", 1)
+    monkeypatch.setattr(phase, "ROUNDS", 1)
     with_phase = solve_instance(folder, SolveOptions(mip_gap=1e-6))
     plain = solve_instance(folder, SolveOptions(mip_gap=1e-6, decomposition=False))
     assert with_phase.report.method == "decomposition, then branch and bound"
@@ -149,9 +142,9 @@ def test_plain_first_prices_reach_the_same_optimum(tmp_path, monkeypatch):
     runner.invoke(cli.main, ["generate", str(folder), "--commodities", "3", "--options", "8",
                              "--periods", "6", "--scenarios", "10", "--seed", "0"])
     with_lp = solve_instance(folder, SolveOptions())
-    monkeypatch.setattr(decompose, "LP_START_MAX_COLUMNS", 0)
+    monkeypatch.setattr(phase, "LP_START_MAX_COLUMNS", 0)
     plain = solve_instance(folder, SolveOptions())
-    assert plain.report.method.startswith("decomposition")
+    assert plain.report.method.used_decomposition
     assert plain.figures.objective == pytest.approx(with_lp.figures.objective, rel=2e-4)
     assert plain.report.best_bound <= with_lp.figures.objective * (1 + 1e-9)
     assert with_lp.report.best_bound <= plain.figures.objective * (1 + 1e-9)

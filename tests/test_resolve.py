@@ -12,10 +12,11 @@ from planner.instance.generate import generate_instance
 from planner.instance.loader import load_instance
 from planner.instance.overrides import apply_values
 from planner.model.build import create_model
+from planner.solve.compile import compile_model
 from planner.solve.pipeline import solve_instance
 from planner.solve.resolve import ModelCache
 from planner.solve.scaling import scale_data
-from planner.solve.session import SolveOptions, _compile
+from planner.solve.session import SolveOptions
 
 EXACT = SolveOptions(mip_gap=1e-9, threads=1)
 
@@ -92,7 +93,7 @@ def test_refreshed_lp_is_the_lp_a_fresh_build_compiles(base):
     data = build_model_data(changed)
     scales, session, _ = cache.session_for(data, EXACT)
     assert cache.reuses == 1
-    fresh = _compile(create_model(scale_data(data, scales)))
+    fresh = compile_model(create_model(scale_data(data, scales)))
     held = session.highs.getLp()
     for name in ("row_lower_", "row_upper_", "col_lower_", "col_upper_", "col_cost_"):
         np.testing.assert_allclose(np.asarray(getattr(held, name)), np.asarray(getattr(fresh.lp, name)),

@@ -7,7 +7,7 @@ docs/model.md section 3.2), its objectives, and its `Structure`:
   evaluation fixes and a MIP start gives;
 - the rows and columns that link the materials (the CVaR tail rows, the budget row; the
   value at risk, the tail excesses and the agreements signed) and the links z_o <= w_g:
-  without them the model falls apart into one block per material (`planner.solve.decompose`);
+  without them the model falls apart into one block per material (`planner.solve.decomposition`);
 - `material_costs`: each material's recourse cost R_ms, which marks its block;
 - `slacks`: the priced slacks of the elastic model, each with its family and weight;
 - `parameters`: the mutable Params and how their values follow from the data, so that a

@@ -7,7 +7,7 @@ variables. The termination status is checked before any value is read. Every HiG
 goes through `planner.highs.run` (time limits on the solve's clock, Ctrl-C).
 
 The order of a planning solve:
-1. the decomposition phase (`planner.solve.decompose`), which may prove a plan optimal;
+1. the decomposition phase (`planner.solve.decomposition`), which may prove a plan optimal;
 2. otherwise branch and bound on the whole model, from the best plan so far;
 3. at lambda = 1, the tie-break stage: among optimal plans, one with the least expected cost.
 With a time or node limit, 1 and 2 run side by side instead (`HighsSession._race`), so that a
@@ -32,24 +32,22 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
-from pyomo.core.expr.numvalue import is_constant
-from pyomo.repn import generate_standard_repn
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from planner.model.structure import BuiltModel
 from planner.options import SolveOptions
-from planner.solve.decompose import Decomposition, DecompositionResult, Incumbent, find_structure
+from planner.solve.compile import compile_model, objective_costs, store
+from planner.solve.decomposition import Decomposition, DecompositionResult, find_structure
 from planner.solve.highs import (
     SOLVER_NAME,
     HighsRun,
     RunStatus,
     has_feasible_solution,
-    highs_lp,
     new_highs,
     run,
     set_costs,
     solution_is_consistent,
 )
+from planner.solve.incumbent import Incumbent
 from planner.status import Method, Status
 
 __all__ = ["HighsSession", "SolveOptions", "SolveReport", "solve_model"]
@@ -78,92 +76,6 @@ class SolveReport:
     decomposition_rounds: int = 0
 
 
-@dataclass
-class _Compiled:
-    columns: list  # Pyomo VarData, in column order
-    lp: highspy.HighsLp
-    objective: np.ndarray  # dense cost vector of `objective`
-    objective_offset: float
-    tiebreak: np.ndarray  # dense cost vector of `tiebreak_objective`
-    tiebreak_offset: float
-    nonzeros: int
-    # rows whose right-hand side holds a mutable Param: (row, bound expression, rhs - its value)
-    parametric_rows: list[tuple[int, object, float]]
-    rows: list  # Pyomo ConstraintData, in row order
-    integer: np.ndarray  # indices of the integer columns (int32)
-
-    def value(self, plan: np.ndarray) -> float:
-        """The objective of a plan (all columns), in model units, constant included."""
-        return float(self.objective @ plan) + self.objective_offset
-
-
-def _parametric_rows(rows: list, rhs: np.ndarray) -> list[tuple[int, object, float]]:
-    found = []
-    for i, (con, mult) in enumerate(rows):
-        bound = con.upper if mult >= 0 else con.lower
-        if bound is not None and not is_constant(bound):
-            found.append((i, bound, float(rhs[i]) - pyo.value(bound)))
-    return found
-
-
-def _objective_costs(objective: pyo.Objective, column: dict[int, int], n: int) -> tuple[np.ndarray, float]:
-    """Dense cost vector and offset of a linear objective, its Params at their current values."""
-    repn = generate_standard_repn(objective.expr, compute_values=True)
-    costs = np.zeros(n)
-    for var, coef in zip(repn.linear_vars, repn.linear_coefs):
-        costs[column[id(var)]] += coef
-    return costs, float(repn.constant)
-
-
-def _compile(built: BuiltModel) -> _Compiled:
-    model, second_objective = built.model, built.tiebreak  # no tie-break in the elastic model
-    if second_objective is not None:
-        second_objective.activate()
-    try:
-        info = LinearStandardFormCompiler().write(model, mixed_form=True)
-    finally:
-        if second_objective is not None:
-            second_objective.deactivate()
-    columns = info.columns
-    # Both objectives' costs as `refresh` computes them, so that a kept model refreshed with
-    # new parameters holds, to the last bit, what a fresh build would (same plan either way).
-    column = {id(v): j for j, v in enumerate(columns)}
-    objective, objective_offset = _objective_costs(built.objective, column, len(columns))
-    tiebreak, tiebreak_offset = ((objective, objective_offset) if second_objective is None
-                                 else _objective_costs(second_objective, column, len(columns)))
-    inf = highspy.kHighsInf
-    rhs = np.asarray(info.rhs, dtype=float)
-    sense = np.array([mult for _, mult in info.rows], dtype=int)
-    is_integer = np.array([v.is_integer() for v in columns], dtype=bool)
-    lp = highs_lp(info.A, objective,
-                  np.array([-inf if v.lb is None else v.lb for v in columns], dtype=float),
-                  np.array([inf if v.ub is None else v.ub for v in columns], dtype=float),
-                  np.where(sense <= 0, rhs, -inf),  # 0: equality, -1: >=
-                  np.where(sense >= 0, rhs, inf),  # 1: <=
-                  integer=is_integer, offset=objective_offset)
-    return _Compiled(columns, lp, objective, objective_offset, tiebreak, tiebreak_offset,
-                     int(info.A.nnz), _parametric_rows(info.rows, rhs),
-                     [con for con, _ in info.rows], np.flatnonzero(is_integer).astype(np.int32))
-
-
-def _store(model: pyo.ConcreteModel, columns: list, values: np.ndarray) -> None:
-    """Write a plan into the Pyomo variables: binaries rounded, solver noise clipped."""
-    for var in model.component_data_objects(pyo.Var, active=True):
-        if not var.fixed:  # fixed values (an evaluated plan's first stage) stay as they are
-            var.set_value(var.lb if var.lb is not None else 0.0, skip_validation=True)
-    for var, value in zip(columns, values):
-        if var.is_integer():
-            value = float(round(value))
-        else:
-            if var.lb is not None and value < var.lb:
-                value = var.lb
-            if var.ub is not None and value > var.ub:
-                value = var.ub
-            if abs(value) < 1e-9:
-                value = 0.0
-        var.set_value(float(value), skip_validation=True)
-
-
 class HighsSession:
     """A built model compiled into one HiGHS instance, kept so that it can be solved again.
 
@@ -174,7 +86,7 @@ class HighsSession:
     building or compiling again (`planner.solve.resolve`).
 
     With `planning=True` (the planning model, not its elastic or fixed-plan variants) and
-    `options.decomposition`, each solve runs the decomposition phase (`planner.solve.decompose`)
+    `options.decomposition`, each solve runs the decomposition phase (`planner.solve.decomposition`)
     when the model has at least two materials with binaries.
     """
 
@@ -184,7 +96,7 @@ class HighsSession:
         self.built = built
         self.model = built.model
         self.options = options
-        self.compiled = _compile(built)
+        self.compiled = compile_model(built)
         self.column = {id(v): i for i, v in enumerate(self.compiled.columns)}
         self.highs = new_highs(options)
         self.highs.passModel(self.compiled.lp)
@@ -240,8 +152,8 @@ class HighsSession:
             h.changeRowBounds(row, lower[row], upper[row])
         lp.row_lower_, lp.row_upper_ = lower, upper
         n = lp.num_col_
-        c.objective, c.objective_offset = _objective_costs(self.built.objective, self.column, n)
-        c.tiebreak, c.tiebreak_offset = _objective_costs(self.built.tiebreak, self.column, n)
+        c.objective, c.objective_offset = objective_costs(self.built.objective, self.column, n)
+        c.tiebreak, c.tiebreak_offset = objective_costs(self.built.tiebreak, self.column, n)
         set_costs(h, c.objective, c.objective_offset)
         h.clearSolver()  # no basis or solution of the previous solve: the same plan as a fresh build gives
         if self._phase_copy is not None:
@@ -427,7 +339,7 @@ class HighsSession:
             report.best_bound = best.lower * self.money_scale if math.isfinite(best.lower) else None
             if options.tiebreak and risk_aversion >= 1:
                 report.tiebreak, plan = self.least_expected_cost(plan, deadline)
-            _store(self.model, self.compiled.columns, plan)
+            store(self.model, self.compiled.columns, plan)
         report.solve_seconds = options.clock() - self._started
         return report
 

@@ -1,0 +1,55 @@
+"""Lagrangian decomposition by material: the decomposition phase of a planning solve.
+
+The materials of the sourcing model share only three things: the CVaR of the scenario
+costs (its tail rows sum every material's recourse cost), the agreements (w_g gates
+options of several materials) and the budget. Everything else, contracts, spot, stock,
+service levels and policy limits, belongs to one material. With those links priced
+instead of enforced, the model falls apart into one small MIP per material, which HiGHS
+solves in a fraction of the time it spends on the whole (its root cut loop grows with the
+number of rows, and the whole has all of them).
+
+The bound. CVaR_alpha(C) = max { sum_s q_s C_s : sum_s q_s = 1, 0 <= q_s <= p_s/(1-alpha) }
+(the LP dual of the Rockafellar-Uryasev form), so for any such q, any beta >= 0 splitting
+each agreement's cost among copies w^m_g of w_g, and any nu >= 0 pricing the budget,
+
+    L(q, beta, nu) = offset - nu B + sum_m min_{X_m} [ c_m x_m + lambda sum_s q_s R_ms(x_m)
+                                                       + nu b_m x_m + sum_g beta_gm w^m_g ]
+                     + sum_g min(0, (1 + nu) f_g - sum_m beta_gm)
+
+is a lower bound on the optimal objective (weak duality). c_m is the objective's cost of
+m's columns (fixed cost, contract cost, (1 - lambda) sum_s p_s R_ms), R_ms = R_m,r(m,s)
+its recourse cost in scenario s (the tail rows' coefficients), X_m m's rows with w_g
+replaced by its copy, b the budget row (fixed costs). Each min is a block MIP; HiGHS's
+dual bound of it is used, so the bound holds whatever the block's gap.
+
+The multipliers. First from the duals of the whole model's LP relaxation (q from the tail
+rows, beta from the agreement links z_o <= w_g, nu from the budget row; for models above
+LP_START_MAX_COLUMNS, whose LP relaxation costs more than a round, q = p and beta splits
+each agreement's cost evenly), then from the
+restricted Dantzig-Wolfe master: the LP over convex combinations of the block plans
+found so far, with the tail rows, agreement links and budget kept exactly. Its duals are
+smoothed towards the best multipliers found (Wentges smoothing) before the next round.
+
+The plans. Each round makes two: the blocks' plans with every agreement signed that one of
+them uses, and a plan that signs what the LP relaxation (first round) or the master (later
+rounds) signs, the blocks that used an agreement left unsigned solved again without it.
+Each is made whole by the whole model's LP with z and w fixed; the best is the upper
+bound. The phase ends when (upper - lower) <= gap |upper|, the gap of the solve: the plan
+is then optimal to that gap, with the Lagrangian bound as its proof. Otherwise the best plan
+goes to branch and bound on the whole model: after ROUNDS rounds,
+when the bound stalls, or when the master's value (at least the best bound any prices can
+give, since its columns are a subset of all block plans) is below upper (1 - gap).
+
+The sub-modules: `structure` (the blocks, from what the model declares), `prices` (the
+multipliers: first prices, projection, smoothing), `master` (the restricted master LP) and
+`phase` (the rounds; `PhaseRun` holds one solve's state). Measurements are in the README,
+"How a plan is solved".
+"""
+
+
+from __future__ import annotations
+
+from planner.solve.decomposition.phase import Decomposition, DecompositionResult
+from planner.solve.decomposition.structure import Structure, find_structure
+
+__all__ = ["Decomposition", "DecompositionResult", "Structure", "find_structure"]

@@ -1,0 +1,287 @@
+"""The rounds of the decomposition phase (the mathematics: `planner.solve.decomposition`).
+
+`Decomposition` belongs to one compiled planning model and lives as long as its session:
+the blocks and the matrices sliced from the model. `PhaseRun` is one solve's phase: the
+bounds and right-hand sides of that solve (a re-solve may change them), its deadline, the
+block solvers, the block plans found and the plans tried.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from planner.solve.decomposition.master import solve_master
+from planner.solve.decomposition.prices import Prices, blend, from_duals, plain, project
+from planner.solve.decomposition.structure import Structure
+from planner.solve.highs import RunStatus, highs_lp, run
+from planner.solve.incumbent import Incumbent
+
+ROUNDS = 20  # at most this many pricing rounds
+STALL_ROUNDS = 3  # stop when the bound gained under 1% of the gap over this many rounds
+BLOCK_GAP_SHARE = 0.1  # each block MIP is solved to this share of the solve's gap
+# First prices from the whole model's LP relaxation when it has at most this many columns, else
+# from p and even shares: above it the LP relaxation costs more than a round of blocks, and
+# plain prices need only a few rounds more (README, "How a plan is solved").
+LP_START_MAX_COLUMNS = 100_000
+
+
+@dataclass
+class DecompositionResult:
+    """What the phase found: the best plan (every column), its objective and the bound."""
+
+    plan: np.ndarray | None
+    upper: float  # objective of `plan` (model units), inf without a plan
+    lower: float  # Lagrangian bound (model units), -inf without one
+    rounds: int
+    proven: bool  # (upper - lower) <= gap |upper|
+
+
+class Decomposition:
+    """The decomposition phase of one compiled planning model (kept with its session)."""
+
+    def __init__(self, structure: Structure, matrix: sp.csr_matrix, row_lower: np.ndarray,
+                 row_upper: np.ndarray) -> None:
+        self.s = structure
+        rows = structure.linking_rows
+        self.linking_matrix = matrix[rows]  # a_i, as compiled (the master keeps them so)
+        # normalised linking rows g_i(x) = sign_i (a_i x - rhs_i) <= 0, priced by nu_i >= 0
+        self.sign = np.where(np.isfinite(row_upper[rows]), 1.0, -1.0)
+        self.normalised = (sp.diags(self.sign) @ self.linking_matrix).tocsr()
+        self.block_matrices = [matrix[b.rows][:, b.all_columns].tocsc() for b in structure.blocks]
+        self.block_linking = [self.linking_matrix[:, b.columns].tocsr() for b in structure.blocks]
+        tail, k = self.normalised[:structure.tail_count], structure.tail_count
+        cols = structure.linking_columns
+        # the form the bound relies on: eta and e_s enter tail row s as -eta - e_s
+        self.valid = k == 0 or (np.allclose(tail[:, cols[:1]].toarray(), -1.0)
+                                and np.allclose(tail[:, cols[1:1 + k]].toarray(), -np.eye(k)))
+
+    def run(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float, gap: float,
+            new_highs: Callable[[], highspy.Highs], deadline: float | None, clock: Callable[[], float],
+            best: Incumbent, progress: Callable[[float, float | None, float | None], None] | None = None,
+            log: Callable[[str], None] | None = None, started: float | None = None,
+            cancel: threading.Event | None = None, nice: int = 0) -> DecompositionResult | None:
+        """Run the phase on the whole model held by `h` (compiled as `lp`, costs `costs`).
+
+        `deadline` is on `clock`; `started` is when the solve began (for progress). Plans go
+        to `best`, which may also receive plans from elsewhere (a branch and bound running
+        beside the phase); the phase ends early when `cancel` is set, and its HiGHS runs have
+        priority lowered by `nice`. Returns None when the LP relaxation ends without an
+        optimum (an infeasible model, the time limit): the caller then solves the whole
+        model as usual. A block without an optimum ends the rounds with what was found.
+        """
+        phase = PhaseRun(self, h, lp, costs, offset, new_highs, deadline, clock, best, cancel, nice)
+        return phase.execute(gap, clock() if started is None else started, progress, log)
+
+    def bound_at(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float,
+                 linking_prices: np.ndarray, agreement_prices: dict[tuple[int, int], float],
+                 new_highs: Callable[[], highspy.Highs], clock: Callable[[], float]) -> float | None:
+        """The Lagrangian bound L(q, beta, nu) at the given multipliers (model units), after
+        projecting them onto the set where it holds: `linking_prices` per linking row (tail
+        rows, then the budget row), `agreement_prices` per (block, agreement column) copy.
+        None when a block has no optimum."""
+        phase = PhaseRun(self, h, lp, costs, offset, new_highs, None, clock, Incumbent(costs, offset))
+        prices = project(Prices(np.asarray(linking_prices, dtype=float), dict(agreement_prices)),
+                                 self.s, costs)
+        return phase.price(prices, phase.block_solvers(1e-9))
+
+
+class PhaseRun:
+    """One solve's decomposition phase (module docstring)."""
+
+    def __init__(self, decomposition: Decomposition, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray,
+                 offset: float, new_highs: Callable[[], highspy.Highs], deadline: float | None,
+                 clock: Callable[[], float], best: Incumbent, cancel: threading.Event | None = None,
+                 nice: int = 0) -> None:
+        self.decomposition = d = decomposition
+        self.h, self.costs, self.offset, self.new_highs = h, costs, offset, new_highs
+        self.deadline, self.clock, self.best, self.cancel, self.nice = deadline, clock, best, cancel, nice
+        # the whole model's bounds and right-hand sides as they are now (a re-solve may have changed them)
+        self.lower0, self.upper0 = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+        self.row_lower, self.row_upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+        rows = d.s.linking_rows
+        self.rhs = np.where(d.sign > 0, self.row_upper[rows], self.row_lower[rows])
+        self.plans: list[list[np.ndarray]] = [[] for _ in d.s.blocks]  # block plans: its columns, then copies
+        # per plan, its master column: (cost c_b x, linking-row usage a_i x)
+        self.master_columns: list[list[tuple[float, np.ndarray]]] = [[] for _ in d.s.blocks]
+        self.tried: set[bytes] = set()  # integer decisions already completed into whole plans
+
+    # -- the phase ---------------------------------------------------------------------------------
+
+    def execute(self, gap: float, started: float, progress: Callable | None,
+                log: Callable | None) -> DecompositionResult | None:
+        """First prices (the LP relaxation's duals, or plain ones), then the rounds."""
+        s, h = self.decomposition.s, self.h
+        ints = s.integer.astype(np.int32)
+        h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
+        try:
+            if len(self.costs) <= LP_START_MAX_COLUMNS:
+                if not self.run_lp(h):
+                    return None
+                solution = h.getSolution()
+                first = from_duals(np.asarray(solution.row_dual), s, self.decomposition.sign)
+                prices = project(first, s, self.costs)
+                signing = np.asarray(solution.col_value)[s.agreements] >= 0.5
+            else:
+                prices, signing = plain(s, self.costs), np.zeros(len(s.agreements), dtype=bool)
+            return self.rounds(prices, signing, self.block_solvers(gap), gap, started, progress, log)
+        finally:
+            h.changeColsBounds(len(ints), ints, self.lower0[ints], self.upper0[ints])
+            h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
+
+    def rounds(self, prices: Prices, signing: np.ndarray, blocks: list[highspy.Highs], gap: float,
+               started: float, progress: Callable | None, log: Callable | None) -> DecompositionResult:
+        """Price, make plans, check the gap, ask the master for the next prices; `signing`
+        (which agreements to sign) first from the LP relaxation, then from the master."""
+        s, best = self.decomposition.s, self.best
+        best_lower, best_prices, history = -math.inf, prices, []
+        if best.plan is not None:  # a plan found before the phase: its parts are block plans
+            for b, block in enumerate(s.blocks):
+                self.add_plan(b, best.plan[block.all_columns])
+        rounds = 0
+        for rounds in range(1, ROUNDS + 1):
+            if self.cancel is not None and self.cancel.is_set():
+                break
+            lower = self.price(prices, blocks)
+            if lower is None:  # a block without an optimum: out of time, or infeasible
+                break
+            if lower > best_lower:
+                best_lower, best_prices = lower, prices
+            history.append(best_lower)
+            self.complete(self.union_plan())
+            if not best.proven(gap, best_lower):
+                agreeing = self.agreeing_plan(signing, blocks)
+                if agreeing is not None:
+                    self.complete(agreeing)
+            if progress is not None:
+                progress(self.clock() - started, best.upper if math.isfinite(best.upper) else None, best_lower)
+            if log is not None:
+                log(f"decomposition round {rounds} ({self.clock() - started:.1f} s): "
+                    f"bound {best_lower:.10g}, best plan {best.upper:.10g}\n")
+            stalled = (len(history) > STALL_ROUNDS
+                       and history[-1] - history[-1 - STALL_ROUNDS] < 0.01 * (best.upper - best_lower))
+            if best.proven(gap, best_lower) or stalled or rounds == ROUNDS:
+                break
+            master = solve_master(self)
+            if master is None:
+                break
+            master_prices, signing, master_value = master
+            if log is not None:
+                log(f"decomposition master: {master_value:.10g}\n")
+            # The master's value is at least the best bound any prices can give (the full
+            # master's, over every block plan). Below upper (1 - gap) the bound cannot prove
+            # this plan: branch and bound takes over.
+            if master_value < best.upper - (gap + 1e-9) * abs(best.upper):
+                break
+            prices = project(blend(best_prices, master_prices), s, self.costs)
+        best.bound(best_lower)
+        return DecompositionResult(best.plan, best.upper, best_lower, rounds, best.proven(gap, best_lower))
+
+    # -- solves ------------------------------------------------------------------------------------
+
+    def run_lp(self, h: highspy.Highs) -> bool:
+        """Solve with what remains of the time; True when optimal."""
+        return run(h, self.deadline, self.clock, self.cancel, self.nice) is RunStatus.OPTIMAL
+
+    def block_solvers(self, gap: float) -> list[highspy.Highs]:
+        """One HiGHS per block, holding its rows with this solve's bounds."""
+        d, solvers = self.decomposition, []
+        for block, matrix in zip(d.s.blocks, d.block_matrices):
+            columns = block.all_columns
+            lp = highs_lp(matrix, np.zeros(len(columns)), self.lower0[columns], self.upper0[columns],
+                          self.row_lower[block.rows], self.row_upper[block.rows],
+                          integer=np.isin(columns, d.s.integer))
+            solver = self.new_highs()
+            solver.setOptionValue("mip_rel_gap", gap * BLOCK_GAP_SHARE)
+            solver.passModel(lp)
+            solvers.append(solver)
+        return solvers
+
+    def price(self, prices: Prices, blocks: list[highspy.Highs]) -> float | None:
+        """Solve every block at `prices` (each block's plan is kept) and return the Lagrangian
+        bound L(prices), or None when a block has no optimum."""
+        d = self.decomposition
+        reduced = self.costs + d.normalised.T @ prices.rows
+        lower = self.offset - float(prices.rows @ self.rhs)
+        for b, (block, solver) in enumerate(zip(d.s.blocks, blocks)):
+            copy_costs = [prices.copies.get((b, g), 0.0) for g in block.copies]
+            cost = np.concatenate([reduced[block.columns], copy_costs])
+            solver.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
+            if not self.run_lp(solver):
+                return None
+            info = solver.getInfo()
+            bound = info.mip_dual_bound if block.has_integers else info.objective_function_value
+            if not math.isfinite(bound):
+                return None
+            lower += bound
+            self.add_plan(b, np.asarray(solver.getSolution().col_value))
+        for j in d.s.linking_columns:  # eta, e_s and w_g: min over their bounds
+            r = reduced[j] - sum(prices.copies.get((b, j), 0.0) for b in range(len(d.s.blocks)))
+            if abs(r) <= 1e-12 * max(1.0, abs(self.costs[j])):
+                continue
+            bound = self.lower0[j] if r > 0 else self.upper0[j]
+            lower += r * bound if math.isfinite(bound) else -math.inf
+        return lower
+
+    def union_plan(self) -> np.ndarray:
+        """Integer values of the blocks' last plans, each agreement signed when one uses it."""
+        s = self.decomposition.s
+        values = np.zeros(len(self.costs))
+        for b, block in enumerate(s.blocks):
+            plan = self.plans[b][-1]
+            values[block.columns] = plan[:len(block.columns)]
+            for g, value in zip(block.copies, plan[len(block.columns):]):
+                values[g] = max(values[g], value)
+        return np.round(values[s.integer])
+
+    def agreeing_plan(self, signing: np.ndarray, blocks: list[highspy.Highs]) -> np.ndarray | None:
+        """Integer values of a plan that signs exactly `signing`: each block's last plan when
+        it uses no agreement left unsigned, else the block solved again without those."""
+        s = self.decomposition.s
+        signed = dict(zip(s.agreements.tolist(), signing.tolist()))
+        values = np.zeros(len(self.costs))
+        for g, on in signed.items():
+            values[g] = float(on)
+        for b, (block, solver) in enumerate(zip(s.blocks, blocks)):
+            nc, plan = len(block.columns), self.plans[b][-1]
+            if any(value >= 0.5 and not signed[g] for g, value in zip(block.copies, plan[nc:])):
+                copies = np.arange(nc, nc + len(block.copies), dtype=np.int32)
+                allowed = np.array([float(signed[g]) for g in block.copies])
+                solver.changeColsBounds(len(copies), copies, np.zeros(len(copies)), allowed)
+                solved = self.run_lp(solver)
+                solver.changeColsBounds(len(copies), copies, np.zeros(len(copies)), np.ones(len(copies)))
+                if not solved:
+                    return None
+                plan = np.asarray(solver.getSolution().col_value)
+                self.add_plan(b, plan)  # a plan of the block like any other, for the master too
+            values[block.columns] = plan[:nc]
+        return np.round(values[s.integer])
+
+    def complete(self, integer_values: np.ndarray) -> None:
+        """The whole model's LP with the binaries fixed: a plan, offered to the incumbent."""
+        key = integer_values.tobytes()
+        if key in self.tried:
+            return
+        self.tried.add(key)
+        s = self.decomposition.s
+        ints = s.integer.astype(np.int32)
+        self.h.changeColsBounds(len(ints), ints, integer_values, integer_values)
+        if self.run_lp(self.h):
+            plan = np.asarray(self.h.getSolution().col_value)
+            for b, block in enumerate(s.blocks):  # its part in each block is a block plan
+                self.add_plan(b, plan[block.all_columns])
+            self.best.offer(plan, hand_on=True)
+
+    def add_plan(self, b: int, plan: np.ndarray) -> None:
+        """Keep a plan of block b (values of its columns, then its copies) for the master."""
+        block = self.decomposition.s.blocks[b]
+        x = plan[:len(block.columns)]
+        self.plans[b].append(plan)
+        self.master_columns[b].append((float(self.costs[block.columns] @ x),
+                                       self.decomposition.block_linking[b] @ x))
