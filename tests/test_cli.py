@@ -84,8 +84,10 @@ def test_no_plan_within_time_limit(runner, tmp_path, monkeypatch):
     import itertools
 
     ticks = itertools.count(0.0, 1e9)
-    make = cli._solve_options
-    monkeypatch.setattr(cli, "_solve_options", lambda *a, **k: make(*a, clock=lambda: next(ticks), **k))
+    from planner.cli import common
+
+    make = common.solve_options
+    monkeypatch.setattr(common, "solve_options", lambda *a, **k: make(*a, clock=lambda: next(ticks), **k))
     limit = "60"  # seconds on the injected clock, which never waits for the wall
     result = runner.invoke(cli.main, ["solve", "four-suppliers", "--time-limit", limit, "--out", "out"])
     assert result.exit_code == cli.EXIT_NO_SOLUTION, result.output

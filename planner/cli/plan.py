@@ -1,0 +1,176 @@
+"""Commands about one instance and one plan: solve, validate, verify, generate, report, instances."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+import planner.cli.common as common
+from planner.cli.common import (
+    DEFAULT_SAMPLES,
+    EXIT_VERIFY_FAILED,
+    FOLDER,
+    Progress,
+    fail,
+    guard,
+    load,
+    say,
+    solve_flags,
+)
+from planner.errors import ResultsError
+from planner.instance.bundled import DEFAULT_INSTANCE, instance_description
+from planner.status import Status
+
+
+@click.command()
+@click.argument("instance", required=False)
+@click.option("--out", "out_dir", type=FOLDER, help="Results folder [default: results/<instance name>/].")
+@solve_flags
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="HiGHS threads [default: HiGHS decides].")
+@click.option("--force", is_flag=True,
+              help="Replace a planner-written --out folder even if its files changed since or it is of another kind.")
+@click.option("--log", "show_log", is_flag=True, help="Show the HiGHS log on stderr.")
+@click.option("--xlsx", is_flag=True, help="Also write the tables as one Excel workbook, results.xlsx.")
+@click.option("--report", "html_report", is_flag=True, help="Also write the HTML report, report.html.")
+@click.option("--metrics", is_flag=True, help="Also compute EVPI, VSS and the out-of-sample cost (more solves).")
+@click.option("--samples", type=click.IntRange(min=2), default=DEFAULT_SAMPLES, show_default=True,
+              help="Scenarios drawn from events.csv for the out-of-sample cost.")
+@guard
+def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit: float | None,
+          node_limit: int | None, no_decomposition: bool, threads: int | None, force: bool, show_log: bool,
+          xlsx: bool, html_report: bool, metrics: bool, samples: int) -> None:
+    """Solve INSTANCE (a folder, or a bundled name) and write the plan.
+
+    Without INSTANCE, solves the bundled default instance.
+    """
+    from planner.results.folder import default_output_dir
+    from planner.results.ownership import Kind as OutputKind
+    from planner.results.ownership import check_location, check_target
+    from planner.results.terminal import format_metrics, format_summary
+    from planner.results.write import write_results
+
+    started = time.perf_counter()
+    inst = load(instance)
+    folder = out_dir or default_output_dir(inst.name)
+    check_location(folder, (inst.path,))
+    check_target(folder, OutputKind.RESULTS, force)  # before the solve: refuse early, not after it
+    say(f"solving {inst.name} ({len(inst.options)} options, {len(inst.scenarios)} scenarios, "
+         f"{len(inst.periods)} periods) with HiGHS, gap {mip_gap:g}"
+         + (f", time limit {time_limit:g} s" if time_limit else "")
+         + (f", node limit {node_limit:,}" if node_limit else "") + " ...")
+    from planner.solve.pipeline import solve_instance
+
+    progress = Progress()
+    options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition, threads=threads, log=show_log,
+                             progress=None if show_log else progress)
+    try:
+        outcome = solve_instance(inst, options)
+    finally:
+        progress.close()
+    if metrics:
+        from planner.studies.evaluate import hedging_metrics
+
+        say("computing EVPI, VSS and the out-of-sample cost ...")
+        outcome.extra = {"metrics": hedging_metrics(inst, outcome.data, outcome.plan, outcome.figures.objective,
+                                                    options, out_of_sample=samples)}
+    folder = write_results(outcome, folder, force=force, xlsx=xlsx, report=html_report)
+    click.echo(format_summary(outcome))
+    if metrics:
+        click.echo(format_metrics(outcome.extra["metrics"], inst.currency, outcome.figures.expected_cost))
+    if outcome.report.status is not Status.OPTIMAL:
+        click.echo(f"  note: the {'time' if outcome.report.status is Status.TIME_LIMIT else 'node'} limit was "
+                   "reached; the plan is the best found, not proven optimal.")
+    click.echo(f"Results in {folder}/ ({time.perf_counter() - started:.1f} s)")
+
+
+@click.command()
+@click.argument("instance", required=False)
+@guard
+def validate(instance: str | None) -> None:
+    """Check INSTANCE against the format and report every problem (nothing is solved)."""
+    inst = load(instance)
+    click.echo(f"{inst.path}: valid ({len(inst.commodities)} materials, {len(inst.options)} options, "
+               f"{len(inst.scenarios)} scenarios, {len(inst.periods)} periods)")
+
+
+@click.command()
+@click.argument("instance")
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@guard
+def verify(instance: str, results: Path) -> None:
+    """Check RESULTS against INSTANCE: every constraint and every reported figure.
+
+    Recomputed from the instance and the result files alone, not from the model.
+    """
+    from planner.instance.data import build_model_data
+    from planner.results.verify import verify_result
+
+    inst = load(instance)
+    violations = verify_result(build_model_data(inst), results)
+    if violations:
+        for violation in violations:
+            click.echo(f"violation: {violation}", err=True)
+        fail(EXIT_VERIFY_FAILED, f"{len(violations)} violation{'s' if len(violations) != 1 else ''} found.")
+    click.echo(f"{results}: every constraint and reported figure holds for {inst.name}")
+
+
+@click.command()
+@click.argument("out", type=FOLDER)
+@click.option("--commodities", type=click.IntRange(min=1), default=6, show_default=True, help="Materials.")
+@click.option("--options", type=click.IntRange(min=1), default=15, show_default=True, help="Options per material.")
+@click.option("--periods", type=click.IntRange(min=1), default=8, show_default=True, help="Periods (years).")
+@click.option("--scenarios", type=click.IntRange(min=1), default=30, show_default=True, help="Scenarios.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same files.")
+@click.option("--force", is_flag=True, help="Replace a folder planner generated, even if its files changed since.")
+@guard
+def generate(out: Path, commodities: int, options: int, periods: int, scenarios: int, seed: int,
+             force: bool) -> None:
+    """Write a random but plausible instance of the given size into the folder OUT."""
+    from planner.instance.generate import generate_instance
+    from planner.results.ownership import check_location
+
+    check_location(out, option="OUT")
+    generate_instance(out, commodities, options, periods, scenarios, seed, force=force)
+    click.echo(f"{out}: {commodities} materials x {options} options x {periods} periods x {scenarios} scenarios")
+
+
+@click.command()
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="HTML file [default: RESULTS/report.html]; missing folders are made.")
+@click.option("--xlsx", "xlsx_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the tables as an Excel workbook to this file.")
+@guard
+def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None:
+    """Write a self-contained HTML report (charts inline) of a RESULTS folder or a sweep folder."""
+    from planner.results.ownership import check_location
+    from planner.studies.sweep import SWEEP_FILE
+
+    is_sweep = (results / SWEEP_FILE).is_file()
+    if not (results / "summary.json").is_file() and not is_sweep:
+        raise ResultsError(f"{results} is not a results folder (no summary.json) nor a sweep (no sweep.csv)")
+    if is_sweep and xlsx_file is not None:
+        raise click.UsageError("--xlsx takes a results folder; a sweep's table is sweep.csv")
+    for target, option in ((out_file, "--out"), (xlsx_file, "--xlsx")):
+        if target is not None:
+            check_location(target, option=option)
+    from planner.results.report import write_report
+
+    path = write_report(results, out_file or results / "report.html")
+    click.echo(f"Report in {path}")
+    if xlsx_file is not None:
+        from planner.results.workbook import workbook_from_results
+
+        click.echo(f"Workbook in {workbook_from_results(results, xlsx_file)}")
+
+
+@click.command(name="instances")
+def list_instances() -> None:
+    """List the bundled instances with what each is."""
+    from planner.instance.bundled import bundled_names
+
+    for name in bundled_names():
+        marker = "  (default)" if name == DEFAULT_INSTANCE else ""
+        click.echo(f"{name}{marker}: {instance_description(name)}")

@@ -1,0 +1,185 @@
+"""Commands for studies: scenarios from events, evaluation of a plan, sweeps."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+import planner.cli.common as common
+from planner.cli.common import (
+    DEFAULT_MAX_SCENARIOS,
+    FOLDER,
+    SCENARIO_METHODS,
+    SCHEDULER,
+    RegularFile,
+    guard,
+    load,
+    say,
+    solve_flags,
+)
+from planner.errors import InstanceError, OutputError, Problem
+from planner.instance.bundled import bundled_dir, resolve_instance
+from planner.options import SolveOptions
+from planner.status import has_plan
+
+
+@click.command()
+@click.argument("instance")
+@click.option("--max-scenarios", type=click.IntRange(min=1), default=DEFAULT_MAX_SCENARIOS, show_default=True,
+              help="Most scenarios to keep (sample: how many to draw).")
+@click.option("--method", type=click.Choice(SCENARIO_METHODS), default="auto", show_default=True,
+              help="exact: every combination; sample: seeded Monte Carlo; reduce: keep the severe ones; "
+                   "auto: exact when it fits, else reduce.")
+@click.option("--seed", type=int, default=0, show_default=True, help="For --method sample.")
+@click.option("--out", "out_dir", type=FOLDER,
+              help="Folder for scenarios.csv and disruptions.csv [default: results/<instance name>-scenarios/].")
+@click.option("--into-instance", is_flag=True,
+              help="Write them into the instance folder instead (not a bundled one); solve then uses them "
+                   "instead of events.csv.")
+@click.option("--force", is_flag=True, help="Replace planner-written scenario files even if they changed since.")
+@guard
+def scenarios(instance: str, max_scenarios: int, method: str, seed: int, out_dir: Path | None,
+              into_instance: bool, force: bool) -> None:
+    """Write scenarios.csv and disruptions.csv generated from INSTANCE's events.csv."""
+    from planner.instance.events import generate_scenarios
+    from planner.results.ownership import check_location
+    from planner.results.write import write_scenario_folder, write_scenarios_into
+
+    if into_instance and out_dir is not None:
+        raise click.UsageError("give either --out or --into-instance, not both")
+    path = resolve_instance(instance)
+    inst = load(instance, replace={"scenarios": None, "disruptions": None})
+    if inst.tables["events"].empty:
+        raise InstanceError([Problem(str(path / "events.csv"), "is missing or empty",
+                                     hint="planner scenarios generates scenarios from events")])
+    table, disruptions, how = generate_scenarios(inst, method, max_scenarios, seed)
+    if into_instance:
+        if Path(os.path.abspath(path)).resolve().is_relative_to(bundled_dir().resolve()):
+            raise OutputError(f"{instance} is a bundled instance, an input planner never writes into: "
+                              "use --out, or copy the instance folder first")
+        written = write_scenarios_into(path, table, disruptions, force)
+        click.echo(f"{', '.join(map(str, written))}: {how}")
+        say("note: solve now uses these scenarios instead of events.csv; remove the two files to go back.")
+        return
+    folder = out_dir or Path("results") / f"{inst.name}-scenarios"
+    check_location(folder, (path,))
+    write_scenario_folder(folder, table, disruptions, force)
+    click.echo(f"{folder}: {how}")
+
+
+@click.command()
+@click.argument("instance")
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--scenarios", "scenario_file", type=RegularFile(),
+              help="A scenarios.csv (with disruptions.csv beside it) or an events.csv [default: the instance's].")
+@click.option("--out", "out_dir", type=FOLDER, help="Folder for the evaluation [default: RESULTS-evaluation/].")
+@click.option("--force", is_flag=True,
+              help="Replace a planner-written --out folder even if its files changed since or it is of another kind.")
+@guard
+def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: Path | None, force: bool) -> None:
+    """Cost and shortages of the plan in RESULTS (its contracts held) under a scenario set.
+
+    Spot buys, stock and shortages adapt in each scenario; service levels are reported,
+    not enforced, and volume that can be neither used nor stored may be disposed of.
+    """
+    from planner.instance.data import build_model_data
+    from planner.results.folder import EVALUATION_SUFFIX
+    from planner.results.ownership import Kind as OutputKind
+    from planner.results.ownership import check_location, check_target
+    from planner.results.terminal import format_evaluation
+    from planner.results.verify import read_plan
+    from planner.results.write import write_results
+    from planner.studies.evaluate import evaluate_outcome, scenario_replacement
+
+    base = load(instance)
+    folder = out_dir or results.parent / f"{results.name}{EVALUATION_SUFFIX}"
+    inputs = (base.path, results) + ((scenario_file,) if scenario_file else ())
+    check_location(folder, inputs)
+    check_target(folder, OutputKind.EVALUATION, force)
+    first_stage, _, _ = read_plan(build_model_data(base), results)
+    inst = base
+    if scenario_file is not None:
+        inst = load(instance, replace=scenario_replacement(scenario_file))
+    outcome = evaluate_outcome(inst, first_stage, SolveOptions(), str(results), str(scenario_file or "instance"))
+    folder = write_results(outcome, folder, force=force, kind=OutputKind.EVALUATION)
+    click.echo(format_evaluation(outcome))
+    click.echo(f"Evaluation in {folder}/")
+
+
+def _varies(varies: tuple[str, ...]) -> list[tuple[str, list[float]]]:
+    from planner.studies.sweep import parse_vary
+
+    parsed = [parse_vary(v) for v in varies]
+    keys = [key for key, _ in parsed]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise click.UsageError(f"--vary {repeated[0]!r} is given more than once; give all its values in one "
+                               "--vary (a,b,c)")
+    return parsed
+
+
+def _check_scheduler(address: str) -> None:
+    if not SCHEDULER.match(address):
+        raise click.BadParameter(f"{address!r}: expected a scheduler address such as tcp://host:8786",
+                                 param_hint="--scheduler")
+
+
+@click.command()
+@click.argument("instance")
+@click.option("--vary", "varies", multiple=True, metavar="KEY=VALUES",
+              help="A key and its values, a,b,c or start:stop:count; several make a grid.")
+@click.option("--design", "design_file", type=RegularFile(),
+              help="A CSV with one run per row, its columns keys (instead of --vary).")
+@click.option("--out", "out_dir", type=FOLDER, required=True, help="Sweep folder: sweep.csv, charts, runs/.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes [default: cores].")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run on this Dask distributed scheduler (tcp://host:8786) instead of local processes.")
+@solve_flags
+@click.option("--retry-failed", is_flag=True, help="Run again the runs that failed before.")
+@click.option("--force", is_flag=True,
+              help="Start over in an --out folder that holds another planner sweep (its runs are deleted).")
+@guard
+def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_dir: Path, workers: int | None,
+          scheduler: str | None, mip_gap: float, time_limit: float | None, node_limit: int | None,
+          no_decomposition: bool, retry_failed: bool, force: bool) -> None:
+    """Solve INSTANCE for every combination of the varied values (or every row of --design)."""
+    if bool(varies) == bool(design_file):
+        raise click.UsageError("give either --vary (one or more) or --design, not both")
+    if scheduler is not None:
+        _check_scheduler(scheduler)
+    from tqdm import tqdm
+
+    from planner.results.ownership import check_location
+    from planner.studies.charts import write_sweep_charts
+    from planner.studies.sweep import SWEEP_FILE, prepare_sweep, run_sweep
+    from planner.studies.sweep import design as sweep_design
+    from planner.studies.sweep import grid as sweep_grid
+
+    path = resolve_instance(instance)
+    runs = sweep_design(design_file) if design_file else sweep_grid(_varies(varies))
+    check_location(out_dir, (path,) + ((design_file,) if design_file else ()))
+    options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition)
+    done = prepare_sweep(path, runs, out_dir, options, force=force, retry_failed=retry_failed)
+    keys = list(dict.fromkeys(k for run in runs for k in run.values))
+    say(f"sweep of {path.name}: {len(runs)} runs over {', '.join(keys)}; {done} already done"
+         + (f"; on {scheduler}" if scheduler else ""))
+    failed = 0
+    with tqdm(total=len(runs), initial=done, unit="run", file=sys.stderr, dynamic_ncols=True,
+              disable=None if sys.stderr.isatty() else True) as bar:
+        def on_done(_: str, status: str) -> None:
+            nonlocal failed
+            failed += not has_plan(status)
+            bar.set_postfix(failed=failed)
+            bar.update(1)
+
+        table = run_sweep(path, runs, out_dir, workers=workers, scheduler=scheduler, options=options,
+                          on_done=on_done)
+    charts, why = write_sweep_charts(table, keys, out_dir)
+    planned = table["status"].map(has_plan)
+    click.echo(f"{out_dir / SWEEP_FILE}: {len(table)} runs, {int((~planned).sum())} without a plan"
+               + (f"; charts: {', '.join(p.name for p in charts)}" if charts else f"; no chart: {why}"))
+    for row in table[~planned].itertuples(index=False):
+        click.echo(f"  run {row.id} ({row.status}): {row.reason}")
