@@ -95,8 +95,7 @@ def recourse_groups(commodities: list[str], scenarios: list[str], options_of: di
     of C_s) depends on s only through a_ots for o in O_m. Scenarios with equal a_ots have
     equal recourse problems; since the objective never decreases when a C_s grows, each
     scenario's optimal recourse minimises its own cost, so one copy serves all of them and
-    the optimum is unchanged. Generated instances share 13-30% of the copies, the bundled
-    one 70% (most disruptions hit one or two materials).
+    the optimum is unchanged (how many copies this saves: README, "Performance").
     """
     shared: dict[tuple[str, str], str] = {}
     for m in commodities:

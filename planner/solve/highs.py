@@ -28,8 +28,8 @@ SOLVER_NAME = f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR
 INTERRUPT_GRACE = 0.5  # seconds HiGHS gets to stop after Ctrl-C before KeyboardInterrupt is raised anyway
 _POLL = 0.05  # seconds between checks of the solver thread
 
-# HiGHS options that pay on this model family (measurements in the README, "Performance"):
-# without RINS, RENS and the root reduced-cost heuristic, generated S and M solve 2-7x faster.
+# HiGHS options that pay on this model family: no RINS, RENS or root reduced-cost heuristic
+# (the measurements: README, "Performance").
 HIGHS_OPTIONS = {
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False,
