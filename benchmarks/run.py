@@ -2,8 +2,9 @@
 HiGHS and, in the same run, by Pyomo's stock `appsi_highs` interface on the same model.
 
     python benchmarks/run.py                      # S and M, planner and appsi
-    python benchmarks/run.py --sizes S,M,L,XL --time-limit 600
+    python benchmarks/run.py --sizes S,M,L,XL --time-limit 600   # a limit: planner runs its race (README)
     python benchmarks/run.py --paths planner,planner-direct,appsi   # also without decomposition
+    python benchmarks/run.py --sizes M,L --ambiguity 0.2   # the worst case over probabilities (no decomposition)
 
 Paths: `planner` (planner's solve: decomposition phase, then branch and bound if needed),
 `planner-direct` (planner's path into HiGHS, branch and bound only: --no-decomposition),
@@ -38,10 +39,10 @@ SIZES = {  # commodities, options per commodity, periods, scenarios
 }
 COLUMNS = ["date", "machine", "highspy", "pyomo", "size", "commodities", "options", "periods", "scenarios", "path",
            "variables", "binaries", "constraints", "nonzeros", "load_s", "build_s", "transfer_s", "solve_s",
-           "write_s", "total_s", "peak_mib", "status", "mip_gap", "objective", "method"]
+           "write_s", "total_s", "peak_mib", "status", "mip_gap", "objective", "method", "ambiguity"]
 
 
-def one(size: str, path: str, folder: str, gap: float, time_limit: float) -> dict:
+def one(size: str, path: str, folder: str, gap: float, time_limit: float | None) -> dict:
     """One measurement, in this process."""
     from planner.instance.data import build_model_data
     from planner.instance.loader import load_instance
@@ -92,12 +93,34 @@ def one(size: str, path: str, folder: str, gap: float, time_limit: float) -> dic
     return row
 
 
+def append_rows(out: Path, rows: list[dict]) -> None:
+    """Append to the figures file; one written with fewer columns is rewritten with all of them
+    (the new columns empty in its old rows)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    old: list[dict] = []
+    if out.exists():
+        with open(out, newline="") as fh:
+            reader = csv.DictReader(fh)
+            if reader.fieldnames != COLUMNS:
+                old = list(reader)
+    mode = "w" if old or not out.exists() else "a"
+    with open(out, mode, newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
+        if mode == "w":
+            writer.writeheader()
+            writer.writerows(old)
+        writer.writerows(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="S,M")
     parser.add_argument("--paths", default="planner,appsi")
     parser.add_argument("--gap", type=float, default=1e-4)
-    parser.add_argument("--time-limit", type=float, default=600.0)
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="Seconds per solve [default: none: the time to the gap is measured]")
+    parser.add_argument("--ambiguity", type=float, default=0.0,
+                        help="risk.ambiguity of the generated instances [default: 0]")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "benchmarks.csv")
     parser.add_argument("--one", nargs=3, metavar=("SIZE", "PATH", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -119,24 +142,23 @@ def main() -> None:
         m, k, t, s = SIZES[size]
         folder = Path(tempfile.mkdtemp()) / size
         generate_instance(folder, m, k, t, s, seed=0)
+        if args.ambiguity:
+            toml = folder / "instance.toml"
+            toml.write_text(toml.read_text().replace("cvar_alpha = 0.9\n",
+                                                     f"cvar_alpha = 0.9\nambiguity = {args.ambiguity}\n"))
         for path in args.paths.split(","):
             done = subprocess.run([sys.executable, __file__, "--one", size, path, str(folder), "--gap", str(args.gap),
-                                   "--time-limit", str(args.time_limit)], capture_output=True, text=True, cwd=REPO)
+                                   *(["--time-limit", str(args.time_limit)] if args.time_limit else [])],
+                                  capture_output=True, text=True, cwd=REPO)
             if done.returncode != 0:
                 print(f"{size} {path}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
                 continue
-            row = {**stamp, "commodities": m, "options": k, "periods": t, "scenarios": s,
+            row = {**stamp, "commodities": m, "options": k, "periods": t, "scenarios": s, "ambiguity": args.ambiguity,
                    **json.loads(done.stdout.strip().splitlines()[-1])}
             rows.append(row)
             print(f"{size} {path}: {row['status']} in {row['total_s']:.1f} s, gap {row['mip_gap']}, "
                   f"peak {row['peak_mib']:.0f} MiB", file=sys.stderr)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    new_file = not args.out.exists()
-    with open(args.out, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-        if new_file:
-            writer.writeheader()
-        writer.writerows(rows)
+    append_rows(args.out, rows)
     print("| size | path | columns | build s | transfer s | solve s | total s | peak MiB | status | gap |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:

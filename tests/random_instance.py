@@ -17,14 +17,16 @@ COUNTRIES = [
 
 
 def random_instance(folder: Path, seed: int, max_options: int = 5, *, materials: int | None = None,
-                    aversion: float | None = None, binding_budget: bool = False, relaxed: bool = False) -> Path:
+                    aversion: float | None = None, binding_budget: bool = False, relaxed: bool = False,
+                    price_shocks: bool = False, ambiguity: float | None = None) -> Path:
     """Write a random instance with at most `max_options` options (2^K contract choices).
 
     By default every feature may appear. Asked for a shape, it draws that shape: `materials`
     materials, each with at least two options; `aversion` as lambda; `binding_budget`, a
     budget of the two cheapest options' fixed costs (and every option with one); `relaxed`,
     no rule that can make it infeasible (service levels, minimum suppliers, average risk,
-    initial stock), so that every example has an optimum.
+    initial stock), so that every example has an optimum; `price_shocks`, spot options and
+    disruptions with price factors (some of severity 0: price events only); `ambiguity`, delta.
     """
     rng = random.Random(seed)
     T = rng.randint(1, 3)
@@ -106,6 +108,17 @@ def random_instance(folder: Path, seed: int, max_options: int = 5, *, materials:
             row.update(service_level="", min_suppliers="", max_avg_risk="", initial_stock="")
     if aversion is not None:
         settings["risk"]["aversion"] = aversion
+    if ambiguity is not None:
+        settings["risk"]["ambiguity"] = ambiguity
+    if price_shocks:
+        for option in options[::2]:
+            option.update(spot=1, agreement="")
+        for row in disruptions:
+            row["price_factor"] = rng.choice([1, 1.5, 3])
+        for sc in scenarios[1:]:
+            disruptions.append({"scenario": sc["scenario"], "scope": "bloc", "name": "china",
+                                "commodity": rng.choice(["*", *mats]), "start_period": periods[0], "end_period": "",
+                                "severity": 0, "price_factor": rng.choice([2, 4])})
     if binding_budget:
         for option in options:
             option["fixed_cost"] = option["fixed_cost"] or rng.randint(100, 1500)

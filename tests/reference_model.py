@@ -39,6 +39,7 @@ def read_reference(folder: Path) -> SimpleNamespace:
     rate = settings.get("discount_rate", 0.0)
     lam = settings.get("risk", {}).get("aversion", 0.0)
     alpha = settings.get("risk", {}).get("cvar_alpha", 0.9)
+    delta = settings.get("risk", {}).get("ambiguity", 0.0)
     budget = settings.get("budget", {}).get("fixed_cost_max")
     d = [(1 + rate) ** (-t) for t in range(T)]
 
@@ -93,16 +94,23 @@ def read_reference(folder: Path) -> SimpleNamespace:
     prob = dict(zip(S, map(float, scdf["probability"]))) if scdf is not None else {"base": 1.0}
     sev: dict = {}
     dis = _read(folder, "disruptions")
+    price: dict = {}  # spot price factor per (material, period, scenario): the largest of the rows hitting it
     if dis is not None:
         for rec in dis.to_dict("records"):
             first = periods.index(rec["start_period"])
             last = periods.index(rec["end_period"]) if rec.get("end_period") else T - 1
+            for m in mats:
+                if rec["commodity"] in ("*", m):
+                    for t in range(first, last + 1):
+                        key = (m, t, rec["scenario"])
+                        price[key] = max(price.get(key, -np.inf), _num(rec.get("price_factor"), 1.0))
             for o in O:
                 if (rec["commodity"] in ("*", mat[o])) and exposed(o, rec["scope"], rec["name"]):
                     for t in range(first, last + 1):
                         key = (o, t, rec["scenario"])
                         sev[key] = max(sev.get(key, 0.0), _num(rec.get("severity"), 1.0))
     a = {(o, t, s): 1 - sev.get((o, t, s), 0.0) for o in O for t in range(T) for s in S}
+    f = {(m, t, s): price.get((m, t, s), 1.0) for m in mats for t in range(T) for s in S}
     lim = _read(folder, "limits")
     limits = [] if lim is None else [
         (sc, nm, m, float(sh)) for sc, nm, cm, sh in zip(lim["scope"], lim["name"], lim["commodity"], lim["max_share"])
@@ -146,6 +154,12 @@ def reference_optimum(folder: Path) -> float | None:
     add(("eta",))
     for s in S:
         add(("xi", s))
+    robust = ref.delta > 0
+    if robust:  # the worst case over the ambiguity set, as the LP dual of the max over p
+        add(("rho",))
+        for s in S:
+            add(("beta", s))
+            add(("gamma", s))
     n = len(cols)
 
     def scenario_cost_row(s: str) -> np.ndarray:
@@ -154,7 +168,7 @@ def reference_optimum(folder: Path) -> float | None:
             for t in P[o]:
                 row[cols["x", o, t]] += d[t] * cost[o] * a[o, t, s]
                 if ("y", o, t, s) in cols:
-                    row[cols["y", o, t, s]] += d[t] * cost[o] * (1 + prem[o])
+                    row[cols["y", o, t, s]] += d[t] * cost[o] * (1 + prem[o]) * ref.f[mat[o], t, s]
         for m in mats:
             for t in range(T):
                 row[cols["I", m, t, s]] += d[t] * holding[m]
@@ -170,11 +184,18 @@ def reference_optimum(folder: Path) -> float | None:
     money = float(np.sqrt(magnitudes.min() * magnitudes.max())) if len(magnitudes) else 1.0
     cost_rows = {s: row / money for s, row in cost_rows.items()}
     c = np.zeros(n)
-    for s in S:
-        c += (1 - lam) * prob[s] * cost_rows[s]
     c[cols["eta",]] += lam
-    for s in S:
-        c[cols["xi", s]] += lam * prob[s] / (1 - alpha)
+    if robust:
+        # min lam eta + rho + sum_s (u_s beta_s - l_s gamma_s)
+        # s.t. (1 - lam) C_s + lam / (1 - alpha) xi_s <= rho + beta_s - gamma_s
+        c[cols["rho",]] = 1.0
+        for s in S:
+            c[cols["beta", s]] = min(1.0, prob[s] * (1 + ref.delta))
+            c[cols["gamma", s]] = -prob[s] * (1 - ref.delta)
+    else:
+        for s in S:
+            c += (1 - lam) * prob[s] * cost_rows[s]
+            c[cols["xi", s]] += lam * prob[s] / (1 - alpha)
 
     A_ub, b_ub, A_eq, b_eq = [], [], [], []
     for (kind, *rest), j in cols.items():
@@ -228,6 +249,14 @@ def reference_optimum(folder: Path) -> float | None:
         row[cols["xi", s]] -= 1
         A_ub.append(row)
         b_ub.append(0.0)
+        if robust:
+            row = (1 - lam) * cost_rows[s]
+            row[cols["xi", s]] += lam / (1 - alpha)
+            row[cols["rho",]] -= 1
+            row[cols["beta", s]] -= 1
+            row[cols["gamma", s]] += 1
+            A_ub.append(row)
+            b_ub.append(0.0)
 
     best = None
     for z in itertools.product([0, 1], repeat=len(O)):
@@ -246,7 +275,7 @@ def reference_optimum(folder: Path) -> float | None:
                 bounds.append((min(minv[o], cap[o, t]) if on else 0.0, cap[o, t] if on else 0.0))
             elif key[0] == "I":
                 bounds.append((0.0, storage[key[1]]))
-            elif key[0] == "eta":
+            elif key[0] in ("eta", "rho"):
                 bounds.append((None, None))
             else:
                 bounds.append((0.0, None))

@@ -159,10 +159,11 @@ def test_negative_non_numeric_and_non_finite_all_reported_at_once(inst):
 def test_fractions_out_of_range(inst):
     (inst / "countries.csv").write_text("country,bloc,risk\nCHN,china,1.5\nRUS,russia,0.6\nIDN,global_south,0.5\n")
     (inst / "disruptions.csv").write_text(
-        "scenario,scope,name,commodity,start_period,severity\ncut-china,bloc,china,*,2026,0\n")
+        "scenario,scope,name,commodity,start_period,severity,price_factor\ncut-china,bloc,china,*,2026,1.2,-1\n")
     assert problems_of(inst) == [
         "countries.csv:2:risk: '1.5': expected a number in [0, 1]",
-        "disruptions.csv:2:severity: '0': expected a number in (0, 1]",
+        "disruptions.csv:2:severity: '1.2': expected a number in [0, 1]",
+        "disruptions.csv:2:price_factor: '-1': expected a number >= 0",
     ]
 
 

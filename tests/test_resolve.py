@@ -35,6 +35,11 @@ STEPS = [
     ({"options.gallium-COD-4.capacity": 10.0}, False),  # a matrix coefficient
     ({"risk.aversion": 0.0}, False),  # no CVaR variables
     ({"risk.aversion": 0.0, "limits.bloc:china:*.max_share": 0.3}, True),
+    ({"risk.ambiguity": 0.2}, False),  # the worst-case rows and columns appear
+    ({"risk.ambiguity": 0.4}, True),
+    ({"risk.ambiguity": 0.4, "scenarios.s003.probability": 0.2}, True),
+    ({"risk.ambiguity": 0.4, "risk.aversion": 0.7}, False),  # lambda weighs R_s inside the worst-case rows
+    ({"risk.ambiguity": 0.4, "risk.aversion": 0.7, "risk.cvar_alpha": 0.5}, False),  # so does alpha, e_s
 ]
 
 

@@ -168,7 +168,28 @@ def options_and_ramps():
     ops.append(incumbent("tungsten", "tungsten", "AUS", 1.1 * P["tungsten"], share=0.5))
     project("tungsten:KOR-Sangdong", "tungsten", "KOR", "", 2000, "2027", 0, 1.1 * P["tungsten"])
     ops.append(option("tungsten:CHN-spot", "tungsten", "CHN", 3000, P["tungsten"], spot=1, spot_premium=0.5))
+    ops.extend(world_spot(ops))
     return ops, ramps
+
+
+WORLD_SPOT_SHARE = 0.25  # ASSUMPTION: traders' stocks and recyclers outside China, a quarter of contractable output
+WORLD_SPOT_MARKUP = 1.5  # ASSUMPTION: traders' price, 50% over the 2024 price (as the Chinese spot premiums)
+
+
+def world_spot(ops: list[dict]) -> list[dict]:
+    """A spot market outside China for each material: a quarter of what the incumbents outside China
+    (no Chinese processing, no deal needed) can contract, named after the largest of them, at the
+    traders' price whether bought ahead (a forward contract) or on the day (no spot premium). On the
+    day, a ban's price shock (PRICE_FACTOR) multiplies that price; bought ahead, it does not."""
+    spot = []
+    for material in PRICE:
+        free = [o for o in ops if o["commodity"] == material and o["origin"] != "CHN" and o["processor"] != "CHN"
+                and not o["agreement"] and not o["available_from"] and not o["spot"]]
+        largest = max(free, key=lambda o: o["capacity"])
+        spot.append(option(f"{material}:world-spot", material, largest["origin"],
+                           WORLD_SPOT_SHARE * sum(o["capacity"] for o in free), WORLD_SPOT_MARKUP * PRICE[material],
+                           spot=1, spot_premium=0))
+    return spot
 
 
 # --- events: four independent uncertainties (probabilities are ASSUMPTIONS, see NOTES.md); planner
@@ -176,19 +197,32 @@ def options_and_ramps():
 CHINA_BAN = [("gallium", 1), ("germanium", 1), ("antimony", 1), ("graphite", 0.5), ("tungsten", 0.5)]
 CHINA_ESCALATION = [("gallium", 1), ("germanium", 1), ("antimony", 1), ("graphite", 1), ("tungsten", 1),
                     ("heavy_ree_oxide", 1), ("ndpr_oxide", 0.5)]
+# --- price shocks of a Chinese ban: the price outside China within about a year of the control it
+# follows, over the 2024 price used above (PRICE); reference/price_shocks.csv gives each figure's source.
+# Materials not listed keep their price (no shock found in the sources: graphite, NdPr; see NOTES.md).
+PRICE_FACTOR = {
+    "gallium": 1.19,  # 595 USD/kg (Dec 2024, after the US ban) / 500
+    "germanium": 2.38,  # about 5,000 USD/kg (Sep 2025) / 2,100
+    "antimony": 1.84,  # 17.50 USD/lb (Nov 2024) / 9.50 USD/lb, USGS MCS 2025
+    "tungsten": 4.33,  # APT 1,082 USD/mtu (Dec 2025, after the Feb 2025 controls) / 250
+    "heavy_ree_oxide": 3.46,  # Argus Europe May 2025: Dy oxide 850, Tb oxide 3,000 USD/kg, same 80/20 mix
+}
 
 
 def events():
     rows = []
 
-    def add(event, scope, name, commodity, start, end, severity, probability, group=""):
+    def add(event, scope, name, commodity, start, end, severity, probability, group="", price_factor=1):
         rows.append(dict(event=event, scope=scope, name=name, commodity=commodity, start_period=start,
-                         end_period=end, severity=severity, probability=probability, group=group))
+                         end_period=end, severity=severity, probability=probability, group=group,
+                         price_factor=price_factor))
 
     for commodity, severity in CHINA_BAN:
-        add("china-ban", "bloc", "china", commodity, "2027", "", severity, 0.35, "china")
+        add("china-ban", "bloc", "china", commodity, "2027", "", severity, 0.35, "china",
+            PRICE_FACTOR.get(commodity, 1))
     for commodity, severity in CHINA_ESCALATION:
-        add("china-escalation", "bloc", "china", commodity, "2027", "", severity, 0.25, "china")
+        add("china-escalation", "bloc", "china", commodity, "2027", "", severity, 0.25, "china",
+            PRICE_FACTOR.get(commodity, 1))
     add("russia-breaks", "country", "RUS", "*", "2029", "2035", 1, 0.4)
     add("ukraine-damage", "country", "UKR", "*", "2027", "2029", 0.7, 0.3)
     add("coups", "country", "MMR", "*", "2028", "2030", 1, 0.25)

@@ -60,6 +60,9 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
          f"{len(inst.periods)} periods) with HiGHS, gap {mip_gap:g}"
          + (f", time limit {time_limit:g} s" if time_limit else "")
          + (f", node limit {node_limit:,}" if node_limit else "") + " ...")
+    if inst.ambiguity > 0 and not no_decomposition:
+        say(f"note: with ambiguity ({inst.ambiguity:g}) the decomposition phase is not used: branch and bound "
+            "solves the whole model")
     from planner.solve.pipeline import solve_instance
 
     progress = Progress()
@@ -72,9 +75,11 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
     if metrics:
         from planner.studies.evaluate import hedging_metrics
 
-        say("computing EVPI, VSS and the out-of-sample cost ...")
+        say("computing EVPI, VSS and the out-of-sample cost"
+            + (" and the price of robustness" if inst.ambiguity > 0 else "") + " ...")
         outcome.extra = {"metrics": hedging_metrics(inst, outcome.data, outcome.plan, outcome.figures.objective,
-                                                    options, out_of_sample=samples)}
+                                                    options, out_of_sample=samples,
+                                                    best_bound=outcome.report.best_bound)}
     folder = write_results(outcome, folder, force=force, xlsx=xlsx, report=html_report)
     click.echo(format_summary(outcome))
     if metrics:

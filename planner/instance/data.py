@@ -7,6 +7,7 @@ results and the verifier need is here as plain dictionaries keyed by names and i
 from __future__ import annotations
 
 import functools
+import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
@@ -43,6 +44,7 @@ class ModelData:
     capacity: dict[tuple[str, int], float]  # cap_ot, every t (0 outside availability)
     min_volume: dict[tuple[str, int], float]  # q_ot for t in P_o
     availability: dict[tuple[str, int, str], float]  # a_ots for t in P_o
+    price_factor: dict[tuple[str, int, str], float]  # f_mts where it is not 1: spot prices of m in t, s
     # Scenarios that disrupt no option of m differently share m's recourse (see `recourse_groups`):
     recourse_of: dict[tuple[str, str], str]  # (m, s) -> the scenario whose recourse s shares
     recourse_scenarios: dict[str, list[str]]  # m -> scenarios that own a recourse copy
@@ -65,6 +67,7 @@ class ModelData:
     max_avg_risk: dict[str, float | None]
     risk_aversion: float
     cvar_alpha: float
+    ambiguity: float  # delta: each p_s may lie in [p_s (1 - delta), min(1, p_s (1 + delta))]
     fixed_cost_max: float | None
     # evaluations only: most volume of m thrown away over the horizon in scenario s (a recourse copy)
     disposal_cap: dict[tuple[str, str], float] | None = None
@@ -88,11 +91,14 @@ class ModelData:
 
 def recourse_groups(commodities: list[str], scenarios: list[str], options_of: dict[str, list[str]],
                     periods_of: dict[str, list[int]], availability: dict[tuple[str, int, str], float],
+                    price_factor: dict[tuple[str, int, str], float], horizon: range,
                     ) -> dict[tuple[str, str], str]:
-    """(m, s) -> the first scenario (in `scenarios` order) with the same availability for m.
+    """(m, s) -> the first scenario (in `scenarios` order) with the same availability and spot
+    prices for m.
 
     The second stage of material m in scenario s (y, I, u of m; constraints 3-5; its part
-    of C_s) depends on s only through a_ots for o in O_m. Scenarios with equal a_ots have
+    of C_s) depends on s only through a_ots for o in O_m and the price factors f_mts.
+    Scenarios with equal a_ots and f_mts have
     equal recourse problems; since the objective never decreases when a C_s grows, each
     scenario's optimal recourse minimises its own cost, so one copy serves all of them and
     the optimum is unchanged (how many copies this saves: README, "Performance").
@@ -101,18 +107,22 @@ def recourse_groups(commodities: list[str], scenarios: list[str], options_of: di
     for m in commodities:
         first: dict[tuple[float | None, ...], str] = {}
         for s in scenarios:
-            pattern = tuple(availability[o, t, s] for o in options_of[m] for t in periods_of[o])
+            pattern = (tuple(availability[o, t, s] for o in options_of[m] for t in periods_of[o])
+                       + tuple(price_factor.get((m, t, s), 1.0) for t in horizon))
             shared[m, s] = first.setdefault(pattern, s)
     return shared
 
 
-def with_scenarios(data: ModelData, probability: dict[str, float],
-                   availability: dict[tuple[str, int, str], float]) -> ModelData:
-    """`data` with other scenarios (names and probabilities, a_ots for each), shared recourse redone."""
+def with_scenarios(data: ModelData, probability: dict[str, float], availability: dict[tuple[str, int, str], float],
+                   price_factor: dict[tuple[str, int, str], float]) -> ModelData:
+    """`data` with other scenarios (names and probabilities, a_ots and f_mts for each), shared
+    recourse redone."""
     scenarios = list(probability)
-    recourse_of = recourse_groups(data.commodities, scenarios, data.options_of, data.periods_of, availability)
+    recourse_of = recourse_groups(data.commodities, scenarios, data.options_of, data.periods_of, availability,
+                                  price_factor, data.horizon)
     return replace(data, scenarios=scenarios, probability=probability, availability=availability,
-                   recourse_of=recourse_of, recourse_scenarios=_owners(data.commodities, scenarios, recourse_of))
+                   price_factor=price_factor, recourse_of=recourse_of,
+                   recourse_scenarios=_owners(data.commodities, scenarios, recourse_of))
 
 
 def _owners(commodities: list[str], scenarios: list[str], recourse_of: dict[tuple[str, str], str]) -> dict:
@@ -178,8 +188,18 @@ def build_model_data(inst: Instance) -> ModelData:
     availability = {
         (o, t, s): 1.0 - severity.get((o, t, s), 0.0) for o in option_names for t in periods_of[o] for s in scenarios
     }
+    # f_mts: the largest price factor of the rows of s that hit m in t (every row counts, 1 by
+    # default); 1 where no row hits. Only factors other than 1 are kept.
+    factors: dict[tuple[str, int, str], float] = {}
+    for rec in inst.disruptions.itertuples(index=False):
+        for m in commodities if rec.commodity == "*" else [rec.commodity]:
+            for t in range(index[rec.start_period], index[rec.end_period] + 1):
+                key = (m, t, rec.scenario)
+                factors[key] = max(factors.get(key, -math.inf), float(rec.price_factor))
+    price_factor = {key: factor for key, factor in factors.items() if factor != 1.0}
 
-    recourse_of = recourse_groups(commodities, scenarios, options_of, periods_of, availability)
+    recourse_of = recourse_groups(commodities, scenarios, options_of, periods_of, availability, price_factor,
+                                  horizon)
     demand = {(m, t): 0.0 for m in commodities for t in horizon}
     for m, p, d in zip(inst.demand["commodity"], inst.demand["period"], inst.demand["demand"]):
         demand[m, index[p]] = float(d)
@@ -209,6 +229,7 @@ def build_model_data(inst: Instance) -> ModelData:
         capacity=capacity,
         min_volume=min_volume,
         availability=availability,
+        price_factor=price_factor,
         recourse_of=recourse_of,
         recourse_scenarios=_owners(commodities, scenarios, recourse_of),
         risk=risk,
@@ -230,5 +251,6 @@ def build_model_data(inst: Instance) -> ModelData:
         max_avg_risk={m: _optional(v) for m, v in com["max_avg_risk"].items()},
         risk_aversion=float(inst.risk_aversion),
         cvar_alpha=float(inst.cvar_alpha),
+        ambiguity=float(inst.ambiguity),
         fixed_cost_max=inst.fixed_cost_max,
     )

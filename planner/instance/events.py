@@ -189,8 +189,10 @@ def generate_scenarios(inst: Instance, method: str = "auto", max_scenarios: int 
             for rec in events[events["event"] == event].to_dict("records"):
                 disruptions.append({"_row": 0, "scenario": name, "scope": rec["scope"], "name": rec["name"],
                                     "commodity": rec["commodity"], "start_period": rec["start_period"],
-                                    "end_period": rec["end_period"], "severity": rec["severity"]})
-    columns = ["_row", "scenario", "scope", "name", "commodity", "start_period", "end_period", "severity"]
+                                    "end_period": rec["end_period"], "severity": rec["severity"],
+                                    "price_factor": rec["price_factor"]})
+    columns = ["_row", "scenario", "scope", "name", "commodity", "start_period", "end_period", "severity",
+               "price_factor"]
     how = (f"{len(rows)} scenarios from {len(events['event'].unique())} events in {len(groups)} independent "
            f"groups ({count:,} combinations), method {method}" + (f", seed {seed}" if method == "sample" else ""))
     return pd.DataFrame(rows), pd.DataFrame(disruptions, columns=columns), how

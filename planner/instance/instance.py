@@ -28,6 +28,7 @@ class Instance:
     discount_rate: float = 0.0
     risk_aversion: float = 0.0
     cvar_alpha: float = 0.9
+    ambiguity: float = 0.0  # delta of docs/model.md section 3.5
     fixed_cost_max: float | None = None
     sources: dict = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)

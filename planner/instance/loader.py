@@ -412,6 +412,7 @@ def load_instance(path: str | Path, replace: dict[str, Path | None] | None = Non
         discount_rate=settings.get("discount_rate", 0.0),
         risk_aversion=settings.get("risk.aversion", 0.0),
         cvar_alpha=settings.get("risk.cvar_alpha", 0.9),
+        ambiguity=settings.get("risk.ambiguity", 0.0),
         fixed_cost_max=settings.get("budget.fixed_cost_max"),
         sources=settings.get("sources", {}),
         tables=tables,

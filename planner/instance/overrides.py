@@ -25,7 +25,7 @@ from planner.instance.instance import Instance
 from planner.instance.loader import check_rules, did_you_mean
 from planner.instance.schema import SETTINGS, TABLES, Kind
 
-_SETTING_FIELDS = {"risk.aversion": "risk_aversion", "risk.cvar_alpha": "cvar_alpha",
+_SETTING_FIELDS = {"risk.aversion": "risk_aversion", "risk.cvar_alpha": "cvar_alpha", "risk.ambiguity": "ambiguity",
                    "budget.fixed_cost_max": "fixed_cost_max", "discount_rate": "discount_rate"}
 _TABLES = {t.stem: t for t in TABLES}
 

@@ -211,8 +211,10 @@ _DISRUPTION = (  # what a disruption hits, how long and how hard: disruptions.cs
            refers_to="commodities", allow_star=True),
     Column("start_period", Kind.PERIOD, "first period hit", required=True),
     Column("end_period", Kind.PERIOD, "last period hit; empty = last period"),
-    Column("severity", Kind.NUMBER, "fraction of capacity lost", default=1.0,
-           lower=0.0, upper=1.0, lower_open=True, is_fraction=True),
+    Column("severity", Kind.NUMBER, "fraction of capacity lost (0: a price event only)", default=1.0,
+           lower=0.0, upper=1.0, is_fraction=True),
+    _nonneg("price_factor", "spot prices of the commodity, from any option, times this while it lasts "
+            "(the largest factor applies where rows overlap)", default=1.0),
 )
 
 DISRUPTIONS = Table(
@@ -268,6 +270,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("discount_rate", "number", "per period; d_t = (1 + rate)^-t", default=0.0, lower=0.0),
     Setting("risk.aversion", "number", "lambda: weight of CVaR against expected cost", default=0.0,
             lower=0.0, upper=1.0),
+    Setting("risk.ambiguity", "number", "delta: each scenario probability may lie anywhere in "
+            "[p (1 - delta), min(1, p (1 + delta))], summing to 1; the objective is the worst case over them "
+            "(section 3.5)", default=0.0, lower=0.0, upper=1.0),
     Setting("risk.cvar_alpha", "number", "alpha: CVaR confidence level", default=0.9,
             lower=0.0, upper=1.0, upper_open=True),
     Setting("budget.fixed_cost_max", "number", "cap on fixed costs (options and agreements); absent = none", lower=0.0),

@@ -1,16 +1,18 @@
 """Costs, CVaR and the objectives (docs/model.md section 3.4).
 
     FC  = sum_o fixed_cost_o z_o + sum_g fixed_cost_g w_g           (`fixed_cost`, not discounted)
-    C_s = sum_t d_t [ sum_o unit_cost_o a_ots x_ot + sum_o unit_cost_o (1 + spot_premium_o) y_ots
+    C_s = sum_t d_t [ sum_o unit_cost_o a_ots x_ot + sum_o unit_cost_o (1 + spot_premium_o) f_mts y_ots
                       + sum_m (holding_cost_m I_mts + shortage_penalty_m u_mts) ]
     minimise FC + (1 - lambda) sum_s p_s C_s + lambda CVaR_alpha(C)
+
+(f_mts: the price factor of material m in t, s; 1 without a price shock.)
 
 Contracted volume is paid as delivered (a_ots x_ot). C_s is written with the cost of full
 delivery factored out and the rest split by material, so that each recourse copy
 (`ModelData.recourse_of`) is costed once, however many scenarios share it:
 
     K    = sum_{o, t in P_o} d_t unit_cost_o x_ot                   (`contract_cost`, an expression)
-    R_ms = sum_{o in O_m} sum_t d_t [ - unit_cost_o (1 - a_ots) x_ot + unit_cost_o (1 + spot_premium_o) y_ots ]
+    R_ms = sum_{o in O_m} sum_t d_t [ - unit_cost_o (1 - a_ots) x_ot + unit_cost_o (1 + spot_premium_o) f_mts y_ots ]
            + sum_t d_t (holding_cost_m I_mts + shortage_penalty_m u_mts)
                                                   (`recourse_cost`, a variable per copy, defined by a row)
     R_s  = sum_m R_m,r(m,s)     with r(m, s) the copy s shares       (`scenario_recourse_cost`)
@@ -25,6 +27,19 @@ CVaR_alpha(K + R) = K + CVaR_alpha(R): the tail rows carry only the recourse par
 with e_s = `tail_excess[s]` and eta = `value_at_risk` (the value at risk of R). This keeps
 K's many terms out of every tail row. lambda, alpha and p_s are mutable Params. The tail rows
 and eta, e_s link the materials (`planner.model.structure`); R_ms marks material m's block.
+
+With ambiguity delta > 0 (docs/model.md section 3.5) the objective is the worst case over
+the set P = {p : l_s <= p_s <= u_s, sum p = 1}, l_s = p_s (1 - delta), u_s = min(1, p_s (1 +
+delta)): FC + max_p [(1 - lambda) E_p[C] + lambda CVaR_alpha,p(C)]. Exchanging min over eta
+and max over p (the function is convex in eta, linear in p, P compact) and taking the LP dual
+of the max over p gives, with K out of the rows as before (sum p = 1):
+
+    minimise FC + K + lambda eta + rho + sum_s (u_s beta_s - l_s gamma_s)
+    s.t.     rho + beta_s - gamma_s >= (1 - lambda) R_s + lambda / (1 - alpha) e_s   (`worst_case`)
+             e_s >= R_s - eta,  e_s, beta_s, gamma_s >= 0,  rho free
+
+(without the e_s at lambda = 0). At delta = 0 its optimum is the nominal one; the nominal
+model is then built as above, unchanged. l_s and u_s are mutable Params.
 
 Also declared: `expected_cost` = FC + sum_s p_s C_s and, deactivated, the tie-break objective
 that minimises it (among optimal plans, one with the least expected cost: docs/model.md
@@ -69,7 +84,8 @@ def add_scenario_costs(b: ModelBuilder, data: ModelData, d: Decisions) -> tuple[
                 if price and a < 1:
                     terms.append(-price * (1 - a) * d.volume[o, t])
                 if price and a and data.is_spot[o]:  # a = 0: no spot variable
-                    terms.append(price * (1 + data.spot_premium[o]) * d.spot[o, t, s])
+                    factor = data.price_factor.get((m, t, s), 1.0)
+                    terms.append(price * (1 + data.spot_premium[o]) * factor * d.spot[o, t, s])
         for t in data.horizon:
             if data.holding_cost[m]:
                 terms.append(data.discount[t] * data.holding_cost[m] * d.stock[m, t, s])
@@ -93,15 +109,47 @@ def add_objectives(b: ModelBuilder, data: ModelData, contract_cost: Any,
     mean_scenario_cost = (sum(p[s] for s in data.scenarios) * contract_cost
                           + sum(p[s] * scenario_recourse_cost[s] for s in data.scenarios))
     expected_cost = b.expression("expected_cost", expr=b.fixed_cost + mean_scenario_cost)
+    if data.ambiguity > 0:
+        objective = _worst_case_objective(b, data, lam, alpha, contract_cost, scenario_recourse_cost)
+        return b.objective("objective", objective), b.objective("tiebreak_objective", expected_cost, active=False)
     objective = b.fixed_cost + (1 - lam) * mean_scenario_cost
     if data.risk_aversion > 0:  # lambda = 0: no CVaR variables at all
-        eta = b.structure.value_at_risk = b.var("value_at_risk", None, Domain.REAL)
-        excess = b.structure.tail_excess = b.var("tail_excess", data.scenarios)
-        b.structure.tail_rows = b.rows("tail_definition", data.scenarios,
-                                       lambda _, s: excess[s] >= scenario_recourse_cost[s] - eta)
+        eta, excess = _tail(b, data, scenario_recourse_cost)
         tail = sum(p[s] * excess[s] for s in data.scenarios) / (1 - alpha)
         objective = objective + lam * (contract_cost + eta + tail)
     return b.objective("objective", objective), b.objective("tiebreak_objective", expected_cost, active=False)
+
+
+def _tail(b: ModelBuilder, data: ModelData, scenario_recourse_cost: Any) -> tuple[Any, Any]:
+    """eta (the value at risk of R) and e_s >= R_s - eta: the CVaR's tail rows, which link the materials."""
+    eta = b.structure.value_at_risk = b.var("value_at_risk", None, Domain.REAL)
+    excess = b.structure.tail_excess = b.var("tail_excess", data.scenarios)
+    b.structure.tail_rows = b.rows("tail_definition", data.scenarios,
+                                   lambda _, s: excess[s] >= scenario_recourse_cost[s] - eta)
+    return eta, excess
+
+
+def _worst_case_objective(b: ModelBuilder, data: ModelData, lam: Any, alpha: Any, contract_cost: Any,
+                          scenario_recourse_cost: Any) -> Any:
+    """The worst case over the ambiguity set, through the LP dual of the max over p (module docstring)."""
+    lower = b.param("ambiguity_lower", lambda data: {s: data.probability[s] * (1 - data.ambiguity)
+                                                     for s in data.scenarios}, index=data.scenarios)
+    upper = b.param("ambiguity_upper", lambda data: {s: min(1.0, data.probability[s] * (1 + data.ambiguity))
+                                                     for s in data.scenarios}, index=data.scenarios)
+    rho = b.var("worst_case_level", None, Domain.REAL)
+    beta = b.var("worst_case_above", data.scenarios)
+    gamma = b.var("worst_case_below", data.scenarios)
+    objective = b.fixed_cost + contract_cost + rho + sum(upper[s] * beta[s] - lower[s] * gamma[s]
+                                                         for s in data.scenarios)
+    if data.risk_aversion > 0:
+        eta, excess = _tail(b, data, scenario_recourse_cost)
+        objective = objective + lam * eta
+        cost = {s: (1 - lam) * scenario_recourse_cost[s] + lam / (1 - alpha) * excess[s] for s in data.scenarios}
+    else:
+        cost = {s: scenario_recourse_cost[s] for s in data.scenarios}
+    b.structure.worst_case_rows = b.rows("worst_case", data.scenarios,
+                                         lambda _, s: rho + beta[s] - gamma[s] >= cost[s])
+    return objective
 
 
 def add_least_disposal_objective(b: ModelBuilder, d: Decisions) -> Any:

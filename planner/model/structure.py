@@ -45,6 +45,7 @@ class Structure:
     agreements: Any = None  # w_g (linking)
     agreement_links: Any = None  # z_o <= w_g, constraint 2
     material_costs: Any = None  # R_ms
+    worst_case_rows: Any = None  # the ambiguity set's rows (docs/model.md 3.5): they link the materials too
     slacks: list[Slack] = field(default_factory=list)
     parameters: list[tuple[Any, Callable[[ModelData], Any]]] = field(default_factory=list)
 

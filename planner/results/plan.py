@@ -19,7 +19,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
                   "total_volume", "origin_bloc", "processor_bloc"],
     "volumes": ["option", "commodity", "period", "volume"],
     "agreements": ["agreement", "signed", "fixed_cost", "options_selected"],
-    "scenario_costs": ["scenario", "probability", "cost", "total_cost"],
+    "scenario_costs": ["scenario", "probability", "worst_case_probability", "cost", "total_cost"],
     "supply": ["scenario", "commodity", "period", "demand", "delivered", "spot", "shortage", "disposed", "stock"],
     "spot": ["scenario", "option", "commodity", "period", "volume"],
     "exposure": ["commodity", "period", "scope", "name", "contracted", "demand", "share", "max_share"],
@@ -46,9 +46,12 @@ class Figures:
 
     fixed_cost: float
     scenario_cost: dict[str, float]  # C_s
-    expected_cost: float  # FC + sum_s p_s C_s
-    cvar: float  # FC + CVaR_alpha(C)
-    objective: float  # (1 - lambda) expected_cost + lambda cvar
+    expected_cost: float  # FC + sum_s p_s C_s, at the given probabilities
+    cvar: float  # FC + CVaR_alpha(C), at the given probabilities
+    objective: float  # (1 - lambda) E + lambda CVaR under the worst-case probabilities (the given ones at delta 0)
+    worst_case_probability: dict[str, float]  # p* (the given probabilities at delta 0)
+    worst_case_expected_cost: float  # FC + sum_s p*_s C_s
+    worst_case_cvar: float  # FC + CVaR_alpha,p*(C)
 
 
 def drop_idle_contracts(data: ModelData, plan: Plan) -> Plan:
@@ -89,8 +92,41 @@ def cvar(costs: np.ndarray, probabilities: np.ndarray, alpha: float) -> float:
     return min(rockafellar_uryasev(float(eta)) for eta in candidates)
 
 
+def worst_case_probabilities(costs: np.ndarray, probabilities: np.ndarray, ambiguity: float) -> np.ndarray:
+    """The probabilities in the ambiguity set that weigh the costliest scenarios most.
+
+    The set is {p : p_s in [p_s (1 - delta), min(1, p_s (1 + delta))], sum p = 1}. Starting
+    from every lower bound, the rest of the mass goes to the scenarios in order of cost,
+    highest first, each up to its upper bound (ties in the given order). This p* puts the
+    most probability above every threshold that any p of the set can, so it maximises every
+    measure that grows with the costs, the expectation and the CVaR among them
+    (docs/model.md section 3.5)."""
+    lower = probabilities * (1 - ambiguity)
+    upper = np.minimum(1.0, probabilities * (1 + ambiguity))
+    p = lower.copy()
+    rest = 1.0 - p.sum()
+    for s in np.argsort(-costs, kind="stable"):
+        if rest <= 0:
+            break
+        added = min(upper[s] - lower[s], rest)
+        p[s] += added
+        rest -= added
+    return p
+
+
+def risk_measure(costs: np.ndarray, probabilities: np.ndarray, risk_aversion: float, alpha: float,
+                 ambiguity: float = 0.0) -> tuple[float, np.ndarray]:
+    """max over the ambiguity set of (1 - lambda) E_p[C] + lambda CVaR_alpha,p(C), and the p
+    that attains it (the given probabilities when `ambiguity` is 0)."""
+    p = worst_case_probabilities(costs, probabilities, ambiguity) if ambiguity > 0 else probabilities
+    value = (1 - risk_aversion) * float(p @ costs)
+    if risk_aversion:
+        value += risk_aversion * cvar(costs, p, alpha)
+    return value, p
+
+
 def scenario_costs(data: ModelData, plan: Plan) -> dict[str, float]:
-    """C_s = sum_t d_t [sum_o c_o a_ots x_ot + sum_o c_o (1 + premium_o) y_ots + sum_m (h_m I + pen_m u)]."""
+    """C_s = sum_t d_t [sum_o c_o a_ots x_ot + sum_o c_o (1 + premium_o) f_mts y_ots + sum_m (h_m I + pen_m u)]."""
     cost = {s: 0.0 for s in data.scenarios}
     for (o, t), x in plan.volume.items():
         if x:
@@ -98,7 +134,8 @@ def scenario_costs(data: ModelData, plan: Plan) -> dict[str, float]:
             for s in data.scenarios:
                 cost[s] += price * data.availability[o, t, s] * x
     for (o, t, s), y in plan.spot.items():
-        cost[s] += data.discount[t] * data.unit_cost[o] * (1 + data.spot_premium[o]) * y
+        factor = data.price_factor.get((data.commodity_of[o], t, s), 1.0)
+        cost[s] += data.discount[t] * data.unit_cost[o] * (1 + data.spot_premium[o]) * factor * y
     for (m, t, s), stock in plan.stock.items():
         cost[s] += data.discount[t] * (data.holding_cost[m] * stock + data.shortage_penalty[m] * plan.unmet[m, t, s])
     return cost
@@ -115,7 +152,13 @@ def compute_figures(data: ModelData, plan: Plan) -> Figures:
     expected = fixed + float(p @ c)
     tail = fixed + cvar(c, p, data.cvar_alpha)
     lam = data.risk_aversion
-    return Figures(fixed, cost, expected, tail, (1 - lam) * expected + lam * tail)
+    if data.ambiguity > 0:
+        worst = worst_case_probabilities(c, p, data.ambiguity)
+        worst_expected, worst_tail = fixed + float(worst @ c), fixed + cvar(c, worst, data.cvar_alpha)
+    else:
+        worst, worst_expected, worst_tail = p, expected, tail
+    return Figures(fixed, cost, expected, tail, (1 - lam) * worst_expected + lam * worst_tail,
+                   dict(zip(data.scenarios, map(float, worst))), worst_expected, worst_tail)
 
 
 def delivered_and_spot(data: ModelData, plan: Plan, m: str, t: int, s: str) -> tuple[float, float]:
@@ -154,8 +197,8 @@ def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd
         columns=TABLE_COLUMNS["agreements"],
     )
     costs = pd.DataFrame(
-        [(s, data.probability[s], figures.scenario_cost[s], figures.fixed_cost + figures.scenario_cost[s])
-         for s in data.scenarios],
+        [(s, data.probability[s], figures.worst_case_probability[s], figures.scenario_cost[s],
+          figures.fixed_cost + figures.scenario_cost[s]) for s in data.scenarios],
         columns=TABLE_COLUMNS["scenario_costs"],
     )
     supply_rows = []

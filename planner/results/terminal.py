@@ -12,6 +12,16 @@ def _money(value: float, currency: str) -> str:
     return f"{value:,.2f} {currency}"
 
 
+def worst_case_leaning(given: dict[str, float], worst: dict[str, float], cost: dict[str, float],
+                       shown: int = 3) -> str:
+    """The costliest scenarios the worst case weighs above their given probability."""
+    raised = sorted((s for s in given if worst[s] > given[s] + 1e-12), key=lambda s: (-cost[s], s))
+    parts = [f"{s} (p {given[s]:.3g} -> {worst[s]:.3g})" for s in raised[:shown]]
+    if len(raised) > shown:
+        parts.append(f"{len(raised) - shown} more")
+    return ", ".join(parts) if parts else "none (the given probabilities are already the worst)"
+
+
 def format_summary(outcome: Outcome) -> str:
     """A few lines for the terminal: status, costs, chosen options per material."""
     inst, f, data = outcome.instance, outcome.figures, outcome.data
@@ -25,6 +35,12 @@ def format_summary(outcome: Outcome) -> str:
         f"  CVaR           {_money(f.cvar, inst.currency)}",
         f"  fixed cost     {_money(f.fixed_cost, inst.currency)}",
     ]
+    if data.ambiguity > 0:
+        lines.append(f"  worst case     probabilities within {data.ambiguity:.0%} of the given ones: expected cost "
+                     f"{_money(f.worst_case_expected_cost, inst.currency)}, "
+                     f"CVaR {_money(f.worst_case_cvar, inst.currency)}")
+        leaning = worst_case_leaning(data.probability, f.worst_case_probability, f.scenario_cost)
+        lines.append(f"    it leans on  {leaning}")
     signed = [g for g, w in outcome.plan.signed.items() if w]
     if signed:
         lines.append(f"  agreements     {', '.join(signed)}")
@@ -68,6 +84,20 @@ def format_metrics(metrics: dict, currency: str, expected_cost: float) -> str:
                      f"{oos['expected_cost']:,.2f}, 95% CI [{low:,.2f}, {high:,.2f}]; in sample {expected_cost:,.2f}")
     else:
         lines.append(f"    out of sample: {oos['note']}")
+    robust = metrics.get("price_of_robustness")
+    if robust:
+        tolerance = robust.get("solver_tolerance", 0.0)
+        lines.append(f"    price of robustness: the worst case saves {_money(robust['worst_case_saved'], currency)} "
+                     f"against the plan for the given probabilities (worst case "
+                     f"{robust['nominal_plan_worst_case']:,.2f}); at the given probabilities it costs "
+                     f"{_money(robust['nominal_cost'], currency)} more "
+                     f"(nominal optimum {robust['nominal_optimum']:,.2f})")
+        if max(abs(robust["worst_case_saved"]), abs(robust["nominal_cost"])) <= tolerance:
+            lines.append(f"      both are within the solves' gaps ({_money(tolerance, currency)}): the plans are "
+                         "equally good as far as the solver can tell; solve with a smaller --mip-gap to separate them")
+        elif min(abs(robust["worst_case_saved"]), abs(robust["nominal_cost"])) <= tolerance:
+            lines.append(f"      a figure within the solves' gaps ({_money(tolerance, currency)}) "
+                         "cannot be told from 0")
     return "\n".join(lines)
 
 

@@ -52,7 +52,7 @@ KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each 
     "spot": ("scenario", "option", "period"),
     "exposure": ("commodity", "period", "scope", "name"),
 }
-OPTIONAL_COLUMNS = {"supply": {"disposed"}}  # absent in results written before evaluations reported it
+OPTIONAL_COLUMNS = {"supply": {"disposed"}, "scenario_costs": {"worst_case_probability"}}  # not in older results
 _TEXT = {"option", "commodity", "origin", "processor", "agreement", "origin_bloc", "processor_bloc", "scenario",
          "period", "scope", "name"}
 _FLAGS = {"selected", "signed"}
@@ -286,6 +286,9 @@ def _check_tables(data: ModelData, result: _Result, figures: object, reader: _Re
     for (s,), i in rows["scenario_costs"].items():
         cost = figures.scenario_cost[s]
         _compare(out, "scenario_costs.csv", "probability", s, num(table, i, "probability"), data.probability[s])
+        _compare(out, "scenario_costs.csv", "worst_case_probability", s,
+                 num(table, i, "worst_case_probability", default=data.probability[s]),
+                 figures.worst_case_probability[s])
         _compare(out, "scenario_costs.csv", "cost", s, num(table, i, "cost"), cost)
         _compare(out, "scenario_costs.csv", "total_cost", s, num(table, i, "total_cost"), figures.fixed_cost + cost)
     table = tables["supply"]
@@ -337,8 +340,16 @@ def _check_summary(data: ModelData, result: _Result, figures: object) -> list[Vi
         if reported is not None:
             _compare(out, "summary", key, SUMMARY_FILE, reported, getattr(figures, key))
     inst = data.instance
+    worst = summary.get("worst_case")
+    if isinstance(worst, dict):  # absent in results written before ambiguity was reported
+        for key, value in (("expected_cost", figures.worst_case_expected_cost), ("cvar", figures.worst_case_cvar)):
+            reported = worst.get(key)
+            if isinstance(reported, bool) or not isinstance(reported, (int, float)) or not math.isfinite(reported):
+                out.append(Violation("summary", f"worst_case.{key}", math.inf, f"{reported!r} is not a number"))
+            else:
+                _compare(out, "summary", f"worst_case.{key}", SUMMARY_FILE, reported, value)
     for key, value in (("risk_aversion", data.risk_aversion), ("cvar_alpha", data.cvar_alpha),
-                       ("scenarios", len(data.scenarios))):
+                       ("ambiguity", data.ambiguity), ("scenarios", len(data.scenarios))):
         reported = number(key)
         if reported is not None and abs(reported - value) > 1e-12 * max(1.0, abs(value)):
             out.append(Violation("summary", key, abs(reported - value), f"reported {reported:g}, the instance's is "

@@ -32,7 +32,7 @@ from planner.errors import InfeasibleError
 from planner.instance.data import ModelData, build_model_data, with_scenarios
 from planner.instance.instance import Instance
 from planner.model.variant import Variant
-from planner.results.plan import Figures, Plan, compute_figures, cvar, result_tables
+from planner.results.plan import Figures, Plan, compute_figures, result_tables, risk_measure
 from planner.solve.pipeline import Outcome, solve_data
 from planner.solve.session import SolveOptions, SolveReport
 
@@ -105,31 +105,36 @@ def scenario_replacement(path: Path) -> dict[str, Path | None]:
     return {"scenarios": Path(path), "disruptions": beside if beside.exists() else None, "events": None}
 
 
-def _single_scenario(data: ModelData, name: str, availability: dict) -> ModelData:
-    return with_scenarios(data, {name: 1.0}, availability)
+def _single_scenario(data: ModelData, name: str, availability: dict, price_factor: dict) -> ModelData:
+    return with_scenarios(data, {name: 1.0}, availability, price_factor)
 
 
 def _risk_objective(data: ModelData, totals: np.ndarray, probabilities: np.ndarray) -> float:
-    lam = data.risk_aversion
-    return (1 - lam) * float(probabilities @ totals) + lam * cvar(totals, probabilities, data.cvar_alpha)
+    return risk_measure(totals, probabilities, data.risk_aversion, data.cvar_alpha, data.ambiguity)[0]
 
 
 def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: float, options: SolveOptions,
-                    out_of_sample: int = DEFAULT_OUT_OF_SAMPLE, seed: int = 1) -> dict:
-    """EVPI, VSS and the out-of-sample cost of `plan` (see the module docstring)."""
+                    out_of_sample: int = DEFAULT_OUT_OF_SAMPLE, seed: int = 1,
+                    best_bound: float | None = None) -> dict:
+    """EVPI, VSS and the out-of-sample cost of `plan` (see the module docstring); with
+    ambiguity, the price of robustness. `best_bound` is the plan's solve's bound."""
     quiet = replace(options, progress=None, log=False)
     totals = []
     for s in data.scenarios:
-        alone = _single_scenario(data, s, {(o, t, s): a for (o, t, s2), a in data.availability.items() if s2 == s})
+        alone = _single_scenario(data, s, {(o, t, s): a for (o, t, s2), a in data.availability.items() if s2 == s},
+                                 {(m, t, s): f for (m, t, s2), f in data.price_factor.items() if s2 == s})
         _, best, _ = solve_data(alone, quiet)
         totals.append(compute_figures(alone, best).objective)
     probabilities = np.array([data.probability[s] for s in data.scenarios])
     wait_and_see = _risk_objective(data, np.array(totals), probabilities)
 
-    mean_availability = {}
+    mean_availability: dict = {}
     for (o, t, s), a in data.availability.items():
         mean_availability[o, t, "expected"] = mean_availability.get((o, t, "expected"), 0.0) + data.probability[s] * a
-    expected_value = _single_scenario(data, "expected", mean_availability)
+    mean_price = {(m, t, "expected"): sum(data.probability[s] * data.price_factor.get((m, t, s), 1.0)
+                                          for s in data.scenarios) for m in data.commodities for t in data.horizon}
+    expected_value = _single_scenario(data, "expected", mean_availability,
+                                      {key: f for key, f in mean_price.items() if f != 1.0})
     _, ev_plan, _ = solve_data(expected_value, quiet)
     metrics: dict = {
         "wait_and_see": wait_and_see,
@@ -145,7 +150,37 @@ def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: floa
                        "more than can be used or stored in some scenario: its cost is unbounded",
                        eev_shortfalls_paid=relaxed)
     metrics["out_of_sample"] = _out_of_sample(inst, plan, quiet, out_of_sample, seed)
+    if data.ambiguity > 0:
+        metrics["price_of_robustness"] = price_of_robustness(data, plan, objective, quiet, best_bound)
     return metrics
+
+
+def price_of_robustness(data: ModelData, plan: Plan, objective: float, options: SolveOptions,
+                        best_bound: float | None = None) -> dict:
+    """What weighing the worst case over the ambiguity set costs and saves, against the plan made
+    for the given probabilities alone (the nominal plan):
+
+    - `worst_case_saved`: the nominal plan's worst-case objective minus the robust plan's (>= 0);
+    - `nominal_cost`: the robust plan's objective at the given probabilities minus the nominal
+      optimum (>= 0): what robustness costs if the given probabilities are right.
+
+    Each scenario's recourse is the cheapest for its plan, whatever the probabilities, so the
+    plans' figures under the other probabilities follow from the plans themselves.
+
+    Both plans are optimal only to the solver's gap: `solver_tolerance` is the sum of the two
+    solves' absolute gaps (objective minus bound; the robust one's when `best_bound` is
+    given), and a difference within it cannot be told from 0."""
+    nominal_data = replace(data, ambiguity=0.0)
+    report, nominal_plan, _ = solve_data(nominal_data, options)
+    nominal_optimum = compute_figures(nominal_data, nominal_plan).objective
+    tolerance = sum(max(0.0, value - bound) for value, bound in
+                    ((nominal_optimum, report.best_bound), (objective, best_bound)) if bound is not None)
+    nominal_worst = compute_figures(data, nominal_plan).objective
+    robust_nominal = compute_figures(nominal_data, plan).objective
+    return {"nominal_plan_worst_case": nominal_worst, "robust_plan_worst_case": objective,
+            "worst_case_saved": nominal_worst - objective, "nominal_optimum": nominal_optimum,
+            "robust_plan_nominal": robust_nominal, "nominal_cost": robust_nominal - nominal_optimum,
+            "solver_tolerance": tolerance}
 
 
 def _out_of_sample(inst: Instance, plan: Plan, options: SolveOptions, count: int, seed: int) -> dict:

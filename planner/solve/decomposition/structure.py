@@ -48,7 +48,10 @@ class Structure:
 def find_structure(declared: ModelStructure, columns: list, rows: list, matrix: sp.csr_matrix) -> Structure | None:
     """The blocks of a compiled planning model from what it declares (its linking rows and
     columns, its agreement links, its material costs), or None when fewer than two blocks
-    hold binaries (nothing to decompose)."""
+    hold binaries (nothing to decompose), or when the model weighs scenarios by their worst
+    case (the phase prices the CVaR's tail rows only; it does not handle ambiguity)."""
+    if declared.worst_case_rows is not None:
+        return None
     index = {id(v): j for j, v in enumerate(columns)}
 
     def cols_of(component: object) -> np.ndarray:

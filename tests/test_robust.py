@@ -1,0 +1,182 @@
+"""Price shocks and ambiguity in the probabilities (docs/model.md sections 3.5 and 6).
+
+Both features against the independent formulation on generated instances; the exact
+relations between the nominal and the robust problem; the two hand-checked examples; and
+delta = 0 with factors of 1 reproducing today's figures exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+
+import pytest
+from click.testing import CliRunner
+from helpers import REPO, four_suppliers
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from invariants import check_result
+from random_instance import random_instance
+from reference_model import reference_optimum
+
+from planner import cli
+from planner.errors import InfeasibleError
+from planner.instance.data import build_model_data
+from planner.instance.loader import load_instance
+from planner.results.plan import compute_figures
+from planner.results.write import write_results
+from planner.solve.pipeline import solve_data, solve_instance
+from planner.solve.session import SolveOptions
+
+EXACT = SolveOptions(mip_gap=1e-9)
+PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@PROPERTY
+@given(seed=st.integers(0, 10**9), delta=st.sampled_from([0.0, 0.2, 0.5, 1.0]))
+def test_price_shocks_and_ambiguity_match_the_independent_formulation(tmp_path_factory, seed, delta):
+    root = tmp_path_factory.mktemp("r")
+    folder = random_instance(root / "i", seed, price_shocks=True, ambiguity=delta)
+    expected = reference_optimum(folder)
+    try:
+        outcome = solve_instance(folder, EXACT)
+    except InfeasibleError:
+        assert expected is None
+        return
+    assert expected is not None
+    assert outcome.figures.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    write_results(outcome, root / "res")
+    assert check_result(folder, root / "res") == []  # shocked spot prices; worst case by a greedy
+
+
+@settings(max_examples=15, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10**9))
+def test_the_worst_case_grows_with_delta_and_the_robust_plan_is_never_worse_in_it(tmp_path_factory, seed):
+    """Larger ambiguity sets contain the smaller ones: the optimum cannot fall. The robust plan
+    is optimal for the worst case, so the nominal plan's worst case is never below it; and at
+    the given probabilities the robust plan never beats the nominal optimum."""
+    folder = random_instance(tmp_path_factory.mktemp("r") / "i", seed, price_shocks=True, relaxed=True)
+    data = build_model_data(load_instance(folder))
+    _, nominal_plan, _ = solve_data(data, EXACT)
+    nominal = compute_figures(data, nominal_plan).objective
+    previous = nominal
+    for delta in (0.1, 0.3, 0.6, 1.0):
+        robust_data = replace(data, ambiguity=delta)
+        _, plan, _ = solve_data(robust_data, EXACT)
+        robust = compute_figures(robust_data, plan).objective
+        assert robust >= previous - 1e-9 * max(1.0, abs(previous))
+        assert compute_figures(robust_data, nominal_plan).objective >= robust - 1e-7 * max(1.0, abs(robust))
+        assert compute_figures(data, plan).objective >= nominal - 1e-7 * max(1.0, abs(nominal))
+        previous = robust
+
+
+def _with_spot_and_china_shock(folder, factor: float):
+    """Four suppliers at aversion 0 with a spot option in Australia at 150, and China's cut-offs
+    raising spot prices by `factor`."""
+    folder = four_suppliers(folder, aversion=0.0)
+    with open(folder / "countries.csv", "a") as fh:
+        fh.write("AUS,allies,0.313,Australia\n")
+    (folder / "options.csv").write_text(
+        "option,commodity,origin,capacity,unit_cost,fixed_cost,spot\nCN1,rare_earth_oxide,CHN,100,100,500,0\n"
+        "CN2,rare_earth_oxide,CHN,100,105,500,0\nRU1,rare_earth_oxide,RUS,60,110,800,0\n"
+        "GS1,rare_earth_oxide,IDN,60,130,1000,0\nSPOT,rare_earth_oxide,AUS,100,150,0,1\n")
+    with open(folder / "disruptions.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row["price_factor"] = factor if row["name"] == "china" else 1
+    with open(folder / "disruptions.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+def test_hand_checked_price_shock(tmp_path):
+    """docs/model.md section 6: CN1 alone, 100 t; when China is cut off (probability 0.2) the
+    100 t come from the spot option at 150, or at 300 when the cut-off doubles spot prices:
+    500 + 0.8 x 10,000 + 0.2 x 15,000 = 11,500, and 500 + 0.8 x 10,000 + 0.2 x 30,000 = 14,500.
+    A factor of 5 changes the plan."""
+    for factor, expected in ((1, 11_500.0), (2, 14_500.0)):
+        out = solve_instance(_with_spot_and_china_shock(tmp_path / f"f{factor}", factor), EXACT)
+        assert out.figures.objective == pytest.approx(expected, rel=1e-9)
+        assert [o for o, z in out.plan.contracted.items() if z] == ["CN1"]
+        spot = out.tables["spot"]
+        assert set(spot["scenario"]) == {s for s in out.data.scenarios if "china" in s}
+        assert spot["volume"].to_numpy() == pytest.approx(100.0)
+    # spot at 750 when China is cut off: CN1 alone would cost 500 + 8,000 + 0.2 x 40,000 (short) = 16,500;
+    # contracting the Australian option for all 100 t at 150 costs 15,000 in every scenario
+    five = solve_instance(_with_spot_and_china_shock(tmp_path / "f5", 5), EXACT)
+    assert five.figures.objective == pytest.approx(15_000.0, rel=1e-9)
+    assert [o for o, z in five.plan.contracted.items() if z] == ["SPOT"] and five.tables["spot"].empty
+
+
+def test_hand_checked_ambiguity(tmp_path, monkeypatch):
+    """docs/model.md section 6: four suppliers at aversion 0.5 with delta = 0.2. The plan stays
+    CN1 + GS1 (900/19 and 1000/19 t); the worst case puts every scenario but the cheapest at
+    1.2 times its probability and 'none-cut' takes the rest (0.4048): expected cost 18,194.74,
+    CVaR 30,700, objective 24,447.37."""
+    monkeypatch.chdir(tmp_path)
+    folder = four_suppliers(tmp_path / "inst", aversion=0.5)
+    toml = (folder / "instance.toml").read_text().replace("cvar_alpha = 0.9", "cvar_alpha = 0.9\nambiguity = 0.2")
+    (folder / "instance.toml").write_text(toml)
+    result = CliRunner().invoke(cli.main, ["solve", str(folder), "--out", "res"])
+    assert result.exit_code == 0, result.output
+    assert "objective      24,447.37 USD" in result.output
+    assert "with ambiguity (0.2) the decomposition phase is not used" in result.output
+    assert "worst case     probabilities within 20% of the given ones: expected cost 18,194.74 USD, " \
+           "CVaR 30,700.00 USD" in result.output
+    assert "it leans on  cut-china-global_south (p 0.014 -> 0.0168)" in result.output
+    summary = json.loads((tmp_path / "res" / "summary.json").read_text())
+    assert summary["ambiguity"] == 0.2 and summary["expected_cost"] == pytest.approx(17_342.105263, rel=1e-9)
+    assert summary["worst_case"]["cvar"] == pytest.approx(30_700.0, rel=1e-9)
+    with open(tmp_path / "res" / "scenario_costs.csv") as fh:
+        worst = {row["scenario"]: float(row["worst_case_probability"]) for row in csv.DictReader(fh)}
+    assert worst["none-cut"] == pytest.approx(0.4048) and worst["cut-china"] == pytest.approx(0.1512)
+    assert CliRunner().invoke(cli.main, ["verify", str(folder), "res"]).exit_code == 0
+
+
+def test_delta_zero_and_factors_of_one_reproduce_todays_figures(tmp_path):
+    """Written out explicitly, the defaults change nothing: the bundled instance as it was before
+    price shocks and ambiguity (no spot markets outside China) with every price factor 1 and
+    ambiguity 0 gives the objective recorded then, to 1e-9."""
+    import shutil
+
+    from test_bundled import BEFORE_SHOCKS_OBJECTIVE
+
+    us = tmp_path / "us"
+    shutil.copytree(REPO / "instances" / "us-critical-minerals", us)
+    toml = (us / "instance.toml").read_text()
+    assert "ambiguity = 0.3" in toml
+    (us / "instance.toml").write_text(toml.replace("ambiguity = 0.3", "ambiguity = 0"))
+    for name, keep, change in (("events", lambda row: True, {"price_factor": "1"}),
+                               ("options", lambda row: not row["option"].endswith(":world-spot"), {})):
+        with open(us / f"{name}.csv") as fh:
+            rows = [{**row, **change} for row in csv.DictReader(fh) if keep(row)]
+        with open(us / f"{name}.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    assert solve_instance(us).figures.objective == pytest.approx(BEFORE_SHOCKS_OBJECTIVE, rel=1e-9)
+
+
+def test_a_sweep_over_ambiguity_and_the_price_of_robustness(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.ambiguity=0,0.2,0.5", "--out", "sw",
+                                      "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "sw" / "sweep.csv") as fh:
+        objectives = [float(row["objective"]) for row in csv.DictReader(fh)]
+    assert objectives == sorted(objectives) and objectives[0] == pytest.approx(23_736.842105, rel=1e-9)
+    folder = four_suppliers(tmp_path / "inst", aversion=0.5)
+    toml = (folder / "instance.toml").read_text().replace("cvar_alpha = 0.9", "cvar_alpha = 0.9\nambiguity = 0.2")
+    (folder / "instance.toml").write_text(toml)
+    solved = runner.invoke(cli.main, ["solve", str(folder), "--out", "res", "--metrics", "--samples", "10"])
+    assert solved.exit_code == 0, solved.output
+    robust = json.loads((tmp_path / "res" / "summary.json").read_text())["metrics"]["price_of_robustness"]
+    assert robust["nominal_optimum"] == pytest.approx(23_736.842105, rel=1e-9)
+    assert robust["worst_case_saved"] >= 0 and robust["nominal_cost"] >= -1e-9
+    assert "price of robustness" in solved.output
