@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
+from html import unescape
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -22,7 +24,13 @@ from helpers import four_suppliers
 from openpyxl import load_workbook
 
 from planner import cli
+from planner.formatting import money
 from planner.results.plan import TABLE_COLUMNS
+from planner.results.workbook import PIVOT_SHEETS
+
+FORMATS = {"objective": '#,##0.00 "USD"', "fixed_cost": '#,##0.00 "USD"', "cost": '#,##0.00 "USD"',
+           "total_cost": '#,##0.00 "USD"', "volume": '#,##0.00 "t"', "total_volume": '#,##0.00 "t"',
+           "demand": '#,##0.00 "t"', "share": "0.0%", "max_share": "0.0%", "probability": "0.0000"}
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -45,7 +53,8 @@ def results(tmp_path_factory):
     (folder / "options.csv").write_text(text)
     (folder / "limits.csv").write_text("scope,name,commodity,max_share\nbloc,china,*,0.4\nbloc,russia,*,0.9\n")
     out = base / "res"
-    result = CliRunner().invoke(cli.main, ["solve", str(folder), "--out", str(out), "--xlsx", "--report"])
+    result = CliRunner().invoke(cli.main, ["solve", str(folder), "--out", str(out), "--xlsx", "--report", "--metrics",
+                                           "--samples", "10"])
     assert result.exit_code == 0, result.output
     return out
 
@@ -83,21 +92,27 @@ def test_html_report_has_every_chart_and_table(results):
     html = (results / "report.html").read_text()
     parsed = _Collector()
     parsed.feed(html)
-    for section in ("headline", "volumes", "exposure", "scenario-costs", "shortages", "contracts"):
+    for section in SECTIONS:
         assert section in parsed.ids, section
     for chart in ("chart-volumes", "chart-scenario-costs", "chart-shortages"):
         assert parsed.svgs_in.get(chart, 0) >= 1, chart
     assert parsed.external == [], "the report must not need the network"
 
     summary = json.loads((results / "summary.json").read_text())
-    assert f"{summary['objective']:,.2f} USD" in html and f"{summary['cvar']:,.2f} USD" in html
+    assert money(summary["objective"], "USD") in html and money(summary["cvar"], "USD") in html
     exposure = pd.read_csv(results / "exposure.csv")
     limited = exposure[exposure["max_share"].notna()]
-    assert parsed.rows["table-exposure"] == len(limited) + 1  # + header
-    binding = (limited["share"].fillna(0) >= limited["max_share"] - 1e-6).sum()
-    assert binding >= 1 and parsed.row_classes.get("table-exposure", 0) == binding
+    headroom = limited["max_share"] - limited["share"].fillna(0)
+    binding = int((headroom <= 1e-6).sum())
+    limits = limited.assign(binding=headroom <= 1e-6).groupby(["commodity", "scope", "name"])["binding"].any()
+    assert binding >= 1 and parsed.rows["table-exposure"] == len(limits) + 1  # one row per limit, + header
+    assert parsed.row_classes.get("table-exposure", 0) == int(limits.sum())
+    assert parsed.rows["table-exposure-rest"] == len(limited) + 1  # every period, folded
+    assert parsed.row_classes.get("table-exposure-rest", 0) == binding
     contracts = pd.read_csv(results / "contracts.csv")
     assert parsed.rows["table-contracts"] == int(contracts["selected"].sum()) + 1
+    agreements = pd.read_csv(results / "agreements.csv")
+    assert parsed.rows.get("table-agreements", 1) == len(agreements) + 1 and "table-agreements" in parsed.ids
     supply = pd.read_csv(results / "supply.csv")
     assert parsed.rows["table-shortages"] == supply["scenario"].nunique() + 1
 
@@ -107,18 +122,83 @@ def test_user_text_is_escaped(results):
     assert "<b>RU1</b>" not in html
 
 
-def test_report_renders_in_a_headless_browser(results, tmp_path):
+SECTIONS = ("headline", "agreements", "volumes", "exposure", "scenario-costs", "shortages", "contracts")
+E_NOTATION = re.compile(r"\d(\.\d+)?[eE][+-]?\d")
+# Run in the page by the test only: what a reader sees (body text and the charts' text), how far
+# the page runs over the window's width, and which elements stick out.
+PROBE = """<script>
+const svgText = Array.from(document.querySelectorAll('svg text')).map(t => t.textContent);
+const wide = Array.from(document.querySelectorAll('table, figure, svg, p, h1, h2'))
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.id || e.tagName);
+document.body.setAttribute('data-probe', JSON.stringify({
+  overflow: document.documentElement.scrollWidth - window.innerWidth, wide: wide,
+  text: document.body.innerText, svgText: svgText,
+  sections: Array.from(document.querySelectorAll('section')).map(s => s.id)}));
+</script>"""
+
+
+def _chromium(tmp_path):
     chromium = _program("chromium", "chromium-browser", "google-chrome")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([chromium, *flags, "--dump-dom", (results / "report.html").as_uri()],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
-    assert dom.count("<svg") >= 3 and "Sourcing plan: four-suppliers" in dom
-    shot = tmp_path / "report.png"
-    subprocess.run([chromium, *flags, "--window-size=1200,1600", f"--screenshot={shot}",
-                    (results / "report.html").as_uri()], capture_output=True, timeout=120, check=True)
+    return [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}"]
+
+
+def _probe(browser, page, tmp_path, width):
+    """The page as Chromium lays it out in a window `width` pixels wide."""
+    copy = tmp_path / f"probe-{width}-{page.name}"
+    copy.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
+    dom = subprocess.run([*browser, f"--window-size={width},1200", "--virtual-time-budget=5000", "--dump-dom",
+                          copy.as_uri()], capture_output=True, text=True, timeout=180, check=True).stdout
+    found = re.search(r'data-probe="([^"]*)"', dom)
+    assert found, dom[:500]
+    return json.loads(unescape(found.group(1)))
+
+
+def _rendered_properly(browser, page, tmp_path, sections):
+    """At a desktop width and at A4's printable width: no overflow, no e-notation, every section;
+    printed to PDF on A4 pages."""
+    for width in (1280, 700):  # 700 px: A4 less 12 mm margins, at 96 dpi
+        probe = _probe(browser, page, tmp_path, width)
+        assert probe["overflow"] <= 0 and probe["wide"] == [], (width, probe["overflow"], probe["wide"])
+        for text in [probe["text"], *probe["svgText"]]:
+            assert not E_NOTATION.search(text), (width, E_NOTATION.search(text).group(0), text[:200])
+        assert [s for s in sections if s not in probe["sections"]] == []
+    pdf = tmp_path / f"{page.stem}.pdf"
+    subprocess.run([*browser, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri()],
+                   capture_output=True, timeout=180, check=True)
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf.read_bytes())
+    assert boxes and all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2 for w, h in boxes), boxes[:3]
+    shot = tmp_path / f"{page.stem}.png"
+    subprocess.run([*browser, "--window-size=1280,1600", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=180, check=True)
     assert shot.stat().st_size > 20_000
+
+
+def test_bundled_report_renders_cleanly_in_a_headless_browser(tmp_path):
+    browser = _chromium(tmp_path)
+    result = CliRunner().invoke(cli.main, ["solve", "--out", str(tmp_path / "res"), "--report", "--metrics",
+                                           "--samples", "20"])
+    assert result.exit_code == 0, result.output
+    _rendered_properly(browser, tmp_path / "res" / "report.html", tmp_path, SECTIONS)
+
+
+def test_sweep_report_with_a_failed_run_renders_cleanly(tmp_path):
+    browser = _chromium(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(cli.main, ["sweep", "four-suppliers", "--vary",
+                                      "commodities.rare_earth_oxide.service_level=0,0.5,0.99",
+                                      "--vary", "risk.aversion=0,1", "--out", str(tmp_path / "sw"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(cli.main, ["report", str(tmp_path / "sw")]).exit_code == 0
+    page = tmp_path / "sw" / "report.html"
+    parsed = _Collector()
+    parsed.feed(page.read_text())
+    table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
+    failed = int((table["status"] == "infeasible").sum())
+    assert failed >= 2 and parsed.rows["table-sweep-failed"] == failed + 1  # one line each
+    assert parsed.rows["table-sweep"] == len(table) - failed + 1
+    _rendered_properly(browser, page, tmp_path, ("headline", "charts", "runs"))
 
 
 def _csv(results, name):
@@ -135,26 +215,59 @@ def _same(a, b):
 
 def test_workbook_holds_the_csv_values_as_typed_cells(results):
     book = load_workbook(results / "results.xlsx")
-    assert book.sheetnames == ["summary", *TABLE_COLUMNS]
+    assert book.sheetnames == ["summary", *TABLE_COLUMNS, *PIVOT_SHEETS]
     for name, columns in TABLE_COLUMNS.items():
         sheet, table = book[name], _csv(results, name)
         assert [c.value for c in sheet[1]] == columns
-        assert sheet.freeze_panes == "A2"
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == sheet.dimensions
         assert all(sheet.column_dimensions[chr(65 + j)].width > 0 for j in range(len(columns)))
         assert sheet.max_row == len(table) + 1 or (table.empty and sheet.max_row == 1)
         for i, record in enumerate(table.itertuples(index=False), start=2):
             for j, expected in enumerate(record, start=1):
                 cell = sheet.cell(row=i, column=j)
+                if columns[j - 1] == "period":
+                    assert cell.data_type == "n" and str(cell.value) == expected, (name, i)  # a number
+                    continue
                 if isinstance(expected, str):
                     expected = expected[1:] if expected.startswith("'=") else expected
                     assert cell.data_type == "s", (name, i, j)
                 elif not (isinstance(expected, float) and math.isnan(expected)):
                     assert cell.data_type == "n", (name, i, j)
+                    assert cell.number_format == FORMATS.get(columns[j - 1], cell.number_format), (name, columns[j - 1])
                 assert _same(expected, cell.value), (name, i, j, expected, cell.value)
     summary = json.loads((results / "summary.json").read_text())
-    figures = {row[0].value: row[1].value for row in book["summary"].iter_rows(min_row=2)}
-    # openpyxl writes 16 significant digits (Excel keeps 15): equal to the last one or two ulps
-    assert _same(summary["objective"], figures["objective"]) and figures["status"] == "optimal"
+    figures = {row[0].value: row[1] for row in book["summary"].iter_rows(min_row=2)}
+    assert _same(summary["objective"], figures["objective"].value) and figures["status"].value == "optimal"
+    assert figures["objective"].number_format == FORMATS["objective"] and figures["mip_gap"].number_format == "0.0000%"
+    costs = _csv(results, "scenario_costs")
+    worst = costs.loc[costs["total_cost"].idxmax()]
+    assert figures["worst scenario"].value == worst["scenario"]
+    assert _same(worst["total_cost"], figures["worst scenario total_cost"].value)
+    assert figures["agreements signed"].value == "none"  # four suppliers have no agreements
+    assert _same(summary["metrics"]["evpi"], figures["metrics.evpi"].value)
+
+
+def test_pivot_sheets_add_up_to_the_volumes(results):
+    book = load_workbook(results / "results.xlsx")
+    volumes = _csv(results, "volumes")
+    contracts = _csv(results, "contracts")
+    by_material = book["volume by material"]
+    periods = [c.value for c in by_material[1]][1:-1]
+    assert periods == sorted(int(p) for p in volumes["period"].unique())
+    for row in by_material.iter_rows(min_row=2):
+        material = row[0].value
+        part = volumes[volumes["commodity"] == material]
+        for period, cell in zip(periods, row[1:-1]):
+            assert math.isclose(cell.value, part[part["period"] == str(period)]["volume"].sum(), abs_tol=1e-9)
+            assert cell.number_format == FORMATS["volume"]
+        assert math.isclose(row[-1].value, part["volume"].sum(), abs_tol=1e-9)
+    bloc = dict(zip(contracts["option"], contracts["origin_bloc"]))
+    by_bloc = book["volume by bloc"]
+    for row in by_bloc.iter_rows(min_row=2):
+        material, origin = row[0].value, row[1].value
+        part = volumes[(volumes["commodity"] == material) & (volumes["option"].map(bloc) == origin)]
+        assert math.isclose(row[-1].value, part["volume"].sum(), abs_tol=1e-9)
+    assert by_bloc.auto_filter.ref == by_bloc.dimensions and by_bloc.freeze_panes == "A2"
 
 
 def test_workbook_cannot_run_formulas(results):
@@ -178,8 +291,21 @@ def test_libreoffice_reads_the_workbook_back_to_our_csvs(results, tmp_path):
         for a, b in zip(ours.itertuples(index=False), theirs.itertuples(index=False)):
             for x, y in zip(a, b):
                 x = x[1:] if isinstance(x, str) and x.startswith("'=") else x
-                assert (math.isclose(x, y, rel_tol=1e-13, abs_tol=1e-9) if isinstance(x, (int, float))
+                if isinstance(y, str) and y.endswith("%"):  # a percentage format: LibreOffice writes "42.42...%"
+                    y = float(y[:-1]) / 100
+                assert (math.isclose(x, y, rel_tol=1e-11, abs_tol=1e-9) if isinstance(x, (int, float))
                         and not (isinstance(x, float) and math.isnan(x)) else _same(x, y)), (name, x, y)
+    # saved again by LibreOffice, the number formats are still there
+    subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+                    "--convert-to", "xlsx", "--outdir", str(tmp_path / "again"), str(results / "results.xlsx")],
+                   capture_output=True, timeout=180, check=True)
+    again = load_workbook(tmp_path / "again" / "results.xlsx")
+    assert again.sheetnames == ["summary", *TABLE_COLUMNS, *PIVOT_SHEETS]
+    header = [c.value for c in again["scenario_costs"][1]]
+    cell = again["scenario_costs"].cell(row=2, column=header.index("total_cost") + 1)
+    assert "USD" in cell.number_format and "#,##0.00" in cell.number_format
+    header = [c.value for c in again["exposure"][1]]
+    assert "%" in again["exposure"].cell(row=2, column=header.index("share") + 1).number_format
 
 
 def test_report_command_writes_html_and_workbook(results, tmp_path):

@@ -1,7 +1,7 @@
 """Command line: parse, call the library, print. Exit codes are documented in the README.
 
 The commands live in `plan` (solve, validate, verify, generate, report, instances) and
-`studies` (scenarios, evaluate, sweep); what they share in `common`.
+`studies` (scenarios, evaluate, sweep, compare); what they share in `common`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from planner.cli.common import (  # noqa: F401 - the exit codes, part of the com
     EXIT_VERIFY_FAILED,
 )
 from planner.cli.plan import generate, list_instances, report, solve, validate, verify
-from planner.cli.studies import evaluate, scenarios, sweep
+from planner.cli.studies import compare, evaluate, scenarios, sweep
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,5 +32,5 @@ def main() -> None:
     """Plan critical-mineral sourcing under supply disruptions (docs/model.md)."""
 
 
-for command in (solve, validate, verify, generate, report, scenarios, evaluate, sweep, list_instances):
+for command in (solve, validate, verify, generate, report, scenarios, evaluate, sweep, compare, list_instances):
     main.add_command(command)

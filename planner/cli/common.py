@@ -7,11 +7,14 @@ load HiGHS, Pyomo or matplotlib.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
 import sys
 import tempfile
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +33,7 @@ from planner.errors import (
     ResultsError,
     SolveError,
 )
+from planner.formatting import gap, money
 from planner.instance.bundled import resolve_instance
 from planner.options import SolveOptions
 from planner.status import Status
@@ -106,30 +110,108 @@ SECONDS = FiniteFloat(0.0, low_open=True)
 FOLDER = click.Path(file_okay=True, path_type=Path)  # whether it may be written is planner's rule, not click's
 
 
+QUIET = {"on": False}  # --quiet: no notes and no progress on stderr (warnings and errors still)
+
+
+def quiet(on: bool) -> None:
+    QUIET["on"] = on
+
+
+def note(message: str) -> None:
+    """An informational line on stderr, unless --quiet."""
+    if not QUIET["on"]:
+        say(message)
+
+
 class Progress:
-    """A status line on stderr while the solve runs: in place on a terminal, else every 30 s."""
+    """The solve's status line on stderr: on a terminal rewritten in place every second from the
+    start (elapsed time, best plan, bound, gap); elsewhere (a log file, a pipe) a plain line
+    every 30 s, never a carriage return. Silent with --quiet."""
 
-    def __init__(self) -> None:
+    def __init__(self, currency: str = "", every: float | None = None) -> None:
         self.interactive = sys.stderr.isatty()
-        self.every = 1.0 if self.interactive else 30.0
-        self.last = 0.0
+        self.every = every if every is not None else (1.0 if self.interactive else 30.0)
+        self.currency = currency
+        self.started = time.monotonic()
+        self.last = -math.inf
+        self.state: tuple[float, float | None, float | None] = (0.0, None, None)
         self.shown = False
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.heartbeat: threading.Thread | None = None
+        if self.interactive and not QUIET["on"]:
+            self.heartbeat = threading.Thread(target=self._beat, daemon=True, name="planner-progress")
+            self.heartbeat.start()
 
-    def __call__(self, seconds: float, incumbent: float | None, bound: float | None) -> None:
-        if seconds - self.last < self.every:
-            return
-        self.last = seconds
-        text = f"  {seconds:7.1f} s  best plan {'-' if incumbent is None else f'{incumbent:,.2f}'}"
+    def _text(self) -> str:
+        seconds, incumbent, bound = self.state
+        seconds = max(seconds, time.monotonic() - self.started)
+        text = f"  {seconds:7.1f} s  best plan {money(incumbent, self.currency)}"
         if bound is not None:
-            text += f"  bound {bound:,.2f}"
+            text += f"  bound {money(bound, self.currency)}"
         if incumbent is not None and bound is not None:
-            text += f"  gap {max(0.0, incumbent - bound) / max(abs(incumbent), 1e-10):.2%}"
-        click.echo(("\r" + text.ljust(78)) if self.interactive else text, err=True, nl=not self.interactive)
+            text += f"  gap {gap(max(0.0, incumbent - bound) / max(abs(incumbent), 1e-10))}"
+        return text
+
+    def _show(self) -> None:
+        text = self._text()
+        click.echo(("\r" + text.ljust(90)) if self.interactive else text, err=True, nl=not self.interactive)
         self.shown = True
 
+    def _beat(self) -> None:
+        while not self.stop.wait(self.every):
+            with self.lock:
+                self._show()
+
+    def __call__(self, seconds: float, incumbent: float | None, bound: float | None) -> None:
+        with self.lock:
+            self.state = (seconds, incumbent, bound)
+            if self.heartbeat is None and not QUIET["on"] and seconds - self.last >= self.every:
+                self.last = seconds
+                self._show()
+
     def close(self) -> None:
+        self.stop.set()
+        if self.heartbeat is not None:
+            self.heartbeat.join(timeout=2)
         if self.shown and self.interactive:
             click.echo("", err=True)
+
+
+class Steps:
+    """Progress through a known number of steps (the solves of --metrics, the runs of a sweep):
+    a bar on a terminal, plain lines elsewhere (one per step, at most one every `every` s)."""
+
+    def __init__(self, total: int, label: str, unit: str = "solve", done: int = 0, every: float = 10.0) -> None:
+        self.total, self.label, self.unit, self.done, self.every = total, label, unit, done, every
+        self.last = time.monotonic()
+        self.bar = None
+        if QUIET["on"]:
+            return
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=done, unit=unit, desc=label, file=sys.stderr, dynamic_ncols=True,
+                            leave=False)
+
+    def __call__(self, step: str = "", failed: int | None = None) -> None:
+        self.done += 1
+        if QUIET["on"]:
+            return
+        if self.bar is not None:
+            if failed is not None:
+                self.bar.set_postfix(failed=failed)
+            self.bar.update(1)
+            return
+        now = time.monotonic()
+        if now - self.last >= self.every or self.done == self.total:
+            self.last = now
+            extra = f", {failed} failed" if failed else ""
+            say(f"  {self.label}: {self.done}/{self.total} {self.unit}s done{extra}" + (f" ({step})" if step else ""))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def load(argument: str | None, **kwargs: object) -> Instance:
@@ -139,8 +221,8 @@ def load(argument: str | None, **kwargs: object) -> Instance:
     instance = load_instance(path, **kwargs)
     for warning in instance.warnings:
         say(f"warning: {warning}")
-    for note in instance.notes:
-        say(f"note: {note}")
+    for text in instance.notes:
+        note(f"note: {text}")
     return instance
 
 
@@ -153,42 +235,80 @@ def interrupted() -> None:
     os._exit(EXIT_INTERRUPTED)
 
 
+def emit_json(document: dict) -> None:
+    """The one JSON document of a --json command, on stdout (README, "Machine-readable output")."""
+    import json
+
+    click.echo(json.dumps(document, indent=2, allow_nan=False, default=str))
+
+
+def _error_document(command: str, code: int, kind: str, message: str, **details: object) -> dict:
+    return {"command": command, "ok": False,
+            "error": {"kind": kind, "exit_code": code, "message": message, **details}}
+
+
 def guard(action: Callable) -> Callable:
-    """Turn planner errors into messages and exit codes; never show users a traceback."""
+    """Turn planner errors into messages and exit codes; never show users a traceback. With
+    --json the error is also one JSON document on stdout; --quiet silences notes and progress."""
 
     def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        quiet(bool(kwargs.pop("quiet", False)))
+        as_json = bool(kwargs.get("as_json"))
+        command = action.__name__.removeprefix("list_")
+
+        def failed(code: int, kind: str, message: str, **details: object) -> None:
+            if as_json:
+                emit_json(_error_document(command, code, kind, message, **details))
+            fail(code, message)
+
         try:
             return action(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise  # usage errors: click prints the usage and exits 2
         except InstanceError as exc:
             count = len(exc.problems)
-            fail(EXIT_INVALID_INPUT, "\n".join(f"error: {p}" for p in exc.problems)
-                  + f"\n{count} problem{'s' if count != 1 else ''} found; nothing was solved or written.")
+            failed(EXIT_INVALID_INPUT, "invalid_input", "\n".join(f"error: {p}" for p in exc.problems)
+                   + f"\n{count} problem{'s' if count != 1 else ''} found; nothing was solved or written.",
+                   problems=[dataclasses.asdict(p) for p in exc.problems])
         except InfeasibleError as exc:
-            fail(EXIT_INFEASIBLE, f"infeasible: {exc}\nNo results were written.")
+            failed(EXIT_INFEASIBLE, "infeasible", f"infeasible: {exc}\nNo results were written.",
+                   reasons=list(exc.reasons))
         except SolveError as exc:
             code = EXIT_NO_SOLUTION if exc.status == Status.NO_PLAN else EXIT_SOLVER
-            fail(code, f"{exc.status}: {exc}\nNo results were written.")
+            failed(code, str(exc.status), f"{exc.status}: {exc}\nNo results were written.")
         except (ResultsError, OverrideError) as exc:
-            fail(EXIT_INVALID_INPUT, f"error: {exc}")
+            failed(EXIT_INVALID_INPUT, "invalid_input", f"error: {exc}")
         except OutputError as exc:
-            fail(EXIT_OUTPUT, f"error: {exc}")
+            failed(EXIT_OUTPUT, "output", f"error: {exc}")
         except ClusterError as exc:
-            fail(EXIT_CLUSTER, f"error: {exc}")
+            failed(EXIT_CLUSTER, "cluster", f"error: {exc}")
         except PlannerError as exc:
-            fail(EXIT_INTERNAL, f"error: {exc}")
+            failed(EXIT_INTERNAL, "internal", f"error: {exc}")
         except KeyboardInterrupt:
             interrupted()
         except Exception:  # a bug of ours: say so, keep the details for the report
             log = Path(tempfile.gettempdir()) / f"planner-crash-{os.getpid()}.log"
             log.write_text(traceback.format_exc(), encoding="utf-8")
-            fail(EXIT_INTERNAL, f"internal error: this is a bug in planner {__version__}; "
-                  f"details are in {log.resolve()}")
+            failed(EXIT_INTERNAL, "bug", f"internal error: this is a bug in planner {__version__}; "
+                   f"details are in {log.resolve()}")
 
     wrapper.__name__ = action.__name__
     wrapper.__doc__ = action.__doc__
     return wrapper
+
+
+def quiet_flag(command: Callable) -> Callable:
+    """--quiet: no notes or progress on stderr."""
+    return click.option("--quiet", "-q", "quiet", is_flag=True,
+                        help="No notes or progress on stderr; warnings and errors only.")(command)
+
+
+def output_flags(command: Callable) -> Callable:
+    """--json (one JSON document on stdout instead of text) and --quiet (no notes or progress)."""
+    command = quiet_flag(command)
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print one JSON document on stdout instead of text (README, \"Machine-readable "
+                             "output\").")(command)
 
 
 def solve_options(mip_gap: float, time_limit: float | None, node_limit: int | None, no_decomposition: bool,

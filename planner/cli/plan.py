@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import sys
 import time
 from pathlib import Path
 
@@ -13,10 +15,13 @@ from planner.cli.common import (
     EXIT_VERIFY_FAILED,
     FOLDER,
     Progress,
+    Steps,
+    emit_json,
     fail,
     guard,
     load,
-    say,
+    note,
+    output_flags,
     solve_flags,
 )
 from planner.errors import ResultsError
@@ -37,10 +42,11 @@ from planner.status import Status
 @click.option("--metrics", is_flag=True, help="Also compute EVPI, VSS and the out-of-sample cost (more solves).")
 @click.option("--samples", type=click.IntRange(min=2), default=DEFAULT_SAMPLES, show_default=True,
               help="Scenarios drawn from events.csv for the out-of-sample cost.")
+@output_flags
 @guard
 def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit: float | None,
           node_limit: int | None, no_decomposition: bool, threads: int | None, force: bool, show_log: bool,
-          xlsx: bool, html_report: bool, metrics: bool, samples: int) -> None:
+          xlsx: bool, html_report: bool, metrics: bool, samples: int, as_json: bool) -> None:
     """Solve INSTANCE (a folder, or a bundled name) and write the plan.
 
     Without INSTANCE, solves the bundled default instance.
@@ -56,46 +62,64 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
     folder = out_dir or default_output_dir(inst.name)
     check_location(folder, (inst.path,))
     check_target(folder, OutputKind.RESULTS, force)  # before the solve: refuse early, not after it
-    say(f"solving {inst.name} ({len(inst.options)} options, {len(inst.scenarios)} scenarios, "
+    note(f"solving {inst.name} ({len(inst.options)} options, {len(inst.scenarios)} scenarios, "
          f"{len(inst.periods)} periods) with HiGHS, gap {mip_gap:g}"
          + (f", time limit {time_limit:g} s" if time_limit else "")
          + (f", node limit {node_limit:,}" if node_limit else "") + " ...")
     if inst.ambiguity > 0 and not no_decomposition:
-        say(f"note: with ambiguity ({inst.ambiguity:g}) the decomposition phase is not used: branch and bound "
-            "solves the whole model")
+        note(f"note: with ambiguity ({inst.ambiguity:g}) the decomposition phase is not used: branch and bound "
+             "solves the whole model")
     from planner.solve.pipeline import solve_instance
 
-    progress = Progress()
+    progress = Progress(inst.currency)
     options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition, threads=threads, log=show_log,
-                             progress=None if show_log else progress)
+                                   progress=None if show_log else progress)
     try:
         outcome = solve_instance(inst, options)
     finally:
         progress.close()
     if metrics:
-        from planner.studies.evaluate import hedging_metrics
+        from planner.studies.evaluate import hedging_metrics, metric_steps
 
-        say("computing EVPI, VSS and the out-of-sample cost"
-            + (" and the price of robustness" if inst.ambiguity > 0 else "") + " ...")
-        outcome.extra = {"metrics": hedging_metrics(inst, outcome.data, outcome.plan, outcome.figures.objective,
-                                                    options, out_of_sample=samples,
-                                                    best_bound=outcome.report.best_bound)}
+        note("computing EVPI, VSS and the out-of-sample cost"
+             + (" and the price of robustness" if inst.ambiguity > 0 else "") + " ...")
+        steps = Steps(metric_steps(outcome.data), "metrics")
+        try:
+            outcome.extra = {"metrics": hedging_metrics(
+                inst, outcome.data, outcome.plan, outcome.figures.objective, options, out_of_sample=samples,
+                best_bound=outcome.report.best_bound, on_step=steps)}
+        finally:
+            steps.close()
     folder = write_results(outcome, folder, force=force, xlsx=xlsx, report=html_report)
+    seconds = time.perf_counter() - started
+    if as_json:
+        from planner.results.folder import read_summary
+
+        emit_json({"command": "solve", "ok": True, "results": str(folder), "seconds": round(seconds, 3),
+                   "summary": read_summary(folder)})
+        return
     click.echo(format_summary(outcome))
     if metrics:
         click.echo(format_metrics(outcome.extra["metrics"], inst.currency, outcome.figures.expected_cost))
     if outcome.report.status is not Status.OPTIMAL:
         click.echo(f"  note: the {'time' if outcome.report.status is Status.TIME_LIMIT else 'node'} limit was "
                    "reached; the plan is the best found, not proven optimal.")
-    click.echo(f"Results in {folder}/ ({time.perf_counter() - started:.1f} s)")
+    click.echo(f"Results in {folder}/ ({seconds:.1f} s)")
 
 
 @click.command()
 @click.argument("instance", required=False)
+@output_flags
 @guard
-def validate(instance: str | None) -> None:
+def validate(instance: str | None, as_json: bool) -> None:
     """Check INSTANCE against the format and report every problem (nothing is solved)."""
     inst = load(instance)
+    if as_json:
+        emit_json({"command": "validate", "ok": True, "instance": inst.name, "path": str(inst.path),
+                   "materials": len(inst.commodities), "options": len(inst.options),
+                   "scenarios": len(inst.scenarios), "periods": len(inst.periods),
+                   "warnings": list(inst.warnings), "notes": list(inst.notes)})
+        return
     click.echo(f"{inst.path}: valid ({len(inst.commodities)} materials, {len(inst.options)} options, "
                f"{len(inst.scenarios)} scenarios, {len(inst.periods)} periods)")
 
@@ -103,8 +127,9 @@ def validate(instance: str | None) -> None:
 @click.command()
 @click.argument("instance")
 @click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@output_flags
 @guard
-def verify(instance: str, results: Path) -> None:
+def verify(instance: str, results: Path, as_json: bool) -> None:
     """Check RESULTS against INSTANCE: every constraint and every reported figure.
 
     Recomputed from the instance and the result files alone, not from the model.
@@ -114,6 +139,13 @@ def verify(instance: str, results: Path) -> None:
 
     inst = load(instance)
     violations = verify_result(build_model_data(inst), results)
+    if as_json:
+        emit_json({"command": "verify", "ok": not violations, "instance": inst.name, "results": str(results),
+                   "violations": [{"check": v.check, "where": v.where, "size": v.size if math.isfinite(v.size)
+                                   else None, "detail": v.detail} for v in violations]})
+        if violations:
+            sys.exit(EXIT_VERIFY_FAILED)
+        return
     if violations:
         for violation in violations:
             click.echo(f"violation: {violation}", err=True)
@@ -123,11 +155,16 @@ def verify(instance: str, results: Path) -> None:
 
 @click.command()
 @click.argument("out", type=FOLDER)
-@click.option("--commodities", type=click.IntRange(min=1), default=6, show_default=True, help="Materials.")
-@click.option("--options", type=click.IntRange(min=1), default=15, show_default=True, help="Options per material.")
-@click.option("--periods", type=click.IntRange(min=1), default=8, show_default=True, help="Periods (years).")
-@click.option("--scenarios", type=click.IntRange(min=1), default=30, show_default=True, help="Scenarios.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same files.")
+@click.option("--commodities", type=click.IntRange(min=1), default=6, show_default=True,
+              help="Materials (commodities) in the instance.")
+@click.option("--options", type=click.IntRange(min=1), default=15, show_default=True,
+              help="Supply options per material.")
+@click.option("--periods", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Periods (years) of the horizon.")
+@click.option("--scenarios", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Scenarios (explicit, with disruptions).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed: the same seed writes the same files.")
 @click.option("--force", is_flag=True, help="Replace a folder planner generated, even if its files changed since.")
 @guard
 def generate(out: Path, commodities: int, options: int, periods: int, scenarios: int, seed: int,

@@ -1,9 +1,8 @@
-"""Commands for studies: scenarios from events, evaluation of a plan, sweeps."""
+"""Commands for studies: scenarios from events, evaluation of a plan, sweeps, comparisons."""
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -15,9 +14,13 @@ from planner.cli.common import (
     SCENARIO_METHODS,
     SCHEDULER,
     RegularFile,
+    Steps,
+    emit_json,
     guard,
     load,
-    say,
+    note,
+    output_flags,
+    quiet_flag,
     solve_flags,
 )
 from planner.errors import InstanceError, OutputError, Problem
@@ -40,6 +43,7 @@ from planner.status import has_plan
               help="Write them into the instance folder instead (not a bundled one); solve then uses them "
                    "instead of events.csv.")
 @click.option("--force", is_flag=True, help="Replace planner-written scenario files even if they changed since.")
+@quiet_flag
 @guard
 def scenarios(instance: str, max_scenarios: int, method: str, seed: int, out_dir: Path | None,
               into_instance: bool, force: bool) -> None:
@@ -62,7 +66,7 @@ def scenarios(instance: str, max_scenarios: int, method: str, seed: int, out_dir
                               "use --out, or copy the instance folder first")
         written = write_scenarios_into(path, table, disruptions, force)
         click.echo(f"{', '.join(map(str, written))}: {how}")
-        say("note: solve now uses these scenarios instead of events.csv; remove the two files to go back.")
+        note("note: solve now uses these scenarios instead of events.csv; remove the two files to go back.")
         return
     folder = out_dir or Path("results") / f"{inst.name}-scenarios"
     check_location(folder, (path,))
@@ -78,8 +82,10 @@ def scenarios(instance: str, max_scenarios: int, method: str, seed: int, out_dir
 @click.option("--out", "out_dir", type=FOLDER, help="Folder for the evaluation [default: RESULTS-evaluation/].")
 @click.option("--force", is_flag=True,
               help="Replace a planner-written --out folder even if its files changed since or it is of another kind.")
+@output_flags
 @guard
-def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: Path | None, force: bool) -> None:
+def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: Path | None, force: bool,
+             as_json: bool) -> None:
     """Cost and shortages of the plan in RESULTS (its contracts held) under a scenario set.
 
     Spot buys, stock and shortages adapt in each scenario; service levels are reported,
@@ -105,6 +111,11 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
         inst = load(instance, replace=scenario_replacement(scenario_file))
     outcome = evaluate_outcome(inst, first_stage, SolveOptions(), str(results), str(scenario_file or "instance"))
     folder = write_results(outcome, folder, force=force, kind=OutputKind.EVALUATION)
+    if as_json:
+        from planner.results.folder import read_summary
+
+        emit_json({"command": "evaluate", "ok": True, "results": str(folder), "summary": read_summary(folder)})
+        return
     click.echo(format_evaluation(outcome))
     click.echo(f"Evaluation in {folder}/")
 
@@ -141,6 +152,7 @@ def _check_scheduler(address: str) -> None:
 @click.option("--retry-failed", is_flag=True, help="Run again the runs that failed before.")
 @click.option("--force", is_flag=True,
               help="Start over in an --out folder that holds another planner sweep (its runs are deleted).")
+@quiet_flag
 @guard
 def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_dir: Path, workers: int | None,
           scheduler: str | None, mip_gap: float, time_limit: float | None, node_limit: int | None,
@@ -150,11 +162,9 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
         raise click.UsageError("give either --vary (one or more) or --design, not both")
     if scheduler is not None:
         _check_scheduler(scheduler)
-    from tqdm import tqdm
-
     from planner.results.ownership import check_location
     from planner.studies.charts import write_sweep_charts
-    from planner.studies.sweep import SWEEP_FILE, prepare_sweep, run_sweep
+    from planner.studies.sweep import SWEEP_FILE, prepare_sweep, run_sweep, sweep_currency
     from planner.studies.sweep import design as sweep_design
     from planner.studies.sweep import grid as sweep_grid
 
@@ -164,22 +174,56 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
     options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition)
     done = prepare_sweep(path, runs, out_dir, options, force=force, retry_failed=retry_failed)
     keys = list(dict.fromkeys(k for run in runs for k in run.values))
-    say(f"sweep of {path.name}: {len(runs)} runs over {', '.join(keys)}; {done} already done"
+    note(f"sweep of {path.name}: {len(runs)} runs over {', '.join(keys)}; {done} already done"
          + (f"; on {scheduler}" if scheduler else ""))
     failed = 0
-    with tqdm(total=len(runs), initial=done, unit="run", file=sys.stderr, dynamic_ncols=True,
-              disable=None if sys.stderr.isatty() else True) as bar:
-        def on_done(_: str, status: str) -> None:
-            nonlocal failed
-            failed += not has_plan(status)
-            bar.set_postfix(failed=failed)
-            bar.update(1)
+    steps = Steps(len(runs), "sweep", unit="run", done=done)
 
+    def on_done(run_id: str, status: str) -> None:
+        nonlocal failed
+        failed += not has_plan(status)
+        steps(f"run {run_id}: {status}", failed=failed)
+
+    try:
         table = run_sweep(path, runs, out_dir, workers=workers, scheduler=scheduler, options=options,
                           on_done=on_done)
-    charts, why = write_sweep_charts(table, keys, out_dir)
+    finally:
+        steps.close()
+    charts, why = write_sweep_charts(table, keys, out_dir, sweep_currency(out_dir))
     planned = table["status"].map(has_plan)
     click.echo(f"{out_dir / SWEEP_FILE}: {len(table)} runs, {int((~planned).sum())} without a plan"
                + (f"; charts: {', '.join(p.name for p in charts)}" if charts else f"; no chart: {why}"))
     for row in table[~planned].itertuples(index=False):
         click.echo(f"  run {row.id} ({row.status}): {row.reason}")
+
+
+@click.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=FOLDER,
+              help="Folder for the comparison's tables and report.html [default: results/comparison/].")
+@click.option("--force", is_flag=True,
+              help="Replace a planner-written --out folder even if its files changed since or it is of another kind.")
+@output_flags
+@guard
+def compare(results: tuple[Path, ...], out_dir: Path | None, force: bool, as_json: bool) -> None:
+    """Compare two or more RESULTS folders of one instance (or a sweep folder: its runs).
+
+    Against the first: figures, contracts added and dropped, volume by material and bloc of
+    origin, expected shortage and exposure; printed, and written as tables and a report.
+    """
+    from planner.results.ownership import Kind as OutputKind
+    from planner.results.ownership import check_location, check_target
+    from planner.studies.compare import compare_results, format_comparison, write_comparison
+
+    folder = out_dir or Path("results") / "comparison"
+    check_location(folder, tuple(results))
+    check_target(folder, OutputKind.COMPARISON, force)
+    comparison = compare_results(list(results))
+    write_comparison(comparison, folder, force=force)
+    if as_json:
+        emit_json({"command": "compare", "ok": True, "out": str(folder), "instance": comparison.instance,
+                   "results": comparison.labels,
+                   "tables": {name: frame.to_dict(orient="records") for name, frame in comparison.tables().items()}})
+        return
+    click.echo(format_comparison(comparison))
+    click.echo(f"Comparison in {folder}/ (tables as CSV, report.html)")

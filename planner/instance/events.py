@@ -67,7 +67,7 @@ def check_events(events: pd.DataFrame, file: str, problems: list[Problem]) -> No
     for group, total in sorted(totals.items()):
         if total > 1 + 1e-6:
             problems.append(Problem(file, f"the events of group {group!r} exclude each other but their "
-                                    f"probabilities sum to {total:.6g}, more than 1", column="probability"))
+                                    f"probabilities sum to {total:.10g}, more than 1", column="probability"))
 
 
 def event_groups(events: pd.DataFrame) -> list[Group]:

@@ -81,8 +81,8 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
         total = sum(data.demand[m, u] for u in data.horizon)
         if excess > SLACK_TOLERANCE * max(total, 1.0):
             cap = data.storage_capacity[m]
-            reasons += [f"{m}: in scenario {s}, {periods[t]}, {excess:,.6g} {unit} can be neither used nor "
-                        f"stored (storage_capacity {cap:g}); lower initial_stock, min_volume or min_suppliers, "
+            reasons += [f"{m}: in scenario {s}, {periods[t]}, {fmt(excess)} {unit} can be neither used nor "
+                        f"stored (storage_capacity {fmt(cap)}); lower initial_stock, min_volume or min_suppliers, "
                         "or raise storage_capacity" for s in data.sharing(m, r)]
     return reasons
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from planner.formatting import exact
+
 TOLERANCE = 1e-6  # relative, at least absolute: looser than solver noise, tight enough for money
 SLACK_TOLERANCE = 1e-6  # a slack below this share of the quantity relaxed is no relaxation
 
@@ -33,7 +35,7 @@ class Violation:
     detail: str
 
     def __str__(self) -> str:
-        return f"{self.check}: {self.where}: {self.detail} (off by {self.size:.6g})"
+        return f"{self.check}: {self.where}: {self.detail} (off by {fmt(self.size)})"
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ def tolerance(*scales: float) -> float:
 
 
 def fmt(value: float) -> str:
-    return f"{value:,.6g}" if math.isfinite(value) else str(value)
+    """A number in a message: 10 significant digits, never in e-notation."""
+    return exact(value) if math.isfinite(value) else str(value)
 
 
 class Checks:

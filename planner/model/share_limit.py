@@ -60,7 +60,7 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
         if excess > SLACK_TOLERANCE * max(demand, 1.0):
             needed = limit.max_share * demand + excess
             share = (f"{needed / demand:.4g} of demand" if demand > 0
-                     else f"{needed:,.6g} {data.instance.unit} (demand is 0)")
+                     else f"{fmt(needed)} {data.instance.unit} (demand is 0)")
             reasons.append(f"{limit.commodity}: share limit {limit.max_share:g} on {limit.scope} {limit.name} "
                            f"(limits.csv row {limit.row}) cannot be met in {data.periods[t]}; at least {share} "
                            "must be contracted from it")

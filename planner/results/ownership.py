@@ -57,6 +57,7 @@ class Kind(StrEnum):
     RUNS = "sweep runs"
     RUN = "sweep run"
     SCENARIOS = "scenarios"
+    COMPARISON = "comparison"
     INSTANCE = "instance"
     FILES = "files"  # some files planner wrote into a folder it does not own (scenarios into an instance)
 

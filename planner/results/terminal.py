@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from planner.formatting import gap as _gap
+from planner.formatting import money as _money
+from planner.formatting import percent, probability, share
+
 if TYPE_CHECKING:
     from planner.solve.pipeline import Outcome
-
-
-def _money(value: float, currency: str) -> str:
-    return f"{value:,.2f} {currency}"
 
 
 def worst_case_leaning(given: dict[str, float], worst: dict[str, float], cost: dict[str, float],
                        shown: int = 3) -> str:
     """The costliest scenarios the worst case weighs above their given probability."""
     raised = sorted((s for s in given if worst[s] > given[s] + 1e-12), key=lambda s: (-cost[s], s))
-    parts = [f"{s} (p {given[s]:.3g} -> {worst[s]:.3g})" for s in raised[:shown]]
+    parts = [f"{s} (p {probability(given[s])} -> {probability(worst[s])})" for s in raised[:shown]]
     if len(raised) > shown:
         parts.append(f"{len(raised) - shown} more")
     return ", ".join(parts) if parts else "none (the given probabilities are already the worst)"
@@ -28,7 +28,8 @@ def format_summary(outcome: Outcome) -> str:
     gap = outcome.mip_gap
     lines = [
         f"{inst.name}: {outcome.report.status}"
-        + (f" (gap {gap:.4%}, best bound {outcome.report.best_bound:,.2f})" if gap is not None else ""),
+        + (f" (gap {_gap(gap)}, best bound {_money(outcome.report.best_bound, inst.currency)})"
+           if gap is not None else ""),
         f"  objective      {_money(f.objective, inst.currency)}"
         f"   (risk aversion {inst.risk_aversion:g}, CVaR level {inst.cvar_alpha:g})",
         f"  expected cost  {_money(f.expected_cost, inst.currency)}",
@@ -36,7 +37,8 @@ def format_summary(outcome: Outcome) -> str:
         f"  fixed cost     {_money(f.fixed_cost, inst.currency)}",
     ]
     if data.ambiguity > 0:
-        lines.append(f"  worst case     probabilities within {data.ambiguity:.0%} of the given ones: expected cost "
+        lines.append(f"  worst case     probabilities within {percent(data.ambiguity)} of the given ones: "
+                     "expected cost "
                      f"{_money(f.worst_case_expected_cost, inst.currency)}, "
                      f"CVaR {_money(f.worst_case_cvar, inst.currency)}")
         leaning = worst_case_leaning(data.probability, f.worst_case_probability, f.scenario_cost)
@@ -59,9 +61,9 @@ def format_summary(outcome: Outcome) -> str:
                  for o in ranked[:5]]
         if len(ranked) > 5:
             parts.append(f"+{len(ranked) - 5} more")
-        share = weighted_shortage.get(m, 0.0) / total_demand[m] if total_demand.get(m, 0) > 0 else 0.0
+        short = weighted_shortage.get(m, 0.0) / total_demand[m] if total_demand.get(m, 0) > 0 else 0.0
         text = f"{len(ranked)} contract{'s' if len(ranked) != 1 else ''}: {', '.join(parts)}" if ranked else "none"
-        lines.append(f"    {m:<{width}}  {text}; shortage {share:.1%}")
+        lines.append(f"    {m:<{width}}  {text}; shortage {share(short)}")
     return "\n".join(lines)
 
 
@@ -69,19 +71,20 @@ def format_metrics(metrics: dict, currency: str, expected_cost: float) -> str:
     """The hedging metrics (planner.evaluate.hedging_metrics) for the terminal."""
     lines = ["  what hedging is worth:",
              f"    EVPI (perfect information)     {_money(metrics['evpi'], currency)}"
-             f"   (wait-and-see {metrics['wait_and_see']:,.2f})"]
+             f"   (wait-and-see {_money(metrics['wait_and_see'], currency)})"]
     if metrics["vss"] is None:
         lines.append(f"    VSS (stochastic solution)      unbounded: {metrics['vss_note']}")
         lines.append(f"      paying its shortfalls instead, the expected-value plan costs "
-                     f"{metrics['eev_shortfalls_paid']:,.2f}")
+                     f"{_money(metrics['eev_shortfalls_paid'], currency)}")
     else:
         lines.append(f"    VSS (stochastic solution)      {_money(metrics['vss'], currency)}"
-                     f"   (the expected-value plan costs {metrics['eev']:,.2f})")
+                     f"   (the expected-value plan costs {_money(metrics['eev'], currency)})")
     oos = metrics["out_of_sample"]
     if "expected_cost" in oos:
         low, high = oos["ci95"]
         lines.append(f"    out of sample ({oos['samples']:,} draws, seed {oos['seed']}): expected cost "
-                     f"{oos['expected_cost']:,.2f}, 95% CI [{low:,.2f}, {high:,.2f}]; in sample {expected_cost:,.2f}")
+                     f"{_money(oos['expected_cost'], currency)}, 95% CI [{_money(low)}, {_money(high)}]; "
+                     f"in sample {_money(expected_cost, currency)}")
     else:
         lines.append(f"    out of sample: {oos['note']}")
     robust = metrics.get("price_of_robustness")
@@ -89,9 +92,9 @@ def format_metrics(metrics: dict, currency: str, expected_cost: float) -> str:
         tolerance = robust.get("solver_tolerance", 0.0)
         lines.append(f"    price of robustness: the worst case saves {_money(robust['worst_case_saved'], currency)} "
                      f"against the plan for the given probabilities (worst case "
-                     f"{robust['nominal_plan_worst_case']:,.2f}); at the given probabilities it costs "
+                     f"{_money(robust['nominal_plan_worst_case'], currency)}); at the given probabilities it costs "
                      f"{_money(robust['nominal_cost'], currency)} more "
-                     f"(nominal optimum {robust['nominal_optimum']:,.2f})")
+                     f"(nominal optimum {_money(robust['nominal_optimum'], currency)})")
         if max(abs(robust["worst_case_saved"]), abs(robust["nominal_cost"])) <= tolerance:
             lines.append(f"      both are within the solves' gaps ({_money(tolerance, currency)}): the plans are "
                          "equally good as far as the solver can tell; solve with a smaller --mip-gap to separate them")
@@ -116,8 +119,9 @@ def format_evaluation(outcome: Outcome) -> str:
         for m in data.commodities:
             short, demand = totals.at[(s, m), "shortage"], totals.at[(s, m), "demand"]
             if short > 1e-9 and demand > 0:
-                parts.append(f"{m} {short / demand:.1%}")
-        lines.append(f"  {s} (p {data.probability[s]:.4g}): cost {f.fixed_cost + f.scenario_cost[s]:,.2f}; "
+                parts.append(f"{m} {share(short / demand)}")
+        lines.append(f"  {s} (p {probability(data.probability[s])}): "
+                     f"cost {_money(f.fixed_cost + f.scenario_cost[s], inst.currency)}; "
                      f"shortage {', '.join(parts) if parts else 'none'}")
     if len(ranked) > 20:
         lines.append(f"  ... {len(ranked) - 20} more in scenario_costs.csv and supply.csv")

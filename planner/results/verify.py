@@ -352,8 +352,8 @@ def _check_summary(data: ModelData, result: _Result, figures: object) -> list[Vi
                        ("ambiguity", data.ambiguity), ("scenarios", len(data.scenarios))):
         reported = number(key)
         if reported is not None and abs(reported - value) > 1e-12 * max(1.0, abs(value)):
-            out.append(Violation("summary", key, abs(reported - value), f"reported {reported:g}, the instance's is "
-                                 f"{value:g}"))
+            out.append(Violation("summary", key, abs(reported - value), f"reported {_fmt(reported)}, the instance's is "
+                                 f"{_fmt(value)}"))
     for key, value in (("instance", inst.name), ("currency", inst.currency), ("unit", inst.unit)):
         if summary.get(key) != value:
             out.append(Violation("summary", key, 1, f"reported {summary.get(key)!r}, the instance's is {value!r}"))
@@ -391,13 +391,14 @@ def _check_status(summary: dict, objective: float, evaluation: bool) -> list[Vio
     expected_gap = max(0.0, objective - bound) / scale
     if abs(gap - expected_gap) > 1e-9 + TOLERANCE * expected_gap:
         out.append(Violation("summary", "mip_gap", abs(gap - expected_gap),
-                             f"reported {gap:.6g}, but (objective - best_bound) / |objective| is {expected_gap:.6g}"))
+                             f"reported {_fmt(gap)}, but (objective - best_bound) / |objective| is "
+                             f"{_fmt(expected_gap)}"))
     if known is Status.OPTIMAL and isinstance(asked, (int, float)) and expected_gap > asked + 1e-9:
         out.append(Violation("summary", "status", expected_gap - asked,
-                             f"'optimal' with a gap of {expected_gap:.6g}, above the {asked:g} asked for"))
+                             f"'optimal' with a gap of {_fmt(expected_gap)}, above the {_fmt(asked)} asked for"))
     if known in (Status.TIME_LIMIT, Status.NODE_LIMIT) and isinstance(asked, (int, float)) \
             and not np.isclose(expected_gap, 0) and expected_gap <= asked * (1 - 1e-6):
         out.append(Violation("summary", "status", asked - expected_gap,
-                             f"{status!r} with a gap of {expected_gap:.6g}, within the {asked:g} asked for: "
+                             f"{status!r} with a gap of {_fmt(expected_gap)}, within the {_fmt(asked)} asked for: "
                              "that is 'optimal'"))
     return out

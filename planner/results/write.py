@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from planner.errors import OutputError
+from planner.formatting import csv_value
 from planner.results.folder import REPORT_FILE, SUMMARY_FILE, WORKBOOK_FILE, neutralise_formula
 from planner.results.ownership import TEMP_PREFIX, Kind, inspect, read_manifest, record_files, staged_folder
 
@@ -28,14 +29,22 @@ def _json_ready(value: object) -> object:
     return value
 
 
+def write_csv(path: Path, table: pd.DataFrame) -> None:
+    """A table as CSV: text cells a spreadsheet would run as a formula are neutralised, and
+    numbers are written rounded to 12 significant digits (`formatting.csv_value`: no float noise)."""
+    safe = table.copy()
+    for col in safe.columns:
+        if pd.api.types.is_float_dtype(safe[col]):
+            safe[col] = safe[col].map(csv_value)
+        elif not pd.api.types.is_numeric_dtype(safe[col]):
+            safe[col] = safe[col].map(neutralise_formula)
+    safe.to_csv(path, index=False, lineterminator="\n")
+
+
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
-    """One CSV per table; text cells a spreadsheet would run as a formula are neutralised."""
+    """One CSV per table (`write_csv`)."""
     for name, table in tables.items():
-        safe = table.copy()
-        for col in safe.columns:
-            if not pd.api.types.is_numeric_dtype(safe[col]):
-                safe[col] = safe[col].map(neutralise_formula)
-        safe.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+        write_csv(folder / f"{name}.csv", table)
 
 
 def write_json(path: Path, content: dict) -> None:

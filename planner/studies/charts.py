@@ -1,19 +1,20 @@
-"""Charts of a sweep: the efficient frontier when risk aversion varies, one chart per key otherwise."""
+"""Charts of a sweep: the efficient frontier when risk aversion varies, one chart per key otherwise.
+
+Money axes in the currency at one scale (`planner.results.plots.money_axis`); the frontier's
+point labels are placed so that they do not overlap.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
 
-matplotlib.use("Agg")
-matplotlib.rcParams["text.parse_math"] = False  # "$" in a currency or name is text, not TeX
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from planner.results.ownership import TEMP_PREFIX, Kind, record_files  # noqa: E402
-from planner.status import has_plan  # noqa: E402
+from planner.results.ownership import TEMP_PREFIX, Kind, record_files
+from planner.results.plots import money_axis, plain_axis
+from planner.status import has_plan
 
 AVERSION = "risk.aversion"
 
@@ -22,7 +23,19 @@ def _file_name(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", key) + ".png"
 
 
-def sweep_figures(table: pd.DataFrame, keys: list[str]) -> dict[str, plt.Figure]:
+def _label_points(ax: plt.Axes, points: list[tuple[float, float, str]]) -> None:
+    """Label points, skipping a label that would sit within 3% of the axes of one already placed."""
+    ax.figure.canvas.draw()  # the limits are final
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    placed: list[tuple[float, float]] = []
+    for x, y, text in points:
+        u, v = (x - x0) / ((x1 - x0) or 1.0), (y - y0) / ((y1 - y0) or 1.0)
+        if all(abs(u - pu) > 0.03 or abs(v - pv) > 0.03 for pu, pv in placed):
+            ax.annotate(text, (x, y), fontsize=8, textcoords="offset points", xytext=(5, 4))
+            placed.append((u, v))
+
+
+def sweep_figures(table: pd.DataFrame, keys: list[str], currency: str = "") -> dict[str, plt.Figure]:
     """Figures by file name: frontier.png when aversion varies, else <key>.png per varied key.
 
     Only runs with a plan are drawn; with none, there is no figure (`why_no_chart` says why).
@@ -32,31 +45,33 @@ def sweep_figures(table: pd.DataFrame, keys: list[str]) -> dict[str, plt.Figure]
     if done.empty:
         return figures
     if AVERSION in keys:
-        fig, ax = plt.subplots(figsize=(7, 4.5))
+        fig, ax = plt.subplots(figsize=(7.5, 4.8))
         others = [k for k in keys if k != AVERSION]
         groups = done.groupby(others) if others else [((), done)]
+        labels = []
         for label, part in groups:
             part = part.sort_values(AVERSION)
             name = ", ".join(f"{k}={v:g}" for k, v in zip(others, label if isinstance(label, tuple) else (label,)))
             ax.plot(part["cvar"], part["expected_cost"], marker="o", label=name or None)
-            for _, row in part.iterrows():
-                ax.annotate(f"{row[AVERSION]:g}", (row["cvar"], row["expected_cost"]), fontsize=7,
-                            textcoords="offset points", xytext=(4, 4))
-        ax.set_xlabel("CVaR")
-        ax.set_ylabel("expected cost")
+            labels += [(row["cvar"], row["expected_cost"], f"{row[AVERSION]:g}") for _, row in part.iterrows()]
+        money_axis(ax.xaxis, done["cvar"], currency, "CVaR")
+        money_axis(ax.yaxis, done["expected_cost"], currency, "expected cost")
         ax.set_title("Efficient frontier (labels: risk aversion)")
         if others:
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=8)
         fig.tight_layout()
+        _label_points(ax, labels)
         figures["frontier.png"] = fig
         return figures
     for key in keys:
-        fig, ax = plt.subplots(figsize=(7, 4.5))
+        fig, ax = plt.subplots(figsize=(7.5, 4.8))
         part = done.groupby(key)[["objective", "expected_cost", "cvar"]].mean().sort_index()
         for column, style in (("objective", "o-"), ("expected_cost", "s--"), ("cvar", "^:")):
             ax.plot(part.index, part[column], style, label=column)
         ax.set_xlabel(key)
-        ax.set_ylabel("cost" + (" (mean over the other keys)" if len(keys) > 1 else ""))
+        plain_axis(ax.xaxis)
+        money_axis(ax.yaxis, part.to_numpy().ravel(), currency,
+                   "cost" + (" (mean over the other keys)" if len(keys) > 1 else ""))
         ax.legend(fontsize=8)
         fig.tight_layout()
         figures[_file_name(key)] = fig
@@ -68,10 +83,10 @@ def why_no_chart(table: pd.DataFrame) -> str:
     return "" if table["status"].map(has_plan).any() else "no run has a plan"
 
 
-def write_sweep_charts(table: pd.DataFrame, keys: list[str], out: Path) -> tuple[list[Path], str]:
+def write_sweep_charts(table: pd.DataFrame, keys: list[str], out: Path, currency: str = "") -> tuple[list[Path], str]:
     """The PNG charts beside sweep.csv, recorded as planner's, and why there are none when so."""
     written = []
-    for name, fig in sweep_figures(table, keys).items():
+    for name, fig in sweep_figures(table, keys, currency).items():
         target = Path(out) / name
         staging = target.with_name(TEMP_PREFIX + name)
         fig.savefig(staging, dpi=110, format="png", metadata={"Software": None})

@@ -23,6 +23,7 @@ grows with each scenario's cost).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -113,18 +114,28 @@ def _risk_objective(data: ModelData, totals: np.ndarray, probabilities: np.ndarr
     return risk_measure(totals, probabilities, data.risk_aversion, data.cvar_alpha, data.ambiguity)[0]
 
 
+def metric_steps(data: ModelData) -> int:
+    """How many solves `hedging_metrics` makes (for progress): each scenario alone, the
+    expected-value problem, its plan evaluated, the out-of-sample evaluation, and with
+    ambiguity the nominal problem."""
+    return len(data.scenarios) + 3 + (data.ambiguity > 0)
+
+
 def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: float, options: SolveOptions,
                     out_of_sample: int = DEFAULT_OUT_OF_SAMPLE, seed: int = 1,
-                    best_bound: float | None = None) -> dict:
+                    best_bound: float | None = None, on_step: Callable[[str], None] | None = None) -> dict:
     """EVPI, VSS and the out-of-sample cost of `plan` (see the module docstring); with
-    ambiguity, the price of robustness. `best_bound` is the plan's solve's bound."""
+    ambiguity, the price of robustness. `best_bound` is the plan's solve's bound; `on_step`
+    is called after each of the `metric_steps(data)` solves with what it was."""
     quiet = replace(options, progress=None, log=False)
+    step = on_step or (lambda _: None)
     totals = []
     for s in data.scenarios:
         alone = _single_scenario(data, s, {(o, t, s): a for (o, t, s2), a in data.availability.items() if s2 == s},
                                  {(m, t, s): f for (m, t, s2), f in data.price_factor.items() if s2 == s})
         _, best, _ = solve_data(alone, quiet)
         totals.append(compute_figures(alone, best).objective)
+        step(f"scenario {s} alone")
     probabilities = np.array([data.probability[s] for s in data.scenarios])
     wait_and_see = _risk_objective(data, np.array(totals), probabilities)
 
@@ -136,6 +147,7 @@ def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: floa
     expected_value = _single_scenario(data, "expected", mean_availability,
                                       {key: f for key, f in mean_price.items() if f != 1.0})
     _, ev_plan, _ = solve_data(expected_value, quiet)
+    step("the expected-value problem")
     metrics: dict = {
         "wait_and_see": wait_and_see,
         "evpi": objective - wait_and_see,
@@ -149,9 +161,12 @@ def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: floa
         metrics.update(eev=None, vss=None, vss_note="the expected-value plan breaks a service level or buys "
                        "more than can be used or stored in some scenario: its cost is unbounded",
                        eev_shortfalls_paid=relaxed)
+    step("the expected-value plan evaluated")
     metrics["out_of_sample"] = _out_of_sample(inst, plan, quiet, out_of_sample, seed)
+    step("out of sample")
     if data.ambiguity > 0:
         metrics["price_of_robustness"] = price_of_robustness(data, plan, objective, quiet, best_bound)
+        step("the plan for the given probabilities")
     return metrics
 
 

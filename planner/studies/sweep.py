@@ -58,7 +58,7 @@ from planner.results.ownership import (
     remove_owned,
     write_manifest,
 )
-from planner.results.write import write_json, write_results
+from planner.results.write import write_csv, write_json, write_results
 from planner.status import Status
 
 RUNS = "runs"
@@ -237,6 +237,13 @@ def _row(out: Path, run: Run) -> dict:
     return row
 
 
+def sweep_currency(out: Path) -> str:
+    """The currency of a sweep's runs (the first run with a summary), or ""."""
+    for summary in sorted((Path(out) / RUNS).glob(f"*/{SUMMARY_FILE}")):
+        return str(read_summary(summary.parent).get("currency", ""))
+    return ""
+
+
 def write_table(out: Path, runs: list[Run]) -> pd.DataFrame:
     """sweep.csv from the run folders: varied values, id, figures, reason, bloc shares."""
     rows = [_row(out, run) for run in runs]
@@ -244,7 +251,7 @@ def write_table(out: Path, runs: list[Run]) -> pd.DataFrame:
     shares = sorted({c for r in rows for c in r if c.startswith("share_")})
     table = pd.DataFrame(rows).reindex(columns=[*keys, "id", *FIGURES, "reason", *shares])
     staging = out / f"{TEMP_PREFIX}{SWEEP_FILE}"
-    table.to_csv(staging, index=False, lineterminator="\n")
+    write_csv(staging, table)
     staging.replace(out / SWEEP_FILE)
     record_files(out, [SWEEP_FILE], Kind.SWEEP)
     return table

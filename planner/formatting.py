@@ -1,0 +1,116 @@
+"""Numbers for people: money, volumes, shares, gaps, probabilities; never in e-notation.
+
+One layer for the terminal, the HTML reports, the sweep report, the charts, the workbook's
+number formats and the messages of `verify`, so that a figure reads the same everywhere:
+
+    money(24_846_903_612.42, "USD")  -> "24.85 bn USD"      (4 significant digits from 1 million)
+    money(24_447.37, "USD")          -> "24,447.37 USD"     (cents below 1 million)
+    volume(1_356_188.3, "t")         -> "1,356,188 t"
+    share(0.35275)                   -> "35.3%"
+    gap(6e-07)                       -> "0.00006%"
+    probability(0.0075)              -> "0.0075"
+    exact(17342.105263157893)        -> "17,342.10526"      (10 significant digits: messages)
+
+Machine-readable files (CSV, JSON) keep full precision instead (`csv_value`: the shortest
+text that round-trips the value rounded to 12 significant digits, so float noise such as
+0.12600000000000003 is written 0.126). Light: no pandas, numpy or matplotlib.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+MONEY_SCALES = ((1e12, "tn"), (1e9, "bn"), (1e6, "M"), (1e3, "k"))
+CSV_DIGITS = 12  # significant digits kept in the CSV files
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def fixed(value: float, significant: int = 4, max_decimals: int = 6) -> str:
+    """`value` with about `significant` digits (trailing zeros dropped), thousands separators,
+    no exponent; integers beyond those digits are shown whole (1,356,188 not 1,356,000), and
+    values below `max_decimals` decimals as 0."""
+    if not _finite(value):
+        return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = min(max_decimals, max(0, significant - 1 - magnitude))
+    text = f"{value:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def exact(value: float) -> str:
+    """10 significant digits, for messages that compare two numbers."""
+    return fixed(value, 10, max_decimals=12)
+
+
+def money_scale(values: Iterable[float]) -> tuple[float, str]:
+    """The divisor and its name ("", "k", "M", "bn", "tn") for showing `values` together: chosen
+    by the largest magnitude, so that it reads between 1 and 1,000."""
+    largest = max((abs(v) for v in values if _finite(v)), default=0.0)
+    for divisor, name in MONEY_SCALES:
+        if largest >= divisor:
+            return divisor, name
+    return 1.0, ""
+
+
+def money(value: float | None, currency: str = "") -> str:
+    """Money: cents below a million, else 4 significant digits in M, bn or tn."""
+    if value is None or not _finite(value):
+        return "-"
+    unit = f" {currency}" if currency else ""
+    if abs(value) < 1e6:
+        return f"{value:,.2f}{unit}"
+    divisor, name = money_scale([value])
+    return f"{fixed(value / divisor, 4)} {name}{unit}"
+
+
+def volume(value: float | None, unit: str = "") -> str:
+    """A volume: whole units from 1,000, else 4 significant digits (at most 3 decimals)."""
+    if value is None or not _finite(value):
+        return "-"
+    text = f"{value:,.0f}" if abs(value) >= 1000 else fixed(value, 4, max_decimals=3)
+    return f"{text} {unit}" if unit else text
+
+
+def share(value: float | None) -> str:
+    """A fraction as a percentage: 1 decimal, more when it would otherwise show as 0.0%."""
+    if value is None or not _finite(value):
+        return "-"
+    if value == 0 or abs(value) >= 0.001:
+        return f"{value:.1%}"
+    return f"{fixed(value * 100, 2)}%"
+
+
+def percent(value: float) -> str:
+    """A setting as a percentage, as exact as it is (0.2 -> "20%", 0.125 -> "12.5%")."""
+    return f"{fixed(value * 100, 4, max_decimals=4)}%"
+
+
+def gap(value: float | None) -> str:
+    """A relative MIP gap as a percentage, to two significant digits."""
+    if value is None or not _finite(value):
+        return "-"
+    if value == 0:
+        return "0%"
+    return f"{fixed(value * 100, 2, max_decimals=10)}%"
+
+
+def probability(value: float | None) -> str:
+    """A probability with 4 significant digits, no exponent."""
+    if value is None or not _finite(value):
+        return "-"
+    return fixed(value, 4, max_decimals=10)
+
+
+def csv_value(value: float) -> float:
+    """`value` rounded to CSV_DIGITS significant digits (written by its shortest repr)."""
+    if not _finite(value) or value == 0:
+        return value
+    return float(f"{value:.{CSV_DIGITS}g}")

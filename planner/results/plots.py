@@ -1,0 +1,161 @@
+"""Charts of a plan for the report, drawn with matplotlib and embedded as inline SVG.
+
+Axes of money read in the currency at one scale ("bn USD"), never in e-notation or with an
+offset; text stays text in the SVG (readable, searchable, printable); the small-multiple
+chart of volumes is sized to the number of materials.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterable
+
+import matplotlib
+
+matplotlib.use("Agg")
+matplotlib.rcParams["text.parse_math"] = False  # "$" in a currency or name is text, not TeX
+matplotlib.rcParams["svg.fonttype"] = "none"  # text as text
+matplotlib.rcParams["axes.formatter.useoffset"] = False
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import Formatter, FuncFormatter  # noqa: E402
+
+from planner.formatting import money_scale  # noqa: E402
+
+BLOC_COLOURS = {"china": "#c0392b", "russia": "#8e44ad", "ukraine": "#f1c40f", "allies": "#2e86c1",
+                "domestic": "#1e8449", "global_south": "#e67e22"}
+MAX_HEATMAP_ROWS = 40  # scenarios shown in the shortage heat map (the most short first)
+
+
+def svg(fig: plt.Figure) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+class TickFormatter(Formatter):
+    """Tick labels divided by `divisor`, with thousands separators and as many decimals as
+    the spacing of the ticks needs (never e-notation, never an offset)."""
+
+    def __init__(self, divisor: float = 1.0) -> None:
+        self.divisor = divisor
+        self.decimals = 0
+
+    def set_locs(self, locs: list[float]) -> None:
+        super().set_locs(locs)
+        steps = np.diff(np.sort(np.asarray(locs, dtype=float))) / self.divisor
+        steps = steps[steps > 0]
+        self.decimals = 0
+        if len(steps):
+            step = float(steps.min())
+            while self.decimals < 10 and abs(step * 10**self.decimals - round(step * 10**self.decimals)) \
+                    > 1e-6 * max(1.0, step * 10**self.decimals):
+                self.decimals += 1
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        text = f"{x / self.divisor:,.{self.decimals}f}"
+        return "0" if text.lstrip("-").strip("0.,") == "" else text
+
+
+def money_axis(axis: matplotlib.axis.Axis, values: Iterable[float], currency: str, what: str) -> None:
+    """Ticks of `axis` in one scale of the currency, labelled "what (bn USD)"."""
+    divisor, scale = money_scale(list(values))
+    axis.set_major_formatter(TickFormatter(divisor))
+    unit = " ".join(p for p in (scale, currency) if p)
+    axis.set_label_text(f"{what} ({unit})" if unit else what)
+
+
+def plain_axis(axis: matplotlib.axis.Axis) -> None:
+    """Ticks with thousands separators, never in e-notation."""
+    axis.set_major_formatter(TickFormatter())
+
+
+def volumes_chart(volumes: pd.DataFrame, contracts: pd.DataFrame, supply: pd.DataFrame, unit: str) -> str:
+    """Contracted volume per material and period, stacked by bloc of origin, with demand."""
+    bloc = dict(zip(contracts["option"], contracts["origin_bloc"]))
+    data = volumes.assign(bloc=volumes["option"].map(bloc))
+    materials = list(dict.fromkeys(supply["commodity"]))
+    periods = list(dict.fromkeys(supply["period"].astype(str)))
+    demand = supply.drop_duplicates(["commodity", "period"]).set_index(["commodity", "period"])["demand"]
+    blocs = sorted(set(data["bloc"].dropna()))
+    cols = 1 if len(materials) == 1 else 2 if len(materials) <= 4 else 3
+    rows = math.ceil(len(materials) / cols)
+    width = 11 if cols > 1 else 8
+    fig, axes = plt.subplots(rows, cols, figsize=(width, 2.9 * rows + 0.6), squeeze=False)
+    x = np.arange(len(periods))
+    step = max(1, math.ceil(len(periods) / (16 // cols)))
+    for ax, m in zip(axes.flat, materials):
+        bottom = np.zeros(len(periods))
+        table = data[data["commodity"] == m].pivot_table(index="period", columns="bloc", values="volume",
+                                                          aggfunc="sum").reindex(periods).fillna(0.0)
+        for b in blocs:
+            if b in table.columns and table[b].sum() > 0:
+                ax.bar(x, table[b].to_numpy(), bottom=bottom, label=b, color=BLOC_COLOURS.get(b, "#7f8c8d"))
+                bottom += table[b].to_numpy()
+        ax.plot(x, [demand.get((m, p), 0.0) for p in periods], color="black", marker="o", lw=1.5, label="demand")
+        ax.set_title(m, fontsize=10)
+        ax.set_xticks(x[::step], periods[::step], fontsize=8, rotation=45 if len(periods) > 6 else 0)
+        ax.set_ylabel(unit, fontsize=9)
+        ax.tick_params(axis="y", labelsize=8)
+        plain_axis(ax.yaxis)
+    for ax in list(axes.flat)[len(materials):]:
+        ax.axis("off")
+    handles, labels = [], []
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="upper center", ncol=min(7, len(labels)), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (2.9 * rows + 0.6)))
+    return svg(fig)
+
+
+def scenario_costs_chart(costs: pd.DataFrame, summary: dict) -> str:
+    """Distribution of total scenario costs (probability-weighted) with expected cost and CVaR;
+    the legend below the plot, clear of the lines."""
+    currency = summary.get("currency", "")
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    values, weights = costs["total_cost"].to_numpy(float), costs["probability"].to_numpy(float)
+    bins = min(30, max(5, len(values)))
+    ax.hist(values, bins=bins, weights=weights, color="#5d6d7e", edgecolor="white")
+    ax.axvline(summary["expected_cost"], color="#1e8449", lw=2, label="expected cost")
+    ax.axvline(summary["cvar"], color="#c0392b", lw=2, ls="--", label=f"CVaR {summary['cvar_alpha']:g}")
+    money_axis(ax.xaxis, [*values, summary["expected_cost"], summary["cvar"]], currency, "total cost per scenario")
+    ax.set_ylabel("probability")
+    plain_axis(ax.yaxis)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=9, frameon=False)
+    fig.tight_layout()
+    return svg(fig)
+
+
+def shortage_table(supply: pd.DataFrame) -> pd.DataFrame:
+    """Total shortage per scenario and material as a share of that material's total demand."""
+    total = supply.groupby(["scenario", "commodity"])[["shortage", "demand"]].sum()
+    shares = (total["shortage"] / total["demand"].where(total["demand"] > 0)).fillna(0.0)
+    return shares.unstack("commodity").fillna(0.0)
+
+
+def shortages_chart(shares: pd.DataFrame) -> str:
+    """Heat map: scenarios down (at most MAX_HEATMAP_ROWS, the most short first), materials
+    across, shortage share of demand in each cell, labelled in percent."""
+    shown = shares.loc[shares.sum(axis=1).sort_values(ascending=False, kind="stable").index[:MAX_HEATMAP_ROWS]]
+    width = min(11.0, 4.5 + 0.9 * len(shown.columns))
+    fig, ax = plt.subplots(figsize=(width, 0.32 * len(shown) + 1.8))
+    values = shown.to_numpy()
+    image = ax.imshow(values, aspect="auto", cmap="Reds", vmin=0, vmax=max(0.01, float(values.max(initial=0))))
+    ax.set_xticks(range(len(shown.columns)), shown.columns, fontsize=9, rotation=30, ha="right")
+    ax.set_yticks(range(len(shown.index)), shown.index, fontsize=9)
+    if values.size <= 400:
+        for (i, j), v in np.ndenumerate(values):
+            if v > 0.0005:
+                ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7,
+                        color="white" if v > 0.6 * values.max() else "black")
+    bar = fig.colorbar(image, ax=ax, label="shortage / demand", fraction=0.04)
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    fig.tight_layout()
+    return svg(fig)

@@ -1,0 +1,196 @@
+"""Output for people and for programs: the formatting layer, CSV precision, --json and --quiet,
+progress that suits a log file, the README's synopses against --help, and planner compare."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import click
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from helpers import REPO, four_suppliers
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from planner import cli
+from planner.formatting import csv_value, exact, fixed, gap, money, probability, share, volume
+
+E_NOTATION = re.compile(r"\d[eE][+-]?\d")
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(value=st.floats(min_value=-1e15, max_value=1e15, allow_nan=False), currency=st.sampled_from(["USD", "", "€"]))
+def test_no_format_ever_writes_e_notation(value, currency):
+    for text in (money(value, currency), volume(value, "t"), share(value / 1e15), gap(abs(value) / 1e15),
+                 probability(abs(value) / 1e15), exact(value), fixed(value)):
+        assert not E_NOTATION.search(text), text
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(value=st.floats(min_value=1e-9, max_value=1e15))
+def test_money_reads_back_to_its_significant_digits(value):
+    """A scaled figure is within half a unit of its last digit of the value."""
+    text = money(value, "USD").removesuffix(" USD")
+    scales = {"tn": 1e12, "bn": 1e9, "M": 1e6}
+    number, _, scale = text.partition(" ")
+    back = float(number.replace(",", "")) * scales.get(scale, 1.0)
+    assert back == pytest.approx(value, rel=1e-3 if scale else 0, abs=0.005 if not scale else 0)
+
+
+def test_formats_by_example():
+    assert money(24_846_903_612.42, "USD") == "24.85 bn USD" and money(24_447.37, "USD") == "24,447.37 USD"
+    assert money(5e8, "USD") == "500 M USD" and money(-1.3e6) == "-1.3 M"
+    assert volume(1_356_188.3, "t") == "1,356,188 t" and volume(10.2105, "t") == "10.21 t"
+    assert share(0.352751) == "35.3%" and gap(6e-7) == "0.00006%" and probability(0.0075) == "0.0075"
+    assert exact(17342.105263157893) == "17,342.10526"
+    assert csv_value(0.12600000000000003) == 0.126 and csv_value(1250.0000000000018) == 1250.0
+
+
+def test_csv_files_carry_no_float_noise(tmp_path):
+    result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    for path in (tmp_path / "r").glob("*.csv"):
+        for cell in re.split(r"[,\n]", path.read_text()):
+            digits = re.sub(r"[^0-9]", "", cell.split("e")[0]).lstrip("0")
+            assert len(digits) <= 12 or not re.fullmatch(r"-?[0-9.]+", cell), (path.name, cell)
+
+
+def test_json_documents_on_stdout(tmp_path):
+    runner = CliRunner()
+    solved = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", str(tmp_path / "r"), "--json"])
+    assert solved.exit_code == 0, solved.stderr
+    document = json.loads(solved.stdout)
+    assert document["ok"] and document["command"] == "solve" and document["results"] == str(tmp_path / "r")
+    assert document["summary"] == json.loads((tmp_path / "r" / "summary.json").read_text())
+    valid = json.loads(runner.invoke(cli.main, ["validate", "four-suppliers", "--json"]).stdout)
+    assert valid["ok"] and valid["options"] == 4 and valid["scenarios"] == 8
+    checked = runner.invoke(cli.main, ["verify", "four-suppliers", str(tmp_path / "r"), "--json"])
+    assert checked.exit_code == 0 and json.loads(checked.stdout) == {
+        "command": "verify", "ok": True, "instance": "four-suppliers", "results": str(tmp_path / "r"), "violations": []}
+    evaluated = runner.invoke(cli.main, ["evaluate", "four-suppliers", str(tmp_path / "r"), "--json"])
+    assert evaluated.exit_code == 0 and json.loads(evaluated.stdout)["summary"]["objective"] == pytest.approx(
+        document["summary"]["objective"], rel=1e-9)
+    # a broken result: exit 8, the violations as data
+    costs = tmp_path / "r" / "scenario_costs.csv"
+    costs.write_text(costs.read_text().replace("none-cut,", "none-cut,0.5,", 1).replace(",0.5,0.", ",", 1))
+    broken = runner.invoke(cli.main, ["verify", "four-suppliers", str(tmp_path / "r"), "--json"])
+    assert broken.exit_code == cli.EXIT_VERIFY_FAILED
+    assert json.loads(broken.stdout)["violations"] and not json.loads(broken.stdout)["ok"]
+
+
+def test_json_errors_are_documents_too(tmp_path):
+    bad = four_suppliers(tmp_path / "bad")
+    (bad / "demand.csv").write_text((bad / "demand.csv").read_text().replace("100", "lots", 1))
+    runner = CliRunner()
+    result = runner.invoke(cli.main, ["validate", str(bad), "--json"])
+    assert result.exit_code == cli.EXIT_INVALID_INPUT
+    error = json.loads(result.stdout)["error"]
+    assert error["kind"] == "invalid_input" and error["exit_code"] == cli.EXIT_INVALID_INPUT
+    assert error["problems"][0]["column"] == "demand" and error["problems"][0]["value"] == "lots"
+    assert "lots" in result.stderr  # people still read it on stderr
+    infeasible = four_suppliers(tmp_path / "inf")
+    (infeasible / "commodities.csv").write_text("commodity,shortage_penalty,holding_cost,initial_stock,"
+                                                "storage_capacity,service_level\nrare_earth_oxide,400,0,0,0,0.99\n")
+    solved = runner.invoke(cli.main, ["solve", str(infeasible), "--out", str(tmp_path / "r"), "--json"])
+    assert solved.exit_code == cli.EXIT_INFEASIBLE
+    assert json.loads(solved.stdout)["error"]["kind"] == "infeasible" and json.loads(solved.stdout)["error"]["reasons"]
+
+
+def test_quiet_leaves_only_the_result_and_progress_never_writes_carriage_returns(tmp_path):
+    runner = CliRunner()
+    loud = runner.invoke(cli.main, ["solve", "us-critical-minerals", "--out", str(tmp_path / "a")])
+    assert loud.exit_code == 0 and "note: scenarios generated" in loud.stderr
+    assert "\r" not in loud.stderr  # stderr is not a terminal here: plain lines
+    quiet = runner.invoke(cli.main, ["solve", "us-critical-minerals", "--out", str(tmp_path / "b"), "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == "" and "Results in" in quiet.stdout
+    metrics = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", str(tmp_path / "c"), "--metrics",
+                                       "--samples", "10"])
+    assert "metrics: 11/11 solves done" in metrics.stderr and "\r" not in metrics.stderr  # 8 scenarios + 3
+    swept = runner.invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out",
+                                     str(tmp_path / "sw"), "--workers", "1"])
+    assert swept.exit_code == 0 and "sweep: 2/2 runs done" in swept.stderr and "\r" not in swept.stderr
+
+
+def _synopses() -> dict[str, set[str]]:
+    """The options each command's synopsis in the README's "Using it" block names."""
+    readme = (REPO / "README.md").read_text()
+    block = readme[readme.index("## Using it"):].split("```")[1]
+    commands: dict[str, set[str]] = {}
+    current = None
+    for line in block.splitlines():
+        if line.startswith("planner "):
+            current = line.split()[1]
+            commands[current] = set()
+        if current:
+            commands[current] |= set(re.findall(r"--[a-z][a-z-]*", line))
+    return commands
+
+
+def test_readme_synopses_match_the_help():
+    synopses = _synopses()
+    assert set(synopses) == set(cli.main.commands)
+    for name, command in cli.main.commands.items():
+        options = {opt for p in command.params if isinstance(p, click.Option) for opt in p.opts
+                   if opt.startswith("--")} - {"--help"}
+        assert synopses[name] == options, (name, synopses[name] ^ options)
+
+
+def test_every_option_has_help_text():
+    for name, command in cli.main.commands.items():
+        assert command.help, name
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help and len(param.help) > 10, (name, param.opts)
+
+
+def test_instances_lists_descriptions():
+    result = CliRunner().invoke(cli.main, ["instances"])
+    assert "us-critical-minerals  (default): " in result.output and "four-suppliers: " in result.output
+
+
+def test_compare_names_the_contracts_the_china_cap_changes_and_its_cost(tmp_path):
+    runner = CliRunner()
+    swept = runner.invoke(cli.main, ["sweep", "us-critical-minerals", "--vary", "limits.bloc:china:*.max_share=0.5,1",
+                                     "--out", str(tmp_path / "sw"), "--workers", "1", "--quiet"])
+    assert swept.exit_code == 0, swept.stderr
+    table = pd.read_csv(tmp_path / "sw" / "sweep.csv").set_index("limits.bloc:china:*.max_share")
+    runs = [tmp_path / "sw" / "runs" / table.at[value, "id"] for value in (0.5, 1.0)]
+    result = runner.invoke(cli.main, ["compare", *map(str, runs), "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.stderr
+    selected = [set(pd.read_csv(r / "contracts.csv").query("selected == 1")["option"]) for r in runs]
+    added, dropped = sorted(selected[1] - selected[0]), sorted(selected[0] - selected[1])
+    assert added or dropped
+    line = next(x for x in result.stdout.splitlines() if x.strip().startswith("contracts,"))
+    assert line.endswith(f"added {', '.join(added) or 'none'}; dropped {', '.join(dropped) or 'none'}")
+    cost = table.at[1.0, "objective"] - table.at[0.5, "objective"]
+    assert cost < 0 and f"({money(cost)})" in result.stdout  # what lifting the cap saves: the cap's cost
+    figures = pd.read_csv(tmp_path / "cmp" / "figures.csv")
+    assert list(figures.columns[:8]) == ["result", "folder", "status", "objective", "expected_cost", "cvar",
+                                         "fixed_cost", "worst_case_expected_cost"]
+    assert figures["objective_change"].iloc[1] == pytest.approx(cost, rel=1e-9)
+    contracts = pd.read_csv(tmp_path / "cmp" / "contracts.csv", keep_default_na=False)
+    assert sorted(contracts.query("change == 'added'")["option"]) == added
+    volumes = pd.read_csv(tmp_path / "cmp" / "volumes.csv")
+    for run, label in zip(runs, figures["result"]):
+        total = pd.read_csv(run / "volumes.csv")["volume"].sum()
+        assert volumes[volumes["result"] == label]["volume"].sum() == pytest.approx(total, rel=1e-9)
+    assert (tmp_path / "cmp" / "report.html").read_text().count("<table") >= 4
+    whole = runner.invoke(cli.main, ["compare", str(tmp_path / "sw"), "--out", str(tmp_path / "cmp2"), "--json"])
+    document = json.loads(whole.stdout)
+    assert whole.exit_code == 0 and document["results"] == list(figures["result"])
+
+
+def test_compare_refuses_results_of_different_instances(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(cli.main, ["solve", "four-suppliers", "--out", str(tmp_path / "a")]).exit_code == 0
+    other = four_suppliers(tmp_path / "other-instance")
+    toml = (other / "instance.toml").read_text().replace('name = "four-suppliers"', 'name = "other"')
+    (other / "instance.toml").write_text(toml)
+    assert runner.invoke(cli.main, ["solve", str(other), "--out", str(tmp_path / "b")]).exit_code == 0
+    result = runner.invoke(cli.main, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
+                                      str(tmp_path / "c")])
+    assert result.exit_code == cli.EXIT_INVALID_INPUT and "one instance" in result.output
+    alone = runner.invoke(cli.main, ["compare", str(tmp_path / "a"), "--out", str(tmp_path / "c")])
+    assert alone.exit_code == cli.EXIT_INVALID_INPUT and "two or more" in alone.output
