@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
@@ -42,11 +43,13 @@ from planner.status import Status
 @click.option("--metrics", is_flag=True, help="Also compute EVPI, VSS and the out-of-sample cost (more solves).")
 @click.option("--samples", type=click.IntRange(min=2), default=DEFAULT_SAMPLES, show_default=True,
               help="Scenarios drawn from events.csv for the out-of-sample cost.")
+@click.option("--multi-stage", "multi_stage", is_flag=True,
+              help="Decide each volume when it is due, on what is known then (overrides [decisions] stages).")
 @output_flags
 @guard
 def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit: float | None,
           node_limit: int | None, no_decomposition: bool, threads: int | None, force: bool, show_log: bool,
-          xlsx: bool, html_report: bool, metrics: bool, samples: int, as_json: bool) -> None:
+          xlsx: bool, html_report: bool, metrics: bool, samples: int, multi_stage: bool, as_json: bool) -> None:
     """Solve INSTANCE (a folder, or a bundled name) and write the plan.
 
     Without INSTANCE, solves the bundled default instance.
@@ -59,6 +62,8 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
 
     started = time.perf_counter()
     inst = load(instance)
+    if multi_stage:
+        inst = dataclasses.replace(inst, stages="multi")
     folder = out_dir or default_output_dir(inst.name)
     check_location(folder, (inst.path,))
     check_target(folder, OutputKind.RESULTS, force)  # before the solve: refuse early, not after it

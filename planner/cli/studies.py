@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -92,7 +93,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     not enforced, and volume that can be neither used nor stored may be disposed of.
     """
     from planner.instance.data import build_model_data
-    from planner.results.folder import EVALUATION_SUFFIX
+    from planner.results.folder import EVALUATION_SUFFIX, read_summary
     from planner.results.ownership import Kind as OutputKind
     from planner.results.ownership import check_location, check_target
     from planner.results.terminal import format_evaluation
@@ -101,6 +102,8 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     from planner.studies.evaluate import evaluate_outcome, scenario_replacement
 
     base = load(instance)
+    if (results / "summary.json").is_file() and read_summary(results).get("stages") == "multi":
+        base = dataclasses.replace(base, stages="multi")  # the plan's first period held, later ones re-decided
     folder = out_dir or results.parent / f"{results.name}{EVALUATION_SUFFIX}"
     inputs = (base.path, results) + ((scenario_file,) if scenario_file else ())
     check_location(folder, inputs)
@@ -108,7 +111,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     first_stage, _, _ = read_plan(build_model_data(base), results)
     inst = base
     if scenario_file is not None:
-        inst = load(instance, replace=scenario_replacement(scenario_file))
+        inst = dataclasses.replace(load(instance, replace=scenario_replacement(scenario_file)), stages=base.stages)
     outcome = evaluate_outcome(inst, first_stage, SolveOptions(), str(results), str(scenario_file or "instance"))
     folder = write_results(outcome, folder, force=force, kind=OutputKind.EVALUATION)
     if as_json:

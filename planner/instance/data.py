@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import math
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from planner.instance.instance import Instance
+from planner.instance.stages import BEFORE, information_nodes, members
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ class ModelData:
     fixed_cost_max: float | None
     # evaluations only: most volume of m thrown away over the horizon in scenario s (a recourse copy)
     disposal_cap: dict[tuple[str, str], float] | None = None
+    # multi-stage plans (docs/model.md section 3.6): periods ahead of delivery an option's volume
+    # is fixed, and (t, s) -> the representative of s's information class in t; None: two-stage
+    lead_time: dict[str, int] = field(default_factory=dict)
+    info_node: dict[tuple[int, str], str] | None = None
 
     @property
     def horizon(self) -> range:
@@ -87,6 +92,63 @@ class ModelData:
     def sharing(self, m: str, r: str) -> list[str]:
         """The scenarios whose recourse for m is that of scenario r (r among them)."""
         return self._sharing[m, r]
+
+    # -- decision nodes: where each decision is taken (one per scenario group sharing it) -----------
+
+    @property
+    def multi_stage(self) -> bool:
+        return self.info_node is not None
+
+    @functools.cached_property
+    def _members(self) -> dict[tuple[int, str], list[str]]:
+        return members(self.info_node or {}, self.scenarios)
+
+    def decision_period(self, o: str, t: int) -> int:
+        """When x_ot is decided: t - lead_time_o in a multi-stage plan, -1 (up front, before
+        anything is known) when that is before the first period, as in a two-stage plan."""
+        return max(BEFORE, t - self.lead_time.get(o, 0)) if self.multi_stage else BEFORE
+
+    def nodes_at(self, t: int) -> list[str]:
+        """The information classes of period t (their representatives; multi-stage)."""
+        return [n for (u, n) in self._members if u == t]
+
+    def node_members(self, t: int, node: str) -> list[str]:
+        return self._members[t, node]
+
+    def volume_common(self, o: str, t: int) -> bool:
+        """Whether x_ot is one decision for every scenario: always in a two-stage model; in a
+        multi-stage one when nothing tells the scenarios apart yet in the period it is decided."""
+        return not self.multi_stage or len(self.nodes_at(self.decision_period(o, t))) == 1
+
+    def volume_key(self, o: str, t: int, s: str) -> tuple:
+        """The key of the volume variable scenario s uses for x_ot: (o, t), or (o, t, node) with
+        the node of s in the period x_ot is decided."""
+        if not self.multi_stage:
+            return (o, t)
+        return (o, t, self.info_node[self.decision_period(o, t), s])  # type: ignore[index]
+
+    def volume_keys(self) -> list[tuple]:
+        if not self.multi_stage:
+            return [(o, t) for o in self.options for t in self.periods_of[o]]
+        return [(o, t, n) for o in self.options for t in self.periods_of[o]
+                for n in self.nodes_at(self.decision_period(o, t))]
+
+    def volume_members(self, key: tuple) -> list[str]:
+        """The scenarios that share the volume variable `key`."""
+        if len(key) == 2:
+            return self.scenarios
+        o, t, node = key
+        return self.node_members(self.decision_period(o, t), node)
+
+    def recourse_node(self, m: str, t: int, s: str) -> str:
+        """The copy of m's period-t recourse (spot, stock, shortage) scenario s uses."""
+        return self.info_node[t, s] if self.multi_stage else self.recourse_of[m, s]  # type: ignore[index]
+
+    def recourse_nodes(self, m: str, t: int) -> list[str]:
+        return self.nodes_at(t) if self.multi_stage else self.recourse_scenarios[m]
+
+    def recourse_members(self, m: str, t: int, node: str) -> list[str]:
+        return self.node_members(t, node) if self.multi_stage else self.sharing(m, node)
 
 
 def recourse_groups(commodities: list[str], scenarios: list[str], options_of: dict[str, list[str]],
@@ -118,11 +180,34 @@ def with_scenarios(data: ModelData, probability: dict[str, float], availability:
     """`data` with other scenarios (names and probabilities, a_ots and f_mts for each), shared
     recourse redone."""
     scenarios = list(probability)
-    recourse_of = recourse_groups(data.commodities, scenarios, data.options_of, data.periods_of, availability,
-                                  price_factor, data.horizon)
+    recourse_of, info_node = _recourse(data.multi_stage, data.commodities, scenarios, data.options,
+                                       data.options_of, data.periods_of, availability, price_factor, data.horizon)
     return replace(data, scenarios=scenarios, probability=probability, availability=availability,
                    price_factor=price_factor, recourse_of=recourse_of,
-                   recourse_scenarios=_owners(data.commodities, scenarios, recourse_of))
+                   recourse_scenarios=_owners(data.commodities, scenarios, recourse_of), info_node=info_node)
+
+
+def with_stages(data: ModelData, multi: bool) -> ModelData:
+    """`data` as a two-stage or a multi-stage model."""
+    recourse_of, info_node = _recourse(multi, data.commodities, data.scenarios, data.options, data.options_of,
+                                       data.periods_of, data.availability, data.price_factor, data.horizon)
+    return replace(data, recourse_of=recourse_of, recourse_scenarios=_owners(data.commodities, data.scenarios,
+                                                                             recourse_of), info_node=info_node)
+
+
+def _recourse(multi: bool, commodities: list[str], scenarios: list[str], options: list[str],
+              options_of: dict[str, list[str]], periods_of: dict[str, list[int]],
+              availability: dict[tuple[str, int, str], float], price_factor: dict[tuple[str, int, str], float],
+              horizon: range) -> tuple[dict[tuple[str, str], str], dict[tuple[int, str], str] | None]:
+    """Who shares whose recourse, and the information classes. Two-stage: scenarios with the same
+    availability and prices for m share m's recourse (`recourse_groups`). Multi-stage: each
+    scenario has its own cost (its contracted volume differs), and the decisions of each period
+    are shared by the scenarios indistinguishable then (`planner.instance.stages`)."""
+    if not multi:
+        return recourse_groups(commodities, scenarios, options_of, periods_of, availability, price_factor,
+                               horizon), None
+    nodes = information_nodes(scenarios, horizon, options, periods_of, availability, commodities, price_factor)
+    return {(m, s): s for m in commodities for s in scenarios}, nodes
 
 
 def _owners(commodities: list[str], scenarios: list[str], recourse_of: dict[tuple[str, str], str]) -> dict:
@@ -198,8 +283,8 @@ def build_model_data(inst: Instance) -> ModelData:
                 factors[key] = max(factors.get(key, -math.inf), float(rec.price_factor))
     price_factor = {key: factor for key, factor in factors.items() if factor != 1.0}
 
-    recourse_of = recourse_groups(commodities, scenarios, options_of, periods_of, availability, price_factor,
-                                  horizon)
+    recourse_of, info_node = _recourse(inst.stages == "multi", commodities, scenarios, option_names, options_of,
+                                       periods_of, availability, price_factor, horizon)
     demand = {(m, t): 0.0 for m in commodities for t in horizon}
     for m, p, d in zip(inst.demand["commodity"], inst.demand["period"], inst.demand["demand"]):
         demand[m, index[p]] = float(d)
@@ -253,4 +338,6 @@ def build_model_data(inst: Instance) -> ModelData:
         cvar_alpha=float(inst.cvar_alpha),
         ambiguity=float(inst.ambiguity),
         fixed_cost_max=inst.fixed_cost_max,
+        lead_time={o: int(v) for o, v in zip(options["option"], options["lead_time"])},
+        info_node=info_node,
     )

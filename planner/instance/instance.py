@@ -29,6 +29,7 @@ class Instance:
     risk_aversion: float = 0.0
     cvar_alpha: float = 0.9
     ambiguity: float = 0.0  # delta of docs/model.md section 3.5
+    stages: str = "two"  # "two" or "multi" (docs/model.md section 3.6)
     fixed_cost_max: float | None = None
     sources: dict = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)

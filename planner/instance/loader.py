@@ -208,7 +208,7 @@ def _read_settings(path: Path, file: str, problems: list[Problem], warnings: lis
         settings[s.key] = _check_setting(value, s, file, problems)
     if isinstance(settings.get("name"), str):
         _check_name(settings["name"], file, problems)
-    for table_name in ("risk", "budget"):
+    for table_name in ("risk", "budget", "decisions"):
         sub = doc.get(table_name)
         if isinstance(sub, dict):
             allowed = {s.key.split(".")[1] for s in SETTINGS if s.key.startswith(table_name + ".")}
@@ -233,6 +233,12 @@ def _check_setting(value: object, s: Setting, file: str, problems: list[Problem]
     if s.kind == "text":
         if not isinstance(value, str) or (s.required and not value.strip()):
             problems.append(Problem(file, "expected non-empty text", column=s.key, value=str(value)))
+            return s.default
+        return value.strip()
+    if s.kind == "choice":
+        if not isinstance(value, str) or value.strip() not in s.choices:
+            problems.append(Problem(file, f"expected {' or '.join(repr(c) for c in s.choices)}", column=s.key,
+                                    value=str(value)))
             return s.default
         return value.strip()
     if s.kind == "table":
@@ -413,6 +419,7 @@ def load_instance(path: str | Path, replace: dict[str, Path | None] | None = Non
         risk_aversion=settings.get("risk.aversion", 0.0),
         cvar_alpha=settings.get("risk.cvar_alpha", 0.9),
         ambiguity=settings.get("risk.ambiguity", 0.0),
+        stages=settings.get("decisions.stages", "two"),
         fixed_cost_max=settings.get("budget.fixed_cost_max"),
         sources=settings.get("sources", {}),
         tables=tables,

@@ -7,7 +7,9 @@ Keys:
   (`commodities.gallium.service_level`, `options.RU-REE-1.capacity`,
   `limits.bloc:china:*.max_share`, `demand.gallium:2027.demand`); for events.csv ROW is
   the event's name and the change applies to all its rows;
-- `scenarios.NAME.probability`: the other scenarios are rescaled so the total stays 1.
+- `scenarios.NAME.probability`: the other scenarios are rescaled so the total stays 1;
+- `decisions.multi_stage`: 0 for a two-stage plan, 1 for a multi-stage one
+  (`[decisions] stages` of instance.toml).
 
 A key that addresses nothing is an error before anything runs. Values are checked against
 the column's range. Changing an event regenerates the scenarios it generated.
@@ -28,6 +30,7 @@ from planner.instance.schema import SETTINGS, TABLES, Kind
 _SETTING_FIELDS = {"risk.aversion": "risk_aversion", "risk.cvar_alpha": "cvar_alpha", "risk.ambiguity": "ambiguity",
                    "budget.fixed_cost_max": "fixed_cost_max", "discount_rate": "discount_rate"}
 _TABLES = {t.stem: t for t in TABLES}
+MULTI_STAGE = "decisions.multi_stage"  # 0 or 1: the stages setting as a number a sweep can vary
 
 
 @dataclass(frozen=True)
@@ -50,12 +53,12 @@ def _row_keys(inst: Instance, stem: str) -> dict[str, list[int]]:
 
 def resolve(inst: Instance, key: str) -> Target:
     """The setting or cells `key` addresses; raises OverrideError with a hint when none."""
-    if key in _SETTING_FIELDS:
+    if key in _SETTING_FIELDS or key == MULTI_STAGE:
         return Target(key, None)
     stem, _, rest = key.partition(".")
     row, _, column = rest.rpartition(".")
     if stem not in _TABLES or stem == "disruptions":
-        known = [*_SETTING_FIELDS, *(f"{t}.ROW.COLUMN" for t in _TABLES if t != "disruptions")]
+        known = [*_SETTING_FIELDS, MULTI_STAGE, *(f"{t}.ROW.COLUMN" for t in _TABLES if t != "disruptions")]
         hint = (did_you_mean(key, list(_SETTING_FIELDS)) or did_you_mean(stem, list(_TABLES))
                 or "keys: " + ", ".join(known))
         raise OverrideError(f"{key!r} addresses nothing: expected a setting or TABLE.ROW.COLUMN ({hint})")
@@ -74,6 +77,10 @@ def resolve(inst: Instance, key: str) -> Target:
 def _check_value(target: Target, value: float) -> float:
     if not math.isfinite(value):
         raise OverrideError(f"{target.key}: {value} is not a finite number")
+    if target.key == MULTI_STAGE:
+        if value not in (0.0, 1.0):
+            raise OverrideError(f"{target.key}: {value:g} is not 0 (two-stage) or 1 (multi-stage)")
+        return value
     if target.table is None:
         setting = next(s for s in SETTINGS if s.key == target.key)
         low, high, open_high = setting.lower, setting.upper, setting.upper_open
@@ -98,6 +105,9 @@ def apply_values(inst: Instance, values: dict[str, float]) -> Instance:
     for key, value in values.items():
         target = targets[key]
         value = _check_value(target, float(value))
+        if target.key == MULTI_STAGE:
+            settings["stages"] = "multi" if value else "two"
+            continue
         if target.table is None:
             settings[_SETTING_FIELDS[key]] = value
             continue

@@ -149,6 +149,8 @@ OPTIONS = Table(
         Column("spot", Kind.FLAG, "1: uncontracted capacity can be bought in a scenario", default=0),
         _nonneg("spot_premium", "spot price markup over unit_cost (0.2 = +20%)", default=0.0),
         Column("agreement", Kind.TEXT, "agreement that gates it; empty = none", refers_to="agreements"),
+        Column("lead_time", Kind.INTEGER, "multi-stage plans only: periods ahead of delivery its volume is fixed "
+               "(1: a year ahead; 0: in the period itself)", default=1, lower=0.0, unit="periods"),
     ),
 )
 
@@ -259,6 +261,7 @@ class Setting:
     lower: float | None = None
     upper: float | None = None
     upper_open: bool = False
+    choices: tuple[str, ...] = ()  # kind "choice": one of these
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -276,6 +279,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("risk.cvar_alpha", "number", "alpha: CVaR confidence level", default=0.9,
             lower=0.0, upper=1.0, upper_open=True),
     Setting("budget.fixed_cost_max", "number", "cap on fixed costs (options and agreements); absent = none", lower=0.0),
+    Setting("decisions.stages", "choice", "`two`: contract volumes fixed up front, recourse per scenario; `multi`: "
+            "every decision taken when it is due, on what is known then (section 3.6)", default="two",
+            choices=("two", "multi")),
     Setting("sources", "table", "free-text citations", default={}),
 )
 
@@ -290,6 +296,8 @@ def markdown_tables() -> str:
         elif s.lower is not None:
             rng = f">= {s.lower:g}"
         default = "" if s.default in (None, {}, "") else f"`{s.default}`"
+        if s.choices:
+            rng = " or ".join(f"`{c}`" for c in s.choices)
         lines.append(f"| `{s.key}` | {'yes' if s.required else ''} | {default} | {rng} | {s.description} |")
     for table in TABLES:
         lines += [

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
 from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, typical_volume
+from planner.model.nodes import later, row_nodes, x
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
 from planner.results.plan import Plan
@@ -21,27 +22,31 @@ if TYPE_CHECKING:
     from planner.model.builder import ModelBuilder
 
 NUMBER, TITLE, FIRST_STAGE = "7", "average risk", True
+ON_VOLUMES = True  # its rows hold contracted volumes x (a multi-stage plan decides some later)
 
 
 def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> None:
     periods = {(o, t) for o in data.options for t in data.periods_of[o]}
-    index = [(m, t) for m in data.commodities if data.max_avg_risk[m] is not None for t in data.horizon
-             if any(data.risk[o] > data.max_avg_risk[m] and (o, t) in periods for o in data.options_of[m])]
+    index = [(m, t, *n) for m in data.commodities if data.max_avg_risk[m] is not None for t in data.horizon
+             if any(data.risk[o] > data.max_avg_risk[m] and (o, t) in periods for o in data.options_of[m])
+             and (not variant.fixed_first_stage or later(data, data.options_of[m], t))
+             for n in ([(node,) for node in row_nodes(data, [o for o in data.options_of[m] if (o, t) in periods], t)]
+                       or [()])]
     slack = (b.slack(NUMBER, "average_risk_slack", index, lambda key: 1.0 / typical_volume(data, key[0]))
              if variant.elastic else None)
 
-    def rule(_: object, m: str, t: int) -> object:
+    def rule(_: object, m: str, t: int, *n: str) -> object:
         cap = data.max_avg_risk[m]
-        excess = sum((data.risk[o] - cap) * d.volume[o, t] for o in data.options_of[m] if (o, t) in periods)
-        return excess <= (slack[m, t] if slack is not None else 0)
+        excess = sum((data.risk[o] - cap) * x(d, data, o, t, *n) for o in data.options_of[m] if (o, t) in periods)
+        return excess <= (slack[(m, t, *n)] if slack is not None else 0)
 
     b.rows("average_risk", index, rule)
 
 
 def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], money: float) -> list[str]:
     reasons = []
-    for (m, t), value in slack.items():
-        volumes = [(o, plan.volume[o, t]) for o in data.options_of[m] if (o, t) in plan.volume]
+    for (m, t, *n), value in slack.items():
+        volumes = [(o, plan.x(o, t, *n)) for o in data.options_of[m] if t in data.periods_of[o]]
         total = sum(v for _, v in volumes)
         if value * volume[m] > SLACK_TOLERANCE * max(total, 1.0) and total > 0:
             reached = sum(data.risk[o] * v for o, v in volumes) / total
@@ -56,9 +61,10 @@ def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
         if data.max_avg_risk[m] is None:
             continue
         for t in data.horizon:
-            volumes = [(o, plan.volume.get((o, t), 0.0)) for o in data.options_of[m]]
-            total = sum(v for _, v in volumes)
-            excess = sum((data.risk[o] - data.max_avg_risk[m]) * v for o, v in volumes)
-            checks.at_least_zero(-excess, total, f"{m} {data.periods[t]}",
-                                 f"average risk above {data.max_avg_risk[m]:g}")
+            for s in data.scenarios if data.multi_stage else [None]:
+                volumes = [(o, plan.x(o, t, s)) for o in data.options_of[m]]
+                total = sum(v for _, v in volumes)
+                excess = sum((data.risk[o] - data.max_avg_risk[m]) * v for o, v in volumes)
+                checks.at_least_zero(-excess, total, f"{m} {data.periods[t]}" + (f" in {s}" if s else ""),
+                                     f"average risk above {data.max_avg_risk[m]:g}")
     return checks.found

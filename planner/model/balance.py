@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
-from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, copies, fmt, tolerance, typical_volume
+from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, fmt, tolerance, typical_volume
+from planner.model.nodes import recourse, x
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
 from planner.results.plan import Plan, delivered_and_spot
@@ -28,37 +29,41 @@ if TYPE_CHECKING:
     from planner.model.builder import ModelBuilder
 
 NUMBER, TITLE, FIRST_STAGE = "4", "balance", False
+ON_VOLUMES = False  # (not a first-stage family: built in every model)
 
 
 def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> None:
     periods = {(o, t) for o in data.options for t in data.periods_of[o]}
     index = [(m, t) for m in data.commodities for t in data.horizon
-             if any((o, t) in periods for o in data.options_of[m])]
+             if any((o, t) in periods for o in data.options_of[m])] if not data.multi_stage else []
     supply = b.var("contracted_supply", index)
     b.rows("contracted_supply_definition", index, lambda _, m, t: supply[m, t] == (
         sum(d.volume[o, t] for o in data.options_of[m] if (o, t) in periods)))
     recourse_periods = d.stock.index_set()
     if variant.elastic:
         d.disposed = b.slack(NUMBER, "overflow", recourse_periods,
-                             lambda key: copies(data, key[0], key[2]) / typical_volume(data, key[0]))
+                             lambda key: len(data.recourse_members(*key)) / typical_volume(data, key[0]))
     elif variant.disposal:
         d.disposed = b.var("overflow", recourse_periods)
 
     def delivered(m: str, t: int, s: str) -> object:
-        """sum_{o in O_m} (a_ots x_ot + y_ots) = K_mt - sum_{o: a_ots < 1} (1 - a_ots) x_ot + sum_o y_ots."""
+        """sum_{o in O_m} (a_ots x_ot + y_ots) = K_mt - sum_{o: a_ots < 1} (1 - a_ots) x_ot + sum_o y_ots
+        (multi-stage: sum_o (a_ots x_ots + y_ots), each volume its own)."""
         terms = [supply[m, t]] if (m, t) in supply else []
         for o in data.options_of[m]:
             a = data.availability.get((o, t, s))
             if a is None:  # t is not in P_o
                 continue
-            if a < 1:
+            if data.multi_stage and a > 0:
+                terms.append(a * x(d, data, o, t, s))
+            elif not data.multi_stage and a < 1:
                 terms.append(-(1 - a) * d.volume[o, t])
             if a > 0 and data.is_spot[o]:
                 terms.append(d.spot[o, t, s])
         return sum(terms)
 
     def rule(_: object, m: str, t: int, s: str) -> object:
-        previous = d.stock[m, t - 1, s] if t > 0 else data.initial_stock[m]
+        previous = recourse(d.stock, data, m, m, t - 1, s) if t > 0 else data.initial_stock[m]
         inflow = previous + delivered(m, t, s) + d.unmet[m, t, s] - data.demand[m, t]
         if d.disposed is not None:
             inflow = inflow - d.disposed[m, t, s]
@@ -67,7 +72,7 @@ def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> N
     b.rows("balance", recourse_periods, rule)
     if variant.disposal and data.disposal_cap is not None:
         b.rows("disposal_cap", _copies(data), lambda _, m, s: (
-            sum(d.disposed[m, t, s] for t in data.horizon) <= data.disposal_cap[m, s]))
+            sum(recourse(d.disposed, data, m, m, t, s) for t in data.horizon) <= data.disposal_cap[m, s]))
 
 
 def _copies(data: ModelData) -> list[tuple[str, str]]:
@@ -83,7 +88,7 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
             cap = data.storage_capacity[m]
             reasons += [f"{m}: in scenario {s}, {periods[t]}, {fmt(excess)} {unit} can be neither used nor "
                         f"stored (storage_capacity {fmt(cap)}); lower initial_stock, min_volume or min_suppliers, "
-                        "or raise storage_capacity" for s in data.sharing(m, r)]
+                        "or raise storage_capacity" for s in data.recourse_members(m, t, r)]
     return reasons
 
 

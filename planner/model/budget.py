@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from planner.model.builder import ModelBuilder
 
 NUMBER, TITLE, FIRST_STAGE = "9", "budget", True
+ON_VOLUMES = False  # its rows hold z and w only
 
 
 def _fixed_cost(data: ModelData, plan: Plan) -> float:

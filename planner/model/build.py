@@ -22,7 +22,9 @@ def create_model(data: ModelData, variant: Variant = PLAN) -> BuiltModel:
     d = decisions.declare(b, data)
     costs.add_fixed_cost(b, data, d)
     for family in FAMILIES:
-        if not (variant.fixed_first_stage and family.FIRST_STAGE):
+        # an evaluation holds the first stage; a multi-stage one still decides the later volumes
+        later_volumes = data.multi_stage and family.ON_VOLUMES
+        if not (variant.fixed_first_stage and family.FIRST_STAGE and not later_volumes):
             family.build(b, data, variant, d)
     contract_cost, scenario_recourse_cost = costs.add_scenario_costs(b, data, d)
     tiebreak = None

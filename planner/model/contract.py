@@ -2,7 +2,8 @@
 
 q_ot = min(min_volume_o, cap_ot); the lower half exists only where q_ot > 0. An option not
 contracted delivers nothing; a contracted one delivers at least its minimum volume and at
-most its capacity, each period it can deliver.
+most its capacity, each period it can deliver. Multi-stage: for every copy x_ot,n of the
+volume (one per information class of the period it is decided in; docs/model.md 3.6).
 """
 
 from __future__ import annotations
@@ -13,19 +14,22 @@ from planner.instance.data import ModelData
 from planner.model.family import Checks, Rules, Violation, fmt
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
-from planner.results.plan import Plan
+from planner.results.plan import Plan, volume_copies
 
 if TYPE_CHECKING:
     from planner.model.builder import ModelBuilder
 
 NUMBER, TITLE, FIRST_STAGE = "1", "contract", True
+ON_VOLUMES = True  # its rows hold contracted volumes x (a multi-stage plan decides some later)
 
 
 def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> None:
-    option_periods = [(o, t) for o in data.options for t in data.periods_of[o]]
-    b.rows("contract_max", option_periods, lambda _, o, t: d.volume[o, t] <= data.capacity[o, t] * d.contracted[o])
-    with_minimum = [(o, t) for (o, t) in option_periods if data.min_volume[o, t] > 0]
-    b.rows("contract_min", with_minimum, lambda _, o, t: d.volume[o, t] >= data.min_volume[o, t] * d.contracted[o])
+    keys = [key for key in data.volume_keys()  # an evaluation holds those of the first period
+            if not variant.fixed_first_stage or data.decision_period(key[0], key[1]) >= 0]
+    b.rows("contract_max", keys, lambda _, o, t, *n: d.volume[(o, t, *n)] <= data.capacity[o, t] * d.contracted[o])
+    with_minimum = [key for key in keys if data.min_volume[key[0], key[1]] > 0]
+    b.rows("contract_min", with_minimum,
+           lambda _, o, t, *n: d.volume[(o, t, *n)] >= data.min_volume[o, t] * d.contracted[o])
 
 
 def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], money: float) -> list[str]:
@@ -41,10 +45,11 @@ def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
         z, m = plan.contracted[o], data.commodity_of[o]
         typical = max(data.demand[m, t] for t in data.horizon)
         for t in data.periods_of[o]:
-            x, cap, q = plan.volume.get((o, t), 0.0), data.capacity[o, t], data.min_volume[o, t]
-            where = f"{o} {period[t]}"
-            checks.at_least_zero(x, cap, where, f"negative volume {fmt(x)}")
-            checks.at_least_zero(cap * z - x, cap if z else typical, where,
-                                 f"volume {fmt(x)} above capacity x selected")
-            checks.at_least_zero(x - q * z, cap, where, f"volume {fmt(x)} below min_volume x selected")
+            cap, q = data.capacity[o, t], data.min_volume[o, t]
+            for node, x in volume_copies(data, plan, o, t):
+                where = f"{o} {period[t]}{node}"
+                checks.at_least_zero(x, cap, where, f"negative volume {fmt(x)}")
+                checks.at_least_zero(cap * z - x, cap if z else typical, where,
+                                     f"volume {fmt(x)} above capacity x selected")
+                checks.at_least_zero(x - q * z, cap, where, f"volume {fmt(x)} below min_volume x selected")
     return checks.found

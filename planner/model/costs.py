@@ -41,6 +41,10 @@ of the max over p gives, with K out of the rows as before (sum p = 1):
 (without the e_s at lambda = 0). At delta = 0 its optimum is the nominal one; the nominal
 model is then built as above, unchanged. l_s and u_s are mutable Params.
 
+Multi-stage (docs/model.md section 3.6): the volumes differ by scenario, so there is no K;
+each scenario has its own R_ms, which holds its contracted volumes at their delivered cost,
+sum_o sum_t d_t unit_cost_o a_ots x_ots, and its copies of y, I and u.
+
 Also declared: `expected_cost` = FC + sum_s p_s C_s and, deactivated, the tie-break objective
 that minimises it (among optimal plans, one with the least expected cost: docs/model.md
 section 5), and for evaluations the least volume disposed of.
@@ -52,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 from planner.instance.data import ModelData
 from planner.model.builder import Domain
+from planner.model.nodes import recourse, x
 from planner.model.structure import Decisions
 
 if TYPE_CHECKING:
@@ -68,7 +73,7 @@ def add_fixed_cost(b: ModelBuilder, data: ModelData, d: Decisions) -> Any:
 
 def add_scenario_costs(b: ModelBuilder, data: ModelData, d: Decisions) -> tuple[Any, Any]:
     """K (`contract_cost`) and R_s (`scenario_recourse_cost`), R_ms with its defining rows."""
-    contract_cost = b.expression("contract_cost", expr=sum(
+    contract_cost = b.expression("contract_cost", expr=0 if data.multi_stage else sum(
         data.discount[t] * data.unit_cost[o] * d.volume[o, t] for o in data.options for t in data.periods_of[o]
         if data.unit_cost[o]))
     copies = [(m, s) for m in data.commodities for s in data.recourse_scenarios[m]]
@@ -81,16 +86,18 @@ def add_scenario_costs(b: ModelBuilder, data: ModelData, d: Decisions) -> tuple[
             for t in data.periods_of[o]:
                 price = data.discount[t] * data.unit_cost[o]
                 a = data.availability[o, t, s]
-                if price and a < 1:
+                if price and data.multi_stage and a > 0:
+                    terms.append(price * a * x(d, data, o, t, s))
+                elif price and not data.multi_stage and a < 1:
                     terms.append(-price * (1 - a) * d.volume[o, t])
                 if price and a and data.is_spot[o]:  # a = 0: no spot variable
                     factor = data.price_factor.get((m, t, s), 1.0)
-                    terms.append(price * (1 + data.spot_premium[o]) * factor * d.spot[o, t, s])
+                    terms.append(price * (1 + data.spot_premium[o]) * factor * recourse(d.spot, data, o, m, t, s))
         for t in data.horizon:
             if data.holding_cost[m]:
-                terms.append(data.discount[t] * data.holding_cost[m] * d.stock[m, t, s])
+                terms.append(data.discount[t] * data.holding_cost[m] * recourse(d.stock, data, m, m, t, s))
             if data.shortage_penalty[m]:
-                terms.append(data.discount[t] * data.shortage_penalty[m] * d.unmet[m, t, s])
+                terms.append(data.discount[t] * data.shortage_penalty[m] * recourse(d.unmet, data, m, m, t, s))
         return recourse_cost[m, s] == sum(terms)
 
     b.rows("recourse_cost_definition", copies, recourse_rule)

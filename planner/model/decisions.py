@@ -12,6 +12,12 @@ Second stage (one copy per scenario s):
 Scenarios with the same availability for material m share one copy of m's second stage,
 indexed by the first of them (`ModelData.recourse_of`, `planner.instance.data.recourse_groups`):
 s ranges over `data.recourse_scenarios[m]` in the indices above.
+
+Multi-stage (docs/model.md section 3.6): x_ots, y_ots, I_mts and u_mts have one copy per
+information class of the period they are decided in (x: max(0, t - lead_time_o); the others:
+t), named after the class's representative scenario: `volume[o, t, n]`, `spot[o, t, n]`,
+`stock[m, t, n]`, `unmet[m, t, n]`. `x` and `recourse` give the copy a scenario uses, so that
+the families write their rows the same way in both.
 """
 
 from __future__ import annotations
@@ -29,16 +35,22 @@ def declare(b: ModelBuilder, data: ModelData) -> Decisions:
     b.set("scenarios", data.scenarios)
     options = b.set("options", data.options)
     agreements = b.set("agreements", data.agreements)
-    option_periods = b.set("option_periods", [(o, t) for o in data.options for t in data.periods_of[o]], dimen=2)
-    recourse = b.set("recourse", [(m, s) for m in data.commodities for s in data.recourse_scenarios[m]], dimen=2)
-    recourse_periods = b.set("recourse_periods", [(m, t, s) for (m, s) in recourse for t in data.horizon], dimen=3)
-    spot_index = b.set("spot_index", [(o, t, s) for o in data.spot_options for t in data.periods_of[o]
-                                      for s in data.recourse_scenarios[data.commodity_of[o]]
-                                      if data.availability[o, t, s] > 0], dimen=3)
+    volume_keys = data.volume_keys()
+    option_periods = b.set("option_periods", volume_keys, dimen=len(volume_keys[0]) if volume_keys else 2)
+    if data.multi_stage:
+        recourse_index = [(m, t, n) for m in data.commodities for t in data.horizon for n in data.nodes_at(t)]
+    else:
+        recourse_index = [(m, t, s) for m in data.commodities for s in data.recourse_scenarios[m]
+                          for t in data.horizon]
+    recourse_periods = b.set("recourse_periods", recourse_index, dimen=3)
+    spot_index = b.set("spot_index", [(o, t, n) for o in data.spot_options for t in data.periods_of[o]
+                                      for n in data.recourse_nodes(data.commodity_of[o], t)
+                                      if data.availability[o, t, n] > 0], dimen=3)
     return Decisions(
         contracted=b.var("contracted", options, Domain.BINARY, first_stage=True),
         signed=b.var("signed", agreements, Domain.BINARY, first_stage=True),
-        volume=b.var("volume", option_periods, bounds=lambda _, o, t: (0, data.capacity[o, t]), first_stage=True),
+        volume=b.var("volume", option_periods, bounds=lambda _, o, t, *n: (0, data.capacity[o, t]),
+                     first_stage=not data.multi_stage),
         spot=b.var("spot", spot_index, bounds=lambda _, o, t, s: (0, data.capacity[o, t])),
         stock=b.var("stock", recourse_periods, bounds=lambda _, m, t, s: (0, data.storage_capacity[m])),
         unmet=b.var("unmet", recourse_periods),

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from planner.model.builder import ModelBuilder
 
 NUMBER, TITLE, FIRST_STAGE = "6", "diversification", True
+ON_VOLUMES = False  # its rows hold z and w only
 
 
 def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> None:

@@ -76,5 +76,21 @@ def typical_volume(data: object, m: str) -> float:
 
 
 def copies(data: object, m: str, r: str) -> int:
-    """How many scenarios share material m's recourse copy r: a slack of that copy counts for each."""
-    return len(data.sharing(m, r))  # type: ignore[attr-defined]
+    """How many scenarios share material m's recourse copy r over the whole horizon (in a
+    multi-stage model, r's class in the last period): a slack of that copy counts for each."""
+    return len(sharing(data, m, r))
+
+
+def sharing(data: object, m: str, r: str) -> list[str]:
+    """The scenarios whose whole recourse for m is that of scenario r."""
+    if data.multi_stage:  # type: ignore[attr-defined]
+        return data.node_members(len(data.periods) - 1, r)  # type: ignore[attr-defined]
+    return data.sharing(m, r)  # type: ignore[attr-defined]
+
+
+def horizon_copies(data: object, m: str) -> list[str]:
+    """The scenarios owning one copy of m's recourse over the whole horizon: the recourse copies
+    (two-stage), the classes of the last period (multi-stage)."""
+    if data.multi_stage:  # type: ignore[attr-defined]
+        return data.nodes_at(len(data.periods) - 1)  # type: ignore[attr-defined]
+    return data.recourse_scenarios[m]  # type: ignore[attr-defined]

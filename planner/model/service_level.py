@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
-from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, copies, fmt
+from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, copies, fmt, horizon_copies, sharing
+from planner.model.nodes import recourse
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
 from planner.results.plan import Plan
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from planner.model.builder import ModelBuilder
 
 NUMBER, TITLE, FIRST_STAGE = "5", "service level", False
+ON_VOLUMES = False  # (not a first-stage family: built in every model)
 
 
 def _levels(data: ModelData) -> dict[str, float]:
@@ -31,7 +33,7 @@ def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> N
     target = b.param("service_level_target", _levels, index=list(_levels(data)))
     if not variant.service_levels:
         return
-    with_level = [(m, s) for m in data.commodities for s in data.recourse_scenarios[m]
+    with_level = [(m, s) for m in data.commodities for s in horizon_copies(data, m)
                   if data.service_level[m] is not None]
     total = {m: sum(data.demand[m, t] for t in data.horizon) for m in data.commodities}
     slack = (b.slack(NUMBER, "service_level_slack", with_level,
@@ -41,7 +43,7 @@ def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> N
         allowed = (1.0 - target[m]) * total[m]
         if slack is not None:
             allowed = allowed + slack[m, s]
-        return sum(d.unmet[m, t, s] for t in data.horizon) <= allowed
+        return sum(recourse(d.unmet, data, m, m, t, s) for t in data.horizon) <= allowed
 
     b.rows("service_level", with_level, rule)
 
@@ -53,7 +55,7 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
         if value * volume[m] > SLACK_TOLERANCE * max(total, 1.0):
             reached = 1 - sum(plan.unmet[m, t, r] for t in data.horizon) / total
             reasons += [f"{m}: service level {data.service_level[m]:g} cannot be met in scenario {s}; "
-                        f"at most {reached:.4g} is reachable" for s in data.sharing(m, r)]
+                        f"at most {reached:.4g} is reachable" for s in sharing(data, m, r)]
     return reasons
 
 

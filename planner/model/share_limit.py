@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
 from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, fmt, typical_volume
+from planner.model.nodes import later, row_nodes, x
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
 from planner.results.plan import Plan
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from planner.model.builder import ModelBuilder
 
 NUMBER, TITLE, FIRST_STAGE = "8", "share limit", True
+ON_VOLUMES = True  # its rows hold contracted volumes x (a multi-stage plan decides some later)
 
 
 def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> None:
@@ -33,27 +35,29 @@ def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> N
                  if o in data.exposed.get((limit.scope, limit.name), ()) and (o, t) in periods]
         for i, limit in enumerate(data.limits) for t in data.horizon
     }
-    index = [key for key, options in exposed_options.items() if options]
+    index = [(*key, *n) for key, options in exposed_options.items()  # an evaluation holds the first period's
+             if options and (not variant.fixed_first_stage or later(data, options, key[1]))
+             for n in ([(node,) for node in row_nodes(data, options, key[1])] or [()])]
 
-    def weight(key: tuple[int, int]) -> float:
+    def weight(key: tuple) -> float:
         m = data.limits[key[0]].commodity
         return 1.0 / max(data.demand[m, key[1]], typical_volume(data, m))
 
     slack = b.slack(NUMBER, "share_limit_slack", index, weight) if variant.elastic else None
 
-    def rule(_: object, i: int, t: int) -> object:
+    def rule(_: object, i: int, t: int, *n: str) -> object:
         limit = data.limits[i]
         allowed = max_share[i] * data.demand[limit.commodity, t]
         if slack is not None:
-            allowed = allowed + slack[i, t]
-        return sum(d.volume[o, t] for o in exposed_options[i, t]) <= allowed
+            allowed = allowed + slack[(i, t, *n)]
+        return sum(x(d, data, o, t, *n) for o in exposed_options[i, t]) <= allowed
 
     b.rows("share_limit", index, rule)
 
 
 def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], money: float) -> list[str]:
     reasons = []
-    for (i, t), value in slack.items():
+    for (i, t, *_), value in slack.items():
         limit = data.limits[i]
         demand = data.demand[limit.commodity, t]
         excess = value * volume[limit.commodity]
@@ -72,9 +76,10 @@ def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
     for limit in data.limits:
         exposed = data.exposed.get((limit.scope, limit.name), set())
         for t in data.horizon:
-            volume = sum(plan.volume.get((o, t), 0.0) for o in data.options_of[limit.commodity] if o in exposed)
             allowed = limit.max_share * data.demand[limit.commodity, t]
-            checks.at_least_zero(allowed - volume, data.demand[limit.commodity, t],
-                                 f"{limit.scope} {limit.name} {limit.commodity} {data.periods[t]}",
-                                 f"{fmt(volume)} exposed, at most {fmt(allowed)}")
+            for s in data.scenarios if data.multi_stage else [None]:
+                volume = sum(plan.x(o, t, s) for o in data.options_of[limit.commodity] if o in exposed)
+                checks.at_least_zero(allowed - volume, data.demand[limit.commodity, t],
+                                     f"{limit.scope} {limit.name} {limit.commodity} {data.periods[t]}"
+                                     + (f" in {s}" if s else ""), f"{fmt(volume)} exposed, at most {fmt(allowed)}")
     return checks.found

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
 from planner.model.family import Checks, Rules, Violation, fmt
+from planner.model.nodes import x
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
 from planner.results.plan import Plan
@@ -17,12 +18,13 @@ if TYPE_CHECKING:
     from planner.model.builder import ModelBuilder
 
 NUMBER, TITLE, FIRST_STAGE = "3", "spot", False
+ON_VOLUMES = False  # (not a first-stage family: built in every model)
 
 
 def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> None:
     def rule(_: object, o: str, t: int, s: str) -> object:
         a = data.availability[o, t, s]
-        return d.spot[o, t, s] + a * d.volume[o, t] <= a * data.capacity[o, t]
+        return d.spot[o, t, s] + a * x(d, data, o, t, s) <= a * data.capacity[o, t]
 
     b.rows("spot_limit", d.spot.index_set(), rule)
 
@@ -35,7 +37,7 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
 def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
     checks, period = Checks(f"{NUMBER} {TITLE}"), data.periods
     for (o, t, s), y in plan.spot.items():
-        room = data.availability[o, t, s] * (data.capacity[o, t] - plan.volume.get((o, t), 0.0))
+        room = data.availability[o, t, s] * (data.capacity[o, t] - plan.x(o, t, s))
         where = f"{o} {period[t]} {s}"
         checks.at_least_zero(y, data.capacity[o, t], where, f"negative spot purchase {fmt(y)}")
         checks.at_least_zero(room - y, data.capacity[o, t], where, f"spot {fmt(y)} above available {fmt(room)}")

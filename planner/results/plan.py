@@ -18,6 +18,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "contracts": ["option", "commodity", "origin", "processor", "selected", "fixed_cost", "agreement", "risk",
                   "total_volume", "origin_bloc", "processor_bloc"],
     "volumes": ["option", "commodity", "period", "volume"],
+    "adaptive_volumes": ["option", "commodity", "period", "decision_period", "scenarios", "volume"],
     "agreements": ["agreement", "signed", "fixed_cost", "options_selected"],
     "scenario_costs": ["scenario", "probability", "worst_case_probability", "cost", "total_cost"],
     "supply": ["scenario", "commodity", "period", "demand", "delivered", "spot", "shortage", "disposed", "stock"],
@@ -32,12 +33,28 @@ class Plan:
 
     contracted: dict[str, int]  # z_o
     signed: dict[str, int]  # w_g
-    volume: dict[tuple[str, int], float]  # x_ot, t in P_o
+    # x_ot, t in P_o: (o, t) when decided in the first period, the same in every scenario; in a
+    # multi-stage plan (o, t, s) for each scenario when decided later (docs/model.md 3.6)
+    volume: dict[tuple, float]
     spot: dict[tuple[str, int, str], float]  # y_ots where it exists
     stock: dict[tuple[str, int, str], float]  # I_mts
     unmet: dict[tuple[str, int, str], float]  # u_mts
     # volume thrown away (evaluations only: it could be neither used nor stored); absent = 0
     disposed: dict[tuple[str, int, str], float] = field(default_factory=dict)
+
+    def x(self, o: str, t: int, s: str | None = None) -> float:
+        """x_ots: the volume of option o for period t in scenario s (0 where there is none)."""
+        if s is not None:
+            adaptive = self.volume.get((o, t, s))
+            if adaptive is not None:
+                return adaptive
+        return self.volume.get((o, t), 0.0)
+
+    def expected_volume(self, data: ModelData, o: str, t: int) -> float:
+        """x_ot, or in a multi-stage plan its probability-weighted mean over the scenarios."""
+        if (o, t) in self.volume or not data.multi_stage:
+            return self.volume.get((o, t), 0.0)
+        return sum(data.probability[s] * self.x(o, t, s) for s in data.scenarios)
 
 
 @dataclass(frozen=True)
@@ -66,7 +83,8 @@ def drop_idle_contracts(data: ModelData, plan: Plan) -> Plan:
     for m in data.commodities:
         count = sum(contracted[o] for o in data.options_of[m])
         for o in data.options_of[m]:
-            idle = all(plan.volume.get((o, t), 0.0) == 0.0 for t in data.periods_of[o])
+            idle = all(plan.x(o, t, s) == 0.0 for t in data.periods_of[o]
+                       for s in (data.scenarios if data.multi_stage else [None]))
             if contracted[o] and idle and data.fixed_cost[o] == 0 and count > data.min_suppliers[m]:
                 contracted[o] = 0
                 count -= 1
@@ -128,10 +146,10 @@ def risk_measure(costs: np.ndarray, probabilities: np.ndarray, risk_aversion: fl
 def scenario_costs(data: ModelData, plan: Plan) -> dict[str, float]:
     """C_s = sum_t d_t [sum_o c_o a_ots x_ot + sum_o c_o (1 + premium_o) f_mts y_ots + sum_m (h_m I + pen_m u)]."""
     cost = {s: 0.0 for s in data.scenarios}
-    for (o, t), x in plan.volume.items():
+    for (o, t, *adaptive), x in plan.volume.items():
         if x:
             price = data.discount[t] * data.unit_cost[o]
-            for s in data.scenarios:
+            for s in adaptive or data.scenarios:
                 cost[s] += price * data.availability[o, t, s] * x
     for (o, t, s), y in plan.spot.items():
         factor = data.price_factor.get((data.commodity_of[o], t, s), 1.0)
@@ -161,11 +179,19 @@ def compute_figures(data: ModelData, plan: Plan) -> Figures:
                    dict(zip(data.scenarios, map(float, worst))), worst_expected, worst_tail)
 
 
+def volume_copies(data: ModelData, plan: Plan, o: str, t: int) -> list[tuple[str, float]]:
+    """The copies of x_ot a rule is checked on: ("", x_ot) in a two-stage plan; in a multi-stage
+    one (" in <scenario>", x_ots) for each scenario (once when decided in the first period)."""
+    if not data.multi_stage or (o, t) in plan.volume:
+        return [("", plan.x(o, t))]
+    return [(f" in {s}", plan.x(o, t, s)) for s in data.scenarios]
+
+
 def delivered_and_spot(data: ModelData, plan: Plan, m: str, t: int, s: str) -> tuple[float, float]:
     """sum_{o in O_m} a_ots x_ot and sum_{o in O_m} y_ots: what arrives of m in t, scenario s."""
     contracted = spot = 0.0
     for o in data.options_of[m]:  # .get: a plan read back from files may hold anything
-        contracted += data.availability.get((o, t, s), 0.0) * plan.volume.get((o, t), 0.0)
+        contracted += data.availability.get((o, t, s), 0.0) * plan.x(o, t, s)
         spot += plan.spot.get((o, t, s), 0.0)
     return contracted, spot
 
@@ -175,9 +201,7 @@ def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd
     opts = data.instance.options.set_index("option").loc[data.options].reset_index()
     bloc = data.instance.countries.set_index("country")["bloc"]
     period = data.periods
-    total_volume = {o: 0.0 for o in data.options}
-    for (o, _), x in plan.volume.items():
-        total_volume[o] += x
+    total_volume = {o: sum(plan.expected_volume(data, o, t) for t in data.periods_of[o]) for o in data.options}
     contracts = pd.DataFrame({
         "option": opts["option"], "commodity": opts["commodity"], "origin": opts["origin"],
         "processor": opts["processor"], "selected": [plan.contracted[o] for o in opts["option"]],
@@ -186,7 +210,7 @@ def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd
         "origin_bloc": opts["origin"].map(bloc), "processor_bloc": opts["processor"].map(bloc),
     })
     volumes = pd.DataFrame(
-        [(o, data.commodity_of[o], period[t], x) for (o, t), x in plan.volume.items()],
+        [(o, data.commodity_of[o], period[t], x) for (o, t, *adaptive), x in plan.volume.items() if not adaptive],
         columns=TABLE_COLUMNS["volumes"],
     )
     selected_per_agreement = {g: 0 for g in data.agreements}
@@ -216,6 +240,7 @@ def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd
     return {
         "contracts": contracts,
         "volumes": volumes,
+        "adaptive_volumes": adaptive_volume_table(data, plan),
         "agreements": agreements,
         "scenario_costs": costs,
         "supply": supply,
@@ -224,12 +249,31 @@ def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd
     }
 
 
+def adaptive_volume_table(data: ModelData, plan: Plan) -> pd.DataFrame:
+    """The volumes decided after the first period (multi-stage plans): one row per option,
+    period and information class of the period it is decided in, with the scenarios it holds
+    for (joined by ";"). Empty for a two-stage plan."""
+    rows = []
+    if data.multi_stage:
+        for o in data.options:
+            for t in data.periods_of[o]:
+                decided = data.decision_period(o, t)
+                if data.volume_common(o, t) or (o, t) in plan.volume:
+                    continue
+                for node in data.nodes_at(decided):
+                    rows.append((o, data.commodity_of[o], data.periods[t], data.periods[decided],
+                                 ";".join(data.node_members(decided, node)), plan.x(o, t, node)))
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS["adaptive_volumes"])
+
+
 def exposure_table(data: ModelData, plan: Plan) -> pd.DataFrame:
     """Contracted volume exposed to each country and bloc, as a share of demand.
 
     One row per material, period and every country or bloc that some option of the
     material is exposed to (origin or processor), with the tightest share limit that
-    applies (empty when none). `share` is empty where demand is 0.
+    applies (empty when none). `share` is empty where demand is 0. In a multi-stage plan the
+    contracted volume is its probability-weighted mean over the scenarios (each scenario's
+    own share is checked against the limits by `planner verify`).
     """
     limit_of: dict[tuple[str, str, str], float] = {}
     for limit in data.limits:
@@ -242,7 +286,7 @@ def exposure_table(data: ModelData, plan: Plan) -> pd.DataFrame:
             demand = data.demand[m, t]
             for scope, name in scopes:
                 exposed = data.exposed[scope, name]
-                volume = sum(plan.volume.get((o, t), 0.0) for o in data.options_of[m] if o in exposed)
+                volume = sum(plan.expected_volume(data, o, t) for o in data.options_of[m] if o in exposed)
                 rows.append((m, data.periods[t], scope, name, volume, demand,
                              volume / demand if demand > 0 else np.nan, limit_of.get((m, scope, name), np.nan)))
     return pd.DataFrame(rows, columns=TABLE_COLUMNS["exposure"])

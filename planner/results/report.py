@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.formatting import gap, money, percent, probability
+from planner.formatting import gap, money, percent, probability, volume
 from planner.results import pages
+from planner.results.branches import expected_volumes, file_branches
 from planner.results.folder import read_summary, read_table, unneutralise
 from planner.results.ownership import write_file
+from planner.results.plan import TABLE_COLUMNS
 from planner.results.plots import (
     MAX_HEATMAP_ROWS,
     scenario_costs_chart,
@@ -120,12 +122,38 @@ def _exposure_section(exposure: pd.DataFrame, currency: str, unit: str) -> str:
             + pages.folded(f"every period ({len(limited)} rows), tightest first", every, "exposure-rest"))
 
 
+def _branches_section(tables: dict[str, pd.DataFrame], summary: dict, periods: list[str]) -> str:
+    """A multi-stage plan: what is decided now, and each branch's volume changes."""
+    now = sorted(set(tables["volumes"]["period"]) - set(tables["adaptive_volumes"]["period"].astype(str)),
+                 key=periods.index)
+    parts = [pages.note("Decided now: every contract and agreement, and "
+                        + (f"the volumes of {now[0]}" + (f"-{now[-1]}" if len(now) > 1 else "") if now
+                           else "the volumes of the first period")
+                        + " (volumes.csv); the later volumes follow events (adaptive_volumes.csv).")]
+    found = file_branches(tables["volumes"], tables["adaptive_volumes"], tables["scenario_costs"], periods)
+    if found is not None:
+        first, reference, others = found
+        rows = [{"branch": b.label, "probability": b.probability,
+                 "largest changes (a period)": "; ".join(f"{o} {'+' if v > 0 else ''}"
+                                                         f"{volume(v, summary.get('unit', ''))}"
+                                                         for o, v in b.changes[:5]) or "the same volumes"}
+                for b in others]
+        parts.append(pages.note(f"From {first}, each branch's contracted volume a period against the most "
+                                f"likely one, {reference.label} (p {probability(reference.probability)})."))
+        parts.append(pages.table(pd.DataFrame(rows, columns=["branch", "probability", "largest changes (a period)"]),
+                                 "table-branches"))
+    return pages.section("decisions", "Decided now, and later by branch", *parts)
+
+
 def render_report(results: Path) -> str:
     """The HTML report of the results folder `results`."""
     results = Path(results)
     summary = read_summary(results)
     tables = {name: read_table(results, name) for name in
               ("contracts", "volumes", "agreements", "scenario_costs", "supply", "exposure")}
+    adaptive = results / "adaptive_volumes.csv"
+    tables["adaptive_volumes"] = (read_table(results, "adaptive_volumes") if adaptive.is_file()
+                                  else pd.DataFrame(columns=TABLE_COLUMNS["adaptive_volumes"]))
     for name in ("volumes", "supply", "exposure"):
         tables[name]["period"] = tables[name]["period"].astype(str)
     currency, unit = summary.get("currency", ""), summary.get("unit", "")
@@ -136,15 +164,19 @@ def render_report(results: Path) -> str:
     shown_shares = shares.loc[shares.sum(axis=1).sort_values(ascending=False, kind="stable").index[:MAX_HEATMAP_ROWS]]
     more = len(shares) - len(shown_shares)
     name = str(summary["instance"])
+    volumes_svg = volumes_chart(expected_volumes(tables["volumes"], tables["adaptive_volumes"], costs),
+                                tables["contracts"], tables["supply"], unit)
     sections = [
         f"<h1>Sourcing plan: {html.escape(name)}</h1>",
         pages.section("headline", "Headline", pages.figures_table(_headline(summary, costs), "table-headline")),
+        *([_branches_section(tables, summary, list(dict.fromkeys(tables["supply"]["period"])))]
+          if summary.get("stages") == "multi" else []),
         pages.section("agreements", "Agreements",
                       pages.table(agreements, "table-agreements", currency, unit) if not agreements.empty
                       else pages.note("This instance has no agreements.", "table-agreements")),
-        pages.section("volumes", "Contracted volume by bloc of origin, with demand",
-                      f'<figure id="chart-volumes">'
-                      f'{volumes_chart(tables["volumes"], tables["contracts"], tables["supply"], unit)}</figure>'),
+        pages.section("volumes", "Contracted volume by bloc of origin, with demand"
+                      + (" (expected over the scenarios)" if not tables["adaptive_volumes"].empty else ""),
+                      f'<figure id="chart-volumes">{volumes_svg}</figure>'),
         pages.section("exposure", "Exposure against share limits",
                       pages.note("Contracted volume exposed to a country or bloc (origin or processor) as a share "
                                  "of demand, one row per limit, tightest first: red where it binds (the share at "

@@ -6,9 +6,12 @@ from typing import TYPE_CHECKING
 
 from planner.formatting import gap as _gap
 from planner.formatting import money as _money
-from planner.formatting import percent, probability, share
+from planner.formatting import percent, probability, share, volume
+from planner.results.branches import SHOWN_BRANCHES, SHOWN_CHANGES, decided_now, plan_branches
 
 if TYPE_CHECKING:
+    from planner.instance.data import ModelData
+    from planner.results.plan import Plan
     from planner.solve.pipeline import Outcome
 
 
@@ -53,7 +56,7 @@ def format_summary(outcome: Outcome) -> str:
     width = max(len(m) for m in data.commodities)
     lines.append("  contracts by material (share of contracted volume), expected shortage:")
     for m in data.commodities:
-        volume = {o: sum(outcome.plan.volume.get((o, t), 0.0) for t in data.periods_of[o])
+        volume = {o: sum(outcome.plan.expected_volume(data, o, t) for t in data.periods_of[o])
                   for o in data.options_of[m] if outcome.plan.contracted[o]}
         total = sum(volume.values())
         ranked = sorted(volume, key=lambda o: (-volume[o], o))
@@ -64,7 +67,30 @@ def format_summary(outcome: Outcome) -> str:
         short = weighted_shortage.get(m, 0.0) / total_demand[m] if total_demand.get(m, 0) > 0 else 0.0
         text = f"{len(ranked)} contract{'s' if len(ranked) != 1 else ''}: {', '.join(parts)}" if ranked else "none"
         lines.append(f"    {m:<{width}}  {text}; shortage {share(short)}")
+    lines += format_branches(data, outcome.plan, inst.unit)
     return "\n".join(lines)
+
+
+def format_branches(data: ModelData, plan: Plan, unit: str) -> list[str]:
+    """A multi-stage plan: what is decided now, and how later volumes differ by branch."""
+    if not data.multi_stage:
+        return []
+    now = decided_now(data)
+    lines = ["  decided now    every contract and agreement above"
+             + (f", and the volumes of {now[0]}" + (f"-{now[-1]}" if len(now) > 1 else "") if now else "")
+             + " (volumes.csv); later volumes follow events (adaptive_volumes.csv)"]
+    found = plan_branches(data, plan)
+    if found is None:
+        return lines
+    t0, reference, others = found
+    lines.append(f"  then, from {data.periods[t0]}: contracted volume a period against the most likely branch, "
+                 f"{reference.label} (p {probability(reference.probability)}):")
+    for branch in others[:SHOWN_BRANCHES]:
+        changes = ", ".join(f"{o} {'+' if v > 0 else ''}{volume(v, unit)}" for o, v in branch.changes[:SHOWN_CHANGES])
+        lines.append(f"    if {branch.label} (p {probability(branch.probability)}): {changes or 'the same volumes'}")
+    if len(others) > SHOWN_BRANCHES:
+        lines.append(f"    ... {len(others) - SHOWN_BRANCHES} more branches in adaptive_volumes.csv")
+    return lines
 
 
 def format_metrics(metrics: dict, currency: str, expected_cost: float) -> str:
@@ -87,6 +113,13 @@ def format_metrics(metrics: dict, currency: str, expected_cost: float) -> str:
                      f"in sample {_money(expected_cost, currency)}")
     else:
         lines.append(f"    out of sample: {oos['note']}")
+    stages = metrics.get("stages")
+    if stages:
+        lines.append(f"    value of flexibility: {_money(stages['value_of_flexibility'], currency)} "
+                     f"(every volume fixed up front: {_money(stages['contracts_up_front'], currency)}); "
+                     "foresight bias of the two-stage "
+                     f"model: {_money(stages['foresight_bias'], currency)} (two-stage optimum "
+                     f"{_money(stages['two_stage'], currency)})")
     robust = metrics.get("price_of_robustness")
     if robust:
         tolerance = robust.get("solver_tolerance", 0.0)

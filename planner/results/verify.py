@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ResultsError
-from planner.instance.data import ModelData
+from planner.instance.data import ModelData, with_stages
 from planner.model.families import FAMILIES
 from planner.model.family import TOLERANCE, Rules, Violation
 from planner.model.family import fmt as _fmt
@@ -46,6 +46,7 @@ from planner.status import Status
 KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each table
     "contracts": ("option",),
     "volumes": ("option", "period"),
+    "adaptive_volumes": ("option", "period", "scenarios"),
     "agreements": ("agreement",),
     "scenario_costs": ("scenario",),
     "supply": ("scenario", "commodity", "period"),
@@ -53,8 +54,9 @@ KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each 
     "exposure": ("commodity", "period", "scope", "name"),
 }
 OPTIONAL_COLUMNS = {"supply": {"disposed"}, "scenario_costs": {"worst_case_probability"}}  # not in older results
+OPTIONAL_TABLES = {"adaptive_volumes"}  # not in older results: read as empty
 _TEXT = {"option", "commodity", "origin", "processor", "agreement", "origin_bloc", "processor_bloc", "scenario",
-         "period", "scope", "name"}
+         "period", "scope", "name", "scenarios", "decision_period"}
 _FLAGS = {"selected", "signed"}
 _MAY_BE_EMPTY = {("exposure", "share"), ("exposure", "max_share")}
 
@@ -68,6 +70,10 @@ class _Reader:
 
     def table(self, name: str) -> pd.DataFrame:
         path = self.folder / f"{name}.csv"
+        if not path.is_file() and name in OPTIONAL_TABLES:
+            table = pd.DataFrame(columns=TABLE_COLUMNS[name], dtype=str)
+            table.attrs["name"] = name
+            return table
         if not path.is_file():
             raise ResultsError(f"{path}: is missing; a results folder holds {', '.join(TABLE_COLUMNS)} (.csv)")
         try:
@@ -147,9 +153,13 @@ def _read(data: ModelData, folder: Path, reader: _Reader) -> _Result:
         raise ResultsError(f"{folder}: the result does not belong to this instance (none of its options is one "
                            "of the instance's)")
     period = data.periods
+    adaptive = {(o, period[t], ";".join(data.node_members(data.decision_period(o, t), node))): (o, t, node)
+                for o in data.options for t in data.periods_of[o] if not data.volume_common(o, t)
+                for node in data.nodes_at(data.decision_period(o, t))}
     expected = {
         "contracts": {(o,) for o in data.options},
-        "volumes": {(o, period[t]) for o in data.options for t in data.periods_of[o]},
+        "volumes": {(o, period[t]) for o in data.options for t in data.periods_of[o] if data.volume_common(o, t)},
+        "adaptive_volumes": set(adaptive),
         "agreements": {(g,) for g in data.agreements},
         "scenario_costs": {(s,) for s in data.scenarios},
         "supply": {(s, m, period[t]) for s in data.scenarios for m in data.commodities for t in data.horizon},
@@ -171,7 +181,12 @@ def _read(data: ModelData, folder: Path, reader: _Reader) -> _Result:
     contracted = {o: flag("contracts", (o,)) for o in data.options}
     signed = {g: flag("agreements", (g,)) for g in data.agreements}
     volume = {(o, t): reader.number(tables["volumes"], rows["volumes"][o, period[t]], "volume")
-              if (o, period[t]) in rows["volumes"] else 0.0 for o in data.options for t in data.periods_of[o]}
+              if (o, period[t]) in rows["volumes"] else 0.0
+              for o in data.options for t in data.periods_of[o] if data.volume_common(o, t)}
+    for key, (o, t, node) in adaptive.items():  # each scenario of the class its volume is decided in
+        i = rows["adaptive_volumes"].get(key)
+        value = reader.number(tables["adaptive_volumes"], i, "volume") if i is not None else 0.0
+        volume.update({(o, t, s): value for s in data.node_members(data.decision_period(o, t), node)})
     spot = {(o, t, s): 0.0 for (s, o, p) in expected["spot"] for t in [index[p]]}
     for (s, o, p), i in rows["spot"].items():
         spot[o, index[p], s] = reader.number(tables["spot"], i, "volume")
@@ -204,18 +219,26 @@ def _spot_rows(reader: _Reader, table: pd.DataFrame, possible: set[tuple]) -> di
     return found
 
 
+def as_made(data: ModelData, folder: Path) -> ModelData:
+    """`data` with the stages the result in `folder` was made with (a plan solved with
+    --multi-stage is multi-stage whatever its instance.toml says)."""
+    multi = _read_summary(Path(folder)).get("stages") == "multi"
+    return data if multi == data.multi_stage else with_stages(data, multi)
+
+
 def read_plan(data: ModelData, folder: Path) -> tuple[Plan, dict, dict[str, pd.DataFrame]]:
     """The plan, summary and tables of a results folder (raises ResultsError when it cannot be
     read as one; cells that are not numbers read as 0 here: `verify_result` reports them)."""
     reader = _Reader(Path(folder))
-    result = _read(data, Path(folder), reader)
+    result = _read(as_made(data, folder), Path(folder), reader)
     return result.plan, result.summary, result.tables
 
 
 def verify_result(data: ModelData, folder: Path) -> list[Violation]:
     """Every violation, by the result in `folder`, of the files' rules, the constraints of
-    docs/model.md and its reported figures (module docstring)."""
+    docs/model.md and its reported figures (module docstring), under the stages it was made with."""
     folder = Path(folder)
+    data = as_made(data, folder)
     reader = _Reader(folder)
     result = _read(data, folder, reader)
     figures = compute_figures(data, result.plan)
@@ -234,6 +257,29 @@ def plan_violations(data: ModelData, plan: Plan, evaluation: bool = False) -> li
     every plan it returns."""
     rules = Rules(evaluation=evaluation)
     return [violation for family in FAMILIES for violation in family.check(data, plan, rules)]
+
+
+def _non_anticipative(data: ModelData, plan: Plan) -> list[Violation]:
+    """Multi-stage plans: spot purchases, stock and shortages of period t are one decision for
+    the scenarios indistinguishable in t (docs/model.md section 3.6; the volumes are one row
+    per class by the tables' keys)."""
+    out: list[Violation] = []
+    if not data.multi_stage:
+        return out
+    for t in data.horizon:
+        for node in data.nodes_at(t):
+            members = data.node_members(t, node)
+            for s in members[1:]:
+                pairs = [("spot", o, plan.spot) for o in data.spot_options if t in data.periods_of[o]]
+                pairs += [(name, m, values) for m in data.commodities
+                          for name, values in (("stock", plan.stock), ("shortage", plan.unmet))]
+                for name, key, values in pairs:
+                    first, other = values.get((key, t, node), 0.0), values.get((key, t, s), 0.0)
+                    if abs(first - other) > _tol(first, other):
+                        out.append(Violation("3.6 non-anticipativity", f"{key} {data.periods[t]}", abs(first - other),
+                                             f"{name} {_fmt(other)} in {s}, {_fmt(first)} in {node}: "
+                                             f"indistinguishable in {data.periods[t]}"))
+    return out
 
 
 # ----------------------------------------------------------------------------- derived columns
@@ -270,13 +316,21 @@ def _check_tables(data: ModelData, result: _Result, figures: object, reader: _Re
                               ("processor", rec["processor"]), ("agreement", rec["agreement"]),
                               ("origin_bloc", bloc[rec["origin"]]), ("processor_bloc", bloc[rec["processor"]])):
             _compare_text(out, "contracts.csv", column, o, table.at[i, column], value)
-        total = sum(plan.volume.get((o, t), 0.0) for t in data.periods_of[o])
+        total = sum(plan.expected_volume(data, o, t) for t in data.periods_of[o])
         _compare(out, "contracts.csv", "fixed_cost", o, num(table, i, "fixed_cost"), data.fixed_cost[o])
         _compare(out, "contracts.csv", "risk", o, num(table, i, "risk"), data.risk[o])
         _compare(out, "contracts.csv", "total_volume", o, num(table, i, "total_volume"), total)
     table = tables["volumes"]
     for (o, p), i in rows["volumes"].items():
         _compare_text(out, "volumes.csv", "commodity", f"{o} {p}", table.at[i, "commodity"], data.commodity_of[o])
+    table = tables["adaptive_volumes"]
+    index = {p: t for t, p in enumerate(period)}
+    for (o, p, _), i in rows["adaptive_volumes"].items():
+        where = f"{o} {p} {table.at[i, 'scenarios']}"
+        _compare_text(out, "adaptive_volumes.csv", "commodity", where, table.at[i, "commodity"], data.commodity_of[o])
+        _compare_text(out, "adaptive_volumes.csv", "decision_period", where, table.at[i, "decision_period"],
+                      period[data.decision_period(o, index[p])])
+    out += _non_anticipative(data, plan)
     table = tables["agreements"]
     for (g,), i in rows["agreements"].items():
         selected = sum(plan.contracted[o] for o, h in data.agreement_of.items() if h == g)

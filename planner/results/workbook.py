@@ -24,6 +24,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from planner.formatting import csv_value
+from planner.results.branches import expected_volumes
 from planner.results.columns import Kind, kind_of
 from planner.results.folder import read_summary, read_table, unneutralise
 from planner.results.ownership import GENERATOR, write_file
@@ -159,8 +160,10 @@ def _summary_sheet(workbook: Workbook, summary: dict, tables: dict[str, pd.DataF
 
 
 def pivot_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Contracted volume by material x period, and by material and bloc of origin x period."""
-    volumes = _numeric_periods(tables["volumes"])
+    """Contracted volume by material x period, and by material and bloc of origin x period
+    (a multi-stage plan's later volumes at their probability-weighted mean)."""
+    volumes = _numeric_periods(expected_volumes(tables["volumes"], tables["adaptive_volumes"],
+                                                tables["scenario_costs"]))
     bloc = dict(zip(tables["contracts"]["option"], tables["contracts"]["origin_bloc"]))
     by_material = volumes.pivot_table(index="commodity", columns="period", values="volume", aggfunc="sum",
                                       fill_value=0.0, sort=False)

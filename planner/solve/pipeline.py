@@ -64,6 +64,7 @@ class Outcome:
             "risk_aversion": inst.risk_aversion,
             "cvar_alpha": inst.cvar_alpha,
             "ambiguity": inst.ambiguity,
+            "stages": "multi" if self.data.multi_stage else "two",
             "worst_case": {"expected_cost": f.worst_case_expected_cost, "cvar": f.worst_case_cvar},
             "scenarios": len(self.data.scenarios),
             "build_seconds": round(self.build_seconds, 3),

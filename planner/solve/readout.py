@@ -10,8 +10,10 @@ from planner.results.plan import Plan
 
 def plan_from_model(built: BuiltModel, data: ModelData) -> Plan:
     """Read the plan stored in a solved model's decisions (model units), second stage for
-    every scenario: a recourse copy shared by several scenarios (`ModelData.recourse_of`)
-    is each one's."""
+    every scenario: a recourse copy shared by several scenarios (`ModelData.recourse_of`, or
+    in a multi-stage model an information class) is each one's. Multi-stage volumes decided
+    while nothing tells the scenarios apart are read once, as (o, t); the others for each
+    scenario, (o, t, s)."""
     d = built.decisions
 
     def values(var: object) -> dict:
@@ -19,12 +21,19 @@ def plan_from_model(built: BuiltModel, data: ModelData) -> Plan:
 
     def per_scenario(var: object, material: dict[str, str] | None = None) -> dict:
         return {(key, t, s): v for (key, t, r), v in values(var).items()
-                for s in data.sharing(material[key] if material else key, r)}
+                for s in data.recourse_members(material[key] if material else key, t, r)}
+
+    volume: dict[tuple, float] = {}
+    for key, v in values(d.volume).items():
+        if len(key) == 2 or data.volume_common(key[0], key[1]):
+            volume[key[:2]] = v
+        else:
+            volume.update({(key[0], key[1], s): v for s in data.volume_members(key)})
 
     return Plan(
         contracted={k: int(round(v)) for k, v in values(d.contracted).items()},
         signed={k: int(round(v)) for k, v in values(d.signed).items()},
-        volume=values(d.volume),
+        volume=volume,
         spot=per_scenario(d.spot, data.commodity_of),
         stock=per_scenario(d.stock),
         unmet=per_scenario(d.unmet),

@@ -97,7 +97,7 @@ def unscale_plan(plan: Plan, data: ModelData, scales: Scales) -> Plan:
     return Plan(
         contracted=plan.contracted,
         signed=plan.signed,
-        volume={(o, t): x * V[of[o]] for (o, t), x in plan.volume.items()},
+        volume={key: x * V[of[key[0]]] for key, x in plan.volume.items()},
         spot={(o, t, s): y * V[of[o]] for (o, t, s), y in plan.spot.items()},
         stock={(m, t, s): i * V[m] for (m, t, s), i in plan.stock.items()},
         unmet={(m, t, s): u * V[m] for (m, t, s), u in plan.unmet.items()},
@@ -108,15 +108,16 @@ def unscale_plan(plan: Plan, data: ModelData, scales: Scales) -> Plan:
 def first_stage_values(built: BuiltModel, data: ModelData, scales: Scales, plan: Plan) -> list[tuple[object, float]]:
     """A plan's z, w and x as (variable, value) pairs of a model built on scaled data.
 
-    Volumes the plan does not have are 0. Used to fix a plan's first stage (evaluation) and
-    as a MIP start.
+    Volumes the plan does not have are 0. In a multi-stage model only the volumes decided up
+    front (before the first period's events) are the first stage; the others depend on what
+    happens. Used to fix a plan's first stage (evaluation) and as a MIP start.
     """
     d = built.decisions
     values: list[tuple[object, float]] = []
     values += [(d.contracted[o], float(z)) for o, z in plan.contracted.items() if o in d.contracted]
     values += [(d.signed[g], float(w)) for g, w in plan.signed.items() if g in d.signed]
-    values += [(var, plan.volume.get((o, t), 0.0) / scales.volume[data.commodity_of[o]])
-               for (o, t), var in d.volume.items()]
+    values += [(var, plan.x(o, t, *node) / scales.volume[data.commodity_of[o]])
+               for (o, t, *node), var in d.volume.items() if data.decision_period(o, t) < 0]
     return values
 
 

@@ -26,8 +26,10 @@ import pandas as pd
 from planner.errors import ResultsError
 from planner.formatting import money, share, volume
 from planner.results import pages
+from planner.results.branches import expected_volumes
 from planner.results.folder import SUMMARY_FILE, read_summary, read_table, unneutralise
 from planner.results.ownership import Kind, staged_folder
+from planner.results.plan import TABLE_COLUMNS
 from planner.status import has_plan
 
 FIGURES = ["objective", "expected_cost", "cvar", "fixed_cost"]
@@ -142,7 +144,10 @@ def compare_results(folders: list[Path]) -> Comparison:
                                   "origin_bloc": rec.origin_bloc, "result": label, "selected": int(rec.selected),
                                   "total_volume": float(rec.total_volume)})
         bloc = dict(zip(contracts["option"], contracts["origin_bloc"]))
-        volumes = read_table(path, "volumes")
+        adaptive = path / "adaptive_volumes.csv"
+        volumes = expected_volumes(read_table(path, "volumes"), read_table(path, "adaptive_volumes")
+                                   if adaptive.is_file() else pd.DataFrame(columns=TABLE_COLUMNS["adaptive_volumes"]),
+                                   costs)
         totals = volumes.assign(origin_bloc=volumes["option"].map(bloc)).groupby(
             ["commodity", "origin_bloc"], sort=False)["volume"].sum()
         volume_rows += [{"commodity": m, "origin_bloc": b, "result": label, "volume": v}

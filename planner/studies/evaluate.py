@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from planner.errors import InfeasibleError
-from planner.instance.data import ModelData, build_model_data, with_scenarios
+from planner.instance.data import ModelData, build_model_data, with_scenarios, with_stages
 from planner.instance.instance import Instance
 from planner.model.variant import Variant
 from planner.results.plan import Figures, Plan, compute_figures, result_tables, risk_measure
@@ -118,7 +118,7 @@ def metric_steps(data: ModelData) -> int:
     """How many solves `hedging_metrics` makes (for progress): each scenario alone, the
     expected-value problem, its plan evaluated, the out-of-sample evaluation, and with
     ambiguity the nominal problem."""
-    return len(data.scenarios) + 3 + (data.ambiguity > 0)
+    return len(data.scenarios) + 3 + (data.ambiguity > 0) + 2 * data.multi_stage
 
 
 def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: float, options: SolveOptions,
@@ -167,7 +167,34 @@ def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: floa
     if data.ambiguity > 0:
         metrics["price_of_robustness"] = price_of_robustness(data, plan, objective, quiet, best_bound)
         step("the plan for the given probabilities")
+    if data.multi_stage:
+        metrics["stages"] = value_of_flexibility(data, objective, quiet, step)
     return metrics
+
+
+def value_of_flexibility(data: ModelData, objective: float, options: SolveOptions,
+                         step: Callable[[str], None] | None = None) -> dict:
+    """What deciding later is worth, for a multi-stage plan (docs/model.md section 3.6):
+
+    - `contracts_up_front`: the optimum with every lead time reaching back to the first
+      period (each volume fixed at the start, spot, stock and shortage still decided as
+      events unfold);
+    - `value_of_flexibility` = that minus the multi-stage optimum (>= 0): what being able to
+      wait before fixing volumes is worth;
+    - `two_stage`: today's two-stage optimum, whose recourse knows each scenario's future;
+    - `foresight_bias` = contracts_up_front minus two_stage (>= 0): how much the two-stage
+      model flatters itself by buying spot and stock with foresight."""
+    step = step or (lambda _: None)
+    up_front = replace(data, lead_time={o: len(data.periods) for o in data.options})
+    _, up_front_plan, _ = solve_data(up_front, options)
+    fixed = compute_figures(up_front, up_front_plan).objective
+    step("the plan with every volume fixed up front")
+    two = with_stages(data, False)
+    _, two_plan, _ = solve_data(two, options)
+    two_stage = compute_figures(two, two_plan).objective
+    step("the two-stage plan")
+    return {"multi_stage": objective, "contracts_up_front": fixed, "value_of_flexibility": fixed - objective,
+            "two_stage": two_stage, "foresight_bias": fixed - two_stage}
 
 
 def price_of_robustness(data: ModelData, plan: Plan, objective: float, options: SolveOptions,
