@@ -5,6 +5,7 @@ HiGHS and, in the same run, by Pyomo's stock `appsi_highs` interface on the same
     python benchmarks/run.py --sizes S,M,L,XL --time-limit 600   # a limit: planner runs its race (README)
     python benchmarks/run.py --paths planner,planner-direct,appsi   # also without decomposition
     python benchmarks/run.py --sizes M,L --ambiguity 0.2   # the worst case over probabilities (no decomposition)
+    python benchmarks/run.py --sizes S,M,L --multi-stage   # multi-stage plans of the same instances
 
 Paths: `planner` (planner's solve: decomposition phase, then branch and bound if needed),
 `planner-direct` (planner's path into HiGHS, branch and bound only: --no-decomposition),
@@ -39,7 +40,7 @@ SIZES = {  # commodities, options per commodity, periods, scenarios
 }
 COLUMNS = ["date", "machine", "highspy", "pyomo", "size", "commodities", "options", "periods", "scenarios", "path",
            "variables", "binaries", "constraints", "nonzeros", "load_s", "build_s", "transfer_s", "solve_s",
-           "write_s", "total_s", "peak_mib", "status", "mip_gap", "objective", "method", "ambiguity"]
+           "write_s", "total_s", "peak_mib", "status", "mip_gap", "objective", "method", "ambiguity", "stages"]
 
 
 def one(size: str, path: str, folder: str, gap: float, time_limit: float | None) -> dict:
@@ -121,6 +122,7 @@ def main() -> None:
                         help="Seconds per solve [default: none: the time to the gap is measured]")
     parser.add_argument("--ambiguity", type=float, default=0.0,
                         help="risk.ambiguity of the generated instances [default: 0]")
+    parser.add_argument("--multi-stage", action="store_true", help="solve the instances as multi-stage plans")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "benchmarks.csv")
     parser.add_argument("--one", nargs=3, metavar=("SIZE", "PATH", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -142,10 +144,12 @@ def main() -> None:
         m, k, t, s = SIZES[size]
         folder = Path(tempfile.mkdtemp()) / size
         generate_instance(folder, m, k, t, s, seed=0)
+        toml = folder / "instance.toml"
         if args.ambiguity:
-            toml = folder / "instance.toml"
             toml.write_text(toml.read_text().replace("cvar_alpha = 0.9\n",
                                                      f"cvar_alpha = 0.9\nambiguity = {args.ambiguity}\n"))
+        if args.multi_stage:
+            toml.write_text(toml.read_text() + '\n[decisions]\nstages = "multi"\n')
         for path in args.paths.split(","):
             done = subprocess.run([sys.executable, __file__, "--one", size, path, str(folder), "--gap", str(args.gap),
                                    *(["--time-limit", str(args.time_limit)] if args.time_limit else [])],
@@ -154,6 +158,7 @@ def main() -> None:
                 print(f"{size} {path}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
                 continue
             row = {**stamp, "commodities": m, "options": k, "periods": t, "scenarios": s, "ambiguity": args.ambiguity,
+                   "stages": "multi" if args.multi_stage else "two",
                    **json.loads(done.stdout.strip().splitlines()[-1])}
             rows.append(row)
             print(f"{size} {path}: {row['status']} in {row['total_s']:.1f} s, gap {row['mip_gap']}, "

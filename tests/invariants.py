@@ -64,15 +64,32 @@ def check_result(instance: Path, results: Path) -> list[str]:
     period_index = {p: t for t, p in enumerate(ref.periods)}
 
     selected = dict(zip(contracts["option"], contracts["selected"]))
-    x = {(o, period_index[str(p)]): float(v)
-         for o, p, v in zip(volumes["option"], volumes["period"], volumes["volume"])}
-    for (o, t), v in x.items():  # 1. contract
+    # x per scenario: volumes.csv for every scenario, adaptive_volumes.csv for the scenarios it names
+    xs = {(o, period_index[str(p)], s): float(v)
+          for o, p, v in zip(volumes["option"], volumes["period"], volumes["volume"]) for s in ref.S}
+    adaptive_path = Path(results) / "adaptive_volumes.csv"
+    if adaptive_path.exists():
+        adaptive = pd.read_csv(adaptive_path, keep_default_na=False, dtype={"period": str})
+        for o, p, names, v in zip(adaptive["option"], adaptive["period"], adaptive["scenarios"], adaptive["volume"]):
+            for s in str(names).split(";"):
+                if (o, period_index[p], s) in xs:
+                    problems.append(f"volume of {o} in {p} for {s} given twice")
+                xs[o, period_index[p], s] = float(v)
+    for (o, t, s), v in xs.items():  # 1. contract
         if t not in ref.P[o]:
             problems.append(f"volume of {o} in period {t} outside its periods")
         if v > ref.cap[o, t] * selected[o] + TOL * max(1, ref.cap[o, t]):
-            problems.append(f"{o} period {t}: volume {v} above capacity x selected")
+            problems.append(f"{o} period {t} {s}: volume {v} above capacity x selected")
         if v < min(ref.minv[o], ref.cap[o, t]) * selected[o] - TOL * max(1, ref.cap[o, t]):
-            problems.append(f"{o} period {t}: volume {v} below the minimum volume")
+            problems.append(f"{o} period {t} {s}: volume {v} below the minimum volume")
+    for o in ref.O:
+        for t in ref.P[o]:
+            for s in ref.S:
+                if (o, t, s) not in xs:
+                    problems.append(f"no volume of {o} in period {t} for {s}")
+
+    def X(o: str, t: int, s: str) -> float:  # noqa: N802
+        return xs.get((o, t, s), 0.0)
     signed = dict(zip(agreements["agreement"], agreements["signed"]))
     for o in ref.O:  # 2. agreement
         if ref.agr[o] and selected[o] > signed[ref.agr[o]]:
@@ -83,14 +100,14 @@ def check_result(instance: Path, results: Path) -> list[str]:
         y[o, t, s] = float(v)
         if not ref.spot[o] or t not in ref.P[o]:
             problems.append(f"spot purchase of {o} in period {t} where none exists")
-        elif v > ref.a[o, t, s] * (ref.cap[o, t] - x[o, t]) + TOL * max(1, ref.cap[o, t]):  # 3. spot
+        elif v > ref.a[o, t, s] * (ref.cap[o, t] - X(o, t, s)) + TOL * max(1, ref.cap[o, t]):  # 3. spot
             problems.append(f"spot of {o} in {s} period {t}: {v} above available capacity")
 
     stock_prev: dict = {}
     shortage_total = defaultdict(float)
     for rec in supply.itertuples(index=False):  # 4. balance
         m, s, t = rec.commodity, rec.scenario, period_index[str(rec.period)]
-        delivered = sum(ref.a[o, t, s] * x.get((o, t), 0.0) for o in ref.O if ref.mat[o] == m)
+        delivered = sum(ref.a[o, t, s] * X(o, t, s) for o in ref.O if ref.mat[o] == m)
         bought = sum(y[o, t, s] for o in ref.O if ref.mat[o] == m)
         if not _close(rec.delivered, delivered, ref.demand[m, t]) or not _close(rec.spot, bought, ref.demand[m, t]):
             problems.append(f"supply.csv {s}/{m}/{rec.period}: delivered or spot disagrees with volumes")
@@ -113,16 +130,39 @@ def check_result(instance: Path, results: Path) -> list[str]:
         if sum(selected[o] for o in ref.O if ref.mat[o] == m) < ref.min_sup[m]:  # 6
             problems.append(f"{m}: fewer suppliers than min_suppliers")
         for t in range(ref.T):
-            if ref.max_risk[m] is not None:  # 7
-                vol = sum(x.get((o, t), 0.0) for o in ref.O if ref.mat[o] == m)
-                risk = sum(ref.r[o] * x.get((o, t), 0.0) for o in ref.O if ref.mat[o] == m)
-                if risk > ref.max_risk[m] * vol + TOL * max(1, vol):
-                    problems.append(f"{m} period {t}: average risk above {ref.max_risk[m]}")
+            for s in ref.S:
+                if ref.max_risk[m] is not None:  # 7
+                    vol = sum(X(o, t, s) for o in ref.O if ref.mat[o] == m)
+                    risk = sum(ref.r[o] * X(o, t, s) for o in ref.O if ref.mat[o] == m)
+                    if risk > ref.max_risk[m] * vol + TOL * max(1, vol):
+                        problems.append(f"{m} period {t} {s}: average risk above {ref.max_risk[m]}")
     for scope, name, m, share in ref.limits:  # 8
         for t in range(ref.T):
-            vol = sum(x.get((o, t), 0.0) for o in ref.O if ref.mat[o] == m and ref.exposed(o, scope, name))
-            if vol > share * ref.demand[m, t] + TOL * max(1, ref.demand[m, t]):
-                problems.append(f"share limit {scope}:{name} on {m} period {t}: {vol}")
+            for s in ref.S:
+                vol = sum(X(o, t, s) for o in ref.O if ref.mat[o] == m and ref.exposed(o, scope, name))
+                if vol > share * ref.demand[m, t] + TOL * max(1, ref.demand[m, t]):
+                    problems.append(f"share limit {scope}:{name} on {m} period {t} {s}: {vol}")
+    if ref.multi:  # 3.6: nothing differs between scenarios indistinguishable when it is decided
+        def alike(s: str, s2: str, tau: int) -> bool:
+            return all(ref.a[o, t, s] == ref.a[o, t, s2] for o in ref.O for t in ref.P[o] if t <= tau) and all(
+                ref.f[m, t, s] == ref.f[m, t, s2] for m in ref.mats for t in range(tau + 1))
+
+        recourse = {(r.commodity, period_index[str(r.period)], r.scenario): (r.stock, r.shortage)
+                    for r in supply.itertuples(index=False)}
+        for s in ref.S:
+            for s2 in ref.S:
+                for o in ref.O:
+                    for t in ref.P[o]:
+                        if alike(s, s2, max(-1, t - ref.lead[o])) and not _close(X(o, t, s), X(o, t, s2)):
+                            problems.append(f"volume of {o} in {t} differs between {s} and {s2}")
+                for t in range(ref.T):
+                    if alike(s, s2, t):
+                        for m in ref.mats:
+                            if not all(_close(a, b) for a, b in zip(recourse[m, t, s], recourse[m, t, s2])):
+                                problems.append(f"stock or shortage of {m} in {t} differs between {s} and {s2}")
+                        for o in ref.O:
+                            if not _close(y.get((o, t, s), 0.0), y.get((o, t, s2), 0.0)):
+                                problems.append(f"spot of {o} in {t} differs between {s} and {s2}")
 
     fixed = sum(ref.fixed[o] * selected[o] for o in ref.O) + sum(ref.agcost[g] * signed[g] for g in signed)
     if ref.budget is not None and fixed > ref.budget + TOL * max(1, ref.budget):  # 9
@@ -131,8 +171,9 @@ def check_result(instance: Path, results: Path) -> list[str]:
     recomputed = {}
     for s in ref.S:
         c = 0.0
-        for (o, t), v in x.items():
-            c += ref.d[t] * ref.cost[o] * ref.a[o, t, s] * v
+        for o in ref.O:
+            for t in ref.P[o]:
+                c += ref.d[t] * ref.cost[o] * ref.a[o, t, s] * X(o, t, s)
         for (o, t, s2), v in y.items():
             if s2 == s:
                 c += ref.d[t] * ref.cost[o] * (1 + ref.prem[o]) * ref.f[ref.mat[o], t, s] * v
@@ -156,3 +197,28 @@ def check_result(instance: Path, results: Path) -> list[str]:
         if not _close(summary[key], value):
             problems.append(f"summary {key}: reported {summary[key]}, recomputed {value}")
     return problems
+
+
+def agrees_with_reference(folder: Path, results: Path) -> None:
+    """Solve `folder` exactly; its optimum must be the independent formulation's (both
+    infeasible, or equal to 1e-6), and the written result must pass `check_result`."""
+    import pytest
+    from reference_model import reference_optimum
+
+    from planner.errors import InfeasibleError
+    from planner.results.verify import verify_result
+    from planner.results.write import write_results
+    from planner.solve.pipeline import solve_instance
+    from planner.solve.session import SolveOptions
+
+    expected = reference_optimum(folder)
+    try:
+        outcome = solve_instance(folder, SolveOptions(mip_gap=1e-9))
+    except InfeasibleError:
+        assert expected is None
+        return
+    assert expected is not None
+    assert outcome.figures.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    write_results(outcome, results)
+    assert verify_result(outcome.data, results) == []
+    assert check_result(folder, results) == []

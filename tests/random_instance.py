@@ -18,7 +18,7 @@ COUNTRIES = [
 
 def random_instance(folder: Path, seed: int, max_options: int = 5, *, materials: int | None = None,
                     aversion: float | None = None, binding_budget: bool = False, relaxed: bool = False,
-                    price_shocks: bool = False, ambiguity: float | None = None) -> Path:
+                    price_shocks: bool = False, ambiguity: float | None = None, multi_stage: bool = False) -> Path:
     """Write a random instance with at most `max_options` options (2^K contract choices).
 
     By default every feature may appear. Asked for a shape, it draws that shape: `materials`
@@ -26,10 +26,11 @@ def random_instance(folder: Path, seed: int, max_options: int = 5, *, materials:
     budget of the two cheapest options' fixed costs (and every option with one); `relaxed`,
     no rule that can make it infeasible (service levels, minimum suppliers, average risk,
     initial stock), so that every example has an optimum; `price_shocks`, spot options and
-    disruptions with price factors (some of severity 0: price events only); `ambiguity`, delta.
+    disruptions with price factors (some of severity 0: price events only); `ambiguity`, delta;
+    `multi_stage`, a multi-stage plan over two to four periods, lead times 0 to 2 (or the default).
     """
     rng = random.Random(seed)
-    T = rng.randint(1, 3)
+    T = rng.randint(2, 4) if multi_stage else rng.randint(1, 3)
     periods = [str(2026 + t) for t in range(T)]
     mats = ["ree", "gallium"][: rng.randint(1, 2) if materials is None else materials]
     codes = [c["country"] for c in COUNTRIES]
@@ -119,6 +120,10 @@ def random_instance(folder: Path, seed: int, max_options: int = 5, *, materials:
             disruptions.append({"scenario": sc["scenario"], "scope": "bloc", "name": "china",
                                 "commodity": rng.choice(["*", *mats]), "start_period": periods[0], "end_period": "",
                                 "severity": 0, "price_factor": rng.choice([2, 4])})
+    if multi_stage:
+        settings["decisions"] = {"stages": "multi"}
+        for option in options:
+            option["lead_time"] = maybe(0.7, rng.choice([0, 1, 2]))
     if binding_budget:
         for option in options:
             option["fixed_cost"] = option["fixed_cost"] or rng.randint(100, 1500)

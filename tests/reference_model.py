@@ -40,6 +40,7 @@ def read_reference(folder: Path) -> SimpleNamespace:
     lam = settings.get("risk", {}).get("aversion", 0.0)
     alpha = settings.get("risk", {}).get("cvar_alpha", 0.9)
     delta = settings.get("risk", {}).get("ambiguity", 0.0)
+    multi = settings.get("decisions", {}).get("stages", "two") == "multi"
     budget = settings.get("budget", {}).get("fixed_cost_max")
     d = [(1 + rate) ** (-t) for t in range(T)]
 
@@ -83,6 +84,7 @@ def read_reference(folder: Path) -> SimpleNamespace:
     agdf = _read(folder, "agreements")
     agcost = dict(zip(agdf["agreement"], map(float, agdf["fixed_cost"]))) if agdf is not None else {}
     P = {o: [t for t in range(T) if t >= start[o] and cap[o, t] > 0] for o in O}
+    lead = {o: int(_num(v, 1)) for o, v in zip(O, col(opt, "lead_time"))}
     r = {o: max(crisk[origin[o]], crisk[proc[o]]) for o in O}
 
     def exposed(o: str, scope: str, name: str) -> bool:
@@ -139,9 +141,12 @@ def reference_optimum(folder: Path) -> float | None:
         cols[key] = len(cols)
         return cols[key]
 
+    # multi-stage: a volume per scenario, tied to the scenarios indistinguishable when it is decided
+    X = (lambda o, t, s: cols["x", o, t, s]) if ref.multi else (lambda o, t, s: cols["x", o, t])  # noqa: E731
     for o in O:
         for t in P[o]:
-            add(("x", o, t))
+            for s in S if ref.multi else [None]:
+                add(("x", o, t, s) if ref.multi else ("x", o, t))
             if spot[o]:
                 for s in S:
                     if a[o, t, s] > 0:
@@ -166,7 +171,7 @@ def reference_optimum(folder: Path) -> float | None:
         row = np.zeros(n)
         for o in O:
             for t in P[o]:
-                row[cols["x", o, t]] += d[t] * cost[o] * a[o, t, s]
+                row[X(o, t, s)] += d[t] * cost[o] * a[o, t, s]
                 if ("y", o, t, s) in cols:
                     row[cols["y", o, t, s]] += d[t] * cost[o] * (1 + prem[o]) * ref.f[mat[o], t, s]
         for m in mats:
@@ -203,7 +208,7 @@ def reference_optimum(folder: Path) -> float | None:
             o, t, s = rest
             row = np.zeros(n)
             row[j] = 1
-            row[cols["x", o, t]] = a[o, t, s]
+            row[X(o, t, s)] = a[o, t, s]
             A_ub.append(row)
             b_ub.append(a[o, t, s] * cap[o, t])
     for m in mats:
@@ -215,7 +220,7 @@ def reference_optimum(folder: Path) -> float | None:
                     row[cols["I", m, t - 1, s]] = -1
                 for o in O:
                     if mat[o] == m and t in P[o]:
-                        row[cols["x", o, t]] -= a[o, t, s]
+                        row[X(o, t, s)] -= a[o, t, s]
                         if ("y", o, t, s) in cols:
                             row[cols["y", o, t, s]] -= 1
                 row[cols["u", m, t, s]] = -1
@@ -228,21 +233,50 @@ def reference_optimum(folder: Path) -> float | None:
                 A_ub.append(row)
                 b_ub.append((1 - service[m]) * sum(demand[m, t] for t in range(T)))
         for t in range(T):
-            if max_risk[m] is not None:
-                row = np.zeros(n)
-                for o in O:
-                    if mat[o] == m and t in P[o]:
-                        row[cols["x", o, t]] = r[o] - max_risk[m]
-                A_ub.append(row)
-                b_ub.append(0.0)
+            for s in S if ref.multi else S[:1]:
+                if max_risk[m] is not None:
+                    row = np.zeros(n)
+                    for o in O:
+                        if mat[o] == m and t in P[o]:
+                            row[X(o, t, s)] = r[o] - max_risk[m]
+                    A_ub.append(row)
+                    b_ub.append(0.0)
     for scope, name, m, share in limits:
         for t in range(T):
+            for s in S if ref.multi else S[:1]:
+                row = np.zeros(n)
+                for o in O:
+                    if mat[o] == m and t in P[o] and exposed(o, scope, name):
+                        row[X(o, t, s)] = 1
+                A_ub.append(row)
+                b_ub.append(share * demand[m, t])
+    if ref.multi:  # non-anticipativity, as equality rows: each scenario equals the first it cannot be told from
+        def alike(s: str, s2: str, tau: int) -> bool:
+            return all(a[o, t, s] == a[o, t, s2] for o in O for t in P[o] if t <= tau) and all(
+                ref.f[m, t, s] == ref.f[m, t, s2] for m in mats for t in range(tau + 1))
+
+        def tie(key: tuple, key2: tuple) -> None:
             row = np.zeros(n)
-            for o in O:
-                if mat[o] == m and t in P[o] and exposed(o, scope, name):
-                    row[cols["x", o, t]] = 1
-            A_ub.append(row)
-            b_ub.append(share * demand[m, t])
+            row[cols[key]], row[cols[key2]] = 1.0, -1.0
+            A_eq.append(row)
+            b_eq.append(0.0)
+
+        for s in S:
+            for tau in range(-1, T):
+                first = next(s2 for s2 in S if alike(s, s2, tau))
+                if first == s:
+                    continue
+                for o in O:
+                    for t in P[o]:
+                        if max(-1, t - ref.lead[o]) == tau:
+                            tie(("x", o, t, s), ("x", o, t, first))
+                if tau >= 0:
+                    for m in mats:
+                        tie(("I", m, tau, s), ("I", m, tau, first))
+                        tie(("u", m, tau, s), ("u", m, tau, first))
+                    for o in O:
+                        if ("y", o, tau, s) in cols:
+                            tie(("y", o, tau, s), ("y", o, tau, first))
     for s in S:  # C_s - eta - xi_s <= 0
         row = cost_rows[s].copy()
         row[cols["eta",]] -= 1
@@ -270,7 +304,7 @@ def reference_optimum(folder: Path) -> float | None:
         bounds = []
         for key in cols:
             if key[0] == "x":
-                _, o, t = key
+                _, o, t, *_ = key
                 on = o in chosen
                 bounds.append((min(minv[o], cap[o, t]) if on else 0.0, cap[o, t] if on else 0.0))
             elif key[0] == "I":
