@@ -136,10 +136,11 @@ def check_result(instance: Path, results: Path) -> list[str]:
                     risk = sum(ref.r[o] * X(o, t, s) for o in ref.O if ref.mat[o] == m)
                     if risk > ref.max_risk[m] * vol + TOL * max(1, vol):
                         problems.append(f"{m} period {t} {s}: average risk above {ref.max_risk[m]}")
-    for scope, name, m, share in ref.limits:  # 8
+    for scope, name, m, share, supplied in ref.limits:  # 8
         for t in range(ref.T):
             for s in ref.S:
-                vol = sum(X(o, t, s) for o in ref.O if ref.mat[o] == m and ref.exposed(o, scope, name))
+                vol = sum(ref.a[o, t, s] * X(o, t, s) + y.get((o, t, s), 0.0) if supplied else X(o, t, s)
+                          for o in ref.O if ref.mat[o] == m and ref.exposed(o, scope, name) and t in ref.P[o])
                 if vol > share * ref.demand[m, t] + TOL * max(1, ref.demand[m, t]):
                     problems.append(f"share limit {scope}:{name} on {m} period {t} {s}: {vol}")
     if ref.multi:  # 3.6: nothing differs between scenarios indistinguishable when it is decided

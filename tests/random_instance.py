@@ -18,7 +18,8 @@ COUNTRIES = [
 
 def random_instance(folder: Path, seed: int, max_options: int = 5, *, materials: int | None = None,
                     aversion: float | None = None, binding_budget: bool = False, relaxed: bool = False,
-                    price_shocks: bool = False, ambiguity: float | None = None, multi_stage: bool = False) -> Path:
+                    price_shocks: bool = False, ambiguity: float | None = None, multi_stage: bool = False,
+                    supplied_limits: bool = False) -> Path:
     """Write a random instance with at most `max_options` options (2^K contract choices).
 
     By default every feature may appear. Asked for a shape, it draws that shape: `materials`
@@ -27,7 +28,8 @@ def random_instance(folder: Path, seed: int, max_options: int = 5, *, materials:
     no rule that can make it infeasible (service levels, minimum suppliers, average risk,
     initial stock), so that every example has an optimum; `price_shocks`, spot options and
     disruptions with price factors (some of severity 0: price events only); `ambiguity`, delta;
-    `multi_stage`, a multi-stage plan over two to four periods, lead times 0 to 2 (or the default).
+    `multi_stage`, a multi-stage plan over two to four periods, lead times 0 to 2 (or the default);
+    `supplied_limits`, share limits on what is supplied (spot included) as well as contracted.
     """
     rng = random.Random(seed)
     T = rng.randint(2, 4) if multi_stage else rng.randint(1, 3)
@@ -120,6 +122,14 @@ def random_instance(folder: Path, seed: int, max_options: int = 5, *, materials:
             disruptions.append({"scenario": sc["scenario"], "scope": "bloc", "name": "china",
                                 "commodity": rng.choice(["*", *mats]), "start_period": periods[0], "end_period": "",
                                 "severity": 0, "price_factor": rng.choice([2, 4])})
+    if supplied_limits:
+        for option in options[::2]:
+            option.update(spot=1, agreement="")
+        for row in limits:
+            row["basis"] = rng.choice(["contracted", "supplied"])
+        limits.append({"scope": "bloc", "name": "china", "commodity": mats[0], "max_share": rng.choice([0.3, 0.6]),
+                       "basis": "supplied"})
+        limits = list({(r["scope"], r["name"], r["commodity"]): r for r in limits}.values())
     if multi_stage:
         settings["decisions"] = {"stages": "multi"}
         for option in options:

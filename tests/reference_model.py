@@ -114,8 +114,10 @@ def read_reference(folder: Path) -> SimpleNamespace:
     a = {(o, t, s): 1 - sev.get((o, t, s), 0.0) for o in O for t in range(T) for s in S}
     f = {(m, t, s): price.get((m, t, s), 1.0) for m in mats for t in range(T) for s in S}
     lim = _read(folder, "limits")
-    limits = [] if lim is None else [
-        (sc, nm, m, float(sh)) for sc, nm, cm, sh in zip(lim["scope"], lim["name"], lim["commodity"], lim["max_share"])
+    limits = [] if lim is None else [  # (scope, name, material, share, True when on what is supplied)
+        (sc, nm, m, float(sh), basis == "supplied")
+        for sc, nm, cm, sh, basis in zip(lim["scope"], lim["name"], lim["commodity"], lim["max_share"],
+                                         col(lim, "basis"))
         for m in (mats if cm == "*" else [cm])
     ]
 
@@ -241,13 +243,15 @@ def reference_optimum(folder: Path) -> float | None:
                             row[X(o, t, s)] = r[o] - max_risk[m]
                     A_ub.append(row)
                     b_ub.append(0.0)
-    for scope, name, m, share in limits:
+    for scope, name, m, share, supplied in limits:
         for t in range(T):
-            for s in S if ref.multi else S[:1]:
+            for s in S if ref.multi or supplied else S[:1]:
                 row = np.zeros(n)
                 for o in O:
                     if mat[o] == m and t in P[o] and exposed(o, scope, name):
-                        row[X(o, t, s)] = 1
+                        row[X(o, t, s)] += a[o, t, s] if supplied else 1  # supplied: what arrives, spot too
+                        if supplied and ("y", o, t, s) in cols:
+                            row[cols["y", o, t, s]] += 1
                 A_ub.append(row)
                 b_ub.append(share * demand[m, t])
     if ref.multi:  # non-anticipativity, as equality rows: each scenario equals the first it cannot be told from

@@ -24,6 +24,7 @@ class ShareLimit:
     commodity: str
     max_share: float
     row: int  # row of limits.csv
+    basis: str = "contracted"  # "contracted" (8a) or "supplied" (8b)
 
 
 @dataclass
@@ -291,11 +292,11 @@ def build_model_data(inst: Instance) -> ModelData:
 
     limits = []
     lim = inst.limits.sort_values(["scope", "name", "commodity"], kind="stable")
-    for row, scope, name, commodity, share in zip(
-        lim["_row"], lim["scope"], lim["name"], lim["commodity"], lim["max_share"]
+    for row, scope, name, commodity, share, basis in zip(
+        lim["_row"], lim["scope"], lim["name"], lim["commodity"], lim["max_share"], lim["basis"]
     ):
         for m in commodities if commodity == "*" else [commodity]:
-            limits.append(ShareLimit(scope, name, m, float(share), int(row)))
+            limits.append(ShareLimit(scope, name, m, float(share), int(row), basis or "contracted"))
 
     com = inst.commodities.set_index("commodity")
     return ModelData(

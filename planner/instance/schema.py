@@ -189,7 +189,10 @@ LIMITS = Table(
         Column("name", Kind.TEXT, "country code or bloc name", required=True),
         Column("commodity", Kind.TEXT, "material, or `*` for each one", required=True,
                refers_to="commodities", allow_star=True),
-        _fraction("max_share", "most contracted volume exposed to the scope, as a share of demand", required=True),
+        _fraction("max_share", "most volume exposed to the scope, as a share of demand", required=True),
+        Column("basis", Kind.TEXT, "`contracted`: the contracted volume (8a); `supplied`: what arrives in each "
+               "scenario, contracted deliveries and spot buys (8b)", default="contracted",
+               choices=("contracted", "supplied")),
     ),
 )
 

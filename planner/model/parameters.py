@@ -57,7 +57,7 @@ def shape_of(data: ModelData) -> dict:
         worst_case_weights=(data.risk_aversion, data.cvar_alpha) if data.ambiguity > 0 else None,
         budget=data.fixed_cost_max is not None,
         service_levels=[m for m, level in data.service_level.items() if level is not None],
-        limits=[(limit.scope, limit.name, limit.commodity, limit.row) for limit in data.limits],
+        limits=[(limit.scope, limit.name, limit.commodity, limit.row, limit.basis) for limit in data.limits],
         scenarios=data.scenarios,
     )
     return shape

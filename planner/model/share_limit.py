@@ -1,11 +1,19 @@
-"""Constraint 8 (share limit), for each row of limits.csv, each matching material m and each t:
+"""Constraint 8 (share limit), for each row of limits.csv, each matching material m and each t.
+
+(8a) basis `contracted` (the default): what is contracted,
 
     sum of x_ot over the options of m exposed to the row's country or bloc <= max_share * demand_mt
 
+(8b) basis `supplied`: what arrives, in every scenario s (contracted deliveries and spot buys),
+
+    sum over the same options of (a_ots x_ot + y_ots) <= max_share * demand_mt
+
 An option is exposed when its origin or processor is the country, or lies in the bloc.
 Combinations with no exposed option are trivially met and left out. max_share is a mutable
-Param (`max_share`, one per expanded limit). In the elastic model a slack per limit and
-period, weighted per share of demand (at least the material's typical volume).
+Param (`max_share`, one per expanded limit). (8b) has a row per recourse copy of m (two-stage)
+or information class (multi-stage); an evaluation reports it rather than enforcing it. In the
+elastic model a slack per row, weighted per share of demand (at least the material's typical
+volume).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ if TYPE_CHECKING:
     from planner.model.builder import ModelBuilder
 
 NUMBER, TITLE, FIRST_STAGE = "8", "share limit", True
+CONTRACTED, SUPPLIED = "contracted", "supplied"  # the bases of limits.csv
 ON_VOLUMES = True  # its rows hold contracted volumes x (a multi-stage plan decides some later)
 
 
@@ -36,14 +45,19 @@ def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> N
         for i, limit in enumerate(data.limits) for t in data.horizon
     }
     index = [(*key, *n) for key, options in exposed_options.items()  # an evaluation holds the first period's
-             if options and (not variant.fixed_first_stage or later(data, options, key[1]))
+             if options and data.limits[key[0]].basis == CONTRACTED
+             and (not variant.fixed_first_stage or later(data, options, key[1]))
              for n in ([(node,) for node in row_nodes(data, options, key[1])] or [()])]
+    supplied = [(i, t, r) for (i, t), options in exposed_options.items()
+                if options and data.limits[i].basis == SUPPLIED and not variant.fixed_first_stage
+                for r in data.recourse_nodes(data.limits[i].commodity, t)]
 
     def weight(key: tuple) -> float:
         m = data.limits[key[0]].commodity
         return 1.0 / max(data.demand[m, key[1]], typical_volume(data, m))
 
     slack = b.slack(NUMBER, "share_limit_slack", index, weight) if variant.elastic else None
+    supplied_slack = b.slack(NUMBER, "supplied_share_slack", supplied, weight) if variant.elastic else None
 
     def rule(_: object, i: int, t: int, *n: str) -> object:
         limit = data.limits[i]
@@ -52,12 +66,27 @@ def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> N
             allowed = allowed + slack[(i, t, *n)]
         return sum(x(d, data, o, t, *n) for o in exposed_options[i, t]) <= allowed
 
+    def supplied_rule(_: object, i: int, t: int, r: str) -> object:
+        limit = data.limits[i]
+        allowed = max_share[i] * data.demand[limit.commodity, t]
+        if supplied_slack is not None:
+            allowed = allowed + supplied_slack[i, t, r]
+        arriving = []
+        for o in exposed_options[i, t]:
+            a = data.availability[o, t, r]
+            if a > 0:
+                arriving.append(a * x(d, data, o, t, r))
+                if data.is_spot[o]:
+                    arriving.append(d.spot[o, t, r])
+        return sum(arriving) <= allowed
+
     b.rows("share_limit", index, rule)
+    b.rows("supplied_share_limit", supplied, supplied_rule)
 
 
 def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], money: float) -> list[str]:
     reasons = []
-    for (i, t, *_), value in slack.items():
+    for (i, t, *rest), value in slack.items():
         limit = data.limits[i]
         demand = data.demand[limit.commodity, t]
         excess = value * volume[limit.commodity]
@@ -65,21 +94,35 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
             needed = limit.max_share * demand + excess
             share = (f"{needed / demand:.4g} of demand" if demand > 0
                      else f"{fmt(needed)} {data.instance.unit} (demand is 0)")
+            where = f"{data.periods[t]}" + (f", scenario {rest[0]}" if limit.basis == SUPPLIED and rest else "")
+            verb = "contracted from it" if limit.basis == CONTRACTED else "supplied by it (spot included)"
             reasons.append(f"{limit.commodity}: share limit {limit.max_share:g} on {limit.scope} {limit.name} "
-                           f"(limits.csv row {limit.row}) cannot be met in {data.periods[t]}; at least {share} "
-                           "must be contracted from it")
+                           f"(limits.csv row {limit.row}{', basis supplied' if limit.basis == SUPPLIED else ''}) "
+                           f"cannot be met in {where}; at least "
+                           f"{share} must be {verb}")
     return reasons
 
 
 def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
     checks = Checks(f"{NUMBER} {TITLE}")
     for limit in data.limits:
+        if limit.basis == SUPPLIED and rules.evaluation:  # an evaluation reports it
+            continue
         exposed = data.exposed.get((limit.scope, limit.name), set())
         for t in data.horizon:
             allowed = limit.max_share * data.demand[limit.commodity, t]
-            for s in data.scenarios if data.multi_stage else [None]:
-                volume = sum(plan.x(o, t, s) for o in data.options_of[limit.commodity] if o in exposed)
+            for s in data.scenarios if data.multi_stage or limit.basis == SUPPLIED else [None]:
+                volume = sum(_exposed_volume(data, plan, limit.basis, o, t, s)
+                             for o in data.options_of[limit.commodity] if o in exposed)
                 checks.at_least_zero(allowed - volume, data.demand[limit.commodity, t],
                                      f"{limit.scope} {limit.name} {limit.commodity} {data.periods[t]}"
                                      + (f" in {s}" if s else ""), f"{fmt(volume)} exposed, at most {fmt(allowed)}")
     return checks.found
+
+
+def _exposed_volume(data: ModelData, plan: Plan, basis: str, o: str, t: int, s: str | None) -> float:
+    """Option o's share-limited volume in t (scenario s): contracted x_ots, or what arrives,
+    a_ots x_ots + y_ots."""
+    if basis == CONTRACTED:
+        return plan.x(o, t, s)
+    return data.availability.get((o, t, s), 0.0) * plan.x(o, t, s) + plan.spot.get((o, t, s), 0.0)

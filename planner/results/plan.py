@@ -23,7 +23,8 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "scenario_costs": ["scenario", "probability", "worst_case_probability", "cost", "total_cost"],
     "supply": ["scenario", "commodity", "period", "demand", "delivered", "spot", "shortage", "disposed", "stock"],
     "spot": ["scenario", "option", "commodity", "period", "volume"],
-    "exposure": ["commodity", "period", "scope", "name", "contracted", "demand", "share", "max_share"],
+    "exposure": ["commodity", "period", "scope", "name", "contracted", "demand", "share", "max_share", "supplied",
+                 "supplied_share", "supplied_share_max", "max_supplied_share"],
 }
 
 
@@ -266,18 +267,26 @@ def adaptive_volume_table(data: ModelData, plan: Plan) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TABLE_COLUMNS["adaptive_volumes"])
 
 
+def _share(volume: float, demand: float) -> float:
+    return volume / demand if demand > 0 else np.nan
+
+
 def exposure_table(data: ModelData, plan: Plan) -> pd.DataFrame:
     """Contracted volume exposed to each country and bloc, as a share of demand.
 
     One row per material, period and every country or bloc that some option of the
     material is exposed to (origin or processor), with the tightest share limit that
-    applies (empty when none). `share` is empty where demand is 0. In a multi-stage plan the
+    applies (empty when none). `share` is empty where demand is 0. `supplied` is what
+    arrives from the exposed options, contracted deliveries and spot buys, its
+    probability-weighted mean over the scenarios (`supplied_share` of demand, and
+    `supplied_share_max` in the scenario where it is largest), beside the tightest limit on
+    that basis, `max_supplied_share`. In a multi-stage plan the
     contracted volume is its probability-weighted mean over the scenarios (each scenario's
     own share is checked against the limits by `planner verify`).
     """
-    limit_of: dict[tuple[str, str, str], float] = {}
+    limit_of: dict[tuple[str, str, str, str], float] = {}
     for limit in data.limits:
-        key = (limit.commodity, limit.scope, limit.name)
+        key = (limit.basis, limit.commodity, limit.scope, limit.name)
         limit_of[key] = min(limit.max_share, limit_of.get(key, 1.0))
     rows = []
     for m in data.commodities:
@@ -285,8 +294,13 @@ def exposure_table(data: ModelData, plan: Plan) -> pd.DataFrame:
         for t in data.horizon:
             demand = data.demand[m, t]
             for scope, name in scopes:
-                exposed = data.exposed[scope, name]
-                volume = sum(plan.expected_volume(data, o, t) for o in data.options_of[m] if o in exposed)
-                rows.append((m, data.periods[t], scope, name, volume, demand,
-                             volume / demand if demand > 0 else np.nan, limit_of.get((m, scope, name), np.nan)))
+                exposed = [o for o in data.options_of[m] if o in data.exposed[scope, name]]
+                volume = sum(plan.expected_volume(data, o, t) for o in exposed)
+                arriving = {s: sum(data.availability.get((o, t, s), 0.0) * plan.x(o, t, s)
+                                   + plan.spot.get((o, t, s), 0.0) for o in exposed) for s in data.scenarios}
+                supplied = sum(data.probability[s] * v for s, v in arriving.items())
+                rows.append((m, data.periods[t], scope, name, volume, demand, _share(volume, demand),
+                             limit_of.get(("contracted", m, scope, name), np.nan), supplied, _share(supplied, demand),
+                             _share(max(arriving.values(), default=0.0), demand),
+                             limit_of.get(("supplied", m, scope, name), np.nan)))
     return pd.DataFrame(rows, columns=TABLE_COLUMNS["exposure"])

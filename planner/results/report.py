@@ -9,6 +9,7 @@ wherever the folder travels. Full width on screen; prints to A4.
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -32,18 +33,44 @@ from planner.status import has_plan
 BINDING_TOLERANCE = 1e-6
 NEAR_BINDING = 0.05  # a share within 5 percentage points of its limit is near-binding
 CONTRACT_COLUMNS = ["option", "commodity", "origin", "processor", "fixed_cost", "agreement", "total_volume"]
-EXPOSURE_COLUMNS = ["commodity", "period", "scope", "name", "contracted", "demand", "share", "max_share"]
+EXPOSURE_COLUMNS = ["commodity", "period", "scope", "name", "contracted", "demand", "share", "max_share", "supplied",
+                    "supplied_share", "supplied_share_max", "max_supplied_share"]
 SWEEP_COLUMNS = ["status", "objective", "expected_cost", "cvar", "fixed_cost", "mip_gap", "seconds"]
 
 
 def binding_rows(exposure: pd.DataFrame) -> pd.DataFrame:
     """Exposure rows that carry a share limit, tightest first, with `headroom` (limit minus
-    share) and `binding` / `near` flags."""
-    limited = exposure[exposure["max_share"].notna()].copy()
-    limited["headroom"] = limited["max_share"] - limited["share"].fillna(0.0)
+    share, on the limit's basis: the contracted share, or the supplied one in the scenario
+    where it is largest) and `binding` / `near` flags."""
+    exposure = _with_supply(exposure)
+    limited = exposure[exposure["max_share"].notna() | exposure["max_supplied_share"].notna()].copy()
+    limited["headroom"] = pd.concat([
+        (limited["max_share"] - limited["share"].fillna(0.0)).fillna(math.inf),
+        (limited["max_supplied_share"] - limited["supplied_share_max"].fillna(0.0)).fillna(math.inf)],
+        axis=1).min(axis=1)
     limited["binding"] = limited["headroom"] <= BINDING_TOLERANCE
     limited["near"] = ~limited["binding"] & (limited["headroom"] <= NEAR_BINDING)
     return limited.sort_values(["headroom", "commodity", "period"], kind="stable")
+
+
+def _with_supply(exposure: pd.DataFrame) -> pd.DataFrame:
+    """The exposure table with the supplied columns (empty in results older than them)."""
+    missing = [c for c in TABLE_COLUMNS["exposure"] if c not in exposure.columns]
+    return exposure.assign(**dict.fromkeys(missing, math.nan)) if missing else exposure
+
+
+def supply_shares(exposure: pd.DataFrame) -> pd.DataFrame:
+    """Per material and bloc: the contracted and the supplied share of demand (deliveries and
+    spot buys), mean over the periods, and the largest supplied share in any period and
+    scenario: what each bloc really supplies, beside what is contracted from it."""
+    blocs = _with_supply(exposure)
+    blocs = blocs[blocs["scope"] == "bloc"]
+    table = blocs.groupby(["commodity", "name"], sort=False).agg(
+        share=("share", "mean"), supplied_share=("supplied_share", "mean"),
+        supplied_share_max=("supplied_share_max", "max")).reset_index()
+    return table.rename(columns={"name": "bloc", "share": "mean share",
+                                 "supplied_share": "mean supplied_share",
+                                 "supplied_share_max": "highest supplied_share"})
 
 
 def _headline(summary: dict, costs: pd.DataFrame) -> list[tuple[str, str]]:
@@ -102,7 +129,9 @@ def limit_summary(limited: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (m, scope, name), part in limited.groupby(["commodity", "scope", "name"], sort=False):
         rows.append({"commodity": m, "scope": scope, "name": name, "max_share": part["max_share"].iloc[0],
+                     "max_supplied_share": part["max_supplied_share"].iloc[0],
                      "highest share": part["share"].fillna(0.0).max(),
+                     "highest supplied_share": part["supplied_share_max"].max(),
                      "binding in": _periods(list(part.loc[part["binding"], "period"]), all_periods),
                      "near in": _periods(list(part.loc[part["near"], "period"]), all_periods),
                      "headroom": part["headroom"].min()})
@@ -111,15 +140,20 @@ def limit_summary(limited: pd.DataFrame) -> pd.DataFrame:
 
 def _exposure_section(exposure: pd.DataFrame, currency: str, unit: str) -> str:
     limited = binding_rows(exposure)
+    shares = supply_shares(exposure)
+    real = pages.folded(f"what each bloc supplies, spot buys included, against what is contracted from it "
+                        f"({len(shares)} rows)", pages.table(shares, "table-supply-shares"), "supply-shares")
     if limited.empty:
-        return pages.note("This instance sets no share limits.", "table-exposure")
+        return pages.note("This instance sets no share limits.", "table-exposure") + real
     summary = limit_summary(limited)
     classes = ["binding" if b else "near" if n else "" for b, n in
                zip(summary["binding in"] != "", summary["near in"] != "")]
     every = pages.table(limited[EXPOSURE_COLUMNS], "table-exposure-rest", currency, unit,
                         ["binding" if b else "near" if n else "" for b, n in zip(limited["binding"], limited["near"])])
-    return (pages.table(summary.drop(columns=["headroom"]), "table-exposure", currency, unit, classes)
-            + pages.folded(f"every period ({len(limited)} rows), tightest first", every, "exposure-rest"))
+    summary = summary.drop(columns=["headroom"] + [c for c in ("max_share", "max_supplied_share")
+                                                   if summary[c].isna().all()])
+    return (pages.table(summary, "table-exposure", currency, unit, classes)
+            + pages.folded(f"every period ({len(limited)} rows), tightest first", every, "exposure-rest") + real)
 
 
 def _branches_section(tables: dict[str, pd.DataFrame], summary: dict, periods: list[str]) -> str:
@@ -178,8 +212,9 @@ def render_report(results: Path) -> str:
                       + (" (expected over the scenarios)" if not tables["adaptive_volumes"].empty else ""),
                       f'<figure id="chart-volumes">{volumes_svg}</figure>'),
         pages.section("exposure", "Exposure against share limits",
-                      pages.note("Contracted volume exposed to a country or bloc (origin or processor) as a share "
-                                 "of demand, one row per limit, tightest first: red where it binds (the share at "
+                      pages.note("Volume exposed to a country or bloc (origin or processor) as a share of "
+                                 "demand, contracted and supplied (deliveries and spot buys, the largest over the "
+                                 "scenarios), one row per limit, tightest first: red where it binds (the share at "
                                  f"the limit) in some period, orange where it comes within {percent(NEAR_BINDING)} "
                                  "points of it."),
                       _exposure_section(tables["exposure"], currency, unit)),

@@ -120,6 +120,16 @@ def format_metrics(metrics: dict, currency: str, expected_cost: float) -> str:
                      "foresight bias of the two-stage "
                      f"model: {_money(stages['foresight_bias'], currency)} (two-stage optimum "
                      f"{_money(stages['two_stage'], currency)})")
+    for g, deal in (metrics.get("agreements") or {}).items():
+        if deal["worth"] is None:
+            lines.append(f"    agreement {g}: indispensable (without it no plan meets every constraint)")
+            continue
+        parts = [f"{m} {_money(p['contribution'], currency)}" for m, p in deal["materials"].items()
+                 if p["contribution"] is not None]
+        lines.append(f"    agreement {g}: worth {_money(deal['worth'], currency)} net of its "
+                     f"{_money(deal['fixed_cost'], currency)}, so it pays up to a price of "
+                     f"{_money(deal['break_even_price'], currency)}"
+                     + (f"; its part by material (each removed alone): {', '.join(parts)}" if len(parts) > 1 else ""))
     robust = metrics.get("price_of_robustness")
     if robust:
         tolerance = robust.get("solver_tolerance", 0.0)

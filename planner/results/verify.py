@@ -53,12 +53,14 @@ KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each 
     "spot": ("scenario", "option", "period"),
     "exposure": ("commodity", "period", "scope", "name"),
 }
-OPTIONAL_COLUMNS = {"supply": {"disposed"}, "scenario_costs": {"worst_case_probability"}}  # not in older results
+OPTIONAL_COLUMNS = {"supply": {"disposed"}, "scenario_costs": {"worst_case_probability"},  # not in older results
+                    "exposure": {"supplied", "supplied_share", "supplied_share_max", "max_supplied_share"}}
 OPTIONAL_TABLES = {"adaptive_volumes"}  # not in older results: read as empty
 _TEXT = {"option", "commodity", "origin", "processor", "agreement", "origin_bloc", "processor_bloc", "scenario",
          "period", "scope", "name", "scenarios", "decision_period"}
 _FLAGS = {"selected", "signed"}
-_MAY_BE_EMPTY = {("exposure", "share"), ("exposure", "max_share")}
+_MAY_BE_EMPTY = {("exposure", column) for column in ("share", "max_share", "supplied_share", "supplied_share_max",
+                                                      "max_supplied_share")}
 
 
 class _Reader:
@@ -369,9 +371,12 @@ def _check_exposure(data: ModelData, plan: Plan, table: pd.DataFrame, reader: _R
     for key, i in rows.items():
         j = keys[key]
         where = " ".join(key)
-        for column in ("contracted", "demand", "share", "max_share"):
+        for column in TABLE_COLUMNS["exposure"][4:]:
+            if column not in table.columns:  # an older result
+                continue
+            volume = column in ("contracted", "supplied")
             _compare(out, "exposure.csv", column, where, reader.number(table, i, column),
-                     float(expected.at[j, column]), float(expected.at[j, "demand"]) if column == "contracted" else 0)
+                     float(expected.at[j, column]), float(expected.at[j, "demand"]) if volume else 0)
     return out
 
 

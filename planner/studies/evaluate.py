@@ -118,7 +118,9 @@ def metric_steps(data: ModelData) -> int:
     """How many solves `hedging_metrics` makes (for progress): each scenario alone, the
     expected-value problem, its plan evaluated, the out-of-sample evaluation, and with
     ambiguity the nominal problem."""
-    return len(data.scenarios) + 3 + (data.ambiguity > 0) + 2 * data.multi_stage
+    from planner.studies.agreements import agreement_steps
+
+    return len(data.scenarios) + 3 + (data.ambiguity > 0) + 2 * data.multi_stage + agreement_steps(data.instance)
 
 
 def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: float, options: SolveOptions,
@@ -169,6 +171,10 @@ def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: floa
         step("the plan for the given probabilities")
     if data.multi_stage:
         metrics["stages"] = value_of_flexibility(data, objective, quiet, step)
+    if not inst.agreements.empty:
+        from planner.studies.agreements import agreement_values
+
+        metrics["agreements"] = agreement_values(inst, data, objective, quiet, step)
     return metrics
 
 
