@@ -70,12 +70,19 @@ class SolveError(PlannerError):
         super().__init__(message)
 
 
+SHOWN_REASONS = 12  # reasons in the message; `reasons` holds them all
+
+
 class InfeasibleError(SolveError):
-    """No plan satisfies every constraint; `reasons` says which limits, where known."""
+    """No plan satisfies every constraint; `reasons` says which limits, where known (all of
+    them; the message shows the first SHOWN_REASONS and how many more there are)."""
 
     def __init__(self, reasons: list[str]):
         self.reasons = reasons
         text = "no plan satisfies every constraint"
         if reasons:
-            text += ":\n" + "\n".join(f"  {r}" for r in reasons)
+            text += ":\n" + "\n".join(f"  {r}" for r in reasons[:SHOWN_REASONS])
+            if len(reasons) > SHOWN_REASONS:
+                text += (f"\n  ... and {len(reasons) - SHOWN_REASONS} more of the same kinds (every one with "
+                         "--json, or in a sweep run's failed.json)")
         super().__init__("infeasible", text)

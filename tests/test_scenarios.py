@@ -122,7 +122,7 @@ def test_evpi_and_vss_are_never_negative(tmp_path, seed):
 
 def test_evaluating_a_plan_on_its_own_scenarios_gives_its_objective(tmp_path):
     out = solve_instance(four_suppliers(tmp_path / "inst", storage=""))
-    again = evaluate_plan(out.data, out.plan, SolveOptions(), service_levels=True, disposal=False)
+    again = evaluate_plan(out.data, out.plan, SolveOptions(), recourse_rules=True, disposal=False)
     assert again.figures.objective == pytest.approx(out.figures.objective, rel=1e-9)
 
 

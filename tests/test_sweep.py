@@ -154,13 +154,15 @@ def test_a_resumed_sweep_is_the_uninterrupted_sweep_cell_by_cell(tmp_path):
 
 
 def test_a_sweep_value_is_checked_as_the_same_value_in_a_file_would_be():
-    """china-ban (0.35) and china-escalation (0.25) exclude each other: 0.9 makes the group sum
-    to 1.15, which events.csv could not hold; and a value outside the magnitudes planner solves."""
+    """china-ban (0.20) excludes china-licensing (0.40), china-ban-2029 (0.15) and
+    china-escalation (0.25): 0.9 makes the group sum to 1.7, which events.csv could not hold;
+    and a value outside the magnitudes planner solves."""
     from helpers import REPO
 
     us = load_instance(REPO / "instances" / "us-critical-minerals")
-    with pytest.raises(OverrideError, match="group 'china' exclude each other but their probabilities sum to 1.15"):
+    with pytest.raises(OverrideError, match="group 'china' exclude each other but their probabilities sum to 1.7"):
         apply_values(us, {"events.china-ban.probability": 0.9})
-    assert apply_values(us, {"events.china-ban.probability": 0.7}).tables["events"]["probability"].max() == 0.7
+    changed = apply_values(us, {"events.china-ban.probability": 0.1}).tables["events"]
+    assert set(changed.loc[changed["event"] == "china-ban", "probability"]) == {0.1}
     with pytest.raises(OverrideError, match="planner solves spans up to"):
         apply_values(load_instance(FOUR_SUPPLIERS), {"commodities.rare_earth_oxide.shortage_penalty": 1e13})

@@ -117,9 +117,13 @@ def _unselected(folder):
 
 
 def _share_of_a_limited_row(folder):
+    """A limited row's share (on the limit's basis: contracted or supplied) raised to 99%."""
     table = _table(folder, "exposure")
-    row = table.index[table["max_share"] != ""][0]
-    table.loc[row, "share"] = "0.99"
+    for limit, share in (("max_share", "share"), ("max_supplied_share", "supplied_share")):
+        limited = table.index[table[limit] != ""]
+        if len(limited):
+            table.loc[limited[0], share] = "0.99"
+            break
     _save(folder, "exposure", table)
 
 

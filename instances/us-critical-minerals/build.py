@@ -34,7 +34,8 @@ PRICE = {
 }
 NDPR_FLOOR = 110000  # US DoD-MP Materials NdPr floor price, 110 USD/kg (reference)
 NDPR_SHARE_OF_REO = 0.20  # ASSUMPTION: NdPr oxide is about 20% of mixed REO (bastnaesite/monazite)
-HREE_SHARE_OF_REO = {"CHN": 0.03, "MMR": 0.05, "AUS": 0.01, "RUS": 0.02}  # ASSUMPTION (ionic clays richer)
+# ASSUMPTION: Dy/Tb share of REO output; 0.5-1% is usual for hard-rock ores (China's mix: 1%), ionic clays richer
+HREE_SHARE_OF_REO = {"CHN": 0.01, "MMR": 0.05, "AUS": 0.01, "RUS": 0.02}
 
 # --- US demand in 2026 (t/yr) and yearly growth
 DEMAND = {  # material: (2026 demand, growth, source)
@@ -43,10 +44,17 @@ DEMAND = {  # material: (2026 demand, growth, source)
     "gallium": (16, 0.05, "USGS: ~16 t/yr US consumption, average 2016-2020; growth ASSUMPTION (GaN)"),
     "germanium": (30, 0.03, "ASSUMPTION: ~15% of world refined output (210 t)"),
     "graphite": (60000, 0.08, "ASSUMPTION: ~4% of world natural graphite; growth with EV anodes"),
-    "antimony": (23600, 0.0, "USGS MCS 2011: apparent consumption 2006-2010 mean 23,640 t; flat ASSUMPTION"),
+    "antimony": (27220, 0.0, "USGS MCS 2020: apparent consumption 2015-2019 mean 27,220 t; flat ASSUMPTION"),
     "tungsten": (10000, 0.0, "ASSUMPTION: ~12% of world mine output (81,000 t)"),
 }
-SERVICE_LEVEL = {"ndpr_oxide": 0.9, "heavy_ree_oxide": 0.85}  # ASSUMPTION: policy; see NOTES.md for Ga/Ge
+SERVICE_LEVEL = {"ndpr_oxide": 0.9, "heavy_ree_oxide": 0.7}  # ASSUMPTION: policy; NOTES.md says why
+# Shortage penalty, as a multiple of the 2024 price: the cost to the US economy of a tonne not
+# delivered. USGS OFR 2025-1047 (doi 10.3133/ofr20251047) ranks commodities by probability-
+# weighted GDP loss from trade disruptions: Dy, Tb and Ga above USD 1 bn; Ge and W in its top
+# ten; NdPr, antimony and natural graphite lower. The multiples are an ASSUMPTION that follows
+# that ranking (the report's per-commodity losses are not transcribed here); NOTES.md sweeps them.
+PENALTY_MULTIPLE = {"heavy_ree_oxide": 50, "gallium": 50, "germanium": 20, "tungsten": 20,
+                    "ndpr_oxide": 5, "antimony": 5, "graphite": 5}
 US_ACCESS = {"CHN": 0.10, "default": 0.30, "ally": 0.50}  # ASSUMPTION: share of a country's output the US can contract
 ALLIES = {"AUS", "CAN", "JPN", "KOR", "BEL", "USA"}
 
@@ -63,6 +71,17 @@ COUNTRIES = [
     ("TUR", "global_south", 0.708, "Turkiye"), ("VNM", "global_south", 0.506, "Viet Nam"),
     ("RWA", "global_south", 0.494, "Rwanda"),
 ]
+
+
+PROCESSING_YEARS = 8  # reference/README.md: roughly 8 years for new processing capacity
+MINE_YEARS = 9  # reference/README.md: at least 9 years for a new rare-earth mine
+ANTIMONY_SECONDARY = 4000  # t/yr, USGS MCS 2020 antimony: secondary production 2018-2019
+
+
+def after(decided: int, years: int) -> str:
+    """The first period a project decided in `decided` can deliver, `years` later (the horizon's
+    last period if that is beyond it)."""
+    return str(min(decided + years, int(PERIODS[-1])))
 
 
 def access(country: str) -> float:
@@ -88,6 +107,43 @@ def incumbent(commodity, material, country, unit_cost, processor="", agreement="
     return option(f"{commodity}:{tag}", commodity, country, cap, unit_cost, processor=processor, agreement=agreement)
 
 
+# Where each option that is not an incumbent comes from (incumbents: `source_of`)
+OPTION_SOURCES = {
+    "ndpr_oxide:USA-MP-separation": "ASSUMPTION: Mountain Pass separation ramping, 1,000 t/yr at the DoD floor "
+                                    "price (reference/README.md)",
+    "ndpr_oxide:AUS-Iluka-Eneabba": "reference/README.md: Iluka Eneabba refinery, AUD 1.0-1.2 bn (2022); "
+                                    "8 years for processing; capacity ASSUMPTION",
+    "ndpr_oxide:RUS-megaproject": "ASSUMPTION: expansion of Russian capacity; reference/README.md: 9+ years for "
+                                  "a new rare-earth mine (not before 2035)",
+    "heavy_ree_oxide:AUS-Lynas-Texas": "reference/README.md: USD 258 M DoD contract (2023), 8 years for "
+                                       "processing; capacity the Australian heavy feed (USGS MCS 2025 x 1%)",
+    "gallium:AUS-alumina-recovery": "ASSUMPTION: gallium recovery at Australian alumina refineries; 8 years for "
+                                    "processing (reference/README.md)",
+    "germanium:BEL": "USGS OFR 2024-1057: Belgian refinery output 2022 (4 t) x 50% access (ASSUMPTION)",
+    "germanium:COD-BEL-BigHill": "ASSUMPTION: Gecamines-Umicore Big Hill tailings offtake",
+    "graphite:MOZ-USA-Vidalia": "ASSUMPTION: Syrah Vidalia active-anode-material plant",
+    "graphite:UKR-Zavallia-expansion": "ASSUMPTION: Zavallia expansion, gated by the Ukraine deal",
+    "antimony:USA-secondary": "USGS MCS 2020 antimony: secondary production 4,000 t (2018-2019)",
+    "antimony:USA-Stibnite": "ASSUMPTION: Perpetua Stibnite (permitted 2025), antimony share of capex",
+    "tungsten:KOR-Sangdong": "ASSUMPTION: Almonty Sangdong offtake",
+}
+
+
+def source_of(op: dict) -> str:
+    """The source of an option of options.csv (NOTES.md, Options)."""
+    name = op["option"]
+    if name in OPTION_SOURCES:
+        return OPTION_SOURCES[name]
+    if name.endswith(":CHN-spot"):
+        return "ASSUMPTION: Chinese spot market, a third to a half of the contracted Chinese option"
+    if name.endswith(":world-spot"):
+        return "ASSUMPTION: spot market outside China, a quarter of what the incumbents outside China can contract"
+    material = {"ndpr_oxide": "rare_earth_oxide", "heavy_ree_oxide": "rare_earth_oxide"}.get(op["commodity"],
+                                                                                             op["commodity"])
+    return (f"reference/production_2024.csv: {material} {op['origin']} (USGS MCS 2025) x the share the US can "
+            "contract (ASSUMPTION)")
+
+
 def options_and_ramps():
     P, ops, ramps = PRICE, [], []
 
@@ -103,23 +159,24 @@ def options_and_ramps():
     # NdPr oxide
     ops.append(incumbent("ndpr_oxide", ree, "CHN", P["ndpr_oxide"]))
     ops.append(incumbent("ndpr_oxide", ree, "MMR", 0.95 * P["ndpr_oxide"], processor="CHN"))
-    ops.append(incumbent("ndpr_oxide", ree, "USA", P["ndpr_oxide"], processor="CHN", share=0.5))  # concentrate
     ops.append(incumbent("ndpr_oxide", ree, "AUS", 1.1 * P["ndpr_oxide"], processor="MYS"))  # Lynas Malaysia
     ops.append(incumbent("ndpr_oxide", ree, "RUS", P["ndpr_oxide"], agreement="us_russia_deal", share=0.5))
     project("ndpr_oxide:USA-MP-separation", "ndpr_oxide", "USA", "", 1000, "2026", 0, NDPR_FLOOR)
-    project("ndpr_oxide:USA-MP-10X", "ndpr_oxide", "USA", "", 3000, "2028", 1_000_000_000, NDPR_FLOOR)
-    project("ndpr_oxide:AUS-Iluka-Eneabba", "ndpr_oxide", "AUS", "", 1000, "2027", 715_000_000,
-            1.2 * P["ndpr_oxide"])  # AUD 1.1 bn x 0.65 USD/AUD (ASSUMPTION)
-    project("ndpr_oxide:RUS-megaproject", "ndpr_oxide", "RUS", "", 2000, "2030", 300_000_000, P["ndpr_oxide"],
-            agreement="us_russia_deal")
+    project("ndpr_oxide:AUS-Iluka-Eneabba", "ndpr_oxide", "AUS", "", 1000, after(2022, PROCESSING_YEARS),
+            715_000_000, 1.2 * P["ndpr_oxide"])  # AUD 1.1 bn x 0.65 USD/AUD (ASSUMPTION)
+    project("ndpr_oxide:RUS-megaproject", "ndpr_oxide", "RUS", "", 2000, after(2026, MINE_YEARS), 300_000_000,
+            P["ndpr_oxide"], agreement="us_russia_deal")
     ops.append(option("ndpr_oxide:CHN-spot", "ndpr_oxide", "CHN", 2000, P["ndpr_oxide"], spot=1, spot_premium=0.3))
     # heavy rare-earth oxide (Dy/Tb)
     ops.append(incumbent("heavy_ree_oxide", ree, "CHN", P["heavy_ree_oxide"]))
     ops.append(incumbent("heavy_ree_oxide", ree, "MMR", 0.95 * P["heavy_ree_oxide"], processor="CHN"))
     ops.append(incumbent("heavy_ree_oxide", ree, "AUS", 1.1 * P["heavy_ree_oxide"], processor="MYS"))
     ops.append(incumbent("heavy_ree_oxide", ree, "RUS", P["heavy_ree_oxide"], agreement="us_russia_deal", share=0.5))
-    project("heavy_ree_oxide:AUS-Lynas-Texas", "heavy_ree_oxide", "AUS", "USA", 150, "2028", 258_000_000,
-            1.3 * P["heavy_ree_oxide"])
+    # Lynas Texas separates Australian feed: what Australia's ore holds (1% of its REO) beyond the
+    # share the Malaysian plant already sells the US
+    australian_feed = PRODUCTION[ree]["AUS"] * HREE_SHARE_OF_REO["AUS"] * (1 - access("AUS"))
+    project("heavy_ree_oxide:AUS-Lynas-Texas", "heavy_ree_oxide", "AUS", "USA", australian_feed,
+            after(2023, PROCESSING_YEARS), 258_000_000, 1.3 * P["heavy_ree_oxide"])
     ops.append(option("heavy_ree_oxide:CHN-spot", "heavy_ree_oxide", "CHN", 100, P["heavy_ree_oxide"], spot=1,
                       spot_premium=0.5))
     # gallium
@@ -127,7 +184,8 @@ def options_and_ramps():
     ops.append(incumbent("gallium", "gallium", "JPN", 1.1 * P["gallium"]))
     ops.append(incumbent("gallium", "gallium", "KOR", 1.1 * P["gallium"]))
     ops.append(incumbent("gallium", "gallium", "RUS", P["gallium"], agreement="us_russia_deal", share=0.5))
-    project("gallium:AUS-alumina-recovery", "gallium", "AUS", "", 10, "2028", 150_000_000, 1.3 * P["gallium"])
+    project("gallium:AUS-alumina-recovery", "gallium", "AUS", "", 10, after(2026, PROCESSING_YEARS), 150_000_000,
+            1.3 * P["gallium"])
     ops.append(option("gallium:CHN-spot", "gallium", "CHN", 20, P["gallium"], spot=1, spot_premium=0.5))
     # germanium
     ops.append(incumbent("germanium", "germanium", "CHN", P["germanium"]))
@@ -153,7 +211,10 @@ def options_and_ramps():
     ops.append(incumbent("antimony", "antimony", "CHN", P["antimony"]))
     ops.append(incumbent("antimony", "antimony", "TJK", 0.95 * P["antimony"], processor="CHN"))
     ops.append(incumbent("antimony", "antimony", "MMR", 0.95 * P["antimony"], processor="CHN"))
-    ops.append(incumbent("antimony", "antimony", "RUS", P["antimony"], agreement="us_russia_deal"))
+    # Russian antimony concentrate has mostly been smelted in China (ASSUMPTION from trade reporting)
+    ops.append(incumbent("antimony", "antimony", "RUS", P["antimony"], processor="CHN", agreement="us_russia_deal"))
+    # secondary antimony, recovered in the US from lead-acid batteries: 4,000 t a year (USGS MCS 2020)
+    ops.append(option("antimony:USA-secondary", "antimony", "USA", ANTIMONY_SECONDARY, P["antimony"]))
     ops.append(incumbent("antimony", "antimony", "BOL", 1.1 * P["antimony"], processor="USA", share=0.5))
     ops.append(incumbent("antimony", "antimony", "AUS", 1.1 * P["antimony"]))
     ops.append(incumbent("antimony", "antimony", "TUR", P["antimony"], share=0.5))
@@ -192,9 +253,14 @@ def world_spot(ops: list[dict]) -> list[dict]:
     return spot
 
 
-# --- events: four independent uncertainties (probabilities are ASSUMPTIONS, see NOTES.md); planner
-# generates the 3 x 2 x 2 x 2 = 24 scenarios from them (events of group "china" exclude each other)
-CHINA_BAN = [("gallium", 1), ("germanium", 1), ("antimony", 1), ("graphite", 0.5), ("tungsten", 0.5)]
+# --- events (probabilities are ASSUMPTIONS, see NOTES.md); planner generates the scenarios from them
+# (events of one group exclude each other). China: licensing stays in force in every outcome (MOFCOM
+# 2023-2025, reference/china_export_controls.csv); the outcomes differ in the ban that comes on top.
+LICENSED = ["gallium", "germanium", "graphite", "antimony", "tungsten", "heavy_ree_oxide"]  # reference file
+LICENSING_SEVERITY = 0.3  # ASSUMPTION: licences delay or refuse about 30% of what US buyers ask for
+# MOFCOM 46/2024 bans gallium, germanium and antimony exports to the US and tightens graphite reviews
+CHINA_BAN = [("gallium", 1), ("germanium", 1), ("antimony", 1), ("graphite", 0.5)]
+# escalation (ASSUMPTION): every controlled material, NdPr included through the 2025 magnet rules
 CHINA_ESCALATION = [("gallium", 1), ("germanium", 1), ("antimony", 1), ("graphite", 1), ("tungsten", 1),
                     ("heavy_ree_oxide", 1), ("ndpr_oxide", 0.5)]
 # --- price shocks of a Chinese ban: the price outside China within about a year of the control it
@@ -207,6 +273,23 @@ PRICE_FACTOR = {
     "tungsten": 4.33,  # APT 1,082 USD/mtu (Dec 2025, after the Feb 2025 controls) / 250
     "heavy_ree_oxide": 3.46,  # Argus Europe May 2025: Dy oxide 850, Tb oxide 3,000 USD/kg, same 80/20 mix
 }
+LAST = PERIODS[-1]
+EVENT_SOURCES = {  # probabilities and severities are ASSUMPTIONS (NOTES.md, Scenarios); dates as sourced
+    "china-licensing": "reference/china_export_controls.csv: licensing of Ga, Ge, graphite, Sb, W and Dy/Tb "
+                       "(2023-2025) stays in force; severity 0.3 an ASSUMPTION",
+    "china-ban": "reference/china_export_controls.csv: MOFCOM 46/2024 (US ban of Ga, Ge, Sb; graphite review), "
+                 "suspended until 2026-11-27; resumes in 2027 (ASSUMPTION)",
+    "china-ban-2029": "the same ban resuming in 2029 instead (ASSUMPTION: a later start)",
+    "china-escalation": "reference/china_export_controls.csv: MOFCOM 10/2025, 18/2025 and 55-62 (W, Dy/Tb, "
+                        "wider rare-earth rules) together, 2027-2032 (ASSUMPTION: length)",
+    "russia-no-deal": "ASSUMPTION: the US-Russia deal is never concluded",
+    "russia-breaks": "ASSUMPTION: Russia breaks the deal in 2029",
+    "us-ends-deal": "ASSUMPTION: the US ends the deal (sanctions) in 2031",
+    "war-resumes": "ASSUMPTION: the war resumes in 2028: the deal ends and Ukraine's mines are damaged (2028-2030)",
+    "coups": "ASSUMPTION: coups in Myanmar and DR Congo, 2028-2030 (WGI instability 0.94 and 0.90)",
+    "mozambique-insurgency": "ASSUMPTION: the Cabo Delgado insurgency halts half of Balama graphite, 2027-2028",
+    "madagascar-unrest": "ASSUMPTION: unrest in Madagascar halves graphite exports, 2028-2029",
+}
 
 
 def events():
@@ -217,16 +300,38 @@ def events():
                          end_period=end, severity=severity, probability=probability, group=group,
                          price_factor=price_factor))
 
-    for commodity, severity in CHINA_BAN:
-        add("china-ban", "bloc", "china", commodity, "2027", "", severity, 0.35, "china",
-            PRICE_FACTOR.get(commodity, 1))
-    for commodity, severity in CHINA_ESCALATION:
-        add("china-escalation", "bloc", "china", commodity, "2027", "", severity, 0.25, "china",
-            PRICE_FACTOR.get(commodity, 1))
-    add("russia-breaks", "country", "RUS", "*", "2029", "2035", 1, 0.4)
-    add("ukraine-damage", "country", "UKR", "*", "2027", "2029", 0.7, 0.3)
+    def china(event, probability, ban, start, end):
+        """Licensing before `start` and after `end`, the ban (its rows and price shocks) in between."""
+        first, last = PERIODS.index(start), PERIODS.index(end)
+        for commodity in LICENSED:
+            if first > 0:
+                add(event, "bloc", "china", commodity, PERIODS[0], PERIODS[first - 1], LICENSING_SEVERITY,
+                    probability, "china")
+            if last < len(PERIODS) - 1:
+                add(event, "bloc", "china", commodity, PERIODS[last + 1], LAST, LICENSING_SEVERITY, probability,
+                    "china")
+        banned = dict(ban)
+        for commodity in sorted(set(LICENSED) | set(banned)):
+            severity = banned.get(commodity, LICENSING_SEVERITY if commodity in LICENSED else 0)
+            factor = PRICE_FACTOR.get(commodity, 1) if commodity in banned else 1
+            add(event, "bloc", "china", commodity, start, end, severity, probability, "china", factor)
+
+    china("china-licensing", 0.40, [], PERIODS[0], LAST)
+    china("china-ban", 0.20, CHINA_BAN, "2027", LAST)
+    china("china-ban-2029", 0.15, CHINA_BAN, "2029", LAST)
+    china("china-escalation", 0.25, CHINA_ESCALATION, "2027", "2032")
+    # the Russia deal (ASSUMPTIONS): not concluded, broken by Russia, ended by the US, or swept away
+    # when the war resumes, which also damages Ukraine's mines (one event: they move together)
+    add("russia-no-deal", "country", "RUS", "*", PERIODS[0], LAST, 1, 0.20, "russia")
+    add("russia-breaks", "country", "RUS", "*", "2029", LAST, 1, 0.15, "russia")
+    add("us-ends-deal", "country", "RUS", "*", "2031", LAST, 1, 0.10, "russia")
+    add("war-resumes", "country", "RUS", "*", "2028", LAST, 1, 0.15, "russia")
+    add("war-resumes", "country", "UKR", "*", "2028", "2030", 0.7, 0.15, "russia")
     add("coups", "country", "MMR", "*", "2028", "2030", 1, 0.25)
     add("coups", "country", "COD", "*", "2028", "2030", 1, 0.25)
+    # graphite from Africa (ASSUMPTIONS): Cabo Delgado insurgency near Balama; unrest in Madagascar
+    add("mozambique-insurgency", "country", "MOZ", "graphite", "2027", "2028", 0.5, 0.15, "africa")
+    add("madagascar-unrest", "country", "MDG", "graphite", "2028", "2029", 0.5, 0.10, "africa")
     return rows
 
 
@@ -240,7 +345,8 @@ def write(name: str, rows: list[dict]) -> None:
 def main() -> None:
     write("countries", [dict(country=c, bloc=b, risk=r, name=n) for c, b, r, n in COUNTRIES])
     write("commodities", [dict(
-        commodity=m, shortage_penalty=5 * PRICE[m], holding_cost=round(0.03 * PRICE[m], 2), initial_stock=0,
+        commodity=m, shortage_penalty=PENALTY_MULTIPLE[m] * PRICE[m], holding_cost=round(0.03 * PRICE[m], 2),
+        initial_stock=0,
         storage_capacity="", service_level=SERVICE_LEVEL.get(m, ""),
         min_suppliers=2 if m in ("ndpr_oxide", "gallium") else 0, max_avg_risk="") for m in PRICE])
     write("demand", [dict(commodity=m, period=p, demand=round(d0 * (1 + g) ** t, 3))
@@ -254,7 +360,8 @@ def main() -> None:
         dict(agreement="us_ukraine_deal", fixed_cost=50_000_000,
              description="US-Ukraine minerals deal (signed 2025): ASSUMPTION, incremental fund commitment"),
     ])
-    write("limits", [dict(scope="bloc", name="china", commodity="*", max_share=0.5)])
+    # the cap counts what arrives from China-exposed sources, spot buys included (basis supplied)
+    write("limits", [dict(scope="bloc", name="china", commodity="*", max_share=0.5, basis="supplied")])
     write("events", events())
 
 

@@ -197,7 +197,10 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
     click.echo(f"{out_dir / SWEEP_FILE}: {len(table)} runs, {int((~planned).sum())} without a plan"
                + (f"; charts: {', '.join(p.name for p in charts)}" if charts else f"; no chart: {why}"))
     for row in table[~planned].itertuples(index=False):
-        click.echo(f"  run {row.id} ({row.status}): {row.reason}")
+        reason = str(row.reason)
+        if len(reason) > 300:
+            reason = reason[:300].rsplit(" ", 1)[0] + f" ... (all of it in runs/{row.id}/failed.json)"
+        click.echo(f"  run {row.id} ({row.status}): {reason}")
 
 
 @click.command()

@@ -73,6 +73,9 @@ class ModelData:
     fixed_cost_max: float | None
     # evaluations only: most volume of m thrown away over the horizon in scenario s (a recourse copy)
     disposal_cap: dict[tuple[str, str], float] | None = None
+    # evaluations only: (limit, t, recourse copy) -> how far the held contracts alone exceed a
+    # share limit on what is supplied (8b); the row allows that much more
+    supplied_allowance: dict[tuple[int, int, str], float] | None = None
     # multi-stage plans (docs/model.md section 3.6): periods ahead of delivery an option's volume
     # is fixed, and (t, s) -> the representative of s's information class in t; None: two-stage
     lead_time: dict[str, int] = field(default_factory=dict)

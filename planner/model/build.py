@@ -22,9 +22,11 @@ def create_model(data: ModelData, variant: Variant = PLAN) -> BuiltModel:
     d = decisions.declare(b, data)
     costs.add_fixed_cost(b, data, d)
     for family in FAMILIES:
-        # an evaluation holds the first stage; a multi-stage one still decides the later volumes
+        # an evaluation holds the first stage; a multi-stage one still decides the later volumes,
+        # and every one keeps the first-stage families' rules on the recourse (8b)
         later_volumes = data.multi_stage and family.ON_VOLUMES
-        if not (variant.fixed_first_stage and family.FIRST_STAGE and not later_volumes):
+        recourse = getattr(family, "RECOURSE_ROWS", False)
+        if not (variant.fixed_first_stage and family.FIRST_STAGE and not later_volumes and not recourse):
             family.build(b, data, variant, d)
     contract_cost, scenario_recourse_cost = costs.add_scenario_costs(b, data, d)
     tiebreak = None

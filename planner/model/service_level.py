@@ -31,7 +31,7 @@ def _levels(data: ModelData) -> dict[str, float]:
 
 def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> None:
     target = b.param("service_level_target", _levels, index=list(_levels(data)))
-    if not variant.service_levels:
+    if not variant.recourse_rules:
         return
     with_level = [(m, s) for m in data.commodities for s in horizon_copies(data, m)
                   if data.service_level[m] is not None]

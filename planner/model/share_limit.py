@@ -11,7 +11,8 @@
 An option is exposed when its origin or processor is the country, or lies in the bloc.
 Combinations with no exposed option are trivially met and left out. max_share is a mutable
 Param (`max_share`, one per expanded limit). (8b) has a row per recourse copy of m (two-stage)
-or information class (multi-stage); an evaluation reports it rather than enforcing it. In the
+or information class (multi-stage), and holds in evaluations too: it limits the spot buys an
+evaluation decides again (shortages stay possible, so it never makes one infeasible). In the
 elastic model a slack per row, weighted per share of demand (at least the material's typical
 volume).
 """
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 NUMBER, TITLE, FIRST_STAGE = "8", "share limit", True
 CONTRACTED, SUPPLIED = "contracted", "supplied"  # the bases of limits.csv
+RECOURSE_ROWS = True  # (8b) holds spot buys: an evaluation, which decides them again, keeps it
 ON_VOLUMES = True  # its rows hold contracted volumes x (a multi-stage plan decides some later)
 
 
@@ -49,7 +51,7 @@ def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> N
              and (not variant.fixed_first_stage or later(data, options, key[1]))
              for n in ([(node,) for node in row_nodes(data, options, key[1])] or [()])]
     supplied = [(i, t, r) for (i, t), options in exposed_options.items()
-                if options and data.limits[i].basis == SUPPLIED and not variant.fixed_first_stage
+                if options and data.limits[i].basis == SUPPLIED
                 for r in data.recourse_nodes(data.limits[i].commodity, t)]
 
     def weight(key: tuple) -> float:
@@ -71,6 +73,8 @@ def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> N
         allowed = max_share[i] * data.demand[limit.commodity, t]
         if supplied_slack is not None:
             allowed = allowed + supplied_slack[i, t, r]
+        if data.supplied_allowance:  # an evaluation: contracts held up front may already exceed it
+            allowed = allowed + data.supplied_allowance.get((i, t, r), 0.0)
         arriving = []
         for o in exposed_options[i, t]:
             a = data.availability[o, t, r]
@@ -106,14 +110,16 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
 def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
     checks = Checks(f"{NUMBER} {TITLE}")
     for limit in data.limits:
-        if limit.basis == SUPPLIED and rules.evaluation:  # an evaluation reports it
-            continue
         exposed = data.exposed.get((limit.scope, limit.name), set())
         for t in data.horizon:
-            allowed = limit.max_share * data.demand[limit.commodity, t]
             for s in data.scenarios if data.multi_stage or limit.basis == SUPPLIED else [None]:
+                allowed = limit.max_share * data.demand[limit.commodity, t]
                 volume = sum(_exposed_volume(data, plan, limit.basis, o, t, s)
                              for o in data.options_of[limit.commodity] if o in exposed)
+                if rules.evaluation and limit.basis == SUPPLIED:  # what held contracts deliver may exceed it
+                    allowed = max(allowed, sum(_exposed_volume(data, plan, CONTRACTED, o, t, s)
+                                               * data.availability.get((o, t, s), 0.0)
+                                               for o in data.options_of[limit.commodity] if o in exposed))
                 checks.at_least_zero(allowed - volume, data.demand[limit.commodity, t],
                                      f"{limit.scope} {limit.name} {limit.commodity} {data.periods[t]}"
                                      + (f" in {s}" if s else ""), f"{fmt(volume)} exposed, at most {fmt(allowed)}")

@@ -14,7 +14,8 @@ class Variant:
       (`planner.solve.diagnose`).
     - `fixed_first_stage`: evaluation of a given plan: the families of the first stage only
       (1, 2 and 6-9) are left out; the caller fixes z, w and x (`planner.studies.evaluate`).
-    - `service_levels`: whether family 5 is enforced.
+    - `recourse_rules`: whether service levels (5) are enforced: a plan is made under them; an
+      evaluation reports them, unless it measures a plan under the planning model's rules (VSS).
     - `disposal`: volume that can be neither used nor stored may be thrown away at no cost,
       at most `ModelData.disposal_cap` per material and scenario when that is set.
     - `least_disposal`: the objective is the least volume thrown away (the first of the two
@@ -23,7 +24,7 @@ class Variant:
 
     elastic: bool = False
     fixed_first_stage: bool = False
-    service_levels: bool = True
+    recourse_rules: bool = True
     disposal: bool = False
     least_disposal: bool = False
 

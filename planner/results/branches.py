@@ -68,12 +68,19 @@ def decided_now(data: ModelData) -> list[str]:
             if all(data.volume_common(o, t) for o in data.options if t in data.periods_of[o])]
 
 
-def plan_branches(data: ModelData, plan: Plan) -> tuple[int, Branch, list[Branch]] | None:
-    """The first period in which the scenarios part, its reference branch and the others;
-    None for a two-stage plan or one whose scenarios never part."""
+def branching_periods(data: ModelData) -> list[int]:
+    """The periods in which some scenarios part (more information classes than the period before)."""
     if not data.multi_stage:
-        return None
-    t0 = next((t for t in data.horizon if len(data.nodes_at(t)) > 1), None)
+        return []
+    counts = [1] + [len(data.nodes_at(t)) for t in data.horizon]
+    return [t for t in data.horizon if counts[t + 1] > counts[t]]
+
+
+def plan_branches(data: ModelData, plan: Plan, t0: int | None = None) -> tuple[int, Branch, list[Branch]] | None:
+    """The branches of period `t0` (by default the first in which the scenarios part), its
+    reference branch and the others; None for a two-stage plan or one that never branches."""
+    periods = branching_periods(data)
+    t0 = periods[0] if t0 is None and periods else t0
     if t0 is None:
         return None
     inst, index = data.instance, {p: i for i, p in enumerate(data.periods)}
@@ -84,9 +91,10 @@ def plan_branches(data: ModelData, plan: Plan) -> tuple[int, Branch, list[Branch
             start[event] = min(start.get(event, len(data.periods)), index[period])
 
     def label(node: str, members: list[str]) -> str:
-        if start:  # scenarios generated from events: the events begun by then
-            begun = [e for e in node.split("+") if start.get(e, len(data.periods)) <= t0]
-            return " + ".join(begun) if begun else "no event yet"
+        if start:  # scenarios generated from events: the events begun by then that all its scenarios share
+            shared = set.intersection(*(set(s.split("+")) for s in members))
+            begun = sorted(e for e in shared if start.get(e, len(data.periods)) <= t0)
+            return " + ".join(begun) if begun else "none of the events yet"
         return node if len(members) == 1 else f"{node} and {len(members) - 1} more like it"
 
     nodes = {node: data.node_members(t0, node) for node in data.nodes_at(t0)}
@@ -125,7 +133,7 @@ def file_branches(volumes: pd.DataFrame, adaptive: pd.DataFrame, costs: pd.DataF
         if len(members) > 1 and parts:
             return " + ".join(sorted(parts))
         if len(members) > 1 and "base" in members:
-            return "no event yet"
+            return "none of the events yet"
         return node if len(members) == 1 else f"{node} and {len(members) - 1} more like it"
 
     reference, others = compare_branches(nodes, probability, options, later,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from planner.formatting import gap as _gap
 from planner.formatting import money as _money
 from planner.formatting import percent, probability, share, volume
-from planner.results.branches import SHOWN_BRANCHES, SHOWN_CHANGES, decided_now, plan_branches
+from planner.results.branches import SHOWN_BRANCHES, SHOWN_CHANGES, branching_periods, decided_now, plan_branches
 
 if TYPE_CHECKING:
     from planner.instance.data import ModelData
@@ -79,17 +79,17 @@ def format_branches(data: ModelData, plan: Plan, unit: str) -> list[str]:
     lines = ["  decided now    every contract and agreement above"
              + (f", and the volumes of {now[0]}" + (f"-{now[-1]}" if len(now) > 1 else "") if now else "")
              + " (volumes.csv); later volumes follow events (adaptive_volumes.csv)"]
-    found = plan_branches(data, plan)
-    if found is None:
-        return lines
-    t0, reference, others = found
-    lines.append(f"  then, from {data.periods[t0]}: contracted volume a period against the most likely branch, "
-                 f"{reference.label} (p {probability(reference.probability)}):")
-    for branch in others[:SHOWN_BRANCHES]:
-        changes = ", ".join(f"{o} {'+' if v > 0 else ''}{volume(v, unit)}" for o, v in branch.changes[:SHOWN_CHANGES])
-        lines.append(f"    if {branch.label} (p {probability(branch.probability)}): {changes or 'the same volumes'}")
-    if len(others) > SHOWN_BRANCHES:
-        lines.append(f"    ... {len(others) - SHOWN_BRANCHES} more branches in adaptive_volumes.csv")
+    for t0 in branching_periods(data)[:2]:  # the first two points where the scenarios part
+        _, reference, others = plan_branches(data, plan, t0)
+        lines.append(f"  then, from {data.periods[t0]}: contracted volume a period against the most likely branch, "
+                     f"{reference.label} (p {probability(reference.probability)}):")
+        for branch in others[:SHOWN_BRANCHES]:
+            changes = ", ".join(f"{o} {'+' if v > 0 else ''}{volume(v, unit)}"
+                                for o, v in branch.changes[:SHOWN_CHANGES])
+            lines.append(f"    if {branch.label} (p {probability(branch.probability)}): "
+                         f"{changes or 'the same volumes'}")
+        if len(others) > SHOWN_BRANCHES:
+            lines.append(f"    ... {len(others) - SHOWN_BRANCHES} more branches in adaptive_volumes.csv")
     return lines
 
 

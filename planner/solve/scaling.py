@@ -88,6 +88,8 @@ def scale_data(data: ModelData, scales: Scales) -> ModelData:
         fixed_cost_max=None if data.fixed_cost_max is None else data.fixed_cost_max / M,
         disposal_cap=(None if data.disposal_cap is None
                       else {key: v / V[key[0]] for key, v in data.disposal_cap.items()}),
+        supplied_allowance=(None if data.supplied_allowance is None else
+                            {key: v / V[data.limits[key[0]].commodity] for key, v in data.supplied_allowance.items()}),
     )
 
 

@@ -51,7 +51,7 @@ class Evaluation:
 DISPOSAL_SLACK = 1e-9  # relative: the second stage may dispose of this much more than the least
 
 
-def evaluate_plan(data: ModelData, first_stage: Plan, options: SolveOptions, service_levels: bool = False,
+def evaluate_plan(data: ModelData, first_stage: Plan, options: SolveOptions, recourse_rules: bool = False,
                   disposal: bool = True) -> Evaluation:
     """The cost of `first_stage` under the scenarios of `data`, recourse re-optimised.
 
@@ -64,7 +64,8 @@ def evaluate_plan(data: ModelData, first_stage: Plan, options: SolveOptions, ser
     when the rules asked for cannot hold with this first stage.
     """
     quiet = replace(options, tiebreak=False)
-    variant = Variant(fixed_first_stage=True, service_levels=service_levels, disposal=disposal)
+    variant = Variant(fixed_first_stage=True, recourse_rules=recourse_rules, disposal=disposal)
+    data = replace(data, supplied_allowance=supplied_allowance(data, first_stage))
     seconds = 0.0
     if disposal:
         _, least, seconds = solve_data(data, quiet, replace(variant, least_disposal=True), fixed=first_stage)
@@ -79,6 +80,23 @@ def evaluate_plan(data: ModelData, first_stage: Plan, options: SolveOptions, ser
     report, plan, more = solve_data(data, quiet, variant, fixed=first_stage)
     plan = replace(plan, contracted=first_stage.contracted, signed=first_stage.signed)
     return Evaluation(plan, compute_figures(data, plan), report, seconds + more)
+
+
+def supplied_allowance(data: ModelData, first_stage: Plan) -> dict[tuple[int, int, str], float]:
+    """How far the held contracts alone already go past each share limit on what is supplied
+    (8b), per row: the evaluation keeps that limit for the spot buys it decides again, but
+    cannot undo contracts fixed up front. Zero where they stay within it."""
+    allowance = {}
+    for i, limit in enumerate(data.limits):
+        if limit.basis != "supplied":
+            continue
+        exposed = [o for o in data.options_of[limit.commodity] if o in data.exposed.get((limit.scope, limit.name), ())]
+        for t in data.horizon:
+            for r in data.recourse_nodes(limit.commodity, t):
+                held = sum(data.availability[o, t, r] * first_stage.x(o, t, r) for o in exposed
+                           if t in data.periods_of[o] and data.decision_period(o, t) < 0)
+                allowance[i, t, r] = max(0.0, held - limit.max_share * data.demand[limit.commodity, t])
+    return allowance
 
 
 def evaluate_outcome(inst: Instance, first_stage: Plan, options: SolveOptions, plan_from: str,
@@ -156,7 +174,7 @@ def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: floa
         "expected_value_problem": compute_figures(expected_value, ev_plan).objective,
     }
     try:
-        eev = evaluate_plan(data, ev_plan, quiet, service_levels=True, disposal=False).figures.objective
+        eev = evaluate_plan(data, ev_plan, quiet, recourse_rules=True, disposal=False).figures.objective
         metrics.update(eev=eev, vss=eev - objective, vss_note="")
     except InfeasibleError:
         relaxed = evaluate_plan(data, ev_plan, quiet).figures.objective

@@ -183,16 +183,19 @@ def execute(task: tuple[str, Run, str, SolveOptions]) -> str:
         outcome.extra = {"sweep_values": run.values}
         write_results(outcome, folder, force=True, kind=Kind.RUN)
     except PlannerError as exc:
-        _write_failure(folder, run, _failure_status(exc), str(exc))
+        _write_failure(folder, run, _failure_status(exc), str(exc), getattr(exc, "reasons", None))
     return run.id
 
 
-def _write_failure(folder: Path, run: Run, status: Status, reason: str) -> None:
+def _write_failure(folder: Path, run: Run, status: Status, reason: str, reasons: list[str] | None = None) -> None:
+    """failed.json: the status, the reason as the message gives it and, for an infeasible run,
+    every one of the diagnosis's reasons."""
     if folder.exists():
         check_target(folder, Kind.RUN, force=True)
         remove_owned(folder)
     folder.mkdir(parents=True)
-    write_json(folder / FAILED_FILE, {"values": run.values, "status": status, "reason": reason})
+    write_json(folder / FAILED_FILE, {"values": run.values, "status": status, "reason": reason,
+                                      **({"reasons": reasons} if reasons else {})})
     write_manifest(folder, Kind.RUN)
 
 
