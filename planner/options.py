@@ -22,6 +22,7 @@ class SolveOptions:
     # called during the solve with (seconds, incumbent or None, bound or None), in the user's money
     progress: Callable[[float, float | None, float | None], None] | None = None
     clock: Callable[[], float] = time.perf_counter  # what time limits are measured on (tests inject one)
+    workers: int = 1  # processes the decomposition phase solves its blocks in (planner.solve.decomposition.pool)
 
     @property
     def limited(self) -> bool:

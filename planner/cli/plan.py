@@ -15,6 +15,7 @@ from planner.cli.common import (
     DEFAULT_SAMPLES,
     EXIT_VERIFY_FAILED,
     FOLDER,
+    FiniteFloat,
     Progress,
     Steps,
     emit_json,
@@ -35,6 +36,8 @@ from planner.status import Status
 @click.option("--out", "out_dir", type=FOLDER, help="Results folder [default: results/<instance name>/].")
 @solve_flags
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="HiGHS threads [default: HiGHS decides].")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes the decomposition phase solves its blocks in, side by side (same result).")
 @click.option("--force", is_flag=True,
               help="Replace a planner-written --out folder even if its files changed since or it is of another kind.")
 @click.option("--log", "show_log", is_flag=True, help="Show the HiGHS log on stderr.")
@@ -48,8 +51,9 @@ from planner.status import Status
 @output_flags
 @guard
 def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit: float | None,
-          node_limit: int | None, no_decomposition: bool, threads: int | None, force: bool, show_log: bool,
-          xlsx: bool, html_report: bool, metrics: bool, samples: int, multi_stage: bool, as_json: bool) -> None:
+          node_limit: int | None, no_decomposition: bool, threads: int | None, workers: int, force: bool,
+          show_log: bool, xlsx: bool, html_report: bool, metrics: bool, samples: int, multi_stage: bool,
+          as_json: bool) -> None:
     """Solve INSTANCE (a folder, or a bundled name) and write the plan.
 
     Without INSTANCE, solves the bundled default instance.
@@ -78,7 +82,7 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
 
     progress = Progress(inst.currency)
     options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition, threads=threads, log=show_log,
-                                   progress=None if show_log else progress)
+                                   progress=None if show_log else progress, workers=workers)
     try:
         outcome = solve_instance(inst, options)
     finally:
@@ -170,16 +174,26 @@ def verify(instance: str, results: Path, as_json: bool) -> None:
               help="Scenarios (explicit, with disruptions).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed: the same seed writes the same files.")
+@click.option("--aversion", type=FiniteFloat(0.0, 1.0), default=0.3, show_default=True,
+              help="Risk aversion lambda of the instance (1: CVaR only).")
+@click.option("--budget-share", type=FiniteFloat(0.0, 1.0), default=None,
+              help="A fixed-cost budget of this share of all fixed costs (0.3 binds) [default: none].")
+@click.option("--shared-agreements", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Extra deals, each gating one country's options across every material.")
+@click.option("--events", type=click.IntRange(min=0, max=30), default=0, show_default=True,
+              help="Scenarios from this many independent events (events.csv) instead of explicit ones.")
 @click.option("--force", is_flag=True, help="Replace a folder planner generated, even if its files changed since.")
 @guard
 def generate(out: Path, commodities: int, options: int, periods: int, scenarios: int, seed: int,
+             aversion: float, budget_share: float | None, shared_agreements: int, events: int,
              force: bool) -> None:
-    """Write a random but plausible instance of the given size into the folder OUT."""
-    from planner.instance.generate import generate_instance
+    """Write a random but plausible instance of the given size and family into the folder OUT."""
+    from planner.instance.generate import Shape, generate_instance
     from planner.results.ownership import check_location
 
     check_location(out, option="OUT")
-    generate_instance(out, commodities, options, periods, scenarios, seed, force=force)
+    shape = Shape(aversion=aversion, budget=budget_share, agreements=shared_agreements, events=events)
+    generate_instance(out, commodities, options, periods, scenarios, seed, force=force, shape=shape)
     click.echo(f"{out}: {commodities} materials x {options} options x {periods} periods x {scenarios} scenarios")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 from planner.results.ownership import Kind, staged_folder
@@ -41,19 +42,47 @@ def _probabilities(rng: random.Random, count: int) -> list[float]:
     return probs
 
 
+@dataclass(frozen=True)
+class Shape:
+    """The family of a generated instance (`planner generate` switches): by default the ladder's.
+
+    - `aversion`: lambda (default 0.3);
+    - `budget`: a fixed-cost budget of this share of every option's and agreement's fixed cost
+      (0.3 binds: the unconstrained plans of the ladder spend more);
+    - `agreements`: extra deals, each gating the options of one country across every material
+      (deals shared by many materials), beyond the Russia and Ukraine deals;
+    - `events`: scenarios from this many independent events (events.csv, 2^events combinations,
+      drawn or reduced to `scenarios` by planner) instead of explicit scenarios.
+    """
+
+    aversion: float = 0.3
+    budget: float | None = None
+    agreements: int = 0
+    events: int = 0
+
+    def switches(self) -> str:
+        """The `planner generate` switches that give this shape ("" for the default)."""
+        parts = [f" --aversion {self.aversion:g}" if self.aversion != 0.3 else "",
+                 f" --budget-share {self.budget:g}" if self.budget is not None else "",
+                 f" --shared-agreements {self.agreements}" if self.agreements else "",
+                 f" --events {self.events}" if self.events else ""]
+        return "".join(parts)
+
+
 def generate_instance(out: Path, commodities: int, options: int, periods: int, scenarios: int,
-                      seed: int = 0, force: bool = False) -> Path:
+                      seed: int = 0, force: bool = False, shape: Shape | None = None) -> Path:
     """Write an instance with `options` options per material into the folder `out`.
 
     `out` must not exist, be empty, or hold an instance planner generated (replaced; with
     `force` even when its files changed since): `planner.results.ownership`.
     """
     with staged_folder(Path(out), Kind.INSTANCE, force, option="OUT") as folder:
-        _write_instance(folder, commodities, options, periods, scenarios, seed)
+        _write_instance(folder, commodities, options, periods, scenarios, seed, shape or Shape())
     return Path(out)
 
 
-def _write_instance(out: Path, commodities: int, options: int, periods: int, scenarios: int, seed: int) -> None:
+def _write_instance(out: Path, commodities: int, options: int, periods: int, scenarios: int, seed: int,
+                    shape: Shape) -> None:
     rng = random.Random(seed)
     labels = [str(2026 + t) for t in range(periods)]
     mats = [MATERIALS[i] if i < len(MATERIALS) else f"material_{i + 1}" for i in range(commodities)]
@@ -63,9 +92,9 @@ def _write_instance(out: Path, commodities: int, options: int, periods: int, sce
     (out / "instance.toml").write_text(
         f'name = "generated-{commodities}x{options}x{periods}x{scenarios}-s{seed}"\n'
         f'description = "planner generate --commodities {commodities} --options {options} --periods {periods} '
-        f'--scenarios {scenarios} --seed {seed}"\n'
+        f'--scenarios {scenarios} --seed {seed}{shape.switches()}"\n'
         f"periods = [{', '.join(repr(p).replace(chr(39), chr(34)) for p in labels)}]\n"
-        "discount_rate = 0.03\n\n[risk]\naversion = 0.3\ncvar_alpha = 0.9\n", encoding="utf-8")
+        f"discount_rate = 0.03\n\n[risk]\naversion = {shape.aversion:g}\ncvar_alpha = 0.9\n", encoding="utf-8")
     _write(out / "countries.csv", ["country", "bloc", "risk"], [list(c) for c in COUNTRIES])
 
     base_demand = {m: rng.uniform(100, 1000) for m in mats}
@@ -101,14 +130,23 @@ def _write_instance(out: Path, commodities: int, options: int, periods: int, sce
             if new_project:  # ramp-up: a third, two thirds, then full capacity
                 for step, t in enumerate(range(start, min(start + 2, periods))):
                     capacity_rows.append([f"{m}-{origin}-{k + 1}", labels[t], round(cap * (step + 1) / 3, 3)])
+    _write(out / "capacity.csv", ["option", "period", "capacity"], capacity_rows)
+    deals = [["us_russia_deal", round(sum(price.values()) * 20, 2), "generated"],
+             ["us_ukraine_deal", round(sum(price.values()) * 5, 2), "generated"]]
+    if shape.agreements:
+        _share_agreements(rng, shape.agreements, option_rows, deals, price)
     _write(out / "options.csv",
            ["option", "commodity", "origin", "processor", "capacity", "unit_cost", "fixed_cost", "min_volume",
             "available_from", "spot", "spot_premium", "agreement"], option_rows)
-    _write(out / "capacity.csv", ["option", "period", "capacity"], capacity_rows)
-    _write(out / "agreements.csv", ["agreement", "fixed_cost", "description"],
-           [["us_russia_deal", round(sum(price.values()) * 20, 2), "generated"],
-            ["us_ukraine_deal", round(sum(price.values()) * 5, 2), "generated"]])
+    _write(out / "agreements.csv", ["agreement", "fixed_cost", "description"], deals)
     _write(out / "limits.csv", ["scope", "name", "commodity", "max_share"], [["bloc", "china", "*", 0.6]])
+    if shape.budget is not None:
+        total = sum(float(row[6]) for row in option_rows) + sum(float(d[1]) for d in deals)
+        with open(out / "instance.toml", "a", encoding="utf-8") as fh:
+            fh.write(f"\n[budget]\nfixed_cost_max = {round(shape.budget * total, 2)}\n")
+    if shape.events:
+        _write_events(out, rng, shape.events, labels, mats, codes, blocs)
+        return
 
     names = ["base"] + [f"s{i:03d}" for i in range(1, scenarios)]
     _write(out / "scenarios.csv", ["scenario", "probability"], list(zip(names, _probabilities(rng, scenarios))))
@@ -123,3 +161,35 @@ def _write_instance(out: Path, commodities: int, options: int, periods: int, sce
                                 labels[last], rng.choice([1, 1, 0.5, 0.3])])
     _write(out / "disruptions.csv",
            ["scenario", "scope", "name", "commodity", "start_period", "end_period", "severity"], disruptions)
+
+
+def _share_agreements(rng: random.Random, count: int, option_rows: list[list[object]], deals: list[list[object]],
+                      price: dict[str, float]) -> None:
+    """`count` more deals, each gating every ungated non-spot option of one country, whatever
+    its material (so that one deal links many materials)."""
+    countries = sorted({row[2] for row in option_rows if not row[11] and not row[9]} - {"USA"})
+    for k, country in enumerate(rng.sample(countries, min(count, len(countries)))):
+        name = f"deal_{k + 1}_{country.lower()}"
+        gated = [row for row in option_rows if row[2] == country and not row[11] and not row[9]]
+        for row in gated:
+            row[11] = name
+        deals.append([name, round(sum(price.values()) * rng.uniform(2, 10), 2), "generated: shared by materials"])
+
+
+def _write_events(out: Path, rng: random.Random, count: int, labels: list[str], mats: list[str],
+                  codes: list[str], blocs: list[str]) -> None:
+    """events.csv with `count` independent events (2^count combinations): bloc and country
+    cut-offs of random start, length and severity, probability 0.05-0.4 each."""
+    periods = len(labels)
+    rows = []
+    for k in range(count):
+        probability = round(rng.uniform(0.05, 0.4), 3)
+        for _ in range(rng.randint(1, 2)):
+            scope = rng.choice(["bloc", "country", "country"])
+            target = rng.choice(blocs) if scope == "bloc" else rng.choice(codes)
+            first = rng.randrange(periods)
+            last = min(periods - 1, first + rng.randint(0, 3))
+            rows.append([f"e{k + 1:02d}", scope, target, rng.choice(["*", rng.choice(mats)]), labels[first],
+                         labels[last], rng.choice([1, 0.5, 0.3]), probability, ""])
+    _write(out / "events.csv", ["event", "scope", "name", "commodity", "start_period", "end_period", "severity",
+                                "probability", "group"], rows)

@@ -203,7 +203,8 @@ class HighsSession:
         return self.decomposition.run(
             h, self.compiled.lp, self.compiled.objective, self.compiled.objective_offset,
             options.mip_gap, lambda: new_highs(options, log=False), deadline, options.clock, best,
-            self._progress if options.progress is not None else None, log, self._started, cancel, nice)
+            self._progress if options.progress is not None else None, log, self._started, cancel, nice,
+            options.workers)
 
     @staticmethod
     def _log(text: str) -> None:

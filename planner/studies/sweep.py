@@ -22,10 +22,7 @@ import itertools
 import json
 import math
 import os
-import signal
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -48,6 +45,7 @@ from planner.instance.loader import load_instance
 from planner.instance.overrides import apply_values, resolve
 from planner.instance.schema import TABLES
 from planner.options import SolveOptions
+from planner.processes import bind_to_parent
 from planner.results.folder import SUMMARY_FILE, read_summary, read_table
 from planner.results.ownership import (
     TEMP_PREFIX,
@@ -341,30 +339,11 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
     return table
 
 
-def _bind_to_parent(parent: int) -> None:
-    """In a worker process: die with the parent (also after kill -9), leave Ctrl-C to the parent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the kernel kills us when the parent dies
-    if os.getppid() != parent:  # the parent died before we got here
-        os._exit(1)
-
-    def watch() -> None:  # elsewhere (and as a second guard): poll the parent
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
 def _local(tasks: list, workers: int | None) -> Iterable[str]:
     if not tasks:
         return
     pool = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(tasks)),
-                               initializer=_bind_to_parent, initargs=(os.getpid(),))
+                               initializer=bind_to_parent, initargs=(os.getpid(),))
     pending = {pool.submit(execute, task) for task in tasks}
     try:
         while pending:

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from planner.solve.decomposition.master import solve_master
+from planner.solve.decomposition.pool import BlockPool, BlockTask
 from planner.solve.decomposition.prices import Prices, blend, from_duals, plain, project
 from planner.solve.decomposition.structure import Structure
 from planner.solve.highs import RunStatus, highs_lp, run
@@ -66,17 +67,18 @@ class Decomposition:
             new_highs: Callable[[], highspy.Highs], deadline: float | None, clock: Callable[[], float],
             best: Incumbent, progress: Callable[[float, float | None, float | None], None] | None = None,
             log: Callable[[str], None] | None = None, started: float | None = None,
-            cancel: threading.Event | None = None, nice: int = 0) -> DecompositionResult | None:
+            cancel: threading.Event | None = None, nice: int = 0, workers: int = 1) -> DecompositionResult | None:
         """Run the phase on the whole model held by `h` (compiled as `lp`, costs `costs`).
 
         `deadline` is on `clock`; `started` is when the solve began (for progress). Plans go
         to `best`, which may also receive plans from elsewhere (a branch and bound running
         beside the phase); the phase ends early when `cancel` is set, and its HiGHS runs have
-        priority lowered by `nice`. Returns None when the LP relaxation ends without an
+        priority lowered by `nice`; with `workers` > 1 the blocks of a round are solved side by
+        side in that many processes (`pool`). Returns None when the LP relaxation ends without an
         optimum (an infeasible model, the time limit): the caller then solves the whole
         model as usual. A block without an optimum ends the rounds with what was found.
         """
-        phase = PhaseRun(self, h, lp, costs, offset, new_highs, deadline, clock, best, cancel, nice)
+        phase = PhaseRun(self, h, lp, costs, offset, new_highs, deadline, clock, best, cancel, nice, workers)
         return phase.execute(gap, clock() if started is None else started, progress, log)
 
     def bound_at(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float,
@@ -98,8 +100,10 @@ class PhaseRun:
     def __init__(self, decomposition: Decomposition, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray,
                  offset: float, new_highs: Callable[[], highspy.Highs], deadline: float | None,
                  clock: Callable[[], float], best: Incumbent, cancel: threading.Event | None = None,
-                 nice: int = 0) -> None:
+                 nice: int = 0, workers: int = 1) -> None:
         self.decomposition = d = decomposition
+        self.workers = workers
+        self.pool: BlockPool | None = None
         self.h, self.costs, self.offset, self.new_highs = h, costs, offset, new_highs
         self.deadline, self.clock, self.best, self.cancel, self.nice = deadline, clock, best, cancel, nice
         # the whole model's bounds and right-hand sides as they are now (a re-solve may have changed them)
@@ -130,8 +134,15 @@ class PhaseRun:
                 signing = np.asarray(solution.col_value)[s.agreements] >= 0.5
             else:
                 prices, signing = plain(s, self.costs), np.zeros(len(s.agreements), dtype=bool)
-            return self.rounds(prices, signing, self.block_solvers(gap), gap, started, progress, log)
+            if self.workers > 1 and len(s.blocks) > 1:
+                self.pool = BlockPool(lambda b: self.block_solver(b, gap), [len(b.all_columns) for b in s.blocks],
+                                      [b.has_integers for b in s.blocks], self.workers)
+            return self.rounds(prices, signing, [] if self.pool else self.block_solvers(gap), gap, started, progress,
+                               log)
         finally:
+            if self.pool is not None:
+                self.pool.close()
+                self.pool = None
             h.changeColsBounds(len(ints), ints, self.lower0[ints], self.upper0[ints])
             h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
 
@@ -191,17 +202,22 @@ class PhaseRun:
 
     def block_solvers(self, gap: float) -> list[highspy.Highs]:
         """One HiGHS per block, holding its rows with this solve's bounds."""
-        d, solvers = self.decomposition, []
-        for block, matrix in zip(d.s.blocks, d.block_matrices):
-            columns = block.all_columns
-            lp = highs_lp(matrix, np.zeros(len(columns)), self.lower0[columns], self.upper0[columns],
-                          self.row_lower[block.rows], self.row_upper[block.rows],
-                          integer=np.isin(columns, d.s.integer))
-            solver = self.new_highs()
-            solver.setOptionValue("mip_rel_gap", gap * BLOCK_GAP_SHARE)
-            solver.passModel(lp)
-            solvers.append(solver)
-        return solvers
+        return [self.block_solver(b, gap) for b in range(len(self.decomposition.s.blocks))]
+
+    def block_solver(self, b: int, gap: float) -> highspy.Highs:
+        """The HiGHS instance of block b (in this process, or in a worker of the pool)."""
+        d = self.decomposition
+        block, matrix = d.s.blocks[b], d.block_matrices[b]
+        columns = block.all_columns
+        lp = highs_lp(matrix, np.zeros(len(columns)), self.lower0[columns], self.upper0[columns],
+                      self.row_lower[block.rows], self.row_upper[block.rows], integer=np.isin(columns, d.s.integer))
+        solver = self.new_highs()
+        solver.setOptionValue("mip_rel_gap", gap * BLOCK_GAP_SHARE)
+        solver.passModel(lp)
+        return solver
+
+    def _seconds_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - self.clock()
 
     def price(self, prices: Prices, blocks: list[highspy.Highs]) -> float | None:
         """Solve every block at `prices` (each block's plan is kept) and return the Lagrangian
@@ -209,9 +225,19 @@ class PhaseRun:
         d = self.decomposition
         reduced = self.costs + d.normalised.T @ prices.rows
         lower = self.offset - float(prices.rows @ self.rhs)
+        costs = [np.concatenate([reduced[block.columns], [prices.copies.get((b, g), 0.0) for g in block.copies]])
+                 for b, block in enumerate(d.s.blocks)]
+        if self.pool is not None:
+            if self.cancel is not None and self.cancel.is_set():
+                return None
+            results = self.pool.solve([BlockTask(b, cost, self._seconds_left()) for b, cost in enumerate(costs)])
+            for b in range(len(d.s.blocks)):
+                if not results[b].ok:
+                    return None
+                lower += results[b].bound
+                self.add_plan(b, results[b].values)
         for b, (block, solver) in enumerate(zip(d.s.blocks, blocks)):
-            copy_costs = [prices.copies.get((b, g), 0.0) for g in block.copies]
-            cost = np.concatenate([reduced[block.columns], copy_costs])
+            cost = costs[b]
             solver.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
             if not self.run_lp(solver):
                 return None
@@ -248,6 +274,8 @@ class PhaseRun:
         values = np.zeros(len(self.costs))
         for g, on in signed.items():
             values[g] = float(on)
+        if self.pool is not None:
+            return self._agreeing_in_pool(signed, values)
         for b, (block, solver) in enumerate(zip(s.blocks, blocks)):
             nc, plan = len(block.columns), self.plans[b][-1]
             if any(value >= 0.5 and not signed[g] for g, value in zip(block.copies, plan[nc:])):
@@ -261,6 +289,26 @@ class PhaseRun:
                 plan = np.asarray(solver.getSolution().col_value)
                 self.add_plan(b, plan)  # a plan of the block like any other, for the master too
             values[block.columns] = plan[:nc]
+        return np.round(values[s.integer])
+
+    def _agreeing_in_pool(self, signed: dict[int, bool], values: np.ndarray) -> np.ndarray | None:
+        """`agreeing_plan` with the blocks in the pool: the blocks that use an unsigned agreement
+        are solved again there, their copies bounded as the serial phase bounds them."""
+        s, tasks = self.decomposition.s, []
+        for b, block in enumerate(s.blocks):
+            nc, plan = len(block.columns), self.plans[b][-1]
+            if any(value >= 0.5 and not signed[g] for g, value in zip(block.copies, plan[nc:])):
+                copies = np.arange(nc, nc + len(block.copies), dtype=np.int32)
+                allowed = np.array([float(signed[g]) for g in block.copies])
+                tasks.append(BlockTask(b, None, self._seconds_left(), (copies, np.zeros(len(copies)), allowed)))
+        again = self.pool.solve(tasks) if tasks else {}
+        for b, block in enumerate(s.blocks):
+            nc = len(block.columns)
+            if b in again:
+                if not again[b].ok:
+                    return None
+                self.add_plan(b, again[b].values)  # a plan of the block like any other, for the master too
+            values[block.columns] = self.plans[b][-1][:nc]
         return np.round(values[s.integer])
 
     def complete(self, integer_values: np.ndarray) -> None:

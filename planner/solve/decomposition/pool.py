@@ -1,0 +1,121 @@
+"""The blocks of a round solved side by side in worker processes (`SolveOptions.workers`).
+
+The blocks of a round are independent MIPs. With more than one worker, each worker process
+holds the HiGHS instances of its share of the blocks for the whole phase (forked from the
+solve, so nothing is copied or pickled up front); a round sends each block its new costs
+(and, to re-solve a block without some agreements, its copies' bounds) and gets back its
+bound and plan. Each block is solved by the same sequence of calls as in the serial phase,
+so the plans and bounds, and the phase's result, are the same whatever the number of
+workers. One HiGHS thread per worker: HiGHS instances are never run in threads of one
+process. Workers die with the solve (`planner.processes.bind_to_parent`); Ctrl-C stays
+with the parent.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+import highspy
+import numpy as np
+
+from planner.processes import bind_to_parent
+
+
+@dataclass
+class BlockResult:
+    ok: bool  # the block's MIP (or LP) solved to optimality
+    bound: float  # HiGHS's dual bound (MIP) or optimum (LP)
+    values: np.ndarray | None  # the block's plan (its columns, then its agreement copies)
+
+
+@dataclass
+class BlockTask:
+    block: int
+    costs: np.ndarray | None  # None: keep the block's costs (a re-solve with other copy bounds)
+    seconds: float | None  # time left, None: no limit
+    copy_bounds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (columns, lower, upper), this solve only
+
+
+_FORKED: dict = {}  # set just before the workers are forked: what they build their blocks from
+
+
+def _solve(h: highspy.Highs, task: BlockTask, has_integers: bool) -> BlockResult:
+    if task.costs is not None:
+        n = len(task.costs)
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), task.costs)
+    h.setOptionValue("time_limit", max(task.seconds, 1e-3) if task.seconds is not None else highspy.kHighsInf)
+    if task.copy_bounds is not None:
+        columns, lower, upper = task.copy_bounds
+        h.changeColsBounds(len(columns), columns, lower, upper)
+    h.run()
+    ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    info = h.getInfo()
+    bound = info.mip_dual_bound if has_integers else info.objective_function_value
+    values = np.asarray(h.getSolution().col_value) if ok else None
+    if task.copy_bounds is not None:  # as the serial phase does: back to 0..1 after this solve
+        columns, lower, _ = task.copy_bounds
+        h.changeColsBounds(len(columns), columns, lower, np.ones(len(columns)))
+    return BlockResult(ok and np.isfinite(bound), float(bound), values)
+
+
+def _work(conn: Connection, blocks: list[int], parent: int) -> None:
+    bind_to_parent(parent)
+    make: Callable[[int], highspy.Highs] = _FORKED["make"]
+    integers: list[bool] = _FORKED["integers"]
+    solvers = {b: make(b) for b in blocks}
+    while True:
+        tasks = conn.recv()
+        if tasks is None:
+            return
+        conn.send([(task.block, _solve(solvers[task.block], task, integers[task.block])) for task in tasks])
+
+
+class BlockPool:
+    """Worker processes holding the blocks of one phase (module docstring)."""
+
+    def __init__(self, make: Callable[[int], highspy.Highs], sizes: list[int], integers: list[bool],
+                 workers: int) -> None:
+        _FORKED.update(make=make, integers=integers)
+        order = sorted(range(len(sizes)), key=lambda b: (-sizes[b], b))
+        shares: list[list[int]] = [[] for _ in range(min(workers, len(sizes)))]
+        for k, b in enumerate(order):  # the largest blocks first, round robin
+            shares[k % len(shares)].append(b)
+        context = multiprocessing.get_context("fork")
+        self.owner = {b: k for k, share in enumerate(shares) for b in share}
+        self.connections: list[Connection] = []
+        self.processes = []
+        for share in shares:
+            mine, theirs = context.Pipe()
+            process = context.Process(target=_work, args=(theirs, share, os.getpid()), daemon=True)
+            process.start()
+            theirs.close()
+            self.connections.append(mine)
+            self.processes.append(process)
+        _FORKED.clear()
+
+    def solve(self, tasks: list[BlockTask]) -> dict[int, BlockResult]:
+        """Solve the tasks (each block at most once), each on the worker that holds its block."""
+        batches: dict[int, list[BlockTask]] = {}
+        for task in tasks:
+            batches.setdefault(self.owner[task.block], []).append(task)
+        for k, batch in batches.items():
+            self.connections[k].send(batch)
+        results: dict[int, BlockResult] = {}
+        for k in batches:
+            results.update(dict(self.connections[k].recv()))
+        return results
+
+    def close(self) -> None:
+        for connection in self.connections:
+            try:
+                connection.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
