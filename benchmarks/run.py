@@ -40,10 +40,10 @@ SIZES = {  # commodities, options per commodity, periods, scenarios
 }
 COLUMNS = ["date", "machine", "highspy", "pyomo", "size", "commodities", "options", "periods", "scenarios", "path",
            "variables", "binaries", "constraints", "nonzeros", "load_s", "build_s", "transfer_s", "solve_s",
-           "write_s", "total_s", "peak_mib", "status", "mip_gap", "objective", "method", "ambiguity", "stages"]
+           "write_s", "total_s", "peak_mib", "status", "mip_gap", "objective", "method", "ambiguity", "stages", "workers"]
 
 
-def one(size: str, path: str, folder: str, gap: float, time_limit: float | None) -> dict:
+def one(size: str, path: str, folder: str, gap: float, time_limit: float | None, workers: int = 1) -> dict:
     """One measurement, in this process."""
     from planner.instance.data import build_model_data
     from planner.instance.loader import load_instance
@@ -56,7 +56,8 @@ def one(size: str, path: str, folder: str, gap: float, time_limit: float | None)
     inst = load_instance(folder)
     row["load_s"] = time.perf_counter() - started
     if path in ("planner", "planner-direct"):
-        options = SolveOptions(mip_gap=gap, time_limit=time_limit, threads=1, decomposition=path == "planner")
+        options = SolveOptions(mip_gap=gap, time_limit=time_limit, threads=1, decomposition=path == "planner",
+                               workers=workers)
         out = solve_instance(inst, options)
         row.update(build_s=out.build_seconds, transfer_s=out.report.transfer_seconds,
                    solve_s=out.report.solve_seconds, status=out.report.status, mip_gap=out.mip_gap,
@@ -123,11 +124,12 @@ def main() -> None:
     parser.add_argument("--ambiguity", type=float, default=0.0,
                         help="risk.ambiguity of the generated instances [default: 0]")
     parser.add_argument("--multi-stage", action="store_true", help="solve the instances as multi-stage plans")
+    parser.add_argument("--workers", type=int, default=1, help="processes for the phase's blocks (planner path)")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "benchmarks.csv")
     parser.add_argument("--one", nargs=3, metavar=("SIZE", "PATH", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(*args.one, args.gap, args.time_limit)))
+        print(json.dumps(one(*args.one, args.gap, args.time_limit, args.workers)))
         return
 
     import highspy
@@ -152,13 +154,14 @@ def main() -> None:
             toml.write_text(toml.read_text() + '\n[decisions]\nstages = "multi"\n')
         for path in args.paths.split(","):
             done = subprocess.run([sys.executable, __file__, "--one", size, path, str(folder), "--gap", str(args.gap),
+                                   "--workers", str(args.workers),
                                    *(["--time-limit", str(args.time_limit)] if args.time_limit else [])],
                                   capture_output=True, text=True, cwd=REPO)
             if done.returncode != 0:
                 print(f"{size} {path}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
                 continue
             row = {**stamp, "commodities": m, "options": k, "periods": t, "scenarios": s, "ambiguity": args.ambiguity,
-                   "stages": "multi" if args.multi_stage else "two",
+                   "stages": "multi" if args.multi_stage else "two", "workers": args.workers,
                    **json.loads(done.stdout.strip().splitlines()[-1])}
             rows.append(row)
             print(f"{size} {path}: {row['status']} in {row['total_s']:.1f} s, gap {row['mip_gap']}, "
