@@ -23,6 +23,7 @@ class SolveOptions:
     progress: Callable[[float, float | None, float | None], None] | None = None
     clock: Callable[[], float] = time.perf_counter  # what time limits are measured on (tests inject one)
     workers: int = 1  # processes the decomposition phase solves its blocks in (planner.solve.decomposition.pool)
+    scheduler: str | None = None  # a Dask scheduler whose workers solve the blocks instead (...decomposition.cluster)
 
     @property
     def limited(self) -> bool:

@@ -203,3 +203,26 @@ def test_ladder_m_in_two_workers_is_the_serial_plan(tmp_path):
     parallel = solve_instance(folder, SolveOptions(threads=1, workers=2))
     assert serial.report.decomposition_rounds > 1
     assert parallel.figures.objective == serial.figures.objective and parallel.plan.volume == serial.plan.volume
+
+
+def test_blocks_on_a_dask_cluster_give_the_serial_plan(tmp_path):
+    """--scheduler: the blocks held by actors on a Dask LocalCluster's two workers; the plan,
+    bound and rounds are the serial ones (agreements shared by every material, so blocks are
+    also re-solved without some agreements), through the library and through the CLI."""
+    distributed = pytest.importorskip("distributed")
+    from planner.instance.generate import Shape, generate_instance
+
+    folder = generate_instance(tmp_path / "shared", 4, 10, 6, 12, seed=1, shape=Shape(agreements=2))
+    serial = solve_instance(folder, SolveOptions(threads=1))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        remote = solve_instance(folder, SolveOptions(threads=1, scheduler=c.scheduler_address))
+        result = CliRunner().invoke(cli.main, ["solve", str(folder), "--out", str(tmp_path / "out"), "--json",
+                                               "--threads", "1", "--scheduler", c.scheduler_address])
+    assert serial.report.decomposition_rounds >= 1
+    assert remote.figures.objective == serial.figures.objective
+    assert remote.report.best_bound == serial.report.best_bound
+    assert remote.report.decomposition_rounds == serial.report.decomposition_rounds
+    assert remote.plan.volume == serial.plan.volume and remote.plan.contracted == serial.plan.contracted
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["objective"] == pytest.approx(serial.figures.objective, rel=1e-12)

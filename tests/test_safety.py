@@ -413,3 +413,16 @@ def test_a_limited_solve_races_branch_and_bound_and_the_phase_to_the_same_optimu
         raced.report.method == "branch and bound"
     assert raced.figures.objective == pytest.approx(plain.figures.objective, rel=2e-6)
     assert raced.mip_gap <= 1e-6
+
+
+def test_solve_with_an_unreachable_or_malformed_scheduler(tmp_path, monkeypatch):
+    """solve --scheduler: a malformed address is a usage error before any work; an unreachable
+    one ends with the cluster's exit code and a message, and no results folder."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    bad = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", "r", "--scheduler", "garbage"])
+    assert bad.exit_code == 2 and "expected a scheduler address" in bad.output
+    result = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", "r", "--scheduler", "tcp://127.0.0.1:9"])
+    assert result.exit_code == cli.EXIT_CLUSTER, result.output
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output
+    assert not (tmp_path / "r").exists()

@@ -311,6 +311,13 @@ def output_flags(command: Callable) -> Callable:
                              "output\").")(command)
 
 
+def check_scheduler(address: str) -> None:
+    """Refuse what cannot be a Dask scheduler address (usage error) before any work."""
+    if not SCHEDULER.match(address):
+        raise click.BadParameter(f"{address!r}: expected a scheduler address such as tcp://host:8786",
+                                 param_hint="--scheduler")
+
+
 def solve_options(mip_gap: float, time_limit: float | None, node_limit: int | None, no_decomposition: bool,
                    **kwargs: object) -> SolveOptions:
     return SolveOptions(mip_gap=mip_gap, time_limit=time_limit, node_limit=node_limit,

@@ -38,6 +38,8 @@ from planner.status import Status
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="HiGHS threads [default: HiGHS decides].")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes the decomposition phase solves its blocks in, side by side (same result).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Solve the decomposition's blocks on this Dask scheduler's workers (tcp://host:8786; same result).")
 @click.option("--force", is_flag=True,
               help="Replace a planner-written --out folder even if its files changed since or it is of another kind.")
 @click.option("--log", "show_log", is_flag=True, help="Show the HiGHS log on stderr.")
@@ -51,7 +53,8 @@ from planner.status import Status
 @output_flags
 @guard
 def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit: float | None,
-          node_limit: int | None, no_decomposition: bool, threads: int | None, workers: int, force: bool,
+          node_limit: int | None, no_decomposition: bool, threads: int | None, workers: int,
+          scheduler: str | None, force: bool,
           show_log: bool, xlsx: bool, html_report: bool, metrics: bool, samples: int, multi_stage: bool,
           as_json: bool) -> None:
     """Solve INSTANCE (a folder, or a bundled name) and write the plan.
@@ -65,6 +68,8 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
     from planner.results.write import write_results
 
     started = time.perf_counter()
+    if scheduler is not None:
+        common.check_scheduler(scheduler)
     inst = load(instance)
     if multi_stage:
         inst = dataclasses.replace(inst, stages="multi")
@@ -78,11 +83,15 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
     if inst.ambiguity > 0 and not no_decomposition:
         note(f"note: with ambiguity ({inst.ambiguity:g}) the decomposition phase is not used: branch and bound "
              "solves the whole model")
+    if (workers > 1 or scheduler is not None) and (no_decomposition or inst.ambiguity > 0):
+        note("note: --workers and --scheduler share out the decomposition's blocks; without the phase they are "
+             "not used")
     from planner.solve.pipeline import solve_instance
 
     progress = Progress(inst.currency)
     options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition, threads=threads, log=show_log,
-                                   progress=None if show_log else progress, workers=workers)
+                                   progress=None if show_log else progress, workers=workers,
+                                   scheduler=scheduler)
     try:
         outcome = solve_instance(inst, options)
     finally:

@@ -13,9 +13,9 @@ from planner.cli.common import (
     DEFAULT_MAX_SCENARIOS,
     FOLDER,
     SCENARIO_METHODS,
-    SCHEDULER,
     RegularFile,
     Steps,
+    check_scheduler,
     emit_json,
     guard,
     load,
@@ -135,12 +135,6 @@ def _varies(varies: tuple[str, ...]) -> list[tuple[str, list[float]]]:
     return parsed
 
 
-def _check_scheduler(address: str) -> None:
-    if not SCHEDULER.match(address):
-        raise click.BadParameter(f"{address!r}: expected a scheduler address such as tcp://host:8786",
-                                 param_hint="--scheduler")
-
-
 @click.command()
 @click.argument("instance")
 @click.option("--vary", "varies", multiple=True, metavar="KEY=VALUES",
@@ -164,7 +158,7 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
     if bool(varies) == bool(design_file):
         raise click.UsageError("give either --vary (one or more) or --design, not both")
     if scheduler is not None:
-        _check_scheduler(scheduler)
+        check_scheduler(scheduler)
     from planner.results.ownership import check_location
     from planner.studies.charts import write_sweep_charts
     from planner.studies.sweep import SWEEP_FILE, prepare_sweep, run_sweep, sweep_currency

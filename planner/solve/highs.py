@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 
 import highspy
@@ -76,25 +77,40 @@ def _stdout_silenced() -> Iterator[None]:
         os.close(saved)
 
 
+@dataclass(frozen=True)
+class HighsFactory:
+    """Makes HiGHS instances with fixed option values. Plain data, so it can be pickled: the
+    decomposition's blocks are built from it in worker processes and on Dask workers."""
+
+    values: tuple[tuple[str, bool | int | float | str], ...]
+    log: bool = False
+
+    def __call__(self) -> highspy.Highs:
+        with _stdout_silenced():
+            h = highspy.Highs()
+        for name, value in self.values:
+            h.setOptionValue(name, value)
+        if self.log:
+            h.cbLogging.subscribe(lambda event: sys.stderr.write(event.message))
+        return h
+
+
+def highs_factory(settings: SolveOptions, log: bool | None = None) -> HighsFactory:
+    """The factory of `new_highs` (`log` overrides the setting)."""
+    log = settings.log if log is None else log
+    values: dict[str, bool | int | float | str] = {**HIGHS_OPTIONS, "output_flag": log, "log_to_console": False,
+                                                   "mip_rel_gap": settings.mip_gap, "random_seed": settings.seed}
+    if settings.threads:
+        values["threads"] = settings.threads
+    if settings.node_limit is not None:
+        values["mip_max_nodes"] = settings.node_limit
+    return HighsFactory(tuple(values.items()), log)
+
+
 def new_highs(settings: SolveOptions, log: bool | None = None) -> highspy.Highs:
     """A HiGHS instance with planner's options and the user's gap, threads, seed, node limit
     and log (`log` overrides the setting: the decomposition's blocks never log)."""
-    with _stdout_silenced():
-        h = highspy.Highs()
-    log = settings.log if log is None else log
-    for name, value in HIGHS_OPTIONS.items():
-        h.setOptionValue(name, value)
-    h.setOptionValue("output_flag", log)
-    h.setOptionValue("log_to_console", False)
-    if log:
-        h.cbLogging.subscribe(lambda event: sys.stderr.write(event.message))
-    h.setOptionValue("mip_rel_gap", settings.mip_gap)
-    h.setOptionValue("random_seed", settings.seed)
-    if settings.threads:
-        h.setOptionValue("threads", settings.threads)
-    if settings.node_limit is not None:
-        h.setOptionValue("mip_max_nodes", settings.node_limit)
-    return h
+    return highs_factory(settings, log)()
 
 
 class HighsRun:

@@ -150,11 +150,16 @@ def solve_instance(instance: Instance | str | Path, options: SolveOptions | None
     """Load (if given a path), build, solve and evaluate an instance.
 
     Raises `InstanceError` for invalid input, `InfeasibleError` when no plan satisfies
-    the constraints, and `SolveError` when the solver returns no plan (time limit
-    without an incumbent, numerical failure).
+    the constraints, `ClusterError` when `options.scheduler` cannot be reached, and
+    `SolveError` when the solver returns no plan (time limit without an incumbent,
+    numerical failure).
     """
     options = options or SolveOptions()
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    if options.scheduler is not None:  # asked for a cluster: refuse now, not after the first stage
+        from planner.solve.decomposition.cluster import check_reachable
+
+        check_reachable(options.scheduler)
     started = time.perf_counter()
     data = build_model_data(inst)
     derive_seconds = time.perf_counter() - started

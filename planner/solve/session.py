@@ -42,6 +42,7 @@ from planner.solve.highs import (
     HighsRun,
     RunStatus,
     has_feasible_solution,
+    highs_factory,
     new_highs,
     run,
     set_costs,
@@ -202,9 +203,9 @@ class HighsSession:
         log = (lambda text: self._log(text)) if options.log else None
         return self.decomposition.run(
             h, self.compiled.lp, self.compiled.objective, self.compiled.objective_offset,
-            options.mip_gap, lambda: new_highs(options, log=False), deadline, options.clock, best,
+            options.mip_gap, highs_factory(options, log=False), deadline, options.clock, best,
             self._progress if options.progress is not None else None, log, self._started, cancel, nice,
-            options.workers)
+            options.workers, options.scheduler)
 
     @staticmethod
     def _log(text: str) -> None:

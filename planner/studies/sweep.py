@@ -327,7 +327,8 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
     out = Path(out)
     path = str(Path(instance).resolve())
     todo = [run for run in runs if not is_done(out, run)]
-    options = replace(options or SolveOptions(), threads=1, progress=None, log=False)
+    # one HiGHS thread and one process per run: the runs are what is spread (cluster.py, "Sharing")
+    options = replace(options or SolveOptions(), threads=1, progress=None, log=False, workers=1, scheduler=None)
     tasks = [(path, run, str(out), options) for run in todo]
     by_id = {run.id: run for run in runs}
     try:

@@ -12,17 +12,21 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
 from planner.solve.decomposition.master import solve_master
-from planner.solve.decomposition.pool import BlockPool, BlockTask
+from planner.solve.decomposition.pool import BlockPool, BlockSpec, BlockTask
 from planner.solve.decomposition.prices import Prices, blend, from_duals, plain, project
 from planner.solve.decomposition.structure import Structure
-from planner.solve.highs import RunStatus, highs_lp, run
+from planner.solve.highs import RunStatus, run
 from planner.solve.incumbent import Incumbent
+
+if TYPE_CHECKING:
+    from planner.solve.decomposition.cluster import DaskBlockPool
 
 ROUNDS = 20  # at most this many pricing rounds
 STALL_ROUNDS = 3  # stop when the bound gained under 1% of the gap over this many rounds
@@ -67,18 +71,21 @@ class Decomposition:
             new_highs: Callable[[], highspy.Highs], deadline: float | None, clock: Callable[[], float],
             best: Incumbent, progress: Callable[[float, float | None, float | None], None] | None = None,
             log: Callable[[str], None] | None = None, started: float | None = None,
-            cancel: threading.Event | None = None, nice: int = 0, workers: int = 1) -> DecompositionResult | None:
+            cancel: threading.Event | None = None, nice: int = 0, workers: int = 1,
+            scheduler: str | None = None) -> DecompositionResult | None:
         """Run the phase on the whole model held by `h` (compiled as `lp`, costs `costs`).
 
         `deadline` is on `clock`; `started` is when the solve began (for progress). Plans go
         to `best`, which may also receive plans from elsewhere (a branch and bound running
         beside the phase); the phase ends early when `cancel` is set, and its HiGHS runs have
         priority lowered by `nice`; with `workers` > 1 the blocks of a round are solved side by
-        side in that many processes (`pool`). Returns None when the LP relaxation ends without an
-        optimum (an infeasible model, the time limit): the caller then solves the whole
-        model as usual. A block without an optimum ends the rounds with what was found.
+        side in that many processes (`pool`), with a `scheduler` address on the actors of that
+        Dask cluster (`cluster`; `new_highs` must then be a `HighsFactory`). Returns None when
+        the LP relaxation ends without an optimum (an infeasible model, the time limit): the
+        caller then solves the whole model as usual. A block without an optimum ends the rounds with what was found.
         """
-        phase = PhaseRun(self, h, lp, costs, offset, new_highs, deadline, clock, best, cancel, nice, workers)
+        phase = PhaseRun(self, h, lp, costs, offset, new_highs, deadline, clock, best, cancel, nice, workers,
+                         scheduler)
         return phase.execute(gap, clock() if started is None else started, progress, log)
 
     def bound_at(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float,
@@ -100,10 +107,10 @@ class PhaseRun:
     def __init__(self, decomposition: Decomposition, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray,
                  offset: float, new_highs: Callable[[], highspy.Highs], deadline: float | None,
                  clock: Callable[[], float], best: Incumbent, cancel: threading.Event | None = None,
-                 nice: int = 0, workers: int = 1) -> None:
+                 nice: int = 0, workers: int = 1, scheduler: str | None = None) -> None:
         self.decomposition = d = decomposition
-        self.workers = workers
-        self.pool: BlockPool | None = None
+        self.workers, self.scheduler = workers, scheduler
+        self.pool: BlockPool | DaskBlockPool | None = None
         self.h, self.costs, self.offset, self.new_highs = h, costs, offset, new_highs
         self.deadline, self.clock, self.best, self.cancel, self.nice = deadline, clock, best, cancel, nice
         # the whole model's bounds and right-hand sides as they are now (a re-solve may have changed them)
@@ -134,9 +141,15 @@ class PhaseRun:
                 signing = np.asarray(solution.col_value)[s.agreements] >= 0.5
             else:
                 prices, signing = plain(s, self.costs), np.zeros(len(s.agreements), dtype=bool)
-            if self.workers > 1 and len(s.blocks) > 1:
+            integers = [b.has_integers for b in s.blocks]
+            if self.scheduler is not None:
+                from planner.solve.decomposition.cluster import DaskBlockPool
+
+                self.pool = DaskBlockPool([self.block_spec(b, gap) for b in range(len(s.blocks))], self.new_highs,
+                                          integers, self.scheduler)
+            elif self.workers > 1 and len(s.blocks) > 1:
                 self.pool = BlockPool(lambda b: self.block_solver(b, gap), [len(b.all_columns) for b in s.blocks],
-                                      [b.has_integers for b in s.blocks], self.workers)
+                                      integers, self.workers)
             return self.rounds(prices, signing, [] if self.pool else self.block_solvers(gap), gap, started, progress,
                                log)
         finally:
@@ -204,17 +217,17 @@ class PhaseRun:
         """One HiGHS per block, holding its rows with this solve's bounds."""
         return [self.block_solver(b, gap) for b in range(len(self.decomposition.s.blocks))]
 
+    def block_spec(self, b: int, gap: float) -> BlockSpec:
+        """What block b's HiGHS is built from, with this solve's bounds."""
+        d = self.decomposition
+        block = d.s.blocks[b]
+        columns = block.all_columns
+        return BlockSpec(d.block_matrices[b], self.lower0[columns], self.upper0[columns], self.row_lower[block.rows],
+                         self.row_upper[block.rows], np.isin(columns, d.s.integer), gap * BLOCK_GAP_SHARE)
+
     def block_solver(self, b: int, gap: float) -> highspy.Highs:
         """The HiGHS instance of block b (in this process, or in a worker of the pool)."""
-        d = self.decomposition
-        block, matrix = d.s.blocks[b], d.block_matrices[b]
-        columns = block.all_columns
-        lp = highs_lp(matrix, np.zeros(len(columns)), self.lower0[columns], self.upper0[columns],
-                      self.row_lower[block.rows], self.row_upper[block.rows], integer=np.isin(columns, d.s.integer))
-        solver = self.new_highs()
-        solver.setOptionValue("mip_rel_gap", gap * BLOCK_GAP_SHARE)
-        solver.passModel(lp)
-        return solver
+        return self.block_spec(b, gap).build(self.new_highs)
 
     def _seconds_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - self.clock()

@@ -21,8 +21,10 @@ from multiprocessing.connection import Connection
 
 import highspy
 import numpy as np
+import scipy.sparse as sp
 
 from planner.processes import bind_to_parent
+from planner.solve.highs import highs_lp
 
 
 @dataclass
@@ -40,10 +42,42 @@ class BlockTask:
     copy_bounds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (columns, lower, upper), this solve only
 
 
+@dataclass
+class BlockSpec:
+    """What a block's HiGHS is built from (plain arrays, so a Dask worker can build it too)."""
+
+    matrix: sp.csc_matrix  # its rows over its columns, then its agreement copies
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    integer: np.ndarray  # bool per column
+    gap: float  # the block MIP's relative gap
+
+    def build(self, new_highs: Callable[[], highspy.Highs]) -> highspy.Highs:
+        """The block's HiGHS, costs zero until a round prices them (the same calls everywhere)."""
+        lp = highs_lp(self.matrix, np.zeros(self.matrix.shape[1]), self.col_lower, self.col_upper, self.row_lower,
+                      self.row_upper, integer=self.integer)
+        solver = new_highs()
+        solver.setOptionValue("mip_rel_gap", self.gap)
+        solver.passModel(lp)
+        return solver
+
+
+def shares(sizes: list[int], workers: int) -> list[list[int]]:
+    """The blocks each worker holds: the largest first, round robin over min(workers, blocks)."""
+    order = sorted(range(len(sizes)), key=lambda b: (-sizes[b], b))
+    result: list[list[int]] = [[] for _ in range(min(workers, len(sizes)))]
+    for k, b in enumerate(order):
+        result[k % len(result)].append(b)
+    return result
+
+
 _FORKED: dict = {}  # set just before the workers are forked: what they build their blocks from
 
 
-def _solve(h: highspy.Highs, task: BlockTask, has_integers: bool) -> BlockResult:
+def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool) -> BlockResult:
+    """One task on the HiGHS holding its block (in a worker process or on a Dask worker)."""
     if task.costs is not None:
         n = len(task.costs)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), task.costs)
@@ -71,7 +105,7 @@ def _work(conn: Connection, blocks: list[int], parent: int) -> None:
         tasks = conn.recv()
         if tasks is None:
             return
-        conn.send([(task.block, _solve(solvers[task.block], task, integers[task.block])) for task in tasks])
+        conn.send([(task.block, solve_block(solvers[task.block], task, integers[task.block])) for task in tasks])
 
 
 class BlockPool:
@@ -80,15 +114,12 @@ class BlockPool:
     def __init__(self, make: Callable[[int], highspy.Highs], sizes: list[int], integers: list[bool],
                  workers: int) -> None:
         _FORKED.update(make=make, integers=integers)
-        order = sorted(range(len(sizes)), key=lambda b: (-sizes[b], b))
-        shares: list[list[int]] = [[] for _ in range(min(workers, len(sizes)))]
-        for k, b in enumerate(order):  # the largest blocks first, round robin
-            shares[k % len(shares)].append(b)
+        held = shares(sizes, workers)
         context = multiprocessing.get_context("fork")
-        self.owner = {b: k for k, share in enumerate(shares) for b in share}
+        self.owner = {b: k for k, share in enumerate(held) for b in share}
         self.connections: list[Connection] = []
         self.processes = []
-        for share in shares:
+        for share in held:
             mine, theirs = context.Pipe()
             process = context.Process(target=_work, args=(theirs, share, os.getpid()), daemon=True)
             process.start()
