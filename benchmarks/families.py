@@ -4,11 +4,14 @@ branch and bound has to finish.
     python benchmarks/families.py [--size M] [--seeds 0,1,2] [--families base,budget,lambda1,shared,events]
 
 Each family is `planner generate` with its switches (`planner.instance.generate.Shape`), at one
-size, for several seeds; each instance is solved by `planner` (the phase, then branch and bound
-if needed) and by `planner-direct` (branch and bound alone), each in its own process, to the
-same gap. Rows go to results/families.csv (one per instance and path, with the method and the
-phase's rounds); the median and the worst time of each family and path are printed as a
-Markdown table for the README.
+size, for several seeds; each instance is solved back to back by `planner` (the phase, then
+branch and bound if needed), `planner-direct` (planner's model, branch and bound alone) and
+`plain-highspy` (benchmarks/plain_highspy.py: the model built row by row without planner's
+model code, handed to highspy), each in its own process, one HiGHS thread, to the same gap.
+For plain-highspy an events family is first expanded with `planner scenarios --into-instance`
+on a copy (the same scenarios planner derives). Rows go to results/families.csv (one per
+instance and path, with the method and the phase's rounds); the median and the worst time of
+each family and path, and the median ratio to plain-highspy, are printed as Markdown.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ def one(folder: str, path: str, gap: float) -> dict:
     import resource
     import time
 
+    if path == "plain-highspy":
+        return plain(Path(folder), gap)
+
     from planner.solve.pipeline import solve_instance
     from planner.solve.session import SolveOptions
 
@@ -56,12 +62,33 @@ def one(folder: str, path: str, gap: float) -> dict:
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def plain(folder: Path, gap: float) -> dict:
+    import resource
+    import shutil
+    import time
+
+    from plain_highspy import solve
+
+    if (folder / "events.csv").exists():  # input preparation, not timed
+        copy = Path(tempfile.mkdtemp()) / folder.name
+        shutil.copytree(folder, copy)
+        command = [str(Path(sys.executable).with_name("planner")), "scenarios", str(copy), "--into-instance"]
+        subprocess.run(command, check=True, capture_output=True)
+        folder = copy
+    started = time.perf_counter()
+    found = solve(folder, gap, threads=1, time_limit=None)
+    return {"variables": found["columns"], "status": found["status"].lower(), "mip_gap": found["mip_gap"],
+            "objective": found["objective"], "method": "plain highspy", "rounds": 0, "solve_s": found["solve_s"],
+            "total_s": time.perf_counter() - started,
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", default="M", choices=sorted(SIZES))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--families", default=",".join(FAMILIES))
-    parser.add_argument("--paths", default="planner,planner-direct")
+    parser.add_argument("--paths", default="planner,planner-direct,plain-highspy")
     parser.add_argument("--gap", type=float, default=1e-4)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "families.csv")
     parser.add_argument("--one", nargs=2, metavar=("FOLDER", "PATH"), help=argparse.SUPPRESS)
@@ -98,20 +125,31 @@ def main() -> None:
         if new_file:
             writer.writeheader()
         writer.writerows(rows)
-    print("| family | path | median total s | worst total s | proven by the phase | same optimum |")
-    print("|---|---|---|---|---|---|")
-    for family in args.families.split(","):
-        for path in args.paths.split(","):
+    print(summary(rows, args.families.split(","), args.paths.split(","), args.gap))
+
+
+def summary(rows: list[dict], families: list[str], paths: list[str], gap: float) -> str:
+    """Markdown: per family and path, median and worst time, how many the phase proved, whether the
+    optimum is every path's, and the median time relative to plain-highspy on the same instance."""
+    lines = ["| family | path | median total s | worst total s | proven by the phase | same optimum | "
+             "median time / plain highspy |", "|---|---|---|---|---|---|---|"]
+    for family in families:
+        for path in paths:
             part = [r for r in rows if r["family"] == family and r["path"] == path]
             if not part:
                 continue
             times = [r["total_s"] for r in part]
             proven = sum(r["method"] == "decomposition" for r in part)
-            others = {(r["seed"]): r["objective"] for r in rows if r["family"] == family and r["path"] != path}
-            same = all(abs(r["objective"] - others.get(r["seed"], r["objective"])) <= 2 * args.gap * abs(r["objective"])
-                       for r in part)
-            print(f"| {family} | {path} | {statistics.median(times):.1f} | {max(times):.1f} | "
-                  f"{proven} of {len(part)} | {'yes' if same else 'no'} |")
+            others = [(r, o) for r in part for o in rows
+                      if o["family"] == family and o["seed"] == r["seed"] and o["path"] != path]
+            same = all(o["objective"] is not None and abs(r["objective"] - o["objective"])
+                       <= 2 * gap * abs(r["objective"]) for r, o in others)
+            plain = {o["seed"]: o["total_s"] for o in rows if o["family"] == family and o["path"] == "plain-highspy"}
+            ratios = [r["total_s"] / plain[r["seed"]] for r in part if r["seed"] in plain]
+            ratio = f"{statistics.median(ratios):.2f}x" if ratios and path != "plain-highspy" else ""
+            lines.append(f"| {family} | {path} | {statistics.median(times):.1f} | {max(times):.1f} | "
+                         f"{proven} of {len(part)} | {'yes' if same else 'no'} | {ratio} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ SIZES = {  # commodities, options per commodity, periods, scenarios
 }
 COLUMNS = ["date", "machine", "highspy", "pyomo", "size", "commodities", "options", "periods", "scenarios", "path",
            "variables", "binaries", "constraints", "nonzeros", "load_s", "build_s", "transfer_s", "solve_s",
-           "write_s", "total_s", "peak_mib", "status", "mip_gap", "objective", "method", "ambiguity", "stages", "workers"]
+           "write_s", "total_s", "peak_mib", "status", "mip_gap", "objective", "method", "ambiguity", "stages",
+           "workers"]
 
 
 def one(size: str, path: str, folder: str, gap: float, time_limit: float | None, workers: int = 1) -> dict:
