@@ -219,8 +219,9 @@ def solve(folder: Path, gap: float, threads: int | None, time_limit: float | Non
         h.setOptionValue("threads", threads)
     if time_limit:
         h.setOptionValue("time_limit", time_limit)
-    h.passModel(lp)
-    h.run()
+    if h.passModel(lp) != highspy.HighsStatus.kOk or h.run() == highspy.HighsStatus.kError:
+        # e.g. a `threads` other than the one HiGHS's global scheduler started with in this process
+        raise RuntimeError("HiGHS could not run the plain build (see its log with output_flag on)")
     done = time.perf_counter()
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()

@@ -41,7 +41,7 @@ SIZES = {  # commodities, options per commodity, periods, scenarios
 COLUMNS = ["date", "machine", "highspy", "pyomo", "size", "commodities", "options", "periods", "scenarios", "path",
            "variables", "binaries", "constraints", "nonzeros", "load_s", "build_s", "transfer_s", "solve_s",
            "write_s", "total_s", "peak_mib", "status", "mip_gap", "objective", "method", "ambiguity", "stages",
-           "workers"]
+           "workers", "phase_s", "rounds", "children_peak_mib"]
 
 
 def one(size: str, path: str, folder: str, gap: float, time_limit: float | None, workers: int = 1) -> dict:
@@ -62,7 +62,9 @@ def one(size: str, path: str, folder: str, gap: float, time_limit: float | None,
         out = solve_instance(inst, options)
         row.update(build_s=out.build_seconds, transfer_s=out.report.transfer_seconds,
                    solve_s=out.report.solve_seconds, status=out.report.status, mip_gap=out.mip_gap,
-                   objective=out.figures.objective, method=out.report.method, **out.report.sizes)
+                   objective=out.figures.objective, method=out.report.method,
+                   phase_s=out.report.decomposition_seconds, rounds=out.report.decomposition_rounds,
+                   **out.report.sizes)
         row["binaries"] = row.pop("binary_variables")
         t = time.perf_counter()
         write_results(out, Path(tempfile.mkdtemp()) / "r")
@@ -93,6 +95,7 @@ def one(size: str, path: str, folder: str, gap: float, time_limit: float | None,
         row["mip_gap"] = abs(best - bound) / max(abs(best), 1e-10) if best is not None and bound is not None else None
     row["total_s"] = time.perf_counter() - started
     row["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    row["children_peak_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # --workers' processes
     return row
 
 

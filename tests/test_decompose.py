@@ -226,3 +226,23 @@ def test_blocks_on_a_dask_cluster_give_the_serial_plan(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)["summary"]
     assert summary["objective"] == pytest.approx(serial.figures.objective, rel=1e-12)
+
+
+def test_a_binding_budget_gets_its_plan_from_the_restricted_mip(tmp_path, capsys):
+    """Budget 10% of all fixed costs (binds): the blocks' plans together spend more, so the
+    restricted MIP over the options they use makes a better plan than any round's; the solve
+    ends at branch and bound's optimum, within the budget."""
+    import re
+
+    from planner.instance.generate import Shape, generate_instance
+
+    folder = generate_instance(tmp_path / "b", 3, 8, 6, 10, seed=0, shape=Shape(budget=0.1))
+    alone = solve_instance(folder, SolveOptions(mip_gap=1e-9, decomposition=False))
+    capsys.readouterr()
+    phased = solve_instance(folder, SolveOptions(mip_gap=1e-9, log=True))
+    log = capsys.readouterr().err
+    rounds = [float(v) for v in re.findall(r"decomposition round \d+ .*best plan ([-0-9.e+inf]+)", log)]
+    restricted = [float(v) for v in re.findall(r"decomposition restricted MIP .*best plan ([-0-9.e+]+)", log)]
+    assert restricted and restricted[0] < min(rounds), log[-2000:]
+    assert phased.figures.objective == pytest.approx(alone.figures.objective, rel=1e-9)
+    assert phased.figures.fixed_cost <= load_instance(folder).fixed_cost_max * (1 + 1e-9)

@@ -186,7 +186,7 @@ def verify(instance: str, results: Path, as_json: bool) -> None:
 @click.option("--aversion", type=FiniteFloat(0.0, 1.0), default=0.3, show_default=True,
               help="Risk aversion lambda of the instance (1: CVaR only).")
 @click.option("--budget-share", type=FiniteFloat(0.0, 1.0), default=None,
-              help="A fixed-cost budget of this share of all fixed costs (0.3 binds) [default: none].")
+              help="A fixed-cost budget of this share of all fixed costs (0.1 binds) [default: none].")
 @click.option("--shared-agreements", type=click.IntRange(min=0), default=0, show_default=True,
               help="Extra deals, each gating one country's options across every material.")
 @click.option("--events", type=click.IntRange(min=0, max=30), default=0, show_default=True,

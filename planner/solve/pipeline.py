@@ -72,8 +72,10 @@ class Outcome:
             "solve_seconds": round(r.solve_seconds, 3),
             "model": r.sizes,
             "tiebreak": r.tiebreak,
+            "tiebreak_seconds": round(r.tiebreak_seconds, 3),
             "method": r.method,
             "decomposition_rounds": r.decomposition_rounds,
+            "decomposition_seconds": round(r.decomposition_seconds, 3),
             "solver": r.solver,
             "solver_options": {
                 "mip_gap": self.options.mip_gap,
@@ -82,6 +84,7 @@ class Outcome:
                 "node_limit": self.options.node_limit,
                 "seed": self.options.seed,
                 "decomposition": self.options.decomposition,
+                "workers": self.options.workers,
             },
             "planner_version": __version__,
             **(self.extra or {}),

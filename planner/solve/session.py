@@ -73,8 +73,10 @@ class SolveReport:
     sizes: dict[str, int] = field(default_factory=dict)
     solver: str = SOLVER_NAME
     tiebreak: str = "not run"  # "applied", "no change", "not run", or the stage's status
+    tiebreak_seconds: float = 0.0  # of solve_seconds, in the tie-break stage
     method: Method = Method.BRANCH_AND_BOUND
     decomposition_rounds: int = 0
+    decomposition_seconds: float = 0.0  # of solve_seconds, in the decomposition phase
 
 
 class HighsSession:
@@ -236,7 +238,7 @@ class HighsSession:
                 found = self._decompose(self.highs, deadline, best)
                 report.method = Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
                 if found is not None:
-                    report.decomposition_rounds = found.rounds
+                    report.decomposition_rounds, report.decomposition_seconds = found.rounds, found.seconds
                 if best.proven(options.mip_gap):
                     report.method, final = Method.DECOMPOSITION, RunStatus.OPTIMAL
             if final is None:
@@ -289,7 +291,7 @@ class HighsSession:
             raise
         report.method = Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
         if found is not None:
-            report.decomposition_rounds = found.rounds
+            report.decomposition_rounds, report.decomposition_seconds = found.rounds, found.seconds
         if best.proven(self.options.mip_gap):
             bnb.stop()
         final = self._finish_branch_and_bound(bnb, best, deadline)
@@ -340,7 +342,9 @@ class HighsSession:
             self.last_plan = plan
             report.best_bound = best.lower * self.money_scale if math.isfinite(best.lower) else None
             if options.tiebreak and risk_aversion >= 1:
+                tiebreak_started = options.clock()
                 report.tiebreak, plan = self.least_expected_cost(plan, deadline)
+                report.tiebreak_seconds = options.clock() - tiebreak_started
             store(self.model, self.compiled.columns, plan)
         report.solve_seconds = options.clock() - self._started
         return report

@@ -36,13 +36,22 @@ rounds) signs, the blocks that used an agreement left unsigned solved again with
 Each is made whole by the whole model's LP with z and w fixed; the best is the upper
 bound. The phase ends when (upper - lower) <= gap |upper|, the gap of the solve: the plan
 is then optimal to that gap, with the Lagrangian bound as its proof. Otherwise the best plan
-goes to branch and bound on the whole model: after ROUNDS rounds,
-when the bound stalls, or when the master's value (at least the best bound any prices can
-give, since its columns are a subset of all block plans) is below upper (1 - gap).
+goes to branch and bound on the whole model: after ROUNDS rounds, when neither the bound
+nor the master's value moved by 1% of the gap in STALL_ROUNDS rounds (at lambda = 1 the
+bound can stay flat for rounds while the master closes in), or when the master's value (at
+least the best bound any prices can give, since its columns are a subset of all block
+plans) is below upper (1 - gap).
+
+The restricted MIP (`restricted`). Priced links are not enforced: under a budget that binds,
+the blocks' plans together can spend more than it, and no round has a plan. Before the phase
+gives up (and whenever it has no plan), the whole model is solved as a MIP over the binaries
+some block plan has set, the others fixed at 0 (price-and-branch); its plan is offered like
+the others, and its parts join the master, which then has combinations that fit.
 
 The sub-modules: `structure` (the blocks, from what the model declares), `prices` (the
-multipliers: first prices, projection, smoothing), `master` (the restricted master LP) and
-`phase` (the rounds; `PhaseRun` holds one solve's state). Measurements are in the README,
+multipliers: first prices, projection, smoothing), `master` (the restricted master LP),
+`restricted` (the restricted MIP), `phase` (the rounds; `PhaseRun` holds one solve's state),
+and `pool` and `cluster` (the blocks of a round in worker processes or on Dask workers). Measurements are in the README,
 "How a plan is solved".
 """
 

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from planner.solve.decomposition.master import solve_master
 from planner.solve.decomposition.pool import BlockPool, BlockSpec, BlockTask
 from planner.solve.decomposition.prices import Prices, blend, from_duals, plain, project
+from planner.solve.decomposition.restricted import restricted_mip, support
 from planner.solve.decomposition.structure import Structure
 from planner.solve.highs import RunStatus, run
 from planner.solve.incumbent import Incumbent
@@ -46,6 +47,7 @@ class DecompositionResult:
     lower: float  # Lagrangian bound (model units), -inf without one
     rounds: int
     proven: bool  # (upper - lower) <= gap |upper|
+    seconds: float = 0.0  # in the phase, on the solve's clock
 
 
 class Decomposition:
@@ -86,7 +88,11 @@ class Decomposition:
         """
         phase = PhaseRun(self, h, lp, costs, offset, new_highs, deadline, clock, best, cancel, nice, workers,
                          scheduler)
-        return phase.execute(gap, clock() if started is None else started, progress, log)
+        entered = clock()
+        result = phase.execute(gap, entered if started is None else started, progress, log)
+        if result is not None:
+            result.seconds = clock() - entered
+        return result
 
     def bound_at(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float,
                  linking_prices: np.ndarray, agreement_prices: dict[tuple[int, int], float],
@@ -122,6 +128,7 @@ class PhaseRun:
         # per plan, its master column: (cost c_b x, linking-row usage a_i x)
         self.master_columns: list[list[tuple[float, np.ndarray]]] = [[] for _ in d.s.blocks]
         self.tried: set[bytes] = set()  # integer decisions already completed into whole plans
+        self.restricted_tried: set[bytes] = set()  # supports the restricted MIP was solved over
 
     # -- the phase ---------------------------------------------------------------------------------
 
@@ -164,7 +171,7 @@ class PhaseRun:
         """Price, make plans, check the gap, ask the master for the next prices; `signing`
         (which agreements to sign) first from the LP relaxation, then from the master."""
         s, best = self.decomposition.s, self.best
-        best_lower, best_prices, history = -math.inf, prices, []
+        best_lower, best_prices, history, masters = -math.inf, prices, [], []
         if best.plan is not None:  # a plan found before the phase: its parts are block plans
             for b, block in enumerate(s.blocks):
                 self.add_plan(b, best.plan[block.all_columns])
@@ -189,23 +196,56 @@ class PhaseRun:
                 log(f"decomposition round {rounds} ({self.clock() - started:.1f} s): "
                     f"bound {best_lower:.10g}, best plan {best.upper:.10g}\n")
             stalled = (len(history) > STALL_ROUNDS
-                       and history[-1] - history[-1 - STALL_ROUNDS] < 0.01 * (best.upper - best_lower))
-            if best.proven(gap, best_lower) or stalled or rounds == ROUNDS:
+                       and history[-1] - history[-1 - STALL_ROUNDS] < 0.01 * (best.upper - best_lower)
+                       and (len(masters) < STALL_ROUNDS
+                            or masters[-STALL_ROUNDS] - masters[-1] < 0.01 * (best.upper - best_lower)))
+            if best.proven(gap, best_lower):
                 break
-            master = solve_master(self)
-            if master is None:
-                break
-            master_prices, signing, master_value = master
-            if log is not None:
-                log(f"decomposition master: {master_value:.10g}\n")
-            # The master's value is at least the best bound any prices can give (the full
-            # master's, over every block plan). Below upper (1 - gap) the bound cannot prove
-            # this plan: branch and bound takes over.
-            if master_value < best.upper - (gap + 1e-9) * abs(best.upper):
-                break
+            last = stalled or rounds == ROUNDS
+            master = None if last else self.master(masters, log)
+            if master is None or not math.isfinite(best.upper) or self.out_of_reach(master[2], gap):
+                # The rounds cannot prove the best plan, or there is none: a plan from the options the
+                # blocks use (`restricted`), once per set of options; then on while the master can.
+                if self.restricted_plan(log):
+                    master = None if last or best.proven(gap, best_lower) else self.master(masters, log)
+                if master is None or self.out_of_reach(master[2], gap):
+                    break
+            master_prices, signing, _ = master
             prices = project(blend(best_prices, master_prices), s, self.costs)
         best.bound(best_lower)
         return DecompositionResult(best.plan, best.upper, best_lower, rounds, best.proven(gap, best_lower))
+
+    def master(self, masters: list[float], log: Callable | None) -> tuple[Prices, np.ndarray, float] | None:
+        """The restricted master (`master`); its value is kept in `masters`."""
+        found = solve_master(self)
+        if found is not None:
+            masters.append(found[2])
+            if log is not None:
+                log(f"decomposition master: {found[2]:.10g}\n")
+        return found
+
+    def out_of_reach(self, master_value: float, gap: float) -> bool:
+        """Whether no prices can prove the best plan: the master's value is at least the best bound
+        any prices can give (the full master's, over every block plan). False without a plan."""
+        upper = self.best.upper
+        return math.isfinite(upper) and master_value < upper - (gap + 1e-9) * abs(upper)
+
+    def restricted_plan(self, log: Callable | None) -> bool:
+        """Offer the restricted MIP's plan (`restricted`) unless its options were tried before;
+        True when it improved the best plan."""
+        free = support(self)
+        key = free.tobytes()
+        if key in self.restricted_tried:
+            return False
+        self.restricted_tried.add(key)
+        before = self.best.upper
+        values = restricted_mip(self, free)
+        if values is not None:
+            self.complete(values)
+        if log is not None:
+            log(f"decomposition restricted MIP over {int(free.sum())} of {len(free)} binaries: "
+                f"best plan {self.best.upper:.10g}\n")
+        return self.best.upper < before
 
     # -- solves ------------------------------------------------------------------------------------
 
