@@ -34,7 +34,8 @@ from run import SIZES  # noqa: E402
 
 FAMILIES = {  # name: Shape arguments
     "base": {},
-    "budget": {"budget": 0.1},  # binds (generate.Shape); 0.3 did not
+    "budget": {"budget": 0.1},  # binds on M (generate.Shape); 0.3 did not
+    "budget5": {"budget": 0.05},  # binds on L too
     "lambda1": {"aversion": 1.0},
     "shared": {"agreements": 4},
     "events": {"events": 14},
@@ -43,18 +44,19 @@ COLUMNS = ["date", "machine", "size", "family", "seed", "path", "variables", "st
            "method", "rounds", "solve_s", "tiebreak_s", "total_s", "peak_mib"]
 
 
-def one(folder: str, path: str, gap: float) -> dict:
+def one(folder: str, path: str, gap: float, time_limit: float | None = None) -> dict:
     import resource
     import time
 
     if path == "plain-highspy":
-        return plain(Path(folder), gap)
+        return plain(Path(folder), gap, time_limit)
 
     from planner.solve.pipeline import solve_instance
     from planner.solve.session import SolveOptions
 
     started = time.perf_counter()
-    out = solve_instance(folder, SolveOptions(mip_gap=gap, threads=1, decomposition=path == "planner"))
+    out = solve_instance(folder, SolveOptions(mip_gap=gap, threads=1, decomposition=path == "planner",
+                                              time_limit=time_limit))
     return {"variables": out.report.sizes["variables"], "status": str(out.report.status), "mip_gap": out.mip_gap,
             "objective": out.figures.objective, "method": str(out.report.method),
             "rounds": out.report.decomposition_rounds, "solve_s": out.report.solve_seconds,
@@ -63,7 +65,7 @@ def one(folder: str, path: str, gap: float) -> dict:
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def plain(folder: Path, gap: float) -> dict:
+def plain(folder: Path, gap: float, time_limit: float | None = None) -> dict:
     import resource
     import shutil
     import time
@@ -77,7 +79,7 @@ def plain(folder: Path, gap: float) -> dict:
         subprocess.run(command, check=True, capture_output=True)
         folder = copy
     started = time.perf_counter()
-    found = solve(folder, gap, threads=1, time_limit=None)
+    found = solve(folder, gap, threads=1, time_limit=time_limit)
     return {"variables": found["columns"], "status": found["status"].lower(), "mip_gap": found["mip_gap"],
             "objective": found["objective"], "method": "plain highspy", "rounds": 0, "solve_s": found["solve_s"],
             "tiebreak_s": 0.0,
@@ -92,11 +94,12 @@ def main() -> None:
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--paths", default="planner,planner-direct,plain-highspy")
     parser.add_argument("--gap", type=float, default=1e-4)
+    parser.add_argument("--time-limit", type=float, default=None, help="seconds per solve (every path)")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "families.csv")
     parser.add_argument("--one", nargs=2, metavar=("FOLDER", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one[0], args.one[1], args.gap)))
+        print(json.dumps(one(args.one[0], args.one[1], args.gap, args.time_limit)))
         return
 
     from planner.instance.generate import Shape, generate_instance
@@ -110,8 +113,10 @@ def main() -> None:
             folder = Path(tempfile.mkdtemp()) / f"{family}-{seed}"
             generate_instance(folder, m, k, t, s, seed=seed, shape=Shape(**FAMILIES[family]))
             for path in args.paths.split(","):
-                done = subprocess.run([sys.executable, __file__, "--one", str(folder), path, "--gap", str(args.gap)],
-                                      capture_output=True, text=True, cwd=REPO)
+                command = [sys.executable, __file__, "--one", str(folder), path, "--gap", str(args.gap)]
+                if args.time_limit:
+                    command += ["--time-limit", str(args.time_limit)]
+                done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
                 if done.returncode != 0:
                     print(f"{family} {seed} {path}: failed\n{done.stderr[-1500:]}", file=sys.stderr)
                     continue

@@ -48,7 +48,7 @@ class Shape:
 
     - `aversion`: lambda (default 0.3);
     - `budget`: a fixed-cost budget of this share of every option's and agreement's fixed cost
-      (0.1 binds on the ladder's M, seeds 0-2: its unconstrained plan spends 13% at seed 0; 0.3 does not bind);
+      (0.1 binds on the ladder's M, seeds 0-2: its unconstrained plan spends 13% at seed 0; L's less);
     - `agreements`: extra deals, each gating the options of one country across every material
       (deals shared by many materials), beyond the Russia and Ukraine deals;
     - `events`: scenarios from this many independent events (events.csv, 2^events combinations,

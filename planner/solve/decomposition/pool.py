@@ -65,11 +65,15 @@ class BlockSpec:
 
 
 def shares(sizes: list[int], workers: int) -> list[list[int]]:
-    """The blocks each worker holds: the largest first, round robin over min(workers, blocks)."""
+    """The blocks each worker holds, over min(workers, blocks) workers: the largest first, each
+    to the worker holding the fewest columns so far (longest processing time first)."""
     order = sorted(range(len(sizes)), key=lambda b: (-sizes[b], b))
     result: list[list[int]] = [[] for _ in range(min(workers, len(sizes)))]
-    for k, b in enumerate(order):
-        result[k % len(result)].append(b)
+    load = [0] * len(result)
+    for b in order:
+        k = min(range(len(result)), key=lambda i: (load[i], i))
+        result[k].append(b)
+        load[k] += sizes[b]
     return result
 
 
