@@ -27,7 +27,7 @@ import highspy
 from planner.errors import ClusterError
 from planner.solve.decomposition.pool import BlockResult, BlockSpec, BlockTask, shares, solve_block
 
-CONNECT_TIMEOUT = "10s"  # to reach the scheduler
+CONNECT_TIMEOUT = "5s"  # to reach the scheduler (as a sweep waits: planner.studies.sweep)
 _POLL = 0.05  # seconds between checks of the actors' answers
 
 
