@@ -17,7 +17,6 @@ each family and path, and the median ratio to plain-highspy, are printed as Mark
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
 import os
@@ -30,6 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
+from records import append_rows, measure  # noqa: E402
 from run import SIZES  # noqa: E402
 
 FAMILIES = {  # name: Shape arguments
@@ -116,22 +116,14 @@ def main() -> None:
                 command = [sys.executable, __file__, "--one", str(folder), path, "--gap", str(args.gap)]
                 if args.time_limit:
                     command += ["--time-limit", str(args.time_limit)]
-                done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
-                if done.returncode != 0:
-                    print(f"{family} {seed} {path}: failed\n{done.stderr[-1500:]}", file=sys.stderr)
+                found = measure(command, f"{family} {seed} {path}")
+                if found is None:
                     continue
-                row = {**stamp, "family": family, "seed": seed, "path": path,
-                       **json.loads(done.stdout.strip().splitlines()[-1])}
+                row = {**stamp, "family": family, "seed": seed, "path": path, **found}
                 rows.append(row)
                 print(f"{family} seed {seed} {path}: {row['status']} in {row['total_s']:.1f} s ({row['method']}, "
                       f"{row['rounds']} rounds), objective {row['objective']:.6g}", file=sys.stderr)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    new_file = not args.out.exists()
-    with open(args.out, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-        if new_file:
-            writer.writeheader()
-        writer.writerows(rows)
+    append_rows(args.out, rows, COLUMNS)
     print(summary(rows, args.families.split(","), args.paths.split(","), args.gap))
 
 

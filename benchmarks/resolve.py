@@ -13,7 +13,6 @@ Objectives must agree across the three; times go to results/resolve.csv.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import statistics
 import sys
@@ -21,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from records import REPO, append_rows
+
 STUDY = ([{"limits.bloc:china:*.max_share": v} for v in (1, 0.75, 0.5)]
          + [{"events.russia-no-deal.probability": v} for v in (0, 0.2, 0.4, 0.6)]
          + [{"risk.aversion": v} for v in (0, 0.25, 0.5, 0.75, 1)])
@@ -65,13 +65,7 @@ def main() -> None:
             "mode": mode, "runs": len(STUDY), "builds": cache.builds if cache else len(STUDY),
             "total_s": round(sum(seconds[mode]), 3), "median_run_s": round(statistics.median(seconds[mode]), 3),
         })
-    target = REPO / "results" / "resolve.csv"
-    new = not target.exists()
-    with open(target, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
+    append_rows(REPO / "results" / "resolve.csv", rows, list(rows[0]))
     print("| mode | builds | total | median run | vs rebuild |\n|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['mode']} | {row['builds']} of {row['runs']} | {row['total_s']:.2f} s | "

@@ -19,19 +19,18 @@ a Markdown table is printed for the README.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from records import REPO, append_rows, measure
+
 SIZES = {  # commodities, options per commodity, periods, scenarios
     "S": (3, 8, 6, 10),
     "M": (6, 15, 8, 30),
@@ -99,25 +98,6 @@ def one(size: str, path: str, folder: str, gap: float, time_limit: float | None,
     return row
 
 
-def append_rows(out: Path, rows: list[dict]) -> None:
-    """Append to the figures file; one written with fewer columns is rewritten with all of them
-    (the new columns empty in its old rows)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    old: list[dict] = []
-    if out.exists():
-        with open(out, newline="") as fh:
-            reader = csv.DictReader(fh)
-            if reader.fieldnames != COLUMNS:
-                old = list(reader)
-    mode = "w" if old or not out.exists() else "a"
-    with open(out, mode, newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-        if mode == "w":
-            writer.writeheader()
-            writer.writerows(old)
-        writer.writerows(rows)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="S,M")
@@ -157,20 +137,17 @@ def main() -> None:
         if args.multi_stage:
             toml.write_text(toml.read_text() + '\n[decisions]\nstages = "multi"\n')
         for path in args.paths.split(","):
-            done = subprocess.run([sys.executable, __file__, "--one", size, path, str(folder), "--gap", str(args.gap),
-                                   "--workers", str(args.workers),
-                                   *(["--time-limit", str(args.time_limit)] if args.time_limit else [])],
-                                  capture_output=True, text=True, cwd=REPO)
-            if done.returncode != 0:
-                print(f"{size} {path}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
+            found = measure([sys.executable, __file__, "--one", size, path, str(folder), "--gap", str(args.gap),
+                             "--workers", str(args.workers),
+                             *(["--time-limit", str(args.time_limit)] if args.time_limit else [])], f"{size} {path}")
+            if found is None:
                 continue
             row = {**stamp, "commodities": m, "options": k, "periods": t, "scenarios": s, "ambiguity": args.ambiguity,
-                   "stages": "multi" if args.multi_stage else "two", "workers": args.workers,
-                   **json.loads(done.stdout.strip().splitlines()[-1])}
+                   "stages": "multi" if args.multi_stage else "two", "workers": args.workers, **found}
             rows.append(row)
             print(f"{size} {path}: {row['status']} in {row['total_s']:.1f} s, gap {row['mip_gap']}, "
                   f"peak {row['peak_mib']:.0f} MiB", file=sys.stderr)
-    append_rows(args.out, rows)
+    append_rows(args.out, rows, COLUMNS)
     print("| size | path | columns | build s | transfer s | solve s | total s | peak MiB | status | gap |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:

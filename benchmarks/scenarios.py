@@ -12,17 +12,16 @@ seconds and MiB against scenarios to docs/scenarios.png; a Markdown table is pri
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from records import REPO, append_rows, measure
+
 COLUMNS = ["date", "machine", "scenarios", "variables", "constraints", "nonzeros", "status", "mip_gap", "method",
            "rounds", "build_s", "solve_s", "phase_s", "total_s", "peak_mib"]
 
@@ -104,21 +103,14 @@ def main() -> None:
         command = [sys.executable, __file__, "--one", str(folder), "--gap", str(args.gap)]
         if args.time_limit:
             command += ["--time-limit", str(args.time_limit)]
-        done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
-        if done.returncode != 0:
-            print(f"{count}: failed\n{done.stderr[-1500:]}", file=sys.stderr)
+        found = measure(command, f"{count} scenarios")
+        if found is None:
             continue
-        row = {**stamp, "scenarios": count, **json.loads(done.stdout.strip().splitlines()[-1])}
+        row = {**stamp, "scenarios": count, **found}
         rows.append(row)
         print(f"{count} scenarios: {row['status']} in {row['total_s']:.1f} s ({row['method']}), "
               f"peak {row['peak_mib']:.0f} MiB", file=sys.stderr)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    new_file = not args.out.exists()
-    with open(args.out, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-        if new_file:
-            writer.writeheader()
-        writer.writerows(rows)
+    append_rows(args.out, rows, COLUMNS)
     if rows:
         chart(rows, REPO / "docs" / "scenarios.png")
     print("| scenarios | columns | nonzeros | method (rounds) | status, gap | phase s | total s | peak MiB |")

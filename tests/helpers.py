@@ -6,8 +6,18 @@ import csv
 import shutil
 from pathlib import Path
 
+from hypothesis import HealthCheck, settings
+
 REPO = Path(__file__).resolve().parent.parent
 FOUR_SUPPLIERS = REPO / "instances" / "four-suppliers"
+
+
+def examples(count: int) -> settings:
+    """Hypothesis settings of the property tests: `count` examples, derandomized (the same
+    examples on every run), no deadline (solves take what the machine gives them), fixtures
+    shared by the examples of one test."""
+    return settings(max_examples=count, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _toml_value(value: object) -> str:

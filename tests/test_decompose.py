@@ -17,7 +17,8 @@ import time
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, event, given, settings
+from helpers import examples
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from random_instance import random_instance
 from reference_model import reference_optimum
@@ -34,8 +35,7 @@ from planner.solve.pipeline import solve_instance
 from planner.solve.scaling import choose_scales, scale_data
 from planner.solve.session import HighsSession, SolveOptions
 
-PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = examples(40)
 SHAPES = st.fixed_dictionaries({"aversion": st.sampled_from([0.0, 0.3, 1.0]), "binding_budget": st.booleans()})
 
 
@@ -150,8 +150,7 @@ def test_plain_first_prices_reach_the_same_optimum(tmp_path, monkeypatch):
     assert with_lp.report.best_bound <= plain.figures.objective * (1 + 1e-9)
 
 
-@settings(max_examples=12, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(12)
 @given(seed=st.integers(0, 10**6), how=st.sampled_from(["phase", "branch and bound", "race", "node limit"]))
 def test_status_bound_and_gap_tell_one_story(tmp_path_factory, seed, how):
     """For every way a plan is found: the bound is below the objective, the reported gap is
@@ -162,7 +161,8 @@ def test_status_bound_and_gap_tell_one_story(tmp_path_factory, seed, how):
     folder = generate_instance(tmp_path_factory.mktemp("g") / "i", 3, 6, 4, 6, seed=seed)
     gap = 1e-6
     options = {"phase": SolveOptions(mip_gap=gap), "branch and bound": SolveOptions(mip_gap=gap, decomposition=False),
-               "race": SolveOptions(mip_gap=gap, time_limit=1e6), "node limit": SolveOptions(mip_gap=gap, node_limit=1)}
+               "race": SolveOptions(mip_gap=gap, node_limit=10**9),  # a limit that never binds: the race
+               "node limit": SolveOptions(mip_gap=gap, node_limit=1)}
     try:
         out = solve_instance(folder, options[how])
     except InfeasibleError:
@@ -176,8 +176,7 @@ def test_status_bound_and_gap_tell_one_story(tmp_path_factory, seed, how):
         assert out.report.status == "node_limit" and how == "node limit" and out.mip_gap > gap
 
 
-@settings(max_examples=15, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(15)
 @given(seed=st.integers(0, 10**9), shape=SHAPES)
 def test_blocks_in_worker_processes_give_the_serial_result(tmp_path_factory, seed, shape):
     """--workers 2: the blocks of each round solved in two processes; every plan, bound and round

@@ -8,8 +8,8 @@ constraint is what makes the difference.
 from __future__ import annotations
 
 import pytest
-from helpers import write_instance
-from hypothesis import HealthCheck, given, settings
+from helpers import examples, write_instance
+from hypothesis import given
 from hypothesis import strategies as st
 from random_instance import random_instance
 
@@ -280,8 +280,7 @@ def test_scenarios_that_spare_a_material_share_its_recourse(tmp_path):
     assert volume(out, "AU-R") == pytest.approx(100) and volume(out, "CN") == pytest.approx(0)
 
 
-@settings(max_examples=30, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(30)
 @given(seed=st.integers(0, 10**9), multi=st.booleans())
 def test_supplied_share_limits_match_the_independent_formulation(tmp_path_factory, seed, multi):
     """Constraint 8b: share limits on what arrives, spot included, in every scenario; the written

@@ -14,8 +14,8 @@ import csv
 from pathlib import Path
 
 import pytest
-from helpers import four_suppliers
-from hypothesis import HealthCheck, given, settings
+from helpers import examples, four_suppliers
+from hypothesis import given
 from hypothesis import strategies as st
 from random_instance import random_instance
 from reference_model import reference_optimum
@@ -82,8 +82,7 @@ def assert_true_optimum(folder: Path) -> None:
     assert objective == pytest.approx(expected, rel=1e-5, abs=1e-6)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(60)
 @given(seed=st.integers(0, 10**9), figures=st.sampled_from(sorted(CLASSES)),
        exponent=st.sampled_from([-3, 3, 6, 9, 12]))
 def test_any_magnitude_gives_the_true_optimum_or_a_refusal(tmp_path_factory, seed, figures, exponent):

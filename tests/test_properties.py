@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from helpers import examples, four_suppliers, write_instance
+from hypothesis import given
 from hypothesis import strategies as st
 from invariants import check_result
 from random_instance import random_instance
@@ -22,8 +23,7 @@ from planner.solve.pipeline import solve_instance
 from planner.solve.session import SolveOptions
 
 EXACT = SolveOptions(mip_gap=1e-9)
-PROPERTY = settings(max_examples=60, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = examples(60)
 
 
 @PROPERTY
@@ -74,8 +74,6 @@ def test_tiebreak_stage_turns_a_wasteful_optimum_into_the_cheapest(tmp_path):
     China volume from 0 to 200 t is optimal; expected cost is least at exactly 50 t (good
     scenario 3,000 + 500), and buying 200 t (150 t stored for nothing) costs 750 more.
     Starting from that wasteful optimum, the second stage must return the 50 t plan."""
-    from helpers import write_instance
-
     from planner.instance.data import build_model_data
     from planner.instance.loader import load_instance
     from planner.model.build import create_model
@@ -122,8 +120,7 @@ def _shuffle_rows(folder, seed):
         path.write_text("\n".join([header, *rows]) + "\n")
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(25)
 @given(seed=st.integers(min_value=0, max_value=10**9))
 def test_shuffled_rows_give_the_same_plan(tmp_path_factory, seed):
     folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed)
@@ -149,8 +146,7 @@ def _scale_csv(path, factors):
     table.to_csv(path, index=False)
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(25)
 @given(seed=st.integers(min_value=0, max_value=10**9))
 def test_units_and_currency_scale_out(tmp_path_factory, seed):
     """Tonnes to kilograms (quantities x 1000, prices per unit / 1000) leaves the money
@@ -215,8 +211,6 @@ def test_generate_is_deterministic(tmp_path):
 
 
 def test_a_mip_start_does_not_change_the_optimum(tmp_path):
-    from helpers import four_suppliers
-
     folder = four_suppliers(tmp_path / "inst", aversion=0.5)
     cold = solve_instance(folder, EXACT)
     wasteful = solve_instance(four_suppliers(tmp_path / "other", aversion=0.0), EXACT).plan  # another plan
@@ -225,7 +219,7 @@ def test_a_mip_start_does_not_change_the_optimum(tmp_path):
         assert warm.figures.objective == pytest.approx(cold.figures.objective, rel=1e-9)
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(25)
 @given(seed=st.integers(min_value=0, max_value=10**9), ambiguity=st.sampled_from([None, 0.3]))
 def test_the_benchmarks_plain_build_is_the_same_model(tmp_path_factory, seed, ambiguity):
     """benchmarks/plain_highspy.py, the ladder's yardstick, builds the MIP row by row without

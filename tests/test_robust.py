@@ -13,8 +13,8 @@ from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
-from helpers import REPO, four_suppliers
-from hypothesis import HealthCheck, given, settings
+from helpers import REPO, examples, four_suppliers
+from hypothesis import given
 from hypothesis import strategies as st
 from invariants import agrees_with_reference
 from random_instance import random_instance
@@ -27,8 +27,7 @@ from planner.solve.pipeline import solve_data, solve_instance
 from planner.solve.session import SolveOptions
 
 EXACT = SolveOptions(mip_gap=1e-9)
-PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = examples(40)
 
 
 @PROPERTY
@@ -40,8 +39,7 @@ def test_price_shocks_and_ambiguity_match_the_independent_formulation(tmp_path_f
     agrees_with_reference(random_instance(root / "i", seed, price_shocks=True, ambiguity=delta), root / "res")
 
 
-@settings(max_examples=15, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(15)
 @given(seed=st.integers(0, 10**9))
 def test_the_worst_case_grows_with_delta_and_the_robust_plan_is_never_worse_in_it(tmp_path_factory, seed):
     """Larger ambiguity sets contain the smaller ones: the optimum cannot fall. The robust plan

@@ -11,8 +11,8 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from helpers import write_instance
-from hypothesis import HealthCheck, given, settings
+from helpers import examples, write_instance
+from hypothesis import given
 from hypothesis import strategies as st
 from invariants import agrees_with_reference
 from random_instance import random_instance
@@ -27,8 +27,7 @@ from planner.solve.session import SolveOptions
 from planner.studies.evaluate import hedging_metrics
 
 EXACT = SolveOptions(mip_gap=1e-9)
-PROPERTY = settings(max_examples=30, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = examples(30)
 
 
 @PROPERTY
@@ -39,8 +38,7 @@ def test_multi_stage_matches_the_independent_formulation(tmp_path_factory, seed,
     agrees_with_reference(random_instance(root / "i", seed, multi_stage=True, price_shocks=shocks), root / "res")
 
 
-@settings(max_examples=20, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(20)
 @given(seed=st.integers(0, 10**9))
 def test_wait_and_see_multi_stage_up_front_and_two_stage_in_order(tmp_path_factory, seed):
     """wait-and-see <= multi-stage <= every volume fixed up front, and the latter >= two-stage."""

@@ -25,7 +25,7 @@ from typing import Any
 import highspy
 
 from planner.errors import ClusterError
-from planner.solve.decomposition.pool import BlockResult, BlockSpec, BlockTask, shares, solve_block
+from planner.solve.decomposition.pool import BlockResult, BlockSpec, BlockTask, by_holder, shares, solve_block
 
 CONNECT_TIMEOUT = "5s"  # to reach the scheduler (as a sweep waits: planner.studies.sweep)
 _POLL = 0.05  # seconds between checks of the actors' answers
@@ -83,10 +83,7 @@ class DaskBlockPool:
 
     def solve(self, tasks: list[BlockTask]) -> dict[int, BlockResult]:
         """Solve the tasks (each block at most once), each on the actor that holds its block."""
-        batches: dict[int, list[BlockTask]] = {}
-        for task in tasks:
-            batches.setdefault(self.owner[task.block], []).append(task)
-        pending = [self.actors[k].solve(batch) for k, batch in batches.items()]
+        pending = [self.actors[k].solve(batch) for k, batch in by_holder(tasks, self.owner).items()]
         while not all(answer.done() for answer in pending):
             time.sleep(_POLL)
         results: dict[int, BlockResult] = {}

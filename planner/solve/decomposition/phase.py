@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from planner.solve.decomposition.master import solve_master
-from planner.solve.decomposition.pool import BlockPool, BlockSpec, BlockTask
+from planner.solve.decomposition.pool import BlockPool, BlockResult, BlockSpec, BlockTask, solve_block
 from planner.solve.decomposition.prices import Prices, blend, from_duals, plain, project
 from planner.solve.decomposition.restricted import restricted_mip, support
 from planner.solve.decomposition.structure import Structure
@@ -280,26 +280,14 @@ class PhaseRun:
         lower = self.offset - float(prices.rows @ self.rhs)
         costs = [np.concatenate([reduced[block.columns], [prices.copies.get((b, g), 0.0) for g in block.copies]])
                  for b, block in enumerate(d.s.blocks)]
-        if self.pool is not None:
-            if self.cancel is not None and self.cancel.is_set():
+        if self.cancel is not None and self.cancel.is_set():
+            return None
+        results = self.solve_blocks([BlockTask(b, cost, self._seconds_left()) for b, cost in enumerate(costs)], blocks)
+        for b in range(len(d.s.blocks)):
+            if b not in results or not results[b].ok:
                 return None
-            results = self.pool.solve([BlockTask(b, cost, self._seconds_left()) for b, cost in enumerate(costs)])
-            for b in range(len(d.s.blocks)):
-                if not results[b].ok:
-                    return None
-                lower += results[b].bound
-                self.add_plan(b, results[b].values)
-        for b, (block, solver) in enumerate(zip(d.s.blocks, blocks)):
-            cost = costs[b]
-            solver.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
-            if not self.run_lp(solver):
-                return None
-            info = solver.getInfo()
-            bound = info.mip_dual_bound if block.has_integers else info.objective_function_value
-            if not math.isfinite(bound):
-                return None
-            lower += bound
-            self.add_plan(b, np.asarray(solver.getSolution().col_value))
+            lower += results[b].bound
+            self.add_plan(b, results[b].values)
         for j in d.s.linking_columns:  # eta, e_s and w_g: min over their bounds
             r = reduced[j] - sum(prices.copies.get((b, j), 0.0) for b in range(len(d.s.blocks)))
             if abs(r) <= 1e-12 * max(1.0, abs(self.costs[j])):
@@ -327,42 +315,36 @@ class PhaseRun:
         values = np.zeros(len(self.costs))
         for g, on in signed.items():
             values[g] = float(on)
-        if self.pool is not None:
-            return self._agreeing_in_pool(signed, values)
-        for b, (block, solver) in enumerate(zip(s.blocks, blocks)):
-            nc, plan = len(block.columns), self.plans[b][-1]
-            if any(value >= 0.5 and not signed[g] for g, value in zip(block.copies, plan[nc:])):
-                copies = np.arange(nc, nc + len(block.copies), dtype=np.int32)
-                allowed = np.array([float(signed[g]) for g in block.copies])
-                solver.changeColsBounds(len(copies), copies, np.zeros(len(copies)), allowed)
-                solved = self.run_lp(solver)
-                solver.changeColsBounds(len(copies), copies, np.zeros(len(copies)), np.ones(len(copies)))
-                if not solved:
-                    return None
-                plan = np.asarray(solver.getSolution().col_value)
-                self.add_plan(b, plan)  # a plan of the block like any other, for the master too
-            values[block.columns] = plan[:nc]
-        return np.round(values[s.integer])
-
-    def _agreeing_in_pool(self, signed: dict[int, bool], values: np.ndarray) -> np.ndarray | None:
-        """`agreeing_plan` with the blocks in the pool: the blocks that use an unsigned agreement
-        are solved again there, their copies bounded as the serial phase bounds them."""
-        s, tasks = self.decomposition.s, []
+        tasks = []
         for b, block in enumerate(s.blocks):
             nc, plan = len(block.columns), self.plans[b][-1]
             if any(value >= 0.5 and not signed[g] for g, value in zip(block.copies, plan[nc:])):
                 copies = np.arange(nc, nc + len(block.copies), dtype=np.int32)
                 allowed = np.array([float(signed[g]) for g in block.copies])
                 tasks.append(BlockTask(b, None, self._seconds_left(), (copies, np.zeros(len(copies)), allowed)))
-        again = self.pool.solve(tasks) if tasks else {}
+        again = self.solve_blocks(tasks, blocks) if tasks else {}
+        if any(task.block not in again or not again[task.block].ok for task in tasks):
+            return None
         for b, block in enumerate(s.blocks):
-            nc = len(block.columns)
             if b in again:
-                if not again[b].ok:
-                    return None
                 self.add_plan(b, again[b].values)  # a plan of the block like any other, for the master too
-            values[block.columns] = self.plans[b][-1][:nc]
+            values[block.columns] = self.plans[b][-1][:len(block.columns)]
         return np.round(values[s.integer])
+
+    def solve_blocks(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> dict[int, BlockResult]:
+        """The tasks on the pool's workers, or here on `blocks`, by the calls a worker makes
+        (`pool.solve_block`) but each run interruptible and within the solve's deadline (`run`).
+        Here the tasks stop at the first block without an optimum."""
+        if self.pool is not None:
+            return self.pool.solve(tasks)
+        results: dict[int, BlockResult] = {}
+        for task in tasks:
+            result = solve_block(blocks[task.block], task, self.decomposition.s.blocks[task.block].has_integers,
+                                 run=self.run_lp)
+            results[task.block] = result
+            if not result.ok:
+                break
+        return results
 
     def complete(self, integer_values: np.ndarray) -> None:
         """The whole model's LP with the binaries fixed: a plan, offered to the incumbent."""

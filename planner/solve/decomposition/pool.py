@@ -80,24 +80,38 @@ def shares(sizes: list[int], workers: int) -> list[list[int]]:
 _FORKED: dict = {}  # set just before the workers are forked: what they build their blocks from
 
 
-def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool) -> BlockResult:
-    """One task on the HiGHS holding its block (in a worker process or on a Dask worker)."""
+def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
+                run: Callable[[highspy.Highs], bool] | None = None) -> BlockResult:
+    """One task on the HiGHS holding its block: its costs, its copies' bounds for this solve only,
+    a run (`run`, True when optimal; by default HiGHS's own within `task.seconds`), the bound and plan.
+    The same calls in the phase's process, in a worker process and on a Dask worker."""
     if task.costs is not None:
         n = len(task.costs)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), task.costs)
-    h.setOptionValue("time_limit", max(task.seconds, 1e-3) if task.seconds is not None else highspy.kHighsInf)
     if task.copy_bounds is not None:
         columns, lower, upper = task.copy_bounds
         h.changeColsBounds(len(columns), columns, lower, upper)
-    h.run()
-    ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    if run is None:
+        h.setOptionValue("time_limit", max(task.seconds, 1e-3) if task.seconds is not None else highspy.kHighsInf)
+        h.run()
+        ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    else:
+        ok = run(h)
     info = h.getInfo()
     bound = info.mip_dual_bound if has_integers else info.objective_function_value
     values = np.asarray(h.getSolution().col_value) if ok else None
-    if task.copy_bounds is not None:  # as the serial phase does: back to 0..1 after this solve
+    if task.copy_bounds is not None:  # back to 0..1 after this solve
         columns, lower, _ = task.copy_bounds
         h.changeColsBounds(len(columns), columns, lower, np.ones(len(columns)))
     return BlockResult(ok and np.isfinite(bound), float(bound), values)
+
+
+def by_holder(tasks: list[BlockTask], owner: dict[int, int]) -> dict[int, list[BlockTask]]:
+    """The tasks grouped by the worker (or actor) holding their blocks."""
+    batches: dict[int, list[BlockTask]] = {}
+    for task in tasks:
+        batches.setdefault(owner[task.block], []).append(task)
+    return batches
 
 
 def _work(conn: Connection, blocks: list[int], parent: int) -> None:
@@ -134,9 +148,7 @@ class BlockPool:
 
     def solve(self, tasks: list[BlockTask]) -> dict[int, BlockResult]:
         """Solve the tasks (each block at most once), each on the worker that holds its block."""
-        batches: dict[int, list[BlockTask]] = {}
-        for task in tasks:
-            batches.setdefault(self.owner[task.block], []).append(task)
+        batches = by_holder(tasks, self.owner)
         for k, batch in batches.items():
             self.connections[k].send(batch)
         results: dict[int, BlockResult] = {}
