@@ -29,7 +29,7 @@ from planner.instance.data import build_model_data
 from planner.instance.loader import load_instance
 from planner.model.build import create_model
 from planner.solve.decomposition import phase
-from planner.solve.decomposition.prices import project_tail_weights
+from planner.solve.decomposition.prices import Prices, fill_agreements, project, project_tail_weights, tail_of
 from planner.solve.highs import new_highs
 from planner.solve.pipeline import solve_instance
 from planner.solve.scaling import choose_scales, scale_data
@@ -47,6 +47,58 @@ def _two_materials(tmp_path_factory, seed: int, shape: dict):
     assert expected is not None, "a relaxed instance always has a plan"
     event(f"aversion {shape['aversion']}, binding budget {shape['binding_budget']}")
     return folder, expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(costs=st.lists(st.integers(0, 4), min_size=1, max_size=12), alpha=st.sampled_from([0.0, 0.5, 0.8, 0.95]),
+       tie_seed=st.integers(0, 1000))
+def test_a_plans_tail_weights_maximise_its_cvar_sum(costs, alpha, tie_seed):
+    """tail_of: in the CVaR box (0 <= nu_s <= total p_s / (1 - alpha), sum = total) and the
+    maximiser of sum nu_s R_s, by the LP (scipy), with ties (few cost levels) in any order."""
+    from scipy.optimize import linprog
+
+    recourse = np.array(costs, dtype=float) * 1.5
+    p = np.random.default_rng(tie_seed).dirichlet(np.ones(len(costs)))
+    total = 0.3
+    upper = total * p / (1 - alpha)
+    ties = np.random.default_rng(tie_seed + 1).uniform(0, 1, len(costs))
+    nu = tail_of(recourse, upper, total, ties=ties)
+    best = linprog(-recourse, A_eq=np.ones((1, len(costs))), b_eq=[total], bounds=[(0, u) for u in upper])
+    assert best.status == 0
+    assert (nu >= 0).all() and (nu <= upper + 1e-15).all() and nu.sum() == pytest.approx(total, abs=1e-12)
+    assert recourse @ nu == pytest.approx(-best.fun, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_filling_the_agreements_prices_never_lowers_the_bound(tmp_path, seed):
+    """fill_agreements raises each agreement's copies' prices to its cost at those prices; the
+    Lagrangian bound (blocks solved exactly) does not fall, at random prices, and the copies of
+    each agreement that gates a block's options then sum to at least that cost."""
+    from planner.instance.generate import Shape, generate_instance
+
+    folder = generate_instance(tmp_path / "shared", 3, 5, 3, 4, seed=seed, shape=Shape(agreements=2))
+    data = build_model_data(load_instance(folder))
+    session = HighsSession(create_model(scale_data(data, choose_scales(data))), SolveOptions(), planning=True)
+    d, c = session.decomposition, session.compiled
+    assert d is not None and len(d.s.agreements) >= 2
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        drawn = Prices(rng.uniform(0, 1, len(d.s.linking_rows)),
+                       {key: float(rng.uniform(0, 0.2) * c.objective[key[1]]) for key in d.s.links})
+        projected = project(drawn, d.s, c.objective)
+        filled = fill_agreements(projected, d.s, c.objective, d.normalised)
+
+        def bound(prices: Prices) -> float:
+            return d.bound_at(session.highs, c.lp, c.objective, c.objective_offset, prices.rows, prices.copies,
+                              lambda: new_highs(SolveOptions(), log=False), time.perf_counter)
+
+        before, after = bound(projected), bound(filled)
+        assert after >= before - 1e-9 * max(1.0, abs(before))
+        shared = {g for (_, g) in d.s.links}
+        assert shared, "the generated deals gate options of the blocks"
+        for g in shared:
+            cap = c.objective[g] + float((d.normalised[:, [g]].T @ projected.rows)[0])
+            assert sum(v for (_, h), v in filled.copies.items() if h == g) >= cap - 1e-12
 
 
 @settings(max_examples=30, deadline=None)
@@ -194,7 +246,7 @@ def test_blocks_in_worker_processes_give_the_serial_result(tmp_path_factory, see
 
 
 def test_ladder_m_in_two_workers_is_the_serial_plan(tmp_path):
-    """The generated M (four rounds, agreements re-solved in the pool) gives the serial plan."""
+    """The generated M (two rounds, agreements re-solved in the pool) gives the serial plan."""
     from planner.instance.generate import generate_instance
 
     folder = generate_instance(tmp_path / "M", 6, 15, 8, 30, seed=0)

@@ -29,12 +29,15 @@ SOLVER_NAME = f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR
 INTERRUPT_GRACE = 0.5  # seconds HiGHS gets to stop after Ctrl-C before KeyboardInterrupt is raised anyway
 _POLL = 0.05  # seconds between checks of the solver thread
 
-# HiGHS options that pay on this model family: no RINS, RENS or root reduced-cost heuristic
-# (the measurements: README, "Performance").
+# HiGHS options that pay on this model family: no RINS, RENS or root reduced-cost heuristic,
+# and no restart after the root (the model has few binaries and a large LP, every scenario's
+# recourse: a restart repeats presolve and the root cut loop on it). The measurements: README,
+# "Performance".
 HIGHS_OPTIONS = {
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False,
     "mip_heuristic_run_root_reduced_cost": False,
+    "mip_allow_restart": False,
 }
 
 

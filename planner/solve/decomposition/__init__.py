@@ -29,6 +29,15 @@ each agreement's cost evenly), then from the
 restricted Dantzig-Wolfe master: the LP over convex combinations of the block plans
 found so far, with the tail rows, agreement links and budget kept exactly. Its duals are
 smoothed towards the best multipliers found (Wentges smoothing) before the next round.
+Two rules sharpen them (`prices`). Filling: each agreement's copies are raised, in
+proportion, until they sum to its cost at those prices; the bound cannot fall, since each
+block's minimum grows with its copies' prices and the agreement's own term stays 0. Prices
+from the best plan: when a round finds a better plan, the next round prices what that plan
+would need to be optimal (complementary slackness): q on its costliest scenarios (a
+subgradient of its CVaR) and each agreement it signs paid for only by the materials that
+use it. With many scenarios the master's q, one weight per scenario, is poor for rounds; the
+plan's q is right as soon as the plan is. Used once per new best plan, and no more once such
+prices gave a bound below the best.
 
 The plans. Each round makes two: the blocks' plans with every agreement signed that one of
 them uses, and a plan that signs what the LP relaxation (first round) or the master (later

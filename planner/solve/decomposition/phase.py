@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from planner.solve.decomposition.master import solve_master
 from planner.solve.decomposition.pool import BlockPool, BlockResult, BlockSpec, BlockTask, solve_block
-from planner.solve.decomposition.prices import Prices, blend, from_duals, plain, project
+from planner.solve.decomposition.prices import Prices, blend, fill_agreements, from_duals, plain, project, tail_of
 from planner.solve.decomposition.restricted import restricted_mip, support
 from planner.solve.decomposition.structure import Structure
 from planner.solve.highs import RunStatus, run
@@ -129,6 +129,8 @@ class PhaseRun:
         self.master_columns: list[list[tuple[float, np.ndarray]]] = [[] for _ in d.s.blocks]
         self.tried: set[bytes] = set()  # integer decisions already completed into whole plans
         self.restricted_tried: set[bytes] = set()  # supports the restricted MIP was solved over
+        self.plans_priced: set[float] = set()  # objectives of the best plans whose prices were tried
+        self.plan_prices_help = True  # until a plan's prices give a bound below the best
 
     # -- the phase ---------------------------------------------------------------------------------
 
@@ -157,8 +159,8 @@ class PhaseRun:
             elif self.workers > 1 and len(s.blocks) > 1:
                 self.pool = BlockPool(lambda b: self.block_solver(b, gap), [len(b.all_columns) for b in s.blocks],
                                       integers, self.workers)
-            return self.rounds(prices, signing, [] if self.pool else self.block_solvers(gap), gap, started, progress,
-                               log)
+            blocks = [] if self.pool else self.block_solvers(gap)
+            return self.rounds(self.filled(prices), signing, blocks, gap, started, progress, log)
         finally:
             if self.pool is not None:
                 self.pool.close()
@@ -175,13 +177,15 @@ class PhaseRun:
         if best.plan is not None:  # a plan found before the phase: its parts are block plans
             for b, block in enumerate(s.blocks):
                 self.add_plan(b, best.plan[block.all_columns])
-        rounds = 0
+        rounds, plan_priced = 0, False
         for rounds in range(1, ROUNDS + 1):
             if self.cancel is not None and self.cancel.is_set():
                 break
             lower = self.price(prices, blocks)
             if lower is None:  # a block without an optimum: out of time, or infeasible
                 break
+            if plan_priced and lower < best_lower:
+                self.plan_prices_help = False
             if lower > best_lower:
                 best_lower, best_prices = lower, prices
             history.append(best_lower)
@@ -211,9 +215,54 @@ class PhaseRun:
                 if master is None or self.out_of_reach(master[2], gap):
                     break
             master_prices, signing, _ = master
-            prices = project(blend(best_prices, master_prices), s, self.costs)
+            prices = self.filled(project(blend(best_prices, master_prices), s, self.costs))
+            if best.upper not in self.plans_priced and self.plan_prices_help:
+                # a new best plan: price what it does (once per plan, while that helps)
+                self.plans_priced.add(best.upper)
+                prices, plan_priced = self.supporting(prices, best.plan), True
+            else:
+                plan_priced = False
         best.bound(best_lower)
         return DecompositionResult(best.plan, best.upper, best_lower, rounds, best.proven(gap, best_lower))
+
+    def filled(self, prices: Prices) -> Prices:
+        """`prices` with each agreement's copies raised to its cap (`prices.fill_agreements`)."""
+        return fill_agreements(prices, self.decomposition.s, self.costs, self.decomposition.normalised)
+
+    def supporting(self, prices: Prices, plan: np.ndarray) -> Prices:
+        """Prices that `plan` satisfies the optimality conditions for, where it decides them:
+        the tail weights on its costliest scenarios (`prices.tail_of`, ties broken by the
+        weights of `prices`), and each agreement it signs paid for only by the blocks that use
+        it (what the other blocks' copies carried moved to them, in proportion)."""
+        d = self.decomposition
+        s, k = d.s, d.s.tail_count
+        rows = prices.rows.copy()
+        if k:
+            x = plan.copy()
+            x[s.linking_columns] = 0.0
+            recourse = d.normalised[:k] @ x - d.sign[:k] * self.rhs[:k]
+            box = self.costs[s.linking_columns[1:1 + k]], float(self.costs[s.linking_columns[0]])
+            rows[:k] = tail_of(recourse, *box, ties=prices.rows[:k])
+        copies = dict(prices.copies)
+        for g in s.agreements.tolist():
+            keys = [key for key in copies if key[1] == g]
+            users = [key for key in keys if self.uses(key[0], g, plan)]
+            if plan[g] < 0.5 or not users:
+                continue
+            moved = sum(copies[key] for key in keys if key not in users)
+            held = sum(copies[key] for key in users)
+            for key in keys:
+                copies[key] = 0.0
+            for key in users:
+                copies[key] = prices.copies[key] + moved * (prices.copies[key] / held if held > 0 else 1 / len(users))
+        return self.filled(Prices(rows, copies))
+
+    def uses(self, b: int, g: int, plan: np.ndarray) -> bool:
+        """Whether block b's part of `plan` contracts an option that agreement g gates."""
+        d = self.decomposition
+        block = d.s.blocks[b]
+        link_rows = np.searchsorted(block.rows, d.s.links[(b, g)])  # its rows z_o - w_g <= 0
+        return bool(np.max(d.block_matrices[b][link_rows][:, :len(block.columns)] @ plan[block.columns]) > 0.5)
 
     def master(self, masters: list[float], log: Callable | None) -> tuple[Prices, np.ndarray, float] | None:
         """The restricted master (`master`); its value is kept in `masters`."""

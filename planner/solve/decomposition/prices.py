@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from planner.solve.decomposition.structure import Structure
 
@@ -49,6 +50,49 @@ def project(prices: Prices, s: Structure, costs: np.ndarray) -> Prices:
     if k:
         nu[:k] = project_tail_weights(nu[:k], costs[cols[1:1 + k]], float(costs[cols[0]]))
     return Prices(nu, {key: max(0.0, value) for key, value in prices.copies.items()})
+
+
+def fill_agreements(prices: Prices, s: Structure, costs: np.ndarray, normalised: sp.csr_matrix) -> Prices:
+    """Raise the copies' prices of each agreement until they sum to its cap, the agreement's
+    cost at these prices (its objective cost plus nu_i times its entries in the normalised
+    linking rows, the budget row), in proportion to them (evenly when all are 0).
+
+    The bound never falls: each block's minimum is non-decreasing in its copies' prices (the
+    copies are >= 0), and the agreement's own term min(0, cap - sum of its copies' prices)
+    stays 0."""
+    g = s.agreements
+    if not len(g):
+        return prices
+    caps = costs[g] + normalised[:, g].T @ prices.rows
+    copies = dict(prices.copies)
+    for agreement, cap in zip(g.tolist(), np.asarray(caps).ravel().tolist()):
+        keys = [key for key in copies if key[1] == agreement]
+        total = sum(copies[key] for key in keys)
+        if not keys or cap <= total:
+            continue
+        for key in keys:
+            copies[key] = copies[key] * cap / total if total > 0 else cap / len(keys)
+    return Prices(prices.rows, copies)
+
+
+def tail_of(recourse: np.ndarray, upper: np.ndarray, total: float, ties: np.ndarray | None = None) -> np.ndarray:
+    """The tail weights that put a plan's CVaR on its costliest scenarios: given its recourse
+    cost R_s per tail row, a maximiser of sum_s nu_s R_s over {0 <= nu_s <= upper_s, sum nu_s =
+    total} (a subgradient of the CVaR at the plan): the costliest rows filled first. Costs
+    within 1e-9 of the largest of each other are ties, filled in the order of `ties`
+    (largest first), then by row."""
+    k = len(recourse)
+    nu = np.zeros(k)
+    scale = max(1e-300, float(np.max(np.abs(recourse)))) if k else 1.0
+    level = np.round(recourse / scale, 9)
+    order = np.lexsort((np.arange(k), -(ties if ties is not None else np.zeros(k)), -level))
+    left = total
+    for i in order:
+        nu[i] = min(upper[i], left)
+        left -= nu[i]
+        if left <= 0:
+            break
+    return nu
 
 
 def from_duals(row_dual: np.ndarray, s: Structure, sign: np.ndarray) -> Prices:
