@@ -74,7 +74,7 @@ def chart(rows: list[dict], out: Path) -> None:
         axis.set_major_formatter(plain)
         axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     other.set_yticks([200, 500, 1000, 2000, 3000])
-    ax.set_yticks([5, 10, 20, 50, 100, 200, 500])
+    ax.set_yticks([1, 2, 5, 10, 20, 50, 100, 200, 500])
     ax.set_title("The ladder's M with more scenarios (planner, gap 1e-4)")
     fig.legend(loc="upper left", bbox_to_anchor=(0.12, 0.88), fontsize=8, frameon=False)
     fig.tight_layout()
