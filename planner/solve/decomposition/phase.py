@@ -20,7 +20,16 @@ import scipy.sparse as sp
 
 from planner.solve.decomposition.master import solve_master
 from planner.solve.decomposition.pool import BlockPool, BlockResult, BlockSpec, BlockTask, solve_block
-from planner.solve.decomposition.prices import Prices, blend, fill_agreements, from_duals, plain, project, tail_of
+from planner.solve.decomposition.prices import (
+    Prices,
+    blend,
+    fill_agreements,
+    from_duals,
+    plain,
+    project,
+    tail_box,
+    tail_of,
+)
 from planner.solve.decomposition.restricted import restricted_mip, support
 from planner.solve.decomposition.structure import Structure
 from planner.solve.highs import RunStatus, run
@@ -129,8 +138,6 @@ class PhaseRun:
         self.master_columns: list[list[tuple[float, np.ndarray]]] = [[] for _ in d.s.blocks]
         self.tried: set[bytes] = set()  # integer decisions already completed into whole plans
         self.restricted_tried: set[bytes] = set()  # supports the restricted MIP was solved over
-        self.plans_priced: set[float] = set()  # objectives of the best plans whose prices were tried
-        self.plan_prices_help = True  # until a plan's prices give a bound below the best
 
     # -- the phase ---------------------------------------------------------------------------------
 
@@ -177,7 +184,11 @@ class PhaseRun:
         if best.plan is not None:  # a plan found before the phase: its parts are block plans
             for b, block in enumerate(s.blocks):
                 self.add_plan(b, best.plan[block.all_columns])
-        rounds, plan_priced = 0, False
+        rounds = 0
+        # prices from the best plan (`supporting`): the objective of the last plan priced so, whether
+        # this round's prices came from it, and whether such prices still help (none gave a bound
+        # below the best yet)
+        priced_upper, plan_priced, plan_prices_help = math.inf, False, True
         for rounds in range(1, ROUNDS + 1):
             if self.cancel is not None and self.cancel.is_set():
                 break
@@ -185,7 +196,7 @@ class PhaseRun:
             if lower is None:  # a block without an optimum: out of time, or infeasible
                 break
             if plan_priced and lower < best_lower:
-                self.plan_prices_help = False
+                plan_prices_help = False
             if lower > best_lower:
                 best_lower, best_prices = lower, prices
             history.append(best_lower)
@@ -216,12 +227,9 @@ class PhaseRun:
                     break
             master_prices, signing, _ = master
             prices = self.filled(project(blend(best_prices, master_prices), s, self.costs))
-            if best.upper not in self.plans_priced and self.plan_prices_help:
-                # a new best plan: price what it does (once per plan, while that helps)
-                self.plans_priced.add(best.upper)
-                prices, plan_priced = self.supporting(prices, best.plan), True
-            else:
-                plan_priced = False
+            plan_priced = plan_prices_help and best.plan is not None and best.upper < priced_upper
+            if plan_priced:  # a new best plan: price what it does (filled prices stay filled)
+                prices, priced_upper = self.supporting(prices, best.plan), best.upper
         best.bound(best_lower)
         return DecompositionResult(best.plan, best.upper, best_lower, rounds, best.proven(gap, best_lower))
 
@@ -233,7 +241,8 @@ class PhaseRun:
         """Prices that `plan` satisfies the optimality conditions for, where it decides them:
         the tail weights on its costliest scenarios (`prices.tail_of`, ties broken by the
         weights of `prices`), and each agreement it signs paid for only by the blocks that use
-        it (what the other blocks' copies carried moved to them, in proportion)."""
+        it (what the other blocks' copies carried moved to them, in proportion: each agreement's
+        sum, and so filled prices, unchanged; the tail rows hold no agreement, so its cap too)."""
         d = self.decomposition
         s, k = d.s, d.s.tail_count
         rows = prices.rows.copy()
@@ -241,21 +250,19 @@ class PhaseRun:
             x = plan.copy()
             x[s.linking_columns] = 0.0
             recourse = d.normalised[:k] @ x - d.sign[:k] * self.rhs[:k]
-            box = self.costs[s.linking_columns[1:1 + k]], float(self.costs[s.linking_columns[0]])
-            rows[:k] = tail_of(recourse, *box, ties=prices.rows[:k])
+            rows[:k] = tail_of(recourse, *tail_box(s, self.costs), ties=prices.rows[:k])
         copies = dict(prices.copies)
-        for g in s.agreements.tolist():
-            keys = [key for key in copies if key[1] == g]
+        for g, keys in s.agreement_copies.items():
             users = [key for key in keys if self.uses(key[0], g, plan)]
             if plan[g] < 0.5 or not users:
                 continue
-            moved = sum(copies[key] for key in keys if key not in users)
-            held = sum(copies[key] for key in users)
+            held = sum(prices.copies[key] for key in users)
+            moved = sum(prices.copies[key] for key in keys) - held
             for key in keys:
                 copies[key] = 0.0
             for key in users:
                 copies[key] = prices.copies[key] + moved * (prices.copies[key] / held if held > 0 else 1 / len(users))
-        return self.filled(Prices(rows, copies))
+        return Prices(rows, copies)
 
     def uses(self, b: int, g: int, plan: np.ndarray) -> bool:
         """Whether block b's part of `plan` contracts an option that agreement g gates."""

@@ -8,7 +8,6 @@ beta_bg >= 0 per copy of agreement g in block b. The bound holds for any prices 
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,13 +41,20 @@ def project_tail_weights(weights: np.ndarray, upper: np.ndarray, total: float) -
     return mu
 
 
+def tail_box(s: Structure, costs: np.ndarray) -> tuple[np.ndarray, float]:
+    """The set the tail weights live in, {0 <= nu_s <= upper_s, sum nu_s = total}: upper_s =
+    cost(e_s) and total = cost(eta)."""
+    cols = s.linking_columns
+    return costs[cols[1:1 + s.tail_count]], float(costs[cols[0]])
+
+
 def project(prices: Prices, s: Structure, costs: np.ndarray) -> Prices:
     """Multipliers the bound holds for: tail weights in {0 <= nu_s <= cost(e_s), sum = cost(eta)},
     every other multiplier >= 0."""
-    k, cols = s.tail_count, s.linking_columns
+    k = s.tail_count
     nu = np.maximum(prices.rows, 0.0)
     if k:
-        nu[:k] = project_tail_weights(nu[:k], costs[cols[1:1 + k]], float(costs[cols[0]]))
+        nu[:k] = project_tail_weights(nu[:k], *tail_box(s, costs))
     return Prices(nu, {key: max(0.0, value) for key, value in prices.copies.items()})
 
 
@@ -66,7 +72,7 @@ def fill_agreements(prices: Prices, s: Structure, costs: np.ndarray, normalised:
     caps = costs[g] + normalised[:, g].T @ prices.rows
     copies = dict(prices.copies)
     for agreement, cap in zip(g.tolist(), np.asarray(caps).ravel().tolist()):
-        keys = [key for key in copies if key[1] == agreement]
+        keys = s.agreement_copies.get(agreement, [])
         total = sum(copies[key] for key in keys)
         if not keys or cap <= total:
             continue
@@ -104,13 +110,12 @@ def from_duals(row_dual: np.ndarray, s: Structure, sign: np.ndarray) -> Prices:
 
 def plain(s: Structure, costs: np.ndarray) -> Prices:
     """Tail weights in proportion to p (the expected cost), agreement costs split evenly."""
-    k, cols = s.tail_count, s.linking_columns
+    k = s.tail_count
     nu = np.zeros(len(s.linking_rows))
     if k:
-        upper = costs[cols[1:1 + k]]
-        nu[:k] = costs[cols[0]] * upper / max(upper.sum(), 1e-300)
-    sharing = Counter(g for _, g in s.links)  # blocks holding a copy of each w_g
-    return Prices(nu, {(b, g): float(costs[g]) / sharing[g] for (b, g) in s.links})
+        upper, total = tail_box(s, costs)
+        nu[:k] = total * upper / max(upper.sum(), 1e-300)
+    return Prices(nu, {(b, g): float(costs[g]) / len(s.agreement_copies[g]) for (b, g) in s.links})
 
 
 def blend(best: Prices, master: Prices, smoothing: float = SMOOTHING) -> Prices:

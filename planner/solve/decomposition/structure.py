@@ -10,6 +10,7 @@ block more. Each agreement gets a copy w^b_g in every block it gates.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,6 +44,14 @@ class Structure:
     agreements: np.ndarray  # columns of w_g
     links: dict[tuple[int, int], list[int]]  # (block, agreement column) -> link rows z_o <= w_g
     integer: np.ndarray  # integer columns of the whole model
+
+    @cached_property
+    def agreement_copies(self) -> dict[int, list[tuple[int, int]]]:
+        """Agreement column -> its copies (block, agreement column), in the order of `links`."""
+        copies: dict[int, list[tuple[int, int]]] = {}
+        for key in self.links:
+            copies.setdefault(key[1], []).append(key)
+        return copies
 
 
 def find_structure(declared: ModelStructure, columns: list, rows: list, matrix: sp.csr_matrix) -> Structure | None:
