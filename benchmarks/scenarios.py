@@ -1,12 +1,13 @@
 """How time and memory grow with the number of scenarios.
 
-    python benchmarks/scenarios.py [--counts 30,100,300,1000,2000] [--gap 1e-4] [--time-limit 600]
+    python benchmarks/scenarios.py [--counts 30,100,300,1000,2000] [--gap 1e-4] [--time-limit 600] [--workers 1]
 
 The ladder's M instance (6 materials x 15 options x 8 periods, `planner generate`, seed 0)
 with more and more explicit scenarios, each solved by `planner` (the decomposition phase,
 then branch and bound if needed) in its own process: model size, time, the phase's rounds,
 status and gap, and the process's peak memory. Rows go to results/scenarios.csv; a chart of
-seconds and MiB against scenarios to docs/scenarios.png; a Markdown table is printed.
+seconds and MiB against scenarios to docs/scenarios.png (one worker only); a Markdown table is printed.
+`--workers N` solves the phase's blocks in N processes (peak memory is then the solve's own).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from pathlib import Path
 from records import REPO, append_rows, measure
 
 COLUMNS = ["date", "machine", "scenarios", "variables", "constraints", "nonzeros", "status", "mip_gap", "method",
-           "rounds", "build_s", "solve_s", "phase_s", "total_s", "peak_mib"]
+           "rounds", "build_s", "solve_s", "phase_s", "total_s", "peak_mib", "workers"]
 
 
-def one(folder: str, gap: float, time_limit: float | None) -> dict:
+def one(folder: str, gap: float, time_limit: float | None, workers: int = 1) -> dict:
     import resource
     import time
 
@@ -34,14 +35,14 @@ def one(folder: str, gap: float, time_limit: float | None) -> dict:
     from planner.solve.session import SolveOptions
 
     started = time.perf_counter()
-    out = solve_instance(folder, SolveOptions(mip_gap=gap, time_limit=time_limit, threads=1))
+    out = solve_instance(folder, SolveOptions(mip_gap=gap, time_limit=time_limit, threads=1, workers=workers))
     sizes = out.report.sizes
     return {"variables": sizes["variables"], "constraints": sizes["constraints"], "nonzeros": sizes["nonzeros"],
             "status": str(out.report.status), "mip_gap": out.mip_gap, "method": str(out.report.method),
             "rounds": out.report.decomposition_rounds, "build_s": out.build_seconds,
             "solve_s": out.report.solve_seconds, "phase_s": out.report.decomposition_seconds,
             "total_s": time.perf_counter() - started,
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "workers": workers}
 
 
 def chart(rows: list[dict], out: Path) -> None:
@@ -86,11 +87,12 @@ def main() -> None:
     parser.add_argument("--counts", default="30,100,300,1000,2000")
     parser.add_argument("--gap", type=float, default=1e-4)
     parser.add_argument("--time-limit", type=float, default=None)
+    parser.add_argument("--workers", type=int, default=1, help="processes for the phase's blocks")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "scenarios.csv")
     parser.add_argument("--one", metavar="FOLDER", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, args.gap, args.time_limit)))
+        print(json.dumps(one(args.one, args.gap, args.time_limit, args.workers)))
         return
 
     from planner.instance.generate import generate_instance
@@ -100,7 +102,8 @@ def main() -> None:
     for count in map(int, args.counts.split(",")):
         folder = Path(tempfile.mkdtemp()) / f"M-{count}"
         generate_instance(folder, 6, 15, 8, count, seed=0)
-        command = [sys.executable, __file__, "--one", str(folder), "--gap", str(args.gap)]
+        command = [sys.executable, __file__, "--one", str(folder), "--gap", str(args.gap),
+                   "--workers", str(args.workers)]
         if args.time_limit:
             command += ["--time-limit", str(args.time_limit)]
         found = measure(command, f"{count} scenarios")
@@ -111,7 +114,7 @@ def main() -> None:
         print(f"{count} scenarios: {row['status']} in {row['total_s']:.1f} s ({row['method']}), "
               f"peak {row['peak_mib']:.0f} MiB", file=sys.stderr)
     append_rows(args.out, rows, COLUMNS)
-    if rows:
+    if rows and args.workers == 1 and len(rows) > 1:
         chart(rows, REPO / "docs" / "scenarios.png")
     print("| scenarios | columns | nonzeros | method (rounds) | status, gap | phase s | total s | peak MiB |")
     print("|---|---|---|---|---|---|---|---|")

@@ -101,6 +101,51 @@ def test_filling_the_agreements_prices_never_lowers_the_bound(tmp_path, seed):
             assert sum(v for (_, h), v in filled.copies.items() if h == g) >= cap - 1e-12
 
 
+@pytest.mark.parametrize("seed, budget", [(0, 1.0), (1, 1.0), (0, 0.1)])
+def test_the_blocks_plans_put_together_start_the_completion(tmp_path, seed, budget):
+    """put_together: the blocks' plans at first prices make a whole plan with the union's
+    integer values that holds every row of the whole model but the budget; the completion LP
+    started from it (HiGHS has no basis yet) ends as the one from scratch: at the same LP
+    optimum under a budget that does not bind (1.0: every fixed cost), and both without a plan
+    or both at the same optimum under one that may (0.1)."""
+    import scipy.sparse as sp
+
+    from planner.instance.generate import Shape, generate_instance
+    from planner.solve.decomposition.prices import plain
+    from planner.solve.incumbent import Incumbent
+
+    folder = generate_instance(tmp_path / "gen", 3, 6, 4, 8, seed=seed, shape=Shape(agreements=2, budget=budget))
+    data = build_model_data(load_instance(folder))
+    completed = []
+    for with_start in (True, False):
+        session = HighsSession(create_model(scale_data(data, choose_scales(data))), SolveOptions(), planning=True)
+        d, c, h = session.decomposition, session.compiled, session.highs
+        assert d is not None and not h.getBasis().valid
+        ints = d.s.integer.astype(np.int32)
+        h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
+        best = Incumbent(c.objective, c.objective_offset)
+        run = phase.PhaseRun(d, h, c.lp, c.objective, c.objective_offset,
+                             lambda: new_highs(SolveOptions(), log=False), None, time.perf_counter, best)
+        assert run.price(plain(d.s, c.objective), run.block_solvers(1e-6)) is not None
+        union = run.union_plan()
+        start = run.put_together(union)
+        a = c.lp.a_matrix_
+        matrix = sp.csc_matrix((a.value_, a.index_, a.start_), shape=(c.lp.num_row_, c.lp.num_col_))
+        activity = matrix @ start
+        held = np.ones(c.lp.num_row_, dtype=bool)
+        held[d.s.linking_rows[d.s.tail_count:]] = False  # the budget row
+        tolerance = 1e-7 * np.maximum(1.0, np.abs(activity))
+        assert (activity[held] >= np.asarray(c.lp.row_lower_)[held] - tolerance[held]).all()
+        assert (activity[held] <= np.asarray(c.lp.row_upper_)[held] + tolerance[held]).all()
+        assert (start >= np.asarray(c.lp.col_lower_) - 1e-9).all()
+        assert (start <= np.asarray(c.lp.col_upper_) + 1e-9).all()
+        assert np.array_equal(start[d.s.integer], union)
+        run.complete(union, start if with_start else None)
+        completed.append(best.upper)
+    assert math.isfinite(completed[0]) or budget < 1
+    assert completed[0] == pytest.approx(completed[1], rel=1e-9)
+
+
 @settings(max_examples=30, deadline=None)
 @given(weights=st.lists(st.floats(0, 10), min_size=1, max_size=12), total=st.floats(0.01, 1),
        alpha=st.floats(0, 0.95))
@@ -254,6 +299,95 @@ def test_ladder_m_in_two_workers_is_the_serial_plan(tmp_path):
     parallel = solve_instance(folder, SolveOptions(threads=1, workers=2))
     assert serial.report.decomposition_rounds > 1
     assert parallel.figures.objective == serial.figures.objective and parallel.plan.volume == serial.plan.volume
+
+
+def test_blocks_moved_between_workers_give_the_serial_plans(tmp_path):
+    """BlockPool.rebalance: blocks shared again on their seconds are built afresh in their new
+    worker and give, round after round and in re-solves that keep the costs, the plans and bounds
+    of one HiGHS per block solved in turn here."""
+    import dataclasses
+
+    from planner.instance.generate import Shape, generate_instance
+    from planner.solve.decomposition.pool import REBALANCE, BlockPool, BlockTask, longest, shares, solve_block
+    from planner.solve.decomposition.prices import plain
+    from planner.solve.incumbent import Incumbent
+
+    folder = generate_instance(tmp_path / "gen", 4, 6, 4, 8, seed=3, shape=Shape(agreements=2))
+    data = build_model_data(load_instance(folder))
+    session = HighsSession(create_model(scale_data(data, choose_scales(data))), SolveOptions(), planning=True)
+    d, c = session.decomposition, session.compiled
+    run = phase.PhaseRun(d, session.highs, c.lp, c.objective, c.objective_offset,
+                         lambda: new_highs(SolveOptions(threads=1), log=False), None, time.perf_counter,
+                         Incumbent(c.objective, c.objective_offset))
+    blocks = d.s.blocks
+    assert len(blocks) == 4 and all(block.has_integers for block in blocks)
+    rng = np.random.default_rng(0)
+    first = plain(d.s, c.objective)
+
+    def costs(prices: Prices) -> list[np.ndarray]:
+        reduced = c.objective + d.normalised.T @ prices.rows
+        return [np.concatenate([reduced[block.columns], [prices.copies.get((b, g), 0.0) for g in block.copies]])
+                for b, block in enumerate(blocks)]
+
+    rounds = [costs(project(Prices(first.rows * rng.uniform(0.5, 1.5, len(first.rows)),
+                                   {key: value * float(rng.uniform(0, 2)) for key, value in first.copies.items()}),
+                            d.s, c.objective)) for _ in range(3)]
+    block = next(b for b, blk in enumerate(blocks) if blk.copies)  # a re-solve without its agreements
+    n = len(blocks[block].columns)
+    copies = np.arange(n, n + len(blocks[block].copies), dtype=np.int32)
+    re_solve = BlockTask(block, None, None, (copies, np.zeros(len(copies)), np.zeros(len(copies))))
+    sequence = [[BlockTask(b, cost, None) for b, cost in enumerate(round_costs)] + [[re_solve]]
+                for round_costs in rounds]
+
+    # the workers are forked before this process runs a MIP (a fork copies HiGHS's thread
+    # scheduler as a MIP left it, without its threads; the phase forks after LPs only)
+    pool = BlockPool(lambda b: run.block_solver(b, 1e-6), [len(blk.all_columns) for blk in blocks],
+                     [True] * len(blocks), 2)
+    draws = [list(rng.uniform(0.1, 10.0, len(blocks))) for _ in range(200)]
+
+    def moves_block(seconds: list[float], b: int) -> bool:
+        held = shares(seconds, 2)
+        return (held != pool.held and b not in pool.held[next(k for k, share in enumerate(held) if b in share)]
+                and longest(held, seconds) < (1 - REBALANCE) * longest(pool.held, seconds))
+
+    try:
+        here = run.block_solvers(1e-6)
+        expected = []
+        for round_tasks in sequence:
+            *tasks, [again] = round_tasks
+            expected.append({t.block: solve_block(here[t.block], t, True) for t in tasks})
+            expected.append({again.block: solve_block(here[again.block], again, True)})
+        got, moves = [], 0
+        for round_tasks in sequence:
+            *tasks, [again] = round_tasks
+            before = {b: k for b, k in pool.owner.items()}
+            got.append(pool.solve(tasks))
+            # seconds on which the re-solved block moves to the other worker before its re-solve
+            skewed = next(seconds for seconds in draws if moves_block(seconds, again.block))
+            pool.rebalance(skewed)
+            moves += sum(pool.owner[b] != before[b] for b in before)
+            assert again.block in pool.moved
+            got.append(pool.solve([dataclasses.replace(again)]))
+        assert moves > 0
+    finally:
+        pool.close()
+    for want, have in zip(expected, got):
+        assert want.keys() == have.keys()
+        for b in want:
+            assert have[b].ok and have[b].bound == want[b].bound
+            assert np.array_equal(have[b].values, want[b].values)
+
+
+def test_shares_balance_sizes_and_keep_pinned_blocks():
+    """shares: longest first to the least loaded worker; pinned blocks stay where they are."""
+    from planner.solve.decomposition.pool import longest, shares
+
+    held = shares([7.8, 2.6, 2.7, 1.4, 0.7, 2.1], 2)
+    assert sorted(b for share in held for b in share) == list(range(6))
+    assert longest(held, [7.8, 2.6, 2.7, 1.4, 0.7, 2.1]) == pytest.approx(8.8)
+    pinned = shares([7.8, 2.6, 2.7, 1.4, 0.7, 2.1], 2, pinned={4: 0, 3: 0})
+    assert {3, 4} <= set(pinned[0])
+    assert shares([5.0, 1.0], 3) == [[0], [1]]
 
 
 def test_blocks_on_a_dask_cluster_give_the_serial_plan(tmp_path):

@@ -83,7 +83,14 @@ class DaskBlockPool:
 
     def solve(self, tasks: list[BlockTask]) -> dict[int, BlockResult]:
         """Solve the tasks (each block at most once), each on the actor that holds its block."""
-        pending = [self.actors[k].solve(batch) for k, batch in by_holder(tasks, self.owner).items()]
+        return self.collect(self.submit(tasks))
+
+    def submit(self, tasks: list[BlockTask]) -> list[Any]:
+        """Send the tasks to the actors holding their blocks; the answers to wait for (`collect`)."""
+        return [self.actors[k].solve(batch) for k, batch in by_holder(tasks, self.owner).items()]
+
+    def collect(self, pending: list[Any]) -> dict[int, BlockResult]:
+        """The results of submitted tasks, waited for in short polls (module docstring)."""
         while not all(answer.done() for answer in pending):
             time.sleep(_POLL)
         results: dict[int, BlockResult] = {}

@@ -48,6 +48,14 @@ LP_START_MAX_COLUMNS = 100_000
 
 
 @dataclass
+class Submitted:
+    """Block tasks sent off (`PhaseRun.submit`): the pool's handle, None when solved here."""
+
+    tasks: list[BlockTask]
+    handle: list | None
+
+
+@dataclass
 class DecompositionResult:
     """What the phase found: the best plan (every column), its objective and the bound."""
 
@@ -200,11 +208,16 @@ class PhaseRun:
             if lower > best_lower:
                 best_lower, best_prices = lower, prices
             history.append(best_lower)
-            self.complete(self.union_plan())
-            if not best.proven(gap, best_lower):
-                agreeing = self.agreeing_plan(signing, blocks)
+            # two plans: the union of the blocks' plans, and one signing `signing`, for which the
+            # workers re-solve some blocks while the union is completed here
+            union = self.union_plan()
+            re_solve = self.submit(self.agreeing_tasks(signing), blocks)
+            self.complete(union, self.put_together(union))
+            again = self.collect(re_solve, blocks, wanted=not best.proven(gap, best_lower))
+            if again is not None:
+                agreeing = self.agreeing_plan(signing, re_solve.tasks, again)
                 if agreeing is not None:
-                    self.complete(agreeing)
+                    self.complete(agreeing, self.put_together(agreeing))
             if progress is not None:
                 progress(self.clock() - started, best.upper if math.isfinite(best.upper) else None, best_lower)
             if log is not None:
@@ -295,9 +308,9 @@ class PhaseRun:
             return False
         self.restricted_tried.add(key)
         before = self.best.upper
-        values = restricted_mip(self, free)
-        if values is not None:
-            self.complete(values)
+        plan = restricted_mip(self, free)
+        if plan is not None:
+            self.complete(np.round(plan[self.decomposition.s.integer]), plan)
         if log is not None:
             log(f"decomposition restricted MIP over {int(free.sum())} of {len(free)} binaries: "
                 f"best plan {self.best.upper:.10g}\n")
@@ -363,14 +376,11 @@ class PhaseRun:
                 values[g] = max(values[g], value)
         return np.round(values[s.integer])
 
-    def agreeing_plan(self, signing: np.ndarray, blocks: list[highspy.Highs]) -> np.ndarray | None:
-        """Integer values of a plan that signs exactly `signing`: each block's last plan when
-        it uses no agreement left unsigned, else the block solved again without those."""
+    def agreeing_tasks(self, signing: np.ndarray) -> list[BlockTask]:
+        """The blocks to solve again for a plan that signs exactly `signing`: those whose last
+        plan uses an agreement left unsigned, each without those agreements."""
         s = self.decomposition.s
         signed = dict(zip(s.agreements.tolist(), signing.tolist()))
-        values = np.zeros(len(self.costs))
-        for g, on in signed.items():
-            values[g] = float(on)
         tasks = []
         for b, block in enumerate(s.blocks):
             nc, plan = len(block.columns), self.plans[b][-1]
@@ -378,9 +388,17 @@ class PhaseRun:
                 copies = np.arange(nc, nc + len(block.copies), dtype=np.int32)
                 allowed = np.array([float(signed[g]) for g in block.copies])
                 tasks.append(BlockTask(b, None, self._seconds_left(), (copies, np.zeros(len(copies)), allowed)))
-        again = self.solve_blocks(tasks, blocks) if tasks else {}
+        return tasks
+
+    def agreeing_plan(self, signing: np.ndarray, tasks: list[BlockTask],
+                      again: dict[int, BlockResult]) -> np.ndarray | None:
+        """Integer values of a plan that signs exactly `signing`: each block's last plan when
+        it uses no agreement left unsigned, else its plan solved again (`tasks`, results `again`)."""
+        s = self.decomposition.s
         if any(task.block not in again or not again[task.block].ok for task in tasks):
             return None
+        values = np.zeros(len(self.costs))
+        values[s.agreements] = signing.astype(float)
         for b, block in enumerate(s.blocks):
             if b in again:
                 self.add_plan(b, again[b].values)  # a plan of the block like any other, for the master too
@@ -388,13 +406,27 @@ class PhaseRun:
         return np.round(values[s.integer])
 
     def solve_blocks(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> dict[int, BlockResult]:
-        """The tasks on the pool's workers, or here on `blocks`, by the calls a worker makes
-        (`pool.solve_block`) but each run interruptible and within the solve's deadline (`run`).
-        Here the tasks stop at the first block without an optimum."""
-        if self.pool is not None:
-            return self.pool.solve(tasks)
+        """The tasks on the pool's workers, or here on `blocks` (`submit`, then `collect`)."""
+        return self.collect(self.submit(tasks, blocks), blocks) or {}
+
+    def submit(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> Submitted:
+        """Send the tasks to the pool's workers and return at once; without a pool they wait
+        for `collect`. Every submit is collected before the next."""
+        return Submitted(tasks, self.pool.submit(tasks) if self.pool is not None and tasks else None)
+
+    def collect(self, submitted: Submitted, blocks: list[highspy.Highs],
+                wanted: bool = True) -> dict[int, BlockResult] | None:
+        """The results of submitted tasks, None when not `wanted` (the pool's are received and
+        dropped; here they are not solved). Here they are solved on `blocks`, by the calls a
+        worker makes (`pool.solve_block`) but each run interruptible and within the solve's
+        deadline (`run`), stopping at the first block without an optimum."""
+        if submitted.handle is not None and self.pool is not None:
+            received = self.pool.collect(submitted.handle)
+            return received if wanted else None
+        if not wanted:
+            return None
         results: dict[int, BlockResult] = {}
-        for task in tasks:
+        for task in submitted.tasks:
             result = solve_block(blocks[task.block], task, self.decomposition.s.blocks[task.block].has_integers,
                                  run=self.run_lp)
             results[task.block] = result
@@ -402,8 +434,29 @@ class PhaseRun:
                 break
         return results
 
-    def complete(self, integer_values: np.ndarray) -> None:
-        """The whole model's LP with the binaries fixed: a plan, offered to the incumbent."""
+    def put_together(self, integer_values: np.ndarray) -> np.ndarray:
+        """A whole plan with these integer values from the blocks' last plans: their columns,
+        eta = 0 and each e_s the scenario's excess over it (so every tail row holds). A start
+        for `complete`; it breaks only the budget, when the plans spend more than it."""
+        d = self.decomposition
+        s, k = d.s, d.s.tail_count
+        plan = np.zeros(len(self.costs))
+        for b, block in enumerate(s.blocks):
+            plan[block.columns] = self.plans[b][-1][:len(block.columns)]
+        plan[s.integer] = integer_values
+        if k:
+            excess = d.normalised[:k] @ plan - d.sign[:k] * self.rhs[:k]  # eta and e_s are 0 here
+            plan[s.linking_columns[1:1 + k]] = np.maximum(excess, 0.0)
+        return plan
+
+    def complete(self, integer_values: np.ndarray, start: np.ndarray | None = None) -> None:
+        """The whole model's LP with the binaries fixed: a plan, offered to the incumbent.
+
+        HiGHS starts the LP from its last basis (the LP relaxation's, or the last completion's);
+        without one (above LP_START_MAX_COLUMNS, or after the restricted MIP) from `start`, a
+        whole plan with these integer values, from which HiGHS builds a basis (far fewer
+        iterations than from scratch). A start is not used when there is a basis: the basis of
+        a neighbouring plan is the better one (README, "How a plan is solved")."""
         key = integer_values.tobytes()
         if key in self.tried:
             return
@@ -411,6 +464,11 @@ class PhaseRun:
         s = self.decomposition.s
         ints = s.integer.astype(np.int32)
         self.h.changeColsBounds(len(ints), ints, integer_values, integer_values)
+        if start is not None and not self.h.getBasis().valid:
+            solution = highspy.HighsSolution()
+            solution.col_value = start
+            solution.value_valid = True
+            self.h.setSolution(solution)
         if self.run_lp(self.h):
             plan = np.asarray(self.h.getSolution().col_value)
             for b, block in enumerate(s.blocks):  # its part in each block is a block plan

@@ -1,22 +1,33 @@
 """The blocks of a round solved side by side in worker processes (`SolveOptions.workers`).
 
 The blocks of a round are independent MIPs. With more than one worker, each worker process
-holds the HiGHS instances of its share of the blocks for the whole phase (forked from the
-solve, so nothing is copied or pickled up front); a round sends each block its new costs
-(and, to re-solve a block without some agreements, its copies' bounds) and gets back its
-bound and plan. Each block is solved by the same sequence of calls as in the serial phase,
-so the plans and bounds, and the phase's result, are the same whatever the number of
-workers. One HiGHS thread per worker: HiGHS instances are never run in threads of one
-process. Workers die with the solve (`planner.processes.bind_to_parent`); Ctrl-C stays
-with the parent.
+holds the HiGHS instances of its share of the blocks (forked from the solve, so nothing is
+copied or pickled up front); a round sends each block its new costs (and, to re-solve a
+block without some agreements, its copies' bounds) and gets back its bound and plan. Each
+block is solved by the same sequence of calls as in the serial phase, so the plans and
+bounds, and the phase's result, are the same whatever the number of workers.
+
+Shares. The first shares balance the blocks' columns (`shares`); a block's time is not in
+proportion to them (how many nodes its MIP takes is not known before), so after each round
+of every block the shares are balanced again on the seconds each block took, when that
+shortens the round by more than REBALANCE. A block that moves is built afresh in its new
+worker (from the data forked into every worker) while the phase completes plans and solves
+its master. Only blocks with integers move: HiGHS starts every MIP solve from scratch (it
+keeps no basis or start from the last one), so a fresh instance gives the same plan and
+bound, while an LP block keeps the basis of its last solve, and its plan could differ.
+
+One HiGHS thread per worker: HiGHS instances are never run in threads of one process.
+Workers die with the solve (`planner.processes.bind_to_parent`); Ctrl-C stays with the
+parent.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 
 import highspy
@@ -60,22 +71,37 @@ class BlockSpec:
                       self.row_upper, integer=self.integer)
         solver = new_highs()
         solver.setOptionValue("mip_rel_gap", self.gap)
+        for name, value in BLOCK_OPTIONS.items():
+            solver.setOptionValue(name, value)
         solver.passModel(lp)
         return solver
 
 
-def shares(sizes: list[int], workers: int) -> list[list[int]]:
+REBALANCE = 0.1  # share the blocks again when that shortens a round by more than this share
+
+
+def shares(sizes: list[float], workers: int, pinned: dict[int, int] | None = None) -> list[list[int]]:
     """The blocks each worker holds, over min(workers, blocks) workers: the largest first, each
-    to the worker holding the fewest columns so far (longest processing time first)."""
-    order = sorted(range(len(sizes)), key=lambda b: (-sizes[b], b))
+    to the worker with the least size so far (longest processing time first); `pinned` blocks
+    stay with their worker (block -> worker), and count in its size."""
+    pinned = pinned or {}
     result: list[list[int]] = [[] for _ in range(min(workers, len(sizes)))]
-    load = [0] * len(result)
+    load = [0.0] * len(result)
+    for b, k in sorted(pinned.items()):
+        result[k].append(b)
+        load[k] += sizes[b]
+    order = sorted((b for b in range(len(sizes)) if b not in pinned), key=lambda b: (-sizes[b], b))
     for b in order:
         k = min(range(len(result)), key=lambda i: (load[i], i))
         result[k].append(b)
         load[k] += sizes[b]
     return result
 
+
+# A block MIP has a few dozen binaries over a large LP (its recourse in every scenario): strong
+# branching until pseudocosts are reliable costs more LP iterations than the nodes it saves
+# (measured in the README, "How a plan is solved").
+BLOCK_OPTIONS = {"mip_pscost_minreliable": 0}
 
 _FORKED: dict = {}  # set just before the workers are forked: what they build their blocks from
 
@@ -84,7 +110,11 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
                 run: Callable[[highspy.Highs], bool] | None = None) -> BlockResult:
     """One task on the HiGHS holding its block: its costs, its copies' bounds for this solve only,
     a run (`run`, True when optimal; by default HiGHS's own within `task.seconds`), the bound and plan.
-    The same calls in the phase's process, in a worker process and on a Dask worker."""
+    The same calls in the phase's process, in a worker process and on a Dask worker. A MIP
+    solve starts from a cleared solver, so that it does not depend on the block's earlier
+    solves: a block moved to another worker (`BlockPool.rebalance`) gives the same plan."""
+    if has_integers:
+        h.clearSolver()
     if task.costs is not None:
         n = len(task.costs)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), task.costs)
@@ -114,16 +144,36 @@ def by_holder(tasks: list[BlockTask], owner: dict[int, int]) -> dict[int, list[B
     return batches
 
 
+def longest(held: list[list[int]], seconds: list[float]) -> float:
+    """The seconds of a round of every block on these shares: the busiest worker's."""
+    return max(sum(seconds[b] for b in share) for share in held)
+
+
 def _work(conn: Connection, blocks: list[int], parent: int) -> None:
+    """A worker: ("solve", tasks) answers each task's block, result and seconds; ("hold",
+    blocks) builds the blocks it did not hold and drops the ones it no longer holds."""
     bind_to_parent(parent)
     make: Callable[[int], highspy.Highs] = _FORKED["make"]
     integers: list[bool] = _FORKED["integers"]
     solvers = {b: make(b) for b in blocks}
     while True:
-        tasks = conn.recv()
-        if tasks is None:
+        message = conn.recv()
+        if message is None:
             return
-        conn.send([(task.block, solve_block(solvers[task.block], task, integers[task.block])) for task in tasks])
+        kind, payload = message
+        if kind == "hold":
+            for b in set(solvers) - set(payload):
+                del solvers[b]
+            for b in payload:
+                if b not in solvers:
+                    solvers[b] = make(b)
+            continue
+        answers = []
+        for task in payload:
+            started = time.perf_counter()
+            result = solve_block(solvers[task.block], task, integers[task.block])
+            answers.append((task.block, result, time.perf_counter() - started))
+        conn.send(answers)
 
 
 class BlockPool:
@@ -132,7 +182,10 @@ class BlockPool:
     def __init__(self, make: Callable[[int], highspy.Highs], sizes: list[int], integers: list[bool],
                  workers: int) -> None:
         _FORKED.update(make=make, integers=integers)
-        held = shares(sizes, workers)
+        self.held = held = shares([float(size) for size in sizes], workers)
+        self.integers = integers
+        self.costs: dict[int, np.ndarray] = {}  # each block's last costs
+        self.moved: set[int] = set()  # blocks built afresh (zero costs) and not solved since
         context = multiprocessing.get_context("fork")
         self.owner = {b: k for k, share in enumerate(held) for b in share}
         self.connections: list[Connection] = []
@@ -148,13 +201,48 @@ class BlockPool:
 
     def solve(self, tasks: list[BlockTask]) -> dict[int, BlockResult]:
         """Solve the tasks (each block at most once), each on the worker that holds its block."""
+        return self.collect(self.submit(tasks))
+
+    def submit(self, tasks: list[BlockTask]) -> list[int]:
+        """Send the tasks (each block at most once) to the workers holding their blocks, and
+        return at once (the workers sent to); `collect` waits for them, before the next submit."""
+        for task in tasks:
+            if task.costs is not None:
+                self.costs[task.block] = task.costs
+        # a block built afresh since its last costs has zero costs: it is sent them again
+        tasks = [replace(task, costs=self.costs[task.block]) if task.costs is None and task.block in self.moved
+                 else task for task in tasks]
+        self.moved -= {task.block for task in tasks}
         batches = by_holder(tasks, self.owner)
         for k, batch in batches.items():
-            self.connections[k].send(batch)
+            self.connections[k].send(("solve", batch))
+        return list(batches)
+
+    def collect(self, sent: list[int]) -> dict[int, BlockResult]:
+        """The results of the tasks submitted to `sent`; after a round of every block, the
+        blocks are shared again on its seconds (`rebalance`)."""
         results: dict[int, BlockResult] = {}
-        for k in batches:
-            results.update(dict(self.connections[k].recv()))
+        seconds = [0.0] * len(self.owner)
+        for k in sent:
+            for b, result, spent in self.connections[k].recv():
+                results[b], seconds[b] = result, spent
+        if len(results) == len(self.owner) and all(result.ok for result in results.values()):
+            self.rebalance(seconds)
         return results
+
+    def rebalance(self, seconds: list[float]) -> None:
+        """Share the blocks again on `seconds` (blocks without integers stay), when that shortens
+        a round by more than REBALANCE; each worker then builds the blocks it gains."""
+        pinned = {b: k for b, k in self.owner.items() if not self.integers[b]}
+        held = shares(seconds, len(self.held), pinned)
+        if longest(held, seconds) >= (1 - REBALANCE) * longest(self.held, seconds):
+            return
+        for k, share in enumerate(held):
+            if sorted(share) != sorted(self.held[k]):
+                self.connections[k].send(("hold", share))
+            self.moved |= set(share) - set(self.held[k])
+        self.held = held
+        self.owner = {b: k for k, share in enumerate(held) for b in share}
 
     def close(self) -> None:
         for connection in self.connections:

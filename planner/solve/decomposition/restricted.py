@@ -39,7 +39,7 @@ def support(run: PhaseRun) -> np.ndarray:
 
 
 def restricted_mip(run: PhaseRun, free: np.ndarray) -> np.ndarray | None:
-    """Integer values of the best plan of the whole model with only the integer columns marked
+    """The best plan (every column) of the whole model with only the integer columns marked
     in `free` left free (the others at 0), or None when it has none within its limits. The
     whole model's HiGHS (`run.h`, kept as an LP during the phase) is given back as it was."""
     s, h = run.decomposition.s, run.h
@@ -55,9 +55,9 @@ def restricted_mip(run: PhaseRun, free: np.ndarray) -> np.ndarray | None:
     try:
         run.run_lp(h)
         found = has_feasible_solution(h)
-        values = np.round(np.asarray(h.getSolution().col_value)[ints]) if found else None
+        plan = np.asarray(h.getSolution().col_value) if found else None
     finally:
         h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
         h.changeColsBounds(len(ints), ints, run.lower0[ints], run.upper0[ints])
         h.setOptionValue("mip_max_nodes", nodes)
-    return values
+    return plan
