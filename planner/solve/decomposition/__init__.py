@@ -41,15 +41,16 @@ prices gave a bound below the best.
 
 The plans. Each round makes two: the blocks' plans with every agreement signed that one of
 them uses, and a plan that signs what the LP relaxation (first round) or the master (later
-rounds) signs, the blocks that used an agreement left unsigned solved again without it.
-Each is made whole by the whole model's LP with z and w fixed; the best is the upper
-bound. The phase ends when (upper - lower) <= gap |upper|, the gap of the solve: the plan
-is then optimal to that gap, with the Lagrangian bound as its proof. Otherwise the best plan
-goes to branch and bound on the whole model: after ROUNDS rounds, when neither the bound
-nor the master's value moved by 1% of the gap in STALL_ROUNDS rounds (at lambda = 1 the
-bound can stay flat for rounds while the master closes in), or when the master's value (at
-least the best bound any prices can give, since its columns are a subset of all block
-plans) is below upper (1 - gap).
+rounds) signs, the blocks that used an agreement left unsigned solved again without it. Each
+is made whole by the whole model's LP with z and w fixed (from the last basis, or, without
+one, from the blocks' plans put together; with worker processes, the blocks are solved again
+there while the first plan is made whole); the best is the upper bound. The phase ends when
+(upper - lower) <= gap |upper|, the gap of the solve: the plan is then optimal to that gap,
+with the Lagrangian bound as its proof. Otherwise the best plan goes to branch and bound on
+the whole model: after ROUNDS rounds, when neither the bound nor the master's value moved by
+1% of the gap in STALL_ROUNDS rounds (at lambda = 1 the bound can stay flat for rounds while
+the master closes in), or when the master's value (at least the best bound any prices can
+give, since its columns are a subset of all block plans) is below upper (1 - gap).
 
 The restricted MIP (`restricted`). Priced links are not enforced: under a budget that binds,
 the blocks' plans together can spend more than it, and no round has a plan. Before the phase

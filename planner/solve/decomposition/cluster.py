@@ -89,6 +89,10 @@ class DaskBlockPool:
         """Send the tasks to the actors holding their blocks; the answers to wait for (`collect`)."""
         return [self.actors[k].solve(batch) for k, batch in by_holder(tasks, self.owner).items()]
 
+    def drop(self, pending: list[Any]) -> None:
+        """Do not wait for submitted tasks: each actor runs its calls in turn, so the next ones
+        wait behind them there."""
+
     def collect(self, pending: list[Any]) -> dict[int, BlockResult]:
         """The results of submitted tasks, waited for in short polls (module docstring)."""
         while not all(answer.done() for answer in pending):

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from planner.solve.decomposition.master import solve_master
-from planner.solve.decomposition.pool import BlockPool, BlockResult, BlockSpec, BlockTask, solve_block
+from planner.solve.decomposition.pool import WORKER_NICE, BlockPool, BlockResult, BlockSpec, BlockTask, solve_block
 from planner.solve.decomposition.prices import (
     Prices,
     blend,
@@ -173,7 +173,7 @@ class PhaseRun:
                                           integers, self.scheduler)
             elif self.workers > 1 and len(s.blocks) > 1:
                 self.pool = BlockPool(lambda b: self.block_solver(b, gap), [len(b.all_columns) for b in s.blocks],
-                                      integers, self.workers)
+                                      integers, self.workers, max(self.nice, WORKER_NICE))
             blocks = [] if self.pool else self.block_solvers(gap)
             return self.rounds(self.filled(prices), signing, blocks, gap, started, progress, log)
         finally:
@@ -416,13 +416,15 @@ class PhaseRun:
 
     def collect(self, submitted: Submitted, blocks: list[highspy.Highs],
                 wanted: bool = True) -> dict[int, BlockResult] | None:
-        """The results of submitted tasks, None when not `wanted` (the pool's are received and
-        dropped; here they are not solved). Here they are solved on `blocks`, by the calls a
-        worker makes (`pool.solve_block`) but each run interruptible and within the solve's
-        deadline (`run`), stopping at the first block without an optimum."""
+        """The results of submitted tasks, or None when not `wanted` (the pool's are dropped,
+        not waited for; here they are not solved). Here they are solved on `blocks`, by the
+        calls a worker makes (`pool.solve_block`) but each run interruptible and within the
+        solve's deadline (`run`), stopping at the first block without an optimum."""
         if submitted.handle is not None and self.pool is not None:
-            received = self.pool.collect(submitted.handle)
-            return received if wanted else None
+            if not wanted:
+                self.pool.drop(submitted.handle)
+                return None
+            return self.pool.collect(submitted.handle)
         if not wanted:
             return None
         results: dict[int, BlockResult] = {}

@@ -8,21 +8,25 @@ block is solved by the same sequence of calls as in the serial phase, so the pla
 bounds, and the phase's result, are the same whatever the number of workers.
 
 Shares. The first shares balance the blocks' columns (`shares`); a block's time is not in
-proportion to them (how many nodes its MIP takes is not known before), so after each round
-of every block the shares are balanced again on the seconds each block took, when that
-shortens the round by more than REBALANCE. A block that moves is built afresh in its new
-worker (from the data forked into every worker) while the phase completes plans and solves
-its master. Only blocks with integers move: HiGHS starts every MIP solve from scratch (it
-keeps no basis or start from the last one), so a fresh instance gives the same plan and
-bound, while an LP block keeps the basis of its last solve, and its plan could differ.
+proportion to them (how many nodes its MIP takes is not known before), so each round of
+every block after the first starts by balancing the shares again on the seconds each block
+took in the last one, when that shortens the round by more than REBALANCE. A block that
+moves is built afresh in its new worker (from the data forked into every worker). Only
+blocks with integers move: each of their solves starts from a cleared solver (`solve_block`),
+so a fresh instance gives the same plan and bound, while an LP block keeps the basis of its
+last solve, and its plan could differ.
 
-One HiGHS thread per worker: HiGHS instances are never run in threads of one process.
+Priority: the workers run at a lower priority than the solve (WORKER_NICE, or the phase's own
+when it runs beside branch and bound), so that the solve's own work between rounds (completing
+plans, while the workers re-solve blocks for a round's second plan) gets a core when both want
+one. One HiGHS thread per worker: HiGHS instances are never run in threads of one process.
 Workers die with the solve (`planner.processes.bind_to_parent`); Ctrl-C stays with the
 parent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
@@ -78,6 +82,8 @@ class BlockSpec:
 
 
 REBALANCE = 0.1  # share the blocks again when that shortens a round by more than this share
+WORKER_NICE = 5  # the workers' priority below the solve's (module docstring)
+CLOSE_GRACE = 0.5  # seconds a worker gets to leave at the end of the phase before it is terminated
 
 
 def shares(sizes: list[float], workers: int, pinned: dict[int, int] | None = None) -> list[list[int]]:
@@ -149,10 +155,13 @@ def longest(held: list[list[int]], seconds: list[float]) -> float:
     return max(sum(seconds[b] for b in share) for share in held)
 
 
-def _work(conn: Connection, blocks: list[int], parent: int) -> None:
+def _work(conn: Connection, blocks: list[int], parent: int, nice: int) -> None:
     """A worker: ("solve", tasks) answers each task's block, result and seconds; ("hold",
     blocks) builds the blocks it did not hold and drops the ones it no longer holds."""
     bind_to_parent(parent)
+    if hasattr(os, "setpriority"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + nice)
     make: Callable[[int], highspy.Highs] = _FORKED["make"]
     integers: list[bool] = _FORKED["integers"]
     solvers = {b: make(b) for b in blocks}
@@ -180,19 +189,21 @@ class BlockPool:
     """Worker processes holding the blocks of one phase (module docstring)."""
 
     def __init__(self, make: Callable[[int], highspy.Highs], sizes: list[int], integers: list[bool],
-                 workers: int) -> None:
+                 workers: int, nice: int = WORKER_NICE) -> None:
         _FORKED.update(make=make, integers=integers)
         self.held = held = shares([float(size) for size in sizes], workers)
         self.integers = integers
         self.costs: dict[int, np.ndarray] = {}  # each block's last costs
         self.moved: set[int] = set()  # blocks built afresh (zero costs) and not solved since
+        self.measured: list[float] | None = None  # each block's seconds in the last round of all
+        self.dropped: list[int] = []  # workers whose answers are no longer wanted (`drop`)
         context = multiprocessing.get_context("fork")
         self.owner = {b: k for k, share in enumerate(held) for b in share}
         self.connections: list[Connection] = []
         self.processes = []
         for share in held:
             mine, theirs = context.Pipe()
-            process = context.Process(target=_work, args=(theirs, share, os.getpid()), daemon=True)
+            process = context.Process(target=_work, args=(theirs, share, os.getpid(), nice), daemon=True)
             process.start()
             theirs.close()
             self.connections.append(mine)
@@ -206,6 +217,12 @@ class BlockPool:
     def submit(self, tasks: list[BlockTask]) -> list[int]:
         """Send the tasks (each block at most once) to the workers holding their blocks, and
         return at once (the workers sent to); `collect` waits for them, before the next submit."""
+        if self.dropped:  # answers of tasks no longer wanted come first on their pipes
+            self.collect(self.dropped)
+            self.dropped = []
+        if self.measured is not None and len(tasks) == len(self.owner):  # a new round of every block
+            self.rebalance(self.measured)
+            self.measured = None
         for task in tasks:
             if task.costs is not None:
                 self.costs[task.block] = task.costs
@@ -219,16 +236,22 @@ class BlockPool:
         return list(batches)
 
     def collect(self, sent: list[int]) -> dict[int, BlockResult]:
-        """The results of the tasks submitted to `sent`; after a round of every block, the
-        blocks are shared again on its seconds (`rebalance`)."""
+        """The results of the tasks submitted to `sent`. The seconds of a round of every block
+        are kept: the next such round first shares the blocks again on them (`rebalance`), so
+        that blocks are built while the phase waits for the workers, and not after its last round."""
         results: dict[int, BlockResult] = {}
         seconds = [0.0] * len(self.owner)
         for k in sent:
             for b, result, spent in self.connections[k].recv():
                 results[b], seconds[b] = result, spent
         if len(results) == len(self.owner) and all(result.ok for result in results.values()):
-            self.rebalance(seconds)
+            self.measured = seconds
         return results
+
+    def drop(self, sent: list[int]) -> None:
+        """Do not wait for the tasks submitted to `sent`: their answers are read and dropped
+        before the next submit, or the workers are ended by `close`."""
+        self.dropped = sent
 
     def rebalance(self, seconds: list[float]) -> None:
         """Share the blocks again on `seconds` (blocks without integers stay), when that shortens
@@ -245,12 +268,15 @@ class BlockPool:
         self.owner = {b: k for k, share in enumerate(held) for b in share}
 
     def close(self) -> None:
+        """End the workers: idle ones leave at once; one still solving (the phase was interrupted,
+        or it dropped the re-solves it had sent) is terminated after CLOSE_GRACE seconds."""
         for connection in self.connections:
             try:
                 connection.send(None)
             except (BrokenPipeError, OSError):
                 pass
         for process in self.processes:
-            process.join(timeout=5)
+            process.join(timeout=CLOSE_GRACE)
             if process.is_alive():
                 process.terminate()
+                process.join(timeout=1)
