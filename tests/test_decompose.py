@@ -378,6 +378,56 @@ def test_blocks_moved_between_workers_give_the_serial_plans(tmp_path):
             assert np.array_equal(have[b].values, want[b].values)
 
 
+def test_a_worker_that_dies_ends_the_wait_with_an_error(tmp_path):
+    """A worker killed while the phase waits for it (out of memory, kill -9) ends the wait
+    with a SolveError naming it, instead of a wait that never ends (the other worker holds its
+    pipe open)."""
+    import os
+    import signal
+    import threading
+
+    from planner.errors import SolveError
+    from planner.instance.generate import generate_instance
+    from planner.solve.decomposition.pool import BlockPool, BlockTask
+    from planner.solve.decomposition.prices import plain
+    from planner.solve.incumbent import Incumbent
+
+    folder = generate_instance(tmp_path / "gen", 3, 5, 3, 4, seed=0)
+    data = build_model_data(load_instance(folder))
+    session = HighsSession(create_model(scale_data(data, choose_scales(data))), SolveOptions(), planning=True)
+    d, c = session.decomposition, session.compiled
+    run = phase.PhaseRun(d, session.highs, c.lp, c.objective, c.objective_offset,
+                         lambda: new_highs(SolveOptions(threads=1), log=False), None, time.perf_counter,
+                         Incumbent(c.objective, c.objective_offset))
+    prices = plain(d.s, c.objective)
+    reduced = c.objective + d.normalised.T @ prices.rows
+    tasks = [BlockTask(b, np.concatenate([reduced[block.columns], [prices.copies.get((b, g), 0.0)
+                                                                  for g in block.copies]]), None)
+             for b, block in enumerate(d.s.blocks)]
+    pool = BlockPool(lambda b: run.block_solver(b, 1e-6), [len(b.all_columns) for b in d.s.blocks],
+                     [b.has_integers for b in d.s.blocks], 2)
+    outcome: list[BaseException | dict] = []
+    try:
+        assert len(pool.solve(tasks)) == len(tasks)  # alive, they answer
+        os.kill(pool.processes[0].pid, signal.SIGKILL)
+        pool.processes[0].join()
+
+        def wait() -> None:
+            try:
+                outcome.append(pool.solve(tasks))
+            except SolveError as exc:
+                outcome.append(exc)
+
+        waiting = threading.Thread(target=wait, daemon=True)
+        waiting.start()
+        waiting.join(timeout=120)  # a guard against the old endless wait, not a speed limit
+        assert not waiting.is_alive(), "the wait for a dead worker did not end"
+    finally:
+        pool.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], SolveError)
+    assert "worker process" in str(outcome[0]) and "-9" in str(outcome[0])
+
+
 def test_shares_balance_sizes_and_keep_pinned_blocks():
     """shares: longest first to the least loaded worker; pinned blocks stay where they are."""
     from planner.solve.decomposition.pool import longest, shares

@@ -38,8 +38,10 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from planner.errors import SolveError
 from planner.processes import bind_to_parent
 from planner.solve.highs import highs_lp
+from planner.status import Status
 
 
 @dataclass
@@ -84,6 +86,7 @@ class BlockSpec:
 REBALANCE = 0.1  # share the blocks again when that shortens a round by more than this share
 WORKER_NICE = 5  # the workers' priority below the solve's (module docstring)
 CLOSE_GRACE = 0.5  # seconds a worker gets to leave at the end of the phase before it is terminated
+_POLL = 0.1  # seconds between checks that a worker being waited for is alive
 
 
 def shares(sizes: list[float], workers: int, pinned: dict[int, int] | None = None) -> list[list[int]]:
@@ -232,7 +235,10 @@ class BlockPool:
         self.moved -= {task.block for task in tasks}
         batches = by_holder(tasks, self.owner)
         for k, batch in batches.items():
-            self.connections[k].send(("solve", batch))
+            try:
+                self.connections[k].send(("solve", batch))
+            except OSError:  # BrokenPipeError: the worker has ended
+                raise self.lost(k) from None
         return list(batches)
 
     def collect(self, sent: list[int]) -> dict[int, BlockResult]:
@@ -242,11 +248,33 @@ class BlockPool:
         results: dict[int, BlockResult] = {}
         seconds = [0.0] * len(self.owner)
         for k in sent:
-            for b, result, spent in self.connections[k].recv():
+            for b, result, spent in self.receive(k):
                 results[b], seconds[b] = result, spent
         if len(results) == len(self.owner) and all(result.ok for result in results.values()):
             self.measured = seconds
         return results
+
+    def receive(self, k: int) -> list[tuple[int, BlockResult, float]]:
+        """Worker k's answer; `SolveError` when the worker ended without one (killed, out of
+        memory): the other workers hold its pipe open too, so a plain wait would never end."""
+        connection, process = self.connections[k], self.processes[k]
+        while not connection.poll(_POLL):
+            if not process.is_alive():
+                break
+        try:
+            if connection.poll():
+                return connection.recv()
+        except (EOFError, OSError):
+            pass
+        raise self.lost(k)
+
+    def lost(self, k: int) -> SolveError:
+        """The error for worker k, ended without an answer."""
+        process = self.processes[k]
+        process.join(timeout=1)
+        return SolveError(Status.SOLVER_ERROR, f"a worker process of the decomposition phase ended without an answer "
+                                               f"(exit code {process.exitcode}); solve again, with fewer --workers "
+                                               f"if memory is short")
 
     def drop(self, sent: list[int]) -> None:
         """Do not wait for the tasks submitted to `sent`: their answers are read and dropped
