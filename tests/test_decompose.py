@@ -49,6 +49,19 @@ def _two_materials(tmp_path_factory, seed: int, shape: dict):
     return folder, expected
 
 
+def _phase_run(folder):
+    """A phase run on the planning model of `folder` (one HiGHS thread per block), with no deadline."""
+    from planner.solve.incumbent import Incumbent
+
+    data = build_model_data(load_instance(folder))
+    session = HighsSession(create_model(scale_data(data, choose_scales(data))), SolveOptions(), planning=True)
+    c = session.compiled
+    run = phase.PhaseRun(session.decomposition, session.highs, c.lp, c.objective, c.objective_offset,
+                         lambda: new_highs(SolveOptions(threads=1), log=False), None, time.perf_counter,
+                         Incumbent(c.objective, c.objective_offset))
+    return run, c
+
+
 @settings(max_examples=40, deadline=None)
 @given(costs=st.lists(st.integers(0, 4), min_size=1, max_size=12), alpha=st.sampled_from([0.0, 0.5, 0.8, 0.95]),
        tie_seed=st.integers(0, 1000))
@@ -310,15 +323,10 @@ def test_blocks_moved_between_workers_give_the_serial_plans(tmp_path):
     from planner.instance.generate import Shape, generate_instance
     from planner.solve.decomposition.pool import REBALANCE, BlockPool, BlockTask, longest, shares, solve_block
     from planner.solve.decomposition.prices import plain
-    from planner.solve.incumbent import Incumbent
 
     folder = generate_instance(tmp_path / "gen", 4, 6, 4, 8, seed=3, shape=Shape(agreements=2))
-    data = build_model_data(load_instance(folder))
-    session = HighsSession(create_model(scale_data(data, choose_scales(data))), SolveOptions(), planning=True)
-    d, c = session.decomposition, session.compiled
-    run = phase.PhaseRun(d, session.highs, c.lp, c.objective, c.objective_offset,
-                         lambda: new_highs(SolveOptions(threads=1), log=False), None, time.perf_counter,
-                         Incumbent(c.objective, c.objective_offset))
+    run, c = _phase_run(folder)
+    d = run.decomposition
     blocks = d.s.blocks
     assert len(blocks) == 4 and all(block.has_integers for block in blocks)
     rng = np.random.default_rng(0)
@@ -390,15 +398,10 @@ def test_a_worker_that_dies_ends_the_wait_with_an_error(tmp_path):
     from planner.instance.generate import generate_instance
     from planner.solve.decomposition.pool import BlockPool, BlockTask
     from planner.solve.decomposition.prices import plain
-    from planner.solve.incumbent import Incumbent
 
     folder = generate_instance(tmp_path / "gen", 3, 5, 3, 4, seed=0)
-    data = build_model_data(load_instance(folder))
-    session = HighsSession(create_model(scale_data(data, choose_scales(data))), SolveOptions(), planning=True)
-    d, c = session.decomposition, session.compiled
-    run = phase.PhaseRun(d, session.highs, c.lp, c.objective, c.objective_offset,
-                         lambda: new_highs(SolveOptions(threads=1), log=False), None, time.perf_counter,
-                         Incumbent(c.objective, c.objective_offset))
+    run, c = _phase_run(folder)
+    d = run.decomposition
     prices = plain(d.s, c.objective)
     reduced = c.objective + d.normalised.T @ prices.rows
     tasks = [BlockTask(b, np.concatenate([reduced[block.columns], [prices.copies.get((b, g), 0.0)
