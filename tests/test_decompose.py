@@ -153,7 +153,7 @@ def test_the_blocks_plans_put_together_start_the_completion(tmp_path, seed, budg
         assert (start >= np.asarray(c.lp.col_lower_) - 1e-9).all()
         assert (start <= np.asarray(c.lp.col_upper_) + 1e-9).all()
         assert np.array_equal(start[d.s.integer], union)
-        run.complete(union, start if with_start else None)
+        run.complete(union, (lambda plan=start: plan) if with_start else None)
         completed.append(best.upper)
     assert math.isfinite(completed[0]) or budget < 1
     assert completed[0] == pytest.approx(completed[1], rel=1e-9)
@@ -369,13 +369,14 @@ def test_blocks_moved_between_workers_give_the_serial_plans(tmp_path):
         for round_tasks in sequence:
             *tasks, [again] = round_tasks
             before = {b: k for b, k in pool.owner.items()}
-            got.append(pool.solve(tasks))
+            got.append(pool.collect(pool.submit(tasks)))
             # seconds on which the re-solved block moves to the other worker before its re-solve
             skewed = next(seconds for seconds in draws if moves_block(seconds, again.block))
+            holder = pool.owner[again.block]
             pool.rebalance(skewed)
             moves += sum(pool.owner[b] != before[b] for b in before)
-            assert again.block in pool.moved
-            got.append(pool.solve([dataclasses.replace(again)]))
+            assert pool.owner[again.block] != holder  # built afresh in the other worker
+            got.append(pool.collect(pool.submit([dataclasses.replace(again)])))
         assert moves > 0
     finally:
         pool.close()
@@ -411,13 +412,13 @@ def test_a_worker_that_dies_ends_the_wait_with_an_error(tmp_path):
                      [b.has_integers for b in d.s.blocks], 2)
     outcome: list[BaseException | dict] = []
     try:
-        assert len(pool.solve(tasks)) == len(tasks)  # alive, they answer
+        assert len(pool.collect(pool.submit(tasks))) == len(tasks)  # alive, they answer
         os.kill(pool.processes[0].pid, signal.SIGKILL)
         pool.processes[0].join()
 
         def wait() -> None:
             try:
-                outcome.append(pool.solve(tasks))
+                outcome.append(pool.collect(pool.submit(tasks)))
             except SolveError as exc:
                 outcome.append(exc)
 

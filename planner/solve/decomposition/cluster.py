@@ -81,10 +81,6 @@ class DaskBlockPool:
             self.client.close()
             raise
 
-    def solve(self, tasks: list[BlockTask]) -> dict[int, BlockResult]:
-        """Solve the tasks (each block at most once), each on the actor that holds its block."""
-        return self.collect(self.submit(tasks))
-
     def submit(self, tasks: list[BlockTask]) -> list[Any]:
         """Send the tasks to the actors holding their blocks; the answers to wait for (`collect`)."""
         return [self.actors[k].solve(batch) for k, batch in by_holder(tasks, self.owner).items()]

@@ -12,6 +12,7 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import highspy
@@ -212,12 +213,12 @@ class PhaseRun:
             # workers re-solve some blocks while the union is completed here
             union = self.union_plan()
             re_solve = self.submit(self.agreeing_tasks(signing), blocks)
-            self.complete(union, self.put_together(union))
+            self.complete(union, partial(self.put_together, union))
             again = self.collect(re_solve, blocks, wanted=not best.proven(gap, best_lower))
             if again is not None:
                 agreeing = self.agreeing_plan(signing, re_solve.tasks, again)
                 if agreeing is not None:
-                    self.complete(agreeing, self.put_together(agreeing))
+                    self.complete(agreeing, partial(self.put_together, agreeing))
             if progress is not None:
                 progress(self.clock() - started, best.upper if math.isfinite(best.upper) else None, best_lower)
             if log is not None:
@@ -260,10 +261,7 @@ class PhaseRun:
         s, k = d.s, d.s.tail_count
         rows = prices.rows.copy()
         if k:
-            x = plan.copy()
-            x[s.linking_columns] = 0.0
-            recourse = d.normalised[:k] @ x - d.sign[:k] * self.rhs[:k]
-            rows[:k] = tail_of(recourse, *tail_box(s, self.costs), ties=prices.rows[:k])
+            rows[:k] = tail_of(self.tail_excess(plan), *tail_box(s, self.costs), ties=prices.rows[:k])
         copies = dict(prices.copies)
         for g, keys in s.agreement_copies.items():
             users = [key for key in keys if self.uses(key[0], g, plan)]
@@ -310,7 +308,7 @@ class PhaseRun:
         before = self.best.upper
         plan = restricted_mip(self, free)
         if plan is not None:
-            self.complete(np.round(plan[self.decomposition.s.integer]), plan)
+            self.complete(np.round(plan[self.decomposition.s.integer]), lambda: plan)
         if log is not None:
             log(f"decomposition restricted MIP over {int(free.sum())} of {len(free)} binaries: "
                 f"best plan {self.best.upper:.10g}\n")
@@ -420,13 +418,12 @@ class PhaseRun:
         not waited for; here they are not solved). Here they are solved on `blocks`, by the
         calls a worker makes (`pool.solve_block`) but each run interruptible and within the
         solve's deadline (`run`), stopping at the first block without an optimum."""
-        if submitted.handle is not None and self.pool is not None:
-            if not wanted:
-                self.pool.drop(submitted.handle)
-                return None
-            return self.pool.collect(submitted.handle)
         if not wanted:
+            if submitted.handle is not None and self.pool is not None:
+                self.pool.drop(submitted.handle)
             return None
+        if submitted.handle is not None and self.pool is not None:
+            return self.pool.collect(submitted.handle)
         results: dict[int, BlockResult] = {}
         for task in submitted.tasks:
             result = solve_block(blocks[task.block], task, self.decomposition.s.blocks[task.block].has_integers,
@@ -440,25 +437,32 @@ class PhaseRun:
         """A whole plan with these integer values from the blocks' last plans: their columns,
         eta = 0 and each e_s the scenario's excess over it (so every tail row holds). A start
         for `complete`; it breaks only the budget, when the plans spend more than it."""
-        d = self.decomposition
-        s, k = d.s, d.s.tail_count
+        s = self.decomposition.s
         plan = np.zeros(len(self.costs))
         for b, block in enumerate(s.blocks):
             plan[block.columns] = self.plans[b][-1][:len(block.columns)]
         plan[s.integer] = integer_values
-        if k:
-            excess = d.normalised[:k] @ plan - d.sign[:k] * self.rhs[:k]  # eta and e_s are 0 here
-            plan[s.linking_columns[1:1 + k]] = np.maximum(excess, 0.0)
+        if s.tail_count:
+            plan[s.linking_columns[1:1 + s.tail_count]] = np.maximum(self.tail_excess(plan), 0.0)
         return plan
 
-    def complete(self, integer_values: np.ndarray, start: np.ndarray | None = None) -> None:
+    def tail_excess(self, plan: np.ndarray) -> np.ndarray:
+        """Each tail row's activity over its right-hand side with eta and e_s at 0: scenario s's
+        recourse cost R_s(x) in the row's normalised form."""
+        d = self.decomposition
+        k = d.s.tail_count
+        x = plan.copy()
+        x[d.s.linking_columns[:1 + k]] = 0.0
+        return d.normalised[:k] @ x - d.sign[:k] * self.rhs[:k]
+
+    def complete(self, integer_values: np.ndarray, start: Callable[[], np.ndarray] | None = None) -> None:
         """The whole model's LP with the binaries fixed: a plan, offered to the incumbent.
 
         HiGHS starts the LP from its last basis (the LP relaxation's, or the last completion's);
-        without one (above LP_START_MAX_COLUMNS, or after the restricted MIP) from `start`, a
+        without one (above LP_START_MAX_COLUMNS, or after the restricted MIP) from `start()`, a
         whole plan with these integer values, from which HiGHS builds a basis (far fewer
-        iterations than from scratch). A start is not used when there is a basis: the basis of
-        a neighbouring plan is the better one (README, "How a plan is solved")."""
+        iterations than from scratch). A start is made only then: with a basis, the basis of a
+        neighbouring plan is the better one (README, "How a plan is solved")."""
         key = integer_values.tobytes()
         if key in self.tried:
             return
@@ -468,7 +472,7 @@ class PhaseRun:
         self.h.changeColsBounds(len(ints), ints, integer_values, integer_values)
         if start is not None and not self.h.getBasis().valid:
             solution = highspy.HighsSolution()
-            solution.col_value = start
+            solution.col_value = start()
             solution.value_valid = True
             self.h.setSolution(solution)
         if self.run_lp(self.h):

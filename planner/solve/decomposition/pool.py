@@ -11,7 +11,8 @@ Shares. The first shares balance the blocks' columns (`shares`); a block's time 
 proportion to them (how many nodes its MIP takes is not known before), so each round of
 every block after the first starts by balancing the shares again on the seconds each block
 took in the last one, when that shortens the round by more than REBALANCE. A block that
-moves is built afresh in its new worker (from the data forked into every worker). Only
+moves is built afresh in its new worker (from the data forked into every worker), with its
+last costs. Only
 blocks with integers move: each of their solves starts from a cleared solver (`solve_block`),
 so a fresh instance gives the same plan and bound, while an LP block keeps the basis of its
 last solve, and its plan could differ.
@@ -31,7 +32,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 import highspy
@@ -160,7 +161,8 @@ def longest(held: list[list[int]], seconds: list[float]) -> float:
 
 def _work(conn: Connection, blocks: list[int], parent: int, nice: int) -> None:
     """A worker: ("solve", tasks) answers each task's block, result and seconds; ("hold",
-    blocks) builds the blocks it did not hold and drops the ones it no longer holds."""
+    (blocks, costs)) builds the blocks it did not hold, with their last costs, and drops the
+    ones it no longer holds."""
     bind_to_parent(parent)
     if hasattr(os, "setpriority"):
         with contextlib.suppress(OSError):
@@ -174,11 +176,14 @@ def _work(conn: Connection, blocks: list[int], parent: int, nice: int) -> None:
             return
         kind, payload = message
         if kind == "hold":
-            for b in set(solvers) - set(payload):
+            held, costs = payload
+            for b in set(solvers) - set(held):
                 del solvers[b]
-            for b in payload:
+            for b in held:
                 if b not in solvers:
                     solvers[b] = make(b)
+            for b, cost in costs.items():
+                solvers[b].changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
             continue
         answers = []
         for task in payload:
@@ -196,8 +201,7 @@ class BlockPool:
         _FORKED.update(make=make, integers=integers)
         self.held = held = shares([float(size) for size in sizes], workers)
         self.integers = integers
-        self.costs: dict[int, np.ndarray] = {}  # each block's last costs
-        self.moved: set[int] = set()  # blocks built afresh (zero costs) and not solved since
+        self.costs: dict[int, np.ndarray] = {}  # each block's last costs (a block that moves takes them along)
         self.measured: list[float] | None = None  # each block's seconds in the last round of all
         self.dropped: list[int] = []  # workers whose answers are no longer wanted (`drop`)
         context = multiprocessing.get_context("fork")
@@ -213,10 +217,6 @@ class BlockPool:
             self.processes.append(process)
         _FORKED.clear()
 
-    def solve(self, tasks: list[BlockTask]) -> dict[int, BlockResult]:
-        """Solve the tasks (each block at most once), each on the worker that holds its block."""
-        return self.collect(self.submit(tasks))
-
     def submit(self, tasks: list[BlockTask]) -> list[int]:
         """Send the tasks (each block at most once) to the workers holding their blocks, and
         return at once (the workers sent to); `collect` waits for them, before the next submit."""
@@ -229,10 +229,6 @@ class BlockPool:
         for task in tasks:
             if task.costs is not None:
                 self.costs[task.block] = task.costs
-        # a block built afresh since its last costs has zero costs: it is sent them again
-        tasks = [replace(task, costs=self.costs[task.block]) if task.costs is None and task.block in self.moved
-                 else task for task in tasks]
-        self.moved -= {task.block for task in tasks}
         batches = by_holder(tasks, self.owner)
         for k, batch in batches.items():
             try:
@@ -290,8 +286,8 @@ class BlockPool:
             return
         for k, share in enumerate(held):
             if sorted(share) != sorted(self.held[k]):
-                self.connections[k].send(("hold", share))
-            self.moved |= set(share) - set(self.held[k])
+                gained = set(share) - set(self.held[k])
+                self.connections[k].send(("hold", (share, {b: self.costs[b] for b in gained if b in self.costs})))
         self.held = held
         self.owner = {b: k for k, share in enumerate(held) for b in share}
 
