@@ -1,9 +1,10 @@
 """Ctrl-C during a solve: is it honoured within a second, and is nothing written?
 
-    python benchmarks/interrupts.py [--tries 10] [--size M] [--seed 0]
+    python benchmarks/interrupts.py [--tries 10] [--size M] [--scenarios N] [--workers N] [--seed 0]
 
-Generates the ladder's instance of the given size, then `tries` times starts
-`planner solve INSTANCE --out OUT` in its own process, sends SIGINT at a random moment of
+Generates the ladder's instance of the given size (with N scenarios instead of the size's),
+then `tries` times starts `planner solve INSTANCE --out OUT [--workers N]` in its own process,
+sends SIGINT at a random moment of
 the solve (uniform between 0.2 s and the uninterrupted solve's duration) and measures how
 long the process takes to exit after the signal, its exit code, and whether anything was
 written. Also checks that no worker of `planner sweep` outlives a `kill -9` of its parent.
@@ -30,8 +31,9 @@ SIZES = {"S": (3, 8, 6, 10), "M": (6, 15, 8, 30), "L": (10, 30, 10, 50)}
 PLANNER = [sys.executable, "-m", "planner.cli"]
 
 
-def _generate(size: str, seed: int, work: Path) -> Path:
+def _generate(size: str, seed: int, work: Path, scenarios: int | None = None) -> Path:
     c, o, p, s = SIZES[size]
+    s = scenarios or s
     folder = work / f"gen{size}"
     subprocess.run([*PLANNER, "generate", str(folder), "--commodities", str(c), "--options", str(o), "--periods",
                     str(p), "--scenarios", str(s), "--seed", str(seed)], check=True, capture_output=True)
@@ -59,10 +61,10 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def interrupt_once(instance: Path, work: Path, after: float) -> dict:
+def interrupt_once(instance: Path, work: Path, after: float, workers: int = 1) -> dict:
     out = work / f"out-{time.monotonic_ns()}"
-    process = subprocess.Popen([*PLANNER, "solve", str(instance), "--out", str(out)], cwd=work,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([*PLANNER, "solve", str(instance), "--out", str(out), "--workers", str(workers)],
+                               cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(after)
     sent = time.perf_counter()
     process.send_signal(signal.SIGINT)
@@ -97,19 +99,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tries", type=int, default=10)
     parser.add_argument("--size", default="M", choices=list(SIZES))
+    parser.add_argument("--scenarios", type=int, default=None, help="instead of the size's")
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    scenarios = args.scenarios or SIZES[args.size][3]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        instance = _generate(args.size, 0, work)
+        instance = _generate(args.size, 0, work, scenarios)
         started = time.perf_counter()
-        subprocess.run([*PLANNER, "solve", str(instance), "--out", str(work / "full")], cwd=work, check=True,
-                       capture_output=True)
+        subprocess.run([*PLANNER, "solve", str(instance), "--out", str(work / "full"), "--workers", str(args.workers)],
+                       cwd=work, check=True, capture_output=True)
         duration = time.perf_counter() - started
         rows = []
         for k in range(args.tries):
-            row = interrupt_once(instance, work, rng.uniform(0.2, duration))
+            row = interrupt_once(instance, work, rng.uniform(0.2, duration), args.workers)
             rows.append(row)
             print(f"try {k + 1}: SIGINT after {row['after_s']:.2f} s of {duration:.1f} s -> exit {row['exit_code']} in "
                   f"{row['latency_s']:.2f} s, written: {row['written']}")
@@ -120,16 +125,32 @@ def main() -> None:
     print(f"honoured within 1 s, nothing written: {honoured} of {len(rows)}; "
           f"slowest {max(r['latency_s'] for r in rows):.2f} s")
     path = REPO / "results" / "interrupts.csv"
-    new = not path.exists()
-    with open(path, "a", newline="") as fh:
+    kept = _rows_in_header(path)
+    with open(path, "w" if kept is not None else "a", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        if new:
-            writer.writerow(["date", "machine", "size", "solve_s", "after_s", "exit_code", "latency_s", "written",
-                             "sweep_workers", "sweep_workers_left"])
+        if kept is not None:
+            writer.writerow(HEADER)
+            writer.writerows(kept)
         for r in rows:
             writer.writerow([datetime.date.today().isoformat(), f"{platform.machine()} {os.cpu_count()} cores",
                              args.size, round(duration, 2), r["after_s"], r["exit_code"], r["latency_s"], r["written"],
-                             kill["workers"], kill["left_alive"]])
+                             kill["workers"], kill["left_alive"], scenarios, args.workers])
+
+
+HEADER = ["date", "machine", "size", "solve_s", "after_s", "exit_code", "latency_s", "written", "sweep_workers",
+          "sweep_workers_left", "scenarios", "workers"]
+
+
+def _rows_in_header(path: Path) -> list[list[str]] | None:
+    """The file's rows padded to HEADER when it must be written again with it (new, or written
+    before the last columns were added); None when rows can be appended."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    if rows and rows[0] == HEADER:
+        return None
+    return [row + [""] * (len(HEADER) - len(row)) for row in rows[1:]]
 
 
 if __name__ == "__main__":

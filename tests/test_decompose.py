@@ -314,6 +314,26 @@ def test_ladder_m_in_two_workers_is_the_serial_plan(tmp_path):
     assert parallel.figures.objective == serial.figures.objective and parallel.plan.volume == serial.plan.volume
 
 
+def test_the_phase_runs_one_highs_thread_per_block_whatever_threads_says(tmp_path, monkeypatch):
+    """--threads is for branch and bound and the whole model's LPs; the phase's blocks (and its
+    master) get one thread each, so N workers use N cores and the plans do not depend on it."""
+    from planner.instance.generate import generate_instance
+    from planner.solve.decomposition import Decomposition
+
+    folder = generate_instance(tmp_path / "gen", 3, 6, 4, 6, seed=1)
+    threads, original = [], Decomposition.run
+
+    def spy(self, h, lp, costs, offset, gap, new_highs, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        threads.append(new_highs().getOptionValue("threads")[1])
+        return original(self, h, lp, costs, offset, gap, new_highs, *args, **kwargs)
+
+    monkeypatch.setattr(Decomposition, "run", spy)
+    two = solve_instance(folder, SolveOptions(threads=2))
+    assert threads == [1]
+    assert two.figures.objective == pytest.approx(solve_instance(folder, SolveOptions(threads=1)).figures.objective,
+                                                  rel=1e-4)
+
+
 def test_blocks_moved_between_workers_give_the_serial_plans(tmp_path):
     """BlockPool.rebalance: blocks shared again on their seconds are built afresh in their new
     worker and give, round after round and in re-solves that keep the costs, the plans and bounds
@@ -347,8 +367,9 @@ def test_blocks_moved_between_workers_give_the_serial_plans(tmp_path):
     sequence = [[BlockTask(b, cost, None) for b, cost in enumerate(round_costs)] + [[re_solve]]
                 for round_costs in rounds]
 
-    # the workers are forked before this process runs a MIP (a fork copies HiGHS's thread
-    # scheduler as a MIP left it, without its threads; the phase forks after LPs only)
+    # the workers are forked before this thread runs a MIP itself (`solve_block` without `run`):
+    # a fork copies the forking thread's HiGHS thread pool without its threads (the phase runs
+    # HiGHS only in helper threads, so it forks with none)
     pool = BlockPool(lambda b: run.block_solver(b, 1e-6), [len(blk.all_columns) for blk in blocks],
                      [True] * len(blocks), 2)
     draws = [list(rng.uniform(0.1, 10.0, len(blocks))) for _ in range(200)]

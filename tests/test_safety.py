@@ -341,6 +341,64 @@ def test_an_interrupt_stops_the_solve_and_is_never_lost(tmp_path):
         assert len(calls) >= 2
 
 
+class _Hook:
+    def subscribe(self, callback: object) -> None:
+        pass
+
+    def unsubscribe(self, callback: object) -> None:
+        pass
+
+
+class _SlowToStop:
+    """Stands for HiGHS in a stretch without interrupt checks (a factorisation, presolve of a
+    large model): `run` returns only when the test releases it."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.started, self.release = threading.Event(), threading.Event()
+        self.cbSimplexInterrupt = self.cbIpmInterrupt = self.cbMipInterrupt = _Hook()
+
+    def setOptionValue(self, name: str, value: object) -> None:
+        pass
+
+    def run(self) -> None:
+        self.started.set()
+        self.release.wait()
+
+
+def test_ctrl_c_leaves_alone_a_highs_that_has_not_stopped():
+    """Ctrl-C while HiGHS cannot stop yet: the wait raises KeyboardInterrupt anyway, and the
+    instance stays in use until HiGHS returns, so that the code giving it back (bounds,
+    rows, costs) does not touch it: a call on a running HiGHS crashed the process (exit -11
+    after Ctrl-C during a completion LP). In Python 3.11 a Thread.join interrupted by the
+    signal reports the thread ended while it still runs; this fails if `in_use` trusts it."""
+    import threading
+
+    from planner.solve.highs import HighsRun, in_use
+
+    class Watched(threading.Event):  # the run's end, telling when the main thread waits for it
+        def __init__(self) -> None:
+            super().__init__()
+            self.waited = threading.Event()
+
+        def wait(self, timeout: float | None = None) -> bool:
+            self.waited.set()
+            return super().wait(timeout)
+
+    highs = _SlowToStop()
+    run = HighsRun(highs)  # type: ignore[arg-type]
+    run.finished = finished = Watched()  # before HiGHS can end: it waits for `release`
+    threading.Thread(target=lambda: (finished.waited.wait(), os.kill(os.getpid(), signal.SIGINT)),
+                     daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        run.wait()
+    assert in_use(highs) and not run.finished.is_set()
+    highs.release.set()
+    assert run.finished.wait(60)  # a bound on waiting, not a speed requirement
+    assert not in_use(highs)
+
+
 def _planner(*args: str, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "planner.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

@@ -6,6 +6,12 @@ thread while the main thread waits, so that Ctrl-C reaches Python at once: the s
 asked to stop (HiGHS's interrupt callbacks see the request at its next iteration or node)
 and `KeyboardInterrupt` is raised within `INTERRUPT_GRACE` seconds, whether HiGHS has
 stopped by then or not. An interrupt is never lost: HiGHS ending "interrupted" raises it too.
+
+A run HiGHS has not ended yet (it may still be stopping after Ctrl-C) keeps its instance
+`in_use`: a call on it then (new bounds, a row deleted) would crash the process, so code that
+gives an instance back as it found it (`finally:`) does so only when it is not in use. Whether
+HiGHS has ended is read from the run's own event, never from `Thread.join`: in Python 3.11 a
+join interrupted by Ctrl-C marks the thread ended while it still runs.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from planner.options import SolveOptions
 SOLVER_NAME = f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 INTERRUPT_GRACE = 0.5  # seconds HiGHS gets to stop after Ctrl-C before KeyboardInterrupt is raised anyway
 _POLL = 0.05  # seconds between checks of the solver thread
+_IN_USE: dict[int, int] = {}  # id of a HiGHS instance -> its runs not ended yet
+_IN_USE_LOCK = threading.Lock()
 
 # HiGHS options that pay on this model family: no RINS, RENS or root reduced-cost heuristic,
 # and no restart after the root (the model has few binaries and a large LP, every scenario's
@@ -98,13 +106,14 @@ class HighsFactory:
         return h
 
 
-def highs_factory(settings: SolveOptions, log: bool | None = None) -> HighsFactory:
-    """The factory of `new_highs` (`log` overrides the setting)."""
+def highs_factory(settings: SolveOptions, log: bool | None = None, threads: int | None = None) -> HighsFactory:
+    """The factory of `new_highs` (`log` and `threads` override the settings)."""
     log = settings.log if log is None else log
+    threads = settings.threads if threads is None else threads
     values: dict[str, bool | int | float | str] = {**HIGHS_OPTIONS, "output_flag": log, "log_to_console": False,
                                                    "mip_rel_gap": settings.mip_gap, "random_seed": settings.seed}
-    if settings.threads:
-        values["threads"] = settings.threads
+    if threads:
+        values["threads"] = threads
     if settings.node_limit is not None:
         values["mip_max_nodes"] = settings.node_limit
     return HighsFactory(tuple(values.items()), log)
@@ -114,6 +123,22 @@ def new_highs(settings: SolveOptions, log: bool | None = None) -> highspy.Highs:
     """A HiGHS instance with planner's options and the user's gap, threads, seed, node limit
     and log (`log` overrides the setting: the decomposition's blocks never log)."""
     return highs_factory(settings, log)()
+
+
+def in_use(h: highspy.Highs) -> bool:
+    """Whether a run of `h` has not ended: HiGHS is still at work on it in a thread (after
+    Ctrl-C, until it reaches its next interrupt check), so nothing may be changed on it."""
+    with _IN_USE_LOCK:
+        return id(h) in _IN_USE
+
+
+def _count_run(h: highspy.Highs, change: int) -> None:
+    with _IN_USE_LOCK:
+        left = _IN_USE.get(id(h), 0) + change
+        if left:
+            _IN_USE[id(h)] = left
+        else:
+            _IN_USE.pop(id(h), None)
 
 
 class HighsRun:
@@ -153,6 +178,7 @@ class HighsRun:
         for hook, callback in self._hooks:
             hook.subscribe(callback)
         self._thread = threading.Thread(target=self._run, name="highs", daemon=True)
+        _count_run(h, +1)
         self._thread.start()
 
     def _check(self, event: highspy.cb.HighsCallbackEvent) -> None:
@@ -175,6 +201,7 @@ class HighsRun:
                     os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
             self.h.run()
         finally:
+            _count_run(self.h, -1)
             self.finished.set()
 
     def stop(self) -> None:
@@ -186,11 +213,11 @@ class HighsRun:
         if self._status is not None:
             return self._status
         try:
-            while self._thread.is_alive():
-                self._thread.join(_POLL)
+            while not self.finished.wait(_POLL):
+                pass
         except KeyboardInterrupt:
             self._stop.set()
-            self._thread.join(INTERRUPT_GRACE)
+            self.finished.wait(INTERRUPT_GRACE)
             raise
         for hook, callback in self._hooks:
             hook.unsubscribe(callback)

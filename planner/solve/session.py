@@ -37,12 +37,14 @@ from planner.model.structure import BuiltModel
 from planner.options import SolveOptions
 from planner.solve.compile import compile_model, objective_costs, store
 from planner.solve.decomposition import Decomposition, DecompositionResult, find_structure
+from planner.solve.decomposition.pool import BLOCK_THREADS
 from planner.solve.highs import (
     SOLVER_NAME,
     HighsRun,
     RunStatus,
     has_feasible_solution,
     highs_factory,
+    in_use,
     new_highs,
     run,
     set_costs,
@@ -196,8 +198,9 @@ class HighsSession:
             self._polish_infeasible = status is RunStatus.INFEASIBLE
             return np.asarray(h.getSolution().col_value) if status is RunStatus.OPTIMAL else None
         finally:
-            h.changeColsBounds(len(index), index, lower[index], upper[index])
-            h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
+            if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
+                h.changeColsBounds(len(index), index, lower[index], upper[index])
+                h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
 
     def _decompose(self, h: highspy.Highs, deadline: float | None, best: Incumbent,
                    cancel: threading.Event | None = None, nice: int = 0) -> DecompositionResult | None:
@@ -205,7 +208,7 @@ class HighsSession:
         log = (lambda text: self._log(text)) if options.log else None
         return self.decomposition.run(
             h, self.compiled.lp, self.compiled.objective, self.compiled.objective_offset,
-            options.mip_gap, highs_factory(options, log=False), deadline, options.clock, best,
+            options.mip_gap, highs_factory(options, log=False, threads=BLOCK_THREADS), deadline, options.clock, best,
             self._progress if options.progress is not None else None, log, self._started, cancel, nice,
             options.workers, options.scheduler)
 
@@ -417,8 +420,9 @@ class HighsSession:
             polished = self._polish(found, deadline)
             second = found if polished is None else polished
         finally:
-            h.deleteRows(1, np.array([h.getNumRow() - 1], dtype=np.int32))
-            set_costs(h, compiled.objective, compiled.objective_offset)
+            if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
+                h.deleteRows(1, np.array([h.getNumRow() - 1], dtype=np.int32))
+                set_costs(h, compiled.objective, compiled.objective_offset)
         scale = max(1.0, abs(compiled.tiebreak @ plan))
         better = compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * scale
         return ("applied" if better else "no change"), (second if better else plan)

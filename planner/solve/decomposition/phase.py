@@ -33,7 +33,7 @@ from planner.solve.decomposition.prices import (
 )
 from planner.solve.decomposition.restricted import restricted_mip, support
 from planner.solve.decomposition.structure import Structure
-from planner.solve.highs import RunStatus, run
+from planner.solve.highs import RunStatus, in_use, run
 from planner.solve.incumbent import Incumbent
 
 if TYPE_CHECKING:
@@ -181,8 +181,9 @@ class PhaseRun:
             if self.pool is not None:
                 self.pool.close()
                 self.pool = None
-            h.changeColsBounds(len(ints), ints, self.lower0[ints], self.upper0[ints])
-            h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
+            if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
+                h.changeColsBounds(len(ints), ints, self.lower0[ints], self.upper0[ints])
+                h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
 
     def rounds(self, prices: Prices, signing: np.ndarray, blocks: list[highspy.Highs], gap: float,
                started: float, progress: Callable | None, log: Callable | None) -> DecompositionResult:

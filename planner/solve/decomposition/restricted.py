@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from planner.solve.highs import has_feasible_solution
+from planner.solve.highs import has_feasible_solution, in_use
 
 if TYPE_CHECKING:
     from planner.solve.decomposition.phase import PhaseRun
@@ -57,7 +57,8 @@ def restricted_mip(run: PhaseRun, free: np.ndarray) -> np.ndarray | None:
         found = has_feasible_solution(h)
         plan = np.asarray(h.getSolution().col_value) if found else None
     finally:
-        h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
-        h.changeColsBounds(len(ints), ints, run.lower0[ints], run.upper0[ints])
-        h.setOptionValue("mip_max_nodes", nodes)
+        if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
+            h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
+            h.changeColsBounds(len(ints), ints, run.lower0[ints], run.upper0[ints])
+            h.setOptionValue("mip_max_nodes", nodes)
     return plan
