@@ -408,6 +408,40 @@ def test_blocks_moved_between_workers_give_the_serial_plans(tmp_path):
             assert np.array_equal(have[b].values, want[b].values)
 
 
+def test_closing_a_pool_of_busy_workers_takes_one_grace_not_one_per_worker(monkeypatch):
+    """BlockPool.close after Ctrl-C, every worker busy in a block MIP: the workers get CLOSE_GRACE
+    seconds together, then all are terminated (one grace each made Ctrl-C with two workers take
+    1.08 s). Processes and clock are stand-ins: no process runs, no time passes."""
+    from planner.solve.decomposition import pool as pool_module
+
+    now = [0.0]
+
+    class Busy:  # a worker process still solving: a join waits out its whole timeout
+        def __init__(self) -> None:
+            self.terminated = False
+
+        def join(self, timeout: float | None = None) -> None:
+            if not self.terminated:
+                now[0] += timeout or 0.0
+
+        def is_alive(self) -> bool:
+            return not self.terminated
+
+        def terminate(self) -> None:
+            self.terminated = True
+
+    class Pipe:
+        def send(self, message: object) -> None:
+            pass
+
+    monkeypatch.setattr(pool_module.time, "monotonic", lambda: now[0])
+    pool = pool_module.BlockPool.__new__(pool_module.BlockPool)
+    pool.processes, pool.connections = [Busy(), Busy(), Busy()], [Pipe(), Pipe(), Pipe()]
+    pool.close()
+    assert all(process.terminated for process in pool.processes)
+    assert now[0] == pytest.approx(pool_module.CLOSE_GRACE)
+
+
 def test_a_worker_that_dies_ends_the_wait_with_an_error(tmp_path):
     """A worker killed while the phase waits for it (out of memory, kill -9) ends the wait
     with a SolveError naming it, instead of a wait that never ends (the other worker holds its

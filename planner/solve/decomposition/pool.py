@@ -298,15 +298,19 @@ class BlockPool:
         self.owner = {b: k for k, share in enumerate(held) for b in share}
 
     def close(self) -> None:
-        """End the workers: idle ones leave at once; one still solving (the phase was interrupted,
-        or it dropped the re-solves it had sent) is terminated after CLOSE_GRACE seconds."""
+        """End the workers: idle ones leave at once; those still solving (the phase was interrupted,
+        or it dropped the re-solves it had sent) are terminated CLOSE_GRACE seconds after the call,
+        all together (one grace, not one per worker: Ctrl-C stays within a second)."""
         for connection in self.connections:
             try:
                 connection.send(None)
             except (BrokenPipeError, OSError):
                 pass
+        deadline = time.monotonic() + CLOSE_GRACE
         for process in self.processes:
-            process.join(timeout=CLOSE_GRACE)
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+        for process in self.processes:
             if process.is_alive():
                 process.terminate()
-                process.join(timeout=1)
+        for process in self.processes:
+            process.join(timeout=1)
