@@ -314,6 +314,30 @@ def test_ladder_m_in_two_workers_is_the_serial_plan(tmp_path):
     assert parallel.figures.objective == serial.figures.objective and parallel.plan.volume == serial.plan.volume
 
 
+def test_the_first_prices_are_the_same_with_one_and_two_workers(tmp_path):
+    """The LP relaxation (first prices) runs on one HiGHS thread per worker (LP_START_OPTIONS,
+    the parallel dual simplex); its duals and plan must be the same, bit for bit, whatever the
+    thread count, or one worker and two would start from different prices. Its options are
+    given back after it."""
+    from planner.instance.generate import Shape, generate_instance
+
+    folder = generate_instance(tmp_path / "gen", 6, 15, 8, 30, seed=2, shape=Shape(agreements=2))
+    found = []
+    for workers in (1, 2):
+        run, _ = _phase_run(folder)
+        run.workers = workers
+        ints = run.decomposition.s.integer.astype(np.int32)
+        run.h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
+        before = (run.h.getOptionValue("threads")[1], run.h.getOptionValue("simplex_strategy")[1])
+        assert run.lp_relaxation(run.h)
+        assert (run.h.getOptionValue("threads")[1], run.h.getOptionValue("simplex_strategy")[1]) == before
+        solution = run.h.getSolution()
+        found.append((np.asarray(solution.row_dual), np.asarray(solution.col_value),
+                      run.h.getInfo().simplex_iteration_count))
+    assert np.array_equal(found[0][0], found[1][0]) and np.array_equal(found[0][1], found[1][1])
+    assert found[0][2] == found[1][2] > 0
+
+
 def test_the_phase_runs_one_highs_thread_per_block_whatever_threads_says(tmp_path, monkeypatch):
     """--threads is for branch and bound and the whole model's LPs; the phase's blocks (and its
     master) get one thread each, so N workers use N cores and the plans do not depend on it."""

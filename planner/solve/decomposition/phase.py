@@ -46,6 +46,10 @@ BLOCK_GAP_SHARE = 0.1  # each block MIP is solved to this share of the solve's g
 # from p and even shares: above it the LP relaxation costs more than a round of blocks, and
 # plain prices need only a few rounds more (README, "How a plan is solved").
 LP_START_MAX_COLUMNS = 100_000
+# The LP relaxation by HiGHS's parallel dual simplex, one thread per worker process (they wait for
+# its prices): its duals do not depend on the thread count, so neither do the rounds (README,
+# "Blocks in parallel": L 1.34 s on two threads, 1.84 s on one, 1.88 s by the serial dual simplex).
+LP_START_OPTIONS = {"simplex_strategy": 2}
 
 
 @dataclass
@@ -158,7 +162,7 @@ class PhaseRun:
         h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
         try:
             if len(self.costs) <= LP_START_MAX_COLUMNS:
-                if not self.run_lp(h):
+                if not self.lp_relaxation(h):
                     return None
                 solution = h.getSolution()
                 first = from_duals(np.asarray(solution.row_dual), s, self.decomposition.sign)
@@ -320,6 +324,20 @@ class PhaseRun:
     def run_lp(self, h: highspy.Highs) -> bool:
         """Solve with what remains of the time; True when optimal."""
         return run(h, self.deadline, self.clock, self.cancel, self.nice) is RunStatus.OPTIMAL
+
+    def lp_relaxation(self, h: highspy.Highs) -> bool:
+        """The whole model's LP relaxation (`h` holds it), with LP_START_OPTIONS on one thread per
+        worker process; the options are given back after it. True when optimal."""
+        options = {**LP_START_OPTIONS, "threads": max(1, self.workers)}
+        saved = {name: h.getOptionValue(name)[1] for name in options}
+        for name, value in options.items():
+            h.setOptionValue(name, value)
+        try:
+            return self.run_lp(h)
+        finally:
+            if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
+                for name, value in saved.items():
+                    h.setOptionValue(name, value)
 
     def block_solvers(self, gap: float) -> list[highspy.Highs]:
         """One HiGHS per block, holding its rows with this solve's bounds."""
