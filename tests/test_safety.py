@@ -341,6 +341,37 @@ def test_an_interrupt_stops_the_solve_and_is_never_lost(tmp_path):
         assert len(calls) >= 2
 
 
+def test_a_kept_model_whose_solve_was_interrupted_is_built_again(tmp_path):
+    """Same input, same output, whatever ran before: after Ctrl-C (HiGHS may then be left
+    with a stage's bounds) the kept model is not solved again; the cache builds it anew, and
+    the plan is that of a fresh process."""
+    from planner.errors import SolveError
+    from planner.instance.generate import generate_instance
+    from planner.options import SolveOptions
+    from planner.solve.pipeline import solve_instance
+    from planner.solve.resolve import ModelCache
+
+    folder = generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=0)
+    calls: list[float] = []
+
+    def progress(seconds, incumbent, bound):
+        calls.append(seconds)
+        if len(calls) == 2:  # in the first solve only
+            os.kill(os.getpid(), signal.SIGINT)
+
+    options = SolveOptions(progress=progress, mip_gap=1e-9)
+    cache = ModelCache()
+    with pytest.raises(KeyboardInterrupt):
+        solve_instance(folder, options, cache=cache)
+    interrupted = cache._kept.session
+    again = solve_instance(folder, options, cache=cache)
+    assert cache.builds == 2 and cache.reuses == 0 and cache._kept.session is not interrupted
+    fresh = solve_instance(folder, SolveOptions(mip_gap=1e-9))
+    assert again.figures.objective == fresh.figures.objective and again.plan.volume == fresh.plan.volume
+    with pytest.raises(SolveError, match="interrupted"):
+        interrupted.solve(0.3)
+
+
 class _Hook:
     def subscribe(self, callback: object) -> None:
         pass

@@ -46,7 +46,7 @@ class ModelCache:
         started = time.perf_counter()
         shape = shape_of(data)
         kept = self._kept
-        if kept is not None and kept.options == options and kept.shape == shape:
+        if kept is not None and not kept.session.interrupted and kept.options == options and kept.shape == shape:
             set_parameters(kept.session.built, scale_data(data, kept.scales))
             kept.session.refresh()
             if self.warm_start and kept.session.last_plan is not None:

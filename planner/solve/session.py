@@ -33,6 +33,7 @@ import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 
+from planner.errors import SolveError
 from planner.model.structure import BuiltModel
 from planner.options import SolveOptions
 from planner.solve.compile import compile_model, objective_costs, store
@@ -106,6 +107,7 @@ class HighsSession:
         self.highs = new_highs(options)
         self.highs.passModel(self.compiled.lp)
         self.money_scale = 1.0  # of the solve under way: progress is reported in the user's money
+        self.interrupted = False  # a solve was interrupted: this session is not solved again
         self._started = started
         if options.progress is not None:
             self.highs.cbMipInterrupt.subscribe(self._relay_progress)
@@ -222,8 +224,20 @@ class HighsSession:
         """Solve and store the plan in the model's variables (see the module docstring).
 
         The reported bound is the best one proven by any stage (HiGHS's dual bounds, the
-        phase's Lagrangian bound), in the user's money.
+        phase's Lagrangian bound), in the user's money. A session whose solve was interrupted
+        is not solved again (`interrupted`): HiGHS may have been left with the bounds of a
+        stage (`planner.solve.highs.in_use`), so a `SolveError` asks for the model anew.
         """
+        if self.interrupted:
+            raise SolveError(Status.SOLVER_ERROR, "a solve of this model was interrupted, which may have left "
+                             "its HiGHS instance changed; build the model again to solve it")
+        try:
+            return self._solve(risk_aversion, money_scale)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            raise
+
+    def _solve(self, risk_aversion: float, money_scale: float) -> SolveReport:
         options, clock = self.options, self.options.clock
         started = self._started = clock()
         deadline = None if options.time_limit is None else started + options.time_limit
