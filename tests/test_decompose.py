@@ -317,25 +317,36 @@ def test_ladder_m_in_two_workers_is_the_serial_plan(tmp_path):
 def test_the_first_prices_are_the_same_with_one_and_two_workers(tmp_path):
     """The LP relaxation (first prices) runs on one HiGHS thread per worker (LP_START_OPTIONS,
     the parallel dual simplex); its duals and plan must be the same, bit for bit, whatever the
-    thread count, or one worker and two would start from different prices. Its options are
-    given back after it."""
+    thread count, or one worker and two would start from different prices. Beside branch and
+    bound (a race) it takes one thread: two starved threads of the parallel simplex waited on
+    each other (L's LP relaxation 45 s instead of 2). Its options are given back after it."""
     from planner.instance.generate import Shape, generate_instance
 
     folder = generate_instance(tmp_path / "gen", 6, 15, 8, 30, seed=2, shape=Shape(agreements=2))
-    found = []
-    for workers in (1, 2):
+    found, threads = [], []
+    # one worker; two; two beside branch and bound (a race: the phase niced, one thread)
+    for workers, nice in ((1, 0), (2, 0), (2, 10)):
         run, _ = _phase_run(folder)
-        run.workers = workers
+        run.workers, run.nice = workers, nice
         ints = run.decomposition.s.integer.astype(np.int32)
         run.h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
         before = (run.h.getOptionValue("threads")[1], run.h.getOptionValue("simplex_strategy")[1])
+        run_lp = run.run_lp
+
+        def spy(h, run_lp=run_lp):  # noqa: ANN001, ANN202
+            threads.append(h.getOptionValue("threads")[1])
+            return run_lp(h)
+
+        run.run_lp = spy
         assert run.lp_relaxation(run.h)
         assert (run.h.getOptionValue("threads")[1], run.h.getOptionValue("simplex_strategy")[1]) == before
         solution = run.h.getSolution()
         found.append((np.asarray(solution.row_dual), np.asarray(solution.col_value),
                       run.h.getInfo().simplex_iteration_count))
-    assert np.array_equal(found[0][0], found[1][0]) and np.array_equal(found[0][1], found[1][1])
-    assert found[0][2] == found[1][2] > 0
+    assert threads == [1, 2, 1]
+    for other in found[1:]:
+        assert np.array_equal(found[0][0], other[0]) and np.array_equal(found[0][1], other[1])
+        assert found[0][2] == other[2] > 0
 
 
 def test_the_phase_runs_one_highs_thread_per_block_whatever_threads_says(tmp_path, monkeypatch):
