@@ -29,14 +29,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SIZES = {"S": (3, 8, 6, 10), "M": (6, 15, 8, 30), "L": (10, 30, 10, 50)}
 PLANNER = [sys.executable, "-m", "planner.cli"]
+HEADER = ["date", "machine", "size", "solve_s", "after_s", "exit_code", "latency_s", "written", "sweep_workers",
+          "sweep_workers_left", "scenarios", "workers"]  # results/interrupts.csv
 
 
-def _generate(size: str, seed: int, work: Path, scenarios: int | None = None) -> Path:
-    c, o, p, s = SIZES[size]
-    s = scenarios or s
+def _generate(size: str, seed: int, work: Path, scenarios: int) -> Path:
+    c, o, p, _ = SIZES[size]
     folder = work / f"gen{size}"
     subprocess.run([*PLANNER, "generate", str(folder), "--commodities", str(c), "--options", str(o), "--periods",
-                    str(p), "--scenarios", str(s), "--seed", str(seed)], check=True, capture_output=True)
+                    str(p), "--scenarios", str(scenarios), "--seed", str(seed)], check=True, capture_output=True)
     return folder
 
 
@@ -125,32 +126,15 @@ def main() -> None:
     print(f"honoured within 1 s, nothing written: {honoured} of {len(rows)}; "
           f"slowest {max(r['latency_s'] for r in rows):.2f} s")
     path = REPO / "results" / "interrupts.csv"
-    kept = _rows_in_header(path)
-    with open(path, "w" if kept is not None else "a", newline="") as fh:
+    new = not path.exists()
+    with open(path, "a", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        if kept is not None:
+        if new:
             writer.writerow(HEADER)
-            writer.writerows(kept)
         for r in rows:
             writer.writerow([datetime.date.today().isoformat(), f"{platform.machine()} {os.cpu_count()} cores",
                              args.size, round(duration, 2), r["after_s"], r["exit_code"], r["latency_s"], r["written"],
                              kill["workers"], kill["left_alive"], scenarios, args.workers])
-
-
-HEADER = ["date", "machine", "size", "solve_s", "after_s", "exit_code", "latency_s", "written", "sweep_workers",
-          "sweep_workers_left", "scenarios", "workers"]
-
-
-def _rows_in_header(path: Path) -> list[list[str]] | None:
-    """The file's rows padded to HEADER when it must be written again with it (new, or written
-    before the last columns were added); None when rows can be appended."""
-    if not path.exists():
-        return []
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
-    if rows and rows[0] == HEADER:
-        return None
-    return [row + [""] * (len(HEADER) - len(row)) for row in rows[1:]]
 
 
 if __name__ == "__main__":

@@ -158,7 +158,6 @@ class HighsRun:
         self._provide, self._improved = provide, improved
         self.finished = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._status: RunStatus | None = None
         if deadline is not None:
             remaining = deadline - clock()
@@ -177,9 +176,8 @@ class HighsRun:
             self._hooks.append((h.cbMipImprovingSolution, self._take))
         for hook, callback in self._hooks:
             hook.subscribe(callback)
-        self._thread = threading.Thread(target=self._run, name="highs", daemon=True)
         _count_run(h, +1)
-        self._thread.start()
+        threading.Thread(target=self._run, name="highs", daemon=True).start()
 
     def _check(self, event: highspy.cb.HighsCallbackEvent) -> None:
         # set the flag, or clear it: HiGHS keeps it between runs, and a run after a stopped

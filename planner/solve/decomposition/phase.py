@@ -328,9 +328,9 @@ class PhaseRun:
     def lp_relaxation(self, h: highspy.Highs) -> bool:
         """The whole model's LP relaxation (`h` holds it), with LP_START_OPTIONS on one thread per
         worker process, or on one beside branch and bound (`nice` > 0: a race, where the phase
-        takes a free core only; two starved threads of the parallel simplex waited on each other
-        there, and L's LP relaxation ran 45 s instead of 2); the options are given back after
-        it. True when optimal."""
+        takes a free core only, and two starved threads of the parallel simplex wait on each
+        other: README, "Blocks in parallel"); the options are given back after it. True when
+        optimal."""
         options = {**LP_START_OPTIONS, "threads": max(1, self.workers) if self.nice == 0 else 1}
         saved = {name: h.getOptionValue(name)[1] for name in options}
         for name, value in options.items():
