@@ -28,7 +28,7 @@ from planner.errors import InfeasibleError
 from planner.instance.data import build_model_data
 from planner.instance.loader import load_instance
 from planner.model.build import create_model
-from planner.solve.decomposition import phase
+from planner.solve.decomposition import first, phase
 from planner.solve.decomposition.prices import Prices, fill_agreements, project, project_tail_weights, tail_of
 from planner.solve.highs import new_highs
 from planner.solve.pipeline import solve_instance
@@ -252,7 +252,7 @@ def test_plain_first_prices_reach_the_same_optimum(tmp_path, monkeypatch):
     runner.invoke(cli.main, ["generate", str(folder), "--commodities", "3", "--options", "8",
                              "--periods", "6", "--scenarios", "10", "--seed", "0"])
     with_lp = solve_instance(folder, SolveOptions())
-    monkeypatch.setattr(phase, "LP_START_MAX_COLUMNS", 0)
+    monkeypatch.setattr(first, "LP_START_MAX_COLUMNS", 0)
     plain = solve_instance(folder, SolveOptions())
     assert plain.report.method.used_decomposition
     assert plain.figures.objective == pytest.approx(with_lp.figures.objective, rel=2e-4)
@@ -315,11 +315,12 @@ def test_ladder_m_in_two_workers_is_the_serial_plan(tmp_path):
 
 
 def test_the_first_prices_are_the_same_with_one_and_two_workers(tmp_path):
-    """The LP relaxation (first prices) runs on one HiGHS thread per worker (LP_START_OPTIONS,
-    the parallel dual simplex); its duals and plan must be the same, bit for bit, whatever the
-    thread count, or one worker and two would start from different prices. Beside branch and
-    bound (a race) it takes one thread: two starved threads of the parallel simplex waited on
-    each other (L's LP relaxation 45 s instead of 2). Its options are given back after it."""
+    """The LP relaxation (first prices) starts from the blocks' LP relaxations and runs on one HiGHS
+    thread per worker (first.LP_START_OPTIONS, the parallel dual simplex); its duals and plan must
+    be the same, bit for bit, whatever the thread count, or one worker and two would start from
+    different prices. Beside branch and bound (a race) it takes one thread: two starved threads of
+    the parallel simplex waited on each other (L's LP relaxation 45 s instead of 2). Its options
+    are given back after it."""
     from planner.instance.generate import Shape, generate_instance
 
     folder = generate_instance(tmp_path / "gen", 6, 15, 8, 30, seed=2, shape=Shape(agreements=2))
@@ -333,12 +334,13 @@ def test_the_first_prices_are_the_same_with_one_and_two_workers(tmp_path):
         before = (run.h.getOptionValue("threads")[1], run.h.getOptionValue("simplex_strategy")[1])
         run_lp = run.run_lp
 
-        def spy(h, run_lp=run_lp):  # noqa: ANN001, ANN202
-            threads.append(h.getOptionValue("threads")[1])
+        def spy(h, run_lp=run_lp, whole=run.h):  # noqa: ANN001, ANN202
+            if h is whole:  # (the blocks' LP relaxations run through it too)
+                threads.append(h.getOptionValue("threads")[1])
             return run_lp(h)
 
         run.run_lp = spy
-        assert run.lp_relaxation(run.h)
+        assert first.lp_relaxation(run, run.h, run.block_solvers(1e-6))
         assert (run.h.getOptionValue("threads")[1], run.h.getOptionValue("simplex_strategy")[1]) == before
         solution = run.h.getSolution()
         found.append((np.asarray(solution.row_dual), np.asarray(solution.col_value),
@@ -347,6 +349,39 @@ def test_the_first_prices_are_the_same_with_one_and_two_workers(tmp_path):
     for other in found[1:]:
         assert np.array_equal(found[0][0], other[0]) and np.array_equal(found[0][1], other[1])
         assert found[0][2] == other[2] > 0
+
+
+def test_the_lp_relaxation_from_the_blocks_start_has_the_optimum_from_scratch(tmp_path):
+    """first.relaxed_start: every row but the budget holds at the blocks' LP plans put together,
+    and the LP relaxation from it reaches the optimum of the LP relaxation from scratch, in fewer
+    simplex iterations (the point of it)."""
+    from planner.instance.generate import Shape, generate_instance
+
+    folder = generate_instance(tmp_path / "gen", 6, 15, 8, 30, seed=1, shape=Shape(agreements=2))
+    figures = []
+    for warm in (True, False):
+        run, c = _phase_run(folder)
+        ints = run.decomposition.s.integer.astype(np.int32)
+        run.h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
+        if warm:
+            d = run.decomposition
+            start = first.relaxed_start(run, run.block_solvers(1e-6))
+            assert np.all(start >= run.lower0 - 1e-9) and np.all(start <= run.upper0 + 1e-9)
+            for b, block in enumerate(d.s.blocks):  # each block's rows, its copies read as the agreements
+                activity = d.block_matrices[b] @ start[block.all_columns]
+                assert np.all(activity <= run.row_upper[block.rows] + 1e-7)
+                assert np.all(activity >= run.row_lower[block.rows] - 1e-7)
+            tail, rows = d.s.tail_count, d.s.linking_rows[:d.s.tail_count]
+            activity = d.linking_matrix[:tail] @ start
+            assert tail > 0 and np.all(activity <= run.row_upper[rows] + 1e-7)
+            assert np.all(activity >= run.row_lower[rows] - 1e-7)
+            assert first.lp_relaxation(run, run.h, run.block_solvers(1e-6))
+        else:
+            assert run.run_lp(run.h)
+        figures.append((run.h.getInfo().objective_function_value, run.h.getInfo().simplex_iteration_count))
+    (warm_value, warm_iterations), (cold_value, cold_iterations) = figures
+    assert warm_value == pytest.approx(cold_value, rel=1e-9)
+    assert 0 < warm_iterations < cold_iterations
 
 
 def test_the_phase_runs_one_highs_thread_per_block_whatever_threads_says(tmp_path, monkeypatch):
@@ -369,14 +404,13 @@ def test_the_phase_runs_one_highs_thread_per_block_whatever_threads_says(tmp_pat
                                                   rel=1e-4)
 
 
-def test_blocks_moved_between_workers_give_the_serial_plans(tmp_path):
-    """BlockPool.rebalance: blocks shared again on their seconds are built afresh in their new
-    worker and give, round after round and in re-solves that keep the costs, the plans and bounds
-    of one HiGHS per block solved in turn here."""
-    import dataclasses
-
+def test_blocks_solved_by_any_worker_give_the_serial_plans(tmp_path):
+    """BlockPool: each block solved by whichever worker is free (`solve`), or by the one its
+    expected seconds share it to (`submit`), away from home on an instance built for it, gives,
+    round after round and in re-solves that keep the costs, the plans and bounds of one HiGHS
+    per block solved in turn here."""
     from planner.instance.generate import Shape, generate_instance
-    from planner.solve.decomposition.pool import REBALANCE, BlockPool, BlockTask, longest, shares, solve_block
+    from planner.solve.decomposition.pool import BlockPool, BlockTask, solve_block
     from planner.solve.decomposition.prices import plain
 
     folder = generate_instance(tmp_path / "gen", 4, 6, 4, 8, seed=3, shape=Shape(agreements=2))
@@ -385,62 +419,88 @@ def test_blocks_moved_between_workers_give_the_serial_plans(tmp_path):
     blocks = d.s.blocks
     assert len(blocks) == 4 and all(block.has_integers for block in blocks)
     rng = np.random.default_rng(0)
-    first = plain(d.s, c.objective)
-
-    def costs(prices: Prices) -> list[np.ndarray]:
-        reduced = c.objective + d.normalised.T @ prices.rows
-        return [np.concatenate([reduced[block.columns], [prices.copies.get((b, g), 0.0) for g in block.copies]])
-                for b, block in enumerate(blocks)]
-
-    rounds = [costs(project(Prices(first.rows * rng.uniform(0.5, 1.5, len(first.rows)),
-                                   {key: value * float(rng.uniform(0, 2)) for key, value in first.copies.items()}),
-                            d.s, c.objective)) for _ in range(3)]
-    block = next(b for b, blk in enumerate(blocks) if blk.copies)  # a re-solve without its agreements
-    n = len(blocks[block].columns)
-    copies = np.arange(n, n + len(blocks[block].copies), dtype=np.int32)
-    re_solve = BlockTask(block, None, None, (copies, np.zeros(len(copies)), np.zeros(len(copies))))
-    sequence = [[BlockTask(b, cost, None) for b, cost in enumerate(round_costs)] + [[re_solve]]
-                for round_costs in rounds]
+    first_prices = plain(d.s, c.objective)
+    rounds = [run.block_tasks(project(Prices(first_prices.rows * rng.uniform(0.5, 1.5, len(first_prices.rows)),
+                                             {key: value * float(rng.uniform(0, 2))
+                                              for key, value in first_prices.copies.items()}), d.s, c.objective))
+              for _ in range(3)]
 
     # the workers are forked before this thread runs a MIP itself (`solve_block` without `run`):
     # a fork copies the forking thread's HiGHS thread pool without its threads (the phase runs
     # HiGHS only in helper threads, so it forks with none)
     pool = BlockPool(lambda b: run.block_solver(b, 1e-6), [len(blk.all_columns) for blk in blocks],
                      [True] * len(blocks), 2)
-    draws = [list(rng.uniform(0.1, 10.0, len(blocks))) for _ in range(200)]
+    again = next(b for b, blk in enumerate(blocks) if blk.copies and pool.home[b] == 1)  # re-solved away from home
+    n = len(blocks[again].columns)
+    copies = np.arange(n, n + len(blocks[again].copies), dtype=np.int32)
+    re_solve = BlockTask(again, None, None, (copies, np.zeros(len(copies)), np.zeros(len(copies))))
+    sent, send = [], pool.send
 
-    def moves_block(seconds: list[float], b: int) -> bool:
-        held = shares(seconds, 2)
-        return (held != pool.held and b not in pool.held[next(k for k, share in enumerate(held) if b in share)]
-                and longest(held, seconds) < (1 - REBALANCE) * longest(pool.held, seconds))
+    def spy(k: int, tasks: list) -> None:
+        sent.extend((k, task.block, task.costs is not None) for task in tasks)
+        send(k, tasks)
 
+    pool.send = spy
     try:
         here = run.block_solvers(1e-6)
         expected = []
-        for round_tasks in sequence:
-            *tasks, [again] = round_tasks
+        for tasks in rounds:
             expected.append({t.block: solve_block(here[t.block], t, True) for t in tasks})
-            expected.append({again.block: solve_block(here[again.block], again, True)})
-        got, moves = [], 0
-        for round_tasks in sequence:
-            *tasks, [again] = round_tasks
-            before = {b: k for b, k in pool.owner.items()}
-            got.append(pool.collect(pool.submit(tasks)))
-            # seconds on which the re-solved block moves to the other worker before its re-solve
-            skewed = next(seconds for seconds in draws if moves_block(seconds, again.block))
-            holder = pool.owner[again.block]
-            pool.rebalance(skewed)
-            moves += sum(pool.owner[b] != before[b] for b in before)
-            assert pool.owner[again.block] != holder  # built afresh in the other worker
-            got.append(pool.collect(pool.submit([dataclasses.replace(again)])))
-        assert moves > 0
+            expected.append({again: solve_block(here[again], re_solve, True)})
+        got = []
+        for tasks in rounds:
+            got.append(pool.solve(tasks))
+            pool.seconds = {b: (10.0 if b == again else 1.0) for b in range(len(blocks))}  # the longest: to worker 0
+            got.append(pool.collect(pool.submit([re_solve])))
     finally:
         pool.close()
+    assert {k for k, _, _ in sent} == {0, 1}
+    assert sum(1 for k, b, _ in sent if b == again and k == 0) >= 3  # away from home, costs sent along
+    assert all(with_costs for _, _, with_costs in sent)
     for want, have in zip(expected, got):
         assert want.keys() == have.keys()
         for b in want:
             assert have[b].ok and have[b].bound == want[b].bound
             assert np.array_equal(have[b].values, want[b].values)
+
+
+def test_a_free_worker_takes_the_next_block_and_an_lp_block_stays_home():
+    """BlockPool.solve dispatches the longest expected block first to whichever worker is free:
+    a round lasts what list scheduling gives (here 6 s, where shares made up front by columns
+    take 8 s), and a block without integers (it keeps its basis) is solved only by its home
+    worker. Workers and clock are stand-ins: no process runs, no time passes."""
+    from planner.solve.decomposition.pool import BlockPool, BlockResult, BlockTask, shares
+
+    seconds = [1.0, 1.0, 5.0, 1.0, 1.0, 1.0, 1.0]  # block 2 is the slow one
+    columns = [10, 60, 50, 40, 30, 20, 15]  # ... but not the largest
+    pool = BlockPool.__new__(BlockPool)
+    pool.home = {b: k for k, share in enumerate(shares([float(x) for x in columns], 2)) for b in share}
+    pool.sizes, pool.integers = [float(x) for x in columns], [True] * 6 + [False]
+    pool.costs, pool.seconds, pool.relaxing, pool.dropped = {}, {}, set(), []
+    pool.connections = [object(), object()]
+    now, running, log = [0.0], {}, []
+
+    def send(k: int, tasks: list) -> None:
+        (task,) = tasks
+        running[k] = (now[0] + seconds[task.block], task.block)
+        log.append((k, task.block))
+
+    def answered(busy: set) -> list:
+        k = min(busy, key=lambda w: running[w])
+        now[0] = running[k][0]
+        return [k]
+
+    pool.send, pool.answered = send, answered
+    pool.receive = lambda k: [(running[k][1], BlockResult(True, 0.0, None), seconds[running[k][1]])]
+    tasks = [BlockTask(b, np.zeros(1), None) for b in range(7)]
+    assert set(pool.solve(tasks)) == set(range(7))
+    static = max(sum(seconds[b] for b in share) for share in shares([float(x) for x in columns], 2))
+    assert (now[0], static) == (6.0, 8.0)
+    assert all(k == pool.home[6] for k, b in log if b == 6)
+    assert pool.seconds == dict(enumerate(seconds))  # next round: the longest first
+    now[0], log[:] = 0.0, []
+    pool.solve(tasks)
+    assert log[0][1] == 2 and now[0] == 6.0
 
 
 def test_closing_a_pool_of_busy_workers_takes_one_grace_not_one_per_worker(monkeypatch):
@@ -524,14 +584,15 @@ def test_a_worker_that_dies_ends_the_wait_with_an_error(tmp_path):
 
 def test_shares_balance_sizes_and_keep_pinned_blocks():
     """shares: longest first to the least loaded worker; pinned blocks stay where they are."""
-    from planner.solve.decomposition.pool import longest, shares
+    from planner.solve.decomposition.pool import shares
 
-    held = shares([7.8, 2.6, 2.7, 1.4, 0.7, 2.1], 2)
+    sizes = [7.8, 2.6, 2.7, 1.4, 0.7, 2.1]
+    held = shares(sizes, 2)
     assert sorted(b for share in held for b in share) == list(range(6))
-    assert longest(held, [7.8, 2.6, 2.7, 1.4, 0.7, 2.1]) == pytest.approx(8.8)
-    pinned = shares([7.8, 2.6, 2.7, 1.4, 0.7, 2.1], 2, pinned={4: 0, 3: 0})
+    assert max(sum(sizes[b] for b in share) for share in held) == pytest.approx(8.8)
+    pinned = shares(sizes, 2, pinned={4: 0, 3: 0})
     assert {3, 4} <= set(pinned[0])
-    assert shares([5.0, 1.0], 3) == [[0], [1]]
+    assert shares([5.0, 1.0], 3) == [[0], [1], []]
 
 
 def test_blocks_on_a_dask_cluster_give_the_serial_plan(tmp_path):

@@ -23,7 +23,8 @@ replaced by its copy, b the budget row (fixed costs). Each min is a block MIP; H
 dual bound of it is used, so the bound holds whatever the block's gap.
 
 The multipliers. First from the duals of the whole model's LP relaxation (q from the tail
-rows, beta from the agreement links z_o <= w_g, nu from the budget row; for models above
+rows, beta from the agreement links z_o <= w_g, nu from the budget row; solved from a start
+put together from the blocks' own LP relaxations, `first`; for models above
 LP_START_MAX_COLUMNS, whose LP relaxation costs more than a round, q = p and beta splits
 each agreement's cost evenly), then from the
 restricted Dantzig-Wolfe master: the LP over convex combinations of the block plans
@@ -58,11 +59,12 @@ gives up (and whenever it has no plan), the whole model is solved as a MIP over 
 some block plan has set, the others fixed at 0 (price-and-branch); its plan is offered like
 the others, and its parts join the master, which then has combinations that fit.
 
-The sub-modules: `structure` (the blocks, from what the model declares), `prices` (the
-multipliers: first prices, projection, smoothing), `master` (the restricted master LP),
-`restricted` (the restricted MIP), `phase` (the rounds; `PhaseRun` holds one solve's state),
-and `pool` and `cluster` (the blocks of a round in worker processes or on Dask workers). Measurements are in the README,
-"How a plan is solved".
+The sub-modules: `structure` (the blocks, from what the model declares), `first` (the LP
+relaxation for the first prices), `prices` (the multipliers: plain prices, projection,
+smoothing), `master` (the restricted master LP), `restricted` (the restricted MIP), `phase`
+(the rounds; `PhaseRun` holds one solve's state), and `pool` and `cluster` (the blocks of a
+round in worker processes or on Dask workers). Measurements are in the README, "How a plan
+is solved".
 """
 
 

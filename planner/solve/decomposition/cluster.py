@@ -70,7 +70,7 @@ class DaskBlockPool:
             workers = sorted(self.client.scheduler_info()["workers"])
             if not workers:
                 raise ClusterError(f"the Dask scheduler at {address} has no workers")
-            held = shares([spec.matrix.shape[1] for spec in specs], len(workers))
+            held = [share for share in shares([spec.matrix.shape[1] for spec in specs], len(workers)) if share]
             self.owner = {b: k for k, share in enumerate(held) for b in share}
             self.futures = [self.client.submit(BlockHolder, {b: specs[b] for b in share}, new_highs,
                                                {b: integers[b] for b in share}, actor=True, pure=False,
@@ -88,6 +88,10 @@ class DaskBlockPool:
     def drop(self, pending: list[Any]) -> None:
         """Do not wait for submitted tasks: each actor runs its calls in turn, so the next ones
         wait behind them there."""
+
+    def solve(self, tasks: list[BlockTask]) -> dict[int, BlockResult]:
+        """The tasks' results, each on the actor holding its block."""
+        return self.collect(self.submit(tasks))
 
     def collect(self, pending: list[Any]) -> dict[int, BlockResult]:
         """The results of submitted tasks, waited for in short polls (module docstring)."""

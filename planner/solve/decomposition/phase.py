@@ -19,6 +19,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+import planner.solve.decomposition.first as first
 from planner.solve.decomposition.master import solve_master
 from planner.solve.decomposition.pool import WORKER_NICE, BlockPool, BlockResult, BlockSpec, BlockTask, solve_block
 from planner.solve.decomposition.prices import (
@@ -42,16 +43,6 @@ if TYPE_CHECKING:
 ROUNDS = 20  # at most this many pricing rounds
 STALL_ROUNDS = 3  # stop when the bound gained under 1% of the gap over this many rounds
 BLOCK_GAP_SHARE = 0.1  # each block MIP is solved to this share of the solve's gap
-# First prices from the whole model's LP relaxation when it has at most this many columns, else
-# from p and even shares: above it the LP relaxation costs more than a round of blocks, and
-# plain prices need only a few rounds more (README, "How a plan is solved").
-LP_START_MAX_COLUMNS = 100_000
-# The LP relaxation by HiGHS's parallel dual simplex, one thread per worker process (they wait for
-# its prices): its duals do not depend on the thread count, so neither do the rounds (README,
-# "Blocks in parallel": L 1.34 s on two threads, 1.84 s on one, 1.88 s by the serial dual simplex).
-LP_START_OPTIONS = {"simplex_strategy": 2}
-
-
 @dataclass
 class Submitted:
     """Block tasks sent off (`PhaseRun.submit`): the pool's handle, None when solved here."""
@@ -156,20 +147,11 @@ class PhaseRun:
 
     def execute(self, gap: float, started: float, progress: Callable | None,
                 log: Callable | None) -> DecompositionResult | None:
-        """First prices (the LP relaxation's duals, or plain ones), then the rounds."""
+        """First prices (the LP relaxation's duals, or plain ones: `first`), then the rounds."""
         s, h = self.decomposition.s, self.h
         ints = s.integer.astype(np.int32)
         h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
         try:
-            if len(self.costs) <= LP_START_MAX_COLUMNS:
-                if not self.lp_relaxation(h):
-                    return None
-                solution = h.getSolution()
-                first = from_duals(np.asarray(solution.row_dual), s, self.decomposition.sign)
-                prices = project(first, s, self.costs)
-                signing = np.asarray(solution.col_value)[s.agreements] >= 0.5
-            else:
-                prices, signing = plain(s, self.costs), np.zeros(len(s.agreements), dtype=bool)
             integers = [b.has_integers for b in s.blocks]
             if self.scheduler is not None:
                 from planner.solve.decomposition.cluster import DaskBlockPool
@@ -180,6 +162,14 @@ class PhaseRun:
                 self.pool = BlockPool(lambda b: self.block_solver(b, gap), [len(b.all_columns) for b in s.blocks],
                                       integers, self.workers, max(self.nice, WORKER_NICE))
             blocks = [] if self.pool else self.block_solvers(gap)
+            if len(self.costs) <= first.LP_START_MAX_COLUMNS:
+                if not first.lp_relaxation(self, h, blocks):
+                    return None
+                solution = h.getSolution()
+                prices = project(from_duals(np.asarray(solution.row_dual), s, self.decomposition.sign), s, self.costs)
+                signing = np.asarray(solution.col_value)[s.agreements] >= 0.5
+            else:
+                prices, signing = plain(s, self.costs), np.zeros(len(s.agreements), dtype=bool)
             return self.rounds(self.filled(prices), signing, blocks, gap, started, progress, log)
         finally:
             if self.pool is not None:
@@ -325,23 +315,6 @@ class PhaseRun:
         """Solve with what remains of the time; True when optimal."""
         return run(h, self.deadline, self.clock, self.cancel, self.nice) is RunStatus.OPTIMAL
 
-    def lp_relaxation(self, h: highspy.Highs) -> bool:
-        """The whole model's LP relaxation (`h` holds it), with LP_START_OPTIONS on one thread per
-        worker process, or on one beside branch and bound (`nice` > 0: a race, where the phase
-        takes a free core only, and two starved threads of the parallel simplex wait on each
-        other: README, "Blocks in parallel"); the options are given back after it. True when
-        optimal."""
-        options = {**LP_START_OPTIONS, "threads": max(1, self.workers) if self.nice == 0 else 1}
-        saved = {name: h.getOptionValue(name)[1] for name in options}
-        for name, value in options.items():
-            h.setOptionValue(name, value)
-        try:
-            return self.run_lp(h)
-        finally:
-            if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
-                for name, value in saved.items():
-                    h.setOptionValue(name, value)
-
     def block_solvers(self, gap: float) -> list[highspy.Highs]:
         """One HiGHS per block, holding its rows with this solve's bounds."""
         return [self.block_solver(b, gap) for b in range(len(self.decomposition.s.blocks))]
@@ -367,11 +340,9 @@ class PhaseRun:
         d = self.decomposition
         reduced = self.costs + d.normalised.T @ prices.rows
         lower = self.offset - float(prices.rows @ self.rhs)
-        costs = [np.concatenate([reduced[block.columns], [prices.copies.get((b, g), 0.0) for g in block.copies]])
-                 for b, block in enumerate(d.s.blocks)]
         if self.cancel is not None and self.cancel.is_set():
             return None
-        results = self.solve_blocks([BlockTask(b, cost, self._seconds_left()) for b, cost in enumerate(costs)], blocks)
+        results = self.solve_blocks(self.block_tasks(prices, reduced), blocks)
         for b in range(len(d.s.blocks)):
             if b not in results or not results[b].ok:
                 return None
@@ -384,6 +355,16 @@ class PhaseRun:
             bound = self.lower0[j] if r > 0 else self.upper0[j]
             lower += r * bound if math.isfinite(bound) else -math.inf
         return lower
+
+    def block_tasks(self, prices: Prices, reduced: np.ndarray | None = None) -> list[BlockTask]:
+        """A task per block at `prices`: its columns' costs c + A^T nu (`reduced`, when given,
+        holds them for every column), then its copies' prices, within the time left."""
+        d = self.decomposition
+        if reduced is None:
+            reduced = self.costs + d.normalised.T @ prices.rows
+        return [BlockTask(b, np.concatenate([reduced[block.columns], [prices.copies.get((b, g), 0.0)
+                                                                       for g in block.copies]]), self._seconds_left())
+                for b, block in enumerate(d.s.blocks)]
 
     def union_plan(self) -> np.ndarray:
         """Integer values of the blocks' last plans, each agreement signed when one uses it."""
@@ -426,8 +407,10 @@ class PhaseRun:
         return np.round(values[s.integer])
 
     def solve_blocks(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> dict[int, BlockResult]:
-        """The tasks on the pool's workers, or here on `blocks` (`submit`, then `collect`)."""
-        return self.collect(self.submit(tasks, blocks), blocks) or {}
+        """The tasks on the pool's workers (`BlockPool.solve`), or here on `blocks` (`collect`)."""
+        if self.pool is not None:
+            return self.pool.solve(tasks) if tasks else {}
+        return self.collect(Submitted(tasks, None), blocks) or {}
 
     def submit(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> Submitted:
         """Send the tasks to the pool's workers and return at once; without a pool they wait
@@ -481,7 +464,7 @@ class PhaseRun:
         """The whole model's LP with the binaries fixed: a plan, offered to the incumbent.
 
         HiGHS starts the LP from its last basis (the LP relaxation's, or the last completion's);
-        without one (above LP_START_MAX_COLUMNS, or after the restricted MIP) from `start()`, a
+        without one (above `first.LP_START_MAX_COLUMNS`, or after the restricted MIP) from `start()`, a
         whole plan with these integer values, from which HiGHS builds a basis (far fewer
         iterations than from scratch). A start is made only then: with a basis, the basis of a
         neighbouring plan is the better one (README, "How a plan is solved")."""

@@ -1,21 +1,23 @@
 """The blocks of a round solved side by side in worker processes (`SolveOptions.workers`).
 
-The blocks of a round are independent MIPs. With more than one worker, each worker process
-holds the HiGHS instances of its share of the blocks (forked from the solve, so nothing is
-copied or pickled up front); a round sends each block its new costs (and, to re-solve a
-block without some agreements, its copies' bounds) and gets back its bound and plan. Each
-block is solved by the same sequence of calls as in the serial phase, so the plans and
-bounds, and the phase's result, are the same whatever the number of workers.
+The blocks of a round are independent MIPs. With more than one worker, worker processes are
+forked from the solve (so nothing is copied or pickled up front); each holds the HiGHS
+instances of its home blocks (shared out by columns) for the whole phase. A task sends a
+block its new costs (and, to re-solve a block without some agreements, its copies' bounds)
+and gets back its bound and plan. Each block is solved by the same sequence of calls as in
+the serial phase, so the plans and bounds, and the phase's result, are the same whatever the
+number of workers.
 
-Shares. The first shares balance the blocks' columns (`shares`); a block's time is not in
-proportion to them (how many nodes its MIP takes is not known before), so each round of
-every block after the first starts by balancing the shares again on the seconds each block
-took in the last one, when that shortens the round by more than REBALANCE. A block that
-moves is built afresh in its new worker (from the data forked into every worker), with its
-last costs. Only
-blocks with integers move: each of their solves starts from a cleared solver (`solve_block`),
-so a fresh instance gives the same plan and bound, while an LP block keeps the basis of its
-last solve, and its plan could differ.
+Dispatch (`BlockPool.solve`). A block's seconds are not in proportion to its columns (how
+many nodes its MIP takes is not known before: L's slowest material takes a quarter of a
+round and is of middle size), so a round's tasks are not shared out up front: each goes to
+the first worker free, the longest expected first (its seconds in its last solve, before
+that its columns), and a worker that ends early takes the next. A block with integers may
+be solved by any worker, on an instance built for that task when it is not at home: each of
+its solves starts from a cleared solver (`solve_block`), so any instance gives the same plan
+and bound. A block without integers keeps the basis of its last solve, so only its home
+worker solves it. Tasks the phase does not wait on at once (re-solves, while it completes a
+plan) are shared out up front by their expected seconds instead (`submit`).
 
 Priority: the workers run at a lower priority than the solve (WORKER_NICE, or the phase's own
 when it runs beside branch and bound), so that the solve's own work between rounds (completing
@@ -35,8 +37,8 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection, wait
 
 import highspy
 import numpy as np
@@ -61,6 +63,7 @@ class BlockTask:
     costs: np.ndarray | None  # None: keep the block's costs (a re-solve with other copy bounds)
     seconds: float | None  # time left, None: no limit
     copy_bounds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (columns, lower, upper), this solve only
+    relax: bool = False  # the block's LP relaxation (`planner.solve.decomposition.first`), this solve only
 
 
 @dataclass
@@ -87,25 +90,24 @@ class BlockSpec:
         return solver
 
 
-REBALANCE = 0.1  # share the blocks again when that shortens a round by more than this share
 WORKER_NICE = 5  # the workers' priority below the solve's (module docstring)
 CLOSE_GRACE = 0.5  # seconds a worker gets to leave at the end of the phase before it is terminated
 _POLL = 0.1  # seconds between checks that a worker being waited for is alive
 
 
 def shares(sizes: list[float], workers: int, pinned: dict[int, int] | None = None) -> list[list[int]]:
-    """The blocks each worker holds, over min(workers, blocks) workers: the largest first, each
-    to the worker with the least size so far (longest processing time first); `pinned` blocks
-    stay with their worker (block -> worker), and count in its size."""
+    """The items (blocks or tasks) each of `workers` workers holds: the largest first, each to the
+    worker with the least size so far (longest processing time first); `pinned` items stay with
+    their worker (item -> worker), and count in its size. A worker may get none."""
     pinned = pinned or {}
-    result: list[list[int]] = [[] for _ in range(min(workers, len(sizes)))]
-    load = [0.0] * len(result)
+    result: list[list[int]] = [[] for _ in range(workers)]
+    load = [0.0] * workers
     for b, k in sorted(pinned.items()):
         result[k].append(b)
         load[k] += sizes[b]
     order = sorted((b for b in range(len(sizes)) if b not in pinned), key=lambda b: (-sizes[b], b))
     for b in order:
-        k = min(range(len(result)), key=lambda i: (load[i], i))
+        k = min(range(workers), key=lambda i: (load[i], i))
         result[k].append(b)
         load[k] += sizes[b]
     return result
@@ -125,12 +127,15 @@ _FORKED: dict = {}  # set just before the workers are forked: what they build th
 def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
                 run: Callable[[highspy.Highs], bool] | None = None) -> BlockResult:
     """One task on the HiGHS holding its block: its costs, its copies' bounds for this solve only,
-    a run (`run`, True when optimal; by default HiGHS's own within `task.seconds`), the bound and plan.
-    The same calls in the phase's process, in a worker process and on a Dask worker. A MIP
-    solve starts from a cleared solver, so that it does not depend on the block's earlier
-    solves: a block moved to another worker (`BlockPool.rebalance`) gives the same plan."""
+    a run (`run`, True when optimal; by default HiGHS's own within `task.seconds`), the bound and plan
+    (of its LP relaxation when `task.relax`: HiGHS's `solve_relaxation`, for this solve only).
+    The same calls in the phase's process, in a worker process and on a Dask worker. A solve of a
+    block with integers starts from a cleared solver, so that it does not depend on the block's
+    earlier solves: any worker, on any instance of the block, gives the same plan and bound."""
     if has_integers:
         h.clearSolver()
+        if task.relax:
+            h.setOptionValue("solve_relaxation", True)
     if task.costs is not None:
         n = len(task.costs)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), task.costs)
@@ -144,7 +149,9 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
     else:
         ok = run(h)
     info = h.getInfo()
-    bound = info.mip_dual_bound if has_integers else info.objective_function_value
+    bound = info.mip_dual_bound if has_integers and not task.relax else info.objective_function_value
+    if has_integers and task.relax:
+        h.setOptionValue("solve_relaxation", False)
     values = np.asarray(h.getSolution().col_value) if ok else None
     if task.copy_bounds is not None:  # back to 0..1 after this solve
         columns, lower, _ = task.copy_bounds
@@ -160,15 +167,10 @@ def by_holder(tasks: list[BlockTask], owner: dict[int, int]) -> dict[int, list[B
     return batches
 
 
-def longest(held: list[list[int]], seconds: list[float]) -> float:
-    """The seconds of a round of every block on these shares: the busiest worker's."""
-    return max(sum(seconds[b] for b in share) for share in held)
-
-
 def _work(conn: Connection, blocks: list[int], parent: int, nice: int) -> None:
-    """A worker: ("solve", tasks) answers each task's block, result and seconds; ("hold",
-    (blocks, costs)) builds the blocks it did not hold, with their last costs, and drops the
-    ones it no longer holds."""
+    """A worker: ("solve", tasks) answers each task's block, result and seconds. It holds its home
+    blocks (`blocks`) for the whole phase; another block's task is solved on an instance built
+    for it (from the data forked into every worker) and dropped after."""
     bind_to_parent(parent)
     if hasattr(os, "setpriority"):
         with contextlib.suppress(OSError):
@@ -180,38 +182,31 @@ def _work(conn: Connection, blocks: list[int], parent: int, nice: int) -> None:
         message = conn.recv()
         if message is None:
             return
-        kind, payload = message
-        if kind == "hold":
-            held, costs = payload
-            for b in set(solvers) - set(held):
-                del solvers[b]
-            for b in held:
-                if b not in solvers:
-                    solvers[b] = make(b)
-            for b, cost in costs.items():
-                solvers[b].changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
-            continue
+        _, tasks = message
         answers = []
-        for task in payload:
+        for task in tasks:
             started = time.perf_counter()
-            result = solve_block(solvers[task.block], task, integers[task.block])
+            h = solvers[task.block] if task.block in solvers else make(task.block)
+            result = solve_block(h, task, integers[task.block])
             answers.append((task.block, result, time.perf_counter() - started))
         conn.send(answers)
 
 
 class BlockPool:
-    """Worker processes holding the blocks of one phase (module docstring)."""
+    """Worker processes solving the blocks of one phase (module docstring)."""
 
     def __init__(self, make: Callable[[int], highspy.Highs], sizes: list[int], integers: list[bool],
                  workers: int, nice: int = WORKER_NICE) -> None:
         _FORKED.update(make=make, integers=integers)
-        self.held = held = shares([float(size) for size in sizes], workers)
+        held = [share for share in shares([float(size) for size in sizes], workers) if share]
+        self.home = {b: k for k, share in enumerate(held) for b in share}
+        self.sizes = [float(size) for size in sizes]
         self.integers = integers
-        self.costs: dict[int, np.ndarray] = {}  # each block's last costs (a block that moves takes them along)
-        self.measured: list[float] | None = None  # each block's seconds in the last round of all
+        self.costs: dict[int, np.ndarray] = {}  # each block's last costs (sent along to a block solved away from home)
+        self.seconds: dict[int, float] = {}  # each block's seconds in its last solve (not an LP relaxation)
+        self.relaxing: set[int] = set()  # blocks whose last task is an LP relaxation (its seconds say little)
         self.dropped: list[int] = []  # workers whose answers are no longer wanted (`drop`)
         context = multiprocessing.get_context("fork")
-        self.owner = {b: k for k, share in enumerate(held) for b in share}
         self.connections: list[Connection] = []
         self.processes = []
         for share in held:
@@ -223,38 +218,107 @@ class BlockPool:
             self.processes.append(process)
         _FORKED.clear()
 
+    def solve(self, tasks: list[BlockTask]) -> dict[int, BlockResult]:
+        """The tasks' results, each task sent to the first worker free, the longest expected first
+        (`expected`): a worker that ends early takes the next, so a round lasts about its share
+        of the work, whatever the blocks' seconds (module docstring)."""
+        self.drain()
+        expected = self.expected(tasks)
+        queue = sorted(self.prepared(tasks), key=lambda task: (-expected[task.block], task.block))
+        results: dict[int, BlockResult] = {}
+        busy: set[int] = set()
+        while queue or busy:
+            for k in range(len(self.connections)):
+                task = next((t for t in queue if self.may_take(k, t.block)), None) if k not in busy else None
+                if task is not None:
+                    queue.remove(task)
+                    self.send(k, [self.carrying_costs(k, task)])
+                    busy.add(k)
+            if not busy:  # (cannot happen: every block may go home)
+                raise SolveError(Status.SOLVER_ERROR, "blocks left that no worker of the phase may solve")
+            for k in self.answered(busy):
+                busy.discard(k)
+                results.update(self.take(self.receive(k)))
+        return results
+
     def submit(self, tasks: list[BlockTask]) -> list[int]:
-        """Send the tasks (each block at most once) to the workers holding their blocks, and
-        return at once (the workers sent to); `collect` waits for them, before the next submit."""
-        if self.dropped:  # answers of tasks no longer wanted come first on their pipes
-            self.collect(self.dropped)
-            self.dropped = []
-        if self.measured is not None and len(tasks) == len(self.owner):  # a new round of every block
-            self.rebalance(self.measured)
-            self.measured = None
+        """Send the tasks (each block at most once) to the workers at once, shared by their expected
+        seconds (`shares`), and return the workers sent to; `collect` waits for them, before the next
+        submit or solve. For tasks the phase does not wait on at once (it completes a plan meanwhile)."""
+        self.drain()
+        tasks = self.prepared(tasks)
+        expected = self.expected(tasks)
+        order = [task.block for task in tasks]
+        pinned = {i: self.home[b] for i, b in enumerate(order) if not self.integers[b]}
+        held = shares([expected[b] for b in order], len(self.connections), pinned)
+        sent = []
+        for k, share in enumerate(held):
+            if share:
+                self.send(k, [self.carrying_costs(k, tasks[i]) for i in share])
+                sent.append(k)
+        return sent
+
+    def collect(self, sent: list[int]) -> dict[int, BlockResult]:
+        """The results of the tasks submitted to `sent`."""
+        results: dict[int, BlockResult] = {}
+        for k in sent:
+            results.update(self.take(self.receive(k)))
+        return results
+
+    def prepared(self, tasks: list[BlockTask]) -> list[BlockTask]:
+        """The tasks, each block's costs kept (a task without costs keeps the block's last ones)."""
         for task in tasks:
             if task.costs is not None:
                 self.costs[task.block] = task.costs
-        batches = by_holder(tasks, self.owner)
-        for k, batch in batches.items():
-            try:
-                self.connections[k].send(("solve", batch))
-            except OSError:  # BrokenPipeError: the worker has ended
-                raise self.lost(k) from None
-        return list(batches)
+            (self.relaxing.add if task.relax else self.relaxing.discard)(task.block)
+        return list(tasks)
 
-    def collect(self, sent: list[int]) -> dict[int, BlockResult]:
-        """The results of the tasks submitted to `sent`. The seconds of a round of every block
-        are kept: the next such round first shares the blocks again on them (`rebalance`), so
-        that blocks are built while the phase waits for the workers, and not after its last round."""
-        results: dict[int, BlockResult] = {}
-        seconds = [0.0] * len(self.owner)
-        for k in sent:
-            for b, result, spent in self.receive(k):
-                results[b], seconds[b] = result, spent
-        if len(results) == len(self.owner) and all(result.ok for result in results.values()):
-            self.measured = seconds
+    def expected(self, tasks: list[BlockTask]) -> dict[int, float]:
+        """What each task's block is expected to take, for the order of dispatch: its seconds in its
+        last solve when every block of the tasks has been solved, else its columns."""
+        blocks = [task.block for task in tasks]
+        if all(b in self.seconds for b in blocks):
+            return {b: self.seconds[b] for b in blocks}
+        return {b: self.sizes[b] for b in blocks}
+
+    def may_take(self, k: int, b: int) -> bool:
+        """Whether worker k may solve block b: any block with integers (each of its solves starts
+        from a cleared solver, `solve_block`), an LP block only at home (it keeps its basis)."""
+        return self.integers[b] or self.home[b] == k
+
+    def carrying_costs(self, k: int, task: BlockTask) -> BlockTask:
+        """The task as sent to worker k: with the block's last costs when it keeps them and k
+        solves a block with integers (its home instance, or one built for it, may not hold them)."""
+        if task.costs is None and self.integers[task.block]:
+            return replace(task, costs=self.costs[task.block])
+        return task
+
+    def take(self, answers: list[tuple[int, BlockResult, float]]) -> dict[int, BlockResult]:
+        """The results of a worker's answer; the seconds of each solve are kept (`expected`), those
+        of an LP relaxation not (L's slowest MIP block has one of its fastest LPs)."""
+        results = {}
+        for b, result, spent in answers:
+            results[b] = result
+            if result.ok and b not in self.relaxing:
+                self.seconds[b] = spent
         return results
+
+    def send(self, k: int, tasks: list[BlockTask]) -> None:
+        try:
+            self.connections[k].send(("solve", tasks))
+        except OSError:  # BrokenPipeError: the worker has ended
+            raise self.lost(k) from None
+
+    def answered(self, busy: set[int]) -> list[int]:
+        """The busy workers with an answer waiting, once there is one; `SolveError` when a busy
+        worker ended without one."""
+        while True:
+            ready = wait([self.connections[k] for k in sorted(busy)], timeout=_POLL)
+            if ready:
+                return [k for k in sorted(busy) if self.connections[k] in ready]
+            for k in busy:
+                if not self.processes[k].is_alive():
+                    raise self.lost(k)
 
     def receive(self, k: int) -> list[tuple[int, BlockResult, float]]:
         """Worker k's answer; `SolveError` when the worker ended without one (killed, out of
@@ -280,22 +344,14 @@ class BlockPool:
 
     def drop(self, sent: list[int]) -> None:
         """Do not wait for the tasks submitted to `sent`: their answers are read and dropped
-        before the next submit, or the workers are ended by `close`."""
+        before the next submit or solve, or the workers are ended by `close`."""
         self.dropped = sent
 
-    def rebalance(self, seconds: list[float]) -> None:
-        """Share the blocks again on `seconds` (blocks without integers stay), when that shortens
-        a round by more than REBALANCE; each worker then builds the blocks it gains."""
-        pinned = {b: k for b, k in self.owner.items() if not self.integers[b]}
-        held = shares(seconds, len(self.held), pinned)
-        if longest(held, seconds) >= (1 - REBALANCE) * longest(self.held, seconds):
-            return
-        for k, share in enumerate(held):
-            if sorted(share) != sorted(self.held[k]):
-                gained = set(share) - set(self.held[k])
-                self.connections[k].send(("hold", (share, {b: self.costs[b] for b in gained if b in self.costs})))
-        self.held = held
-        self.owner = {b: k for k, share in enumerate(held) for b in share}
+    def drain(self) -> None:
+        """Read and drop the answers no longer wanted (`drop`): they come first on their pipes."""
+        for k in self.dropped:
+            self.receive(k)
+        self.dropped = []
 
     def close(self) -> None:
         """End the workers: idle ones leave at once; those still solving (the phase was interrupted,
