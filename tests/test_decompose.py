@@ -410,7 +410,8 @@ def test_blocks_solved_by_any_worker_give_the_serial_plans(tmp_path):
     round after round and in re-solves that keep the costs, the plans and bounds of one HiGHS
     per block solved in turn here."""
     from planner.instance.generate import Shape, generate_instance
-    from planner.solve.decomposition.pool import BlockPool, BlockTask, solve_block
+    from planner.solve.decomposition.block import BlockTask, solve_block
+    from planner.solve.decomposition.pool import BlockPool
     from planner.solve.decomposition.prices import plain
 
     folder = generate_instance(tmp_path / "gen", 4, 6, 4, 8, seed=3, shape=Shape(agreements=2))
@@ -465,42 +466,47 @@ def test_blocks_solved_by_any_worker_give_the_serial_plans(tmp_path):
 
 
 def test_a_free_worker_takes_the_next_block_and_an_lp_block_stays_home():
-    """BlockPool.solve dispatches the longest expected block first to whichever worker is free:
-    a round lasts what list scheduling gives (here 6 s, where shares made up front by columns
-    take 8 s), and a block without integers (it keeps its basis) is solved only by its home
-    worker. Workers and clock are stand-ins: no process runs, no time passes."""
-    from planner.solve.decomposition.pool import BlockPool, BlockResult, BlockTask, shares
+    """Dispatch.solve (both pools' dispatch) sends the longest expected block first to whichever
+    holder is free: a round lasts what list scheduling gives (here 6 s, where shares made up
+    front by columns take 8 s), and a block without integers (it keeps its basis) is solved only
+    by its home holder. Holders and clock are stand-ins: no process runs, no time passes."""
+    from planner.solve.decomposition.block import BlockResult, BlockTask
+    from planner.solve.decomposition.dispatch import Dispatch, shares
 
     seconds = [1.0, 1.0, 5.0, 1.0, 1.0, 1.0, 1.0]  # block 2 is the slow one
-    columns = [10, 60, 50, 40, 30, 20, 15]  # ... but not the largest
-    pool = BlockPool.__new__(BlockPool)
-    pool.home = {b: k for k, share in enumerate(shares([float(x) for x in columns], 2)) for b in share}
-    pool.sizes, pool.integers = [float(x) for x in columns], [True] * 6 + [False]
-    pool.costs, pool.seconds, pool.relaxing, pool.dropped = {}, {}, set(), []
-    pool.connections = [object(), object()]
-    now, running, log = [0.0], {}, []
+    columns = [10.0, 60.0, 50.0, 40.0, 30.0, 20.0, 15.0]  # ... but not the largest
 
-    def send(k: int, tasks: list) -> None:
-        (task,) = tasks
-        running[k] = (now[0] + seconds[task.block], task.block)
-        log.append((k, task.block))
+    class Simulated(Dispatch):
+        def __init__(self) -> None:
+            super().__init__(columns, [True] * 6 + [False], 2)
+            self.now, self.running, self.log = 0.0, {}, []
 
-    def answered(busy: set) -> list:
-        k = min(busy, key=lambda w: running[w])
-        now[0] = running[k][0]
-        return [k]
+        def send(self, k: int, tasks: list) -> None:
+            (task,) = tasks
+            self.running[k] = (self.now + seconds[task.block], task.block)
+            self.log.append((k, task.block))
 
-    pool.send, pool.answered = send, answered
-    pool.receive = lambda k: [(running[k][1], BlockResult(True, 0.0, None), seconds[running[k][1]])]
+        def answered(self, busy: set) -> list:
+            k = min(busy, key=lambda w: self.running[w])
+            self.now = self.running[k][0]
+            return [k]
+
+        def receive(self, k: int) -> list:
+            return [(self.running[k][1], BlockResult(True, 0.0, None), seconds[self.running[k][1]])]
+
+        def drain(self) -> None:
+            pass
+
+    pool = Simulated()
     tasks = [BlockTask(b, np.zeros(1), None) for b in range(7)]
     assert set(pool.solve(tasks)) == set(range(7))
-    static = max(sum(seconds[b] for b in share) for share in shares([float(x) for x in columns], 2))
-    assert (now[0], static) == (6.0, 8.0)
-    assert all(k == pool.home[6] for k, b in log if b == 6)
+    static = max(sum(seconds[b] for b in share) for share in shares(columns, 2))
+    assert (pool.now, static) == (6.0, 8.0)
+    assert all(k == pool.home[6] for k, b in pool.log if b == 6)
     assert pool.seconds == dict(enumerate(seconds))  # next round: the longest first
-    now[0], log[:] = 0.0, []
+    pool.now, pool.log = 0.0, []
     pool.solve(tasks)
-    assert log[0][1] == 2 and now[0] == 6.0
+    assert pool.log[0][1] == 2 and pool.now == 6.0
 
 
 def test_closing_a_pool_of_busy_workers_takes_one_grace_not_one_per_worker(monkeypatch):
@@ -547,7 +553,8 @@ def test_a_worker_that_dies_ends_the_wait_with_an_error(tmp_path):
 
     from planner.errors import SolveError
     from planner.instance.generate import generate_instance
-    from planner.solve.decomposition.pool import BlockPool, BlockTask
+    from planner.solve.decomposition.block import BlockTask
+    from planner.solve.decomposition.pool import BlockPool
     from planner.solve.decomposition.prices import plain
 
     folder = generate_instance(tmp_path / "gen", 3, 5, 3, 4, seed=0)
@@ -584,7 +591,7 @@ def test_a_worker_that_dies_ends_the_wait_with_an_error(tmp_path):
 
 def test_shares_balance_sizes_and_keep_pinned_blocks():
     """shares: longest first to the least loaded worker; pinned blocks stay where they are."""
-    from planner.solve.decomposition.pool import shares
+    from planner.solve.decomposition.dispatch import shares
 
     sizes = [7.8, 2.6, 2.7, 1.4, 0.7, 2.1]
     held = shares(sizes, 2)

@@ -38,7 +38,7 @@ from planner.model.structure import BuiltModel
 from planner.options import SolveOptions
 from planner.solve.compile import compile_model, objective_costs, store
 from planner.solve.decomposition import Decomposition, DecompositionResult, find_structure
-from planner.solve.decomposition.pool import BLOCK_THREADS
+from planner.solve.decomposition.block import BLOCK_THREADS
 from planner.solve.highs import (
     SOLVER_NAME,
     HighsRun,

@@ -2,11 +2,12 @@
 
 Like the local pool (`pool`), but the holders of the blocks are Dask actors: one per Dask
 worker (at most one per block), each built on its worker from the blocks' arrays
-(`BlockSpec`) and planner's HiGHS options (`HighsFactory`), and kept for the whole phase.
-A round sends each block its new costs and gets back its bound and plan; each block is
-solved by the same sequence of calls as in the serial phase (`solve_block`), so the plans,
-bounds and the phase's result are the same as with one process. Dask runs an actor's calls
-on one thread of its worker, so no two HiGHS instances run side by side in one process.
+(`BlockSpec`, every block's, so that it can build any block for a task) and planner's HiGHS
+options (`HighsFactory`), and kept for the whole phase. A round's tasks go to whichever actor
+is free, the longest expected first (`dispatch`); each block is solved by the same sequence of
+calls as in the serial phase (`solve_block`), so the plans, bounds and the phase's result are
+the same as with one process. Dask runs an actor's calls on one thread of its worker, so no
+two HiGHS instances run side by side in one process.
 
 Sharing: a solve with `--scheduler` uses every worker of the cluster for its blocks, one
 actor each; a sweep on a cluster gives each run one worker and solves its blocks there, in
@@ -25,7 +26,8 @@ from typing import Any
 import highspy
 
 from planner.errors import ClusterError
-from planner.solve.decomposition.pool import BlockResult, BlockSpec, BlockTask, by_holder, shares, solve_block
+from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, solve_block
+from planner.solve.decomposition.dispatch import Dispatch
 
 CONNECT_TIMEOUT = "5s"  # to reach the scheduler (as a sweep waits: planner.studies.sweep)
 _POLL = 0.05  # seconds between checks of the actors' answers
@@ -48,20 +50,26 @@ def check_reachable(address: str) -> None:
 
 
 class BlockHolder:
-    """A Dask actor holding some blocks' HiGHS instances on its worker."""
+    """A Dask actor on its worker: its home blocks' HiGHS instances for the whole phase, any other
+    block's built for one task and dropped after (as a local worker does)."""
 
-    def __init__(self, specs: dict[int, BlockSpec], new_highs: Callable[[], highspy.Highs],
-                 integers: dict[int, bool]) -> None:
-        self.integers = integers
-        self.solvers = {b: spec.build(new_highs) for b, spec in specs.items()}
+    def __init__(self, specs: list[BlockSpec], home: list[int], new_highs: Callable[[], highspy.Highs],
+                 integers: list[bool]) -> None:
+        self.specs, self.new_highs, self.integers = specs, new_highs, integers
+        self.solvers = {b: specs[b].build(new_highs) for b in home}
 
-    def solve(self, tasks: list[BlockTask]) -> list[tuple[int, BlockResult]]:
-        return [(task.block, solve_block(self.solvers[task.block], task, self.integers[task.block]))
-                for task in tasks]
+    def solve(self, tasks: list[BlockTask]) -> list[tuple[int, BlockResult, float]]:
+        answers = []
+        for task in tasks:
+            started = time.perf_counter()
+            b = task.block
+            h = self.solvers[b] if b in self.solvers else self.specs[b].build(self.new_highs)
+            answers.append((b, solve_block(h, task, self.integers[b]), time.perf_counter() - started))
+        return answers
 
 
-class DaskBlockPool:
-    """The blocks of one phase held by actors on the Dask cluster at `address` (module docstring)."""
+class DaskBlockPool(Dispatch):
+    """The blocks of one phase on actors of the Dask cluster at `address` (module docstring)."""
 
     def __init__(self, specs: list[BlockSpec], new_highs: Callable[[], highspy.Highs], integers: list[bool],
                  address: str) -> None:
@@ -70,37 +78,40 @@ class DaskBlockPool:
             workers = sorted(self.client.scheduler_info()["workers"])
             if not workers:
                 raise ClusterError(f"the Dask scheduler at {address} has no workers")
-            held = [share for share in shares([spec.matrix.shape[1] for spec in specs], len(workers)) if share]
-            self.owner = {b: k for k, share in enumerate(held) for b in share}
-            self.futures = [self.client.submit(BlockHolder, {b: specs[b] for b in share}, new_highs,
-                                               {b: integers[b] for b in share}, actor=True, pure=False,
-                                               workers=[workers[k]], allow_other_workers=False)
-                            for k, share in enumerate(held)]
+            super().__init__([spec.matrix.shape[1] for spec in specs], integers, len(workers))
+            self.futures = [self.client.submit(BlockHolder, specs, share, new_highs, integers, actor=True,
+                                               pure=False, workers=[workers[k]], allow_other_workers=False)
+                            for k, share in enumerate(self.held)]
             self.actors: list[Any] = [future.result() for future in self.futures]
         except BaseException:
             self.client.close()
             raise
+        self.pending: dict[int, Any] = {}  # actor -> the answer it is working on
 
-    def submit(self, tasks: list[BlockTask]) -> list[Any]:
-        """Send the tasks to the actors holding their blocks; the answers to wait for (`collect`)."""
-        return [self.actors[k].solve(batch) for k, batch in by_holder(tasks, self.owner).items()]
+    def send(self, k: int, tasks: list[BlockTask]) -> None:
+        """Call actor k with these tasks (the answer is waited for in `answered` and `receive`)."""
+        self.pending[k] = self.actors[k].solve(tasks)
 
-    def drop(self, pending: list[Any]) -> None:
-        """Do not wait for submitted tasks: each actor runs its calls in turn, so the next ones
-        wait behind them there."""
-
-    def solve(self, tasks: list[BlockTask]) -> dict[int, BlockResult]:
-        """The tasks' results, each on the actor holding its block."""
-        return self.collect(self.submit(tasks))
-
-    def collect(self, pending: list[Any]) -> dict[int, BlockResult]:
-        """The results of submitted tasks, waited for in short polls (module docstring)."""
-        while not all(answer.done() for answer in pending):
+    def answered(self, busy: set[int]) -> list[int]:
+        """The busy actors whose answer is in, waited for in short polls (module docstring)."""
+        while True:
+            done = [k for k in sorted(busy) if self.pending[k].done()]
+            if done:
+                return done
             time.sleep(_POLL)
-        results: dict[int, BlockResult] = {}
-        for answer in pending:
-            results.update(dict(answer.result()))
-        return results
+
+    def receive(self, k: int) -> list[tuple[int, BlockResult, float]]:
+        """Actor k's answer, waited for in short polls (module docstring)."""
+        while not self.pending[k].done():
+            time.sleep(_POLL)
+        return self.pending.pop(k).result()
+
+    def drain(self) -> None:
+        """Let go of the answers no longer wanted: each actor runs its calls in turn, so the next
+        ones wait behind them there."""
+        for k in self.dropped:
+            self.pending.pop(k, None)
+        self.dropped = []
 
     def close(self) -> None:
         self.actors, self.futures = [], []

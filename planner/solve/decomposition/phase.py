@@ -20,8 +20,9 @@ import numpy as np
 import scipy.sparse as sp
 
 import planner.solve.decomposition.first as first
+from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, solve_block
 from planner.solve.decomposition.master import solve_master
-from planner.solve.decomposition.pool import WORKER_NICE, BlockPool, BlockResult, BlockSpec, BlockTask, solve_block
+from planner.solve.decomposition.pool import WORKER_NICE, BlockPool
 from planner.solve.decomposition.prices import (
     Prices,
     blend,
@@ -421,7 +422,7 @@ class PhaseRun:
                 wanted: bool = True) -> dict[int, BlockResult] | None:
         """The results of submitted tasks, or None when not `wanted` (the pool's are dropped,
         not waited for; here they are not solved). Here they are solved on `blocks`, by the
-        calls a worker makes (`pool.solve_block`) but each run interruptible and within the
+        calls a worker makes (`block.solve_block`) but each run interruptible and within the
         solve's deadline (`run`), stopping at the first block without an optimum."""
         if not wanted:
             if submitted.handle is not None and self.pool is not None:

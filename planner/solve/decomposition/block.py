@@ -1,0 +1,102 @@
+"""One block's solve: what the phase, a worker process and a Dask actor all run.
+
+A block's HiGHS is built from plain arrays (`BlockSpec`), so that any process can build it; a
+task (`BlockTask`) gives it costs, this solve's bounds of its agreement copies, or asks for its
+LP relaxation; `solve_block` makes the same calls wherever it runs, so the plans and bounds do
+not depend on where a block is solved (`planner.solve.decomposition.pool`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from planner.solve.highs import highs_lp
+
+
+@dataclass
+class BlockResult:
+    ok: bool  # the block's MIP (or LP) solved to optimality
+    bound: float  # HiGHS's dual bound (MIP) or optimum (LP)
+    values: np.ndarray | None  # the block's plan (its columns, then its agreement copies)
+
+
+@dataclass
+class BlockTask:
+    block: int
+    costs: np.ndarray | None  # None: keep the block's costs (a re-solve with other copy bounds)
+    seconds: float | None  # time left, None: no limit
+    copy_bounds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (columns, lower, upper), this solve only
+    relax: bool = False  # the block's LP relaxation (`planner.solve.decomposition.first`), this solve only
+
+
+@dataclass
+class BlockSpec:
+    """What a block's HiGHS is built from (plain arrays, so a Dask worker can build it too)."""
+
+    matrix: sp.csc_matrix  # its rows over its columns, then its agreement copies
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    integer: np.ndarray  # bool per column
+    gap: float  # the block MIP's relative gap
+
+    def build(self, new_highs: Callable[[], highspy.Highs]) -> highspy.Highs:
+        """The block's HiGHS, costs zero until a round prices them (the same calls everywhere)."""
+        lp = highs_lp(self.matrix, np.zeros(self.matrix.shape[1]), self.col_lower, self.col_upper, self.row_lower,
+                      self.row_upper, integer=self.integer)
+        solver = new_highs()
+        solver.setOptionValue("mip_rel_gap", self.gap)
+        for name, value in BLOCK_OPTIONS.items():
+            solver.setOptionValue(name, value)
+        solver.passModel(lp)
+        return solver
+
+
+# A block MIP has a few dozen binaries over a large LP (its recourse in every scenario): strong
+# branching until pseudocosts are reliable costs more LP iterations than the nodes it saves
+# (measured in the README, "How a plan is solved").
+BLOCK_OPTIONS = {"mip_pscost_minreliable": 0}
+# One HiGHS thread per block solve (module docstring). Two threads per block MIP in a serial
+# phase were slower, not faster: M with 300 scenarios, phase 19.3 s against 16.4 s.
+BLOCK_THREADS = 1
+
+
+def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
+                run: Callable[[highspy.Highs], bool] | None = None) -> BlockResult:
+    """One task on the HiGHS holding its block: its costs, its copies' bounds for this solve only,
+    a run (`run`, True when optimal; by default HiGHS's own within `task.seconds`), the bound and plan
+    (of its LP relaxation when `task.relax`: HiGHS's `solve_relaxation`, for this solve only).
+    The same calls in the phase's process, in a worker process and on a Dask worker. A solve of a
+    block with integers starts from a cleared solver, so that it does not depend on the block's
+    earlier solves: any worker, on any instance of the block, gives the same plan and bound."""
+    if has_integers:
+        h.clearSolver()
+        if task.relax:
+            h.setOptionValue("solve_relaxation", True)
+    if task.costs is not None:
+        n = len(task.costs)
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), task.costs)
+    if task.copy_bounds is not None:
+        columns, lower, upper = task.copy_bounds
+        h.changeColsBounds(len(columns), columns, lower, upper)
+    if run is None:
+        h.setOptionValue("time_limit", max(task.seconds, 1e-3) if task.seconds is not None else highspy.kHighsInf)
+        h.run()
+        ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    else:
+        ok = run(h)
+    info = h.getInfo()
+    bound = info.mip_dual_bound if has_integers and not task.relax else info.objective_function_value
+    if has_integers and task.relax:
+        h.setOptionValue("solve_relaxation", False)
+    values = np.asarray(h.getSolution().col_value) if ok else None
+    if task.copy_bounds is not None:  # back to 0..1 after this solve
+        columns, lower, _ = task.copy_bounds
+        h.changeColsBounds(len(columns), columns, lower, np.ones(len(columns)))
+    return BlockResult(ok and np.isfinite(bound), float(bound), values)
