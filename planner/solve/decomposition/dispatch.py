@@ -10,6 +10,7 @@ transport (a pipe, an actor call) is the subclass's: `send`, `answered`, `receiv
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import replace
 
 import numpy as np
@@ -37,7 +38,7 @@ def shares(sizes: list[float], workers: int, pinned: dict[int, int] | None = Non
     return result
 
 
-class Dispatch:
+class Dispatch(ABC):
     """The tasks of a phase's blocks over its holders (module docstring)."""
 
     def __init__(self, sizes: list[float], integers: list[bool], holders: int) -> None:
@@ -52,21 +53,21 @@ class Dispatch:
 
     # -- the transport (subclasses) ----------------------------------------------------------------
 
+    @abstractmethod
     def send(self, k: int, tasks: list[BlockTask]) -> None:
         """Send holder k these tasks (it answers them together)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def answered(self, busy: set[int]) -> list[int]:
         """The busy holders with an answer waiting, once there is one."""
-        raise NotImplementedError
 
+    @abstractmethod
     def receive(self, k: int) -> list[tuple[int, BlockResult, float]]:
         """Holder k's answer: each task's block, result and seconds."""
-        raise NotImplementedError
 
+    @abstractmethod
     def drain(self) -> None:
         """Let go of the answers no longer wanted (`drop`) before new tasks go out."""
-        raise NotImplementedError
 
     # -- dispatch ----------------------------------------------------------------------------------
 

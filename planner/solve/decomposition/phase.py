@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 ROUNDS = 20  # at most this many pricing rounds
 STALL_ROUNDS = 3  # stop when the bound gained under 1% of the gap over this many rounds
 BLOCK_GAP_SHARE = 0.1  # each block MIP is solved to this share of the solve's gap
+
+
 @dataclass
 class Submitted:
     """Block tasks sent off (`PhaseRun.submit`): the pool's handle, None when solved here."""
