@@ -11,13 +11,15 @@ model code, handed to highspy), each in its own process, one HiGHS thread, to th
 For plain-highspy an events family is first expanded with `planner scenarios --into-instance`
 on a copy (the same scenarios planner derives). Rows go to results/families.csv (one per
 instance and path, with the method and the phase's rounds); the median and the worst time of
-each family and path, and the median ratio to plain-highspy, are printed as Markdown.
+each family and path, and the median ratio to plain-highspy, go to results/benchmarks.csv (one
+row per family and path, in the columns from `family` on) and are printed as Markdown.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.metadata
 import json
 import os
 import platform
@@ -30,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 from records import append_rows, measure  # noqa: E402
+from run import COLUMNS as SUMMARY_COLUMNS  # noqa: E402
 from run import SIZES  # noqa: E402
 
 FAMILIES = {  # name: Shape arguments
@@ -96,6 +99,8 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=1e-4)
     parser.add_argument("--time-limit", type=float, default=None, help="seconds per solve (every path)")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "families.csv")
+    parser.add_argument("--summary-out", type=Path, default=REPO / "results" / "benchmarks.csv",
+                        help="where each family's median and worst case go (one row per family and path)")
     parser.add_argument("--one", nargs=2, metavar=("FOLDER", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -124,32 +129,51 @@ def main() -> None:
                 print(f"{family} seed {seed} {path}: {row['status']} in {row['total_s']:.1f} s ({row['method']}, "
                       f"{row['rounds']} rounds), objective {row['objective']:.6g}", file=sys.stderr)
     append_rows(args.out, rows, COLUMNS)
-    print(summary(rows, args.families.split(","), args.paths.split(","), args.gap))
+    families = summaries(rows, args.families.split(","), args.paths.split(","), args.gap)
+    versions = {"highspy": importlib.metadata.version("highspy"), "pyomo": importlib.metadata.version("pyomo")}
+    append_rows(args.summary_out, [{**stamp, **versions, "commodities": m, "options": k, "periods": t, "scenarios": s,
+                                    **family} for family in families], SUMMARY_COLUMNS)
+    print(markdown(families))
 
 
-def summary(rows: list[dict], families: list[str], paths: list[str], gap: float) -> str:
-    """Markdown: per family and path, median and worst time, how many the phase proved, whether the
-    optimum is every path's, and the median time relative to plain-highspy on the same instance."""
-    lines = ["| family | path | median total s | worst total s | proven by the phase | same optimum | "
-             "median time / plain highspy | the same without the tie-break |", "|---|---|---|---|---|---|---|---|"]
+def summaries(rows: list[dict], families: list[str], paths: list[str], gap: float) -> list[dict]:
+    """Per family and path: median and worst time, how many the phase proved, whether the optimum
+    is every path's, and the median time relative to plain-highspy on the same instance (with and
+    without the tie-break stage, which plain-highspy does not run)."""
+    found = []
     for family in families:
         for path in paths:
             part = [r for r in rows if r["family"] == family and r["path"] == path]
             if not part:
                 continue
             times = [r["total_s"] for r in part]
-            proven = sum(r["method"] == "decomposition" for r in part)
             others = [(r, o) for r in part for o in rows
                       if o["family"] == family and o["seed"] == r["seed"] and o["path"] != path]
             same = all(o["objective"] is not None and abs(r["objective"] - o["objective"])
                        <= 2 * gap * abs(r["objective"]) for r, o in others)
             plain = {o["seed"]: o["total_s"] for o in rows if o["family"] == family and o["path"] == "plain-highspy"}
-            ratios = [r["total_s"] / plain[r["seed"]] for r in part if r["seed"] in plain]
-            ratio = f"{statistics.median(ratios):.2f}x" if ratios and path != "plain-highspy" else ""
-            firsts = [(r["total_s"] - r["tiebreak_s"]) / plain[r["seed"]] for r in part if r["seed"] in plain]
-            first = f"{statistics.median(firsts):.2f}x" if firsts and path != "plain-highspy" else ""
-            lines.append(f"| {family} | {path} | {statistics.median(times):.1f} | {max(times):.1f} | "
-                         f"{proven} of {len(part)} | {'yes' if same else 'no'} | {ratio} | {first} |")
+            compared = [r for r in part if r["seed"] in plain and path != "plain-highspy"]
+            found.append({
+                "family": family, "path": path, "seeds": ",".join(str(r["seed"]) for r in part),
+                "median_total_s": statistics.median(times), "worst_total_s": max(times),
+                "proven_by_phase": f"{sum(r['method'] == 'decomposition' for r in part)} of {len(part)}",
+                "same_optimum": "yes" if same else "no",
+                "median_vs_plain": statistics.median(r["total_s"] / plain[r["seed"]] for r in compared)
+                if compared else None,
+                "median_vs_plain_first_stage": statistics.median((r["total_s"] - r["tiebreak_s"]) / plain[r["seed"]]
+                                                                 for r in compared) if compared else None})
+    return found
+
+
+def markdown(families: list[dict]) -> str:
+    """The summaries as a Markdown table."""
+    lines = ["| family | path | median total s | worst total s | proven by the phase | same optimum | "
+             "median time / plain highspy | the same without the tie-break |", "|---|---|---|---|---|---|---|---|"]
+    ratio = lambda value: f"{value:.2f}x" if value is not None else ""  # noqa: E731
+    for f in families:
+        lines.append(f"| {f['family']} | {f['path']} | {f['median_total_s']:.1f} | {f['worst_total_s']:.1f} | "
+                     f"{f['proven_by_phase']} | {f['same_optimum']} | {ratio(f['median_vs_plain'])} | "
+                     f"{ratio(f['median_vs_plain_first_stage'])} |")
     return "\n".join(lines)
 
 

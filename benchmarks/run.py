@@ -40,7 +40,10 @@ SIZES = {  # commodities, options per commodity, periods, scenarios
 COLUMNS = ["date", "machine", "highspy", "pyomo", "size", "commodities", "options", "periods", "scenarios", "path",
            "variables", "binaries", "constraints", "nonzeros", "load_s", "build_s", "transfer_s", "solve_s",
            "write_s", "total_s", "peak_mib", "status", "mip_gap", "objective", "method", "ambiguity", "stages",
-           "workers", "phase_s", "rounds", "children_peak_mib"]
+           "workers", "phase_s", "rounds", "children_peak_mib",
+           # a family's summary over its seeds (benchmarks/families.py): one row per family and path
+           "family", "seeds", "median_total_s", "worst_total_s", "proven_by_phase", "same_optimum", "median_vs_plain",
+           "median_vs_plain_first_stage"]
 
 
 def one(size: str, path: str, folder: str, gap: float, time_limit: float | None, workers: int = 1) -> dict:
