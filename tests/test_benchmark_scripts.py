@@ -1,0 +1,61 @@
+"""The benchmark scripts' bookkeeping (benchmarks/): what they record must be what was measured.
+
+No solve runs here: the rows are made up, so the figures derived from them are known.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+from families import markdown, summaries  # noqa: E402
+from records import append_rows  # noqa: E402
+
+
+def _row(family: str, seed: int, path: str, total: float, objective: float, method: str = "x",
+         tiebreak: float = 0.0) -> dict:
+    return {"family": family, "seed": seed, "path": path, "total_s": total, "objective": objective,
+            "method": method, "tiebreak_s": tiebreak}
+
+
+def test_a_familys_summary_is_its_median_worst_and_ratios_to_the_plain_build():
+    """Median and worst of each path, how many the phase proved, the median of the per-seed ratios to
+    plain highspy (with and without the tie-break stage), and 'same optimum' only within 2 gaps."""
+    rows = [_row("lambda1", 0, "planner", 2.0, 100.0, "decomposition", tiebreak=1.0),
+            _row("lambda1", 1, "planner", 6.0, 200.0, tiebreak=2.0),
+            _row("lambda1", 2, "planner", 3.0, 300.0, "decomposition", tiebreak=0.0),
+            _row("lambda1", 0, "plain-highspy", 10.0, 100.0),
+            _row("lambda1", 1, "plain-highspy", 20.0, 200.0 * (1 + 1e-4)),
+            _row("lambda1", 2, "plain-highspy", 60.0, 300.0),
+            _row("budget", 0, "planner", 1.0, 50.0),
+            _row("budget", 0, "plain-highspy", 4.0, 50.1)]
+    found = {(f["family"], f["path"]): f for f in summaries(rows, ["lambda1", "budget"],
+                                                            ["planner", "plain-highspy"], 1e-4)}
+    planner = found[("lambda1", "planner")]
+    assert (planner["median_total_s"], planner["worst_total_s"]) == (3.0, 6.0)
+    assert planner["proven_by_phase"] == "2 of 3" and planner["seeds"] == "0,1,2"
+    assert planner["median_vs_plain"] == pytest.approx(0.2)  # 0.2, 0.3, 0.05
+    assert planner["median_vs_plain_first_stage"] == pytest.approx(0.1)  # 0.1, 0.2, 0.05
+    assert planner["same_optimum"] == "yes"  # 1e-4 apart: within twice the gap
+    assert found[("lambda1", "plain-highspy")]["median_vs_plain"] is None
+    assert found[("budget", "planner")]["same_optimum"] == "no"  # 0.2% apart
+    table = markdown(list(found.values()))
+    assert "| lambda1 | planner | 3.0 | 6.0 | 2 of 3 | yes | 0.20x | 0.10x |" in table
+
+
+def test_appending_with_new_columns_keeps_the_old_rows(tmp_path):
+    """A figures file written with fewer columns is rewritten with the new ones, old rows kept
+    (their new columns empty), and new rows appended after them."""
+    out = tmp_path / "figures.csv"
+    append_rows(out, [{"a": 1, "b": 2}], ["a", "b"])
+    append_rows(out, [{"a": 3, "b": 4, "c": 5}], ["a", "b", "c"])
+    append_rows(out, [{"a": 6, "c": 7}], ["a", "b", "c"])
+    with open(out, newline="") as fh:
+        assert list(csv.DictReader(fh)) == [{"a": "1", "b": "2", "c": ""}, {"a": "3", "b": "4", "c": "5"},
+                                            {"a": "6", "b": "", "c": "7"}]
