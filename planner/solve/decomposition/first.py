@@ -2,7 +2,7 @@
 
 The first round's prices are the LP relaxation's duals (q from the tail rows, beta from the
 agreement links, nu from the budget row: `prices.from_duals`). The dual simplex from scratch
-spends most of its iterations on what each material decides alone, so the LP relaxation
+spends many of its iterations on what each material decides alone, so the LP relaxation
 starts from a plan put together from the blocks' LP relaxations instead (`relaxed_start`):
 each block's LP at plain prices (q = p, each agreement split evenly, `prices.plain`), its
 columns taken as they are, each agreement signed as much as its most eager copy, eta = 0

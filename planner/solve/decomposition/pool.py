@@ -8,16 +8,16 @@ and gets back its bound and plan. Each block is solved by the same sequence of c
 the serial phase, so the plans and bounds, and the phase's result, are the same whatever the
 number of workers.
 
-Dispatch (`BlockPool.solve`). A block's seconds are not in proportion to its columns (how
-many nodes its MIP takes is not known before: L's slowest material takes a quarter of a
-round and is of middle size), so a round's tasks are not shared out up front: each goes to
-the first worker free, the longest expected first (its seconds in its last solve, before
-that its columns), and a worker that ends early takes the next. A block with integers may
-be solved by any worker, on an instance built for that task when it is not at home: each of
-its solves starts from a cleared solver (`solve_block`), so any instance gives the same plan
-and bound. A block without integers keeps the basis of its last solve, so only its home
-worker solves it. Tasks the phase does not wait on at once (re-solves, while it completes a
-plan) are shared out up front by their expected seconds instead (`submit`).
+Dispatch (`dispatch.Dispatch.solve`, shared with the Dask pool). A block's seconds are not in
+proportion to its columns (how many nodes its MIP takes is not known before: L's slowest
+material takes a quarter of a round and is of middle size), so a round's tasks are not shared
+out up front: each goes to the first worker free, the longest expected first (its seconds in
+its last solve, before that its columns), and a worker that ends early takes the next. A block
+with integers may be solved by any worker, on an instance built for that task when it is not
+at home: each of its solves starts from a cleared solver (`solve_block`), so any instance gives
+the same plan and bound. A block without integers keeps the basis of its last solve, so only
+its home worker solves it. Tasks the phase does not wait on at once (re-solves, while it
+completes a plan) are shared out up front by their expected seconds instead (`submit`).
 
 Priority: the workers run at a lower priority than the solve (WORKER_NICE, or the phase's own
 when it runs beside branch and bound), so that the solve's own work between rounds (completing
