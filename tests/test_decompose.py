@@ -10,10 +10,12 @@ budget that binds, each example with an optimum (so that every example checks it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
 
+import highspy
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -463,6 +465,25 @@ def test_blocks_solved_by_any_worker_give_the_serial_plans(tmp_path):
         for b in want:
             assert have[b].ok and have[b].bound == want[b].bound
             assert np.array_equal(have[b].values, want[b].values)
+
+
+def test_a_block_task_out_of_time_does_not_start(tmp_path):
+    """solve_block as a worker runs it (HiGHS's own time limit): a task whose time is up is not
+    started, as `HighsRun` does not start a run past its deadline (it used to run for 1 ms of
+    the wall clock, so that a fast machine could still answer it); with time left it is solved."""
+    from planner.instance.generate import generate_instance
+    from planner.solve.decomposition.block import solve_block
+    from planner.solve.decomposition.prices import plain
+
+    folder = generate_instance(tmp_path / "gen", 3, 5, 3, 4, seed=0)
+    run, c = _phase_run(folder)
+    task = run.block_tasks(plain(run.decomposition.s, c.objective))[0]
+    h = run.block_solver(0, 1e-6)
+    for seconds in (0.0, -5.0):
+        result = solve_block(h, dataclasses.replace(task, seconds=seconds), True)
+        assert not result.ok and result.values is None
+        assert h.getModelStatus() == highspy.HighsModelStatus.kNotset
+    assert solve_block(h, dataclasses.replace(task, seconds=None), True).ok
 
 
 def test_a_free_worker_takes_the_next_block_and_an_lp_block_stays_home():

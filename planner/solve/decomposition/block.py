@@ -8,6 +8,7 @@ not depend on where a block is solved (`planner.solve.decomposition.pool`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -86,9 +87,12 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
         columns, lower, upper = task.copy_bounds
         h.changeColsBounds(len(columns), columns, lower, upper)
     if run is None:
-        h.setOptionValue("time_limit", max(task.seconds, 1e-3) if task.seconds is not None else highspy.kHighsInf)
-        h.run()
-        ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        if task.seconds is not None and task.seconds <= 0:  # out of time: not started (as `HighsRun`)
+            ok = False
+        else:
+            h.setOptionValue("time_limit", task.seconds if task.seconds is not None else highspy.kHighsInf)
+            h.run()
+            ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     else:
         ok = run(h)
     info = h.getInfo()
@@ -100,3 +104,16 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
         columns, lower, _ = task.copy_bounds
         h.changeColsBounds(len(columns), columns, lower, np.ones(len(columns)))
     return BlockResult(ok and np.isfinite(bound), float(bound), values)
+
+
+def answer(tasks: list[BlockTask], held: dict[int, highspy.Highs], build: Callable[[int], highspy.Highs],
+           integers: list[bool]) -> list[tuple[int, BlockResult, float]]:
+    """A holder's answer to its tasks (a worker process's or a Dask actor's): each task's block,
+    result and seconds, solved on the block's instance when the holder holds it (`held`), else
+    on one built for the task (`build`) and dropped after."""
+    answers = []
+    for task in tasks:
+        started = time.perf_counter()
+        h = held[task.block] if task.block in held else build(task.block)
+        answers.append((task.block, solve_block(h, task, integers[task.block]), time.perf_counter() - started))
+    return answers

@@ -26,7 +26,7 @@ from typing import Any
 import highspy
 
 from planner.errors import ClusterError
-from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, solve_block
+from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, answer
 from planner.solve.decomposition.dispatch import Dispatch
 
 CONNECT_TIMEOUT = "5s"  # to reach the scheduler (as a sweep waits: planner.studies.sweep)
@@ -59,13 +59,7 @@ class BlockHolder:
         self.solvers = {b: specs[b].build(new_highs) for b in home}
 
     def solve(self, tasks: list[BlockTask]) -> list[tuple[int, BlockResult, float]]:
-        answers = []
-        for task in tasks:
-            started = time.perf_counter()
-            b = task.block
-            h = self.solvers[b] if b in self.solvers else self.specs[b].build(self.new_highs)
-            answers.append((b, solve_block(h, task, self.integers[b]), time.perf_counter() - started))
-        return answers
+        return answer(tasks, self.solvers, lambda b: self.specs[b].build(self.new_highs), self.integers)
 
 
 class DaskBlockPool(Dispatch):

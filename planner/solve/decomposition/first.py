@@ -9,8 +9,9 @@ columns taken as they are, each agreement signed as much as its most eager copy,
 and each e_s the scenario's excess, so every row but the budget holds. HiGHS builds a basis
 from that plan and needs far fewer iterations (README, "Blocks in parallel"). The blocks'
 LPs are independent, so with worker processes they run there, like a round's MIPs
-(`BlockTask.relax`); each starts from a cleared solver, so the start, and with it the first
-prices, are the same whatever the number of workers.
+(`BlockTask.relax`); each with integers starts from a cleared solver, one without stays with
+its home worker, so the start, and with it the first prices, are the same whatever the number
+of workers.
 
 When HiGHS already holds a basis (a start completed before the phase), the LP relaxation
 starts from it and the blocks' LPs are not solved. Above LP_START_MAX_COLUMNS the phase
@@ -45,21 +46,12 @@ def relaxed_start(run: PhaseRun, blocks: list[highspy.Highs]) -> np.ndarray | No
     """A whole plan from the blocks' LP relaxations at plain prices (module docstring), or None
     when a block's LP has no optimum (out of time: the LP relaxation then starts from scratch
     and meets the same limit)."""
-    d = run.decomposition
-    s = d.s
+    s = run.decomposition.s
     prices = run.filled(plain(s, run.costs))
     results = run.solve_blocks([replace(task, relax=True) for task in run.block_tasks(prices)], blocks)
     if len(results) < len(s.blocks) or not all(result.ok for result in results.values()):
         return None
-    plan = np.zeros(len(run.costs))
-    for b, block in enumerate(s.blocks):
-        values = results[b].values
-        plan[block.columns] = values[:len(block.columns)]
-        for g, value in zip(block.copies, values[len(block.columns):]):
-            plan[g] = max(plan[g], value)
-    if s.tail_count:
-        plan[s.linking_columns[1:1 + s.tail_count]] = np.maximum(run.tail_excess(plan), 0.0)
-    return plan
+    return run.put_together(None, [results[b].values for b in range(len(s.blocks))])
 
 
 def lp_relaxation(run: PhaseRun, h: highspy.Highs, blocks: list[highspy.Highs]) -> bool:

@@ -441,15 +441,22 @@ class PhaseRun:
                 break
         return results
 
-    def put_together(self, integer_values: np.ndarray) -> np.ndarray:
-        """A whole plan with these integer values from the blocks' last plans: their columns,
-        eta = 0 and each e_s the scenario's excess over it (so every tail row holds). A start
-        for `complete`; it breaks only the budget, when the plans spend more than it."""
+    def put_together(self, integer_values: np.ndarray | None,
+                     block_plans: list[np.ndarray] | None = None) -> np.ndarray:
+        """A whole plan from block plans (by default the blocks' last plans): their columns, each
+        agreement signed as much as its most eager copy, then these integer values (if any),
+        eta = 0 and each e_s the scenario's excess over it (so every tail row holds). A start for
+        `complete` and for the LP relaxation (`first`); it breaks only the budget, when the
+        plans spend more than it."""
         s = self.decomposition.s
         plan = np.zeros(len(self.costs))
         for b, block in enumerate(s.blocks):
-            plan[block.columns] = self.plans[b][-1][:len(block.columns)]
-        plan[s.integer] = integer_values
+            values = self.plans[b][-1] if block_plans is None else block_plans[b]
+            plan[block.columns] = values[:len(block.columns)]
+            for g, value in zip(block.copies, values[len(block.columns):]):
+                plan[g] = max(plan[g], value)
+        if integer_values is not None:
+            plan[s.integer] = integer_values
         if s.tail_count:
             plan[s.linking_columns[1:1 + s.tail_count]] = np.maximum(self.tail_excess(plan), 0.0)
         return plan

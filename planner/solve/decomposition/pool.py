@@ -43,7 +43,7 @@ import highspy
 
 from planner.errors import SolveError
 from planner.processes import bind_to_parent
-from planner.solve.decomposition.block import BlockResult, BlockTask, solve_block
+from planner.solve.decomposition.block import BlockResult, BlockTask, answer
 from planner.solve.decomposition.dispatch import Dispatch
 from planner.status import Status
 
@@ -70,13 +70,7 @@ def _work(conn: Connection, blocks: list[int], parent: int, nice: int) -> None:
         if message is None:
             return
         _, tasks = message
-        answers = []
-        for task in tasks:
-            started = time.perf_counter()
-            h = solvers[task.block] if task.block in solvers else make(task.block)
-            result = solve_block(h, task, integers[task.block])
-            answers.append((task.block, result, time.perf_counter() - started))
-        conn.send(answers)
+        conn.send(answer(tasks, solvers, make, integers))
 
 
 class BlockPool(Dispatch):
