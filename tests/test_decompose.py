@@ -247,15 +247,33 @@ def test_phase_hands_its_plan_to_branch_and_bound_when_not_proven(tmp_path, monk
     assert math.isfinite(with_phase.report.best_bound)
 
 
+def test_first_prices_from_the_lp_relaxation_unless_large_and_loose():
+    """The LP relaxation gives the first prices up to LP_START_MAX_COLUMNS columns at any gap,
+    and above it to a gap below LOOSE_GAP; plain prices only for a large model and a loose gap."""
+    small, large = first.LP_START_MAX_COLUMNS, first.LP_START_MAX_COLUMNS + 1
+    tight, loose = first.LOOSE_GAP / 10, first.LOOSE_GAP
+    assert first.lp_first(small, loose) and first.lp_first(small, tight)
+    assert first.lp_first(large, tight)
+    assert not first.lp_first(large, loose)
+
+
 def test_plain_first_prices_reach_the_same_optimum(tmp_path, monkeypatch):
-    """First prices from p and even shares (no LP relaxation, as for large models): same plan value."""
+    """First prices from p and even shares (no LP relaxation, as for large models to a loose
+    gap): same plan value."""
     runner = CliRunner()
     folder = tmp_path / "gen"
     runner.invoke(cli.main, ["generate", str(folder), "--commodities", "3", "--options", "8",
                              "--periods", "6", "--scenarios", "10", "--seed", "0"])
+    relaxations = []
+    lp_relaxation = first.lp_relaxation
+    monkeypatch.setattr(first, "lp_relaxation", lambda *args: relaxations.append(1) or lp_relaxation(*args))
     with_lp = solve_instance(folder, SolveOptions())
     monkeypatch.setattr(first, "LP_START_MAX_COLUMNS", 0)
+    solve_instance(folder, SolveOptions())  # a large model to a tight gap: still the LP relaxation
+    assert len(relaxations) == 2
+    monkeypatch.setattr(first, "LOOSE_GAP", 0.0)  # now every gap is loose
     plain = solve_instance(folder, SolveOptions())
+    assert len(relaxations) == 2
     assert plain.report.method.used_decomposition
     assert plain.figures.objective == pytest.approx(with_lp.figures.objective, rel=2e-4)
     assert plain.report.best_bound <= with_lp.figures.objective * (1 + 1e-9)

@@ -165,7 +165,7 @@ class PhaseRun:
                 self.pool = BlockPool(lambda b: self.block_solver(b, gap), [len(b.all_columns) for b in s.blocks],
                                       integers, self.workers, max(self.nice, WORKER_NICE))
             blocks = [] if self.pool else self.block_solvers(gap)
-            if len(self.costs) <= first.LP_START_MAX_COLUMNS:
+            if first.lp_first(len(self.costs), gap):
                 if not first.lp_relaxation(self, h, blocks):
                     return None
                 solution = h.getSolution()
@@ -474,9 +474,9 @@ class PhaseRun:
         """The whole model's LP with the binaries fixed: a plan, offered to the incumbent.
 
         HiGHS starts the LP from its last basis (the LP relaxation's, or the last completion's);
-        without one (above `first.LP_START_MAX_COLUMNS`, or after the restricted MIP) from `start()`, a
-        whole plan with these integer values, from which HiGHS builds a basis (far fewer
-        iterations than from scratch). A start is made only then: with a basis, the basis of a
+        without one (first prices not from the LP relaxation, `first.lp_first`; after the
+        restricted MIP) from `start()`, a whole plan with these integer values, from which HiGHS
+        builds a basis (far fewer iterations than from scratch). A start is made only then: with a basis, the basis of a
         neighbouring plan is the better one (README, "How a plan is solved")."""
         key = integer_values.tobytes()
         if key in self.tried:
