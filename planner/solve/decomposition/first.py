@@ -19,10 +19,9 @@ starts from it and the blocks' LPs are not solved.
 Which first prices (`lp_first`): the LP relaxation's, unless the model has more than
 LP_START_MAX_COLUMNS columns and the gap asked is at least LOOSE_GAP; then plain prices. The
 LP relaxation's cost grows faster than a round's, and with a loose gap plain prices reach it
-in a round or two (XL to 1% with two workers: proven in one round, 33.1 s end to end, against
-40.1 s with the LP relaxation first); to a tight gap, its prices save rounds at any size (M
-with 1,000 scenarios to 1e-4: 4 rounds instead of 5, 109.9 s against 117.0 s with one worker,
-69.1 s against 73.1 s with two; README, "Scale").
+in a round or two (XL to 1%: one round); to a tight gap its prices save rounds at any size (M
+with 1,000 scenarios to 1e-4: 4 rounds instead of 5). The measurements: README, "Performance"
+("First prices, by size and gap") and "Scale".
 """
 
 from __future__ import annotations
