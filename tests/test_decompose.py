@@ -504,48 +504,112 @@ def test_a_block_task_out_of_time_does_not_start(tmp_path):
     assert solve_block(h, dataclasses.replace(task, seconds=None), True).ok
 
 
+SIMULATED_SECONDS = [1.0, 1.0, 5.0, 1.0, 1.0, 1.0, 1.0]  # block 2 is the slow one
+SIMULATED_COLUMNS = [10.0, 60.0, 50.0, 40.0, 30.0, 20.0, 15.0]  # ... but not the largest
+
+
+def simulated_dispatch():
+    """A `Dispatch` of the seven blocks above (block 6 without integers) over two stand-in
+    holders on a simulated clock (`now`): a holder answers a task after its block's seconds. It
+    logs (holder, block, the task's seconds) as each task is sent. No process runs, no time passes."""
+    from planner.solve.decomposition.block import BlockResult
+    from planner.solve.decomposition.dispatch import Dispatch
+
+    seconds = SIMULATED_SECONDS
+
+    class Simulated(Dispatch):
+        def __init__(self) -> None:
+            super().__init__(SIMULATED_COLUMNS, [True] * 6 + [False], 2)
+            self.now, self.running, self.log = 0.0, {}, []
+
+        def send(self, k: int, tasks: list) -> None:
+            end = self.now  # (a holder is sent tasks only when it has none)
+            for task in tasks:
+                end += seconds[task.block]
+                self.log.append((k, task.block, task.seconds))
+            self.running[k] = (end, [task.block for task in tasks])
+
+        def answered(self, busy: set) -> list:
+            k = min(busy, key=lambda w: self.running[w][0])
+            self.now = self.running[k][0]
+            return [k]
+
+        def receive(self, k: int) -> list:
+            self.now = max(self.now, self.running[k][0])
+            _, blocks = self.running.pop(k)
+            return [(b, BlockResult(True, 0.0, None), seconds[b]) for b in blocks]
+
+        def drain(self) -> None:
+            pass
+
+    return Simulated()
+
+
 def test_a_free_worker_takes_the_next_block_and_an_lp_block_stays_home():
     """Dispatch.solve (both pools' dispatch) sends the longest expected block first to whichever
     holder is free: a round lasts what list scheduling gives (here 6 s, where shares made up
     front by columns take 8 s), and a block without integers (it keeps its basis) is solved only
     by its home holder. Holders and clock are stand-ins: no process runs, no time passes."""
-    from planner.solve.decomposition.block import BlockResult, BlockTask
-    from planner.solve.decomposition.dispatch import Dispatch, shares
+    from planner.solve.decomposition.block import BlockTask
+    from planner.solve.decomposition.dispatch import shares
 
-    seconds = [1.0, 1.0, 5.0, 1.0, 1.0, 1.0, 1.0]  # block 2 is the slow one
-    columns = [10.0, 60.0, 50.0, 40.0, 30.0, 20.0, 15.0]  # ... but not the largest
-
-    class Simulated(Dispatch):
-        def __init__(self) -> None:
-            super().__init__(columns, [True] * 6 + [False], 2)
-            self.now, self.running, self.log = 0.0, {}, []
-
-        def send(self, k: int, tasks: list) -> None:
-            (task,) = tasks
-            self.running[k] = (self.now + seconds[task.block], task.block)
-            self.log.append((k, task.block))
-
-        def answered(self, busy: set) -> list:
-            k = min(busy, key=lambda w: self.running[w])
-            self.now = self.running[k][0]
-            return [k]
-
-        def receive(self, k: int) -> list:
-            return [(self.running[k][1], BlockResult(True, 0.0, None), seconds[self.running[k][1]])]
-
-        def drain(self) -> None:
-            pass
-
-    pool = Simulated()
+    pool = simulated_dispatch()
     tasks = [BlockTask(b, np.zeros(1), None) for b in range(7)]
     assert set(pool.solve(tasks)) == set(range(7))
-    static = max(sum(seconds[b] for b in share) for share in shares(columns, 2))
+    static = max(sum(SIMULATED_SECONDS[b] for b in share) for share in shares(SIMULATED_COLUMNS, 2))
     assert (pool.now, static) == (6.0, 8.0)
-    assert all(k == pool.home[6] for k, b in pool.log if b == 6)
-    assert pool.seconds == dict(enumerate(seconds))  # next round: the longest first
+    assert all(k == pool.home[6] for k, b, _ in pool.log if b == 6)
+    assert pool.seconds == dict(enumerate(SIMULATED_SECONDS))  # next round: the longest first
     pool.now, pool.log = 0.0, []
     pool.solve(tasks)
     assert pool.log[0][1] == 2 and pool.now == 6.0
+
+
+def test_a_task_gets_the_time_left_when_it_is_sent():
+    """Under a deadline, a task dispatched late in a round gets what is left of the solve's time
+    then, not what was left when the round's tasks were made (it would run past the deadline by
+    up to a round's work). Submitted tasks get the time left at the submit. Stand-in holders on
+    a simulated clock, as above."""
+    from planner.solve.decomposition.block import BlockTask
+
+    deadline = 20.0
+    pool = simulated_dispatch()
+    tasks = [BlockTask(b, np.zeros(1), deadline) for b in range(7)]
+    times: list[float] = []
+
+    def seconds_left() -> float:
+        times.append(pool.now)
+        return deadline - pool.now
+
+    pool.solve(tasks, seconds_left)
+    assert len(times) == 7 and max(times) > 0  # read as each task went out, some after others ended
+    assert [s for _, _, s in pool.log] == [deadline - now for now in times]
+    pool.now, pool.log, times[:] = 7.0, [], []
+    sent = pool.submit(tasks, seconds_left)
+    pool.collect(sent)
+    assert {s for _, _, s in pool.log} == {deadline - 7.0}
+
+
+def test_a_holder_takes_from_a_batch_the_time_its_earlier_tasks_took(monkeypatch):
+    """Tasks sent together (a submit) are answered one after another: each is solved with the
+    time left at the send minus what the tasks before it took here. Stand-in solves and clock."""
+    from planner.solve.decomposition import block as block_module
+    from planner.solve.decomposition.block import BlockResult, BlockTask, answer
+
+    now = [100.0]
+    given = []
+
+    def solve(h, task, has_integers):
+        given.append(task.seconds)
+        now[0] += 3.0  # each solve takes 3 s
+        return BlockResult(True, 0.0, None)
+
+    monkeypatch.setattr(block_module, "solve_block", solve)
+    monkeypatch.setattr(block_module.time, "perf_counter", lambda: now[0])
+    tasks = [BlockTask(b, np.zeros(1), 10.0) for b in range(3)] + [BlockTask(3, np.zeros(1), None)]
+    answers = answer(tasks, {b: None for b in range(4)}, lambda b: None, [True] * 4)
+    assert given == [10.0, 7.0, 4.0, None]
+    assert [seconds for _, _, seconds in answers] == [3.0] * 4
 
 
 def test_closing_a_pool_of_busy_workers_takes_one_grace_not_one_per_worker(monkeypatch):

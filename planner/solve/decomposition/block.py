@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
@@ -112,10 +112,14 @@ def answer(tasks: list[BlockTask], held: dict[int, highspy.Highs], build: Callab
            integers: list[bool]) -> list[tuple[int, BlockResult, float]]:
     """A holder's answer to its tasks (a worker process's or a Dask actor's): each task's block,
     result and seconds, solved on the block's instance when the holder holds it (`held`), else
-    on one built for the task (`build`) and dropped after."""
+    on one built for the task (`build`) and dropped after. The tasks were sent together with the
+    time then left, so each gets what its predecessors here have not taken."""
     answers = []
+    received = time.perf_counter()
     for task in tasks:
         started = time.perf_counter()
+        if task.seconds is not None:
+            task = replace(task, seconds=task.seconds - (started - received))
         h = held[task.block] if task.block in held else build(task.block)
         answers.append((task.block, solve_block(h, task, integers[task.block]), time.perf_counter() - started))
     return answers

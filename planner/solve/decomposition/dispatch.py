@@ -4,13 +4,16 @@ A holder is a worker process (`pool.BlockPool`) or a Dask actor (`cluster.DaskBl
 each builds the blocks of its home share at the start and can build any other block for one
 task. `Dispatch.solve` sends a round's tasks one at a time to whichever holder is free, the
 longest expected first; `Dispatch.submit` shares tasks out at once by their expected seconds,
-for tasks the phase does not wait on at once (module docstring of `pool`). A holder's
+for tasks the phase does not wait on at once (module docstring of `pool`). A task's seconds
+are what is left of the solve's time when it is sent (`seconds_left`, on the solve's clock),
+not when it was made: a task sent late in a round does not run past the deadline. A holder's
 transport (a pipe, an actor call) is the subclass's: `send`, `answered`, `receive`, `drain`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -18,6 +21,8 @@ import numpy as np
 from planner.errors import SolveError
 from planner.solve.decomposition.block import BlockResult, BlockTask
 from planner.status import Status
+
+SecondsLeft = Callable[[], float | None]  # the solve's time left (None: no limit), read as a task is sent
 
 
 def shares(sizes: list[float], workers: int, pinned: dict[int, int] | None = None) -> list[list[int]]:
@@ -71,10 +76,10 @@ class Dispatch(ABC):
 
     # -- dispatch ----------------------------------------------------------------------------------
 
-    def solve(self, tasks: list[BlockTask]) -> dict[int, BlockResult]:
+    def solve(self, tasks: list[BlockTask], seconds_left: SecondsLeft | None = None) -> dict[int, BlockResult]:
         """The tasks' results, each task sent to the first holder free, the longest expected first
         (`expected`): a holder that ends early takes the next, so a round lasts about its share of
-        the work, whatever the blocks' seconds."""
+        the work, whatever the blocks' seconds. Each task gets `seconds_left()` as it is sent."""
         self.drain()
         expected = self.expected(tasks)
         queue = sorted(self.prepared(tasks), key=lambda task: (-expected[task.block], task.block))
@@ -85,7 +90,7 @@ class Dispatch(ABC):
                 task = next((t for t in queue if self.may_take(k, t.block)), None) if k not in busy else None
                 if task is not None:
                     queue.remove(task)
-                    self.send(k, [self.carrying_costs(k, task)])
+                    self.send(k, [self.as_sent(k, task, seconds_left)])
                     busy.add(k)
             if not busy:  # (cannot happen: every block may go home)
                 raise SolveError(Status.SOLVER_ERROR, "blocks left that no worker of the phase may solve")
@@ -94,10 +99,12 @@ class Dispatch(ABC):
                 results.update(self.take(self.receive(k)))
         return results
 
-    def submit(self, tasks: list[BlockTask]) -> list[int]:
+    def submit(self, tasks: list[BlockTask], seconds_left: SecondsLeft | None = None) -> list[int]:
         """Send the tasks (each block at most once) to the holders at once, shared by their expected
         seconds (`shares`), and return the holders sent to; `collect` waits for them, before the next
-        submit or solve. For tasks the phase does not wait on at once (it completes a plan meanwhile)."""
+        submit or solve. For tasks the phase does not wait on at once (it completes a plan meanwhile).
+        The tasks get `seconds_left()` now; a holder takes from it what its earlier tasks took
+        (`block.answer`)."""
         self.drain()
         tasks = self.prepared(tasks)
         expected = self.expected(tasks)
@@ -106,7 +113,7 @@ class Dispatch(ABC):
         sent = []
         for k, share in enumerate(shares([expected[b] for b in order], len(self.held), pinned)):
             if share:
-                self.send(k, [self.carrying_costs(k, tasks[i]) for i in share])
+                self.send(k, [self.as_sent(k, tasks[i], seconds_left) for i in share])
                 sent.append(k)
         return sent
 
@@ -142,9 +149,12 @@ class Dispatch(ABC):
         from a cleared solver, `solve_block`), an LP block only at home (it keeps its basis)."""
         return self.integers[b] or self.home[b] == k
 
-    def carrying_costs(self, k: int, task: BlockTask) -> BlockTask:
-        """The task as sent to holder k: with the block's last costs when it keeps them and k
-        solves a block with integers (its home instance, or one built for it, may not hold them)."""
+    def as_sent(self, k: int, task: BlockTask, seconds_left: SecondsLeft | None) -> BlockTask:
+        """The task as sent to holder k now: with the time left (`seconds_left()`, when given), and
+        with the block's last costs when it keeps them and k solves a block with integers (its home
+        instance, or one built for it, may not hold them)."""
+        if seconds_left is not None:
+            task = replace(task, seconds=seconds_left())
         if task.costs is None and self.integers[task.block]:
             return replace(task, costs=self.costs[task.block])
         return task

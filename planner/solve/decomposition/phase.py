@@ -412,13 +412,14 @@ class PhaseRun:
     def solve_blocks(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> dict[int, BlockResult]:
         """The tasks on the pool's workers (`BlockPool.solve`), or here on `blocks` (`collect`)."""
         if self.pool is not None:
-            return self.pool.solve(tasks) if tasks else {}
+            return self.pool.solve(tasks, self._seconds_left) if tasks else {}
         return self.collect(Submitted(tasks, None), blocks) or {}
 
     def submit(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> Submitted:
         """Send the tasks to the pool's workers and return at once; without a pool they wait
         for `collect`. Every submit is collected before the next."""
-        return Submitted(tasks, self.pool.submit(tasks) if self.pool is not None and tasks else None)
+        sent = self.pool.submit(tasks, self._seconds_left) if self.pool is not None and tasks else None
+        return Submitted(tasks, sent)
 
     def collect(self, submitted: Submitted, blocks: list[highspy.Highs],
                 wanted: bool = True) -> dict[int, BlockResult] | None:
