@@ -30,7 +30,7 @@ from planner.errors import InfeasibleError
 from planner.instance.data import build_model_data
 from planner.instance.loader import load_instance
 from planner.model.build import create_model
-from planner.solve.decomposition import first, phase
+from planner.solve.decomposition import first, phase, whole
 from planner.solve.decomposition.prices import Prices, fill_agreements, project, project_tail_weights, tail_of
 from planner.solve.highs import new_highs
 from planner.solve.pipeline import solve_instance
@@ -118,7 +118,7 @@ def test_filling_the_agreements_prices_never_lowers_the_bound(tmp_path, seed):
 
 @pytest.mark.parametrize("seed, budget", [(0, 1.0), (1, 1.0), (0, 0.1)])
 def test_the_blocks_plans_put_together_start_the_completion(tmp_path, seed, budget):
-    """put_together: the blocks' plans at first prices make a whole plan with the union's
+    """whole.put_together: the blocks' plans at first prices make a whole plan with the union's
     integer values that holds every row of the whole model but the budget; the completion LP
     started from it (HiGHS has no basis yet) ends as the one from scratch: at the same LP
     optimum under a budget that does not bind (1.0: every fixed cost), and both without a plan
@@ -142,8 +142,8 @@ def test_the_blocks_plans_put_together_start_the_completion(tmp_path, seed, budg
         run = phase.PhaseRun(d, h, c.lp, c.objective, c.objective_offset,
                              lambda: new_highs(SolveOptions(), log=False), None, time.perf_counter, best)
         assert run.price(plain(d.s, c.objective), run.block_solvers(1e-6)) is not None
-        union = run.union_plan()
-        start = run.put_together(union)
+        union = whole.union_plan(run)
+        start = whole.put_together(run, union)
         a = c.lp.a_matrix_
         matrix = sp.csc_matrix((a.value_, a.index_, a.start_), shape=(c.lp.num_row_, c.lp.num_col_))
         activity = matrix @ start

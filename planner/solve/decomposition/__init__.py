@@ -61,11 +61,11 @@ the others, and its parts join the master, which then has combinations that fit.
 
 The sub-modules: `structure` (the blocks, from what the model declares), `first` (the LP
 relaxation for the first prices), `prices` (the multipliers: plain prices, projection,
-smoothing), `master` (the restricted master LP), `restricted` (the restricted MIP), `phase`
-(the rounds; `PhaseRun` holds one solve's state), `block` (one block's solve, the same
-wherever it runs), `dispatch` (which holder solves which block), and `pool` and `cluster` (the
-blocks of a round in worker processes or on Dask workers). Measurements are in the README, "How a plan
-is solved".
+smoothing), `master` (the restricted master LP), `restricted` (the restricted MIP), `whole`
+(whole plans from block plans), `phase` (the rounds; `PhaseRun` holds one solve's state),
+`block` (one block's solve, the same wherever it runs), `dispatch` (which holder solves which
+block), and `pool` and `cluster` (the blocks of a round in worker processes or on Dask
+workers). Measurements are in the README, "How a plan is solved".
 """
 
 

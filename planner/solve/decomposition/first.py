@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import highspy
 import numpy as np
 
+import planner.solve.decomposition.whole as whole
 from planner.solve.decomposition.prices import plain
 from planner.solve.highs import in_use
 
@@ -63,7 +64,7 @@ def relaxed_start(run: PhaseRun, blocks: list[highspy.Highs]) -> np.ndarray | No
     results = run.solve_blocks([replace(task, relax=True) for task in run.block_tasks(prices)], blocks)
     if len(results) < len(s.blocks) or not all(result.ok for result in results.values()):
         return None
-    return run.put_together(None, [results[b].values for b in range(len(s.blocks))])
+    return whole.put_together(run, None, [results[b].values for b in range(len(s.blocks))])
 
 
 def lp_relaxation(run: PhaseRun, h: highspy.Highs, blocks: list[highspy.Highs]) -> bool:

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 import planner.solve.decomposition.first as first
+import planner.solve.decomposition.whole as whole
 from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, solve_block
 from planner.solve.decomposition.master import solve_master
 from planner.solve.decomposition.pool import WORKER_NICE, BlockPool
@@ -209,14 +210,14 @@ class PhaseRun:
             history.append(best_lower)
             # two plans: the union of the blocks' plans, and one signing `signing`, for which the
             # workers re-solve some blocks while the union is completed here
-            union = self.union_plan()
-            re_solve = self.submit(self.agreeing_tasks(signing), blocks)
-            self.complete(union, partial(self.put_together, union))
+            union = whole.union_plan(self)
+            re_solve = self.submit(whole.agreeing_tasks(self, signing), blocks)
+            self.complete(union, partial(whole.put_together, self, union))
             again = self.collect(re_solve, blocks, wanted=not best.proven(gap, best_lower))
             if again is not None:
-                agreeing = self.agreeing_plan(signing, re_solve.tasks, again)
+                agreeing = whole.agreeing_plan(self, signing, re_solve.tasks, again)
                 if agreeing is not None:
-                    self.complete(agreeing, partial(self.put_together, agreeing))
+                    self.complete(agreeing, partial(whole.put_together, self, agreeing))
             if progress is not None:
                 progress(self.clock() - started, best.upper if math.isfinite(best.upper) else None, best_lower)
             if log is not None:
@@ -259,7 +260,7 @@ class PhaseRun:
         s, k = d.s, d.s.tail_count
         rows = prices.rows.copy()
         if k:
-            rows[:k] = tail_of(self.tail_excess(plan), *tail_box(s, self.costs), ties=prices.rows[:k])
+            rows[:k] = tail_of(whole.tail_excess(self, plan), *tail_box(s, self.costs), ties=prices.rows[:k])
         copies = dict(prices.copies)
         for g, keys in s.agreement_copies.items():
             users = [key for key in keys if self.uses(key[0], g, plan)]
@@ -334,7 +335,8 @@ class PhaseRun:
         """The HiGHS instance of block b (in this process, or in a worker of the pool)."""
         return self.block_spec(b, gap).build(self.new_highs)
 
-    def _seconds_left(self) -> float | None:
+    def seconds_left(self) -> float | None:
+        """What is left of the solve's time on its clock (None: no limit)."""
         return None if self.deadline is None else self.deadline - self.clock()
 
     def price(self, prices: Prices, blocks: list[highspy.Highs]) -> float | None:
@@ -366,59 +368,19 @@ class PhaseRun:
         if reduced is None:
             reduced = self.costs + d.normalised.T @ prices.rows
         return [BlockTask(b, np.concatenate([reduced[block.columns], [prices.copies.get((b, g), 0.0)
-                                                                       for g in block.copies]]), self._seconds_left())
+                                                                       for g in block.copies]]), self.seconds_left())
                 for b, block in enumerate(d.s.blocks)]
-
-    def union_plan(self) -> np.ndarray:
-        """Integer values of the blocks' last plans, each agreement signed when one uses it."""
-        s = self.decomposition.s
-        values = np.zeros(len(self.costs))
-        for b, block in enumerate(s.blocks):
-            plan = self.plans[b][-1]
-            values[block.columns] = plan[:len(block.columns)]
-            for g, value in zip(block.copies, plan[len(block.columns):]):
-                values[g] = max(values[g], value)
-        return np.round(values[s.integer])
-
-    def agreeing_tasks(self, signing: np.ndarray) -> list[BlockTask]:
-        """The blocks to solve again for a plan that signs exactly `signing`: those whose last
-        plan uses an agreement left unsigned, each without those agreements."""
-        s = self.decomposition.s
-        signed = dict(zip(s.agreements.tolist(), signing.tolist()))
-        tasks = []
-        for b, block in enumerate(s.blocks):
-            nc, plan = len(block.columns), self.plans[b][-1]
-            if any(value >= 0.5 and not signed[g] for g, value in zip(block.copies, plan[nc:])):
-                copies = np.arange(nc, nc + len(block.copies), dtype=np.int32)
-                allowed = np.array([float(signed[g]) for g in block.copies])
-                tasks.append(BlockTask(b, None, self._seconds_left(), (copies, np.zeros(len(copies)), allowed)))
-        return tasks
-
-    def agreeing_plan(self, signing: np.ndarray, tasks: list[BlockTask],
-                      again: dict[int, BlockResult]) -> np.ndarray | None:
-        """Integer values of a plan that signs exactly `signing`: each block's last plan when
-        it uses no agreement left unsigned, else its plan solved again (`tasks`, results `again`)."""
-        s = self.decomposition.s
-        if any(task.block not in again or not again[task.block].ok for task in tasks):
-            return None
-        values = np.zeros(len(self.costs))
-        values[s.agreements] = signing.astype(float)
-        for b, block in enumerate(s.blocks):
-            if b in again:
-                self.add_plan(b, again[b].values)  # a plan of the block like any other, for the master too
-            values[block.columns] = self.plans[b][-1][:len(block.columns)]
-        return np.round(values[s.integer])
 
     def solve_blocks(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> dict[int, BlockResult]:
         """The tasks on the pool's workers (`BlockPool.solve`), or here on `blocks` (`collect`)."""
         if self.pool is not None:
-            return self.pool.solve(tasks, self._seconds_left) if tasks else {}
+            return self.pool.solve(tasks, self.seconds_left) if tasks else {}
         return self.collect(Submitted(tasks, None), blocks) or {}
 
     def submit(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> Submitted:
         """Send the tasks to the pool's workers and return at once; without a pool they wait
         for `collect`. Every submit is collected before the next."""
-        sent = self.pool.submit(tasks, self._seconds_left) if self.pool is not None and tasks else None
+        sent = self.pool.submit(tasks, self.seconds_left) if self.pool is not None and tasks else None
         return Submitted(tasks, sent)
 
     def collect(self, submitted: Submitted, blocks: list[highspy.Highs],
@@ -441,35 +403,6 @@ class PhaseRun:
             if not result.ok:
                 break
         return results
-
-    def put_together(self, integer_values: np.ndarray | None,
-                     block_plans: list[np.ndarray] | None = None) -> np.ndarray:
-        """A whole plan from block plans (by default the blocks' last plans): their columns, each
-        agreement signed as much as its most eager copy, then these integer values (if any),
-        eta = 0 and each e_s the scenario's excess over it (so every tail row holds). A start for
-        `complete` and for the LP relaxation (`first`); it breaks only the budget, when the
-        plans spend more than it."""
-        s = self.decomposition.s
-        plan = np.zeros(len(self.costs))
-        for b, block in enumerate(s.blocks):
-            values = self.plans[b][-1] if block_plans is None else block_plans[b]
-            plan[block.columns] = values[:len(block.columns)]
-            for g, value in zip(block.copies, values[len(block.columns):]):
-                plan[g] = max(plan[g], value)
-        if integer_values is not None:
-            plan[s.integer] = integer_values
-        if s.tail_count:
-            plan[s.linking_columns[1:1 + s.tail_count]] = np.maximum(self.tail_excess(plan), 0.0)
-        return plan
-
-    def tail_excess(self, plan: np.ndarray) -> np.ndarray:
-        """Each tail row's activity over its right-hand side with eta and e_s at 0: scenario s's
-        recourse cost R_s(x) in the row's normalised form."""
-        d = self.decomposition
-        k = d.s.tail_count
-        x = plan.copy()
-        x[d.s.linking_columns[:1 + k]] = 0.0
-        return d.normalised[:k] @ x - d.sign[:k] * self.rhs[:k]
 
     def complete(self, integer_values: np.ndarray, start: Callable[[], np.ndarray] | None = None) -> None:
         """The whole model's LP with the binaries fixed: a plan, offered to the incumbent.
