@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import threading
 import time
 
 import highspy
@@ -247,19 +248,22 @@ def test_phase_hands_its_plan_to_branch_and_bound_when_not_proven(tmp_path, monk
     assert math.isfinite(with_phase.report.best_bound)
 
 
-def test_first_prices_from_the_lp_relaxation_unless_large_and_loose():
-    """The LP relaxation gives the first prices up to LP_START_MAX_COLUMNS columns at any gap,
-    and above it to a gap below LOOSE_GAP; plain prices only for a large model and a loose gap."""
+def test_first_prices_from_the_lp_relaxation_unless_large_and_loose_or_limited():
+    """The LP relaxation gives the first prices up to LP_START_MAX_COLUMNS columns, whatever the
+    gap and limits, and above it to a gap below LOOSE_GAP without a limit; plain prices for a
+    large model to a loose gap or under a limit (a plan soon counts more than fewer rounds)."""
     small, large = first.LP_START_MAX_COLUMNS, first.LP_START_MAX_COLUMNS + 1
     tight, loose = first.LOOSE_GAP / 10, first.LOOSE_GAP
-    assert first.lp_first(small, loose) and first.lp_first(small, tight)
-    assert first.lp_first(large, tight)
-    assert not first.lp_first(large, loose)
+    assert all(first.lp_first(small, gap, limited) for gap in (tight, loose) for limited in (False, True))
+    assert first.lp_first(large, tight, False)
+    assert not first.lp_first(large, loose, False)
+    assert not first.lp_first(large, tight, True)
 
 
 def test_plain_first_prices_reach_the_same_optimum(tmp_path, monkeypatch):
     """First prices from p and even shares (no LP relaxation, as for large models to a loose
-    gap): same plan value."""
+    gap or under a limit): same plan value. A large model to a tight gap keeps the LP relaxation,
+    except when the phase runs beside branch and bound."""
     runner = CliRunner()
     folder = tmp_path / "gen"
     runner.invoke(cli.main, ["generate", str(folder), "--commodities", "3", "--options", "8",
@@ -271,9 +275,20 @@ def test_plain_first_prices_reach_the_same_optimum(tmp_path, monkeypatch):
     monkeypatch.setattr(first, "LP_START_MAX_COLUMNS", 0)
     solve_instance(folder, SolveOptions())  # a large model to a tight gap: still the LP relaxation
     assert len(relaxations) == 2
+    # ... but not under a limit, where the phase runs beside branch and bound (given `cancel`)
+    from planner.solve.incumbent import Incumbent
+
+    data = build_model_data(load_instance(folder))
+    for cancel, runs in ((None, 3), (threading.Event(), 3)):
+        session = HighsSession(create_model(scale_data(data, choose_scales(data))), SolveOptions(), planning=True)
+        c = session.compiled
+        found = session.decomposition.run(session.highs, c.lp, c.objective, c.objective_offset, 1e-4,
+                                          lambda: new_highs(SolveOptions(), log=False), None, time.perf_counter,
+                                          Incumbent(c.objective, c.objective_offset), cancel=cancel)
+        assert found is not None and found.plan is not None and len(relaxations) == runs
     monkeypatch.setattr(first, "LOOSE_GAP", 0.0)  # now every gap is loose
     plain = solve_instance(folder, SolveOptions())
-    assert len(relaxations) == 2
+    assert len(relaxations) == 3
     assert plain.report.method.used_decomposition
     assert plain.figures.objective == pytest.approx(with_lp.figures.objective, rel=2e-4)
     assert plain.report.best_bound <= with_lp.figures.objective * (1 + 1e-9)

@@ -17,11 +17,13 @@ When HiGHS already holds a basis (a start completed before the phase), the LP re
 starts from it and the blocks' LPs are not solved.
 
 Which first prices (`lp_first`): the LP relaxation's, unless the model has more than
-LP_START_MAX_COLUMNS columns and the gap asked is at least LOOSE_GAP; then plain prices. The
-LP relaxation's cost grows faster than a round's, and with a loose gap plain prices reach it
-in a round or two (XL to 1%: one round); to a tight gap its prices save rounds at any size (M
-with 1,000 scenarios to 1e-4: 4 rounds instead of 5). The measurements: README, "Performance"
-("First prices, by size and gap") and "Scale".
+LP_START_MAX_COLUMNS columns and either the gap asked is at least LOOSE_GAP or the solve is
+limited (the phase runs beside branch and bound); then plain prices. The LP relaxation's cost
+grows faster than a round's. With a loose gap plain prices reach it in a round or two (XL to
+1%: one round); to a tight gap the LP relaxation's prices save rounds (M with 1,000 scenarios
+to 1e-4: 4 rounds instead of 5), but under a limit a plan soon counts more than the fewest
+rounds (XL under a limit of 40 s: a plan from plain prices, none after the LP relaxation). The
+measurements: README, "Performance" ("First prices, by size and gap") and "Scale".
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ from planner.solve.highs import in_use
 if TYPE_CHECKING:
     from planner.solve.decomposition.phase import PhaseRun
 
-# First prices from the whole model's LP relaxation when it has at most this many columns or the
-# gap asked is below LOOSE_GAP, else from p and even shares (`lp_first`, module docstring).
+# First prices from the whole model's LP relaxation when it has at most this many columns, or the
+# gap asked is below LOOSE_GAP and the solve has no limit; else from p and even shares (`lp_first`,
+# module docstring).
 LP_START_MAX_COLUMNS = 100_000
 LOOSE_GAP = 1e-3
 # The LP relaxation by HiGHS's parallel dual simplex (its SIP variant), one thread per worker
@@ -49,10 +52,11 @@ LOOSE_GAP = 1e-3
 LP_START_OPTIONS = {"simplex_strategy": 2}
 
 
-def lp_first(columns: int, gap: float) -> bool:
+def lp_first(columns: int, gap: float, limited: bool) -> bool:
     """Whether the phase's first prices come from the LP relaxation (module docstring), for a
-    model of `columns` columns solved to relative gap `gap`."""
-    return columns <= LP_START_MAX_COLUMNS or gap < LOOSE_GAP
+    model of `columns` columns solved to relative gap `gap`, `limited` when the solve has a time
+    or node limit."""
+    return columns <= LP_START_MAX_COLUMNS or (gap < LOOSE_GAP and not limited)
 
 
 def relaxed_start(run: PhaseRun, blocks: list[highspy.Highs]) -> np.ndarray | None:

@@ -166,7 +166,8 @@ class PhaseRun:
                 self.pool = BlockPool(lambda b: self.block_solver(b, gap), [len(b.all_columns) for b in s.blocks],
                                       integers, self.workers, max(self.nice, WORKER_NICE))
             blocks = [] if self.pool else self.block_solvers(gap)
-            if first.lp_first(len(self.costs), gap):
+            limited = self.cancel is not None  # a limited solve: branch and bound beside, ending the phase by `cancel`
+            if first.lp_first(len(self.costs), gap, limited):
                 if not first.lp_relaxation(self, h, blocks):
                     return None
                 solution = h.getSolution()
