@@ -620,9 +620,8 @@ def test_a_holder_takes_from_a_batch_the_time_its_earlier_tasks_took(monkeypatch
         return BlockResult(True, 0.0, None)
 
     monkeypatch.setattr(block_module, "solve_block", solve)
-    monkeypatch.setattr(block_module.time, "perf_counter", lambda: now[0])
     tasks = [BlockTask(b, np.zeros(1), 10.0) for b in range(3)] + [BlockTask(3, np.zeros(1), None)]
-    answers = answer(tasks, {b: None for b in range(4)}, lambda b: None, [True] * 4)
+    answers = answer(tasks, {b: None for b in range(4)}, lambda b: None, [True] * 4, clock=lambda: now[0])
     assert given == [10.0, 7.0, 4.0, None]
     assert [seconds for _, _, seconds in answers] == [3.0] * 4
 

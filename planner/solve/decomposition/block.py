@@ -109,17 +109,18 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
 
 
 def answer(tasks: list[BlockTask], held: dict[int, highspy.Highs], build: Callable[[int], highspy.Highs],
-           integers: list[bool]) -> list[tuple[int, BlockResult, float]]:
+           integers: list[bool],
+           clock: Callable[[], float] = time.perf_counter) -> list[tuple[int, BlockResult, float]]:
     """A holder's answer to its tasks (a worker process's or a Dask actor's): each task's block,
     result and seconds, solved on the block's instance when the holder holds it (`held`), else
     on one built for the task (`build`) and dropped after. The tasks were sent together with the
-    time then left, so each gets what its predecessors here have not taken."""
+    time then left, so each gets what its predecessors here have not taken (on `clock`)."""
     answers = []
-    received = time.perf_counter()
+    received = clock()
     for task in tasks:
-        started = time.perf_counter()
+        started = clock()
         if task.seconds is not None:
             task = replace(task, seconds=task.seconds - (started - received))
         h = held[task.block] if task.block in held else build(task.block)
-        answers.append((task.block, solve_block(h, task, integers[task.block]), time.perf_counter() - started))
+        answers.append((task.block, solve_block(h, task, integers[task.block]), clock() - started))
     return answers
