@@ -30,7 +30,7 @@ class BlockResult:
 class BlockTask:
     block: int
     costs: np.ndarray | None  # None: keep the block's costs (a re-solve with other copy bounds)
-    seconds: float | None  # time left, None: no limit
+    seconds: float | None = None  # time left, None: no limit (set as a worker is sent it: `Dispatch.as_sent`)
     copy_bounds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (columns, lower, upper), this solve only
     relax: bool = False  # the block's LP relaxation (`planner.solve.decomposition.first`), this solve only
 

@@ -136,6 +136,8 @@ class PhaseRun:
         self.pool: BlockPool | DaskBlockPool | None = None
         self.h, self.costs, self.offset, self.new_highs = h, costs, offset, new_highs
         self.deadline, self.clock, self.best, self.cancel, self.nice = deadline, clock, best, cancel, nice
+        # a limited solve: the phase runs beside branch and bound, which ends it by `cancel`
+        self.beside_branch_and_bound = cancel is not None
         # the whole model's bounds and right-hand sides as they are now (a re-solve may have changed them)
         self.lower0, self.upper0 = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
         self.row_lower, self.row_upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
@@ -166,8 +168,7 @@ class PhaseRun:
                 self.pool = BlockPool(lambda b: self.block_solver(b, gap), [len(b.all_columns) for b in s.blocks],
                                       integers, self.workers, max(self.nice, WORKER_NICE))
             blocks = [] if self.pool else self.block_solvers(gap)
-            limited = self.cancel is not None  # a limited solve: branch and bound beside, ending the phase by `cancel`
-            if first.lp_first(len(self.costs), gap, limited):
+            if first.lp_first(len(self.costs), gap, limited=self.beside_branch_and_bound):
                 if not first.lp_relaxation(self, h, blocks):
                     return None
                 solution = h.getSolution()
@@ -364,16 +365,17 @@ class PhaseRun:
 
     def block_tasks(self, prices: Prices, reduced: np.ndarray | None = None) -> list[BlockTask]:
         """A task per block at `prices`: its columns' costs c + A^T nu (`reduced`, when given,
-        holds them for every column), then its copies' prices, within the time left."""
+        holds them for every column), then its copies' prices. Its time is the solve's deadline:
+        here `run_lp`'s, on a worker what is left when the task is sent (`Dispatch.as_sent`)."""
         d = self.decomposition
         if reduced is None:
             reduced = self.costs + d.normalised.T @ prices.rows
         return [BlockTask(b, np.concatenate([reduced[block.columns], [prices.copies.get((b, g), 0.0)
-                                                                       for g in block.copies]]), self.seconds_left())
+                                                                       for g in block.copies]]))
                 for b, block in enumerate(d.s.blocks)]
 
     def solve_blocks(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> dict[int, BlockResult]:
-        """The tasks on the pool's workers (`BlockPool.solve`), or here on `blocks` (`collect`)."""
+        """The tasks on the pool's workers (`Dispatch.solve`), or here on `blocks` (`collect`)."""
         if self.pool is not None:
             return self.pool.solve(tasks, self.seconds_left) if tasks else {}
         return self.collect(Submitted(tasks, None), blocks) or {}
@@ -411,8 +413,9 @@ class PhaseRun:
         HiGHS starts the LP from its last basis (the LP relaxation's, or the last completion's);
         without one (first prices not from the LP relaxation, `first.lp_first`; after the
         restricted MIP) from `start()`, a whole plan with these integer values, from which HiGHS
-        builds a basis (far fewer iterations than from scratch). A start is made only then: with a basis, the basis of a
-        neighbouring plan is the better one (README, "How a plan is solved")."""
+        builds a basis (far fewer iterations than from scratch). A start is made only then: with
+        a basis, the basis of a neighbouring plan is the better one (README, "How a plan is
+        solved")."""
         key = integer_values.tobytes()
         if key in self.tried:
             return

@@ -43,7 +43,7 @@ def agreeing_tasks(run: PhaseRun, signing: np.ndarray) -> list[BlockTask]:
         if any(value >= 0.5 and not signed[g] for g, value in zip(block.copies, plan[nc:])):
             copies = np.arange(nc, nc + len(block.copies), dtype=np.int32)
             allowed = np.array([float(signed[g]) for g in block.copies])
-            tasks.append(BlockTask(b, None, run.seconds_left(), (copies, np.zeros(len(copies)), allowed)))
+            tasks.append(BlockTask(b, None, copy_bounds=(copies, np.zeros(len(copies)), allowed)))
     return tasks
 
 
