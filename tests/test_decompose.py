@@ -248,22 +248,19 @@ def test_phase_hands_its_plan_to_branch_and_bound_when_not_proven(tmp_path, monk
     assert math.isfinite(with_phase.report.best_bound)
 
 
-def test_first_prices_from_the_lp_relaxation_unless_large_and_loose_or_limited():
-    """The LP relaxation gives the first prices up to LP_START_MAX_COLUMNS columns, whatever the
-    gap and limits, and above it to a gap below LOOSE_GAP without a limit; plain prices for a
-    large model to a loose gap or under a limit (a plan soon counts more than fewer rounds)."""
+def test_first_prices_from_the_lp_relaxation_unless_large_and_loose():
+    """The LP relaxation gives the first prices up to LP_START_MAX_COLUMNS columns whatever the
+    gap, and above it to a gap below LOOSE_GAP; plain prices for a large model to a loose gap."""
     small, large = first.LP_START_MAX_COLUMNS, first.LP_START_MAX_COLUMNS + 1
     tight, loose = first.LOOSE_GAP / 10, first.LOOSE_GAP
-    assert all(first.lp_first(small, gap, limited) for gap in (tight, loose) for limited in (False, True))
-    assert first.lp_first(large, tight, False)
-    assert not first.lp_first(large, loose, False)
-    assert not first.lp_first(large, tight, True)
+    assert first.lp_first(small, tight) and first.lp_first(small, loose)
+    assert first.lp_first(large, tight)
+    assert not first.lp_first(large, loose)
 
 
 def test_plain_first_prices_reach_the_same_optimum(tmp_path, monkeypatch):
     """First prices from p and even shares (no LP relaxation, as for large models to a loose
-    gap or under a limit): same plan value. A large model to a tight gap keeps the LP relaxation,
-    except when the phase runs beside branch and bound."""
+    gap): same plan value. A large model to a tight gap keeps the LP relaxation."""
     runner = CliRunner()
     folder = tmp_path / "gen"
     runner.invoke(cli.main, ["generate", str(folder), "--commodities", "3", "--options", "8",
@@ -275,20 +272,9 @@ def test_plain_first_prices_reach_the_same_optimum(tmp_path, monkeypatch):
     monkeypatch.setattr(first, "LP_START_MAX_COLUMNS", 0)
     solve_instance(folder, SolveOptions())  # a large model to a tight gap: still the LP relaxation
     assert len(relaxations) == 2
-    # ... but not under a limit, where the phase runs beside branch and bound (given `cancel`)
-    from planner.solve.incumbent import Incumbent
-
-    data = build_model_data(load_instance(folder))
-    for cancel, runs in ((None, 3), (threading.Event(), 3)):
-        session = HighsSession(create_model(scale_data(data, choose_scales(data))), SolveOptions(), planning=True)
-        c = session.compiled
-        found = session.decomposition.run(session.highs, c.lp, c.objective, c.objective_offset, 1e-4,
-                                          lambda: new_highs(SolveOptions(), log=False), None, time.perf_counter,
-                                          Incumbent(c.objective, c.objective_offset), cancel=cancel)
-        assert found is not None and found.plan is not None and len(relaxations) == runs
     monkeypatch.setattr(first, "LOOSE_GAP", 0.0)  # now every gap is loose
     plain = solve_instance(folder, SolveOptions())
-    assert len(relaxations) == 3
+    assert len(relaxations) == 2
     assert plain.report.method.used_decomposition
     assert plain.figures.objective == pytest.approx(with_lp.figures.objective, rel=2e-4)
     assert plain.report.best_bound <= with_lp.figures.objective * (1 + 1e-9)
@@ -336,6 +322,33 @@ def test_blocks_in_worker_processes_give_the_serial_result(tmp_path_factory, see
     assert parallel.report.decomposition_rounds == serial.report.decomposition_rounds
     assert parallel.plan.volume == serial.plan.volume and parallel.plan.contracted == serial.plan.contracted
     assert multiprocessing.active_children() == []
+
+
+def test_a_plan_the_phase_completed_is_kept_without_a_second_polish(tmp_path, monkeypatch):
+    """A plan the phase completed is the whole model's LP optimum with its binaries fixed, at
+    exactly 0 or 1 (`Incumbent.polished`), so the solve does not polish it again (after a race
+    that was the whole LP from scratch on branch and bound's HiGHS); polishing it gives nothing
+    cheaper. A plan of branch and bound alone is polished."""
+    from planner.instance.generate import generate_instance
+
+    folder = generate_instance(tmp_path / "M", 6, 15, 8, 30, seed=0)
+    calls = []
+    polish = HighsSession._polish
+    monkeypatch.setattr(HighsSession, "_polish",
+                        lambda self, plan, deadline: calls.append(1) or polish(self, plan, deadline))
+    data = build_model_data(load_instance(folder))
+    for decomposition in (True, False):
+        calls.clear()
+        session = HighsSession(create_model(scale_data(data, choose_scales(data))), SolveOptions(
+            threads=1, decomposition=decomposition, tiebreak=False), planning=True)
+        report = session.solve(0.3)
+        assert report.status.has_plan and report.method.used_decomposition == decomposition
+        assert (calls == []) == decomposition
+        plan, ints = session.last_plan, session.compiled.integer
+        assert np.all((plan[ints] == 0) | (plan[ints] == 1))
+        again = polish(session, plan, None)
+        c = session.compiled
+        assert c.objective @ again >= c.objective @ plan - 1e-9 * abs(c.objective @ plan)
 
 
 def test_ladder_m_in_two_workers_is_the_serial_plan(tmp_path):
@@ -386,37 +399,53 @@ def test_the_first_prices_are_the_same_with_one_and_two_workers(tmp_path):
         assert found[0][2] == other[2] > 0
 
 
-def test_the_lp_relaxation_from_the_blocks_start_has_the_optimum_from_scratch(tmp_path):
+def test_the_lp_relaxation_from_the_blocks_start_has_the_optimum_from_scratch(tmp_path, monkeypatch):
     """first.relaxed_start: every row but the budget holds at the blocks' LP plans put together,
-    and the LP relaxation from it reaches the optimum of the LP relaxation from scratch, in fewer
-    simplex iterations (the point of it)."""
+    and the basis put together from their bases has one basic status per row. The LP relaxation
+    from that basis, and from the plan when the basis does not fit (HiGHS would crash on it, so
+    it is not given), reaches the optimum of the LP relaxation from scratch, in fewer simplex
+    iterations (the point of it); from the basis in fewer than from the plan."""
     from planner.instance.generate import Shape, generate_instance
 
     folder = generate_instance(tmp_path / "gen", 6, 15, 8, 30, seed=1, shape=Shape(agreements=2))
-    figures = []
-    for warm in (True, False):
+    figures = {}
+    put_together_basis = whole.put_together_basis
+    for start in ("basis", "plan", "scratch"):
         run, c = _phase_run(folder)
         ints = run.decomposition.s.integer.astype(np.int32)
         run.h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
-        if warm:
+        if start == "scratch":
+            assert run.run_lp(run.h)
+        else:
             d = run.decomposition
-            start = first.relaxed_start(run, run.block_solvers(1e-6))
-            assert np.all(start >= run.lower0 - 1e-9) and np.all(start <= run.upper0 + 1e-9)
+            found = first.relaxed_start(run, run.block_solvers(1e-6))
+            plan, basis = found.plan, found.basis
+            assert np.all(plan >= run.lower0 - 1e-9) and np.all(plan <= run.upper0 + 1e-9)
             for b, block in enumerate(d.s.blocks):  # each block's rows, its copies read as the agreements
-                activity = d.block_matrices[b] @ start[block.all_columns]
+                activity = d.block_matrices[b] @ plan[block.all_columns]
                 assert np.all(activity <= run.row_upper[block.rows] + 1e-7)
                 assert np.all(activity >= run.row_lower[block.rows] - 1e-7)
             tail, rows = d.s.tail_count, d.s.linking_rows[:d.s.tail_count]
-            activity = d.linking_matrix[:tail] @ start
+            activity = d.linking_matrix[:tail] @ plan
             assert tail > 0 and np.all(activity <= run.row_upper[rows] + 1e-7)
             assert np.all(activity >= run.row_lower[rows] - 1e-7)
+            assert len(basis.col_status) == len(plan) and len(basis.row_status) == len(run.row_lower)
+            basic = highspy.HighsBasisStatus.kBasic
+            assert sum(s == basic for s in basis.col_status) + sum(s == basic for s in basis.row_status) \
+                == len(run.row_lower)
+            if start == "plan":  # a basis one row short: not given to HiGHS, the plan is the start
+                def short(*args, put_together_basis=put_together_basis):  # noqa: ANN002, ANN202
+                    basis = put_together_basis(*args)
+                    basis.row_status = basis.row_status[:-1]
+                    return basis
+
+                monkeypatch.setattr(whole, "put_together_basis", short)
             assert first.lp_relaxation(run, run.h, run.block_solvers(1e-6))
-        else:
-            assert run.run_lp(run.h)
-        figures.append((run.h.getInfo().objective_function_value, run.h.getInfo().simplex_iteration_count))
-    (warm_value, warm_iterations), (cold_value, cold_iterations) = figures
-    assert warm_value == pytest.approx(cold_value, rel=1e-9)
-    assert 0 < warm_iterations < cold_iterations
+            monkeypatch.undo()
+        figures[start] = (run.h.getInfo().objective_function_value, run.h.getInfo().simplex_iteration_count)
+    assert figures["basis"][0] == pytest.approx(figures["scratch"][0], rel=1e-9)
+    assert figures["plan"][0] == pytest.approx(figures["scratch"][0], rel=1e-9)
+    assert 0 < figures["basis"][1] < figures["plan"][1] < figures["scratch"][1]
 
 
 def test_the_phase_runs_one_highs_thread_per_block_whatever_threads_says(tmp_path, monkeypatch):
@@ -666,7 +695,6 @@ def test_a_worker_that_dies_ends_the_wait_with_an_error(tmp_path):
     pipe open)."""
     import os
     import signal
-    import threading
 
     from planner.errors import SolveError
     from planner.instance.generate import generate_instance

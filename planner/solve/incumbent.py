@@ -16,6 +16,9 @@ class Incumbent:
         self.costs, self.offset = costs, offset
         self.plan: np.ndarray | None = None
         self.upper = math.inf  # objective of `plan`
+        # whether `plan` is the optimum of the whole model's LP with its integers fixed at their
+        # values (a plan the phase completed, or one polished): polishing it again gives nothing
+        self.polished = False
         self.lower = -math.inf
         self._fresh: np.ndarray | None = None  # the best plan, when branch and bound does not have it yet
         self._lock = threading.Lock()
@@ -23,25 +26,27 @@ class Incumbent:
     def value(self, plan: np.ndarray) -> float:
         return float(self.costs @ plan) + self.offset
 
-    def offer(self, plan: np.ndarray | None, hand_on: bool = False) -> bool:
+    def offer(self, plan: np.ndarray | None, hand_on: bool = False, polished: bool = False) -> bool:
         """Keep `plan` when it is better than the best so far; True when it was kept. `hand_on`:
-        branch and bound does not have it yet (a plan of the phase, a start)."""
+        branch and bound does not have it yet (a plan of the phase, a start); `polished`: it is
+        the optimum of the LP with its integers fixed (`polished`)."""
         if plan is None:
             return False
         value = self.value(plan)
         with self._lock:
             if value >= self.upper:
                 return False
-            self.plan, self.upper = np.array(plan, dtype=float), value
+            self.plan, self.upper, self.polished = np.array(plan, dtype=float), value, polished
             if hand_on:
                 self._fresh = self.plan
             return True
 
-    def replace(self, plan: np.ndarray | None) -> None:
+    def replace(self, plan: np.ndarray | None, polished: bool = False) -> None:
         """Make `plan` the incumbent whatever its objective (a polished or a dropped plan)."""
         with self._lock:
             self.plan = None if plan is None else np.array(plan, dtype=float)
             self.upper = math.inf if plan is None else self.value(plan)
+            self.polished = polished and plan is not None
 
     def take_fresh(self) -> np.ndarray | None:
         """The best plan if branch and bound has not had it yet (then it has)."""

@@ -368,10 +368,15 @@ class HighsSession:
 
     def _polish_incumbent(self, best: Incumbent, deadline: float | None) -> None:
         """Replace the incumbent by its polished plan; drop it when its integer decisions, rounded,
-        admit no plan at all (it was not a plan, only within HiGHS's tolerances of one)."""
+        admit no plan at all (it was not a plan, only within HiGHS's tolerances of one). A plan
+        the phase completed is already the LP's optimum with its integers fixed, so it is kept
+        as it is (`Incumbent.polished`): polishing it again, after a race, was the whole model's
+        LP from scratch on branch and bound's HiGHS."""
+        if best.polished:
+            return
         polished = self._polish(best.plan, deadline)
         if polished is not None or not self._polish_infeasible:
-            best.replace(best.plan if polished is None else polished)
+            best.replace(best.plan if polished is None else polished, polished=polished is not None)
         else:
             best.replace(None)
 

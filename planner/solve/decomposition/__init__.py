@@ -23,10 +23,10 @@ replaced by its copy, b the budget row (fixed costs). Each min is a block MIP; H
 dual bound of it is used, so the bound holds whatever the block's gap.
 
 The multipliers. First from the duals of the whole model's LP relaxation (q from the tail
-rows, beta from the agreement links z_o <= w_g, nu from the budget row; solved from a start
+rows, beta from the agreement links z_o <= w_g, nu from the budget row; solved from a basis
 put together from the blocks' own LP relaxations, `first`; for models above
-LP_START_MAX_COLUMNS, whose LP relaxation costs more than a round, solved to a loose gap or
-under a limit (`first.lp_first`), q = p and beta splits each agreement's cost evenly), then from the
+LP_START_MAX_COLUMNS, whose LP relaxation costs more than a round, solved to a loose gap
+(`first.lp_first`), q = p and beta splits each agreement's cost evenly), then from the
 restricted Dantzig-Wolfe master: the LP over convex combinations of the block plans
 found so far, with the tail rows, agreement links and budget kept exactly. Its duals are
 smoothed towards the best multipliers found (Wentges smoothing) before the next round.

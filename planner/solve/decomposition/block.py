@@ -24,6 +24,9 @@ class BlockResult:
     ok: bool  # the block's MIP (or LP) solved to optimality
     bound: float  # HiGHS's dual bound (MIP) or optimum (LP)
     values: np.ndarray | None  # the block's plan (its columns, then its agreement copies)
+    # of a `relax` task solved to optimality: its LP's basis, the HighsBasisStatus codes of its
+    # columns (then copies) and of its rows (`planner.solve.decomposition.first`)
+    basis: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -74,7 +77,8 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
                 run: Callable[[highspy.Highs], bool] | None = None) -> BlockResult:
     """One task on the HiGHS holding its block: its costs, its copies' bounds for this solve only,
     a run (`run`, True when optimal; by default HiGHS's own within `task.seconds`), the bound and plan
-    (of its LP relaxation when `task.relax`: HiGHS's `solve_relaxation`, for this solve only).
+    (of its LP relaxation when `task.relax`: HiGHS's `solve_relaxation`, for this solve only,
+    and then its basis).
     The same calls in the phase's process, in a worker process and on a Dask worker. A solve of a
     block with integers starts from a cleared solver, so that it does not depend on the block's
     earlier solves: any worker, on any instance of the block, gives the same plan and bound."""
@@ -102,10 +106,20 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
     if has_integers and task.relax:
         h.setOptionValue("solve_relaxation", False)
     values = np.asarray(h.getSolution().col_value) if ok else None
+    basis = status_codes(h.getBasis()) if ok and task.relax else None
     if task.copy_bounds is not None:  # back to 0..1 after this solve
         columns, lower, _ = task.copy_bounds
         h.changeColsBounds(len(columns), columns, lower, np.ones(len(columns)))
-    return BlockResult(ok and np.isfinite(bound), float(bound), values)
+    return BlockResult(ok and np.isfinite(bound), float(bound), values, basis)
+
+
+def status_codes(basis: highspy.HighsBasis) -> tuple[np.ndarray, np.ndarray] | None:
+    """A HiGHS basis as two small arrays (columns, rows) of HighsBasisStatus codes, to send from
+    a worker; None when HiGHS has no valid basis."""
+    if not basis.valid:
+        return None
+    return (np.fromiter(map(int, basis.col_status), dtype=np.int8, count=len(basis.col_status)),
+            np.fromiter(map(int, basis.row_status), dtype=np.int8, count=len(basis.row_status)))
 
 
 def answer(tasks: list[BlockTask], held: dict[int, highspy.Highs], build: Callable[[int], highspy.Highs],

@@ -3,32 +3,32 @@
 The first round's prices are the LP relaxation's duals (q from the tail rows, beta from the
 agreement links, nu from the budget row: `prices.from_duals`). The dual simplex from scratch
 spends many of its iterations on what each material decides alone, so the LP relaxation
-starts from a plan put together from the blocks' LP relaxations instead (`relaxed_start`):
-each block's LP at plain prices (q = p, each agreement split evenly, `prices.plain`), its
-columns taken as they are, each agreement signed as much as its most eager copy, eta = 0
-and each e_s the scenario's excess, so every row but the budget holds. HiGHS builds a basis
-from that plan and needs far fewer iterations (README, "Blocks in parallel"). The blocks'
-LPs are independent, so with worker processes they run there, like a round's MIPs
-(`BlockTask.relax`); each with integers starts from a cleared solver, one without stays with
-its home worker, so the start, and with it the first prices, are the same whatever the number
-of workers.
+starts from the blocks' LP relaxations instead (`relaxed_start`): each block's LP at plain
+prices (q = p, each agreement split evenly, `prices.plain`), their optimal bases put together
+into one of the whole model (`whole.put_together_basis`: each block's columns and rows keep
+their status; each tail row's e_s is basic where the plan's excess is positive; the budget's
+slack is basic). From it the dual simplex needs far fewer iterations than from the same
+blocks' plans put together (`whole.put_together`, every row but the budget holding),
+from which HiGHS builds a basis itself (README, "Blocks in parallel"). The plan is the start
+when HiGHS does not take the basis. The blocks' LPs are independent, so with worker processes
+they run there, like a round's MIPs (`BlockTask.relax`); each with integers starts from a
+cleared solver, one without stays with its home worker, so the start, and with it the first
+prices, are the same whatever the number of workers.
 
 When HiGHS already holds a basis (a start completed before the phase), the LP relaxation
 starts from it and the blocks' LPs are not solved.
 
 Which first prices (`lp_first`): the LP relaxation's, unless the model has more than
-LP_START_MAX_COLUMNS columns and either the gap asked is at least LOOSE_GAP or the solve is
-limited (the phase runs beside branch and bound); then plain prices. The LP relaxation's cost
-grows faster than a round's. With a loose gap plain prices reach it in a round or two (XL to
-1%: one round); to a tight gap the LP relaxation's prices save rounds (M with 1,000 scenarios
-to 1e-4: 4 rounds instead of 5), but under a limit a plan soon counts more than the fewest
-rounds (XL under a limit of 40 s: a plan from plain prices, none after the LP relaxation). The
-measurements: README, "Performance" ("First prices, by size and gap") and "Scale".
+LP_START_MAX_COLUMNS columns and the gap asked is at least LOOSE_GAP; then plain prices. The
+LP relaxation's cost grows faster than a round's: to a loose gap plain prices reach it in a
+round or two, sooner than the LP relaxation alone; to a tight gap the LP relaxation's prices
+save rounds, with a time limit too (a better plan by the limit). The measurements: README,
+"Performance" ("First prices, by size and gap") and "Scale".
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import highspy
@@ -52,36 +52,47 @@ LOOSE_GAP = 1e-3
 LP_START_OPTIONS = {"simplex_strategy": 2}
 
 
-def lp_first(columns: int, gap: float, limited: bool) -> bool:
+def lp_first(columns: int, gap: float) -> bool:
     """Whether the phase's first prices come from the LP relaxation (module docstring), for a
-    model of `columns` columns solved to relative gap `gap`, `limited` when the solve has a time
-    or node limit."""
-    return columns <= LP_START_MAX_COLUMNS or (gap < LOOSE_GAP and not limited)
+    model of `columns` columns solved to relative gap `gap`."""
+    return columns <= LP_START_MAX_COLUMNS or gap < LOOSE_GAP
 
 
-def relaxed_start(run: PhaseRun, blocks: list[highspy.Highs]) -> np.ndarray | None:
-    """A whole plan from the blocks' LP relaxations at plain prices (module docstring), or None
-    when a block's LP has no optimum (out of time: the LP relaxation then starts from scratch
-    and meets the same limit)."""
+@dataclass
+class Start:
+    """Where the LP relaxation starts (`relaxed_start`): a whole basis, or the plan when HiGHS
+    does not take it."""
+
+    plan: np.ndarray
+    basis: highspy.HighsBasis
+
+
+def relaxed_start(run: PhaseRun, blocks: list[highspy.Highs]) -> Start | None:
+    """The whole basis and plan from the blocks' LP relaxations at plain prices (module
+    docstring), or None when a block's LP has no optimum (out of time: the LP relaxation then
+    starts from scratch and meets the same limit)."""
     s = run.decomposition.s
     prices = run.filled(plain(s, run.costs))
     results = run.solve_blocks([replace(task, relax=True) for task in run.block_tasks(prices)], blocks)
-    if len(results) < len(s.blocks) or not all(result.ok for result in results.values()):
+    if len(results) < len(s.blocks) or not all(result.ok and result.basis is not None for result in results.values()):
         return None
-    return whole.put_together(run, None, [results[b].values for b in range(len(s.blocks))])
+    ordered = [results[b] for b in range(len(s.blocks))]
+    plan = whole.put_together(run, None, [result.values for result in ordered])
+    return Start(plan, whole.put_together_basis(run, plan, [result.basis for result in ordered]))
 
 
 def lp_relaxation(run: PhaseRun, h: highspy.Highs, blocks: list[highspy.Highs]) -> bool:
     """The whole model's LP relaxation (`h` holds it, its integrality off), from the blocks'
-    start unless `h` has a basis, with LP_START_OPTIONS on one thread per worker process, or
-    on one beside branch and bound (`nice` > 0: a race, where the phase takes a free core only,
-    and two starved threads of the parallel simplex wait on each other: README, "Blocks in
-    parallel"); the options are given back after it. True when optimal."""
+    start (their basis, else their plan) unless `h` has a basis, with LP_START_OPTIONS on one
+    thread per worker process, or on one beside branch and bound (`nice` > 0: a race, where the
+    phase takes a free core only, and two starved threads of the parallel simplex wait on each
+    other: README, "Blocks in parallel"); the options are given back after it. True when
+    optimal."""
     if not h.getBasis().valid:
         start = relaxed_start(run, blocks)
-        if start is not None:
+        if start is not None and not _take_basis(h, start.basis):
             solution = highspy.HighsSolution()
-            solution.col_value = start
+            solution.col_value = start.plan
             solution.value_valid = True
             h.setSolution(solution)
     options = {**LP_START_OPTIONS, "threads": max(1, run.workers) if run.nice == 0 else 1}
@@ -94,3 +105,10 @@ def lp_relaxation(run: PhaseRun, h: highspy.Highs, blocks: list[highspy.Highs]) 
         if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
             for name, value in saved.items():
                 h.setOptionValue(name, value)
+
+
+def _take_basis(h: highspy.Highs, basis: highspy.HighsBasis) -> bool:
+    """Give HiGHS `basis` when it has one status per column and row (HiGHS 1.16 crashes on a
+    basis of another size, so that is checked here); True when HiGHS took it."""
+    fits = (len(basis.col_status), len(basis.row_status)) == (h.getNumCol(), h.getNumRow())
+    return fits and h.setBasis(basis) == highspy.HighsStatus.kOk

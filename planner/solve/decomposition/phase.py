@@ -136,8 +136,6 @@ class PhaseRun:
         self.pool: BlockPool | DaskBlockPool | None = None
         self.h, self.costs, self.offset, self.new_highs = h, costs, offset, new_highs
         self.deadline, self.clock, self.best, self.cancel, self.nice = deadline, clock, best, cancel, nice
-        # a limited solve: the phase runs beside branch and bound, which ends it by `cancel`
-        self.beside_branch_and_bound = cancel is not None
         # the whole model's bounds and right-hand sides as they are now (a re-solve may have changed them)
         self.lower0, self.upper0 = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
         self.row_lower, self.row_upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
@@ -168,7 +166,7 @@ class PhaseRun:
                 self.pool = BlockPool(lambda b: self.block_solver(b, gap), [len(b.all_columns) for b in s.blocks],
                                       integers, self.workers, max(self.nice, WORKER_NICE))
             blocks = [] if self.pool else self.block_solvers(gap)
-            if first.lp_first(len(self.costs), gap, limited=self.beside_branch_and_bound):
+            if first.lp_first(len(self.costs), gap):
                 if not first.lp_relaxation(self, h, blocks):
                     return None
                 solution = h.getSolution()
@@ -429,10 +427,11 @@ class PhaseRun:
             solution.value_valid = True
             self.h.setSolution(solution)
         if self.run_lp(self.h):
-            plan = np.asarray(self.h.getSolution().col_value)
+            plan = np.array(self.h.getSolution().col_value)
+            plan[s.integer] = integer_values  # (as fixed: exactly, so the plan needs no polish)
             for b, block in enumerate(s.blocks):  # its part in each block is a block plan
                 self.add_plan(b, plan[block.all_columns])
-            self.best.offer(plan, hand_on=True)
+            self.best.offer(plan, hand_on=True, polished=True)
 
     def add_plan(self, b: int, plan: np.ndarray) -> None:
         """Keep a plan of block b (values of its columns, then its copies) for the master."""

@@ -5,13 +5,15 @@ uses (`union_plan`), and one that signs exactly what the LP relaxation or the ma
 the blocks that used an agreement left unsigned solved again without it (`agreeing_tasks`,
 then `agreeing_plan`). Both are integer values only; `PhaseRun.complete` makes them whole by the
 whole model's LP, started, when HiGHS has no basis, from the block plans put together
-(`put_together`), which also starts the first LP relaxation (`first`).
+(`put_together`), which also starts the first LP relaxation (`first`), from a basis put together
+from the blocks' LP bases (`put_together_basis`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import highspy
 import numpy as np
 
 from planner.solve.decomposition.block import BlockResult, BlockTask
@@ -93,3 +95,52 @@ def tail_excess(run: PhaseRun, plan: np.ndarray) -> np.ndarray:
     x = plan.copy()
     x[d.s.linking_columns[:1 + k]] = 0.0
     return d.normalised[:k] @ x - d.sign[:k] * run.rhs[:k]
+
+
+_STATUS = highspy.HighsBasisStatus
+_BY_CODE = {int(status): status for status in _STATUS.__members__.values()}
+BASIC, LOWER, UPPER, ZERO = (int(_STATUS.kBasic), int(_STATUS.kLower), int(_STATUS.kUpper), int(_STATUS.kZero))
+
+
+def put_together_basis(run: PhaseRun, plan: np.ndarray,
+                       bases: list[tuple[np.ndarray, np.ndarray]]) -> highspy.HighsBasis:
+    """A basis of the whole model from its blocks' LP bases (column and row status codes, a block's
+    columns then its copies) and the plan they were put together into (`put_together`): each
+    block's columns and rows keep their status; with the CVaR, tail row s has its e_s basic and sits at its
+    bound when its excess at eta = 0 is positive, else its slack is basic and e_s at 0; eta is
+    nonbasic (at a finite bound, else free at 0); the budget row's slack is basic; an agreement
+    is basic when a copy is, and the block of each other basic copy gives that place to the
+    slack of one of its links (z_o <= w_g), else it sits at the bound its value in `plan`
+    rounds to. So there are as many basic as rows; HiGHS takes it as an alien basis and
+    repairs it where it is singular."""
+    d = run.decomposition
+    s, k = d.s, d.s.tail_count
+    columns = np.full(len(run.costs), LOWER, dtype=np.int8)
+    rows = np.full(len(run.row_lower), BASIC, dtype=np.int8)
+    basic_copies: dict[int, list[int]] = {}
+    for b, (block, (column_codes, row_codes)) in enumerate(zip(s.blocks, bases)):
+        n = len(block.columns)
+        columns[block.columns] = column_codes[:n]
+        rows[block.rows] = row_codes
+        for g, code in zip(block.copies, column_codes[n:]):
+            if code == BASIC:
+                basic_copies.setdefault(g, []).append(b)
+    if k:  # (a model with the CVaR in its objective)
+        eta, excess_columns = s.linking_columns[0], s.linking_columns[1:1 + k]
+        columns[eta] = (LOWER if np.isfinite(run.lower0[eta]) else UPPER if np.isfinite(run.upper0[eta]) else ZERO)
+        positive = tail_excess(run, plan) > 0
+        columns[excess_columns] = np.where(positive, BASIC, LOWER)
+        rows[s.linking_rows[:k]] = np.where(positive, np.where(d.sign[:k] > 0, UPPER, LOWER), BASIC)
+    rows[s.linking_rows[k:]] = BASIC
+    for g in s.agreements:
+        holders = basic_copies.get(int(g), [])
+        columns[g] = BASIC if holders else (UPPER if plan[g] > 0.5 else LOWER)
+        for b in holders[1:]:
+            free = [i for i in s.links[(b, int(g))] if rows[i] != BASIC]
+            if free:
+                rows[free[0]] = BASIC
+    basis = highspy.HighsBasis()
+    basis.col_status = [_BY_CODE[code] for code in columns.tolist()]
+    basis.row_status = [_BY_CODE[code] for code in rows.tolist()]
+    basis.valid, basis.alien = True, True
+    return basis
