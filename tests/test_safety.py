@@ -505,6 +505,92 @@ def test_a_limited_solve_races_branch_and_bound_and_the_phase_to_the_same_optimu
     assert raced.mip_gap <= 1e-6
 
 
+def test_a_branch_and_bound_that_does_not_stop_is_left_once_the_phase_proves(tmp_path, monkeypatch):
+    """In a race, once the phase has proven the gap, branch and bound is stopped; HiGHS sees a
+    stop only between its LPs (a large model's first LP takes minutes), so one that has not
+    ended within STOP_GRACE is left to end alone, and the phase's copy of the model becomes the
+    session's HiGHS. Here branch and bound never ends (a stand-in): the solve is optimal by the
+    phase, at the unlimited optimum, and the session solves again on its new HiGHS."""
+    import threading
+
+    import planner.solve.session as session_module
+    from planner.instance.data import build_model_data
+    from planner.instance.generate import generate_instance
+    from planner.instance.loader import load_instance
+    from planner.model.build import create_model
+    from planner.options import SolveOptions
+    from planner.solve.highs import RunStatus
+    from planner.solve.scaling import choose_scales, scale_data
+
+    class NeverEnds:  # a branch and bound deep in a long LP: it sees no stop
+        def __init__(self) -> None:
+            self.finished, self.stopped, self.left = threading.Event(), False, False
+
+        def stop(self) -> None:
+            self.stopped = True
+
+        def leave(self) -> None:
+            self.left = True
+
+        def wait(self) -> RunStatus:  # (the race must not wait for it)
+            raise AssertionError("waited for a branch and bound that does not end")
+
+    folder = generate_instance(tmp_path / "g", 6, 15, 8, 30, seed=0)
+    data = build_model_data(load_instance(folder))
+    options = SolveOptions(node_limit=10**9, tiebreak=False)  # a limit: the solve races
+    session = session_module.HighsSession(create_model(scale_data(data, choose_scales(data))), options, planning=True)
+    reference = session_module.HighsSession(create_model(scale_data(data, choose_scales(data))),
+                                            SolveOptions(tiebreak=False), planning=True)
+    assert reference.solve(0.3).status == "optimal"
+    optimum = reference.compiled.value(reference.last_plan)
+    stuck = NeverEnds()
+    monkeypatch.setattr(session_module, "STOP_GRACE", 0.01)
+    monkeypatch.setattr(session_module.HighsSession, "_branch_and_bound", lambda self, deadline, best: stuck)
+    first_highs = session.highs
+    report = session.solve(0.3)
+    assert stuck.stopped and stuck.left and session.left_runs == [stuck]
+    assert report.status == "optimal" and report.method == "decomposition"
+    assert session.compiled.value(session.last_plan) == pytest.approx(optimum, rel=1e-4)
+    assert session.highs is not first_highs
+    monkeypatch.undo()  # branch and bound as it is, on the session's new HiGHS
+    again = session.solve(0.3)
+    assert again.status == "optimal" and session.compiled.value(session.last_plan) == pytest.approx(optimum, rel=1e-4)
+
+
+def test_a_run_left_to_end_alone_gives_and_takes_no_plans():
+    """HighsRun.leave: the callbacks of a run left to end alone neither take its plans into the
+    incumbent nor hand it one, and ask HiGHS to stop. (The run here never starts: its deadline
+    has passed, so its callbacks are called by hand, before and after it is left.)"""
+    import highspy
+    import numpy as np
+
+    from planner.solve.highs import HighsRun
+
+    taken, given, interrupts = [], [], []
+    run = HighsRun(highspy.Highs(), deadline=0.0, clock=lambda: 1.0,
+                   provide=lambda: given.append(1) or np.zeros(2), improved=taken.append)
+
+    class Event:
+        class data_out:  # noqa: N801
+            mip_solution = [0.0, 1.0]
+
+        class data_in:  # noqa: N801
+            @staticmethod
+            def setSolution(plan) -> None:  # noqa: N802, ANN001
+                pass
+
+        @staticmethod
+        def interrupt(value: bool) -> None:
+            interrupts.append(value)
+
+    for _ in range(2):  # before it is left, then after
+        run._take(Event())
+        run._give(Event())
+        run._check(Event())
+        run.leave()
+    assert len(taken) == 1 and len(given) == 1 and interrupts == [False, True]
+
+
 def test_solve_with_an_unreachable_or_malformed_scheduler(tmp_path, monkeypatch):
     """solve --scheduler: a malformed address is a usage error before any work; an unreachable
     one ends with the cluster's exit code and a message, and no results folder."""

@@ -158,6 +158,7 @@ class HighsRun:
         self._provide, self._improved = provide, improved
         self.finished = threading.Event()
         self._stop = threading.Event()
+        self._left = False  # `leave`: no plans in or out any more
         self._status: RunStatus | None = None
         if deadline is not None:
             remaining = deadline - clock()
@@ -185,12 +186,15 @@ class HighsRun:
         event.interrupt(self._stop.is_set() or (self.cancel is not None and self.cancel.is_set()))
 
     def _give(self, event: highspy.cb.HighsCallbackEvent) -> None:
+        if self._left:
+            return
         plan = self._provide()
         if plan is not None:
             event.data_in.setSolution(np.asarray(plan, dtype=float))
 
     def _take(self, event: highspy.cb.HighsCallbackEvent) -> None:
-        self._improved(np.asarray(event.data_out.mip_solution))
+        if not self._left:
+            self._improved(np.asarray(event.data_out.mip_solution))
 
     def _run(self) -> None:
         try:
@@ -204,6 +208,12 @@ class HighsRun:
 
     def stop(self) -> None:
         """Ask HiGHS to stop at its next callback; `wait` then returns CANCELLED."""
+        self._stop.set()
+
+    def leave(self) -> None:
+        """Stop the run and let it end on its own, unwaited: from now on it gives and takes no
+        plans. Its HiGHS stays `in_use` until it ends, and is not to be used again."""
+        self._left = True
         self._stop.set()
 
     def wait(self) -> RunStatus:

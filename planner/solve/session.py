@@ -59,6 +59,9 @@ __all__ = ["HighsSession", "SolveOptions", "SolveReport", "solve_model"]
 # A tie-break may exceed the first stage's objective by this relative amount, no more.
 TIEBREAK_RELATIVE_SLACK = 1e-9
 PHASE_NICE = 10  # the phase's priority below branch and bound's when the two run side by side
+# seconds branch and bound gets to stop once the phase has proven the gap, before it is left to end
+# alone (`HighsSession._race`)
+STOP_GRACE = 1.0
 STRICT_TOLERANCE = 1e-9  # integrality and feasibility, for the second branch and bound (`_finish`)
 _LIMITED = {RunStatus.TIME_LIMIT: Status.TIME_LIMIT, RunStatus.NODE_LIMIT: Status.NODE_LIMIT,
             RunStatus.SOLUTION_LIMIT: Status.NODE_LIMIT}
@@ -122,6 +125,7 @@ class HighsSession:
         self.last_plan: np.ndarray | None = None  # all columns of the last plan found
         self._starts: list = []  # MIP starts for the next branch and bound, set just before it
         self._phase_copy: highspy.Highs | None = None  # the whole model again, for the phase of a limited solve
+        self.left_runs: list[HighsRun] = []  # branch and bound runs left to end alone (`_leave`)
         self._polish_infeasible = False  # the last polishing LP was infeasible
 
     def _decomposition(self) -> Decomposition | None:
@@ -296,7 +300,8 @@ class HighsSession:
         would alone, while the decomposition phase runs beside it on its own copy of the model
         at a lower priority (it uses a free core, and gives way when none is free). Plans go
         both ways: the phase's to branch and bound as user solutions, branch and bound's to the
-        phase's incumbent. Whichever proves the gap first ends the other.
+        phase's incumbent. Whichever proves the gap first ends the other (a branch and bound
+        that does not stop at once is left to end alone: `_leave`).
 
         So a limited solve has a plan whenever branch and bound alone would, and the better of
         the two. Returns how branch and bound ended (OPTIMAL when the phase proved the gap)."""
@@ -311,6 +316,10 @@ class HighsSession:
             report.decomposition_rounds, report.decomposition_seconds = found.rounds, found.seconds
         if best.proven(self.options.mip_gap):
             bnb.stop()
+            if not bnb.finished.wait(STOP_GRACE):
+                self._leave(bnb)
+                report.method = Method.DECOMPOSITION
+                return RunStatus.OPTIMAL
         final = self._finish_branch_and_bound(bnb, best, deadline)
         if best.proven(self.options.mip_gap):
             if final is not RunStatus.OPTIMAL or (found is not None and found.proven):
@@ -319,6 +328,17 @@ class HighsSession:
         if final is RunStatus.OPTIMAL:
             report.method = Method.BRANCH_AND_BOUND
         return final
+
+    def _leave(self, bnb: HighsRun) -> None:
+        """The phase proved the gap, and branch and bound has not stopped within STOP_GRACE: HiGHS
+        sees a stop only between the LPs it solves, and the first LP of a large model's branch
+        and bound can take minutes (README, "Scale"). It is left to end alone
+        (`HighsRun.leave`: no plans in or out), and the phase's copy of the model becomes the
+        session's HiGHS for what follows (a tie-break, a re-solve)."""
+        bnb.leave()
+        self.left_runs.append(bnb)
+        self.highs, self._phase_copy = self._phase_highs(), None
+        self.highs.setOptionValue("output_flag", self.options.log)
 
     def _phase_highs(self) -> highspy.Highs:
         """A second HiGHS holding the whole model, for the phase while branch and bound runs."""
