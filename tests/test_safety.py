@@ -591,6 +591,26 @@ def test_a_run_left_to_end_alone_gives_and_takes_no_plans():
     assert len(taken) == 1 and len(given) == 1 and interrupts == [False, True]
 
 
+def test_a_process_waits_for_the_runs_it_left_before_it_solves_again():
+    """wait_for_left_runs (a sweep's worker, between runs): it returns once every run left to end
+    alone has ended, and forgets them."""
+    import threading
+
+    import highspy
+
+    from planner.solve import highs
+
+    highs.wait_for_left_runs()  # (what earlier tests left, all ended)
+    runs = [highs.HighsRun(highspy.Highs(), deadline=0.0, clock=lambda: 1.0) for _ in range(2)]
+    runs[1].finished.clear()  # still at work: it ends a moment later
+    for run in runs:
+        run.leave()
+    assert highs._LEFT == runs
+    threading.Timer(0.05, runs[1].finished.set).start()
+    highs.wait_for_left_runs()
+    assert runs[1].finished.is_set() and highs._LEFT == []
+
+
 def test_solve_with_an_unreachable_or_malformed_scheduler(tmp_path, monkeypatch):
     """solve --scheduler: a malformed address is a usage error before any work; an unreachable
     one ends with the cluster's exit code and a message, and no results folder."""

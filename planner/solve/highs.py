@@ -35,6 +35,7 @@ SOLVER_NAME = f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR
 INTERRUPT_GRACE = 0.5  # seconds HiGHS gets to stop after Ctrl-C before KeyboardInterrupt is raised anyway
 _POLL = 0.05  # seconds between checks of the solver thread
 _IN_USE: dict[int, int] = {}  # id of a HiGHS instance -> its runs not ended yet
+_LEFT: list[HighsRun] = []  # runs left to end alone (`HighsRun.leave`), until `wait_for_left_runs`
 _IN_USE_LOCK = threading.Lock()
 
 # HiGHS options that pay on this model family: no RINS, RENS or root reduced-cost heuristic,
@@ -213,6 +214,8 @@ class HighsRun:
     def leave(self) -> None:
         """Stop the run and let it end on its own, unwaited: from now on it gives and takes no
         plans. Its HiGHS stays `in_use` until it ends, and is not to be used again."""
+        if not self._left:
+            _LEFT.append(self)
         self._left = True
         self._stop.set()
 
@@ -237,6 +240,16 @@ class HighsRun:
         else:
             self._status = _STATUS.get(model_status, RunStatus.SOLVER_ERROR)
         return self._status
+
+
+def wait_for_left_runs() -> None:
+    """Wait until every run left to end alone (`HighsRun.leave`) in this process has ended: a
+    process that solves again (a sweep's worker) then gives the next solve the cores and memory
+    those runs held. Ctrl-C stops the wait."""
+    while _LEFT:
+        while not _LEFT[0].finished.wait(_POLL):
+            pass
+        _LEFT.pop(0)
 
 
 def run(h: highspy.Highs, deadline: float | None = None, clock: Callable[[], float] = time.perf_counter,

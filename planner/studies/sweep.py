@@ -167,7 +167,10 @@ def _failure_status(exc: PlannerError) -> Status:
 
 
 def execute(task: tuple[str, Run, str, SolveOptions]) -> str:
-    """Solve one run and write its folder; returns the run id. Failures become failed.json."""
+    """Solve one run and write its folder; returns the run id. Failures become failed.json.
+    The worker takes its next run once a branch and bound this one left to end alone has ended
+    (`planner.solve.highs.wait_for_left_runs`), so that two runs do not share its core."""
+    from planner.solve.highs import wait_for_left_runs
     from planner.solve.pipeline import solve_instance
     from planner.solve.resolve import ModelCache
 
@@ -182,6 +185,7 @@ def execute(task: tuple[str, Run, str, SolveOptions]) -> str:
         write_results(outcome, folder, force=True, kind=Kind.RUN)
     except PlannerError as exc:
         _write_failure(folder, run, _failure_status(exc), str(exc), getattr(exc, "reasons", None))
+    wait_for_left_runs()
     return run.id
 
 
