@@ -12,6 +12,11 @@ A run HiGHS has not ended yet (it may still be stopping after Ctrl-C) keeps its 
 gives an instance back as it found it (`finally:`) does so only when it is not in use. Whether
 HiGHS has ended is read from the run's own event, never from `Thread.join`: in Python 3.11 a
 join interrupted by Ctrl-C marks the thread ended while it still runs.
+
+HiGHS does not see a stop during the first LP of a branch and bound (on a large model it takes
+minutes), so a run the solve no longer needs may be left to end alone (`HighsRun.leave`): its
+plans are no longer taken, its instance stays in use until it ends, and a process about to
+solve again waits for it (`wait_for_left_runs`).
 """
 
 from __future__ import annotations
