@@ -131,6 +131,22 @@ def new_highs(settings: SolveOptions, log: bool | None = None) -> highspy.Highs:
     return highs_factory(settings, log)()
 
 
+def start_from_plan(h: highspy.Highs, plan: np.ndarray) -> None:
+    """Give HiGHS `plan` (every column) as its start: for an LP it builds a basis from it."""
+    solution = highspy.HighsSolution()
+    solution.col_value = plan
+    solution.value_valid = True
+    h.setSolution(solution)
+
+
+def start_from_basis(h: highspy.Highs, basis: highspy.HighsBasis | None) -> bool:
+    """Give HiGHS `basis` when there is one with a status per column and row (HiGHS 1.16 crashes
+    on a basis of another size, so that is checked here); True when HiGHS took it."""
+    if basis is None or (len(basis.col_status), len(basis.row_status)) != (h.getNumCol(), h.getNumRow()):
+        return False
+    return h.setBasis(basis) == highspy.HighsStatus.kOk
+
+
 def in_use(h: highspy.Highs) -> bool:
     """Whether a run of `h` has not ended: HiGHS is still at work on it in a thread (after
     Ctrl-C, until it reaches its next interrupt check), so nothing may be changed on it."""

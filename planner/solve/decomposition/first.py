@@ -36,14 +36,13 @@ import numpy as np
 
 import planner.solve.decomposition.whole as whole
 from planner.solve.decomposition.prices import plain
-from planner.solve.highs import in_use
+from planner.solve.highs import in_use, start_from_basis, start_from_plan
 
 if TYPE_CHECKING:
     from planner.solve.decomposition.phase import PhaseRun
 
 # First prices from the whole model's LP relaxation when it has at most this many columns, or the
-# gap asked is below LOOSE_GAP and the solve has no limit; else from p and even shares (`lp_first`,
-# module docstring).
+# gap asked is below LOOSE_GAP; else from p and even shares (`lp_first`, module docstring).
 LP_START_MAX_COLUMNS = 100_000
 LOOSE_GAP = 1e-3
 # The LP relaxation by HiGHS's parallel dual simplex (its SIP variant), one thread per worker
@@ -60,11 +59,11 @@ def lp_first(columns: int, gap: float) -> bool:
 
 @dataclass
 class Start:
-    """Where the LP relaxation starts (`relaxed_start`): a whole basis, or the plan when HiGHS
-    does not take it."""
+    """Where the LP relaxation starts (`relaxed_start`): a whole basis, or the plan when there is
+    none or HiGHS does not take it."""
 
     plan: np.ndarray
-    basis: highspy.HighsBasis
+    basis: highspy.HighsBasis | None
 
 
 def relaxed_start(run: PhaseRun, blocks: list[highspy.Highs]) -> Start | None:
@@ -74,7 +73,7 @@ def relaxed_start(run: PhaseRun, blocks: list[highspy.Highs]) -> Start | None:
     s = run.decomposition.s
     prices = run.filled(plain(s, run.costs))
     results = run.solve_blocks([replace(task, relax=True) for task in run.block_tasks(prices)], blocks)
-    if len(results) < len(s.blocks) or not all(result.ok and result.basis is not None for result in results.values()):
+    if len(results) < len(s.blocks) or not all(result.ok for result in results.values()):
         return None
     ordered = [results[b] for b in range(len(s.blocks))]
     plan = whole.put_together(run, None, [result.values for result in ordered])
@@ -90,11 +89,8 @@ def lp_relaxation(run: PhaseRun, h: highspy.Highs, blocks: list[highspy.Highs]) 
     optimal."""
     if not h.getBasis().valid:
         start = relaxed_start(run, blocks)
-        if start is not None and not _take_basis(h, start.basis):
-            solution = highspy.HighsSolution()
-            solution.col_value = start.plan
-            solution.value_valid = True
-            h.setSolution(solution)
+        if start is not None and not start_from_basis(h, start.basis):
+            start_from_plan(h, start.plan)
     options = {**LP_START_OPTIONS, "threads": max(1, run.workers) if run.nice == 0 else 1}
     saved = {name: h.getOptionValue(name)[1] for name in options}
     for name, value in options.items():
@@ -106,9 +102,3 @@ def lp_relaxation(run: PhaseRun, h: highspy.Highs, blocks: list[highspy.Highs]) 
             for name, value in saved.items():
                 h.setOptionValue(name, value)
 
-
-def _take_basis(h: highspy.Highs, basis: highspy.HighsBasis) -> bool:
-    """Give HiGHS `basis` when it has one status per column and row (HiGHS 1.16 crashes on a
-    basis of another size, so that is checked here); True when HiGHS took it."""
-    fits = (len(basis.col_status), len(basis.row_status)) == (h.getNumCol(), h.getNumRow())
-    return fits and h.setBasis(basis) == highspy.HighsStatus.kOk

@@ -36,7 +36,7 @@ from planner.solve.decomposition.prices import (
 )
 from planner.solve.decomposition.restricted import restricted_mip, support
 from planner.solve.decomposition.structure import Structure
-from planner.solve.highs import RunStatus, in_use, run
+from planner.solve.highs import RunStatus, in_use, run, start_from_plan
 from planner.solve.incumbent import Incumbent
 
 if TYPE_CHECKING:
@@ -373,10 +373,10 @@ class PhaseRun:
                 for b, block in enumerate(d.s.blocks)]
 
     def solve_blocks(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> dict[int, BlockResult]:
-        """The tasks on the pool's workers (`Dispatch.solve`), or here on `blocks` (`collect`)."""
+        """The tasks on the pool's workers (`Dispatch.solve`), or here on `blocks` (`solve_here`)."""
         if self.pool is not None:
             return self.pool.solve(tasks, self.seconds_left) if tasks else {}
-        return self.collect(Submitted(tasks, None), blocks) or {}
+        return self.solve_here(tasks, blocks)
 
     def submit(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> Submitted:
         """Send the tasks to the pool's workers and return at once; without a pool they wait
@@ -387,17 +387,22 @@ class PhaseRun:
     def collect(self, submitted: Submitted, blocks: list[highspy.Highs],
                 wanted: bool = True) -> dict[int, BlockResult] | None:
         """The results of submitted tasks, or None when not `wanted` (the pool's are dropped,
-        not waited for; here they are not solved). Here they are solved on `blocks`, by the
-        calls a worker makes (`block.solve_block`) but each run interruptible and within the
-        solve's deadline (`run`), stopping at the first block without an optimum."""
+        not waited for; here they are not solved); without a pool they are solved now
+        (`solve_here`)."""
         if not wanted:
             if submitted.handle is not None and self.pool is not None:
                 self.pool.drop(submitted.handle)
             return None
         if submitted.handle is not None and self.pool is not None:
             return self.pool.collect(submitted.handle)
+        return self.solve_here(submitted.tasks, blocks)
+
+    def solve_here(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> dict[int, BlockResult]:
+        """The tasks solved in this process on `blocks`, by the calls a worker makes
+        (`block.solve_block`) but each run interruptible and within the solve's deadline (`run`),
+        stopping at the first block without an optimum."""
         results: dict[int, BlockResult] = {}
-        for task in submitted.tasks:
+        for task in tasks:
             result = solve_block(blocks[task.block], task, self.decomposition.s.blocks[task.block].has_integers,
                                  run=self.run_lp)
             results[task.block] = result
@@ -422,10 +427,7 @@ class PhaseRun:
         ints = s.integer.astype(np.int32)
         self.h.changeColsBounds(len(ints), ints, integer_values, integer_values)
         if start is not None and not self.h.getBasis().valid:
-            solution = highspy.HighsSolution()
-            solution.col_value = start()
-            solution.value_valid = True
-            self.h.setSolution(solution)
+            start_from_plan(self.h, start())
         if self.run_lp(self.h):
             plan = np.array(self.h.getSolution().col_value)
             plan[s.integer] = integer_values  # (as fixed: exactly, so the plan needs no polish)

@@ -24,14 +24,7 @@ if TYPE_CHECKING:
 
 def union_plan(run: PhaseRun) -> np.ndarray:
     """Integer values of the blocks' last plans, each agreement signed when one uses it."""
-    s = run.decomposition.s
-    values = np.zeros(len(run.costs))
-    for b, block in enumerate(s.blocks):
-        plan = run.plans[b][-1]
-        values[block.columns] = plan[:len(block.columns)]
-        for g, value in zip(block.copies, plan[len(block.columns):]):
-            values[g] = max(values[g], value)
-    return np.round(values[s.integer])
+    return np.round(_assembled(run)[run.decomposition.s.integer])
 
 
 def agreeing_tasks(run: PhaseRun, signing: np.ndarray) -> list[BlockTask]:
@@ -74,16 +67,23 @@ def put_together(run: PhaseRun, integer_values: np.ndarray | None,
     `PhaseRun.complete` and for the LP relaxation (`first`); it breaks only the budget, when the
     plans spend more than it."""
     s = run.decomposition.s
-    plan = np.zeros(len(run.costs))
-    for b, block in enumerate(s.blocks):
-        values = run.plans[b][-1] if block_plans is None else block_plans[b]
-        plan[block.columns] = values[:len(block.columns)]
-        for g, value in zip(block.copies, values[len(block.columns):]):
-            plan[g] = max(plan[g], value)
+    plan = _assembled(run, block_plans)
     if integer_values is not None:
         plan[s.integer] = integer_values
     if s.tail_count:
         plan[s.linking_columns[1:1 + s.tail_count]] = np.maximum(tail_excess(run, plan), 0.0)
+    return plan
+
+
+def _assembled(run: PhaseRun, block_plans: list[np.ndarray] | None = None) -> np.ndarray:
+    """The blocks' plans (by default their last) in the whole model's columns, each agreement at
+    its most eager copy, every other linking column 0."""
+    plan = np.zeros(len(run.costs))
+    for b, block in enumerate(run.decomposition.s.blocks):
+        values = run.plans[b][-1] if block_plans is None else block_plans[b]
+        plan[block.columns] = values[:len(block.columns)]
+        for g, value in zip(block.copies, values[len(block.columns):]):
+            plan[g] = max(plan[g], value)
     return plan
 
 
@@ -103,7 +103,7 @@ BASIC, LOWER, UPPER, ZERO = (int(_STATUS.kBasic), int(_STATUS.kLower), int(_STAT
 
 
 def put_together_basis(run: PhaseRun, plan: np.ndarray,
-                       bases: list[tuple[np.ndarray, np.ndarray]]) -> highspy.HighsBasis:
+                       bases: list[tuple[np.ndarray, np.ndarray] | None]) -> highspy.HighsBasis | None:
     """A basis of the whole model from its blocks' LP bases (column and row status codes, a block's
     columns then its copies) and the plan they were put together into (`put_together`): each
     block's columns and rows keep their status; with the CVaR, tail row s has its e_s basic and sits at its
@@ -112,7 +112,9 @@ def put_together_basis(run: PhaseRun, plan: np.ndarray,
     is basic when a copy is, and the block of each other basic copy gives that place to the
     slack of one of its links (z_o <= w_g), else it sits at the bound its value in `plan`
     rounds to. So there are as many basic as rows; HiGHS takes it as an alien basis and
-    repairs it where it is singular."""
+    repairs it where it is singular. None when a block has no basis."""
+    if any(basis is None for basis in bases):
+        return None
     d = run.decomposition
     s, k = d.s, d.s.tail_count
     columns = np.full(len(run.costs), LOWER, dtype=np.int8)
