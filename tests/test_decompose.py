@@ -788,3 +788,60 @@ def test_a_binding_budget_gets_its_plan_from_the_restricted_mip(tmp_path, capsys
     assert restricted and restricted[0] < min(rounds), log[-2000:]
     assert phased.figures.objective == pytest.approx(alone.figures.objective, rel=1e-9)
     assert phased.figures.fixed_cost <= load_instance(folder).fixed_cost_max * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_binaries_fixed_for_the_tiebreak_are_shared_by_every_plan_within_the_cap(tmp_path, seed):
+    """fixing.shared_binaries (Lagrangian fixing for the tie-break stage): no plan with objective
+    at most the cap differs from the first stage's plan in a fixed binary. Checked on the whole
+    model by branch and bound, not on the blocks: its MIP with a no-good row over the fixed
+    binaries (at least one differs from the plan) is infeasible or has its optimum above the cap.
+    At the tie-break's cap the rule fixes some binaries on each seed; looser caps (more plans
+    within them, with other choices) fix fewer; a cap far above the optimum fixes none."""
+    from planner.instance.generate import Shape, generate_instance
+    from planner.solve.decomposition.block import BLOCK_THREADS
+    from planner.solve.highs import RunStatus, highs_factory, run
+
+    folder = generate_instance(tmp_path / "gen", 3, 6, 4, 8, seed=seed, shape=Shape(aversion=1.0))
+    data = build_model_data(load_instance(folder))
+    options = SolveOptions(mip_gap=1e-6, tiebreak=False)
+    session = HighsSession(create_model(scale_data(data, choose_scales(data))), options, planning=True)
+    assert session.solve(1.0).has_plan and session.certificate is not None
+    c, plan = session.compiled, session.last_plan
+
+    def fixed_within(cap: float) -> np.ndarray:
+        return session.decomposition.shared_binaries(
+            session.highs, c.lp, c.objective, c.objective_offset, session.certificate, plan, cap, options.mip_gap,
+            highs_factory(options, log=False, threads=BLOCK_THREADS), None, time.perf_counter)
+
+    value = c.value(plan)
+    for slack in (1e-9, 1e-3, 1e-2):  # the tie-break's cap, and looser ones with more plans within
+        cap = value + slack * max(1.0, abs(value))
+        fixed = fixed_within(cap)
+        assert len(fixed) > 0 or slack > 1e-9
+        assert set(fixed.tolist()) <= set(c.integer.tolist())
+        h = new_highs(SolveOptions(mip_gap=1e-9), log=False)
+        h.passModel(c.lp)
+        ones = plan[fixed] > 0.5
+        h.addRow(1.0 - float(ones.sum()), highspy.kHighsInf, len(fixed), fixed.astype(np.int32),
+                 np.where(ones, -1.0, 1.0))
+        status = run(h)
+        assert status in (RunStatus.OPTIMAL, RunStatus.INFEASIBLE)
+        if status is RunStatus.OPTIMAL and len(fixed):
+            assert h.getInfo().mip_dual_bound > cap - c.objective_offset - 1e-7 * max(1.0, abs(cap))
+    assert len(fixed_within(value + abs(value))) == 0
+
+
+@PROPERTY
+@given(seed=st.integers(min_value=0, max_value=10**9), budget=st.booleans())
+def test_tiebreak_with_the_phase_fixings_agrees_with_branch_and_bound(tmp_path_factory, seed, budget):
+    """At lambda = 1 the tie-break stage after the phase (its binaries shared by every plan within
+    the cap fixed) ends with the least expected cost the stage finds without the phase (branch
+    and bound on the whole model, nothing fixed), at the same objective."""
+    folder, expected = _two_materials(tmp_path_factory, seed, {"aversion": 1.0, "binding_budget": budget})
+    exact = SolveOptions(mip_gap=1e-9)
+    with_phase = solve_instance(folder, exact)
+    without = solve_instance(folder, dataclasses.replace(exact, decomposition=False))
+    scale = max(1.0, abs(expected))
+    assert with_phase.figures.objective == pytest.approx(without.figures.objective, abs=1e-6 * scale)
+    assert with_phase.figures.expected_cost == pytest.approx(without.figures.expected_cost, abs=1e-6 * scale)

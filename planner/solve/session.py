@@ -39,6 +39,7 @@ from planner.options import SolveOptions
 from planner.solve.compile import compile_model, objective_costs, store
 from planner.solve.decomposition import Decomposition, DecompositionResult, find_structure
 from planner.solve.decomposition.block import BLOCK_THREADS
+from planner.solve.decomposition.fixing import Certificate
 from planner.solve.highs import (
     SOLVER_NAME,
     HighsRun,
@@ -127,6 +128,7 @@ class HighsSession:
         self._phase_copy: highspy.Highs | None = None  # the whole model again, for the phase of a limited solve
         self.left_runs: list[HighsRun] = []  # branch and bound runs left to end alone (`_leave`)
         self._polish_infeasible = False  # the last polishing LP was infeasible
+        self.certificate: Certificate | None = None  # the phase's bound in the last solve (for its tie-break)
 
     def _decomposition(self) -> Decomposition | None:
         lp = self.compiled.lp
@@ -212,11 +214,13 @@ class HighsSession:
                    cancel: threading.Event | None = None, nice: int = 0) -> DecompositionResult | None:
         options = self.options
         log = (lambda text: self._log(text)) if options.log else None
-        return self.decomposition.run(
+        found = self.decomposition.run(
             h, self.compiled.lp, self.compiled.objective, self.compiled.objective_offset,
             options.mip_gap, highs_factory(options, log=False, threads=BLOCK_THREADS), deadline, options.clock, best,
             self._progress if options.progress is not None else None, log, self._started, cancel, nice,
             options.workers, options.scheduler)
+        self.certificate = None if found is None else found.certificate
+        return found
 
     @staticmethod
     def _log(text: str) -> None:
@@ -249,6 +253,7 @@ class HighsSession:
         report = SolveReport(status=Status.NO_PLAN, has_plan=False, sizes=dict(self.sizes),
                              transfer_seconds=self.transfer_seconds)
         binaries = report.sizes["binary_variables"] > 0
+        self.certificate = None
         best = Incumbent(self.compiled.objective, self.compiled.objective_offset)
         self._offer_starts(best, deadline)
         if self.decomposition is not None and options.limited:
@@ -436,16 +441,37 @@ class HighsSession:
         polished[ints] = fixed
         return polished
 
+    def _shared_binaries(self, plan: np.ndarray, cap: float, deadline: float | None) -> np.ndarray:
+        """Integer columns every plan with objective <= `cap` (with the offset) has at `plan`'s
+        values, by the phase's bound in this solve; none without one."""
+        if self.decomposition is None or self.certificate is None:
+            return np.zeros(0, dtype=int)
+        compiled, options = self.compiled, self.options
+        fixed = self.decomposition.shared_binaries(
+            self.highs, compiled.lp, compiled.objective, compiled.objective_offset, self.certificate, plan, cap,
+            options.mip_gap, highs_factory(options, log=False, threads=BLOCK_THREADS), deadline, options.clock)
+        if options.log:
+            self._log(f"tie-break: {len(fixed)} of {len(compiled.integer)} binaries shared by every plan "
+                      "within the cap (Lagrangian fixing), fixed\n")
+        return fixed
+
     def least_expected_cost(self, plan: np.ndarray, deadline: float | None = None) -> tuple[str, np.ndarray]:
         """The tie-break stage from `plan` (all columns): minimise expected cost subject to
         objective <= the plan's; returns ("applied" or "no change", the plan kept).
 
-        HiGHS is left as it was found (the cap row removed, the first objective restored), so
-        that a session can be solved again.
+        When the decomposition phase bounded this solve, the binaries every plan within the
+        cap shares (`planner.solve.decomposition.fixing`) are fixed at the plan's values for
+        the stage: branch and bound is left the near-ties only.
+
+        HiGHS is left as it was found (the cap row removed, the first objective and the bounds
+        restored), so that a session can be solved again.
         """
         h, compiled = self.highs, self.compiled
         first = compiled.value(plan)
         cap = first - compiled.objective_offset + TIEBREAK_RELATIVE_SLACK * max(1.0, abs(first))
+        fixed = self._shared_binaries(plan, cap + compiled.objective_offset, deadline)
+        lower, upper = np.asarray(compiled.lp.col_lower_), np.asarray(compiled.lp.col_upper_)
+        h.changeColsBounds(len(fixed), fixed.astype(np.int32), np.round(plan[fixed]), np.round(plan[fixed]))
         nz = np.flatnonzero(compiled.objective)
         h.addRow(-highspy.kHighsInf, cap, len(nz), nz.astype(np.int32), compiled.objective[nz])
         set_costs(h, compiled.tiebreak, compiled.tiebreak_offset)
@@ -462,6 +488,7 @@ class HighsSession:
             if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
                 h.deleteRows(1, np.array([h.getNumRow() - 1], dtype=np.int32))
                 set_costs(h, compiled.objective, compiled.objective_offset)
+                h.changeColsBounds(len(fixed), fixed.astype(np.int32), lower[fixed], upper[fixed])
         scale = max(1.0, abs(compiled.tiebreak @ plan))
         better = compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * scale
         return ("applied" if better else "no change"), (second if better else plan)

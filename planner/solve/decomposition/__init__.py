@@ -64,8 +64,10 @@ relaxation for the first prices), `prices` (the multipliers: plain prices, proje
 smoothing), `master` (the restricted master LP), `restricted` (the restricted MIP), `whole`
 (whole plans from block plans), `phase` (the rounds; `PhaseRun` holds one solve's state),
 `block` (one block's solve, the same wherever it runs), `dispatch` (which holder solves which
-block), and `pool` and `cluster` (the blocks of a round in worker processes or on Dask
-workers). Measurements are in the README, "How a plan is solved".
+block), `pool` and `cluster` (the blocks of a round in worker processes or on Dask workers), and
+`fixing` (after the phase: the binaries every plan near the optimum shares, by its bound, which
+the tie-break stage at lambda = 1 fixes). Measurements are in the README, "How a plan is
+solved".
 """
 
 

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 import planner.solve.decomposition.first as first
 import planner.solve.decomposition.whole as whole
 from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, solve_block
+from planner.solve.decomposition.fixing import Certificate, shared_binaries
 from planner.solve.decomposition.master import solve_master
 from planner.solve.decomposition.pool import WORKER_NICE, BlockPool
 from planner.solve.decomposition.prices import (
@@ -65,6 +66,7 @@ class DecompositionResult:
     rounds: int
     proven: bool  # (upper - lower) <= gap |upper|
     seconds: float = 0.0  # in the phase, on the solve's clock
+    certificate: Certificate | None = None  # what `lower` is made of (`fixing`), None without a bound
 
 
 class Decomposition:
@@ -123,6 +125,15 @@ class Decomposition:
                                  self.s, costs)
         return phase.price(prices, phase.block_solvers(1e-9))
 
+    def shared_binaries(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float,
+                        certificate: Certificate, plan: np.ndarray, cap: float, gap: float,
+                        new_highs: Callable[[], highspy.Highs], deadline: float | None, clock: Callable[[], float],
+                        cancel: threading.Event | None = None) -> np.ndarray:
+        """The integer columns every plan with objective <= `cap` has at `plan`'s values, by the
+        phase's bound `certificate` (`fixing`); `lp` holds this solve's bounds."""
+        phase = PhaseRun(self, h, lp, costs, offset, new_highs, deadline, clock, Incumbent(costs, offset), cancel)
+        return shared_binaries(phase, certificate, plan, cap, gap)
+
 
 class PhaseRun:
     """One solve's decomposition phase (module docstring)."""
@@ -145,6 +156,7 @@ class PhaseRun:
         # per plan, its master column: (cost c_b x, linking-row usage a_i x)
         self.master_columns: list[list[tuple[float, np.ndarray]]] = [[] for _ in d.s.blocks]
         self.tried: set[bytes] = set()  # integer decisions already completed into whole plans
+        self.block_bounds: list[float] = []  # each block's dual bound at the prices last priced (`price`)
         self.restricted_tried: set[bytes] = set()  # supports the restricted MIP was solved over
 
     # -- the phase ---------------------------------------------------------------------------------
@@ -189,6 +201,7 @@ class PhaseRun:
         (which agreements to sign) first from the LP relaxation, then from the master."""
         s, best = self.decomposition.s, self.best
         best_lower, best_prices, history, masters = -math.inf, prices, [], []
+        certificate = None
         if best.plan is not None:  # a plan found before the phase: its parts are block plans
             for b, block in enumerate(s.blocks):
                 self.add_plan(b, best.plan[block.all_columns])
@@ -207,6 +220,7 @@ class PhaseRun:
                 plan_prices_help = False
             if lower > best_lower:
                 best_lower, best_prices = lower, prices
+                certificate = Certificate(prices, lower, self.block_bounds)
             history.append(best_lower)
             # two plans: the union of the blocks' plans, and one signing `signing`, for which the
             # workers re-solve some blocks while the union is completed here
@@ -244,7 +258,8 @@ class PhaseRun:
             if plan_priced:  # a new best plan: price what it does (filled prices stay filled)
                 prices, priced_upper = self.supporting(prices, best.plan), best.upper
         best.bound(best_lower)
-        return DecompositionResult(best.plan, best.upper, best_lower, rounds, best.proven(gap, best_lower))
+        return DecompositionResult(best.plan, best.upper, best_lower, rounds, best.proven(gap, best_lower),
+                                   certificate=certificate)
 
     def filled(self, prices: Prices) -> Prices:
         """`prices` with each agreement's copies raised to its cap (`prices.fill_agreements`)."""
@@ -353,6 +368,7 @@ class PhaseRun:
                 return None
             lower += results[b].bound
             self.add_plan(b, results[b].values)
+        self.block_bounds = [results[b].bound for b in range(len(d.s.blocks))]
         for j in d.s.linking_columns:  # eta, e_s and w_g: min over their bounds
             r = reduced[j] - sum(prices.copies.get((b, j), 0.0) for b in range(len(d.s.blocks)))
             if abs(r) <= 1e-12 * max(1.0, abs(self.costs[j])):

@@ -1,0 +1,108 @@
+"""The binaries every plan near the optimum shares, read off the phase's Lagrangian bound
+(Lagrangian fixing).
+
+At prices (q, beta, nu) the bound is L = R + sum_b v_b, where v_b is HiGHS's dual bound of
+block b's priced MIP (b's priced cost P_b(x_b) = c_b x_b + lambda sum_s q_s R_bs(x_b) + nu b_b
+x_b + sum_g beta_bg w^b_g, `planner.solve.decomposition`) and R collects the rest (the budget's
+and the value at risk's terms, the tail excesses and agreements at their best bounds). Weak
+duality holds plan by plan: every plan x has objective f(x) >= R + sum_b P_b(x_b). So every
+plan with f(x) <= cap has
+
+    sum_b (P_b(x_b) - v_b) <= cap - L = Delta,   each term >= 0 (v_b <= min P_b),
+
+and so P_b(x_b) <= v_b + Delta in every block. Let K_b be the binaries of block b in one
+such plan. Block b's MIP at the same prices with the no-good row
+
+    sum_{j: K_bj = 1} (1 - z_j) + sum_{j: K_bj = 0} z_j >= 1          (any other binaries)
+
+either is infeasible or has HiGHS's dual bound above v_b + Delta, and then every plan within
+the cap has K_b in block b; or its plan makes another choice K'_b, which is excluded in turn,
+and so on (at most CHOICES choices): when the MIP with every found choice excluded is beyond
+v_b + Delta, every plan within the cap makes one of the found choices in block b, and each
+binary on which they all agree is fixed. (An agreement's copy is not a column of the whole
+model; only the blocks' own binaries are fixed.)
+
+The tie-break stage uses it (docs/model.md section 5: at lambda = 1, the least expected cost
+among plans whose objective is at most the first stage's): there cap is the first stage's
+objective and Delta is at most the first stage's gap, so a block whose second-best choice of
+contracts is dearer than its best by more than the gap keeps its contracts, and a block with
+a near-tie keeps the contracts its near-optimal choices share. What remains is a MIP over the
+binaries of near-ties, or an LP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import highspy
+import numpy as np
+
+from planner.solve.decomposition.prices import Prices
+from planner.solve.highs import RunStatus, run
+
+if TYPE_CHECKING:
+    from planner.solve.decomposition.phase import PhaseRun
+
+# a choice is ruled out only when dearer than v_b + Delta by this share of |cap| as well
+MARGIN = 1e-9
+CHOICES = 4  # a block with more choices within reach keeps all its binaries free
+
+
+@dataclass
+class Certificate:
+    """The phase's best Lagrangian bound and what it was made of: the prices, the bound L
+    (model units, with the objective's offset) and each block's dual bound v_b at them."""
+
+    prices: Prices
+    lower: float
+    block_bounds: list[float]
+
+
+def shared_binaries(phase: PhaseRun, certificate: Certificate, plan: np.ndarray, cap: float,
+                    gap: float) -> np.ndarray:
+    """Integer columns of the whole model that every plan with objective <= `cap` (model units,
+    with the offset) has at the values `plan` has (a plan within the cap), by the rule of the
+    module docstring; a few block MIPs per block with binaries (to the blocks' share of `gap`,
+    the solve's), within the phase's time."""
+    s = phase.decomposition.s
+    delta = cap - certificate.lower
+    if not np.isfinite(delta) or delta < 0:
+        return np.zeros(0, dtype=int)
+    tasks = phase.block_tasks(certificate.prices)
+    is_integer = np.zeros(len(phase.costs), dtype=bool)
+    is_integer[s.integer] = True
+    fixed: list[np.ndarray] = []
+    for b, block in enumerate(s.blocks):
+        at = np.flatnonzero(is_integer[block.columns])
+        columns = block.columns[at]
+        free = phase.lower0[columns] < phase.upper0[columns]
+        if not free.any() or phase.lower0[columns].min() < 0 or phase.upper0[columns].max() > 1:
+            continue  # nothing to fix, or not binaries (the no-good row is for 0/1 columns)
+        h = phase.block_solver(b, gap)
+        costs = tasks[b].costs
+        h.changeColsCost(len(costs), np.arange(len(costs), dtype=np.int32), costs)
+        level = certificate.block_bounds[b] + delta + MARGIN * abs(cap)
+        found = choices_within(h, phase, at, np.round(plan[columns]), level)
+        if found is not None:
+            fixed.append(columns[(found == found[0]).all(axis=0)])
+    return np.concatenate(fixed) if fixed else np.zeros(0, dtype=int)
+
+
+def choices_within(h: highspy.Highs, phase: PhaseRun, at: np.ndarray, chosen: np.ndarray,
+                   level: float) -> np.ndarray | None:
+    """Every choice of the binaries at block positions `at` that a block plan of priced cost at
+    most `level` can make, one per row, `chosen` (such a choice) first: each found choice is
+    excluded by a no-good row and the block MIP `h` (a fresh one, priced) solved again, until it
+    is infeasible or its dual bound is above `level`. None after CHOICES choices, or when a MIP
+    ends without an optimum (out of time)."""
+    found = [chosen]
+    while True:
+        ones = found[-1] > 0.5
+        h.addRow(1.0 - float(ones.sum()), highspy.kHighsInf, len(at), at.astype(np.int32), np.where(ones, -1.0, 1.0))
+        status = run(h, phase.deadline, phase.clock, phase.cancel, phase.nice)
+        if status is RunStatus.INFEASIBLE or (status is RunStatus.OPTIMAL and h.getInfo().mip_dual_bound > level):
+            return np.array(found)
+        if status is not RunStatus.OPTIMAL or len(found) == CHOICES:
+            return None
+        found.append(np.round(np.asarray(h.getSolution().col_value)[at]))
