@@ -149,7 +149,7 @@ def _probe(browser, page, tmp_path, width):
     copy = tmp_path / f"probe-{width}-{page.name}"
     copy.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
     dom = subprocess.run([*browser, f"--window-size={width},1200", "--virtual-time-budget=5000", "--dump-dom",
-                          copy.as_uri()], capture_output=True, text=True, timeout=180, check=True).stdout
+                          copy.as_uri()], capture_output=True, text=True, check=True).stdout
     found = re.search(r'data-probe="([^"]*)"', dom)
     assert found, dom[:500]
     return json.loads(unescape(found.group(1)))
@@ -166,12 +166,12 @@ def _rendered_properly(browser, page, tmp_path, sections):
         assert [s for s in sections if s not in probe["sections"]] == []
     pdf = tmp_path / f"{page.stem}.pdf"
     subprocess.run([*browser, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri()],
-                   capture_output=True, timeout=180, check=True)
+                   capture_output=True, check=True)
     boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf.read_bytes())
     assert boxes and all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2 for w, h in boxes), boxes[:3]
     shot = tmp_path / f"{page.stem}.png"
     subprocess.run([*browser, "--window-size=1280,1600", f"--screenshot={shot}", page.as_uri()],
-                   capture_output=True, timeout=180, check=True)
+                   capture_output=True, check=True)
     assert shot.stat().st_size > 20_000
 
 
@@ -281,7 +281,7 @@ def test_libreoffice_reads_the_workbook_back_to_our_csvs(results, tmp_path):
     subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
                     "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
                     "--outdir", str(tmp_path), str(results / "results.xlsx")],
-                   capture_output=True, timeout=180, check=True)
+                   capture_output=True, check=True)
     for name in TABLE_COLUMNS:
         ours = _csv(results, name)
         theirs = pd.read_csv(tmp_path / f"results-{name}.csv", keep_default_na=False, na_values=[""],
@@ -298,7 +298,7 @@ def test_libreoffice_reads_the_workbook_back_to_our_csvs(results, tmp_path):
     # saved again by LibreOffice, the number formats are still there
     subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
                     "--convert-to", "xlsx", "--outdir", str(tmp_path / "again"), str(results / "results.xlsx")],
-                   capture_output=True, timeout=180, check=True)
+                   capture_output=True, check=True)
     again = load_workbook(tmp_path / "again" / "results.xlsx")
     assert again.sheetnames == ["summary", *TABLE_COLUMNS, *PIVOT_SHEETS]
     header = [c.value for c in again["scenario_costs"][1]]

@@ -426,7 +426,7 @@ def test_ctrl_c_leaves_alone_a_highs_that_has_not_stopped():
         run.wait()
     assert in_use(highs) and not run.finished.is_set()
     highs.release.set()
-    assert run.finished.wait(60)  # a bound on waiting, not a speed requirement
+    assert run.finished.wait()  # no timeout: the test never depends on the machine's pace
     assert not in_use(highs)
 
 
@@ -481,11 +481,8 @@ def test_sweep_workers_die_with_a_killed_parent(tmp_path):
     assert len(workers) >= 2, "the sweep ended before its workers were seen"
     process.kill()  # kill -9: the parent gets no chance to stop them
     process.wait()
-    waited = 0.0
-    while any(_alive(w) for w in workers) and waited < 60:  # a bound on waiting, not a speed requirement
+    while any(_alive(w) for w in workers):  # they die with it (asynchronously); no limit on the wall clock
         time.sleep(0.1)
-        waited += 0.1
-    assert not any(_alive(w) for w in workers)
 
 
 def test_a_limited_solve_races_branch_and_bound_and_the_phase_to_the_same_optimum(tmp_path):
