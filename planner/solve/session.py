@@ -468,12 +468,13 @@ class HighsSession:
         """
         h, compiled = self.highs, self.compiled
         first = compiled.value(plan)
-        cap = first - compiled.objective_offset + TIEBREAK_RELATIVE_SLACK * max(1.0, abs(first))
-        fixed = self._shared_binaries(plan, cap + compiled.objective_offset, deadline)
+        cap = first + TIEBREAK_RELATIVE_SLACK * max(1.0, abs(first))  # on the objective, with its offset
+        fixed = self._shared_binaries(plan, cap, deadline).astype(np.int32)
         lower, upper = np.asarray(compiled.lp.col_lower_), np.asarray(compiled.lp.col_upper_)
-        h.changeColsBounds(len(fixed), fixed.astype(np.int32), np.round(plan[fixed]), np.round(plan[fixed]))
+        h.changeColsBounds(len(fixed), fixed, np.round(plan[fixed]), np.round(plan[fixed]))
         nz = np.flatnonzero(compiled.objective)
-        h.addRow(-highspy.kHighsInf, cap, len(nz), nz.astype(np.int32), compiled.objective[nz])
+        h.addRow(-highspy.kHighsInf, cap - compiled.objective_offset, len(nz), nz.astype(np.int32),
+                 compiled.objective[nz])
         set_costs(h, compiled.tiebreak, compiled.tiebreak_offset)
         try:
             pending = [plan]  # handed to branch and bound once, as a user solution
@@ -488,7 +489,7 @@ class HighsSession:
             if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
                 h.deleteRows(1, np.array([h.getNumRow() - 1], dtype=np.int32))
                 set_costs(h, compiled.objective, compiled.objective_offset)
-                h.changeColsBounds(len(fixed), fixed.astype(np.int32), lower[fixed], upper[fixed])
+                h.changeColsBounds(len(fixed), fixed, lower[fixed], upper[fixed])
         scale = max(1.0, abs(compiled.tiebreak @ plan))
         better = compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * scale
         return ("applied" if better else "no change"), (second if better else plan)

@@ -101,4 +101,3 @@ def lp_relaxation(run: PhaseRun, h: highspy.Highs, blocks: list[highspy.Highs]) 
         if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
             for name, value in saved.items():
                 h.setOptionValue(name, value)
-

@@ -51,7 +51,7 @@ CHOICES = 4  # a block with more choices within reach keeps all its binaries fre
 
 @dataclass
 class Certificate:
-    """The phase's best Lagrangian bound and what it was made of: the prices, the bound L
+    """A Lagrangian bound and what it is made of (`PhaseRun.price`): the prices, the bound L
     (model units, with the objective's offset) and each block's dual bound v_b at them."""
 
     prices: Prices
@@ -70,11 +70,9 @@ def shared_binaries(phase: PhaseRun, certificate: Certificate, plan: np.ndarray,
     if not np.isfinite(delta) or delta < 0:
         return np.zeros(0, dtype=int)
     tasks = phase.block_tasks(certificate.prices)
-    is_integer = np.zeros(len(phase.costs), dtype=bool)
-    is_integer[s.integer] = True
     fixed: list[np.ndarray] = []
     for b, block in enumerate(s.blocks):
-        at = np.flatnonzero(is_integer[block.columns])
+        at = np.flatnonzero(np.isin(block.columns, s.integer))
         columns = block.columns[at]
         free = phase.lower0[columns] < phase.upper0[columns]
         if not free.any() or phase.lower0[columns].min() < 0 or phase.upper0[columns].max() > 1:

@@ -123,15 +123,16 @@ class Decomposition:
         phase = PhaseRun(self, h, lp, costs, offset, new_highs, None, clock, Incumbent(costs, offset))
         prices = project(Prices(np.asarray(linking_prices, dtype=float), dict(agreement_prices)),
                                  self.s, costs)
-        return phase.price(prices, phase.block_solvers(1e-9))
+        priced = phase.price(prices, phase.block_solvers(1e-9))
+        return None if priced is None else priced.lower
 
     def shared_binaries(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float,
                         certificate: Certificate, plan: np.ndarray, cap: float, gap: float,
-                        new_highs: Callable[[], highspy.Highs], deadline: float | None, clock: Callable[[], float],
-                        cancel: threading.Event | None = None) -> np.ndarray:
+                        new_highs: Callable[[], highspy.Highs], deadline: float | None,
+                        clock: Callable[[], float]) -> np.ndarray:
         """The integer columns every plan with objective <= `cap` has at `plan`'s values, by the
         phase's bound `certificate` (`fixing`); `lp` holds this solve's bounds."""
-        phase = PhaseRun(self, h, lp, costs, offset, new_highs, deadline, clock, Incumbent(costs, offset), cancel)
+        phase = PhaseRun(self, h, lp, costs, offset, new_highs, deadline, clock, Incumbent(costs, offset))
         return shared_binaries(phase, certificate, plan, cap, gap)
 
 
@@ -156,7 +157,6 @@ class PhaseRun:
         # per plan, its master column: (cost c_b x, linking-row usage a_i x)
         self.master_columns: list[list[tuple[float, np.ndarray]]] = [[] for _ in d.s.blocks]
         self.tried: set[bytes] = set()  # integer decisions already completed into whole plans
-        self.block_bounds: list[float] = []  # each block's dual bound at the prices last priced (`price`)
         self.restricted_tried: set[bytes] = set()  # supports the restricted MIP was solved over
 
     # -- the phase ---------------------------------------------------------------------------------
@@ -213,14 +213,15 @@ class PhaseRun:
         for rounds in range(1, ROUNDS + 1):
             if self.cancel is not None and self.cancel.is_set():
                 break
-            lower = self.price(prices, blocks)
-            if lower is None:  # a block without an optimum: out of time, or infeasible
+            priced = self.price(prices, blocks)
+            if priced is None:  # a block without an optimum: out of time, or infeasible
                 break
+            lower = priced.lower
             if plan_priced and lower < best_lower:
                 plan_prices_help = False
             if lower > best_lower:
                 best_lower, best_prices = lower, prices
-                certificate = Certificate(prices, lower, self.block_bounds)
+                certificate = priced
             history.append(best_lower)
             # two plans: the union of the blocks' plans, and one signing `signing`, for which the
             # workers re-solve some blocks while the union is completed here
@@ -354,9 +355,9 @@ class PhaseRun:
         """What is left of the solve's time on its clock (None: no limit)."""
         return None if self.deadline is None else self.deadline - self.clock()
 
-    def price(self, prices: Prices, blocks: list[highspy.Highs]) -> float | None:
+    def price(self, prices: Prices, blocks: list[highspy.Highs]) -> Certificate | None:
         """Solve every block at `prices` (each block's plan is kept) and return the Lagrangian
-        bound L(prices), or None when a block has no optimum."""
+        bound L(prices) with what it is made of, or None when a block has no optimum."""
         d = self.decomposition
         reduced = self.costs + d.normalised.T @ prices.rows
         lower = self.offset - float(prices.rows @ self.rhs)
@@ -368,14 +369,13 @@ class PhaseRun:
                 return None
             lower += results[b].bound
             self.add_plan(b, results[b].values)
-        self.block_bounds = [results[b].bound for b in range(len(d.s.blocks))]
         for j in d.s.linking_columns:  # eta, e_s and w_g: min over their bounds
             r = reduced[j] - sum(prices.copies.get((b, j), 0.0) for b in range(len(d.s.blocks)))
             if abs(r) <= 1e-12 * max(1.0, abs(self.costs[j])):
                 continue
             bound = self.lower0[j] if r > 0 else self.upper0[j]
             lower += r * bound if math.isfinite(bound) else -math.inf
-        return lower
+        return Certificate(prices, lower, [results[b].bound for b in range(len(d.s.blocks))])
 
     def block_tasks(self, prices: Prices, reduced: np.ndarray | None = None) -> list[BlockTask]:
         """A task per block at `prices`: its columns' costs c + A^T nu (`reduced`, when given,
