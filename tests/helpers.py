@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parent.parent
 FOUR_SUPPLIERS = REPO / "instances" / "four-suppliers"
+
+
+T = TypeVar("T")
+
+
+def in_own_thread(call: Callable[[], T]) -> T:
+    """call() in a new thread. HiGHS keeps a thread pool per thread that runs it, of the size the
+    first run there asked for, and refuses a run that asks for another: the tests' main thread
+    may hold one from an earlier test (planner itself runs HiGHS only in threads of its own)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result()
 
 
 def examples(count: int) -> settings:

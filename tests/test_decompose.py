@@ -19,7 +19,7 @@ import highspy
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import examples
+from helpers import examples, in_own_thread
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from random_instance import random_instance
@@ -323,6 +323,39 @@ def test_blocks_in_worker_processes_give_the_serial_result(tmp_path_factory, see
     assert multiprocessing.active_children() == []
 
 
+def test_workers_forked_from_a_thread_that_ran_highs_give_the_serial_result(tmp_path):
+    """A program that ran HiGHS with two threads in the thread it then solves from: a forked
+    worker inherits that thread's HiGHS pool without its threads, on which a block MIP with one
+    thread does not run at all. The workers run HiGHS in threads of their own, so the phase with
+    two workers still proves the serial plan, with the same bound and rounds."""
+    import threading
+
+    from planner.instance.generate import generate_instance
+
+    folder = generate_instance(tmp_path / "g", 3, 6, 4, 8, seed=1)
+    serial = solve_instance(folder, SolveOptions(mip_gap=1e-6))
+    assert serial.report.method == "decomposition"
+    found = {}
+
+    def program() -> None:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 2)
+        h.addVar(0.0, 1.0)
+        h.changeColIntegrality(0, highspy.HighsVarType.kInteger)
+        assert h.run() == highspy.HighsStatus.kOk  # this thread now holds a HiGHS pool of two threads
+        found["parallel"] = solve_instance(folder, SolveOptions(mip_gap=1e-6, workers=2))
+
+    thread = threading.Thread(target=program)
+    thread.start()
+    thread.join()
+    parallel = found["parallel"]
+    assert parallel.report.method == serial.report.method
+    assert parallel.report.best_bound == serial.report.best_bound
+    assert parallel.report.decomposition_rounds == serial.report.decomposition_rounds
+    assert parallel.plan.volume == serial.plan.volume and parallel.plan.contracted == serial.plan.contracted
+
+
 def test_a_plan_the_phase_completed_is_kept_without_a_second_polish(tmp_path, monkeypatch):
     """A plan the phase completed is the whole model's LP optimum with its binaries fixed, at
     exactly 0 or 1 (`Incumbent.polished`), so the solve does not polish it again (after a race
@@ -489,9 +522,6 @@ def test_blocks_solved_by_any_worker_give_the_serial_plans(tmp_path):
                                               for key, value in first_prices.copies.items()}), d.s, c.objective))
               for _ in range(3)]
 
-    # the workers are forked before this thread runs a MIP itself (`solve_block` without `run`):
-    # a fork copies the forking thread's HiGHS thread pool without its threads (the phase runs
-    # HiGHS only in helper threads, so it forks with none)
     pool = BlockPool(lambda b: run.block_solver(b, 1e-6), [len(blk.all_columns) for blk in blocks],
                      [True] * len(blocks), 2)
     again = next(b for b, blk in enumerate(blocks) if blk.copies and pool.home[b] == 1)  # re-solved away from home
@@ -508,9 +538,10 @@ def test_blocks_solved_by_any_worker_give_the_serial_plans(tmp_path):
     try:
         here = run.block_solvers(1e-6)
         expected = []
-        for tasks in rounds:
-            expected.append({t.block: solve_block(here[t.block], t, True) for t in tasks})
-            expected.append({again: solve_block(here[again], re_solve, True)})
+        for tasks in rounds:  # (`solve_block` without `run` runs HiGHS in the calling thread)
+            expected.append(in_own_thread(lambda tasks=tasks: {t.block: solve_block(here[t.block], t, True)
+                                                              for t in tasks}))
+            expected.append({again: in_own_thread(lambda: solve_block(here[again], re_solve, True))})
         got = []
         for tasks in rounds:
             got.append(pool.solve(tasks))
@@ -541,10 +572,10 @@ def test_a_block_task_out_of_time_does_not_start(tmp_path):
     task = run.block_tasks(plain(run.decomposition.s, c.objective))[0]
     h = run.block_solver(0, 1e-6)
     for seconds in (0.0, -5.0):
-        result = solve_block(h, dataclasses.replace(task, seconds=seconds), True)
+        result = in_own_thread(lambda seconds=seconds: solve_block(h, dataclasses.replace(task, seconds=seconds), True))
         assert not result.ok and result.values is None
         assert h.getModelStatus() == highspy.HighsModelStatus.kNotset
-    assert solve_block(h, dataclasses.replace(task, seconds=None), True).ok
+    assert in_own_thread(lambda: solve_block(h, dataclasses.replace(task, seconds=None), True)).ok
 
 
 SIMULATED_SECONDS = [1.0, 1.0, 5.0, 1.0, 1.0, 1.0, 1.0]  # block 2 is the slow one

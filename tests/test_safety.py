@@ -545,7 +545,7 @@ def test_a_branch_and_bound_that_does_not_stop_is_left_once_the_phase_proves(tmp
     monkeypatch.setattr(session_module.HighsSession, "_branch_and_bound", lambda self, deadline, best: stuck)
     first_highs = session.highs
     report = session.solve(0.3)
-    assert stuck.stopped and stuck.left and session.left_runs == [stuck]
+    assert stuck.stopped and stuck.left
     assert report.status == "optimal" and report.method == "decomposition"
     assert session.compiled.value(session.last_plan) == pytest.approx(optimum, rel=1e-4)
     assert session.highs is not first_highs

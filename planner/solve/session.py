@@ -9,17 +9,10 @@ goes through `planner.highs.run` (time limits on the solve's clock, Ctrl-C).
 The order of a planning solve:
 1. the decomposition phase (`planner.solve.decomposition`), which may prove a plan optimal;
 2. otherwise branch and bound on the whole model, from the best plan so far;
-3. at lambda = 1, the tie-break stage: among optimal plans, one with the least expected cost.
+3. at lambda = 1, the tie-break stage: among optimal plans, one with the least expected cost
+   (`planner.solve.tiebreak`).
 With a time or node limit, 1 and 2 run side by side instead (`HighsSession._race`), so that a
 limited solve has a plan whenever branch and bound alone would, and the better of the two.
-
-The tie-break (docs/model.md section 5, "Ties at lambda = 1"): at lambda = 1 the expected cost has no
-weight, scenarios outside the CVaR tail do not count at all, and optimal plans may buy
-needlessly there. After the first solve the objective is capped at its incumbent value
-and the expected cost is minimised, warm-started from the first plan. The gap and bound
-reported are those of the first, objective-defining stage. Below lambda = 1 the expected
-cost carries weight 1 - lambda, so an optimal plan cannot buy needlessly, and the stage is
-not run (its cost and effect were measured: README, "Choices").
 """
 
 from __future__ import annotations
@@ -36,6 +29,7 @@ import scipy.sparse as sp
 from planner.errors import SolveError
 from planner.model.structure import BuiltModel
 from planner.options import SolveOptions
+from planner.solve import tiebreak
 from planner.solve.compile import compile_model, objective_costs, store
 from planner.solve.decomposition import Decomposition, DecompositionResult, find_structure
 from planner.solve.decomposition.block import BLOCK_THREADS
@@ -57,8 +51,6 @@ from planner.status import Method, Status
 
 __all__ = ["HighsSession", "SolveOptions", "SolveReport", "solve_model"]
 
-# A tie-break may exceed the first stage's objective by this relative amount, no more.
-TIEBREAK_RELATIVE_SLACK = 1e-9
 PHASE_NICE = 10  # the phase's priority below branch and bound's when the two run side by side
 # seconds branch and bound gets to stop once the phase has proven the gap, before it is left to end
 # alone (`HighsSession._race`)
@@ -126,7 +118,6 @@ class HighsSession:
         self.last_plan: np.ndarray | None = None  # all columns of the last plan found
         self._starts: list = []  # MIP starts for the next branch and bound, set just before it
         self._phase_copy: highspy.Highs | None = None  # the whole model again, for the phase of a limited solve
-        self.left_runs: list[HighsRun] = []  # branch and bound runs left to end alone (`_leave`)
         self._polish_infeasible = False  # the last polishing LP was infeasible
         self.certificate: Certificate | None = None  # the phase's bound in the last solve (for its tie-break)
 
@@ -341,7 +332,6 @@ class HighsSession:
         (`HighsRun.leave`: no plans in or out), and the phase's copy of the model becomes the
         session's HiGHS for what follows (a tie-break, a re-solve)."""
         bnb.leave()
-        self.left_runs.append(bnb)
         self.highs, self._phase_copy = self._phase_highs(), None
         self.highs.setOptionValue("output_flag", self.options.log)
 
@@ -456,43 +446,10 @@ class HighsSession:
         return fixed
 
     def least_expected_cost(self, plan: np.ndarray, deadline: float | None = None) -> tuple[str, np.ndarray]:
-        """The tie-break stage from `plan` (all columns): minimise expected cost subject to
-        objective <= the plan's; returns ("applied" or "no change", the plan kept).
-
-        When the decomposition phase bounded this solve, the binaries every plan within the
-        cap shares (`planner.solve.decomposition.fixing`) are fixed at the plan's values for
-        the stage: branch and bound is left the near-ties only.
-
-        HiGHS is left as it was found (the cap row removed, the first objective and the bounds
-        restored), so that a session can be solved again.
-        """
-        h, compiled = self.highs, self.compiled
-        first = compiled.value(plan)
-        cap = first + TIEBREAK_RELATIVE_SLACK * max(1.0, abs(first))  # on the objective, with its offset
-        fixed = self._shared_binaries(plan, cap, deadline).astype(np.int32)
-        lower, upper = np.asarray(compiled.lp.col_lower_), np.asarray(compiled.lp.col_upper_)
-        h.changeColsBounds(len(fixed), fixed, np.round(plan[fixed]), np.round(plan[fixed]))
-        nz = np.flatnonzero(compiled.objective)
-        h.addRow(-highspy.kHighsInf, cap - compiled.objective_offset, len(nz), nz.astype(np.int32),
-                 compiled.objective[nz])
-        set_costs(h, compiled.tiebreak, compiled.tiebreak_offset)
-        try:
-            pending = [plan]  # handed to branch and bound once, as a user solution
-            status = HighsRun(h, deadline, self.options.clock,
-                              provide=lambda: pending.pop() if pending else None).wait()
-            if not has_feasible_solution(h) or status is RunStatus.INFEASIBLE:
-                return str(status), plan
-            found = np.asarray(h.getSolution().col_value)
-            polished = self._polish(found, deadline)
-            second = found if polished is None else polished
-        finally:
-            if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
-                h.deleteRows(1, np.array([h.getNumRow() - 1], dtype=np.int32))
-                set_costs(h, compiled.objective, compiled.objective_offset)
-                h.changeColsBounds(len(fixed), fixed, lower[fixed], upper[fixed])
-        scale = max(1.0, abs(compiled.tiebreak @ plan))
-        better = compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * scale
-        return ("applied" if better else "no change"), (second if better else plan)
+        """The tie-break stage from `plan` (all columns), on this session's HiGHS, with the binaries
+        the phase's bound shows every plan within the cap shares fixed (`planner.solve.tiebreak`)."""
+        return tiebreak.least_expected_cost(self.highs, self.compiled, plan, deadline, self.options.clock,
+                                            self._polish, self._shared_binaries)
 
 
 def solve_model(model: BuiltModel, risk_aversion: float, options: SolveOptions,

@@ -25,8 +25,11 @@ plans, while the workers re-solve blocks for a round's second plan) gets a core 
 one. One HiGHS thread per block solve (`block.BLOCK_THREADS`), in a worker or in the solve itself,
 whatever `--threads` says (that is for branch and bound and the whole model's LPs): N workers
 use N cores, and the plans do not depend on the thread count. HiGHS keeps its thread pool per
-thread that runs it; the pool is forked from the solve's own thread, which runs HiGHS only
-through helper threads (`planner.solve.highs`), so a worker starts without one. Workers die
+thread that runs it, and a forked process keeps the forking thread's pool without its threads
+(a block MIP run on it fails when its thread count differs). So a worker runs HiGHS only in a
+thread of its own, which starts without one, whatever the forking thread ran before (a program
+that ran HiGHS in its main thread; a solve itself runs HiGHS only in helper threads,
+`planner.solve.highs`). Workers die
 with the solve (`planner.processes.bind_to_parent`); Ctrl-C stays with the parent.
 """
 
@@ -35,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
@@ -62,6 +66,14 @@ def _work(conn: Connection, blocks: list[int], parent: int, nice: int) -> None:
     if hasattr(os, "setpriority"):
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+    # HiGHS runs in a thread of the worker's own, which holds no HiGHS thread pool (module docstring)
+    serving = threading.Thread(target=_serve, args=(conn, blocks), name="blocks", daemon=True)
+    serving.start()
+    serving.join()
+
+
+def _serve(conn: Connection, blocks: list[int]) -> None:
+    """A worker's answers to the phase's tasks, until it is told to leave (None)."""
     make: Callable[[int], highspy.Highs] = _FORKED["make"]
     integers: list[bool] = _FORKED["integers"]
     solvers = {b: make(b) for b in blocks}
