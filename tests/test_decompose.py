@@ -864,3 +864,27 @@ def test_tiebreak_with_the_phase_fixings_agrees_with_branch_and_bound(tmp_path_f
     scale = max(1.0, abs(expected))
     assert with_phase.figures.objective == pytest.approx(without.figures.objective, abs=1e-6 * scale)
     assert with_phase.figures.expected_cost == pytest.approx(without.figures.expected_cost, abs=1e-6 * scale)
+
+
+@examples(80)
+@given(seed=st.integers(min_value=0, max_value=10**9), shape=SHAPES)
+def test_branch_and_bound_after_the_phase_with_its_fixings_reaches_the_optimum(tmp_path_factory, monkeypatch, seed,
+                                                                                shape):
+    """Branch and bound after a phase that handed over, with the binaries fixed that every plan
+    at least as good as the phase's best shares (`fixing.near`; here at any distance from the
+    bound, and after a single round, so that the phase hands over as often as it can): the
+    optimum of the independent formulation, every time."""
+    from planner.solve.decomposition import fixing
+
+    folder, expected = _two_materials(tmp_path_factory, seed, shape)
+    monkeypatch.setattr(phase, "ROUNDS", 1)
+    monkeypatch.setattr(fixing, "FIX_WITHIN_GAPS", math.inf)
+    fixed = []
+    shared = HighsSession._shared_binaries
+    monkeypatch.setattr(HighsSession, "_shared_binaries",
+                        lambda self, *args, **kwargs: fixed.append(shared(self, *args, **kwargs)) or fixed[-1])
+    out = solve_instance(folder, SolveOptions(mip_gap=1e-9, tiebreak=False))
+    monkeypatch.undo()
+    assert out.figures.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
+    event("handed over, binaries fixed" if fixed and len(fixed[0]) else
+          "handed over, none fixed" if fixed else "proven by the phase")

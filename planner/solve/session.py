@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 
 import highspy
 import numpy as np
@@ -33,7 +34,7 @@ from planner.solve import tiebreak
 from planner.solve.compile import compile_model, objective_costs, store
 from planner.solve.decomposition import Decomposition, DecompositionResult, find_structure
 from planner.solve.decomposition.block import BLOCK_THREADS
-from planner.solve.decomposition.fixing import Certificate
+from planner.solve.decomposition.fixing import Certificate, near
 from planner.solve.highs import (
     SOLVER_NAME,
     HighsRun,
@@ -120,6 +121,7 @@ class HighsSession:
         self._phase_copy: highspy.Highs | None = None  # the whole model again, for the phase of a limited solve
         self._polish_infeasible = False  # the last polishing LP was infeasible
         self.certificate: Certificate | None = None  # the phase's bound in the last solve (for its tie-break)
+        self._last_fixing: tuple | None = None  # the last `_shared_binaries`, kept for the tie-break after it
 
     def _decomposition(self) -> Decomposition | None:
         lp = self.compiled.lp
@@ -244,7 +246,7 @@ class HighsSession:
         report = SolveReport(status=Status.NO_PLAN, has_plan=False, sizes=dict(self.sizes),
                              transfer_seconds=self.transfer_seconds)
         binaries = report.sizes["binary_variables"] > 0
-        self.certificate = None
+        self.certificate, self._last_fixing = None, None
         best = Incumbent(self.compiled.objective, self.compiled.objective_offset)
         self._offer_starts(best, deadline)
         if self.decomposition is not None and options.limited:
@@ -259,8 +261,34 @@ class HighsSession:
                 if best.proven(options.mip_gap):
                     report.method, final = Method.DECOMPOSITION, RunStatus.OPTIMAL
             if final is None:
-                final = self._finish_branch_and_bound(self._branch_and_bound(deadline, best), best, deadline)
+                final = self._branch_and_bound_after_phase(best, deadline)
         return self._finish(report, best, final, risk_aversion, deadline, binaries)
+
+    def _branch_and_bound_after_phase(self, best: Incumbent, deadline: float | None) -> RunStatus:
+        """Branch and bound on the whole model, after a phase (if any) that did not prove the gap.
+
+        When the phase's best plan is within `fixing.FIX_WITHIN_GAPS` gaps of its Lagrangian bound, the
+        binaries every plan at least as good shares (`planner.solve.decomposition.fixing`, with
+        the best plan's objective as the cap, and the tie-break's slack) are fixed at its values
+        first: the optimum is such a plan, so branch and bound over the binaries left finds it,
+        and its bound is a bound of the whole model. Further from the bound, too many choices are within reach for the
+        fixing to pay (a binding budget: README, "Scale")."""
+        fixed = np.zeros(0, dtype=np.int32)
+        if self.certificate is not None and near(best, self.certificate.lower, self.options.mip_gap):
+            # (the tie-break's cap on the same plan is no higher, so it reuses what is found here)
+            cap = best.upper + tiebreak.TIEBREAK_RELATIVE_SLACK * max(1.0, abs(best.upper))
+            fixed = self._shared_binaries(best.plan, cap, deadline, "branch and bound").astype(np.int32)
+        if not len(fixed):
+            return self._finish_branch_and_bound(self._branch_and_bound(deadline, best), best, deadline)
+        h, lp = self.highs, self.compiled.lp
+        values = np.round(best.plan[fixed])
+        h.changeColsBounds(len(fixed), fixed, values, values)
+        try:
+            return self._finish_branch_and_bound(self._branch_and_bound(deadline, best), best, deadline)
+        finally:
+            if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
+                lower, upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+                h.changeColsBounds(len(fixed), fixed, lower[fixed], upper[fixed])
 
     def _branch_and_bound(self, deadline: float | None, best: Incumbent) -> HighsRun:
         """Start branch and bound on the whole model; it gets the incumbent's plans as user
@@ -431,17 +459,23 @@ class HighsSession:
         polished[ints] = fixed
         return polished
 
-    def _shared_binaries(self, plan: np.ndarray, cap: float, deadline: float | None) -> np.ndarray:
+    def _shared_binaries(self, plan: np.ndarray, cap: float, deadline: float | None, stage: str) -> np.ndarray:
         """Integer columns every plan with objective <= `cap` (with the offset) has at `plan`'s
-        values, by the phase's bound in this solve; none without one."""
+        values, by the phase's bound in this solve; none without one (`stage` names the user in the log)."""
         if self.decomposition is None or self.certificate is None:
             return np.zeros(0, dtype=int)
         compiled, options = self.compiled, self.options
-        fixed = self.decomposition.shared_binaries(
-            self.highs, compiled.lp, compiled.objective, compiled.objective_offset, self.certificate, plan, cap,
-            options.mip_gap, highs_factory(options, log=False, threads=BLOCK_THREADS), deadline, options.clock)
+        choice = np.round(plan[compiled.integer]).tobytes()
+        last = self._last_fixing  # (certificate, choice, cap, fixed): what held then holds for a lower cap
+        if last is not None and last[0] is self.certificate and last[1] == choice and cap <= last[2]:
+            fixed = last[3]
+        else:
+            fixed = self.decomposition.shared_binaries(
+                self.highs, compiled.lp, compiled.objective, compiled.objective_offset, self.certificate, plan, cap,
+                options.mip_gap, highs_factory(options, log=False, threads=BLOCK_THREADS), deadline, options.clock)
+            self._last_fixing = (self.certificate, choice, cap, fixed)
         if options.log:
-            self._log(f"tie-break: {len(fixed)} of {len(compiled.integer)} binaries shared by every plan "
+            self._log(f"{stage}: {len(fixed)} of {len(compiled.integer)} binaries shared by every plan "
                       "within the cap (Lagrangian fixing), fixed\n")
         return fixed
 
@@ -449,7 +483,7 @@ class HighsSession:
         """The tie-break stage from `plan` (all columns), on this session's HiGHS, with the binaries
         the phase's bound shows every plan within the cap shares fixed (`planner.solve.tiebreak`)."""
         return tiebreak.least_expected_cost(self.highs, self.compiled, plan, deadline, self.options.clock,
-                                            self._polish, self._shared_binaries)
+                                            self._polish, partial(self._shared_binaries, stage="tie-break"))
 
 
 def solve_model(model: BuiltModel, risk_aversion: float, options: SolveOptions,

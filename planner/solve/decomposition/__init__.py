@@ -57,7 +57,9 @@ The restricted MIP (`restricted`). Priced links are not enforced: under a budget
 the blocks' plans together can spend more than it, and no round has a plan. Before the phase
 gives up (and whenever it has no plan), the whole model is solved as a MIP over the binaries
 some block plan has set, the others fixed at 0 (price-and-branch); its plan is offered like
-the others, and its parts join the master, which then has combinations that fit.
+the others, and its parts join the master, which then has combinations that fit. Not when the
+rounds stalled with the best plan near the bound (`fixing.near`): branch and bound then starts
+with the binaries fixed that every plan at least as good shares (`fixing`).
 
 The sub-modules: `structure` (the blocks, from what the model declares), `first` (the LP
 relaxation for the first prices), `prices` (the multipliers: plain prices, projection,
@@ -66,7 +68,8 @@ smoothing), `master` (the restricted master LP), `restricted` (the restricted MI
 `block` (one block's solve, the same wherever it runs), `dispatch` (which holder solves which
 block), `pool` and `cluster` (the blocks of a round in worker processes or on Dask workers), and
 `fixing` (after the phase: the binaries every plan near the optimum shares, by its bound, which
-the tie-break stage at lambda = 1 fixes). Measurements are in the README, "How a plan is
+branch and bound after a phase that stopped near the bound and the tie-break stage at lambda = 1
+fix). Measurements are in the README, "How a plan is
 solved".
 """
 

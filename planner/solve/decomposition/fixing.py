@@ -28,6 +28,12 @@ objective and Delta is at most the first stage's gap, so a block whose second-be
 contracts is dearer than its best by more than the gap keeps its contracts, and a block with
 a near-tie keeps the contracts its near-optimal choices share. What remains is a MIP over the
 binaries of near-ties, or an LP.
+
+Branch and bound after the phase uses it too, when the phase hands over with its best plan x*
+near the bound (`near`: within FIX_WITHIN_GAPS gaps): with cap = f(x*) (and the tie-break's
+slack), the optimum has f <= cap, so it makes one of the found choices in every block and has
+every fixed binary at x*'s value; branch and bound over the binaries left finds it, and its dual
+bound is a bound of the whole model.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import numpy as np
 
 from planner.solve.decomposition.prices import Prices
 from planner.solve.highs import RunStatus, run
+from planner.solve.incumbent import Incumbent
 
 if TYPE_CHECKING:
     from planner.solve.decomposition.phase import PhaseRun
@@ -47,6 +54,15 @@ if TYPE_CHECKING:
 # a choice is ruled out only when dearer than v_b + Delta by this share of |cap| as well
 MARGIN = 1e-9
 CHOICES = 4  # a block with more choices within reach keeps all its binaries free
+# Branch and bound after the phase fixes what every plan as good as the best shares when the best plan is
+# within this many gaps of the bound (further off, too many choices are within reach for the fixing to pay)
+FIX_WITHIN_GAPS = 10.0
+
+
+def near(best: Incumbent, lower: float, gap: float) -> bool:
+    """Whether the best plan is within FIX_WITHIN_GAPS gaps of the bound `lower`: branch and bound
+    after the phase then starts with the binaries fixed that every plan at least as good shares."""
+    return best.plan is not None and best.upper - lower <= FIX_WITHIN_GAPS * gap * max(abs(best.upper), 1e-10)
 
 
 @dataclass

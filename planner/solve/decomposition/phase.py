@@ -22,7 +22,7 @@ import scipy.sparse as sp
 import planner.solve.decomposition.first as first
 import planner.solve.decomposition.whole as whole
 from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, solve_block
-from planner.solve.decomposition.fixing import Certificate, shared_binaries
+from planner.solve.decomposition.fixing import Certificate, near, shared_binaries
 from planner.solve.decomposition.master import solve_master
 from planner.solve.decomposition.pool import WORKER_NICE, BlockPool
 from planner.solve.decomposition.prices import (
@@ -248,8 +248,10 @@ class PhaseRun:
             master = None if last else self.master(masters, log)
             if master is None or not math.isfinite(best.upper) or self.out_of_reach(master[2], gap):
                 # The rounds cannot prove the best plan, or there is none: a plan from the options the
-                # blocks use (`restricted`), once per set of options; then on while the master can.
-                if self.restricted_plan(log):
+                # blocks use (`restricted`), once per set of options; then on while the master can. Not
+                # when the rounds stalled near the bound: branch and bound then fixes what every better
+                # plan shares (`fixing.near`), and finds such a plan in less time.
+                if not (last and near(best, best_lower, gap)) and self.restricted_plan(log):
                     master = None if last or best.proven(gap, best_lower) else self.master(masters, log)
                 if master is None or self.out_of_reach(master[2], gap):
                     break
