@@ -267,12 +267,12 @@ class HighsSession:
     def _branch_and_bound_after_phase(self, best: Incumbent, deadline: float | None) -> RunStatus:
         """Branch and bound on the whole model, after a phase (if any) that did not prove the gap.
 
-        When the phase's best plan is within `fixing.FIX_WITHIN_GAPS` gaps of its Lagrangian bound, the
-        binaries every plan at least as good shares (`planner.solve.decomposition.fixing`, with
-        the best plan's objective as the cap, and the tie-break's slack) are fixed at its values
-        first: the optimum is such a plan, so branch and bound over the binaries left finds it,
-        and its bound is a bound of the whole model. Further from the bound, too many choices are within reach for the
-        fixing to pay (a binding budget: README, "Scale")."""
+        When the phase's best plan is within `fixing.FIX_WITHIN_GAPS` gaps of its Lagrangian
+        bound, the binaries every plan at least as good shares (`planner.solve.decomposition.fixing`,
+        with the best plan's objective as the cap, and the tie-break's slack) are fixed at its
+        values first: the optimum is such a plan, so branch and bound over the binaries left finds
+        it, and its bound is a bound of the whole model. Further from the bound, too many choices
+        are within reach for the fixing to pay (a binding budget: README, "Scale")."""
         fixed = np.zeros(0, dtype=np.int32)
         if self.certificate is not None and near(best, self.certificate.lower, self.options.mip_gap):
             # (the tie-break's cap on the same plan is no higher, so it reuses what is found here)
