@@ -81,20 +81,25 @@ def test_infeasible_plan_has_its_own_exit_code(runner, tmp_path):
 
 def test_no_plan_within_time_limit(runner, tmp_path, monkeypatch):
     """A clock on which every deadline has passed as soon as it is set: no solver run starts. The
-    limit is a day, which no run of this instance reaches on the wall, so only the injected clock
-    can end it: the outcome does not depend on the machine's speed or load."""
+    limit is a day, read on the injected clock only: no HiGHS run starts at all (checked), so the
+    wall clock never enters and the outcome does not depend on the machine's speed or load."""
     import itertools
 
     ticks = itertools.count(0.0, 1e9)
     from planner.cli import common
+    from planner.solve.highs import HighsRun
 
     make = common.solve_options
     monkeypatch.setattr(common, "solve_options", lambda *a, **k: make(*a, clock=lambda: next(ticks), **k))
+    started = []
+    run = HighsRun._run
+    monkeypatch.setattr(HighsRun, "_run", lambda self: started.append(self) or run(self))
     limit = "86400"  # seconds on the injected clock, which jumps 1e9 s at each read
     result = runner.invoke(cli.main, ["solve", "four-suppliers", "--time-limit", limit, "--out", "out"])
     assert result.exit_code == cli.EXIT_NO_SOLUTION, result.output
     assert "no feasible plan found within the time limit" in result.output
     assert not (tmp_path / "out").exists()
+    assert started == []
 
 
 def test_refuses_a_folder_that_is_not_a_result_even_with_force(runner, tmp_path):
