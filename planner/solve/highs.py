@@ -147,6 +147,20 @@ def start_from_basis(h: highspy.Highs, basis: highspy.HighsBasis | None) -> bool
     return h.setBasis(basis) == highspy.HighsStatus.kOk
 
 
+@contextlib.contextmanager
+def columns_fixed(h: highspy.Highs, lp: highspy.HighsLp, columns: np.ndarray, values: np.ndarray) -> Iterator[None]:
+    """Columns `columns` of `h` fixed at `values` for the `with` block, then given back their
+    bounds in `lp` (the model as compiled), unless HiGHS is still in use (after Ctrl-C)."""
+    columns = np.asarray(columns, dtype=np.int32)
+    h.changeColsBounds(len(columns), columns, values, values)
+    try:
+        yield
+    finally:
+        if not in_use(h):
+            h.changeColsBounds(len(columns), columns, np.asarray(lp.col_lower_)[columns],
+                               np.asarray(lp.col_upper_)[columns])
+
+
 def in_use(h: highspy.Highs) -> bool:
     """Whether a run of `h` has not ended: HiGHS is still at work on it in a thread (after
     Ctrl-C, until it reaches its next interrupt check), so nothing may be changed on it."""

@@ -21,6 +21,7 @@ import math
 import threading
 from dataclasses import dataclass, field
 from functools import partial
+from typing import NamedTuple
 
 import highspy
 import numpy as np
@@ -39,6 +40,7 @@ from planner.solve.highs import (
     SOLVER_NAME,
     HighsRun,
     RunStatus,
+    columns_fixed,
     has_feasible_solution,
     highs_factory,
     in_use,
@@ -59,6 +61,16 @@ STOP_GRACE = 1.0
 STRICT_TOLERANCE = 1e-9  # integrality and feasibility, for the second branch and bound (`_finish`)
 _LIMITED = {RunStatus.TIME_LIMIT: Status.TIME_LIMIT, RunStatus.NODE_LIMIT: Status.NODE_LIMIT,
             RunStatus.SOLUTION_LIMIT: Status.NODE_LIMIT}
+
+
+class _Fixing(NamedTuple):
+    """What `HighsSession._shared_binaries` found: the integer columns every plan with objective
+    at most `cap` shares with the plan of integer values `choice`, by `certificate`."""
+
+    certificate: Certificate
+    choice: bytes
+    cap: float
+    fixed: np.ndarray
 
 
 @dataclass
@@ -121,7 +133,7 @@ class HighsSession:
         self._phase_copy: highspy.Highs | None = None  # the whole model again, for the phase of a limited solve
         self._polish_infeasible = False  # the last polishing LP was infeasible
         self.certificate: Certificate | None = None  # the phase's bound in the last solve (for its tie-break)
-        self._last_fixing: tuple | None = None  # the last `_shared_binaries`, kept for the tie-break after it
+        self._last_fixing: _Fixing | None = None  # the last `_shared_binaries`, kept for the tie-break after it
 
     def _decomposition(self) -> Decomposition | None:
         lp = self.compiled.lp
@@ -191,16 +203,14 @@ class HighsSession:
         `_polish_infeasible` is set; out of time)."""
         h, compiled = self.highs, self.compiled
         ints = compiled.integer
-        lower, upper = np.asarray(compiled.lp.col_lower_), np.asarray(compiled.lp.col_upper_)
         h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
-        h.changeColsBounds(len(index), index, values, values)
         try:
-            status = run(h, deadline, self.options.clock)
+            with columns_fixed(h, compiled.lp, index, values):
+                status = run(h, deadline, self.options.clock)
             self._polish_infeasible = status is RunStatus.INFEASIBLE
             return np.asarray(h.getSolution().col_value) if status is RunStatus.OPTIMAL else None
         finally:
             if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
-                h.changeColsBounds(len(index), index, lower[index], upper[index])
                 h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
 
     def _decompose(self, h: highspy.Highs, deadline: float | None, best: Incumbent,
@@ -277,18 +287,10 @@ class HighsSession:
         if self.certificate is not None and near(best, self.certificate.lower, self.options.mip_gap):
             # (the tie-break's cap on the same plan is no higher, so it reuses what is found here)
             cap = best.upper + tiebreak.TIEBREAK_RELATIVE_SLACK * max(1.0, abs(best.upper))
-            fixed = self._shared_binaries(best.plan, cap, deadline, "branch and bound").astype(np.int32)
-        if not len(fixed):
+            fixed = self._shared_binaries(best.plan, cap, deadline, "branch and bound")
+        values = np.zeros(0) if best.plan is None else np.round(best.plan[fixed])
+        with columns_fixed(self.highs, self.compiled.lp, fixed, values):
             return self._finish_branch_and_bound(self._branch_and_bound(deadline, best), best, deadline)
-        h, lp = self.highs, self.compiled.lp
-        values = np.round(best.plan[fixed])
-        h.changeColsBounds(len(fixed), fixed, values, values)
-        try:
-            return self._finish_branch_and_bound(self._branch_and_bound(deadline, best), best, deadline)
-        finally:
-            if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
-                lower, upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
-                h.changeColsBounds(len(fixed), fixed, lower[fixed], upper[fixed])
 
     def _branch_and_bound(self, deadline: float | None, best: Incumbent) -> HighsRun:
         """Start branch and bound on the whole model; it gets the incumbent's plans as user
@@ -466,14 +468,14 @@ class HighsSession:
             return np.zeros(0, dtype=int)
         compiled, options = self.compiled, self.options
         choice = np.round(plan[compiled.integer]).tobytes()
-        last = self._last_fixing  # (certificate, choice, cap, fixed): what held then holds for a lower cap
-        if last is not None and last[0] is self.certificate and last[1] == choice and cap <= last[2]:
-            fixed = last[3]
+        last = self._last_fixing  # what held for a plan and a cap holds for the same plan at a lower cap
+        if last is not None and last.certificate is self.certificate and last.choice == choice and cap <= last.cap:
+            fixed = last.fixed
         else:
             fixed = self.decomposition.shared_binaries(
                 self.highs, compiled.lp, compiled.objective, compiled.objective_offset, self.certificate, plan, cap,
                 options.mip_gap, highs_factory(options, log=False, threads=BLOCK_THREADS), deadline, options.clock)
-            self._last_fixing = (self.certificate, choice, cap, fixed)
+            self._last_fixing = _Fixing(self.certificate, choice, cap, fixed)
         if options.log:
             self._log(f"{stage}: {len(fixed)} of {len(compiled.integer)} binaries shared by every plan "
                       "within the cap (Lagrangian fixing), fixed\n")

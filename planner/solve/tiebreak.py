@@ -20,7 +20,7 @@ import highspy
 import numpy as np
 
 from planner.solve.compile import Compiled
-from planner.solve.highs import HighsRun, RunStatus, has_feasible_solution, in_use, set_costs
+from planner.solve.highs import HighsRun, RunStatus, columns_fixed, has_feasible_solution, in_use, set_costs
 
 # A tie-break may exceed the first stage's objective by this relative amount, no more.
 TIEBREAK_RELATIVE_SLACK = 1e-9
@@ -41,26 +41,24 @@ def least_expected_cost(h: highspy.Highs, compiled: Compiled, plan: np.ndarray, 
     """
     first = compiled.value(plan)
     cap = first + TIEBREAK_RELATIVE_SLACK * max(1.0, abs(first))  # on the objective, with its offset
-    fixed = shared_binaries(plan, cap, deadline).astype(np.int32)
-    lower, upper = np.asarray(compiled.lp.col_lower_), np.asarray(compiled.lp.col_upper_)
-    h.changeColsBounds(len(fixed), fixed, np.round(plan[fixed]), np.round(plan[fixed]))
+    fixed = shared_binaries(plan, cap, deadline)
     nz = np.flatnonzero(compiled.objective)
     h.addRow(-highspy.kHighsInf, cap - compiled.objective_offset, len(nz), nz.astype(np.int32),
              compiled.objective[nz])
     set_costs(h, compiled.tiebreak, compiled.tiebreak_offset)
     try:
-        pending = [plan]  # handed to branch and bound once, as a user solution
-        status = HighsRun(h, deadline, clock, provide=lambda: pending.pop() if pending else None).wait()
-        if not has_feasible_solution(h) or status is RunStatus.INFEASIBLE:
-            return str(status), plan
-        found = np.asarray(h.getSolution().col_value)
-        polished = polish(found, deadline)
-        second = found if polished is None else polished
+        with columns_fixed(h, compiled.lp, fixed, np.round(plan[fixed])):
+            pending = [plan]  # handed to branch and bound once, as a user solution
+            status = HighsRun(h, deadline, clock, provide=lambda: pending.pop() if pending else None).wait()
+            if not has_feasible_solution(h) or status is RunStatus.INFEASIBLE:
+                return str(status), plan
+            found = np.asarray(h.getSolution().col_value)
+            polished = polish(found, deadline)
+            second = found if polished is None else polished
     finally:
         if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
             h.deleteRows(1, np.array([h.getNumRow() - 1], dtype=np.int32))
             set_costs(h, compiled.objective, compiled.objective_offset)
-            h.changeColsBounds(len(fixed), fixed, lower[fixed], upper[fixed])
     scale = max(1.0, abs(compiled.tiebreak @ plan))
     better = compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * scale
     return ("applied" if better else "no change"), (second if better else plan)
