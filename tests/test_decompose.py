@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import threading
 import time
 
 import highspy
@@ -32,7 +33,8 @@ from planner.instance.loader import load_instance
 from planner.model.build import create_model
 from planner.solve.decomposition import first, phase, whole
 from planner.solve.decomposition.prices import Prices, fill_agreements, project, project_tail_weights, tail_of
-from planner.solve.highs import new_highs
+from planner.solve.fixings import PhaseFixings
+from planner.solve.highs import RunStatus, new_highs
 from planner.solve.pipeline import solve_instance
 from planner.solve.scaling import choose_scales, scale_data
 from planner.solve.session import HighsSession, SolveOptions
@@ -819,7 +821,7 @@ def test_binaries_fixed_for_the_tiebreak_are_shared_by_every_plan_within_the_cap
     within them, with other choices) fix fewer; a cap far above the optimum fixes none."""
     from planner.instance.generate import Shape, generate_instance
     from planner.solve.decomposition.block import BLOCK_THREADS
-    from planner.solve.highs import RunStatus, highs_factory, run
+    from planner.solve.highs import highs_factory, run
 
     folder = generate_instance(tmp_path / "gen", 3, 6, 4, 8, seed=seed, shape=Shape(aversion=1.0))
     data = build_model_data(load_instance(folder))
@@ -866,6 +868,61 @@ def test_tiebreak_with_the_phase_fixings_agrees_with_branch_and_bound(tmp_path_f
     assert with_phase.figures.expected_cost == pytest.approx(without.figures.expected_cost, abs=1e-6 * scale)
 
 
+class _Deferred:
+    """Branch and bound on the whole model that starts only when waited for: in a race, the phase
+    and the branch and bound with its fixings beside it then run alone."""
+
+    def __init__(self, start):
+        self.finished, self._start, self._stopped = threading.Event(), start, False
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.finished.set()
+
+    leave = stop
+
+    def wait(self) -> RunStatus:
+        if self._stopped:
+            return RunStatus.CANCELLED
+        try:
+            return self._start().wait()
+        finally:
+            self.finished.set()
+
+
+@PROPERTY
+@given(seed=st.integers(min_value=0, max_value=10**9), shape=SHAPES)
+def test_branch_and_bound_beside_the_phase_with_its_fixings_reaches_the_optimum(tmp_path_factory, monkeypatch, seed,
+                                                                                 shape):
+    """A limited solve (a node limit, so that the phase races branch and bound on the whole model)
+    whose phase hands over near its bound runs branch and bound with the phase's fixings beside
+    the other. With the other held back until the end, the one with the fixings alone must reach
+    the independent formulation's optimum, and its bound must hold."""
+    from planner.solve.decomposition import fixing
+    from planner.status import Method
+
+    folder, expected = _two_materials(tmp_path_factory, seed, shape)
+    monkeypatch.setattr(phase, "ROUNDS", 1)
+    monkeypatch.setattr(fixing, "FIX_WITHIN_GAPS", math.inf)
+    whole_model = HighsSession._branch_and_bound
+    monkeypatch.setattr(HighsSession, "_branch_and_bound",
+                        lambda self, deadline, best: _Deferred(lambda: whole_model(self, deadline, best)))
+    beside = HighsSession._fixed_branch_and_bound_beside
+    proved = []
+    monkeypatch.setattr(HighsSession, "_fixed_branch_and_bound_beside",
+                        lambda self, *args: proved.append(beside(self, *args)) or proved[-1])
+    out = solve_instance(folder, SolveOptions(mip_gap=1e-9, tiebreak=False, node_limit=10**9))
+    monkeypatch.undo()
+    scale = max(1.0, abs(expected))
+    assert out.figures.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
+    assert out.report.status == "optimal"
+    assert out.report.best_bound <= expected + 1e-7 * scale
+    if proved and proved[0]:
+        assert out.report.method is Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
+    event("proven beside the phase" if proved and proved[0] else "handed over, not proven beside" if proved
+          else "proven by the phase")
+
+
 @examples(80)
 @given(seed=st.integers(min_value=0, max_value=10**9), shape=SHAPES)
 def test_branch_and_bound_after_the_phase_with_its_fixings_reaches_the_optimum(tmp_path_factory, monkeypatch, seed,
@@ -880,8 +937,8 @@ def test_branch_and_bound_after_the_phase_with_its_fixings_reaches_the_optimum(t
     monkeypatch.setattr(phase, "ROUNDS", 1)
     monkeypatch.setattr(fixing, "FIX_WITHIN_GAPS", math.inf)
     fixed = []
-    shared = HighsSession._shared_binaries
-    monkeypatch.setattr(HighsSession, "_shared_binaries",
+    shared = PhaseFixings.shared
+    monkeypatch.setattr(PhaseFixings, "shared",
                         lambda self, *args, **kwargs: fixed.append(shared(self, *args, **kwargs)) or fixed[-1])
     out = solve_instance(folder, SolveOptions(mip_gap=1e-9, tiebreak=False))
     monkeypatch.undo()

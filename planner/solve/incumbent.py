@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -20,26 +21,53 @@ class Incumbent:
         # values (a plan the phase completed, or one polished): polishing it again gives nothing
         self.polished = False
         self.lower = -math.inf
-        self._fresh: np.ndarray | None = None  # the best plan, when branch and bound does not have it yet
+        self._version = 0  # how many plans were kept; a feed (`feed`) hands on those it has not seen
         self._lock = threading.Lock()
 
     def value(self, plan: np.ndarray) -> float:
         return float(self.costs @ plan) + self.offset
 
-    def offer(self, plan: np.ndarray | None, hand_on: bool = False, polished: bool = False) -> bool:
-        """Keep `plan` when it is better than the best so far; True when it was kept. `hand_on`:
-        branch and bound does not have it yet (a plan of the phase, a start); `polished`: it is
-        the optimum of the LP with its integers fixed (`polished`)."""
+    def offer(self, plan: np.ndarray | None, polished: bool = False) -> bool:
+        """Keep `plan` when it is better than the best so far; True when it was kept (every
+        feed that did not give it then hands it on). `polished`: it is the optimum of the LP
+        with its integers fixed (`polished`)."""
+        return self._offer(plan, polished) is not None
+
+    def _offer(self, plan: np.ndarray | None, polished: bool) -> int | None:
+        """`offer`; the kept plan's version, or None."""
         if plan is None:
-            return False
+            return None
         value = self.value(plan)
         with self._lock:
             if value >= self.upper:
-                return False
+                return None
             self.plan, self.upper, self.polished = np.array(plan, dtype=float), value, polished
-            if hand_on:
-                self._fresh = self.plan
-            return True
+            self._version += 1
+            return self._version
+
+    def feed(self) -> tuple[Callable[[], np.ndarray | None], Callable[[np.ndarray], None]]:
+        """The two ends of one branch and bound's exchange of plans with the rest of the solve
+        (`HighsRun(provide=..., improved=...)`): `provide` gives the best plan when this run has
+        not had it yet (at its first call, the best plan so far), `improved` offers a plan the
+        run found, which the run then has. Two runs side by side each get the other's plans."""
+        seen = 0
+
+        def provide() -> np.ndarray | None:
+            nonlocal seen
+            with self._lock:
+                if self._version == seen or self.plan is None:
+                    return None
+                seen = self._version
+                return self.plan
+
+        def improved(plan: np.ndarray) -> None:
+            nonlocal seen
+            version = self._offer(plan, False)
+            if version is not None:
+                with self._lock:
+                    seen = max(seen, version)
+
+        return provide, improved
 
     def replace(self, plan: np.ndarray | None, polished: bool = False) -> None:
         """Make `plan` the incumbent whatever its objective (a polished or a dropped plan)."""
@@ -47,12 +75,6 @@ class Incumbent:
             self.plan = None if plan is None else np.array(plan, dtype=float)
             self.upper = math.inf if plan is None else self.value(plan)
             self.polished = polished and plan is not None
-
-    def take_fresh(self) -> np.ndarray | None:
-        """The best plan if branch and bound has not had it yet (then it has)."""
-        with self._lock:
-            fresh, self._fresh = self._fresh, None
-            return fresh
 
     def bound(self, value: float) -> None:
         if math.isfinite(value):

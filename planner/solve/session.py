@@ -13,6 +13,9 @@ The order of a planning solve:
    (`planner.solve.tiebreak`).
 With a time or node limit, 1 and 2 run side by side instead (`HighsSession._race`), so that a
 limited solve has a plan whenever branch and bound alone would, and the better of the two.
+Branch and bound after the phase, or beside it in a limited solve, starts with the binaries
+fixed that the phase's bound shows every better plan shares, when the phase's best plan is
+near that bound (`planner.solve.fixings`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import math
 import threading
 from dataclasses import dataclass, field
 from functools import partial
-from typing import NamedTuple
 
 import highspy
 import numpy as np
@@ -35,7 +37,8 @@ from planner.solve import tiebreak
 from planner.solve.compile import compile_model, objective_costs, store
 from planner.solve.decomposition import Decomposition, DecompositionResult, find_structure
 from planner.solve.decomposition.block import BLOCK_THREADS
-from planner.solve.decomposition.fixing import Certificate, near
+from planner.solve.decomposition.fixing import Certificate
+from planner.solve.fixings import PhaseFixings
 from planner.solve.highs import (
     SOLVER_NAME,
     HighsRun,
@@ -61,16 +64,6 @@ STOP_GRACE = 1.0
 STRICT_TOLERANCE = 1e-9  # integrality and feasibility, for the second branch and bound (`_finish`)
 _LIMITED = {RunStatus.TIME_LIMIT: Status.TIME_LIMIT, RunStatus.NODE_LIMIT: Status.NODE_LIMIT,
             RunStatus.SOLUTION_LIMIT: Status.NODE_LIMIT}
-
-
-class _Fixing(NamedTuple):
-    """What `HighsSession._shared_binaries` found: the integer columns every plan with objective
-    at most `cap` shares with the plan of integer values `choice`, by `certificate`."""
-
-    certificate: Certificate
-    choice: bytes
-    cap: float
-    fixed: np.ndarray
 
 
 @dataclass
@@ -133,7 +126,7 @@ class HighsSession:
         self._phase_copy: highspy.Highs | None = None  # the whole model again, for the phase of a limited solve
         self._polish_infeasible = False  # the last polishing LP was infeasible
         self.certificate: Certificate | None = None  # the phase's bound in the last solve (for its tie-break)
-        self._last_fixing: _Fixing | None = None  # the last `_shared_binaries`, kept for the tie-break after it
+        self.fixings = PhaseFixings(self.decomposition, self.compiled, options, self._log)
 
     def _decomposition(self) -> Decomposition | None:
         lp = self.compiled.lp
@@ -194,7 +187,7 @@ class HighsSession:
         """The starts set for this solve, whole, into the incumbent (which hands them on)."""
         for index, values in self._starts:
             plan = values if index is None else self._fixed_lp(index, values, deadline)
-            best.offer(plan, hand_on=True)
+            best.offer(plan)
         self._starts = []
 
     def _fixed_lp(self, index: np.ndarray, values: np.ndarray, deadline: float | None) -> np.ndarray | None:
@@ -256,7 +249,8 @@ class HighsSession:
         report = SolveReport(status=Status.NO_PLAN, has_plan=False, sizes=dict(self.sizes),
                              transfer_seconds=self.transfer_seconds)
         binaries = report.sizes["binary_variables"] > 0
-        self.certificate, self._last_fixing = None, None
+        self.certificate = None
+        self.fixings.forget()
         best = Incumbent(self.compiled.objective, self.compiled.objective_offset)
         self._offer_starts(best, deadline)
         if self.decomposition is not None and options.limited:
@@ -283,19 +277,15 @@ class HighsSession:
         values first: the optimum is such a plan, so branch and bound over the binaries left finds
         it, and its bound is a bound of the whole model. Further from the bound, too many choices
         are within reach for the fixing to pay (a binding budget: README, "Scale")."""
-        fixed = np.zeros(0, dtype=np.int32)
-        if self.certificate is not None and near(best, self.certificate.lower, self.options.mip_gap):
-            # (the tie-break's cap on the same plan is no higher, so it reuses what is found here)
-            cap = best.upper + tiebreak.TIEBREAK_RELATIVE_SLACK * max(1.0, abs(best.upper))
-            fixed = self._shared_binaries(best.plan, cap, deadline, "branch and bound")
-        values = np.zeros(0) if best.plan is None else np.round(best.plan[fixed])
+        fixed, values = self.fixings.near_bound(self.certificate, self.highs, best, deadline, "branch and bound")
         with columns_fixed(self.highs, self.compiled.lp, fixed, values):
             return self._finish_branch_and_bound(self._branch_and_bound(deadline, best), best, deadline)
 
     def _branch_and_bound(self, deadline: float | None, best: Incumbent) -> HighsRun:
         """Start branch and bound on the whole model; it gets the incumbent's plans as user
         solutions (never through setSolution, see `solution_is_consistent`) and gives its own."""
-        return HighsRun(self.highs, deadline, self.options.clock, provide=best.take_fresh, improved=best.offer)
+        provide, improved = best.feed()
+        return HighsRun(self.highs, deadline, self.options.clock, provide=provide, improved=improved)
 
     def _finish_branch_and_bound(self, bnb: HighsRun, best: Incumbent, deadline: float | None) -> RunStatus:
         """Wait for branch and bound; keep its plan and its bound when HiGHS's figures hold
@@ -330,30 +320,56 @@ class HighsSession:
         that does not stop at once is left to end alone: `_leave`).
 
         So a limited solve has a plan whenever branch and bound alone would, and the better of
-        the two. Returns how branch and bound ended (OPTIMAL when the phase proved the gap)."""
+        the two. When the phase hands over near its bound, branch and bound with its fixings
+        takes the phase's place (`_fixed_branch_and_bound_beside`). Returns how branch and bound
+        ended (OPTIMAL when the phase, or the one beside it, proved the gap)."""
+        gap = self.options.mip_gap
         bnb = self._branch_and_bound(deadline, best)
         try:
             found = self._decompose(self._phase_highs(), deadline, best, cancel=bnb.finished, nice=PHASE_NICE)
+            beside = not best.proven(gap) and self._fixed_branch_and_bound_beside(bnb, best, deadline)
         except BaseException:
             bnb.stop()  # Ctrl-C during the phase stops branch and bound too
             raise
         report.method = Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
         if found is not None:
             report.decomposition_rounds, report.decomposition_seconds = found.rounds, found.seconds
-        if best.proven(self.options.mip_gap):
+        if best.proven(gap):
             bnb.stop()
             if not bnb.finished.wait(STOP_GRACE):
                 self._leave(bnb)
-                report.method = Method.DECOMPOSITION
+                if not beside:
+                    report.method = Method.DECOMPOSITION
                 return RunStatus.OPTIMAL
         final = self._finish_branch_and_bound(bnb, best, deadline)
-        if best.proven(self.options.mip_gap):
-            if final is not RunStatus.OPTIMAL or (found is not None and found.proven):
+        if best.proven(gap):
+            if not beside and (final is not RunStatus.OPTIMAL or (found is not None and found.proven)):
                 report.method = Method.DECOMPOSITION
             return RunStatus.OPTIMAL
         if final is RunStatus.OPTIMAL:
             report.method = Method.BRANCH_AND_BOUND
         return final
+
+    def _fixed_branch_and_bound_beside(self, bnb: HighsRun, best: Incumbent, deadline: float | None) -> bool:
+        """In a race whose phase handed over near its bound: branch and bound with the phase's
+        fixings (as `_branch_and_bound_after_phase`) on the phase's copy of the model, at the
+        phase's priority, beside the one on the whole model; each gets the other's plans, and
+        it ends when the other does. Its dual bound holds for the whole model (the optimum is
+        among the plans it searches), so it is kept however the run ends. True when it proved
+        the gap (then the caller stops the other)."""
+        if bnb.finished.is_set():
+            return False
+        h = self._phase_highs()
+        fixed, values = self.fixings.near_bound(self.certificate, h, best, deadline,
+                                                "branch and bound beside the phase", bnb.finished, PHASE_NICE)
+        if not len(fixed) or bnb.finished.is_set():
+            return False
+        provide, improved = best.feed()
+        with columns_fixed(h, self.compiled.lp, fixed, values):
+            final = HighsRun(h, deadline, self.options.clock, cancel=bnb.finished, nice=PHASE_NICE,
+                             provide=provide, improved=improved).wait()
+            self._take_highs_plan(h, best, final)
+        return final is RunStatus.OPTIMAL and best.proven(self.options.mip_gap)
 
     def _leave(self, bnb: HighsRun) -> None:
         """The phase proved the gap, and branch and bound has not stopped within STOP_GRACE: HiGHS
@@ -432,9 +448,8 @@ class HighsSession:
         for name in ("mip_feasibility_tolerance", "primal_feasibility_tolerance"):
             strict.setOptionValue(name, STRICT_TOLERANCE)
         strict.passModel(self.compiled.lp)
-        best.offer(best.plan, hand_on=True)
-        final = HighsRun(strict, deadline, self.options.clock, provide=best.take_fresh,
-                         improved=best.offer).wait()
+        provide, improved = best.feed()
+        final = HighsRun(strict, deadline, self.options.clock, provide=provide, improved=improved).wait()
         if not self._take_highs_plan(strict, best, final) and final is RunStatus.OPTIMAL:
             final = RunStatus.SOLVER_ERROR
         return final
@@ -461,31 +476,12 @@ class HighsSession:
         polished[ints] = fixed
         return polished
 
-    def _shared_binaries(self, plan: np.ndarray, cap: float, deadline: float | None, stage: str) -> np.ndarray:
-        """Integer columns every plan with objective <= `cap` (with the offset) has at `plan`'s
-        values, by the phase's bound in this solve; none without one (`stage` names the user in the log)."""
-        if self.decomposition is None or self.certificate is None:
-            return np.zeros(0, dtype=int)
-        compiled, options = self.compiled, self.options
-        choice = np.round(plan[compiled.integer]).tobytes()
-        last = self._last_fixing  # what held for a plan and a cap holds for the same plan at a lower cap
-        if last is not None and last.certificate is self.certificate and last.choice == choice and cap <= last.cap:
-            fixed = last.fixed
-        else:
-            fixed = self.decomposition.shared_binaries(
-                self.highs, compiled.lp, compiled.objective, compiled.objective_offset, self.certificate, plan, cap,
-                options.mip_gap, highs_factory(options, log=False, threads=BLOCK_THREADS), deadline, options.clock)
-            self._last_fixing = _Fixing(self.certificate, choice, cap, fixed)
-        if options.log:
-            self._log(f"{stage}: {len(fixed)} of {len(compiled.integer)} binaries shared by every plan "
-                      "within the cap (Lagrangian fixing), fixed\n")
-        return fixed
-
     def least_expected_cost(self, plan: np.ndarray, deadline: float | None = None) -> tuple[str, np.ndarray]:
         """The tie-break stage from `plan` (all columns), on this session's HiGHS, with the binaries
         the phase's bound shows every plan within the cap shares fixed (`planner.solve.tiebreak`)."""
+        shared = partial(self.fixings.shared, self.certificate, self.highs, stage="tie-break")
         return tiebreak.least_expected_cost(self.highs, self.compiled, plan, deadline, self.options.clock,
-                                            self._polish, partial(self._shared_binaries, stage="tie-break"))
+                                            self._polish, shared)
 
 
 def solve_model(model: BuiltModel, risk_aversion: float, options: SolveOptions,

@@ -129,10 +129,13 @@ class Decomposition:
     def shared_binaries(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float,
                         certificate: Certificate, plan: np.ndarray, cap: float, gap: float,
                         new_highs: Callable[[], highspy.Highs], deadline: float | None,
-                        clock: Callable[[], float]) -> np.ndarray:
+                        clock: Callable[[], float], cancel: threading.Event | None = None,
+                        nice: int = 0) -> np.ndarray:
         """The integer columns every plan with objective <= `cap` has at `plan`'s values, by the
-        phase's bound `certificate` (`fixing`); `lp` holds this solve's bounds."""
-        phase = PhaseRun(self, h, lp, costs, offset, new_highs, deadline, clock, Incumbent(costs, offset))
+        phase's bound `certificate` (`fixing`); `lp` holds this solve's bounds. Its block MIPs
+        end early when `cancel` is set (then fewer columns are fixed), at priority lowered by `nice`."""
+        phase = PhaseRun(self, h, lp, costs, offset, new_highs, deadline, clock, Incumbent(costs, offset),
+                         cancel, nice)
         return shared_binaries(phase, certificate, plan, cap, gap)
 
 
@@ -451,7 +454,7 @@ class PhaseRun:
             plan[s.integer] = integer_values  # (as fixed: exactly, so the plan needs no polish)
             for b, block in enumerate(s.blocks):  # its part in each block is a block plan
                 self.add_plan(b, plan[block.all_columns])
-            self.best.offer(plan, hand_on=True, polished=True)
+            self.best.offer(plan, polished=True)
 
     def add_plan(self, b: int, plan: np.ndarray) -> None:
         """Keep a plan of block b (values of its columns, then its copies) for the master."""
