@@ -147,18 +147,56 @@ def start_from_basis(h: highspy.Highs, basis: highspy.HighsBasis | None) -> bool
     return h.setBasis(basis) == highspy.HighsStatus.kOk
 
 
+# Changes to a HiGHS instance for the length of a `with` block: each is undone when the block
+# ends (also by an exception, Ctrl-C included), unless HiGHS is still in use (`in_use`).
+
 @contextlib.contextmanager
-def columns_fixed(h: highspy.Highs, lp: highspy.HighsLp, columns: np.ndarray, values: np.ndarray) -> Iterator[None]:
-    """Columns `columns` of `h` fixed at `values` for the `with` block, then given back their
-    bounds in `lp` (the model as compiled), unless HiGHS is still in use (after Ctrl-C)."""
+def columns_bounded(h: highspy.Highs, columns: np.ndarray, lower: np.ndarray | None, upper: np.ndarray | None,
+                    restore: tuple[np.ndarray, np.ndarray]) -> Iterator[None]:
+    """Columns `columns` of `h` between `lower` and `upper` (left as they are when None), then
+    given the bounds `restore` (lower, upper)."""
     columns = np.asarray(columns, dtype=np.int32)
-    h.changeColsBounds(len(columns), columns, values, values)
+    if lower is not None and upper is not None:
+        h.changeColsBounds(len(columns), columns, lower, upper)
     try:
         yield
     finally:
         if not in_use(h):
-            h.changeColsBounds(len(columns), columns, np.asarray(lp.col_lower_)[columns],
-                               np.asarray(lp.col_upper_)[columns])
+            h.changeColsBounds(len(columns), columns, *restore)
+
+
+def columns_fixed(h: highspy.Highs, lp: highspy.HighsLp, columns: np.ndarray,
+                  values: np.ndarray) -> contextlib.AbstractContextManager[None]:
+    """Columns `columns` of `h` fixed at `values`, then given back their bounds in `lp` (the
+    model as compiled)."""
+    columns = np.asarray(columns, dtype=np.int32)
+    return columns_bounded(h, columns, values, values,
+                           (np.asarray(lp.col_lower_)[columns], np.asarray(lp.col_upper_)[columns]))
+
+
+@contextlib.contextmanager
+def integrality(h: highspy.Highs, columns: np.ndarray, integer: bool) -> Iterator[None]:
+    """Columns `columns` of `h` integer (`integer`) or continuous, then the other way round."""
+    columns = np.asarray(columns, dtype=np.int32)
+    flags = np.ones(len(columns), dtype=np.uint8)
+    h.changeColsIntegrality(len(columns), columns, flags if integer else 0 * flags)
+    try:
+        yield
+    finally:
+        if not in_use(h):
+            h.changeColsIntegrality(len(columns), columns, 0 * flags if integer else flags)
+
+
+@contextlib.contextmanager
+def option_set(h: highspy.Highs, name: str, value: object) -> Iterator[None]:
+    """HiGHS option `name` of `h` at `value`, then at what it was."""
+    _, before = h.getOptionValue(name)  # (status, value)
+    h.setOptionValue(name, value)
+    try:
+        yield
+    finally:
+        if not in_use(h):
+            h.setOptionValue(name, before)
 
 
 def in_use(h: highspy.Highs) -> bool:

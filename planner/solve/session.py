@@ -46,7 +46,7 @@ from planner.solve.highs import (
     columns_fixed,
     has_feasible_solution,
     highs_factory,
-    in_use,
+    integrality,
     new_highs,
     run,
     set_costs,
@@ -195,16 +195,10 @@ class HighsSession:
         `index` fixed at `values`: its optimal plan, or None (infeasible: then
         `_polish_infeasible` is set; out of time)."""
         h, compiled = self.highs, self.compiled
-        ints = compiled.integer
-        h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
-        try:
-            with columns_fixed(h, compiled.lp, index, values):
-                status = run(h, deadline, self.options.clock)
+        with integrality(h, compiled.integer, False), columns_fixed(h, compiled.lp, index, values):
+            status = run(h, deadline, self.options.clock)
             self._polish_infeasible = status is RunStatus.INFEASIBLE
             return np.asarray(h.getSolution().col_value) if status is RunStatus.OPTIMAL else None
-        finally:
-            if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
-                h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
 
     def _decompose(self, h: highspy.Highs, deadline: float | None, best: Incumbent,
                    cancel: threading.Event | None = None, nice: int = 0) -> DecompositionResult | None:

@@ -8,9 +8,10 @@ block solvers, the block plans found and the plans tried.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -37,7 +38,7 @@ from planner.solve.decomposition.prices import (
 )
 from planner.solve.decomposition.restricted import restricted_mip, support
 from planner.solve.decomposition.structure import Structure
-from planner.solve.highs import RunStatus, in_use, run, start_from_plan
+from planner.solve.highs import RunStatus, columns_bounded, integrality, run, start_from_plan
 from planner.solve.incumbent import Incumbent
 
 if TYPE_CHECKING:
@@ -169,18 +170,9 @@ class PhaseRun:
         """First prices (the LP relaxation's duals, or plain ones: `first`), then the rounds."""
         s, h = self.decomposition.s, self.h
         ints = s.integer.astype(np.int32)
-        h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
-        try:
-            integers = [b.has_integers for b in s.blocks]
-            if self.scheduler is not None:
-                from planner.solve.decomposition.cluster import DaskBlockPool
-
-                self.pool = DaskBlockPool([self.block_spec(b, gap) for b in range(len(s.blocks))], self.new_highs,
-                                          integers, self.scheduler)
-            elif self.workers > 1 and len(s.blocks) > 1:
-                self.pool = BlockPool(lambda b: self.block_solver(b, gap), [len(b.all_columns) for b in s.blocks],
-                                      integers, self.workers, max(self.nice, WORKER_NICE))
-            blocks = [] if self.pool else self.block_solvers(gap)
+        # (the rounds fix the binaries to complete plans: their bounds are this solve's again after)
+        with (integrality(h, ints, False), columns_bounded(h, ints, None, None, (self.lower0[ints], self.upper0[ints])),
+              self.block_solvers_open(gap) as blocks):
             if first.lp_first(len(self.costs), gap):
                 if not first.lp_relaxation(self, h, blocks):
                     return None
@@ -190,13 +182,27 @@ class PhaseRun:
             else:
                 prices, signing = plain(s, self.costs), np.zeros(len(s.agreements), dtype=bool)
             return self.rounds(self.filled(prices), signing, blocks, gap, started, progress, log)
+
+    @contextlib.contextmanager
+    def block_solvers_open(self, gap: float) -> Iterator[list[highspy.Highs]]:
+        """Where the blocks are solved for the `with` block: the pool's workers (`self.pool`, with
+        more than one worker or a scheduler; closed after), or the HiGHS instances yielded."""
+        s = self.decomposition.s
+        integers = [b.has_integers for b in s.blocks]
+        if self.scheduler is not None:
+            from planner.solve.decomposition.cluster import DaskBlockPool
+
+            self.pool = DaskBlockPool([self.block_spec(b, gap) for b in range(len(s.blocks))], self.new_highs,
+                                      integers, self.scheduler)
+        elif self.workers > 1 and len(s.blocks) > 1:
+            self.pool = BlockPool(lambda b: self.block_solver(b, gap), [len(b.all_columns) for b in s.blocks],
+                                  integers, self.workers, max(self.nice, WORKER_NICE))
+        try:
+            yield [] if self.pool else self.block_solvers(gap)
         finally:
             if self.pool is not None:
                 self.pool.close()
                 self.pool = None
-            if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
-                h.changeColsBounds(len(ints), ints, self.lower0[ints], self.upper0[ints])
-                h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
 
     def rounds(self, prices: Prices, signing: np.ndarray, blocks: list[highspy.Highs], gap: float,
                started: float, progress: Callable | None, log: Callable | None) -> DecompositionResult:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from planner.solve.highs import has_feasible_solution, in_use
+from planner.solve.highs import columns_bounded, has_feasible_solution, integrality, option_set
 
 if TYPE_CHECKING:
     from planner.solve.decomposition.phase import PhaseRun
@@ -49,16 +49,7 @@ def restricted_mip(run: PhaseRun, free: np.ndarray) -> np.ndarray | None:
     if np.any(lower > upper):
         return None
     _, nodes = h.getOptionValue("mip_max_nodes")  # (status, value)
-    h.setOptionValue("mip_max_nodes", min(nodes, NODES))
-    h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
-    h.changeColsBounds(len(ints), ints, lower, upper)
-    try:
+    with (option_set(h, "mip_max_nodes", min(nodes, NODES)), integrality(h, ints, True),
+          columns_bounded(h, ints, lower, upper, (run.lower0[ints], run.upper0[ints]))):
         run.run_lp(h)
-        found = has_feasible_solution(h)
-        plan = np.asarray(h.getSolution().col_value) if found else None
-    finally:
-        if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
-            h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
-            h.changeColsBounds(len(ints), ints, run.lower0[ints], run.upper0[ints])
-            h.setOptionValue("mip_max_nodes", nodes)
-    return plan
+        return np.asarray(h.getSolution().col_value) if has_feasible_solution(h) else None
