@@ -619,3 +619,30 @@ def test_solve_with_an_unreachable_or_malformed_scheduler(tmp_path, monkeypatch)
     assert result.exit_code == cli.EXIT_CLUSTER, result.output
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("limited", [False, True])
+@pytest.mark.parametrize("decomposition", [True, False])
+def test_progress_shows_the_best_plan_and_bound_so_far_and_never_another_objective(tmp_path, decomposition, limited):
+    """The status line's figures, whatever part of the solve reports them (the phase, branch and
+    bound, a race of both): the best plan never gets dearer and the bound never falls; no bound
+    above the optimum (the restricted MIP's bound is its own model's) and no plan below it (the
+    tie-break stage at lambda = 1 minimises the expected cost, another objective)."""
+    from planner.instance.generate import Shape, generate_instance
+    from planner.options import SolveOptions
+    from planner.solve.pipeline import solve_instance
+
+    folder = generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=1, shape=Shape(aversion=1.0, budget=0.1))
+    calls: list[tuple[float | None, float | None]] = []
+    options = SolveOptions(progress=lambda seconds, incumbent, bound: calls.append((incumbent, bound)),
+                           mip_gap=1e-9, decomposition=decomposition, node_limit=10**9 if limited else None)
+    out = solve_instance(folder, options)
+    assert out.report.status == "optimal" and out.report.tiebreak != "not run"
+    optimum, tolerance = out.figures.objective, 1e-6 * abs(out.figures.objective)
+    plans = [incumbent for incumbent, _ in calls if incumbent is not None]
+    bounds = [bound for _, bound in calls if bound is not None]
+    assert plans and bounds
+    assert all(later <= earlier for earlier, later in zip(plans, plans[1:]))
+    assert all(later >= earlier for earlier, later in zip(bounds, bounds[1:]))
+    assert min(plans) >= optimum - tolerance
+    assert max(bounds) <= optimum + tolerance

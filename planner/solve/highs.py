@@ -221,14 +221,18 @@ class HighsRun:
     `deadline` is on `clock`; a run whose deadline has passed does not start and ends
     TIME_LIMIT. `cancel` (an event another part of the solve may set) and `stop()` end it
     early: it then ends CANCELLED. `nice` lowers the priority of the run's thread (Linux),
-    so that a run made in the background gives way to the one that matters.
+    so that a run made in the background gives way to the one that matters. A MIP run hands
+    out its improving plans (`improved`), asks for plans found elsewhere (`provide`) and
+    reports its best plan's objective and its dual bound (`progress`) as it goes.
     """
 
     def __init__(self, h: highspy.Highs, deadline: float | None = None,
                  clock: Callable[[], float] = time.perf_counter, cancel: threading.Event | None = None,
                  nice: int = 0, provide: Callable[[], np.ndarray | None] | None = None,
-                 improved: Callable[[np.ndarray], None] | None = None) -> None:
+                 improved: Callable[[np.ndarray], None] | None = None,
+                 progress: Callable[[float, float], None] | None = None) -> None:
         self.h, self.cancel, self.nice = h, cancel, nice
+        self._progress = progress
         self._provide, self._improved = provide, improved
         self.finished = threading.Event()
         self._stop = threading.Event()
@@ -249,6 +253,8 @@ class HighsRun:
             self._hooks.append((h.cbMipUserSolution, self._give))
         if improved is not None:
             self._hooks.append((h.cbMipImprovingSolution, self._take))
+        if progress is not None:
+            self._hooks.append((h.cbMipInterrupt, self._report))
         for hook, callback in self._hooks:
             hook.subscribe(callback)
         _count_run(h, +1)
@@ -265,6 +271,10 @@ class HighsRun:
         plan = self._provide()
         if plan is not None:
             event.data_in.setSolution(np.asarray(plan, dtype=float))
+
+    def _report(self, event: highspy.cb.HighsCallbackEvent) -> None:
+        if not self._left:
+            self._progress(event.data_out.mip_primal_bound, event.data_out.mip_dual_bound)
 
     def _take(self, event: highspy.cb.HighsCallbackEvent) -> None:
         if not self._left:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -110,9 +111,9 @@ class HighsSession:
         self.highs.passModel(self.compiled.lp)
         self.money_scale = 1.0  # of the solve under way: progress is reported in the user's money
         self.interrupted = False  # a solve was interrupted: this session is not solved again
+        self._progress_lock = threading.Lock()
+        self._shown_incumbent, self._shown_bound = math.inf, -math.inf  # what progress showed in this solve
         self._started = started
-        if options.progress is not None:
-            self.highs.cbMipInterrupt.subscribe(self._relay_progress)
         self.sizes = {
             "variables": self.compiled.lp.num_col_,
             "binary_variables": int(sum(v.is_integer() for v in self.compiled.columns)),
@@ -138,14 +139,25 @@ class HighsSession:
         decomposition = Decomposition(structure, matrix, np.asarray(lp.row_lower_), np.asarray(lp.row_upper_))
         return decomposition if decomposition.valid else None
 
-    def _relay_progress(self, event: highspy.cb.HighsCallbackEvent) -> None:
-        out = event.data_out
-        self._progress(self.options.clock() - self._started, out.mip_primal_bound, out.mip_dual_bound)
+    def _relay(self) -> Callable[[float, float], None] | None:
+        """What a branch and bound whose bound holds for the whole model reports its figures to
+        (`HighsRun(progress=...)`); None without progress. Not for the restricted MIP (its bound
+        is the restricted model's) nor the tie-break stage (another objective)."""
+        if self.options.progress is None:
+            return None
+        return lambda incumbent, bound: self._progress(self.options.clock() - self._started, incumbent, bound)
 
     def _progress(self, seconds: float, incumbent: float | None, bound: float | None) -> None:
+        """Report the solve's best plan and best bound so far: the best of what each part
+        reported (the phase, branch and bound, one beside it), so the line never goes back."""
+        with self._progress_lock:
+            if incumbent is not None and math.isfinite(incumbent):
+                self._shown_incumbent = min(self._shown_incumbent, incumbent)
+            if bound is not None and math.isfinite(bound):
+                self._shown_bound = max(self._shown_bound, bound)
+            shown = self._shown_incumbent, self._shown_bound
         scale = self.money_scale
-        finite = lambda v: v * scale if v is not None and math.isfinite(v) else None  # noqa: E731
-        self.options.progress(seconds, finite(incumbent), finite(bound))
+        self.options.progress(seconds, *(v * scale if math.isfinite(v) else None for v in shown))
 
     def refresh(self) -> None:
         """Push the model's current Param values into HiGHS."""
@@ -238,6 +250,7 @@ class HighsSession:
     def _solve(self, risk_aversion: float, money_scale: float) -> SolveReport:
         options, clock = self.options, self.options.clock
         started = self._started = clock()
+        self._shown_incumbent, self._shown_bound = math.inf, -math.inf
         deadline = None if options.time_limit is None else started + options.time_limit
         self.money_scale = money_scale
         report = SolveReport(status=Status.NO_PLAN, has_plan=False, sizes=dict(self.sizes),
@@ -279,7 +292,8 @@ class HighsSession:
         """Start branch and bound on the whole model; it gets the incumbent's plans as user
         solutions (never through setSolution, see `solution_is_consistent`) and gives its own."""
         provide, improved = best.feed()
-        return HighsRun(self.highs, deadline, self.options.clock, provide=provide, improved=improved)
+        return HighsRun(self.highs, deadline, self.options.clock, provide=provide, improved=improved,
+                        progress=self._relay())
 
     def _finish_branch_and_bound(self, bnb: HighsRun, best: Incumbent, deadline: float | None) -> RunStatus:
         """Wait for branch and bound; keep its plan and its bound when HiGHS's figures hold
@@ -289,7 +303,7 @@ class HighsSession:
             return final
         fresh = new_highs(self.options)
         fresh.passModel(self.compiled.lp)
-        final = HighsRun(fresh, deadline, self.options.clock, improved=best.offer).wait()
+        final = HighsRun(fresh, deadline, self.options.clock, improved=best.offer, progress=self._relay()).wait()
         if not self._take_highs_plan(fresh, best, final) and final is RunStatus.OPTIMAL:
             final = RunStatus.SOLVER_ERROR  # twice inconsistent: no proof can be claimed
         return final
@@ -361,7 +375,7 @@ class HighsSession:
         provide, improved = best.feed()
         with columns_fixed(h, self.compiled.lp, fixed, values):
             final = HighsRun(h, deadline, self.options.clock, cancel=bnb.finished, nice=PHASE_NICE,
-                             provide=provide, improved=improved).wait()
+                             provide=provide, improved=improved, progress=self._relay()).wait()
             self._take_highs_plan(h, best, final)
         return final is RunStatus.OPTIMAL and best.proven(self.options.mip_gap)
 
@@ -443,7 +457,8 @@ class HighsSession:
             strict.setOptionValue(name, STRICT_TOLERANCE)
         strict.passModel(self.compiled.lp)
         provide, improved = best.feed()
-        final = HighsRun(strict, deadline, self.options.clock, provide=provide, improved=improved).wait()
+        final = HighsRun(strict, deadline, self.options.clock, provide=provide, improved=improved,
+                         progress=self._relay()).wait()
         if not self._take_highs_plan(strict, best, final) and final is RunStatus.OPTIMAL:
             final = RunStatus.SOLVER_ERROR
         return final
