@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -190,15 +191,19 @@ def test_a_failure_while_writing_leaves_no_partial_result(tmp_path, monkeypatch)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left
 
 
-def test_a_bug_gives_a_message_and_a_log_not_a_traceback(runner, monkeypatch):
+def test_a_bug_gives_a_message_and_a_log_not_a_traceback(runner, monkeypatch, tmp_path):
+    import tempfile
+
     import planner.solve.pipeline
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr(planner.solve.pipeline, "solve_instance", broken)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the log goes to the temporary folder, here this test's
     result = runner.invoke(cli.main, ["solve", "four-suppliers"])
     assert result.exit_code == cli.EXIT_INTERNAL
     assert "internal error: this is a bug in planner" in result.output and "Traceback" not in result.output
-    log = result.output.split("details are in ")[1].strip()
-    assert "ZeroDivisionError: a bug" in open(log).read()
+    log = Path(result.output.split("details are in ")[1].strip())
+    assert log.parent == tmp_path
+    assert "ZeroDivisionError: a bug" in log.read_text()
