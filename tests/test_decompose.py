@@ -818,7 +818,9 @@ def test_binaries_fixed_for_the_tiebreak_are_shared_by_every_plan_within_the_cap
     model by branch and bound, not on the blocks: its MIP with a no-good row over the fixed
     binaries (at least one differs from the plan) is infeasible or has its optimum above the cap.
     At the tie-break's cap the rule fixes some binaries on each seed; looser caps (more plans
-    within them, with other choices) fix fewer; a cap far above the optimum fixes none."""
+    within them, with other choices) fix fewer; a cap far above the optimum fixes none. The
+    blocks' MIPs solved on two worker processes (and, for one seed, on a Dask LocalCluster's two
+    workers) fix the same binaries."""
     from planner.instance.generate import Shape, generate_instance
     from planner.solve.decomposition.block import BLOCK_THREADS
     from planner.solve.highs import highs_factory, run
@@ -830,15 +832,22 @@ def test_binaries_fixed_for_the_tiebreak_are_shared_by_every_plan_within_the_cap
     assert session.solve(1.0).has_plan and session.certificate is not None
     c, plan = session.compiled, session.last_plan
 
-    def fixed_within(cap: float) -> np.ndarray:
+    def fixed_within(cap: float, workers: int = 1, scheduler: str | None = None) -> np.ndarray:
         return session.decomposition.shared_binaries(
             session.highs, c.lp, c.objective, c.objective_offset, session.certificate, plan, cap, options.mip_gap,
-            highs_factory(options, log=False, threads=BLOCK_THREADS), None, time.perf_counter)
+            highs_factory(options, log=False, threads=BLOCK_THREADS), None, time.perf_counter, workers=workers,
+            scheduler=scheduler)
 
     value = c.value(plan)
     for slack in (1e-9, 1e-3, 1e-2):  # the tie-break's cap, and looser ones with more plans within
         cap = value + slack * max(1.0, abs(value))
         fixed = fixed_within(cap)
+        assert np.array_equal(fixed_within(cap, workers=2), fixed)
+        if seed == 0 and slack == 1e-9:
+            distributed = pytest.importorskip("distributed")
+            with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                          dashboard_address=None) as cluster:
+                assert np.array_equal(fixed_within(cap, scheduler=cluster.scheduler_address), fixed)
         assert len(fixed) > 0 or slack > 1e-9
         assert set(fixed.tolist()) <= set(c.integer.tolist())
         h = new_highs(SolveOptions(mip_gap=1e-9), log=False)

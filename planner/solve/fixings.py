@@ -66,7 +66,7 @@ class PhaseFixings:
             fixed = self.decomposition.shared_binaries(
                 h, compiled.lp, compiled.objective, compiled.objective_offset, certificate, plan, cap,
                 options.mip_gap, highs_factory(options, log=False, threads=BLOCK_THREADS), deadline, options.clock,
-                cancel, nice)
+                cancel, nice, options.workers, options.scheduler)
             self._last = _Fixing(certificate, choice, cap, fixed)
         if options.log:
             self._log(f"{stage}: {len(fixed)} of {len(compiled.integer)} binaries shared by every plan "

@@ -1,8 +1,8 @@
 """One block's solve: what the phase, a worker process and a Dask actor all run.
 
 A block's HiGHS is built from plain arrays (`BlockSpec`), so that any process can build it; a
-task (`BlockTask`) gives it costs, this solve's bounds of its agreement copies, or asks for its
-LP relaxation; `solve_block` makes the same calls wherever it runs, so the plans and bounds do
+task (`BlockTask`) gives it costs, this solve's bounds of its agreement copies and no-good rows,
+or asks for its LP relaxation; `solve_block` makes the same calls wherever it runs, so the plans and bounds do
 not depend on where a block is solved (`planner.solve.decomposition.pool`).
 """
 
@@ -27,6 +27,7 @@ class BlockResult:
     # of a `relax` task solved to optimality: its LP's basis, the HighsBasisStatus codes of its
     # columns (then copies) and of its rows (`planner.solve.decomposition.first`)
     basis: tuple[np.ndarray, np.ndarray] | None = None
+    infeasible: bool = False  # the block's MIP (with the task's no-good rows) has no plan at all
 
 
 @dataclass
@@ -36,6 +37,9 @@ class BlockTask:
     seconds: float | None = None  # time left, None: no limit (set as a worker is sent it: `Dispatch.as_sent`)
     copy_bounds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (columns, lower, upper), this solve only
     relax: bool = False  # the block's LP relaxation (`planner.solve.decomposition.first`), this solve only
+    # (block positions of binaries, choices one per row): a no-good row per choice, this solve only
+    # (`planner.solve.decomposition.fixing`)
+    no_goods: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -92,6 +96,9 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
     if task.copy_bounds is not None:
         columns, lower, upper = task.copy_bounds
         h.changeColsBounds(len(columns), columns, lower, upper)
+    rows = h.getNumRow()
+    if task.no_goods is not None:
+        add_no_goods(h, *task.no_goods)
     if run is None:
         if task.seconds is not None and task.seconds <= 0:  # out of time: not started (as `HighsRun`)
             ok = False
@@ -107,10 +114,22 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
         h.setOptionValue("solve_relaxation", False)
     values = np.asarray(h.getSolution().col_value) if ok else None
     basis = status_codes(h.getBasis()) if ok and task.relax else None
+    infeasible = h.getModelStatus() == highspy.HighsModelStatus.kInfeasible
     if task.copy_bounds is not None:  # back to 0..1 after this solve
         columns, lower, _ = task.copy_bounds
         h.changeColsBounds(len(columns), columns, lower, np.ones(len(columns)))
-    return BlockResult(ok and np.isfinite(bound), float(bound), values, basis)
+    if h.getNumRow() > rows:  # the no-good rows, gone after this solve
+        h.deleteRows(h.getNumRow() - rows, np.arange(rows, h.getNumRow(), dtype=np.int32))
+    return BlockResult(ok and np.isfinite(bound), float(bound), values, basis, infeasible)
+
+
+def add_no_goods(h: highspy.Highs, at: np.ndarray, choices: np.ndarray) -> None:
+    """A row per choice (0/1 values of the binaries at block positions `at`) that rules it out:
+    sum_{j: chosen 1} (1 - z_j) + sum_{j: chosen 0} z_j >= 1."""
+    at = np.asarray(at, dtype=np.int32)
+    for choice in np.atleast_2d(choices):
+        ones = choice > 0.5
+        h.addRow(1.0 - float(ones.sum()), highspy.kHighsInf, len(at), at, np.where(ones, -1.0, 1.0))
 
 
 def status_codes(basis: highspy.HighsBasis) -> tuple[np.ndarray, np.ndarray] | None:

@@ -38,14 +38,13 @@ bound is a bound of the whole model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-import highspy
 import numpy as np
 
+from planner.solve.decomposition.block import BlockResult
 from planner.solve.decomposition.prices import Prices
-from planner.solve.highs import RunStatus, run
 from planner.solve.incumbent import Incumbent
 
 if TYPE_CHECKING:
@@ -80,43 +79,59 @@ def shared_binaries(phase: PhaseRun, certificate: Certificate, plan: np.ndarray,
     """Integer columns of the whole model that every plan with objective <= `cap` (model units,
     with the offset) has at the values `plan` has (a plan within the cap), by the rule of the
     module docstring; a few block MIPs per block with binaries (to the blocks' share of `gap`,
-    the solve's), within the phase's time."""
+    the solve's), within the phase's time, until its `cancel` is set (then fewer are fixed). The
+    blocks' MIPs of each step are solved side by side
+    on the phase's workers, when it has them (`PhaseRun.block_solvers_open`); each is solved
+    from a cleared solver with its no-good rows, so the columns fixed do not depend on where."""
     s = phase.decomposition.s
     delta = cap - certificate.lower
     if not np.isfinite(delta) or delta < 0:
         return np.zeros(0, dtype=int)
     tasks = phase.block_tasks(certificate.prices)
-    fixed: list[np.ndarray] = []
+    searches: dict[int, _Choices] = {}
     for b, block in enumerate(s.blocks):
         at = np.flatnonzero(np.isin(block.columns, s.integer))
         columns = block.columns[at]
         free = phase.lower0[columns] < phase.upper0[columns]
         if not free.any() or phase.lower0[columns].min() < 0 or phase.upper0[columns].max() > 1:
             continue  # nothing to fix, or not binaries (the no-good row is for 0/1 columns)
-        h = phase.block_solver(b, gap)
-        costs = tasks[b].costs
-        h.changeColsCost(len(costs), np.arange(len(costs), dtype=np.int32), costs)
         level = certificate.block_bounds[b] + delta + MARGIN * abs(cap)
-        found = choices_within(h, phase, at, np.round(plan[columns]), level)
-        if found is not None:
-            fixed.append(columns[(found == found[0]).all(axis=0)])
+        searches[b] = _Choices(at.astype(np.int32), columns, level, [np.round(plan[columns])])
+    fixed: list[np.ndarray] = []
+    with phase.block_solvers_open(gap) as blocks:
+        while searches and not (phase.cancel is not None and phase.cancel.is_set()):
+            results = phase.solve_blocks([replace(tasks[b], no_goods=(c.at, np.array(c.found)))
+                                          for b, c in searches.items()], blocks)
+            for b, search in list(searches.items()):
+                found = search.step(results.get(b))
+                if found is not None or search.ended:
+                    del searches[b]
+                if found is not None:
+                    fixed.append(search.columns[(found == found[0]).all(axis=0)])
     return np.concatenate(fixed) if fixed else np.zeros(0, dtype=int)
 
 
-def choices_within(h: highspy.Highs, phase: PhaseRun, at: np.ndarray, chosen: np.ndarray,
-                   level: float) -> np.ndarray | None:
-    """Every choice of the binaries at block positions `at` that a block plan of priced cost at
-    most `level` can make, one per row, `chosen` (such a choice) first: each found choice is
-    excluded by a no-good row and the block MIP `h` (a fresh one, priced) solved again, until it
-    is infeasible or its dual bound is above `level`. None after CHOICES choices, or when a MIP
-    ends without an optimum (out of time)."""
-    found = [chosen]
-    while True:
-        ones = found[-1] > 0.5
-        h.addRow(1.0 - float(ones.sum()), highspy.kHighsInf, len(at), at.astype(np.int32), np.where(ones, -1.0, 1.0))
-        status = run(h, phase.deadline, phase.clock, phase.cancel, phase.nice)
-        if status is RunStatus.INFEASIBLE or (status is RunStatus.OPTIMAL and h.getInfo().mip_dual_bound > level):
-            return np.array(found)
-        if status is not RunStatus.OPTIMAL or len(found) == CHOICES:
+@dataclass
+class _Choices:
+    """The search of one block for every choice of its binaries (at block positions `at`, whole-
+    model columns `columns`) that a block plan of priced cost at most `level` can make, the
+    plan's choice first: each step solves the block MIP with every found choice excluded by a
+    no-good row."""
+
+    at: np.ndarray
+    columns: np.ndarray
+    level: float
+    found: list[np.ndarray]
+    ended: bool = False
+
+    def step(self, result: BlockResult | None) -> np.ndarray | None:
+        """Take the step's result: every choice (one per row) once the MIP is infeasible or its dual
+        bound is above `level`; otherwise None, and the search has `ended` after CHOICES choices,
+        or when the MIP ended without an optimum (out of time, or not solved)."""
+        if result is not None and (result.infeasible or (result.ok and result.bound > self.level)):
+            return np.array(self.found)
+        if result is None or not result.ok or len(self.found) == CHOICES:
+            self.ended = True
             return None
-        found.append(np.round(np.asarray(h.getSolution().col_value)[at]))
+        self.found.append(np.round(result.values[self.at]))
+        return None

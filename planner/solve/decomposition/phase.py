@@ -131,12 +131,13 @@ class Decomposition:
                         certificate: Certificate, plan: np.ndarray, cap: float, gap: float,
                         new_highs: Callable[[], highspy.Highs], deadline: float | None,
                         clock: Callable[[], float], cancel: threading.Event | None = None,
-                        nice: int = 0) -> np.ndarray:
+                        nice: int = 0, workers: int = 1, scheduler: str | None = None) -> np.ndarray:
         """The integer columns every plan with objective <= `cap` has at `plan`'s values, by the
         phase's bound `certificate` (`fixing`); `lp` holds this solve's bounds. Its block MIPs
-        end early when `cancel` is set (then fewer columns are fixed), at priority lowered by `nice`."""
+        end early when `cancel` is set (then fewer columns are fixed), at priority lowered by `nice`,
+        on `workers` processes or the actors of the Dask cluster at `scheduler` as the phase's."""
         phase = PhaseRun(self, h, lp, costs, offset, new_highs, deadline, clock, Incumbent(costs, offset),
-                         cancel, nice)
+                         cancel, nice, workers, scheduler)
         return shared_binaries(phase, certificate, plan, cap, gap)
 
 
@@ -427,13 +428,13 @@ class PhaseRun:
     def solve_here(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> dict[int, BlockResult]:
         """The tasks solved in this process on `blocks`, by the calls a worker makes
         (`block.solve_block`) but each run interruptible and within the solve's deadline (`run`),
-        stopping at the first block without an optimum."""
+        stopping at the first block without an optimum, unless it is infeasible."""
         results: dict[int, BlockResult] = {}
         for task in tasks:
             result = solve_block(blocks[task.block], task, self.decomposition.s.blocks[task.block].has_integers,
                                  run=self.run_lp)
             results[task.block] = result
-            if not result.ok:
+            if not result.ok and not result.infeasible:
                 break
         return results
 
