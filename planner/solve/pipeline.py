@@ -18,9 +18,10 @@ from planner.model.variant import PLAN, Variant
 from planner.results.plan import Figures, Plan, compute_figures, drop_idle_contracts, result_tables
 from planner.solve.diagnose import explain_infeasibility
 from planner.solve.readout import plan_from_model
+from planner.solve.report import SolveReport
 from planner.solve.resolve import ModelCache
 from planner.solve.scaling import Scales, choose_scales, first_stage_values, fix_first_stage, scale_data, unscale_plan
-from planner.solve.session import HighsSession, SolveOptions, SolveReport
+from planner.solve.session import HighsSession, SolveOptions
 from planner.status import Status
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 
 import highspy
@@ -41,7 +40,6 @@ from planner.solve.decomposition.block import BLOCK_THREADS
 from planner.solve.decomposition.fixing import Certificate
 from planner.solve.fixings import PhaseFixings
 from planner.solve.highs import (
-    SOLVER_NAME,
     HighsRun,
     RunStatus,
     columns_fixed,
@@ -54,9 +52,10 @@ from planner.solve.highs import (
     solution_is_consistent,
 )
 from planner.solve.incumbent import Incumbent
+from planner.solve.report import SolveReport
 from planner.status import Method, Status
 
-__all__ = ["HighsSession", "SolveOptions", "SolveReport", "solve_model"]
+__all__ = ["HighsSession", "SolveOptions", "solve_model"]
 
 PHASE_NICE = 10  # the phase's priority below branch and bound's when the two run side by side
 # seconds branch and bound gets to stop once the phase has proven the gap, before it is left to end
@@ -65,24 +64,6 @@ STOP_GRACE = 1.0
 STRICT_TOLERANCE = 1e-9  # integrality and feasibility, for the second branch and bound (`_finish`)
 _LIMITED = {RunStatus.TIME_LIMIT: Status.TIME_LIMIT, RunStatus.NODE_LIMIT: Status.NODE_LIMIT,
             RunStatus.SOLUTION_LIMIT: Status.NODE_LIMIT}
-
-
-@dataclass
-class SolveReport:
-    """What the solver says about the plan now stored in the model's variables."""
-
-    status: Status
-    has_plan: bool
-    best_bound: float | None = None  # in the user's money, with the objective's constant
-    transfer_seconds: float = 0.0
-    solve_seconds: float = 0.0
-    sizes: dict[str, int] = field(default_factory=dict)
-    solver: str = SOLVER_NAME
-    tiebreak: str = "not run"  # "applied", "no change", "not run", or the stage's status
-    tiebreak_seconds: float = 0.0  # of solve_seconds, in the tie-break stage
-    method: Method = Method.BRANCH_AND_BOUND
-    decomposition_rounds: int = 0
-    decomposition_seconds: float = 0.0  # of solve_seconds, in the decomposition phase
 
 
 class HighsSession:

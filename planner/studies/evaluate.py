@@ -35,7 +35,8 @@ from planner.instance.instance import Instance
 from planner.model.variant import Variant
 from planner.results.plan import Figures, Plan, compute_figures, result_tables, risk_measure
 from planner.solve.pipeline import Outcome, solve_data
-from planner.solve.session import SolveOptions, SolveReport
+from planner.solve.report import SolveReport
+from planner.solve.session import SolveOptions
 
 DEFAULT_OUT_OF_SAMPLE = 1000
 

@@ -80,9 +80,9 @@ def shared_binaries(phase: PhaseRun, certificate: Certificate, plan: np.ndarray,
     with the offset) has at the values `plan` has (a plan within the cap), by the rule of the
     module docstring; a few block MIPs per block with binaries (to the blocks' share of `gap`,
     the solve's), within the phase's time, until its `cancel` is set (then fewer are fixed). The
-    blocks' MIPs of each step are solved side by side
-    on the phase's workers, when it has them (`PhaseRun.block_solvers_open`); each is solved
-    from a cleared solver with its no-good rows, so the columns fixed do not depend on where."""
+    blocks' MIPs of each step are solved side by side on the phase's workers, when it has them
+    (`PhaseRun.block_solvers_open`); each is solved from a cleared solver with its no-good rows,
+    so the columns fixed do not depend on where."""
     s = phase.decomposition.s
     delta = cap - certificate.lower
     if not np.isfinite(delta) or delta < 0:
@@ -97,6 +97,8 @@ def shared_binaries(phase: PhaseRun, certificate: Certificate, plan: np.ndarray,
             continue  # nothing to fix, or not binaries (the no-good row is for 0/1 columns)
         level = certificate.block_bounds[b] + delta + MARGIN * abs(cap)
         searches[b] = _Choices(at.astype(np.int32), columns, level, [np.round(plan[columns])])
+    if not searches:
+        return np.zeros(0, dtype=int)
     fixed: list[np.ndarray] = []
     with phase.block_solvers_open(gap) as blocks:
         while searches and not (phase.cancel is not None and phase.cancel.is_set()):

@@ -1,0 +1,26 @@
+"""What a solve reports about the plan it stored (`planner.solve.session`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from planner.solve.highs import SOLVER_NAME
+from planner.status import Method, Status
+
+
+@dataclass
+class SolveReport:
+    """What the solver says about the plan now stored in the model's variables."""
+
+    status: Status
+    has_plan: bool
+    best_bound: float | None = None  # in the user's money, with the objective's constant
+    transfer_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    sizes: dict[str, int] = field(default_factory=dict)
+    solver: str = SOLVER_NAME
+    tiebreak: str = "not run"  # "applied", "no change", "not run", or the stage's status
+    tiebreak_seconds: float = 0.0  # of solve_seconds, in the tie-break stage
+    method: Method = Method.BRANCH_AND_BOUND
+    decomposition_rounds: int = 0
+    decomposition_seconds: float = 0.0  # of solve_seconds, in the decomposition phase
