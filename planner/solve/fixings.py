@@ -17,13 +17,13 @@ import highspy
 import numpy as np
 
 from planner.options import SolveOptions
+from planner.solve import tiebreak
 from planner.solve.compile import Compiled
 from planner.solve.decomposition import Decomposition
 from planner.solve.decomposition.block import BLOCK_THREADS
 from planner.solve.decomposition.fixing import Certificate, near
 from planner.solve.highs import highs_factory
 from planner.solve.incumbent import Incumbent
-from planner.solve.tiebreak import TIEBREAK_RELATIVE_SLACK
 
 
 class _Fixing(NamedTuple):
@@ -76,15 +76,14 @@ class PhaseFixings:
     def near_bound(self, certificate: Certificate | None, h: highspy.Highs, best: Incumbent, deadline: float | None,
                    stage: str, cancel: threading.Event | None = None,
                    nice: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """The integer columns every plan at most as dear as the best plan (with the tie-break's
-        slack) has at
-        its values, and those values, when the best plan is within `fixing.FIX_WITHIN_GAPS`
-        gaps of the phase's bound `certificate` (`fixing.near`); none otherwise (further off, too many choices
-        are within reach for the fixing to pay: README, "Scale"). Arguments as for `shared`."""
+        """The integer columns every plan at most as dear as the best plan (the tie-break's cap on
+        it) has at its values, and those values, when the best plan is within
+        `fixing.FIX_WITHIN_GAPS` gaps of the phase's bound `certificate` (`fixing.near`); none
+        otherwise (further off, too many choices are within reach for the fixing to pay: README,
+        "Scale"). Arguments as for `shared`."""
         if certificate is None or not near(best, certificate.lower, self.options.mip_gap):
             return np.zeros(0, dtype=np.int32), np.zeros(0)
         plan = best.plan
-        # (the tie-break's cap on the same plan is no higher, so it reuses what is found here)
-        cap = best.upper + TIEBREAK_RELATIVE_SLACK * max(1.0, abs(best.upper))
-        fixed = self.shared(certificate, h, plan, cap, deadline, stage, cancel, nice)
+        # (the tie-break stage's cap on the same plan is the same, so it reuses what is found here)
+        fixed = self.shared(certificate, h, plan, tiebreak.cap(best.upper), deadline, stage, cancel, nice)
         return fixed, np.round(plan[fixed])

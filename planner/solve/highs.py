@@ -178,13 +178,13 @@ def columns_fixed(h: highspy.Highs, lp: highspy.HighsLp, columns: np.ndarray,
 def integrality(h: highspy.Highs, columns: np.ndarray, integer: bool) -> Iterator[None]:
     """Columns `columns` of `h` integer (`integer`) or continuous, then the other way round."""
     columns = np.asarray(columns, dtype=np.int32)
-    flags = np.ones(len(columns), dtype=np.uint8)
-    h.changeColsIntegrality(len(columns), columns, flags if integer else 0 * flags)
+    on, off = np.ones(len(columns), dtype=np.uint8), np.zeros(len(columns), dtype=np.uint8)
+    h.changeColsIntegrality(len(columns), columns, on if integer else off)
     try:
         yield
     finally:
         if not in_use(h):
-            h.changeColsIntegrality(len(columns), columns, 0 * flags if integer else flags)
+            h.changeColsIntegrality(len(columns), columns, off if integer else on)
 
 
 @contextlib.contextmanager

@@ -26,6 +26,12 @@ from planner.solve.highs import HighsRun, RunStatus, columns_fixed, has_feasible
 TIEBREAK_RELATIVE_SLACK = 1e-9
 
 
+def cap(objective: float) -> float:
+    """The most a tie-break's plan may cost for the first stage's objective `objective` (with its
+    offset): that objective and its slack."""
+    return objective + TIEBREAK_RELATIVE_SLACK * max(1.0, abs(objective))
+
+
 def least_expected_cost(h: highspy.Highs, compiled: Compiled, plan: np.ndarray, deadline: float | None,
                         clock: Callable[[], float], polish: Callable[[np.ndarray, float | None], np.ndarray | None],
                         shared_binaries: Callable[[np.ndarray, float, float | None], np.ndarray],
@@ -39,11 +45,10 @@ def least_expected_cost(h: highspy.Highs, compiled: Compiled, plan: np.ndarray, 
     (the cap row removed, the first objective and the bounds restored), so that a session can
     be solved again.
     """
-    first = compiled.value(plan)
-    cap = first + TIEBREAK_RELATIVE_SLACK * max(1.0, abs(first))  # on the objective, with its offset
-    fixed = shared_binaries(plan, cap, deadline)
+    most = cap(compiled.value(plan))  # on the objective, with its offset
+    fixed = shared_binaries(plan, most, deadline)
     nz = np.flatnonzero(compiled.objective)
-    h.addRow(-highspy.kHighsInf, cap - compiled.objective_offset, len(nz), nz.astype(np.int32),
+    h.addRow(-highspy.kHighsInf, most - compiled.objective_offset, len(nz), nz.astype(np.int32),
              compiled.objective[nz])
     set_costs(h, compiled.tiebreak, compiled.tiebreak_offset)
     try:
