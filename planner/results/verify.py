@@ -69,6 +69,9 @@ class _Reader:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.problems: list[Violation] = []
+        # each column read as a list once: pandas' scalar access costs tens of microseconds a
+        # cell, and a result has tens of thousands (table kept with its id, which stays its own)
+        self._columns: dict[tuple[int, str], tuple[pd.DataFrame, list[str]]] = {}
 
     def table(self, name: str) -> pd.DataFrame:
         path = self.folder / f"{name}.csv"
@@ -90,11 +93,18 @@ class _Reader:
         table.attrs["name"] = name
         return table
 
+    def text(self, table: pd.DataFrame, row: int, column: str) -> str:
+        """The cell at position `row` of `column` as read (the tables' index is 0, 1, ...)."""
+        key = (id(table), column)
+        if key not in self._columns:
+            self._columns[key] = (table, [str(value) for value in table[column].tolist()])
+        return self._columns[key][1][row]
+
     def number(self, table: pd.DataFrame, row: int, column: str, default: float = 0.0) -> float:
         """The cell as a finite number; a violation (and `default`) when it is not one."""
         if column not in table.columns:
             return default
-        text = str(table.at[row, column]).strip()
+        text = self.text(table, row, column).strip()
         name = table.attrs["name"]
         if text == "" and (name, column) in _MAY_BE_EMPTY:
             return math.nan
@@ -103,7 +113,7 @@ class _Reader:
         except ValueError:
             value = math.nan
         if not math.isfinite(value):
-            key = ", ".join(str(table.at[row, k]) for k in KEYS[name])
+            key = ", ".join(self.text(table, row, k) for k in KEYS[name])
             self.problems.append(Violation(f"{name}.csv {column}", key, math.inf,
                                            f"{text!r} is not a number"))
             return default
@@ -317,20 +327,22 @@ def _check_tables(data: ModelData, result: _Result, figures: object, reader: _Re
         for column, value in (("commodity", rec["commodity"]), ("origin", rec["origin"]),
                               ("processor", rec["processor"]), ("agreement", rec["agreement"]),
                               ("origin_bloc", bloc[rec["origin"]]), ("processor_bloc", bloc[rec["processor"]])):
-            _compare_text(out, "contracts.csv", column, o, table.at[i, column], value)
+            _compare_text(out, "contracts.csv", column, o, reader.text(table, i, column), value)
         total = sum(plan.expected_volume(data, o, t) for t in data.periods_of[o])
         _compare(out, "contracts.csv", "fixed_cost", o, num(table, i, "fixed_cost"), data.fixed_cost[o])
         _compare(out, "contracts.csv", "risk", o, num(table, i, "risk"), data.risk[o])
         _compare(out, "contracts.csv", "total_volume", o, num(table, i, "total_volume"), total)
     table = tables["volumes"]
     for (o, p), i in rows["volumes"].items():
-        _compare_text(out, "volumes.csv", "commodity", f"{o} {p}", table.at[i, "commodity"], data.commodity_of[o])
+        _compare_text(out, "volumes.csv", "commodity", f"{o} {p}", reader.text(table, i, "commodity"),
+                      data.commodity_of[o])
     table = tables["adaptive_volumes"]
     index = {p: t for t, p in enumerate(period)}
     for (o, p, _), i in rows["adaptive_volumes"].items():
-        where = f"{o} {p} {table.at[i, 'scenarios']}"
-        _compare_text(out, "adaptive_volumes.csv", "commodity", where, table.at[i, "commodity"], data.commodity_of[o])
-        _compare_text(out, "adaptive_volumes.csv", "decision_period", where, table.at[i, "decision_period"],
+        where = f"{o} {p} {reader.text(table, i, 'scenarios')}"
+        _compare_text(out, "adaptive_volumes.csv", "commodity", where, reader.text(table, i, "commodity"),
+                      data.commodity_of[o])
+        _compare_text(out, "adaptive_volumes.csv", "decision_period", where, reader.text(table, i, "decision_period"),
                       period[data.decision_period(o, index[p])])
     out += _non_anticipative(data, plan)
     table = tables["agreements"]
@@ -358,7 +370,8 @@ def _check_tables(data: ModelData, result: _Result, figures: object, reader: _Re
         _compare(out, "supply.csv", "spot", where, num(table, i, "spot"), bought, data.demand[m, t])
     table = tables["spot"]
     for (s, o, p), i in rows["spot"].items():
-        _compare_text(out, "spot.csv", "commodity", f"{o} {p} {s}", table.at[i, "commodity"], data.commodity_of[o])
+        _compare_text(out, "spot.csv", "commodity", f"{o} {p} {s}", reader.text(table, i, "commodity"),
+                      data.commodity_of[o])
     out += _check_exposure(data, plan, tables["exposure"], reader)
     return out
 
@@ -368,6 +381,7 @@ def _check_exposure(data: ModelData, plan: Plan, table: pd.DataFrame, reader: _R
     expected = exposure_table(data, plan)
     keys = {tuple(str(v) for v in k): i for i, k in enumerate(zip(*(expected[c] for c in KEYS["exposure"])))}
     rows = _rows(reader, table, set(keys))
+    wanted = {column: expected[column].tolist() for column in expected.columns}
     for key, i in rows.items():
         j = keys[key]
         where = " ".join(key)
@@ -376,7 +390,7 @@ def _check_exposure(data: ModelData, plan: Plan, table: pd.DataFrame, reader: _R
                 continue
             volume = column in ("contracted", "supplied")
             _compare(out, "exposure.csv", column, where, reader.number(table, i, column),
-                     float(expected.at[j, column]), float(expected.at[j, "demand"]) if volume else 0)
+                     float(wanted[column][j]), float(wanted["demand"][j]) if volume else 0)
     return out
 
 
