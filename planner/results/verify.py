@@ -70,7 +70,8 @@ class _Reader:
         self.folder = folder
         self.problems: list[Violation] = []
         # each column read as a list once: pandas' scalar access costs tens of microseconds a
-        # cell, and a result has tens of thousands (table kept with its id, which stays its own)
+        # cell, and a result has tens of thousands (the table is kept beside its lists, so that
+        # its id, the key, is not reused)
         self._columns: dict[tuple[int, str], tuple[pd.DataFrame, list[str]]] = {}
 
     def table(self, name: str) -> pd.DataFrame:
