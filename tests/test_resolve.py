@@ -90,7 +90,9 @@ def test_warm_start_from_the_previous_plan_gives_the_same_optimum(base):
 
 def test_refreshed_lp_is_the_lp_a_fresh_build_compiles(base):
     """After every Param changes, what HiGHS holds equals the compilation of a model built
-    afresh: right-hand sides, both objectives and, untouched, the matrix and column bounds."""
+    afresh: right-hand sides, both objectives and, untouched, the matrix and column bounds; so
+    does the compiled model that the copies a solve makes later are given (the phase's beside
+    branch and bound, a strict branch and bound)."""
     cache = ModelCache()
     solve_instance(base, EXACT, cache=cache)
     changed = apply_values(base, {"risk.aversion": 0.8, "risk.cvar_alpha": 0.75, "scenarios.s002.probability": 0.3,
@@ -99,10 +101,12 @@ def test_refreshed_lp_is_the_lp_a_fresh_build_compiles(base):
     scales, session, _ = cache.session_for(data, EXACT)
     assert cache.reuses == 1
     fresh = compile_model(create_model(scale_data(data, scales)))
+    for held in (session.highs.getLp(), session.compiled.lp):
+        for name in ("row_lower_", "row_upper_", "col_lower_", "col_upper_", "col_cost_"):
+            np.testing.assert_allclose(np.asarray(getattr(held, name)), np.asarray(getattr(fresh.lp, name)),
+                                       rtol=1e-12, atol=1e-14, err_msg=name)
+        assert held.offset_ == pytest.approx(fresh.lp.offset_, rel=1e-12, abs=1e-14)
     held = session.highs.getLp()
-    for name in ("row_lower_", "row_upper_", "col_lower_", "col_upper_", "col_cost_"):
-        np.testing.assert_allclose(np.asarray(getattr(held, name)), np.asarray(getattr(fresh.lp, name)),
-                                   rtol=1e-12, atol=1e-14, err_msg=name)
     np.testing.assert_allclose(session.compiled.tiebreak, fresh.tiebreak, rtol=1e-12, atol=1e-14)
     for name in ("start_", "index_", "value_"):
         np.testing.assert_array_equal(np.asarray(getattr(held.a_matrix_, name)),

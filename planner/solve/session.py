@@ -48,7 +48,6 @@ from planner.solve.highs import (
     integrality,
     new_highs,
     run,
-    set_costs,
     solution_is_consistent,
 )
 from planner.solve.incumbent import Incumbent
@@ -70,9 +69,9 @@ class HighsSession:
     """A built model compiled into one HiGHS instance, kept so that it can be solved again.
 
     `refresh()` re-reads the model's mutable Params (`planner.model.parameters`): it
-    recomputes the right-hand sides that hold them and both objectives' costs, and pushes
-    them into HiGHS (`changeRowBounds`, `changeColsCost`). The matrix, the columns and their
-    bounds never hold Params, so they stay as compiled. A sweep so re-solves without
+    recomputes the right-hand sides that hold them and both objectives' costs, and passes
+    the model so changed to HiGHS. The matrix, the columns and their bounds never hold
+    Params, so they stay as compiled. A sweep so re-solves without
     building or compiling again (`planner.solve.resolve`).
 
     With `planning=True` (the planning model, not its elastic or fixed-plan variants) and
@@ -141,10 +140,15 @@ class HighsSession:
         self.options.progress(seconds, *(v * scale if math.isfinite(v) else None for v in shown))
 
     def refresh(self) -> None:
-        """Push the model's current Param values into HiGHS."""
+        """Push the model's current Param values into HiGHS: the compiled model's right-hand sides
+        and costs are recomputed, and HiGHS is given the model anew (`passModel`). Changing them
+        in place (`changeRowBounds`, `changeColsCost`, `clearSolver`) left some state of the
+        earlier solves in HiGHS: a re-solve could end at another bound than a fresh build (a
+        sweep's mip_gap depended on the order of its runs). The copies made later (the phase's
+        beside branch and bound, a fresh or strict branch and bound) are passed this model too."""
         started = self.options.clock()
-        c, lp, h = self.compiled, self.compiled.lp, self.highs
-        lower, upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+        c, lp = self.compiled, self.compiled.lp
+        lower, upper = np.array(lp.row_lower_), np.array(lp.row_upper_)
         for row, bound, offset in c.parametric_rows:
             rhs = pyo.value(bound) + offset
             if lower[row] == upper[row]:
@@ -153,15 +157,13 @@ class HighsSession:
                 upper[row] = rhs
             else:
                 lower[row] = rhs
-            h.changeRowBounds(row, lower[row], upper[row])
         lp.row_lower_, lp.row_upper_ = lower, upper
         n = lp.num_col_
         c.objective, c.objective_offset = objective_costs(self.built.objective, self.column, n)
         c.tiebreak, c.tiebreak_offset = objective_costs(self.built.tiebreak, self.column, n)
-        set_costs(h, c.objective, c.objective_offset)
-        h.clearSolver()  # no basis or solution of the previous solve: the same plan as a fresh build gives
-        if self._phase_copy is not None:
-            self._phase_copy = None  # rebuilt from the refreshed model when a limited solve needs it
+        lp.col_cost_, lp.offset_ = c.objective, c.objective_offset
+        self.highs.passModel(lp)
+        self._phase_copy = None  # rebuilt from the refreshed model when a limited solve needs it
         self.transfer_seconds = self.options.clock() - started
 
     def set_start(self, start: list[tuple[object, float]]) -> None:
