@@ -9,6 +9,7 @@ that cannot be read as a result. Never a crash.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pandas as pd
@@ -257,8 +258,10 @@ def test_volume_above_capacity_is_reported_with_its_size(solved):
     table.loc[0, "volume"] = "130"  # CN1, capacity 100
     _save(results, "volumes", table)
     found = violations(folder, results)
-    assert any(v.check == "1 contract" and v.size == pytest.approx(30) for v in found)
-    assert any(v.check == "4 balance" for v in found)  # supply no longer matches
+    assert any(v.check == "1 contract" and v.size == pytest.approx(30)
+               and v.detail == "volume 130 above capacity x selected" for v in found)
+    balance = [v for v in found if v.check == "4 balance"]  # supply no longer matches
+    assert balance and all(re.fullmatch(r"stock -?[\d.]+ != -?[\d.]+", v.detail) for v in balance)
     assert any(v.check == "summary" for v in found)  # nor do the costs
 
 

@@ -104,16 +104,16 @@ def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
                 demand, where = data.demand[m, t], f"{m} {period[t]} {s}"
                 scale = max(demand, before, delivered, bought)
                 balance = before + delivered + bought + unmet - demand - disposed - stock
-                checks.at_least_zero(-abs(balance), scale, where, f"stock {fmt(stock)} != {fmt(stock + balance)}")
-                checks.at_least_zero(stock, scale, where, f"negative stock {fmt(stock)}")
-                checks.at_least_zero(unmet, scale, where, f"negative shortage {fmt(unmet)}")
-                checks.at_least_zero(disposed, scale, where, f"negative disposal {fmt(disposed)}")
+                checks.at_least_zero(-abs(balance), scale, where, "stock {} != {}", stock, stock + balance)
+                checks.at_least_zero(stock, scale, where, "negative stock {}", stock)
+                checks.at_least_zero(unmet, scale, where, "negative shortage {}", unmet)
+                checks.at_least_zero(disposed, scale, where, "negative disposal {}", disposed)
                 if disposed > tolerance(scale) and not rules.evaluation:
                     checks.found.append(Violation(checks.name, where, disposed, f"{fmt(disposed)} disposed of: a "
                                                   "plan never throws stock away (only an evaluation may)"))
                 if data.storage_capacity[m] is not None:
                     cap = data.storage_capacity[m]
                     checks.at_least_zero(cap - stock, cap, where,
-                                         f"stock {fmt(stock)} above storage_capacity {fmt(cap)}")
+                                         "stock {} above storage_capacity {}", stock, cap)
                 before = stock
     return checks.found

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
-from planner.model.family import Checks, Rules, Violation, fmt
+from planner.model.family import Checks, Rules, Violation
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
 from planner.results.plan import Plan, volume_copies
@@ -48,8 +48,8 @@ def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
             cap, q = data.capacity[o, t], data.min_volume[o, t]
             for node, x in volume_copies(data, plan, o, t):
                 where = f"{o} {period[t]}{node}"
-                checks.at_least_zero(x, cap, where, f"negative volume {fmt(x)}")
+                checks.at_least_zero(x, cap, where, "negative volume {}", x)
                 checks.at_least_zero(cap * z - x, cap if z else typical, where,
-                                     f"volume {fmt(x)} above capacity x selected")
-                checks.at_least_zero(x - q * z, cap, where, f"volume {fmt(x)} below min_volume x selected")
+                                     "volume {} above capacity x selected", x)
+                checks.at_least_zero(x - q * z, cap, where, "volume {} below min_volume x selected", x)
     return checks.found

@@ -47,8 +47,13 @@ class Rules:
 
 
 def tolerance(*scales: float) -> float:
-    finite = [abs(s) for s in scales if math.isfinite(s)]
-    return TOLERANCE * max(1.0, *finite)
+    """TOLERANCE times the largest finite |scale|, at least 1."""
+    largest = 1.0
+    for scale in scales:
+        size = abs(scale)
+        if largest < size < math.inf:  # (False for nan)
+            largest = size
+    return TOLERANCE * largest
 
 
 def fmt(value: float) -> str:
@@ -63,10 +68,13 @@ class Checks:
         self.name = name
         self.found: list[Violation] = []
 
-    def at_least_zero(self, ok_by: float, scale: float, where: str, detail: str) -> None:
-        """A violation when `ok_by` (>= 0 when the rule holds) is below -tolerance(scale)."""
+    def at_least_zero(self, ok_by: float, scale: float, where: str, detail: str, *numbers: float) -> None:
+        """A violation when `ok_by` (>= 0 when the rule holds) is below -tolerance(scale); `detail`
+        holds a `{}` for each of `numbers` (and no user text, then), written (`fmt`) only on a
+        violation: every solve checks its plan, and most rows hold."""
         if ok_by < -tolerance(scale):
-            self.found.append(Violation(self.name, where, -ok_by, detail))
+            self.found.append(Violation(self.name, where, -ok_by,
+                                        detail.format(*map(fmt, numbers)) if numbers else detail))
 
 
 def typical_volume(data: object, m: str) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
-from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, copies, fmt, horizon_copies, sharing
+from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, copies, horizon_copies, sharing
 from planner.model.nodes import recourse
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
@@ -68,5 +68,5 @@ def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
         allowed = (1 - level) * total
         for s in data.scenarios:
             short = sum(plan.unmet[m, t, s] for t in data.horizon)
-            checks.at_least_zero(allowed - short, total, f"{m} {s}", f"shortage {fmt(short)} above {fmt(allowed)}")
+            checks.at_least_zero(allowed - short, total, f"{m} {s}", "shortage {} above {}", short, allowed)
     return checks.found

@@ -122,7 +122,7 @@ def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
                                                for o in data.options_of[limit.commodity] if o in exposed))
                 checks.at_least_zero(allowed - volume, data.demand[limit.commodity, t],
                                      f"{limit.scope} {limit.name} {limit.commodity} {data.periods[t]}"
-                                     + (f" in {s}" if s else ""), f"{fmt(volume)} exposed, at most {fmt(allowed)}")
+                                     + (f" in {s}" if s else ""), "{} exposed, at most {}", volume, allowed)
     return checks.found
 
 

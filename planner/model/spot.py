@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
-from planner.model.family import Checks, Rules, Violation, fmt
+from planner.model.family import Checks, Rules, Violation
 from planner.model.nodes import x
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
@@ -39,6 +39,6 @@ def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
     for (o, t, s), y in plan.spot.items():
         room = data.availability[o, t, s] * (data.capacity[o, t] - plan.x(o, t, s))
         where = f"{o} {period[t]} {s}"
-        checks.at_least_zero(y, data.capacity[o, t], where, f"negative spot purchase {fmt(y)}")
-        checks.at_least_zero(room - y, data.capacity[o, t], where, f"spot {fmt(y)} above available {fmt(room)}")
+        checks.at_least_zero(y, data.capacity[o, t], where, "negative spot purchase {}", y)
+        checks.at_least_zero(room - y, data.capacity[o, t], where, "spot {} above available {}", y, room)
     return checks.found
