@@ -45,6 +45,9 @@ class InstanceError(PlannerError):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+    def __reduce__(self) -> tuple:  # (from a worker process: rebuilt from its own arguments)
+        return type(self), (self.problems,)
+
 
 class ResultsError(PlannerError):
     """A results folder cannot be read as a planner result (planner verify)."""
@@ -69,6 +72,9 @@ class SolveError(PlannerError):
         self.status = status
         super().__init__(message)
 
+    def __reduce__(self) -> tuple:
+        return type(self), (self.status, str(self))
+
 
 SHOWN_REASONS = 12  # reasons in the message; `reasons` holds them all
 
@@ -86,3 +92,6 @@ class InfeasibleError(SolveError):
                 text += (f"\n  ... and {len(reasons) - SHOWN_REASONS} more of the same kinds (every one with "
                          "--json, or in a sweep run's failed.json)")
         super().__init__("infeasible", text)
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.reasons,)

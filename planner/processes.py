@@ -1,4 +1,5 @@
-"""Worker processes that die with their parent and leave Ctrl-C to it (sweeps, block pools)."""
+"""Worker processes that die with their parent and leave Ctrl-C to it (sweeps, block pools,
+the solves of `--metrics`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def bind_to_parent(parent: int) -> None:
@@ -26,3 +31,42 @@ def bind_to_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+_SHARED: object = None  # in a worker of `in_processes`: what every call shares, sent once
+
+
+def _start_worker(parent: int, shared: object) -> None:
+    global _SHARED
+    bind_to_parent(parent)
+    _SHARED = shared
+
+
+def _call(function: Callable[[object, object], object], index: int, item: object) -> tuple[int, object]:
+    return index, function(_SHARED, item)
+
+
+def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], workers: int,
+                 shared: object = None) -> Iterator[tuple[int, T]]:
+    """(i, function(shared, items[i])) for every item, as each finishes, from `workers` local
+    processes bound to this one (`bind_to_parent`); `shared` is sent to each process once and
+    `function` must be importable (a module's own). An exception of a call is raised here; on
+    it, or on Ctrl-C, the processes are stopped at once, not left to finish their calls."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    if not items:
+        return
+    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(items))), initializer=_start_worker,
+                               initargs=(os.getpid(), shared))
+    pending = {pool.submit(_call, function, i, item) for i, item in enumerate(items)}
+    try:
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield future.result()
+    except BaseException:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

@@ -448,6 +448,28 @@ def test_ctrl_c_during_a_cli_solve_exits_130_and_writes_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g"]
 
 
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_ctrl_c_during_metrics_in_worker_processes_stops_them_and_writes_nothing(tmp_path):
+    from planner.instance.generate import Shape, generate_instance
+
+    folder = generate_instance(tmp_path / "g", 4, 10, 6, 200, seed=0, shape=Shape(agreements=2))
+    process = _planner("solve", str(folder), "--out", "out", "--metrics", "--workers", "2", cwd=tmp_path)
+    while not process.stderr.readline().startswith("computing EVPI"):
+        assert process.poll() is None, "the solve ended before its metrics"
+    workers: list[int] = []
+    while len(workers) < 2 and process.poll() is None:
+        workers = _children(process.pid)
+        time.sleep(0.05)
+    assert len(workers) >= 2, "the metrics ended before their workers were seen"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate()
+    assert process.returncode == cli.EXIT_INTERRUPTED, err
+    assert "interrupted: nothing partial was written" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g"]
+    while any(_alive(w) for w in workers):  # stopped by the parent (asynchronously); no limit on the wall clock
+        time.sleep(0.1)
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():

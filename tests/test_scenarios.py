@@ -217,3 +217,51 @@ def test_evaluation_disposes_of_only_what_can_be_neither_used_nor_stored(tmp_pat
     assert supply["disposed"].to_numpy() == pytest.approx(expected.to_numpy(), abs=1e-6)
     assert supply["disposed"].max() == pytest.approx(40, abs=1e-6)
     assert runner.invoke(cli.main, ["verify", str(folder), "res-evaluation"]).exit_code == 0
+
+
+def test_metrics_in_worker_processes_are_the_serial_metrics(tmp_path):
+    """`--workers 2` spreads the scenarios alone and the agreements' solves over two processes:
+    every figure is the serial one to the last digit (the same models, options and one HiGHS
+    thread each), and the progress names every solve once."""
+    from planner.instance.generate import Shape, generate_instance
+    from planner.studies.evaluate import metric_steps
+
+    folder = generate_instance(tmp_path / "g", 3, 5, 3, 6, seed=4, shape=Shape(agreements=2))
+    out = solve_instance(folder)
+    assert not out.instance.agreements.empty
+    runs = {}
+    for workers in (1, 2):
+        steps: list[str] = []
+        runs[workers] = hedging_metrics(out.instance, out.data, out.plan, out.figures.objective,
+                                        SolveOptions(workers=workers), on_step=steps.append)
+        assert len(steps) == len(set(steps)) == metric_steps(out.data)
+    assert runs[2] == runs[1]
+    assert any(part["contribution"] is not None for deal in runs[1]["agreements"].values()
+               for part in deal["materials"].values())
+
+
+def _fails_on_odd(shared, item):
+    from planner.errors import InfeasibleError
+
+    if item % 2:
+        raise InfeasibleError([f"{shared} {item}"])
+    return item * 10
+
+
+def test_a_solve_failing_in_a_worker_process_raises_its_own_error_here():
+    from planner.processes import in_processes
+
+    assert sorted(in_processes(_fails_on_odd, [0, 2, 4], 2, "shared")) == [(0, 0), (1, 20), (2, 40)]
+    with pytest.raises(InfeasibleError) as caught:
+        list(in_processes(_fails_on_odd, [0, 3], 2, "row"))
+    assert caught.value.reasons == ["row 3"] and caught.value.status == "infeasible" and "row 3" in str(caught.value)
+
+
+def test_cli_says_when_workers_have_nothing_to_share(tmp_path):
+    runner = CliRunner()
+    idle = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", str(tmp_path / "a"), "--workers", "2",
+                                    "--no-decomposition"])
+    assert idle.exit_code == 0 and "--workers shares out" in idle.stderr
+    used = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", str(tmp_path / "b"), "--workers", "2",
+                                    "--no-decomposition", "--metrics"])
+    assert used.exit_code == 0 and "--workers" not in used.stderr and "metrics: 11/11 solves done" in used.stderr

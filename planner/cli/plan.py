@@ -37,7 +37,8 @@ from planner.status import Status
 @solve_flags
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="HiGHS threads [default: HiGHS decides].")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes the decomposition phase solves its blocks in, side by side (same result).")
+              help="Processes the decomposition phase solves its blocks in, side by side, and --metrics its "
+                   "solves (same result).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Solve the decomposition's blocks on this Dask scheduler's workers (tcp://host:8786; same result).")
 @click.option("--force", is_flag=True,
@@ -83,9 +84,11 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
     if inst.ambiguity > 0 and not no_decomposition:
         note(f"note: with ambiguity ({inst.ambiguity:g}) the decomposition phase is not used: branch and bound "
              "solves the whole model")
-    if (workers > 1 or scheduler is not None) and (no_decomposition or inst.ambiguity > 0):
-        note("note: --workers and --scheduler share out the decomposition's blocks; without the phase they are "
-             "not used")
+    if scheduler is not None and (no_decomposition or inst.ambiguity > 0):
+        note("note: --scheduler shares out the decomposition's blocks; without the phase it is not used")
+    elif workers > 1 and (no_decomposition or inst.ambiguity > 0) and not metrics:
+        note("note: --workers shares out the decomposition's blocks and the solves of --metrics; with neither "
+             "here, it is not used")
     from planner.solve.pipeline import solve_instance
 
     progress = Progress(inst.currency)

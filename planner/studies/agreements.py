@@ -50,10 +50,15 @@ def agreement_steps(inst: Instance) -> int:
     return sum(1 + len(gated_materials(inst, g)) for g in inst.agreements["agreement"])
 
 
-def _optimum(inst: Instance, like: ModelData, options: SolveOptions) -> float | None:
-    data = build_model_data(inst)
-    if data.multi_stage != like.multi_stage:  # as the plan was made (--multi-stage)
-        data = with_stages(data, like.multi_stage)
+def _optimum_without(shared: tuple[Instance, bool, SolveOptions], removed: tuple[str, str | None]) -> float | None:
+    """The optimum without agreement g's options (of material m only, when m is given), planned
+    with stages as the plan was (`--multi-stage`); None when that model is infeasible."""
+    inst, multi_stage, options = shared
+    g, m = removed
+    data = build_model_data(without_options(inst, lambda row: row["agreement"] == g
+                                            and (m is None or row["commodity"] == m)))
+    if data.multi_stage != multi_stage:
+        data = with_stages(data, multi_stage)
     try:
         _, plan, _ = solve_data(data, options)
     except InfeasibleError:
@@ -62,22 +67,26 @@ def _optimum(inst: Instance, like: ModelData, options: SolveOptions) -> float | 
 
 
 def agreement_values(inst: Instance, data: ModelData, objective: float, options: SolveOptions,
-                     step: Callable[[str], None] | None = None) -> dict:
+                     step: Callable[[str], None] | None = None, workers: int = 1) -> dict:
     """Per agreement: its fixed cost, worth, break-even price and the part of each material
     (module docstring). A figure is None where the model without those options is infeasible
-    (the deal is then indispensable: a service level or minimum needs it)."""
+    (the deal is then indispensable: a service level or minimum needs it). The solves run on
+    `workers` local processes when above 1 (`planner.studies.evaluate.each_solve`)."""
+    from planner.studies.evaluate import each_solve
+
     step = step or (lambda _: None)
     costs = dict(zip(inst.agreements["agreement"], inst.agreements["fixed_cost"]))
+    removals = [(g, m) for g in sorted(costs) for m in [None, *gated_materials(inst, g)]]
+    optima = dict(zip(removals, each_solve(
+        _optimum_without, (inst, data.multi_stage, options), removals, workers,
+        lambda removed: step(f"without {removed[0]}" + ("" if removed[1] is None else f"'s {removed[1]}")))))
     out: dict = {}
     for g in sorted(costs):
-        without = _optimum(without_options(inst, lambda row, g=g: row["agreement"] == g), data, options)
-        step(f"without {g}")
+        without = optima[g, None]
         worth = None if without is None else without - objective
         parts = {}
         for m in gated_materials(inst, g):
-            alone = _optimum(without_options(inst, lambda row, g=g, m=m: row["agreement"] == g
-                                             and row["commodity"] == m), data, options)
-            step(f"without {g}'s {m}")
+            alone = optima[g, m]
             contribution = None if alone is None else alone - objective
             parts[m] = {"contribution": contribution,
                         "worth_without": None if without is None or alone is None else without - alone}

@@ -18,14 +18,20 @@ grows with each scenario's cost).
   scenarios drawn from the events with another seed; the mean total cost with a 95%
   confidence interval (mean +- 1.96 s / sqrt(n)). Service levels are reported there, not
   enforced, and volume that can be neither used nor stored may be disposed of.
+
+Each of these solves runs HiGHS on one thread. With `SolveOptions.workers` above 1 the
+scenarios alone and the agreements' solves (`planner.studies.agreements`) run on that many
+local processes (`planner.processes.in_processes`), with the same figures: each solve is the
+same model, options and thread, wherever it runs.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -33,10 +39,13 @@ from planner.errors import InfeasibleError
 from planner.instance.data import ModelData, build_model_data, with_scenarios, with_stages
 from planner.instance.instance import Instance
 from planner.model.variant import Variant
+from planner.processes import in_processes
 from planner.results.plan import Figures, Plan, compute_figures, result_tables, risk_measure
 from planner.solve.pipeline import Outcome, solve_data
 from planner.solve.report import SolveReport
 from planner.solve.session import SolveOptions
+
+T = TypeVar("T")
 
 DEFAULT_OUT_OF_SAMPLE = 1000
 
@@ -129,6 +138,37 @@ def _single_scenario(data: ModelData, name: str, availability: dict, price_facto
     return with_scenarios(data, {name: 1.0}, availability, price_factor)
 
 
+def _alone_objective(shared: tuple[ModelData, SolveOptions], s: str) -> float:
+    """The optimum of scenario s alone (wait and see)."""
+    data, options = shared
+    alone = _single_scenario(data, s, {(o, t, s): a for (o, t, s2), a in data.availability.items() if s2 == s},
+                             {(m, t, s): f for (m, t, s2), f in data.price_factor.items() if s2 == s})
+    _, best, _ = solve_data(alone, options)
+    return compute_figures(alone, best).objective
+
+
+def metric_options(options: SolveOptions) -> SolveOptions:
+    """The options of the metrics' solves: quiet, one HiGHS thread, no processes of their own
+    (module docstring)."""
+    return replace(options, progress=None, log=False, threads=1, workers=1, scheduler=None)
+
+
+def each_solve(function: Callable[[Any, T], float | None], shared: object, items: Sequence[T], workers: int,
+               done: Callable[[T], None]) -> list[float | None]:
+    """[function(shared, item) for item in items], on `workers` local processes when above 1;
+    `done(item)` is called as each ends (progress)."""
+    results: list[float | None] = [None] * len(items)
+    if workers > 1 and len(items) > 1:
+        for i, value in in_processes(function, items, workers, shared):
+            results[i] = value
+            done(items[i])
+    else:
+        for i, item in enumerate(items):
+            results[i] = function(shared, item)
+            done(item)
+    return results
+
+
 def _risk_objective(data: ModelData, totals: np.ndarray, probabilities: np.ndarray) -> float:
     return risk_measure(totals, probabilities, data.risk_aversion, data.cvar_alpha, data.ambiguity)[0]
 
@@ -148,15 +188,10 @@ def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: floa
     """EVPI, VSS and the out-of-sample cost of `plan` (see the module docstring); with
     ambiguity, the price of robustness. `best_bound` is the plan's solve's bound; `on_step`
     is called after each of the `metric_steps(data)` solves with what it was."""
-    quiet = replace(options, progress=None, log=False)
+    quiet = metric_options(options)
     step = on_step or (lambda _: None)
-    totals = []
-    for s in data.scenarios:
-        alone = _single_scenario(data, s, {(o, t, s): a for (o, t, s2), a in data.availability.items() if s2 == s},
-                                 {(m, t, s): f for (m, t, s2), f in data.price_factor.items() if s2 == s})
-        _, best, _ = solve_data(alone, quiet)
-        totals.append(compute_figures(alone, best).objective)
-        step(f"scenario {s} alone")
+    totals = each_solve(_alone_objective, (data, quiet), data.scenarios, options.workers,
+                        lambda s: step(f"scenario {s} alone"))
     probabilities = np.array([data.probability[s] for s in data.scenarios])
     wait_and_see = _risk_objective(data, np.array(totals), probabilities)
 
@@ -193,7 +228,7 @@ def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: floa
     if not inst.agreements.empty:
         from planner.studies.agreements import agreement_values
 
-        metrics["agreements"] = agreement_values(inst, data, objective, quiet, step)
+        metrics["agreements"] = agreement_values(inst, data, objective, quiet, step, options.workers)
     return metrics
 
 

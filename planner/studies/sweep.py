@@ -24,7 +24,6 @@ import math
 import os
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from planner.instance.loader import load_instance
 from planner.instance.overrides import apply_values, resolve
 from planner.instance.schema import TABLES
 from planner.options import SolveOptions
-from planner.processes import bind_to_parent
+from planner.processes import in_processes
 from planner.results.folder import SUMMARY_FILE, read_summary, read_table
 from planner.results.ownership import (
     TEMP_PREFIX,
@@ -345,23 +344,12 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
 
 
 def _local(tasks: list, workers: int | None) -> Iterable[str]:
-    if not tasks:
-        return
-    pool = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(tasks)),
-                               initializer=bind_to_parent, initargs=(os.getpid(),))
-    pending = {pool.submit(execute, task) for task in tasks}
-    try:
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                yield future.result()
-    except BaseException:
-        # Ctrl-C or a failure: stop the workers now rather than wait for their runs to end
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    for _, run_id in in_processes(_execute, tasks, workers or os.cpu_count() or 1):
+        yield run_id
+
+
+def _execute(_: object, task: tuple[str, Run, str, SolveOptions]) -> str:
+    return execute(task)
 
 
 def _dask(tasks: list, address: str) -> Iterable[str]:
