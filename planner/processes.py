@@ -70,3 +70,19 @@ def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], wor
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def run_each(function: Callable[[Any, Any], T], shared: object, items: Sequence[object], workers: int,
+             done: Callable[[Any], None] | None = None) -> list[T]:
+    """[function(shared, item) for item in items]: here when `workers` is 1, else on that many
+    processes (`in_processes`); `done(item)` is called as each call ends (progress)."""
+    results: list = [None] * len(items)
+    if workers > 1 and len(items) > 1:
+        calls: Iterator[tuple[int, T]] = in_processes(function, items, workers, shared)
+    else:
+        calls = ((i, function(shared, item)) for i, item in enumerate(items))
+    for i, value in calls:
+        results[i] = value
+        if done is not None:
+            done(items[i])
+    return results

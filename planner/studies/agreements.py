@@ -25,6 +25,7 @@ import pandas as pd
 from planner.errors import InfeasibleError
 from planner.instance.data import ModelData, build_model_data, with_stages
 from planner.instance.instance import Instance
+from planner.processes import run_each
 from planner.results.plan import compute_figures
 from planner.solve.pipeline import solve_data
 from planner.solve.session import SolveOptions
@@ -71,13 +72,11 @@ def agreement_values(inst: Instance, data: ModelData, objective: float, options:
     """Per agreement: its fixed cost, worth, break-even price and the part of each material
     (module docstring). A figure is None where the model without those options is infeasible
     (the deal is then indispensable: a service level or minimum needs it). The solves run on
-    `workers` local processes when above 1 (`planner.studies.evaluate.each_solve`)."""
-    from planner.studies.evaluate import each_solve
-
+    `workers` local processes when above 1 (`planner.processes.run_each`)."""
     step = step or (lambda _: None)
     costs = dict(zip(inst.agreements["agreement"], inst.agreements["fixed_cost"]))
     removals = [(g, m) for g in sorted(costs) for m in [None, *gated_materials(inst, g)]]
-    optima = dict(zip(removals, each_solve(
+    optima = dict(zip(removals, run_each(
         _optimum_without, (inst, data.multi_stage, options), removals, workers,
         lambda removed: step(f"without {removed[0]}" + ("" if removed[1] is None else f"'s {removed[1]}")))))
     out: dict = {}

@@ -21,17 +21,16 @@ grows with each scenario's cost).
 
 Each of these solves runs HiGHS on one thread. With `SolveOptions.workers` above 1 the
 scenarios alone and the agreements' solves (`planner.studies.agreements`) run on that many
-local processes (`planner.processes.in_processes`), with the same figures: each solve is the
+local processes (`planner.processes.run_each`), with the same figures: each solve is the
 same model, options and thread, wherever it runs.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
 
 import numpy as np
 
@@ -39,13 +38,11 @@ from planner.errors import InfeasibleError
 from planner.instance.data import ModelData, build_model_data, with_scenarios, with_stages
 from planner.instance.instance import Instance
 from planner.model.variant import Variant
-from planner.processes import in_processes
+from planner.processes import run_each
 from planner.results.plan import Figures, Plan, compute_figures, result_tables, risk_measure
 from planner.solve.pipeline import Outcome, solve_data
 from planner.solve.report import SolveReport
 from planner.solve.session import SolveOptions
-
-T = TypeVar("T")
 
 DEFAULT_OUT_OF_SAMPLE = 1000
 
@@ -153,22 +150,6 @@ def metric_options(options: SolveOptions) -> SolveOptions:
     return replace(options, progress=None, log=False, threads=1, workers=1, scheduler=None)
 
 
-def each_solve(function: Callable[[Any, T], float | None], shared: object, items: Sequence[T], workers: int,
-               done: Callable[[T], None]) -> list[float | None]:
-    """[function(shared, item) for item in items], on `workers` local processes when above 1;
-    `done(item)` is called as each ends (progress)."""
-    results: list[float | None] = [None] * len(items)
-    if workers > 1 and len(items) > 1:
-        for i, value in in_processes(function, items, workers, shared):
-            results[i] = value
-            done(items[i])
-    else:
-        for i, item in enumerate(items):
-            results[i] = function(shared, item)
-            done(item)
-    return results
-
-
 def _risk_objective(data: ModelData, totals: np.ndarray, probabilities: np.ndarray) -> float:
     return risk_measure(totals, probabilities, data.risk_aversion, data.cvar_alpha, data.ambiguity)[0]
 
@@ -190,7 +171,7 @@ def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: floa
     is called after each of the `metric_steps(data)` solves with what it was."""
     quiet = metric_options(options)
     step = on_step or (lambda _: None)
-    totals = each_solve(_alone_objective, (data, quiet), data.scenarios, options.workers,
+    totals = run_each(_alone_objective, (data, quiet), data.scenarios, options.workers,
                         lambda s: step(f"scenario {s} alone"))
     probabilities = np.array([data.probability[s] for s in data.scenarios])
     wait_and_see = _risk_objective(data, np.array(totals), probabilities)
