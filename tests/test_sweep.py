@@ -138,7 +138,7 @@ def test_a_resumed_sweep_is_the_uninterrupted_sweep_cell_by_cell(tmp_path):
     """A worker keeps its model between runs; what it solved before must not change a run's
     result. Runs solved after others (a resumed sweep, in another order) give the same table
     as one uninterrupted sweep: same plans, same figures. (A generated instance with deals shared
-    by materials: the decomposition, branch and bound and the tie-break stage all run.)"""
+    by materials: the decomposition runs 1 to 10 rounds, and the tie-break stage at lambda = 1.)"""
     from planner.instance.generate import Shape, generate_instance
 
     instance = generate_instance(tmp_path / "g", 4, 10, 6, 20, seed=3, shape=Shape(agreements=2))

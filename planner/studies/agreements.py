@@ -75,16 +75,17 @@ def agreement_values(inst: Instance, data: ModelData, objective: float, options:
     `workers` local processes when above 1 (`planner.processes.run_each`)."""
     step = step or (lambda _: None)
     costs = dict(zip(inst.agreements["agreement"], inst.agreements["fixed_cost"]))
-    removals = [(g, m) for g in sorted(costs) for m in [None, *gated_materials(inst, g)]]
+    gated = {g: gated_materials(inst, g) for g in sorted(costs)}
+    removals = [(g, m) for g, materials in gated.items() for m in [None, *materials]]
     optima = dict(zip(removals, run_each(
         _optimum_without, (inst, data.multi_stage, options), removals, workers,
         lambda removed: step(f"without {removed[0]}" + ("" if removed[1] is None else f"'s {removed[1]}")))))
     out: dict = {}
-    for g in sorted(costs):
+    for g, materials in gated.items():
         without = optima[g, None]
         worth = None if without is None else without - objective
         parts = {}
-        for m in gated_materials(inst, g):
+        for m in materials:
             alone = optima[g, m]
             contribution = None if alone is None else alone - objective
             parts[m] = {"contribution": contribution,
