@@ -114,3 +114,8 @@ def csv_value(value: float) -> float:
     if not _finite(value) or value == 0:
         return value
     return float(f"{value:.{CSV_DIGITS}g}")
+
+
+def csv_values(values: list[float]) -> list[float]:
+    """`csv_value` of each float of a column (NaN, the infinities and 0 as they are)."""
+    return [float(f"{v:.{CSV_DIGITS}g}") if v != 0 and v - v == 0 else v for v in values]

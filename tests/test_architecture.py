@@ -4,6 +4,8 @@
 - `planner.instance`, `planner.results` (verify included) and the command line load
   without HiGHS, Pyomo or matplotlib: `planner --help` and `planner validate` never load them.
 - Every constraint number of docs/model.md is found in exactly one family module.
+- Pyomo is imported only through `planner.model.pyomo_import`, so a solve never loads scipy.stats
+  (more than a second of every command's start).
 """
 
 from __future__ import annotations
@@ -74,10 +76,14 @@ def test_no_import_cycles():
     assert not cycles, f"import cycles: {cycles}"
 
 
+def _printed(code: str) -> list[str]:
+    """What `code` prints when run by a fresh Python in the repository, split into words."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=REPO).stdout.split()
+
+
 def _loaded_after(statement: str) -> set[str]:
-    code = f"import sys; {statement}; print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
-    return set(out.split())
+    return set(_printed(f"import sys; {statement}; print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"))
 
 
 @pytest.mark.parametrize("statement", [
@@ -98,8 +104,33 @@ def test_help_and_validate_load_no_solver_stack():
             "r = CliRunner().invoke(cli.main, ['validate', 'us-critical-minerals']); "
             "assert r.exit_code == 0, r.output; "
             "print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
-    assert not set(out.split()) & {"highspy", "pyomo", "matplotlib"}
+    assert not set(_printed(code)) & {"highspy", "pyomo", "matplotlib"}
+
+
+def test_pyomo_is_imported_only_through_pyomo_import():
+    importers = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name == "pyomo" or name.startswith("pyomo.") for name in names):
+                importers.append(_module_name(path))
+    assert sorted(set(importers)) == ["planner.model.pyomo_import"]
+
+
+def test_a_solve_does_not_load_scipy_stats():
+    """Pyomo's hook would import scipy.stats with scipy (`planner.model.pyomo_import`); the solve
+    goes through the compiler, the decomposition (scipy.sparse) and the plan check."""
+    import pyomo.common.dependencies
+
+    if not hasattr(pyomo.common.dependencies, "_finalize_scipy"):
+        pytest.skip("this Pyomo has no scipy hook to replace")
+    code = ("import sys; from planner.solve.pipeline import solve_instance; "
+            "from planner.instance.bundled import resolve_instance; "
+            "from planner.options import SolveOptions; "
+            "out = solve_instance(resolve_instance('four-suppliers'), SolveOptions(threads=1)); "
+            "assert out.report.has_plan; print('scipy.sparse' in sys.modules, 'scipy.stats' in sys.modules)")
+    assert _printed(code) == ["True", "False"]
 
 
 def test_every_constraint_number_is_in_exactly_one_family_module():

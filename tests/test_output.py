@@ -4,9 +4,11 @@ progress that suits a log file, the README's synopses against --help, and planne
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import click
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -15,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner import cli
-from planner.formatting import csv_value, exact, fixed, gap, money, probability, share, volume
+from planner.formatting import csv_value, csv_values, exact, fixed, gap, money, probability, share, volume
 
 E_NOTATION = re.compile(r"\d[eE][+-]?\d")
 
@@ -46,6 +48,17 @@ def test_formats_by_example():
     assert share(0.352751) == "35.3%" and gap(6e-7) == "0.00006%" and probability(0.0075) == "0.0075"
     assert exact(17342.105263157893) == "17,342.10526"
     assert csv_value(0.12600000000000003) == 0.126 and csv_value(1250.0000000000018) == 1250.0
+
+
+def test_a_column_is_rounded_as_each_of_its_values():
+    """`csv_values` (a whole column, as the CSV writer rounds it) gives `csv_value` of each value,
+    the edge cases included: NaN and the infinities as they are, signed zeros kept."""
+    rng = np.random.default_rng(7)
+    values = [0.0, -0.0, math.nan, math.inf, -math.inf, 5e-324, 1.7976931348623157e308, 0.12600000000000003,
+              -1250.0000000000018, *(rng.uniform(-1, 1, 2000) * 10.0 ** rng.integers(-30, 30, 2000)).tolist()]
+    for value, column in zip(values, csv_values(values)):
+        one = csv_value(value)
+        assert (math.isnan(one) and math.isnan(column)) or repr(one) == repr(column)
 
 
 def test_csv_files_carry_no_float_noise(tmp_path):

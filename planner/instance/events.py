@@ -180,13 +180,14 @@ def generate_scenarios(inst: Instance, method: str = "auto", max_scenarios: int 
     combos.sort(key=lambda cp: (-cp[1], _name(cp[0])))
     total = sum(p for _, p in combos)
     rows, disruptions = [], []
+    records = {event: part.to_dict("records") for event, part in events.groupby("event", sort=False)}
     for combo, probability in combos:
         name = _name(combo)
         chosen = [e for e in combo if e != NONE]
         rows.append({"_row": 0, "scenario": name, "probability": probability / total,
                      "description": " and ".join(chosen) if chosen else "no event"})
         for event in chosen:
-            for rec in events[events["event"] == event].to_dict("records"):
+            for rec in records[event]:
                 disruptions.append({"_row": 0, "scenario": name, "scope": rec["scope"], "name": rec["name"],
                                     "commodity": rec["commodity"], "start_period": rec["start_period"],
                                     "end_period": rec["end_period"], "severity": rec["severity"],

@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Any
 
-import pyomo.environ as pyo
-
 from planner.instance.data import ModelData
+from planner.model.pyomo_import import pyo
 from planner.model.structure import Slack, Structure
 from planner.model.variant import Variant
 

@@ -288,19 +288,23 @@ def exposure_table(data: ModelData, plan: Plan) -> pd.DataFrame:
     for limit in data.limits:
         key = (limit.basis, limit.commodity, limit.scope, limit.name)
         limit_of[key] = min(limit.max_share, limit_of.get(key, 1.0))
+    probability = [data.probability[s] for s in data.scenarios]
     rows = []
     for m in data.commodities:
         scopes = sorted(key for key, opts in data.exposed.items() if any(o in opts for o in data.options_of[m]))
         for t in data.horizon:
             demand = data.demand[m, t]
+            # per option: its expected volume, and what arrives from it in each scenario (for every scope)
+            volume_of = {o: plan.expected_volume(data, o, t) for o in data.options_of[m]}
+            arriving_of = {o: [data.availability.get((o, t, s), 0.0) * plan.x(o, t, s) + plan.spot.get((o, t, s), 0.0)
+                               for s in data.scenarios] for o in data.options_of[m]}
             for scope, name in scopes:
                 exposed = [o for o in data.options_of[m] if o in data.exposed[scope, name]]
-                volume = sum(plan.expected_volume(data, o, t) for o in exposed)
-                arriving = {s: sum(data.availability.get((o, t, s), 0.0) * plan.x(o, t, s)
-                                   + plan.spot.get((o, t, s), 0.0) for o in exposed) for s in data.scenarios}
-                supplied = sum(data.probability[s] * v for s, v in arriving.items())
+                volume = sum(volume_of[o] for o in exposed)
+                arriving = [sum(values) for values in zip(*(arriving_of[o] for o in exposed))]
+                supplied = sum(p * v for p, v in zip(probability, arriving))
                 rows.append((m, data.periods[t], scope, name, volume, demand, _share(volume, demand),
                              limit_of.get(("contracted", m, scope, name), np.nan), supplied, _share(supplied, demand),
-                             _share(max(arriving.values(), default=0.0), demand),
+                             _share(max(arriving, default=0.0), demand),
                              limit_of.get(("supplied", m, scope, name), np.nan)))
     return pd.DataFrame(rows, columns=TABLE_COLUMNS["exposure"])

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from planner.errors import OutputError
-from planner.formatting import csv_value
+from planner.formatting import csv_values
 from planner.results.folder import REPORT_FILE, SUMMARY_FILE, WORKBOOK_FILE, neutralise_formula
 from planner.results.ownership import TEMP_PREFIX, Kind, inspect, read_manifest, record_files, staged_folder
 
@@ -31,11 +31,11 @@ def _json_ready(value: object) -> object:
 
 def write_csv(path: Path, table: pd.DataFrame) -> None:
     """A table as CSV: text cells a spreadsheet would run as a formula are neutralised, and
-    numbers are written rounded to 12 significant digits (`formatting.csv_value`: no float noise)."""
+    numbers are written rounded to 12 significant digits (`formatting.csv_values`: no float noise)."""
     safe = table.copy()
     for col in safe.columns:
         if pd.api.types.is_float_dtype(safe[col]):
-            safe[col] = safe[col].map(csv_value)
+            safe[col] = csv_values(safe[col].tolist())
         elif not pd.api.types.is_numeric_dtype(safe[col]):
             safe[col] = safe[col].map(neutralise_formula)
     safe.to_csv(path, index=False, lineterminator="\n")

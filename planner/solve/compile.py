@@ -9,11 +9,8 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
-from pyomo.core.expr.numvalue import is_constant
-from pyomo.repn import generate_standard_repn
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from planner.model.pyomo_import import LinearStandardFormCompiler, generate_standard_repn, is_constant, pyo
 from planner.model.structure import BuiltModel
 from planner.solve.highs import highs_lp
 

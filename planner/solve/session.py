@@ -27,10 +27,10 @@ from functools import partial
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
 import scipy.sparse as sp
 
 from planner.errors import SolveError
+from planner.model.pyomo_import import pyo
 from planner.model.structure import BuiltModel
 from planner.options import SolveOptions
 from planner.solve import tiebreak

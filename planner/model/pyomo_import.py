@@ -1,0 +1,31 @@
+"""Pyomo, as planner imports it: every planner module takes Pyomo from here.
+
+Pyomo registers a hook (`pyomo.common.dependencies`) that, as soon as anything imports scipy,
+also imports scipy.stats, scipy.integrate and scipy.spatial, which planner never uses: more
+than a second of every command's start (README, "Start-up"). Before Pyomo can resolve scipy,
+this module hands that hook one that imports scipy.sparse only (what Pyomo's standard-form
+compiler uses); Pyomo still imports the other submodules if its code asks for them (they are
+deferred submodules of its scipy). With a Pyomo whose hook is not the one this was written
+for, nothing is changed: the start is slower, the results the same.
+"""
+
+from __future__ import annotations
+
+import pyomo.common.dependencies as _dependencies
+
+
+def _import_scipy_sparse(module: object, available: bool) -> None:
+    if available:
+        import scipy.sparse  # noqa: F401
+
+
+_scipy = getattr(_dependencies, "scipy_available", None)
+if getattr(_scipy, "_callback", None) is getattr(_dependencies, "_finalize_scipy", None) is not None:
+    _scipy._callback = _import_scipy_sparse
+
+import pyomo.environ as pyo  # noqa: E402
+from pyomo.core.expr.numvalue import is_constant  # noqa: E402
+from pyomo.repn import generate_standard_repn  # noqa: E402
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler  # noqa: E402
+
+__all__ = ["LinearStandardFormCompiler", "generate_standard_repn", "is_constant", "pyo"]
