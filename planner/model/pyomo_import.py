@@ -7,6 +7,10 @@ this module hands that hook one that imports scipy.sparse only (what Pyomo's sta
 compiler uses); Pyomo still imports the other submodules if its code asks for them (they are
 deferred submodules of its scipy). With a Pyomo whose hook is not the one this was written
 for, nothing is changed: the start is slower, the results the same.
+
+It imports `pyomo.core` (the modelling components), the standard-form compiler and the linear
+representation, not `pyomo.environ`, which loads every Pyomo plugin (solver interfaces,
+transformations, DAE, GDP), none of which planner uses: a quarter of a second more.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ _scipy = getattr(_dependencies, "scipy_available", None)
 if getattr(_scipy, "_callback", None) is getattr(_dependencies, "_finalize_scipy", None) is not None:
     _scipy._callback = _import_scipy_sparse
 
-import pyomo.environ as pyo  # noqa: E402
+import pyomo.core as pyo  # noqa: E402
 from pyomo.core.expr.numvalue import is_constant  # noqa: E402
 from pyomo.repn import generate_standard_repn  # noqa: E402
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler  # noqa: E402
