@@ -110,12 +110,13 @@ def probability(value: float | None) -> str:
 
 
 def csv_value(value: float) -> float:
-    """`value` rounded to CSV_DIGITS significant digits (written by its shortest repr)."""
-    if not _finite(value) or value == 0:
-        return value
-    return float(f"{value:.{CSV_DIGITS}g}")
+    """`value` rounded to CSV_DIGITS significant digits (written by its shortest repr); anything
+    but a finite number, and 0, as it is."""
+    return csv_values([value])[0] if _finite(value) else value
 
 
 def csv_values(values: list[float]) -> list[float]:
-    """`csv_value` of each float of a column (NaN, the infinities and 0 as they are)."""
+    """Each number of a column (floats: NaN, the infinities and 0 as they are) rounded to
+    CSV_DIGITS significant digits, as one list (the CSV writer rounds whole columns: no call
+    per cell)."""
     return [float(f"{v:.{CSV_DIGITS}g}") if v != 0 and v - v == 0 else v for v in values]

@@ -135,11 +135,19 @@ def _single_scenario(data: ModelData, name: str, availability: dict, price_facto
     return with_scenarios(data, {name: 1.0}, availability, price_factor)
 
 
-def _alone_objective(shared: tuple[ModelData, SolveOptions], s: str) -> float:
-    """The optimum of scenario s alone (wait and see)."""
-    data, options = shared
-    alone = _single_scenario(data, s, {(o, t, s): a for (o, t, s2), a in data.availability.items() if s2 == s},
-                             {(m, t, s): f for (m, t, s2), f in data.price_factor.items() if s2 == s})
+def _by_scenario(table: dict[tuple, float], scenarios: list[str]) -> dict[str, dict[tuple, float]]:
+    """A table keyed (.., .., scenario) split into one table per scenario, its keys as they are."""
+    split: dict[str, dict[tuple, float]] = {s: {} for s in scenarios}
+    for key, value in table.items():
+        split[key[2]][key] = value
+    return split
+
+
+def _alone_objective(shared: tuple[ModelData, SolveOptions, dict, dict], s: str) -> float:
+    """The optimum of scenario s alone (wait and see); `shared` holds the availability and the
+    price factors split by scenario (`_by_scenario`), once for all the scenarios."""
+    data, options, availability, price_factor = shared
+    alone = _single_scenario(data, s, availability[s], price_factor[s])
     _, best, _ = solve_data(alone, options)
     return compute_figures(alone, best).objective
 
@@ -171,8 +179,9 @@ def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: floa
     is called after each of the `metric_steps(data)` solves with what it was."""
     quiet = metric_options(options)
     step = on_step or (lambda _: None)
-    totals = run_each(_alone_objective, (data, quiet), data.scenarios, options.workers,
-                        lambda s: step(f"scenario {s} alone"))
+    split = (_by_scenario(data.availability, data.scenarios), _by_scenario(data.price_factor, data.scenarios))
+    totals = run_each(_alone_objective, (data, quiet, *split), data.scenarios, options.workers,
+                      lambda s: step(f"scenario {s} alone"))
     probabilities = np.array([data.probability[s] for s in data.scenarios])
     wait_and_see = _risk_objective(data, np.array(totals), probabilities)
 
