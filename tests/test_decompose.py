@@ -32,7 +32,15 @@ from planner.instance.data import build_model_data
 from planner.instance.loader import load_instance
 from planner.model.build import create_model
 from planner.solve.decomposition import first, phase, whole
-from planner.solve.decomposition.prices import Prices, fill_agreements, project, project_tail_weights, tail_of
+from planner.solve.decomposition.prices import (
+    Prices,
+    RiskForm,
+    fill_agreements,
+    project,
+    project_tail_weights,
+    tail_of,
+)
+from planner.solve.decomposition.structure import RiskColumns
 from planner.solve.fixings import PhaseFixings
 from planner.solve.highs import RunStatus, new_highs
 from planner.solve.pipeline import solve_instance
@@ -40,7 +48,8 @@ from planner.solve.scaling import choose_scales, scale_data
 from planner.solve.session import HighsSession, SolveOptions
 
 PROPERTY = examples(40)
-SHAPES = st.fixed_dictionaries({"aversion": st.sampled_from([0.0, 0.3, 1.0]), "binding_budget": st.booleans()})
+SHAPES = st.fixed_dictionaries({"aversion": st.sampled_from([0.0, 0.3, 1.0]), "binding_budget": st.booleans(),
+                                 "ambiguity": st.sampled_from([None, 0.3])})
 
 
 def _two_materials(tmp_path_factory, seed: int, shape: dict):
@@ -49,7 +58,7 @@ def _two_materials(tmp_path_factory, seed: int, shape: dict):
                              relaxed=True, **shape)
     expected = reference_optimum(folder)
     assert expected is not None, "a relaxed instance always has a plan"
-    event(f"aversion {shape['aversion']}, binding budget {shape['binding_budget']}")
+    event(f"aversion {shape['aversion']}, binding budget {shape['binding_budget']}, ambiguity {shape.get('ambiguity')}")
     return folder, expected
 
 
@@ -86,6 +95,81 @@ def test_a_plans_tail_weights_maximise_its_cvar_sum(costs, alpha, tie_seed):
     assert recourse @ nu == pytest.approx(-best.fun, rel=1e-9, abs=1e-12)
 
 
+def _worst_case_form(p: np.ndarray, lam: float, alpha: float, delta: float) -> tuple[RiskForm, np.ndarray]:
+    """The risk rows' form of a model with ambiguity delta over probabilities p (docs/model.md
+    3.5), as the compiled model has it (unit coefficients), and its costs: columns eta, e_s (at
+    lambda > 0), rho, beta_s, gamma_s."""
+    k = len(p) if lam > 0 else 0
+    ids = iter(range(2 + 3 * len(p) + k))
+    take = lambda n: np.array([next(ids) for _ in range(n)], dtype=int)  # noqa: E731
+    columns = RiskColumns(take(1 if k else 0), take(k), take(1), take(len(p)), take(len(p)))
+    costs = np.zeros(len(columns.all))
+    costs[columns.value_at_risk] = lam
+    costs[columns.worst_level] = 1.0
+    costs[columns.worst_above] = np.minimum(1.0, p * (1 + delta))
+    costs[columns.worst_below] = -p * (1 - delta)
+    kappa = np.full(len(p), lam / (1 - alpha) if k else 0.0)
+    return RiskForm(columns, k, len(p), 1.0, np.ones(len(p)), np.ones(len(p)), kappa, True), costs
+
+
+def _in_the_price_set(nu: np.ndarray, p: np.ndarray, lam: float, alpha: float, delta: float) -> None:
+    """pi in {p (1 - delta) <= pi <= min(1, p (1 + delta)), sum 1};
+    mu in {0 <= mu <= lambda pi / (1 - alpha), sum lambda}."""
+    k = len(p) if lam > 0 else 0
+    mu, pi = nu[:k], nu[k:]
+    assert (pi >= p * (1 - delta) - 1e-12).all() and (pi <= np.minimum(1.0, p * (1 + delta)) + 1e-12).all()
+    assert pi.sum() == pytest.approx(1.0, abs=1e-12)
+    if k:
+        assert (mu >= 0).all() and (mu <= lam * pi / (1 - alpha) + 1e-12).all()
+        assert mu.sum() == pytest.approx(lam, abs=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(costs=st.lists(st.integers(-2, 4), min_size=1, max_size=10), lam=st.sampled_from([0.0, 0.3, 1.0]),
+       alpha=st.sampled_from([0.0, 0.5, 0.9]), delta=st.sampled_from([0.1, 0.3, 1.0]), seed=st.integers(0, 1000))
+def test_a_plans_worst_case_weights_maximise_its_risk(costs, lam, alpha, delta, seed):
+    """RiskForm.supporting with ambiguity: (pi, mu) in the price set, and the maximiser of what
+    the blocks are charged, sum_s ((1 - lambda) pi_s + mu_s) R_s, over the whole set (by the LP,
+    scipy): the worst case over P of (1 - lambda) E[R] + lambda CVaR(R), ties in any order."""
+    from scipy.optimize import linprog
+
+    recourse = np.array(costs, dtype=float) * 1.5
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.ones(len(costs)))
+    form, c = _worst_case_form(p, lam, alpha, delta)
+    nu = form.supporting(c, recourse, rng.uniform(0, 1, form.count))
+    _in_the_price_set(nu, p, lam, alpha, delta)
+    k, n = form.tail_count, len(p)
+    weight = (1 - lam) * nu[k:] + (nu[:k] if k else 0.0)
+    # the LP over (pi, mu): max sum ((1 - lambda) pi + mu) R
+    objective = -np.concatenate([(1 - lam) * recourse, recourse if k else []])
+    a_eq = [np.concatenate([np.ones(n), np.zeros(k)])] + ([np.concatenate([np.zeros(n), np.ones(k)])] if k else [])
+    a_ub = np.hstack([-form.kappa[:, None] * np.eye(n), np.eye(n)]) if k else None
+    best = linprog(objective, A_ub=a_ub, b_ub=np.zeros(n) if k else None, A_eq=np.array(a_eq),
+                   b_eq=[1.0] + ([lam] if k else []),
+                   bounds=[(a, b) for a, b in zip(p * (1 - delta), np.minimum(1.0, p * (1 + delta)))] + [(0, None)] * k)
+    assert best.status == 0
+    assert weight @ recourse == pytest.approx(-best.fun, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(weights=st.lists(st.floats(-1, 10), min_size=2, max_size=24), lam=st.sampled_from([0.0, 0.3, 1.0]),
+       alpha=st.sampled_from([0.0, 0.5, 0.9]), delta=st.sampled_from([0.1, 0.3, 1.0]), seed=st.integers(0, 1000))
+def test_worst_case_prices_are_projected_into_their_set(weights, lam, alpha, delta, seed):
+    """RiskForm.project and RiskForm.plain land in the price set from any starting point; the
+    plain prices are the given probabilities (delta < 1) and tail weights in proportion to them."""
+    p = np.random.default_rng(seed).dirichlet(np.ones(len(weights) // 2 if lam > 0 else len(weights)))
+    form, c = _worst_case_form(p, lam, alpha, delta)
+    nu = np.resize(np.array(weights), form.count)
+    _in_the_price_set(form.project(nu, c), p, lam, alpha, delta)
+    plain = form.plain(c)
+    _in_the_price_set(plain, p, lam, alpha, delta)
+    if delta < 1:
+        assert plain[form.tail_count:] == pytest.approx(p, rel=1e-9, abs=1e-15)
+        if form.tail_count:
+            assert plain[:form.tail_count] == pytest.approx(lam * p, rel=1e-9, abs=1e-15)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_filling_the_agreements_prices_never_lowers_the_bound(tmp_path, seed):
     """fill_agreements raises each agreement's copies' prices to its cost at those prices; the
@@ -102,7 +186,7 @@ def test_filling_the_agreements_prices_never_lowers_the_bound(tmp_path, seed):
     for _ in range(3):
         drawn = Prices(rng.uniform(0, 1, len(d.s.linking_rows)),
                        {key: float(rng.uniform(0, 0.2) * c.objective[key[1]]) for key in d.s.links})
-        projected = project(drawn, d.s, c.objective)
+        projected = project(drawn, d.form, c.objective)
         filled = fill_agreements(projected, d.s, c.objective, d.normalised)
 
         def bound(prices: Prices) -> float:
@@ -118,10 +202,12 @@ def test_filling_the_agreements_prices_never_lowers_the_bound(tmp_path, seed):
             assert sum(v for (_, h), v in filled.copies.items() if h == g) >= cap - 1e-12
 
 
-@pytest.mark.parametrize("seed, budget", [(0, 1.0), (1, 1.0), (0, 0.1)])
-def test_the_blocks_plans_put_together_start_the_completion(tmp_path, seed, budget):
+@pytest.mark.parametrize("seed, budget, ambiguity", [(0, 1.0, 0.0), (1, 1.0, 0.0), (0, 0.1, 0.0), (1, 1.0, 0.3),
+                                                     (0, 0.1, 0.3)])
+def test_the_blocks_plans_put_together_start_the_completion(tmp_path, seed, budget, ambiguity):
     """whole.put_together: the blocks' plans at first prices make a whole plan with the union's
-    integer values that holds every row of the whole model but the budget; the completion LP
+    integer values that holds every row of the whole model but the budget (the worst-case rows
+    of an ambiguity set too); the completion LP
     started from it (HiGHS has no basis yet) ends as the one from scratch: at the same LP
     optimum under a budget that does not bind (1.0: every fixed cost), and both without a plan
     or both at the same optimum under one that may (0.1)."""
@@ -131,26 +217,28 @@ def test_the_blocks_plans_put_together_start_the_completion(tmp_path, seed, budg
     from planner.solve.decomposition.prices import plain
     from planner.solve.incumbent import Incumbent
 
-    folder = generate_instance(tmp_path / "gen", 3, 6, 4, 8, seed=seed, shape=Shape(agreements=2, budget=budget))
+    folder = generate_instance(tmp_path / "gen", 3, 6, 4, 8, seed=seed,
+                               shape=Shape(agreements=2, budget=budget, ambiguity=ambiguity))
     data = build_model_data(load_instance(folder))
     completed = []
     for with_start in (True, False):
         session = HighsSession(create_model(scale_data(data, choose_scales(data))), SolveOptions(), planning=True)
         d, c, h = session.decomposition, session.compiled, session.highs
         assert d is not None and not h.getBasis().valid
+        assert d.form.worst_count == (8 if ambiguity else 0)
         ints = d.s.integer.astype(np.int32)
         h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
         best = Incumbent(c.objective, c.objective_offset)
         run = phase.PhaseRun(d, h, c.lp, c.objective, c.objective_offset,
                              lambda: new_highs(SolveOptions(), log=False), None, time.perf_counter, best)
-        assert run.price(plain(d.s, c.objective), run.block_solvers(1e-6)) is not None
+        assert run.price(plain(d.s, d.form, c.objective), run.block_solvers(1e-6)) is not None
         union = whole.union_plan(run)
         start = whole.put_together(run, union)
         a = c.lp.a_matrix_
         matrix = sp.csc_matrix((a.value_, a.index_, a.start_), shape=(c.lp.num_row_, c.lp.num_col_))
         activity = matrix @ start
         held = np.ones(c.lp.num_row_, dtype=bool)
-        held[d.s.linking_rows[d.s.tail_count:]] = False  # the budget row
+        held[d.s.linking_rows[d.form.count:]] = False  # the budget row
         tolerance = 1e-7 * np.maximum(1.0, np.abs(activity))
         assert (activity[held] >= np.asarray(c.lp.row_lower_)[held] - tolerance[held]).all()
         assert (activity[held] <= np.asarray(c.lp.row_upper_)[held] + tolerance[held]).all()
@@ -433,7 +521,8 @@ def test_the_first_prices_are_the_same_with_one_and_two_workers(tmp_path):
         assert found[0][2] == other[2] > 0
 
 
-def test_the_lp_relaxation_from_the_blocks_start_has_the_optimum_from_scratch(tmp_path, monkeypatch):
+@pytest.mark.parametrize("ambiguity", [0.0, 0.3])
+def test_the_lp_relaxation_from_the_blocks_start_has_the_optimum_from_scratch(tmp_path, monkeypatch, ambiguity):
     """first.relaxed_start: every row but the budget holds at the blocks' LP plans put together,
     and the basis put together from their bases has one basic status per row. The LP relaxation
     from that basis, and from the plan when the basis does not fit (HiGHS would crash on it, so
@@ -441,7 +530,7 @@ def test_the_lp_relaxation_from_the_blocks_start_has_the_optimum_from_scratch(tm
     iterations (the point of it); from the basis in fewer than from the plan."""
     from planner.instance.generate import Shape, generate_instance
 
-    folder = generate_instance(tmp_path / "gen", 6, 15, 8, 30, seed=1, shape=Shape(agreements=2))
+    folder = generate_instance(tmp_path / "gen", 6, 15, 8, 30, seed=1, shape=Shape(agreements=2, ambiguity=ambiguity))
     figures = {}
     put_together_basis = whole.put_together_basis
     for start in ("basis", "plan", "scratch"):
@@ -459,9 +548,9 @@ def test_the_lp_relaxation_from_the_blocks_start_has_the_optimum_from_scratch(tm
                 activity = d.block_matrices[b] @ plan[block.all_columns]
                 assert np.all(activity <= run.row_upper[block.rows] + 1e-7)
                 assert np.all(activity >= run.row_lower[block.rows] - 1e-7)
-            tail, rows = d.s.tail_count, d.s.linking_rows[:d.s.tail_count]
-            activity = d.linking_matrix[:tail] @ plan
-            assert tail > 0 and np.all(activity <= run.row_upper[rows] + 1e-7)
+            risk, rows = d.form.count, d.s.linking_rows[:d.form.count]  # the tail and worst-case rows
+            activity = d.linking_matrix[:risk] @ plan
+            assert risk == (60 if ambiguity else 30) and np.all(activity <= run.row_upper[rows] + 1e-7)
             assert np.all(activity >= run.row_lower[rows] - 1e-7)
             assert len(basis.col_status) == len(plan) and len(basis.row_status) == len(run.row_lower)
             basic = highspy.HighsBasisStatus.kBasic
@@ -518,10 +607,10 @@ def test_blocks_solved_by_any_worker_give_the_serial_plans(tmp_path):
     blocks = d.s.blocks
     assert len(blocks) == 4 and all(block.has_integers for block in blocks)
     rng = np.random.default_rng(0)
-    first_prices = plain(d.s, c.objective)
+    first_prices = plain(d.s, d.form, c.objective)
     rounds = [run.block_tasks(project(Prices(first_prices.rows * rng.uniform(0.5, 1.5, len(first_prices.rows)),
                                              {key: value * float(rng.uniform(0, 2))
-                                              for key, value in first_prices.copies.items()}), d.s, c.objective))
+                                              for key, value in first_prices.copies.items()}), d.form, c.objective))
               for _ in range(3)]
 
     pool = BlockPool(lambda b: run.block_solver(b, 1e-6), [len(blk.all_columns) for blk in blocks],
@@ -571,7 +660,7 @@ def test_a_block_task_out_of_time_does_not_start(tmp_path):
 
     folder = generate_instance(tmp_path / "gen", 3, 5, 3, 4, seed=0)
     run, c = _phase_run(folder)
-    task = run.block_tasks(plain(run.decomposition.s, c.objective))[0]
+    task = run.block_tasks(plain(run.decomposition.s, run.decomposition.form, c.objective))[0]
     h = run.block_solver(0, 1e-6)
     for seconds in (0.0, -5.0):
         result = in_own_thread(lambda seconds=seconds: solve_block(h, dataclasses.replace(task, seconds=seconds), True))
@@ -737,7 +826,7 @@ def test_a_worker_that_dies_ends_the_wait_with_an_error(tmp_path):
     folder = generate_instance(tmp_path / "gen", 3, 5, 3, 4, seed=0)
     run, c = _phase_run(folder)
     d = run.decomposition
-    prices = plain(d.s, c.objective)
+    prices = plain(d.s, d.form, c.objective)
     reduced = c.objective + d.normalised.T @ prices.rows
     tasks = [BlockTask(b, np.concatenate([reduced[block.columns], [prices.copies.get((b, g), 0.0)
                                                                   for g in block.copies]]), None)
@@ -863,12 +952,13 @@ def test_binaries_fixed_for_the_tiebreak_are_shared_by_every_plan_within_the_cap
 
 
 @PROPERTY
-@given(seed=st.integers(min_value=0, max_value=10**9), budget=st.booleans())
-def test_tiebreak_with_the_phase_fixings_agrees_with_branch_and_bound(tmp_path_factory, seed, budget):
+@given(seed=st.integers(min_value=0, max_value=10**9), budget=st.booleans(), ambiguity=st.sampled_from([None, 0.3]))
+def test_tiebreak_with_the_phase_fixings_agrees_with_branch_and_bound(tmp_path_factory, seed, budget, ambiguity):
     """At lambda = 1 the tie-break stage after the phase (its binaries shared by every plan within
     the cap fixed) ends with the least expected cost the stage finds without the phase (branch
     and bound on the whole model, nothing fixed), at the same objective."""
-    folder, expected = _two_materials(tmp_path_factory, seed, {"aversion": 1.0, "binding_budget": budget})
+    folder, expected = _two_materials(tmp_path_factory, seed, {"aversion": 1.0, "binding_budget": budget,
+                                                               "ambiguity": ambiguity})
     exact = SolveOptions(mip_gap=1e-9)
     with_phase = solve_instance(folder, exact)
     without = solve_instance(folder, dataclasses.replace(exact, decomposition=False))

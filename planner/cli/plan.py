@@ -81,12 +81,9 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
          f"{len(inst.periods)} periods) with HiGHS, gap {mip_gap:g}"
          + (f", time limit {time_limit:g} s" if time_limit else "")
          + (f", node limit {node_limit:,}" if node_limit else "") + " ...")
-    if inst.ambiguity > 0 and not no_decomposition:
-        note(f"note: with ambiguity ({inst.ambiguity:g}) the decomposition phase is not used: branch and bound "
-             "solves the whole model")
-    if scheduler is not None and (no_decomposition or inst.ambiguity > 0):
+    if scheduler is not None and no_decomposition:
         note("note: --scheduler shares out the decomposition's blocks; without the phase it is not used")
-    elif workers > 1 and (no_decomposition or inst.ambiguity > 0) and not metrics:
+    elif workers > 1 and no_decomposition and not metrics:
         note("note: --workers shares out the decomposition's blocks and the solves of --metrics; with neither "
              "here, it is not used")
     from planner.solve.pipeline import solve_instance
@@ -188,6 +185,8 @@ def verify(instance: str, results: Path, as_json: bool) -> None:
               help="Random seed: the same seed writes the same files.")
 @click.option("--aversion", type=FiniteFloat(0.0, 1.0), default=0.3, show_default=True,
               help="Risk aversion lambda of the instance (1: CVaR only).")
+@click.option("--ambiguity", type=FiniteFloat(0.0, 1.0), default=0.0, show_default=True,
+              help="Ambiguity delta of the instance: each probability trusted to within this share.")
 @click.option("--budget-share", type=FiniteFloat(0.0, 1.0), default=None,
               help="A fixed-cost budget of this share of all fixed costs (0.1 binds) [default: none].")
 @click.option("--shared-agreements", type=click.IntRange(min=0), default=0, show_default=True,
@@ -197,14 +196,15 @@ def verify(instance: str, results: Path, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace a folder planner generated, even if its files changed since.")
 @guard
 def generate(out: Path, commodities: int, options: int, periods: int, scenarios: int, seed: int,
-             aversion: float, budget_share: float | None, shared_agreements: int, events: int,
-             force: bool) -> None:
+             aversion: float, ambiguity: float, budget_share: float | None, shared_agreements: int,
+             events: int, force: bool) -> None:
     """Write a random but plausible instance of the given size and family into the folder OUT."""
     from planner.instance.generate import Shape, generate_instance
     from planner.results.ownership import check_location
 
     check_location(out, option="OUT")
-    shape = Shape(aversion=aversion, budget=budget_share, agreements=shared_agreements, events=events)
+    shape = Shape(aversion=aversion, ambiguity=ambiguity, budget=budget_share, agreements=shared_agreements,
+                  events=events)
     generate_instance(out, commodities, options, periods, scenarios, seed, force=force, shape=shape)
     click.echo(f"{out}: {commodities} materials x {options} options x {periods} periods x {scenarios} scenarios")
 

@@ -47,6 +47,7 @@ class Shape:
     """The family of a generated instance (`planner generate` switches): by default the ladder's.
 
     - `aversion`: lambda (default 0.3);
+    - `ambiguity`: delta, each scenario probability trusted to within this share (default 0);
     - `budget`: a fixed-cost budget of this share of every option's and agreement's fixed cost
       (0.1 binds on the ladder's M, seeds 0-2: its unconstrained plan spends 13% at seed 0; L's less);
     - `agreements`: extra deals, each gating the options of one country across every material
@@ -56,6 +57,7 @@ class Shape:
     """
 
     aversion: float = 0.3
+    ambiguity: float = 0.0
     budget: float | None = None
     agreements: int = 0
     events: int = 0
@@ -63,6 +65,7 @@ class Shape:
     def switches(self) -> str:
         """The `planner generate` switches that give this shape ("" for the default)."""
         parts = [f" --aversion {self.aversion:g}" if self.aversion != 0.3 else "",
+                 f" --ambiguity {self.ambiguity:g}" if self.ambiguity else "",
                  f" --budget-share {self.budget:g}" if self.budget is not None else "",
                  f" --shared-agreements {self.agreements}" if self.agreements else "",
                  f" --events {self.events}" if self.events else ""]
@@ -94,7 +97,8 @@ def _write_instance(out: Path, commodities: int, options: int, periods: int, sce
         f'description = "planner generate --commodities {commodities} --options {options} --periods {periods} '
         f'--scenarios {scenarios} --seed {seed}{shape.switches()}"\n'
         f"periods = [{', '.join(repr(p).replace(chr(39), chr(34)) for p in labels)}]\n"
-        f"discount_rate = 0.03\n\n[risk]\naversion = {shape.aversion:g}\ncvar_alpha = 0.9\n", encoding="utf-8")
+        f"discount_rate = 0.03\n\n[risk]\naversion = {shape.aversion:g}\ncvar_alpha = 0.9\n"
+        + (f"ambiguity = {shape.ambiguity:g}\n" if shape.ambiguity else ""), encoding="utf-8")
     _write(out / "countries.csv", ["country", "bloc", "risk"], [list(c) for c in COUNTRIES])
 
     base_demand = {m: rng.uniform(100, 1000) for m in mats}

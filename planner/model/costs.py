@@ -39,7 +39,8 @@ of the max over p gives, with K out of the rows as before (sum p = 1):
              e_s >= R_s - eta,  e_s, beta_s, gamma_s >= 0,  rho free
 
 (without the e_s at lambda = 0). At delta = 0 its optimum is the nominal one; the nominal
-model is then built as above, unchanged. l_s and u_s are mutable Params.
+model is then built as above, unchanged. l_s and u_s are mutable Params. The worst-case rows
+and rho, beta_s, gamma_s link the materials as the tail rows do (`planner.model.structure`).
 
 Multi-stage (docs/model.md section 3.6): the volumes differ by scenario, so there is no K;
 each scenario has its own R_ms, which holds its contracted volumes at their delivered cost,
@@ -143,9 +144,9 @@ def _worst_case_objective(b: ModelBuilder, data: ModelData, lam: Any, alpha: Any
                                                      for s in data.scenarios}, index=data.scenarios)
     upper = b.param("ambiguity_upper", lambda data: {s: min(1.0, data.probability[s] * (1 + data.ambiguity))
                                                      for s in data.scenarios}, index=data.scenarios)
-    rho = b.var("worst_case_level", None, Domain.REAL)
-    beta = b.var("worst_case_above", data.scenarios)
-    gamma = b.var("worst_case_below", data.scenarios)
+    rho = b.structure.worst_case_level = b.var("worst_case_level", None, Domain.REAL)
+    beta = b.structure.worst_case_above = b.var("worst_case_above", data.scenarios)
+    gamma = b.structure.worst_case_below = b.var("worst_case_below", data.scenarios)
     objective = b.fixed_cost + contract_cost + rho + sum(upper[s] * beta[s] - lower[s] * gamma[s]
                                                          for s in data.scenarios)
     if data.risk_aversion > 0:

@@ -5,8 +5,9 @@ docs/model.md section 3.2), its objectives, and its `Structure`:
 
 - `first_stage`: the variables decided once for every scenario (z, w, x), which an
   evaluation fixes and a MIP start gives;
-- the rows and columns that link the materials (the CVaR tail rows, the budget row; the
-  value at risk, the tail excesses and the agreements signed) and the links z_o <= w_g:
+- the rows and columns that link the materials (the CVaR tail rows, the worst-case rows of an
+  ambiguity set, the budget row; the value at risk, the tail excesses, the worst case's
+  columns and the agreements signed) and the links z_o <= w_g:
   without them the model falls apart into one block per material (`planner.solve.decomposition`);
 - `material_costs`: each material's recourse cost R_ms, which marks its block;
 - `slacks`: the priced slacks of the elastic model, each with its family and weight;
@@ -46,18 +47,23 @@ class Structure:
     agreement_links: Any = None  # z_o <= w_g, constraint 2
     material_costs: Any = None  # R_ms
     worst_case_rows: Any = None  # the ambiguity set's rows (docs/model.md 3.5): they link the materials too
+    worst_case_level: Any = None  # rho (linking)
+    worst_case_above: Any = None  # beta_s (linking)
+    worst_case_below: Any = None  # gamma_s (linking)
     slacks: list[Slack] = field(default_factory=list)
     parameters: list[tuple[Any, Callable[[ModelData], Any]]] = field(default_factory=list)
 
     @property
     def linking_rows(self) -> list[Any]:
-        """Rows that sum over materials: the tail rows first, then the budget row."""
-        return [row for row in (self.tail_rows, self.budget_row) if row is not None]
+        """Rows that sum over materials: the tail rows, the worst-case rows, the budget row."""
+        return [row for row in (self.tail_rows, self.worst_case_rows, self.budget_row) if row is not None]
 
     @property
     def linking_columns(self) -> list[Any]:
-        """Columns shared by materials: the value at risk, the tail excesses, the agreements."""
-        return [var for var in (self.value_at_risk, self.tail_excess, self.agreements) if var is not None]
+        """Columns shared by materials: the value at risk, the tail excesses, the worst case's level,
+        its excesses above and below, the agreements."""
+        return [var for var in (self.value_at_risk, self.tail_excess, self.worst_case_level, self.worst_case_above,
+                                self.worst_case_below, self.agreements) if var is not None]
 
 
 @dataclass

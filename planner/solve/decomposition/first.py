@@ -71,7 +71,7 @@ def relaxed_start(run: PhaseRun, blocks: list[highspy.Highs]) -> Start | None:
     docstring), or None when a block's LP has no optimum (out of time: the LP relaxation then
     starts from scratch and meets the same limit)."""
     s = run.decomposition.s
-    prices = run.filled(plain(s, run.costs))
+    prices = run.filled(plain(s, run.decomposition.form, run.costs))
     results = run.solve_blocks([replace(task, relax=True) for task in run.block_tasks(prices)], blocks)
     if len(results) < len(s.blocks) or not all(result.ok for result in results.values()):
         return None

@@ -28,13 +28,12 @@ from planner.solve.decomposition.master import solve_master
 from planner.solve.decomposition.pool import WORKER_NICE, BlockPool
 from planner.solve.decomposition.prices import (
     Prices,
+    RiskForm,
     blend,
     fill_agreements,
     from_duals,
     plain,
     project,
-    tail_box,
-    tail_of,
 )
 from planner.solve.decomposition.restricted import restricted_mip, support
 from planner.solve.decomposition.structure import Structure
@@ -83,11 +82,9 @@ class Decomposition:
         self.normalised = (sp.diags(self.sign) @ self.linking_matrix).tocsr()
         self.block_matrices = [matrix[b.rows][:, b.all_columns].tocsc() for b in structure.blocks]
         self.block_linking = [self.linking_matrix[:, b.columns].tocsr() for b in structure.blocks]
-        tail, k = self.normalised[:structure.tail_count], structure.tail_count
-        cols = structure.linking_columns
-        # the form the bound relies on: eta and e_s enter tail row s as -eta - e_s
-        self.valid = k == 0 or (np.allclose(tail[:, cols[:1]].toarray(), -1.0)
-                                and np.allclose(tail[:, cols[1:1 + k]].toarray(), -np.eye(k)))
+        # the form the bound relies on: how eta, e_s, rho, beta_s and gamma_s enter the risk rows
+        self.form = RiskForm.of(structure, self.normalised)
+        self.valid = self.form.valid
 
     def run(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float, gap: float,
             new_highs: Callable[[], highspy.Highs], deadline: float | None, clock: Callable[[], float],
@@ -119,11 +116,11 @@ class Decomposition:
                  new_highs: Callable[[], highspy.Highs], clock: Callable[[], float]) -> float | None:
         """The Lagrangian bound L(q, beta, nu) at the given multipliers (model units), after
         projecting them onto the set where it holds: `linking_prices` per linking row (tail
-        rows, then the budget row), `agreement_prices` per (block, agreement column) copy.
+        rows, worst-case rows, then the budget row), `agreement_prices` per (block, agreement column) copy.
         None when a block has no optimum."""
         phase = PhaseRun(self, h, lp, costs, offset, new_highs, None, clock, Incumbent(costs, offset))
         prices = project(Prices(np.asarray(linking_prices, dtype=float), dict(agreement_prices)),
-                                 self.s, costs)
+                         self.form, costs)
         priced = phase.price(prices, phase.block_solvers(1e-9))
         return None if priced is None else priced.lower
 
@@ -178,10 +175,12 @@ class PhaseRun:
                 if not first.lp_relaxation(self, h, blocks):
                     return None
                 solution = h.getSolution()
-                prices = project(from_duals(np.asarray(solution.row_dual), s, self.decomposition.sign), s, self.costs)
+                prices = project(from_duals(np.asarray(solution.row_dual), s, self.decomposition.sign),
+                                 self.decomposition.form, self.costs)
                 signing = np.asarray(solution.col_value)[s.agreements] >= 0.5
             else:
-                prices, signing = plain(s, self.costs), np.zeros(len(s.agreements), dtype=bool)
+                prices = plain(s, self.decomposition.form, self.costs)
+                signing = np.zeros(len(s.agreements), dtype=bool)
             return self.rounds(self.filled(prices), signing, blocks, gap, started, progress, log)
 
     @contextlib.contextmanager
@@ -266,7 +265,7 @@ class PhaseRun:
                 if master is None or self.out_of_reach(master[2], gap):
                     break
             master_prices, signing, _ = master
-            prices = self.filled(project(blend(best_prices, master_prices), s, self.costs))
+            prices = self.filled(project(blend(best_prices, master_prices), self.decomposition.form, self.costs))
             plan_priced = plan_prices_help and best.plan is not None and best.upper < priced_upper
             if plan_priced:  # a new best plan: price what it does (filled prices stay filled)
                 prices, priced_upper = self.supporting(prices, best.plan), best.upper
@@ -280,15 +279,15 @@ class PhaseRun:
 
     def supporting(self, prices: Prices, plan: np.ndarray) -> Prices:
         """Prices that `plan` satisfies the optimality conditions for, where it decides them:
-        the tail weights on its costliest scenarios (`prices.tail_of`, ties broken by the
-        weights of `prices`), and each agreement it signs paid for only by the blocks that use
+        the risk rows' weights on its costliest scenarios (`RiskForm.supporting`, ties broken by
+        the weights of `prices`), and each agreement it signs paid for only by the blocks that use
         it (what the other blocks' copies carried moved to them, in proportion: each agreement's
-        sum, and so filled prices, unchanged; the tail rows hold no agreement, so its cap too)."""
+        sum, and so filled prices, unchanged; the risk rows hold no agreement, so its cap too)."""
         d = self.decomposition
-        s, k = d.s, d.s.tail_count
+        s, k = d.s, d.form.count
         rows = prices.rows.copy()
         if k:
-            rows[:k] = tail_of(whole.tail_excess(self, plan), *tail_box(s, self.costs), ties=prices.rows[:k])
+            rows[:k] = d.form.supporting(self.costs, whole.scenario_recourse(self, plan), prices.rows[:k])
         copies = dict(prices.copies)
         for g, keys in s.agreement_copies.items():
             users = [key for key in keys if self.uses(key[0], g, plan)]

@@ -1,10 +1,11 @@
 """The blocks of a compiled planning model: one per material, once its links are taken out.
 
-The model declares what links the materials (`planner.model.structure`): the CVaR tail rows
-and the budget row, the value at risk, tail excesses and agreements signed, and the links
-z_o <= w_g. Without them the compiled matrix falls apart into connected parts; each part
-holding a material's recourse cost is that material's block, and the other parts form one
-block more. Each agreement gets a copy w^b_g in every block it gates.
+The model declares what links the materials (`planner.model.structure`): the CVaR tail rows,
+the worst-case rows of an ambiguity set and the budget row; the value at risk, the tail
+excesses, the worst case's level and excesses, the agreements signed; the links z_o <= w_g.
+Without them the compiled matrix falls apart into connected parts; each part holding a
+material's recourse cost is that material's block, and the other parts form one block more.
+Each agreement gets a copy w^b_g in every block it gates.
 """
 
 from __future__ import annotations
@@ -34,16 +35,40 @@ class Block:
 
 
 @dataclass
+class RiskColumns:
+    """The columns of the risk measure's linking rows, each array in the order of its rows
+    (docs/model.md 3.4 and 3.5; empty where the model has none)."""
+
+    value_at_risk: np.ndarray  # eta: one column at lambda > 0
+    tail_excess: np.ndarray  # e_s, one per tail row
+    worst_level: np.ndarray  # rho: one column with ambiguity
+    worst_above: np.ndarray  # beta_s, one per worst-case row
+    worst_below: np.ndarray  # gamma_s, one per worst-case row
+
+    @property
+    def all(self) -> np.ndarray:
+        return np.concatenate([self.value_at_risk, self.tail_excess, self.worst_level, self.worst_above,
+                               self.worst_below])
+
+
+@dataclass
 class Structure:
     """Where the links are in the compiled model, and the blocks without them."""
 
     blocks: list[Block]
-    linking_rows: np.ndarray  # tail rows (one per scenario), then the budget row if any
+    linking_rows: np.ndarray  # tail rows (one per scenario), worst-case rows (one per scenario), the budget row
     tail_count: int  # the first tail_count linking rows are tail rows
-    linking_columns: np.ndarray  # eta, the e_s and the w_g
+    worst_count: int  # the next worst_count are worst-case rows
+    risk: RiskColumns
+    linking_columns: np.ndarray  # the risk columns, then the w_g
     agreements: np.ndarray  # columns of w_g
     links: dict[tuple[int, int], list[int]]  # (block, agreement column) -> link rows z_o <= w_g
     integer: np.ndarray  # integer columns of the whole model
+
+    @property
+    def risk_rows(self) -> int:
+        """How many linking rows belong to the risk measure (the tail and worst-case rows)."""
+        return self.tail_count + self.worst_count
 
     @cached_property
     def agreement_copies(self) -> dict[int, list[tuple[int, int]]]:
@@ -57,10 +82,7 @@ class Structure:
 def find_structure(declared: ModelStructure, columns: list, rows: list, matrix: sp.csr_matrix) -> Structure | None:
     """The blocks of a compiled planning model from what it declares (its linking rows and
     columns, its agreement links, its material costs), or None when fewer than two blocks
-    hold binaries (nothing to decompose), or when the model weighs scenarios by their worst
-    case (the phase prices the CVaR's tail rows only; it does not handle ambiguity)."""
-    if declared.worst_case_rows is not None:
-        return None
+    hold binaries (nothing to decompose)."""
     index = {id(v): j for j, v in enumerate(columns)}
 
     def cols_of(component: object) -> np.ndarray:
@@ -75,9 +97,10 @@ def find_structure(declared: ModelStructure, columns: list, rows: list, matrix: 
     def rows_of(component: object) -> np.ndarray:
         return np.array(rows_by_component.get(id(component), []) if component is not None else [], dtype=int)
 
-    tail_rows = rows_of(declared.tail_rows)
-    tail_excess = cols_of(declared.tail_excess)
-    value_at_risk = cols_of(declared.value_at_risk)
+    tail_rows, worst_rows = rows_of(declared.tail_rows), rows_of(declared.worst_case_rows)
+    risk = RiskColumns(cols_of(declared.value_at_risk), cols_of(declared.tail_excess),
+                       cols_of(declared.worst_case_level), cols_of(declared.worst_case_above),
+                       cols_of(declared.worst_case_below))
     agreements = cols_of(declared.agreements)
     budget = rows_of(declared.budget_row)
     link_rows = rows_of(declared.agreement_links)
@@ -85,10 +108,9 @@ def find_structure(declared: ModelStructure, columns: list, rows: list, matrix: 
 
     n_rows, n_cols = matrix.shape
     linking_rows = np.zeros(n_rows, dtype=bool)
-    linking_rows[tail_rows] = True
-    linking_rows[budget] = True
+    linking_rows[np.concatenate([tail_rows, worst_rows, budget])] = True
     linking_cols = np.zeros(n_cols, dtype=bool)
-    linking_cols[np.concatenate([tail_excess, value_at_risk, agreements])] = True
+    linking_cols[np.concatenate([risk.all, agreements])] = True
     kept_rows, kept_cols = np.flatnonzero(~linking_rows), np.flatnonzero(~linking_cols)
     inner = matrix[kept_rows][:, kept_cols]
     count, label = connected_components(sp.bmat([[None, inner], [inner.T, None]], format="csr"), directed=False)
@@ -124,5 +146,5 @@ def find_structure(declared: ModelStructure, columns: list, rows: list, matrix: 
         copies = sorted(g for (bb, g) in links if bb == b)
         columns = kept_cols[block_of_col == b]
         blocks.append(Block(columns, kept_rows[block_of_row == b], copies, bool(is_integer[columns].any())))
-    return Structure(blocks, np.concatenate([tail_rows, budget]), len(tail_rows),
-                     np.concatenate([value_at_risk, tail_excess, agreements]), agreements, links, integer)
+    return Structure(blocks, np.concatenate([tail_rows, worst_rows, budget]), len(tail_rows), len(worst_rows), risk,
+                     np.concatenate([risk.all, agreements]), agreements, links, integer)

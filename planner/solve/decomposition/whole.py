@@ -63,15 +63,18 @@ def put_together(run: PhaseRun, integer_values: np.ndarray | None,
                  block_plans: list[np.ndarray] | None = None) -> np.ndarray:
     """A whole plan from block plans (by default the blocks' last plans): their columns, each
     agreement signed as much as its most eager copy, then these integer values (if any),
-    eta = 0 and each e_s the scenario's excess over it (so every tail row holds). A start for
+    eta = 0 and each e_s the scenario's excess over it (so every tail row holds); with
+    ambiguity rho = gamma_s = 0 and each beta_s what its worst-case row needs. A start for
     `PhaseRun.complete` and for the LP relaxation (`first`); it breaks only the budget, when the
     plans spend more than it."""
-    s = run.decomposition.s
+    form = run.decomposition.form
     plan = _assembled(run, block_plans)
     if integer_values is not None:
-        plan[s.integer] = integer_values
-    if s.tail_count:
-        plan[s.linking_columns[1:1 + s.tail_count]] = np.maximum(tail_excess(run, plan), 0.0)
+        plan[run.decomposition.s.integer] = integer_values
+    if form.tail_count:
+        plan[form.columns.tail_excess] = np.maximum(tail_excess(run, plan), 0.0)
+    if form.worst_count:
+        plan[form.columns.worst_above] = np.maximum(_worst_shortfall(run, plan), 0.0) / form.above
     return plan
 
 
@@ -87,14 +90,39 @@ def _assembled(run: PhaseRun, block_plans: list[np.ndarray] | None = None) -> np
     return plan
 
 
-def tail_excess(run: PhaseRun, plan: np.ndarray) -> np.ndarray:
-    """Each tail row's activity over its right-hand side with eta and e_s at 0: scenario s's
-    recourse cost R_s(x) in the row's normalised form."""
+def _risk_rows_activity(run: PhaseRun, x: np.ndarray, rows: slice) -> np.ndarray:
+    """The normalised activity g_i(x) of the linking rows `rows`."""
     d = run.decomposition
-    k = d.s.tail_count
+    return d.normalised[rows] @ x - d.sign[rows] * run.rhs[rows]
+
+
+def tail_excess(run: PhaseRun, plan: np.ndarray) -> np.ndarray:
+    """Each tail row's activity over its right-hand side with the risk columns at 0: scenario
+    s's recourse cost R_s(x) in the row's normalised form."""
     x = plan.copy()
-    x[d.s.linking_columns[:1 + k]] = 0.0
-    return d.normalised[:k] @ x - d.sign[:k] * run.rhs[:k]
+    x[run.decomposition.s.risk.all] = 0.0
+    return _risk_rows_activity(run, x, slice(0, run.decomposition.form.tail_count))
+
+
+def _worst_shortfall(run: PhaseRun, plan: np.ndarray) -> np.ndarray:
+    """Each worst-case row's activity with rho, beta_s and gamma_s at 0 (its e_s as in `plan`):
+    what b_s beta_s must cover."""
+    form = run.decomposition.form
+    c = form.columns
+    x = plan.copy()
+    x[np.concatenate([c.worst_level, c.worst_above, c.worst_below])] = 0.0
+    return _risk_rows_activity(run, x, slice(form.tail_count, form.count))
+
+
+def scenario_recourse(run: PhaseRun, plan: np.ndarray) -> np.ndarray:
+    """Each scenario's recourse cost R_s(x) of `plan`, or a positive multiple of it: from the
+    tail rows (`tail_excess`), else (lambda = 0) from the worst-case rows, (1 - lambda) R_s."""
+    form = run.decomposition.form
+    if form.tail_count:
+        return tail_excess(run, plan)
+    x = plan.copy()
+    x[run.decomposition.s.risk.all] = 0.0
+    return _risk_rows_activity(run, x, slice(form.tail_count, form.count))
 
 
 _STATUS = highspy.HighsBasisStatus
@@ -108,7 +136,8 @@ def put_together_basis(run: PhaseRun, plan: np.ndarray,
     columns then its copies) and the plan they were put together into (`put_together`): each
     block's columns and rows keep their status; with the CVaR, tail row s has its e_s basic and sits at its
     bound when its excess at eta = 0 is positive, else its slack is basic and e_s at 0; eta is
-    nonbasic (at a finite bound, else free at 0); the budget row's slack is basic; an agreement
+    nonbasic (at a finite bound, else free at 0); with ambiguity, worst-case row s likewise with
+    beta_s, and rho and gamma_s nonbasic; the budget row's slack is basic; an agreement
     is basic when a copy is, and the block of each other basic copy gives that place to the
     slack of one of its links (z_o <= w_g), else it sits at the bound its value in `plan`
     rounds to. So there are as many basic as rows; HiGHS takes it as an alien basis and
@@ -116,7 +145,7 @@ def put_together_basis(run: PhaseRun, plan: np.ndarray,
     if any(basis is None for basis in bases):
         return None
     d = run.decomposition
-    s, k = d.s, d.s.tail_count
+    s, form = d.s, d.form
     columns = np.full(len(run.costs), LOWER, dtype=np.int8)
     rows = np.full(len(run.row_lower), BASIC, dtype=np.int8)
     basic_copies: dict[int, list[int]] = {}
@@ -127,13 +156,15 @@ def put_together_basis(run: PhaseRun, plan: np.ndarray,
         for g, code in zip(block.copies, column_codes[n:]):
             if code == BASIC:
                 basic_copies.setdefault(g, []).append(b)
-    if k:  # (a model with the CVaR in its objective)
-        eta, excess_columns = s.linking_columns[0], s.linking_columns[1:1 + k]
-        columns[eta] = (LOWER if np.isfinite(run.lower0[eta]) else UPPER if np.isfinite(run.upper0[eta]) else ZERO)
-        positive = tail_excess(run, plan) > 0
-        columns[excess_columns] = np.where(positive, BASIC, LOWER)
-        rows[s.linking_rows[:k]] = np.where(positive, np.where(d.sign[:k] > 0, UPPER, LOWER), BASIC)
-    rows[s.linking_rows[k:]] = BASIC
+    for free in (form.columns.value_at_risk, form.columns.worst_level):
+        columns[free] = np.where(np.isfinite(run.lower0[free]), LOWER,
+                                 np.where(np.isfinite(run.upper0[free]), UPPER, ZERO))
+    for part, excess, positive in ((slice(0, form.tail_count), form.columns.tail_excess, tail_excess(run, plan) > 0),
+                                   (slice(form.tail_count, form.count), form.columns.worst_above,
+                                    plan[form.columns.worst_above] > 0)):
+        columns[excess] = np.where(positive, BASIC, LOWER)
+        rows[s.linking_rows[part]] = np.where(positive, np.where(d.sign[part] > 0, UPPER, LOWER), BASIC)
+    rows[s.linking_rows[form.count:]] = BASIC
     for g in s.agreements:
         holders = basic_copies.get(int(g), [])
         columns[g] = BASIC if holders else (UPPER if plan[g] > 0.5 else LOWER)
