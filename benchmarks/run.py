@@ -4,7 +4,7 @@ HiGHS and, in the same run, by Pyomo's stock `appsi_highs` interface on the same
     python benchmarks/run.py                      # S and M, planner and appsi
     python benchmarks/run.py --sizes S,M,L,XL --time-limit 600   # a limit: planner runs its race (README)
     python benchmarks/run.py --paths planner,planner-direct,appsi   # also without decomposition
-    python benchmarks/run.py --sizes M,L --ambiguity 0.2   # the worst case over probabilities (no decomposition)
+    python benchmarks/run.py --sizes M,L --ambiguity 0.2   # the worst case over probabilities
     python benchmarks/run.py --sizes S,M,L --multi-stage   # multi-stage plans of the same instances
 
 Paths: `planner` (planner's solve: decomposition phase, then branch and bound if needed),

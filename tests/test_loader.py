@@ -255,18 +255,19 @@ def test_not_a_folder(tmp_path):
 def test_generated_families_are_reproducible_and_have_their_shape(tmp_path):
     """planner generate's families: same seed, same files; a budget that is a share of every fixed
     cost; deals that gate options of several materials; events instead of explicit scenarios;
-    the default family unchanged by the switches' existence."""
+    an ambiguity delta; the default family unchanged by the switches' existence."""
     import pandas as pd
 
     from planner.instance.generate import Shape, generate_instance
 
-    shape = Shape(aversion=1.0, budget=0.3, agreements=2, events=8)
+    shape = Shape(aversion=1.0, ambiguity=0.2, budget=0.3, agreements=2, events=8)
     a = generate_instance(tmp_path / "a", 4, 6, 5, 10, seed=3, shape=shape)
     b = generate_instance(tmp_path / "b", 4, 6, 5, 10, seed=3, shape=shape)
     for name in ("instance.toml", "options.csv", "agreements.csv", "events.csv"):
         assert (a / name).read_text() == (b / name).read_text(), name
     inst = load_instance(a)
     assert inst.risk_aversion == 1.0 and len(inst.scenarios) >= 2 and inst.scenarios_generated
+    assert inst.ambiguity == 0.2 and "--ambiguity 0.2" in (a / "instance.toml").read_text()
     options = inst.options
     fixed = options["fixed_cost"].sum() + inst.agreements["fixed_cost"].sum()
     assert inst.fixed_cost_max == pytest.approx(0.3 * fixed, rel=1e-6)

@@ -1,8 +1,9 @@
 """Lagrangian decomposition by material: the decomposition phase of a planning solve.
 
-The materials of the sourcing model share only three things: the CVaR of the scenario
-costs (its tail rows sum every material's recourse cost), the agreements (w_g gates
-options of several materials) and the budget. Everything else, contracts, spot, stock,
+The materials of the sourcing model share only three things: the risk measure of the
+scenario costs (the CVaR's tail rows and, with ambiguity, the worst-case rows each sum every
+material's recourse cost), the agreements (w_g gates options of several materials) and the
+budget. Everything else, contracts, spot, stock,
 service levels and policy limits, belongs to one material. With those links priced
 instead of enforced, the model falls apart into one small MIP per material, which HiGHS
 solves in a fraction of the time it spends on the whole (its root cut loop grows with the
@@ -21,6 +22,13 @@ m's columns (fixed cost, contract cost, (1 - lambda) sum_s p_s R_ms), R_ms = R_m
 its recourse cost in scenario s (the tail rows' coefficients), X_m m's rows with w_g
 replaced by its copy, b the budget row (fixed costs). Each min is a block MIP; HiGHS's
 dual bound of it is used, so the bound holds whatever the block's gap.
+
+With ambiguity (docs/model.md 3.5) the objective is the worst case over probabilities p in
+P = {l <= p <= u, sum p = 1}, and its worst-case rows rho + beta_s - gamma_s >= (1 - lambda)
+R_s + lambda / (1 - alpha) e_s are priced too, by pi_s: the same bound holds with p replaced
+by any pi in P, in c_m and in the box of q (0 <= q_s <= pi_s / (1 - alpha)), since the
+worst case is the max over P (`prices`: pi and mu = lambda q are read off the matrix, and
+every rule below works on both; a plan's prices put pi on its worst case).
 
 The multipliers. First from the duals of the whole model's LP relaxation (q from the tail
 rows, beta from the agreement links z_o <= w_g, nu from the budget row; solved from a basis
