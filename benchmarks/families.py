@@ -1,7 +1,7 @@
 """The ladder over instance families: where the decomposition phase closes the gap, and where
 branch and bound has to finish.
 
-    python benchmarks/families.py [--size M] [--seeds 0,1,2] [--families base,budget,lambda1,shared,events,ambiguity]
+    python benchmarks/families.py [--size M] [--seeds 0,1,2] [--families base,budget,...,budget-shared]
 
 Each family is `planner generate` with its switches (`planner.instance.generate.Shape`), at one
 size, for several seeds; each instance is solved back to back by `planner` (the phase, then
@@ -43,6 +43,7 @@ FAMILIES = {  # name: Shape arguments
     "shared": {"agreements": 4},
     "events": {"events": 14},
     "ambiguity": {"ambiguity": 0.2},  # the worst case over probabilities trusted to 20%
+    "budget-shared": {"budget": 0.1, "agreements": 4},  # a budget that binds and deals shared by every material
 }
 COLUMNS = ["date", "machine", "size", "family", "seed", "path", "variables", "status", "mip_gap", "objective",
            "method", "rounds", "solve_s", "tiebreak_s", "total_s", "peak_mib"]
