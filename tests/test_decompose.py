@@ -109,7 +109,7 @@ def _worst_case_form(p: np.ndarray, lam: float, alpha: float, delta: float) -> t
     costs[columns.worst_above] = np.minimum(1.0, p * (1 + delta))
     costs[columns.worst_below] = -p * (1 - delta)
     kappa = np.full(len(p), lam / (1 - alpha) if k else 0.0)
-    return RiskForm(columns, k, len(p), 1.0, np.ones(len(p)), np.ones(len(p)), kappa, True), costs
+    return RiskForm(columns, 1.0, np.ones(len(p)), np.ones(len(p)), kappa, True), costs
 
 
 def _in_the_price_set(nu: np.ndarray, p: np.ndarray, lam: float, alpha: float, delta: float) -> None:

@@ -53,18 +53,6 @@ class Structure:
     slacks: list[Slack] = field(default_factory=list)
     parameters: list[tuple[Any, Callable[[ModelData], Any]]] = field(default_factory=list)
 
-    @property
-    def linking_rows(self) -> list[Any]:
-        """Rows that sum over materials: the tail rows, the worst-case rows, the budget row."""
-        return [row for row in (self.tail_rows, self.worst_case_rows, self.budget_row) if row is not None]
-
-    @property
-    def linking_columns(self) -> list[Any]:
-        """Columns shared by materials: the value at risk, the tail excesses, the worst case's level,
-        its excesses above and below, the agreements."""
-        return [var for var in (self.value_at_risk, self.tail_excess, self.worst_case_level, self.worst_case_above,
-                                self.worst_case_below, self.agreements) if var is not None]
-
 
 @dataclass
 class Decisions:

@@ -66,13 +66,21 @@ class RiskForm:
     this form; the phase runs only then (`Decomposition.valid`)."""
 
     columns: RiskColumns
-    tail_count: int
-    worst_count: int
     level: float  # a
     above: np.ndarray  # b_s
     below: np.ndarray  # g_s
     kappa: np.ndarray  # kappa_s (0 without tail rows)
     valid: bool
+
+    @property
+    def tail_count(self) -> int:
+        """How many tail rows (the first linking rows) there are: one per e_s."""
+        return len(self.columns.tail_excess)
+
+    @property
+    def worst_count(self) -> int:
+        """How many worst-case rows (the next linking rows) there are: one per beta_s."""
+        return len(self.columns.worst_above)
 
     @property
     def count(self) -> int:
@@ -88,15 +96,14 @@ class RiskForm:
             return normalised[rows][:, columns].toarray()
 
         tail, worst = slice(0, k), slice(k, k + kw)
-        valid = len(c.value_at_risk) == (1 if k else 0) and len(c.tail_excess) == k
+        valid = (len(c.value_at_risk) == (1 if k else 0) and len(c.tail_excess) == k
+                 and len(c.worst_level) == (1 if kw else 0) and len(c.worst_above) == len(c.worst_below) == kw
+                 and (k == 0 or kw == 0 or k == kw))
         if valid and k:
             valid = (np.allclose(block(tail, c.value_at_risk), -1.0)
                      and np.allclose(block(tail, c.tail_excess), -np.eye(k))
                      and not block(tail, np.concatenate([c.worst_level, c.worst_above, c.worst_below])).any())
         level, above, below, kappa = 1.0, np.ones(kw), np.ones(kw), np.zeros(kw)
-        if valid and kw:
-            valid = (len(c.worst_level) == 1 and len(c.worst_above) == kw and len(c.worst_below) == kw
-                     and (k == 0 or k == kw))
         if valid and kw:
             rho, beta = block(worst, c.worst_level)[:, 0], block(worst, c.worst_above)
             gamma = block(worst, c.worst_below)
@@ -107,7 +114,7 @@ class RiskForm:
                      and np.allclose(beta, -np.diag(above)) and np.allclose(gamma, np.diag(below))
                      and (kappa >= 0).all() and np.allclose(excess, np.diag(kappa))
                      and not block(worst, c.value_at_risk).any())
-        return cls(c, k, kw, level, above, below, kappa, bool(valid))
+        return cls(c, level, above, below, kappa, bool(valid))
 
     def worst_box(self, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """The set the worst-case probabilities live in, {lower <= pi <= upper, sum pi = total}:
@@ -133,8 +140,7 @@ class RiskForm:
         k, kw = self.tail_count, self.worst_count
         nu = rows.copy()
         if kw:
-            lower, upper, total = self.worst_box(costs)
-            nu[k:k + kw] = lower + project_tail_weights(nu[k:k + kw] - lower, upper - lower, total - lower.sum())
+            nu[k:k + kw] = _within(nu[k:k + kw], *self.worst_box(costs))
         if k:
             nu[:k] = project_tail_weights(nu[:k], *self.tail_box(costs, nu))
         return nu
@@ -148,8 +154,7 @@ class RiskForm:
         if kw:
             lower, upper, total = self.worst_box(costs)
             shares = lower if lower.sum() > 0 else upper
-            nu[k:] = lower + project_tail_weights(total * shares / max(shares.sum(), 1e-300) - lower, upper - lower,
-                                                  total - lower.sum())
+            nu[k:] = _within(total * shares / max(shares.sum(), 1e-300), lower, upper, total)
         if k:
             upper, total = self.tail_box(costs, nu)
             nu[:k] = total * upper / max(upper.sum(), 1e-300)
@@ -169,6 +174,11 @@ class RiskForm:
         if k:
             nu[:k] = tail_of(recourse, *self.tail_box(costs, nu), ties=ties[:k])
         return nu
+
+
+def _within(weights: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: float) -> np.ndarray:
+    """`project_tail_weights` into {lower <= w <= upper, sum w = total}."""
+    return lower + project_tail_weights(weights - lower, upper - lower, total - lower.sum())
 
 
 def project(prices: Prices, form: RiskForm, costs: np.ndarray) -> Prices:

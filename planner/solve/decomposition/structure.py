@@ -65,11 +65,6 @@ class Structure:
     links: dict[tuple[int, int], list[int]]  # (block, agreement column) -> link rows z_o <= w_g
     integer: np.ndarray  # integer columns of the whole model
 
-    @property
-    def risk_rows(self) -> int:
-        """How many linking rows belong to the risk measure (the tail and worst-case rows)."""
-        return self.tail_count + self.worst_count
-
     @cached_property
     def agreement_copies(self) -> dict[int, list[tuple[int, int]]]:
         """Agreement column -> its copies (block, agreement column), in the order of `links`."""

@@ -90,18 +90,19 @@ def _assembled(run: PhaseRun, block_plans: list[np.ndarray] | None = None) -> np
     return plan
 
 
-def _risk_rows_activity(run: PhaseRun, x: np.ndarray, rows: slice) -> np.ndarray:
-    """The normalised activity g_i(x) of the linking rows `rows`."""
+def _activity_without(run: PhaseRun, plan: np.ndarray, columns: np.ndarray, rows: slice) -> np.ndarray:
+    """The normalised activity g_i(x) of the linking rows `rows` at `plan` with `columns` at 0."""
     d = run.decomposition
+    x = plan.copy()
+    x[columns] = 0.0
     return d.normalised[rows] @ x - d.sign[rows] * run.rhs[rows]
 
 
 def tail_excess(run: PhaseRun, plan: np.ndarray) -> np.ndarray:
     """Each tail row's activity over its right-hand side with the risk columns at 0: scenario
     s's recourse cost R_s(x) in the row's normalised form."""
-    x = plan.copy()
-    x[run.decomposition.s.risk.all] = 0.0
-    return _risk_rows_activity(run, x, slice(0, run.decomposition.form.tail_count))
+    form = run.decomposition.form
+    return _activity_without(run, plan, form.columns.all, slice(0, form.tail_count))
 
 
 def _worst_shortfall(run: PhaseRun, plan: np.ndarray) -> np.ndarray:
@@ -109,9 +110,8 @@ def _worst_shortfall(run: PhaseRun, plan: np.ndarray) -> np.ndarray:
     what b_s beta_s must cover."""
     form = run.decomposition.form
     c = form.columns
-    x = plan.copy()
-    x[np.concatenate([c.worst_level, c.worst_above, c.worst_below])] = 0.0
-    return _risk_rows_activity(run, x, slice(form.tail_count, form.count))
+    return _activity_without(run, plan, np.concatenate([c.worst_level, c.worst_above, c.worst_below]),
+                             slice(form.tail_count, form.count))
 
 
 def scenario_recourse(run: PhaseRun, plan: np.ndarray) -> np.ndarray:
@@ -120,9 +120,7 @@ def scenario_recourse(run: PhaseRun, plan: np.ndarray) -> np.ndarray:
     form = run.decomposition.form
     if form.tail_count:
         return tail_excess(run, plan)
-    x = plan.copy()
-    x[run.decomposition.s.risk.all] = 0.0
-    return _risk_rows_activity(run, x, slice(form.tail_count, form.count))
+    return _activity_without(run, plan, form.columns.all, slice(0, form.count))
 
 
 _STATUS = highspy.HighsBasisStatus
