@@ -167,7 +167,7 @@ def recourse_groups(commodities: list[str], scenarios: list[str], options_of: di
     Scenarios with equal a_ots and f_mts have
     equal recourse problems; since the objective never decreases when a C_s grows, each
     scenario's optimal recourse minimises its own cost, so one copy serves all of them and
-    the optimum is unchanged (how many copies this saves: README, "Performance").
+    the optimum is unchanged (how many copies this saves: docs/performance.md, "Performance").
     """
     shared: dict[tuple[str, str], str] = {}
     for m in commodities:

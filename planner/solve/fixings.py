@@ -79,7 +79,7 @@ class PhaseFixings:
         """The integer columns every plan at most as dear as the best plan (the tie-break's cap on
         it) has at its values, and those values, when the best plan is within
         `fixing.FIX_WITHIN_GAPS` gaps of the phase's bound `certificate` (`fixing.near`); none
-        otherwise (further off, too many choices are within reach for the fixing to pay: README,
+        otherwise (further off, too many choices are within reach for the fixing to pay: docs/performance.md,
         "Scale"). Arguments as for `shared`."""
         if certificate is None or not near(best, certificate.lower, self.options.mip_gap):
             return np.zeros(0, dtype=np.int32), np.zeros(0)

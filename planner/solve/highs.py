@@ -47,7 +47,7 @@ _IN_USE_LOCK = threading.Lock()
 # no restart after the root (the model has few binaries and a large LP, every scenario's
 # recourse: a restart repeats presolve and the root cut loop on it), and cuts separated at the
 # root only (at the nodes, separation over that LP grew the cut pool past 13,000 rows on L
-# under a binding budget and cost more than the bound it gained). The measurements: README, "Performance".
+# under a binding budget and cost more than the bound it gained). The measurements: docs/performance.md, "Performance".
 HIGHS_OPTIONS = {
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False,

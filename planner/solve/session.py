@@ -266,7 +266,7 @@ class HighsSession:
         with the best plan's objective as the cap, and the tie-break's slack) are fixed at its
         values first: the optimum is such a plan, so branch and bound over the binaries left finds
         it, and its bound is a bound of the whole model. Further from the bound, too many choices
-        are within reach for the fixing to pay (a binding budget: README, "Scale")."""
+        are within reach for the fixing to pay (a binding budget: docs/performance.md, "Scale")."""
         fixed, values = self.fixings.near_bound(self.certificate, self.highs, best, deadline, "branch and bound")
         with columns_fixed(self.highs, self.compiled.lp, fixed, values):
             return self._finish_branch_and_bound(self._branch_and_bound(deadline, best), best, deadline)
@@ -365,7 +365,7 @@ class HighsSession:
     def _leave(self, bnb: HighsRun) -> None:
         """The phase proved the gap, and branch and bound has not stopped within STOP_GRACE: HiGHS
         sees a stop only between the LPs it solves, and the first LP of a large model's branch
-        and bound can take minutes (README, "Scale"). It is left to end alone
+        and bound can take minutes (docs/performance.md, "Scale"). It is left to end alone
         (`HighsRun.leave`: no plans in or out), and the phase's copy of the model becomes the
         session's HiGHS for what follows (a tie-break, a re-solve)."""
         bnb.leave()

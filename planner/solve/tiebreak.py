@@ -5,7 +5,7 @@ all, and optimal plans may buy needlessly there. After the first solve the objec
 at its incumbent value and the expected cost is minimised, warm-started from the first plan.
 The gap and bound reported are those of the first, objective-defining stage. Below lambda = 1
 the expected cost carries weight 1 - lambda, so an optimal plan cannot buy needlessly, and the
-stage is not run (its cost and effect were measured: README, "Choices").
+stage is not run.
 
 When the decomposition phase bounded the first stage, the binaries every plan within the cap
 shares (`planner.solve.decomposition.fixing`) are fixed at the plan's values for the stage:

@@ -77,7 +77,7 @@ smoothing), `master` (the restricted master LP), `restricted` (the restricted MI
 block), `pool` and `cluster` (the blocks of a round in worker processes or on Dask workers), and
 `fixing` (after the phase: the binaries every plan near the optimum shares, by its bound, which
 branch and bound after a phase that stopped near the bound and the tie-break stage at lambda = 1
-fix). Measurements are in the README, "How a plan is solved".
+fix). Measurements are in docs/performance.md, "How a plan is solved".
 """
 
 

@@ -69,7 +69,7 @@ class BlockSpec:
 # A block MIP has a few dozen binaries over a large LP (its recourse in every scenario): strong
 # branching until pseudocosts are reliable costs more LP iterations than the nodes it saves, and
 # the feasibility jump heuristic costs time at every solve's start without saving nodes (off, L's
-# material MIPs took the same nodes to the same bounds, 11% faster). Measured in the README,
+# material MIPs took the same nodes to the same bounds, 11% faster). Measured in docs/performance.md,
 # "How a plan is solved".
 BLOCK_OPTIONS = {"mip_pscost_minreliable": 0, "mip_heuristic_run_feasibility_jump": False}
 # One HiGHS thread per block solve (module docstring). Two threads per block MIP in a serial

@@ -9,7 +9,7 @@ into one of the whole model (`whole.put_together_basis`: each block's columns an
 their status; each tail row's e_s is basic where the plan's excess is positive; the budget's
 slack is basic). From it the dual simplex needs far fewer iterations than from the same
 blocks' plans put together (`whole.put_together`, every row but the budget holding),
-from which HiGHS builds a basis itself (README, "Blocks in parallel"). The plan is the start
+from which HiGHS builds a basis itself (docs/performance.md, "Blocks in parallel"). The plan is the start
 when HiGHS does not take the basis. The blocks' LPs are independent, so with worker processes
 they run there, like a round's MIPs (`BlockTask.relax`); each with integers starts from a
 cleared solver, one without stays with its home worker, so the start, and with it the first
@@ -22,7 +22,7 @@ Which first prices (`lp_first`): the LP relaxation's, unless the model has more 
 LP_START_MAX_COLUMNS columns and the gap asked is at least LOOSE_GAP; then plain prices. The
 LP relaxation's cost grows faster than a round's: to a loose gap plain prices reach it in a
 round or two, sooner than the LP relaxation alone; to a tight gap the LP relaxation's prices
-save rounds, with a time limit too (a better plan by the limit). The measurements: README,
+save rounds, with a time limit too (a better plan by the limit). The measurements: docs/performance.md,
 "Performance" ("First prices, by size and gap") and "Scale".
 """
 
@@ -47,7 +47,7 @@ LP_START_MAX_COLUMNS = 100_000
 LOOSE_GAP = 1e-3
 # The LP relaxation by HiGHS's parallel dual simplex (its SIP variant), one thread per worker
 # process (they wait for its prices): its iterations do not depend on the thread count, so
-# neither do the rounds (README, "Blocks in parallel").
+# neither do the rounds (docs/performance.md, "Blocks in parallel").
 LP_START_OPTIONS = {"simplex_strategy": 2}
 
 
@@ -85,7 +85,7 @@ def lp_relaxation(run: PhaseRun, h: highspy.Highs, blocks: list[highspy.Highs]) 
     start (their basis, else their plan) unless `h` has a basis, with LP_START_OPTIONS on one
     thread per worker process, or on one beside branch and bound (`nice` > 0: a race, where the
     phase takes a free core only, and two starved threads of the parallel simplex wait on each
-    other: README, "Blocks in parallel"); the options are given back after it. True when
+    other: docs/performance.md, "Blocks in parallel"); the options are given back after it. True when
     optimal."""
     if not h.getBasis().valid:
         start = relaxed_start(run, blocks)
