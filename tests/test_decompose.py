@@ -972,7 +972,7 @@ class _Deferred:
     and the branch and bound with its fixings beside it then run alone."""
 
     def __init__(self, start):
-        self.finished, self._start, self._stopped = threading.Event(), start, False
+        self.finished, self._start, self._stopped, self._run = threading.Event(), start, False, None
 
     def stop(self) -> None:
         self._stopped = True
@@ -980,11 +980,16 @@ class _Deferred:
 
     leave = stop
 
-    def wait(self) -> RunStatus:
+    @property
+    def left(self) -> bool:
+        return self._run is not None and self._run.left
+
+    def wait(self, leave_after: float | None = None) -> RunStatus:
         if self._stopped:
             return RunStatus.CANCELLED
         try:
-            return self._start().wait()
+            self._run = self._start()
+            return self._run.wait(leave_after)
         finally:
             self.finished.set()
 

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from helpers import REPO, four_suppliers
 
 from planner import cli
+from planner.options import SolveOptions
 
 
 def _snapshot(folder: Path) -> dict[str, bytes | None]:
@@ -574,6 +575,106 @@ def test_a_branch_and_bound_that_does_not_stop_is_left_once_the_phase_proves(tmp
     monkeypatch.undo()  # branch and bound as it is, on the session's new HiGHS
     again = session.solve(0.3)
     assert again.status == "optimal" and session.compiled.value(session.last_plan) == pytest.approx(optimum, rel=1e-4)
+
+
+class _JumpingClock:
+    """A clock that reads real time until `jump()`, then a day later: a deadline passes at once,
+    whatever the machine's speed."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def jump(self) -> None:
+        self.offset = 86400.0
+
+    def __call__(self) -> float:
+        return time.perf_counter() + self.offset
+
+
+def _hang_at_first_callback(h, release, clock: _JumpingClock) -> None:  # noqa: ANN001
+    """HiGHS `h` hangs at its first callback until `release` is set, and the deadline passes as it
+    does (`clock.jump`): a stand-in for HiGHS in presolve or before its first LP iteration, where
+    it sees neither its time limit nor a stop."""
+
+    def hang(event) -> None:  # noqa: ANN001
+        clock.jump()
+        release.wait(600)  # (a guard only: the test sets it)
+
+    for hook in (h.cbSimplexInterrupt, h.cbMipInterrupt):
+        hook.subscribe(hang)
+
+
+def _generated_model(tmp_path):  # noqa: ANN001, ANN202
+    from planner.instance.data import build_model_data
+    from planner.instance.generate import generate_instance
+    from planner.instance.loader import load_instance
+    from planner.model.build import create_model
+    from planner.solve.scaling import choose_scales, scale_data
+
+    data = build_model_data(load_instance(generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=0)))
+    return create_model(scale_data(data, choose_scales(data)))
+
+
+def test_a_run_past_its_deadline_is_left_to_end_alone(tmp_path):
+    """HighsRun.wait(leave_after=...): a run still going that many seconds past its deadline is
+    stopped, and left when it does not stop: wait returns TIME_LIMIT with `left` set, the
+    instance stays in use until HiGHS ends, and wait_for_left_runs then returns."""
+    import threading
+
+    from helpers import in_own_thread
+
+    from planner.solve import highs
+    from planner.solve.compile import compile_model
+
+    highs.wait_for_left_runs()
+    h = highs.new_highs(SolveOptions())
+    h.passModel(compile_model(_generated_model(tmp_path)).lp)
+    release, clock = threading.Event(), _JumpingClock()
+    _hang_at_first_callback(h, release, clock)
+    try:
+        run = in_own_thread(lambda: highs.HighsRun(h, deadline=clock() + 3600.0, clock=clock))
+        assert run.wait(leave_after=0.05) is highs.RunStatus.TIME_LIMIT
+        assert run.left and highs.in_use(h) and not run.finished.is_set()
+    finally:
+        release.set()
+    highs.wait_for_left_runs()
+    assert run.finished.is_set() and not highs.in_use(h)
+
+
+def test_a_branch_and_bound_past_the_time_limit_is_left_and_the_solve_ends(tmp_path, monkeypatch):
+    """A solve whose branch and bound does not stop at the time limit (HiGHS hangs here, as it
+    does in presolve and before the first LP iteration of a large model) ends STOP_GRACE after
+    it with what it has (no plan here: status no_plan); branch and bound is left to end alone,
+    and the session, on a new HiGHS, solves again to the optimum."""
+    import threading
+
+    import planner.solve.session as session_module
+    from planner.solve import highs
+
+    highs.wait_for_left_runs()
+    clock = _JumpingClock()
+    options = SolveOptions(time_limit=3600.0, decomposition=False, tiebreak=False, clock=clock)
+    session = session_module.HighsSession(_generated_model(tmp_path), options, planning=True)
+    release, runs = threading.Event(), []
+    branch_and_bound = session_module.HighsSession._branch_and_bound
+
+    def hanging(self, deadline, best):  # noqa: ANN001, ANN202
+        _hang_at_first_callback(self.highs, release, clock)
+        runs.append(branch_and_bound(self, deadline, best))
+        return runs[-1]
+
+    monkeypatch.setattr(session_module, "STOP_GRACE", 0.05)
+    monkeypatch.setattr(session_module.HighsSession, "_branch_and_bound", hanging)
+    first_highs = session.highs
+    try:
+        report = session.solve(0.3)
+        assert report.status == "no_plan" and not report.has_plan
+        assert runs[0].left and highs.in_use(first_highs) and session.highs is not first_highs
+    finally:
+        release.set()
+    highs.wait_for_left_runs()
+    monkeypatch.undo()
+    assert session.solve(0.3).status == "optimal"
 
 
 def test_a_run_left_to_end_alone_gives_and_takes_no_plans():

@@ -330,7 +330,8 @@ def solve_flags(command: Callable) -> Callable:
         click.option("--mip-gap", type=GAP, default=1e-4, show_default=True,
                      help="Relative MIP gap at which the solve stops; the achieved gap is reported."),
         click.option("--time-limit", type=SECONDS, default=None,
-                     help="Seconds for the solve (per run in a sweep); the best plan found by then is returned."),
+                     help="Seconds for the solve once the model is built (per run in a sweep); the best plan "
+                          "found by then is returned."),
         click.option("--node-limit", type=click.IntRange(min=1), default=None,
                      help="Branch-and-bound nodes per HiGHS run: a limit that does not depend on the machine's speed."),
         click.option("--no-decomposition", "no_decomposition", is_flag=True,

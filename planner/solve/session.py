@@ -57,8 +57,8 @@ from planner.status import Method, Status
 __all__ = ["HighsSession", "SolveOptions", "solve_model"]
 
 PHASE_NICE = 10  # the phase's priority below branch and bound's when the two run side by side
-# seconds branch and bound gets to stop once the phase has proven the gap, before it is left to end
-# alone (`HighsSession._race`)
+# seconds branch and bound gets to stop once the phase has proven the gap or its deadline has
+# passed, before it is left to end alone (`HighsSession._leave`)
 STOP_GRACE = 1.0
 STRICT_TOLERANCE = 1e-9  # integrality and feasibility, for the second branch and bound (`_finish`)
 _LIMITED = {RunStatus.TIME_LIMIT: Status.TIME_LIMIT, RunStatus.NODE_LIMIT: Status.NODE_LIMIT,
@@ -280,14 +280,21 @@ class HighsSession:
 
     def _finish_branch_and_bound(self, bnb: HighsRun, best: Incumbent, deadline: float | None) -> RunStatus:
         """Wait for branch and bound; keep its plan and its bound when HiGHS's figures hold
-        together. When they do not, solve again on a fresh HiGHS with no plan handed in."""
-        final = bnb.wait()
+        together. When they do not, solve again on a fresh HiGHS with no plan handed in.
+
+        One still going STOP_GRACE past the deadline is left to end alone (`_leave`): the solve
+        ends at its limit with the plans it handed out and the phase's bound, if any."""
+        final = bnb.wait(leave_after=STOP_GRACE)
+        if bnb.left:
+            self._leave(bnb)
+            return final
         if self._take_highs_plan(self.highs, best, final):
             return final
         fresh = new_highs(self.options)
         fresh.passModel(self.compiled.lp)
-        final = HighsRun(fresh, deadline, self.options.clock, improved=best.offer, progress=self._relay()).wait()
-        if not self._take_highs_plan(fresh, best, final) and final is RunStatus.OPTIMAL:
+        run = HighsRun(fresh, deadline, self.options.clock, improved=best.offer, progress=self._relay())
+        final = run.wait(leave_after=STOP_GRACE)
+        if not run.left and not self._take_highs_plan(fresh, best, final) and final is RunStatus.OPTIMAL:
             final = RunStatus.SOLVER_ERROR  # twice inconsistent: no proof can be claimed
         return final
 
@@ -357,17 +364,22 @@ class HighsSession:
             return False
         provide, improved = best.feed()
         with columns_fixed(h, self.compiled.lp, fixed, values):
-            final = HighsRun(h, deadline, self.options.clock, cancel=bnb.finished, nice=PHASE_NICE,
-                             provide=provide, improved=improved, progress=self._relay()).wait()
+            run = HighsRun(h, deadline, self.options.clock, cancel=bnb.finished, nice=PHASE_NICE,
+                           provide=provide, improved=improved, progress=self._relay())
+            final = run.wait(leave_after=STOP_GRACE)
+            if run.left:  # past the deadline: the phase's copy is in use until it ends
+                self._phase_copy = None
+                return False
             self._take_highs_plan(h, best, final)
         return final is RunStatus.OPTIMAL and best.proven(self.options.mip_gap)
 
     def _leave(self, bnb: HighsRun) -> None:
-        """The phase proved the gap, and branch and bound has not stopped within STOP_GRACE: HiGHS
-        sees a stop only between the LPs it solves, and the first LP of a large model's branch
-        and bound can take minutes (docs/performance.md, "Scale"). It is left to end alone
-        (`HighsRun.leave`: no plans in or out), and the phase's copy of the model becomes the
-        session's HiGHS for what follows (a tie-break, a re-solve)."""
+        """Branch and bound on the session's HiGHS has not stopped within STOP_GRACE, when the
+        phase proved the gap or the deadline passed: HiGHS sees a stop only between the LPs it
+        solves, and the first LP of a large model's branch and bound can take minutes
+        (docs/performance.md, "Scale"). It is left to end alone (`HighsRun.leave`: no plans in
+        or out), and the phase's copy of the model becomes the session's HiGHS for what follows
+        (a polish, a tie-break, a re-solve)."""
         bnb.leave()
         self.highs, self._phase_copy = self._phase_highs(), None
         self.highs.setOptionValue("output_flag", self.options.log)
@@ -440,9 +452,10 @@ class HighsSession:
             strict.setOptionValue(name, STRICT_TOLERANCE)
         strict.passModel(self.compiled.lp)
         provide, improved = best.feed()
-        final = HighsRun(strict, deadline, self.options.clock, provide=provide, improved=improved,
-                         progress=self._relay()).wait()
-        if not self._take_highs_plan(strict, best, final) and final is RunStatus.OPTIMAL:
+        run = HighsRun(strict, deadline, self.options.clock, provide=provide, improved=improved,
+                       progress=self._relay())
+        final = run.wait(leave_after=STOP_GRACE)
+        if not run.left and not self._take_highs_plan(strict, best, final) and final is RunStatus.OPTIMAL:
             final = RunStatus.SOLVER_ERROR
         return final
 
