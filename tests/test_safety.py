@@ -578,17 +578,20 @@ def test_a_branch_and_bound_that_does_not_stop_is_left_once_the_phase_proves(tmp
 
 
 class _JumpingClock:
-    """A clock that reads real time until `jump()`, then a day later: a deadline passes at once,
-    whatever the machine's speed."""
+    """An injected clock that reads 0 until `jump()`, then JUMP: a deadline at LIMIT passes then
+    and only then, whatever the machine's speed (HiGHS's own limit, LIMIT seconds, is never
+    reached)."""
+
+    LIMIT, JUMP = 1e9, 2e9
 
     def __init__(self) -> None:
-        self.offset = 0.0
+        self.now = 0.0
 
     def jump(self) -> None:
-        self.offset = 86400.0
+        self.now = self.JUMP
 
     def __call__(self) -> float:
-        return time.perf_counter() + self.offset
+        return self.now
 
 
 def _hang_at_first_callback(h, release, clock: _JumpingClock) -> None:  # noqa: ANN001
@@ -632,7 +635,7 @@ def test_a_run_past_its_deadline_is_left_to_end_alone(tmp_path):
     release, clock = threading.Event(), _JumpingClock()
     _hang_at_first_callback(h, release, clock)
     try:
-        run = in_own_thread(lambda: highs.HighsRun(h, deadline=clock() + 3600.0, clock=clock))
+        run = in_own_thread(lambda: highs.HighsRun(h, deadline=clock.LIMIT, clock=clock))
         assert run.wait(leave_after=0.05) is highs.RunStatus.TIME_LIMIT
         assert run.left and highs.in_use(h) and not run.finished.is_set()
     finally:
@@ -646,6 +649,7 @@ def test_a_branch_and_bound_past_the_time_limit_is_left_and_the_solve_ends(tmp_p
     does in presolve and before the first LP iteration of a large model) ends STOP_GRACE after
     it with what it has (no plan here: status no_plan); branch and bound is left to end alone,
     and the session, on a new HiGHS, solves again to the optimum."""
+    import dataclasses
     import threading
 
     import planner.solve.session as session_module
@@ -653,7 +657,7 @@ def test_a_branch_and_bound_past_the_time_limit_is_left_and_the_solve_ends(tmp_p
 
     highs.wait_for_left_runs()
     clock = _JumpingClock()
-    options = SolveOptions(time_limit=3600.0, decomposition=False, tiebreak=False, clock=clock)
+    options = SolveOptions(time_limit=clock.LIMIT, decomposition=False, tiebreak=False, clock=clock)
     session = session_module.HighsSession(_generated_model(tmp_path), options, planning=True)
     release, runs = threading.Event(), []
     branch_and_bound = session_module.HighsSession._branch_and_bound
@@ -674,6 +678,7 @@ def test_a_branch_and_bound_past_the_time_limit_is_left_and_the_solve_ends(tmp_p
         release.set()
     highs.wait_for_left_runs()
     monkeypatch.undo()
+    session.options = dataclasses.replace(options, time_limit=None)
     assert session.solve(0.3).status == "optimal"
 
 
