@@ -284,19 +284,23 @@ class HighsSession:
 
         One still going STOP_GRACE past the deadline is left to end alone (`_leave`): the solve
         ends at its limit with the plans it handed out and the phase's bound, if any."""
-        final = bnb.wait(leave_after=STOP_GRACE)
+        final, held = self._wait_and_take(bnb, self.highs, best)
         if bnb.left:
             self._leave(bnb)
-            return final
-        if self._take_highs_plan(self.highs, best, final):
+        if held:
             return final
         fresh = new_highs(self.options)
         fresh.passModel(self.compiled.lp)
-        run = HighsRun(fresh, deadline, self.options.clock, improved=best.offer, progress=self._relay())
+        final, held = self._wait_and_take(HighsRun(fresh, deadline, self.options.clock, improved=best.offer,
+                                                   progress=self._relay()), fresh, best)
+        return RunStatus.SOLVER_ERROR if not held and final is RunStatus.OPTIMAL else final  # twice inconsistent
+
+    def _wait_and_take(self, run: HighsRun, h: highspy.Highs, best: Incumbent) -> tuple[RunStatus, bool]:
+        """Wait for a branch and bound on `h` (left to end alone STOP_GRACE past its deadline), then
+        take its plan and bound (`_take_highs_plan`): how it ended, and whether HiGHS's figures
+        held together (True for a run left: nothing of it is read)."""
         final = run.wait(leave_after=STOP_GRACE)
-        if not run.left and not self._take_highs_plan(fresh, best, final) and final is RunStatus.OPTIMAL:
-            final = RunStatus.SOLVER_ERROR  # twice inconsistent: no proof can be claimed
-        return final
+        return final, run.left or self._take_highs_plan(h, best, final)
 
     def _take_highs_plan(self, h: highspy.Highs, best: Incumbent, final: RunStatus) -> bool:
         """The plan and bound HiGHS ended with, if any; False when its figures do not hold together."""
@@ -366,11 +370,9 @@ class HighsSession:
         with columns_fixed(h, self.compiled.lp, fixed, values):
             run = HighsRun(h, deadline, self.options.clock, cancel=bnb.finished, nice=PHASE_NICE,
                            provide=provide, improved=improved, progress=self._relay())
-            final = run.wait(leave_after=STOP_GRACE)
-            if run.left:  # past the deadline: the phase's copy is in use until it ends
-                self._phase_copy = None
-                return False
-            self._take_highs_plan(h, best, final)
+            final, _ = self._wait_and_take(run, h, best)
+        if run.left:  # past the deadline: the phase's copy is in use until it ends
+            self._phase_copy = None
         return final is RunStatus.OPTIMAL and best.proven(self.options.mip_gap)
 
     def _leave(self, bnb: HighsRun) -> None:
@@ -452,12 +454,9 @@ class HighsSession:
             strict.setOptionValue(name, STRICT_TOLERANCE)
         strict.passModel(self.compiled.lp)
         provide, improved = best.feed()
-        run = HighsRun(strict, deadline, self.options.clock, provide=provide, improved=improved,
-                       progress=self._relay())
-        final = run.wait(leave_after=STOP_GRACE)
-        if not run.left and not self._take_highs_plan(strict, best, final) and final is RunStatus.OPTIMAL:
-            final = RunStatus.SOLVER_ERROR
-        return final
+        final, held = self._wait_and_take(HighsRun(strict, deadline, self.options.clock, provide=provide,
+                                                   improved=improved, progress=self._relay()), strict, best)
+        return RunStatus.SOLVER_ERROR if not held and final is RunStatus.OPTIMAL else final
 
     def _polish(self, plan: np.ndarray, deadline: float | None) -> np.ndarray | None:
         """The cheapest plan (for the objective HiGHS holds) with the integer decisions of `plan`
