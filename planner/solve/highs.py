@@ -131,6 +131,16 @@ def highs_factory(settings: SolveOptions, log: bool | None = None, threads: int 
     return HighsFactory(tuple(values.items()), log)
 
 
+def threads_beside_phase(threads: int | None) -> int:
+    """HiGHS threads for a branch and bound that runs beside the decomposition phase (a limited
+    solve): one fewer than it would have alone (`threads`, or every core this process may use),
+    at least one, so that the phase, at its lower priority, has a core. With all of them, HiGHS's
+    threads kept both cores of a 2-core machine busy and the phase got none (generated M with
+    1,000 scenarios, --time-limit 60: no plan; docs/performance.md, "How a plan is solved")."""
+    cores = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return max(1, cores - 1)
+
+
 def new_highs(settings: SolveOptions, log: bool | None = None) -> highspy.Highs:
     """A HiGHS instance with planner's options and the user's gap, threads, seed, node limit
     and log (`log` overrides the setting: the decomposition's blocks never log)."""

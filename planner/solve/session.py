@@ -47,8 +47,10 @@ from planner.solve.highs import (
     highs_factory,
     integrality,
     new_highs,
+    option_set,
     run,
     solution_is_consistent,
+    threads_beside_phase,
 )
 from planner.solve.incumbent import Incumbent
 from planner.solve.report import SolveReport
@@ -196,14 +198,15 @@ class HighsSession:
             return np.asarray(h.getSolution().col_value) if status is RunStatus.OPTIMAL else None
 
     def _decompose(self, h: highspy.Highs, deadline: float | None, best: Incumbent,
-                   cancel: threading.Event | None = None, nice: int = 0) -> DecompositionResult | None:
+                   cancel: threading.Event | None = None, nice: int = 0,
+                   early_plan: bool = False) -> DecompositionResult | None:
         options = self.options
         log = (lambda text: self._log(text)) if options.log else None
         found = self.decomposition.run(
             h, self.compiled.lp, self.compiled.objective, self.compiled.objective_offset,
             options.mip_gap, highs_factory(options, log=False, threads=BLOCK_THREADS), deadline, options.clock, best,
             self._progress if options.progress is not None else None, log, self._started, cancel, nice,
-            options.workers, options.scheduler)
+            options.workers, options.scheduler, early_plan)
         self.certificate = None if found is None else found.certificate
         return found
 
@@ -314,21 +317,27 @@ class HighsSession:
         return True
 
     def _race(self, deadline: float | None, best: Incumbent, report: SolveReport) -> RunStatus:
-        """A limited solve: branch and bound on the whole model runs for the whole limit, as it
-        would alone, while the decomposition phase runs beside it on its own copy of the model
-        at a lower priority (it uses a free core, and gives way when none is free). Plans go
-        both ways: the phase's to branch and bound as user solutions, branch and bound's to the
-        phase's incumbent. Whichever proves the gap first ends the other (a branch and bound
-        that does not stop at once is left to end alone: `_leave`).
+        """A limited solve: branch and bound on the whole model runs for the whole limit, with one
+        HiGHS thread fewer than alone (`threads_beside_phase`), while the decomposition phase runs
+        beside it on its own copy of the model at a lower priority, on the core left (offering the
+        LP relaxation's plan, rounded, before its first round). Plans go both ways: the phase's
+        to branch and bound as user solutions, branch and bound's to the phase's incumbent.
+        Whichever proves the gap first ends the other (a branch and bound that does not stop at
+        once is left to end alone: `_leave`). So a limited solve has a plan whenever branch and
+        bound alone would, and the better of the two. When the phase hands over near its bound,
+        branch and bound with its fixings takes the phase's place (`_fixed_branch_and_bound_beside`).
+        Returns how branch and bound ended (OPTIMAL when the phase, or the one beside it, proved
+        the gap)."""
+        with option_set(self.highs, "threads", threads_beside_phase(self.options.threads)):
+            return self._run_race(deadline, best, report)
 
-        So a limited solve has a plan whenever branch and bound alone would, and the better of
-        the two. When the phase hands over near its bound, branch and bound with its fixings
-        takes the phase's place (`_fixed_branch_and_bound_beside`). Returns how branch and bound
-        ended (OPTIMAL when the phase, or the one beside it, proved the gap)."""
+    def _run_race(self, deadline: float | None, best: Incumbent, report: SolveReport) -> RunStatus:
+        """`_race`, with branch and bound's threads set (given back once it has ended)."""
         gap = self.options.mip_gap
         bnb = self._branch_and_bound(deadline, best)
         try:
-            found = self._decompose(self._phase_highs(), deadline, best, cancel=bnb.finished, nice=PHASE_NICE)
+            found = self._decompose(self._phase_highs(), deadline, best, cancel=bnb.finished, nice=PHASE_NICE,
+                                    early_plan=True)
             beside = not best.proven(gap) and self._fixed_branch_and_bound_beside(bnb, best, deadline)
         except BaseException:
             bnb.stop()  # Ctrl-C during the phase stops branch and bound too

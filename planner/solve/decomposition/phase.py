@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 import planner.solve.decomposition.first as first
+import planner.solve.decomposition.rounding as rounding
 import planner.solve.decomposition.whole as whole
 from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, solve_block
 from planner.solve.decomposition.fixing import Certificate, near, shared_binaries
@@ -84,6 +85,9 @@ class Decomposition:
         self.block_linking = [self.linking_matrix[:, b.columns].tocsr() for b in structure.blocks]
         # the form the bound relies on: how eta, e_s, rho, beta_s and gamma_s enter the risk rows
         self.form = RiskForm.of(structure, self.normalised)
+        # the rows over integer columns only (budget, agreement links, diversification), for `rounding`
+        self.integer_rows = rounding.integer_rows(matrix, structure.integer)
+        self.integer_row_matrix = matrix[self.integer_rows][:, structure.integer].tocsc()
         self.valid = self.form.valid
 
     def run(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float, gap: float,
@@ -91,7 +95,7 @@ class Decomposition:
             best: Incumbent, progress: Callable[[float, float | None, float | None], None] | None = None,
             log: Callable[[str], None] | None = None, started: float | None = None,
             cancel: threading.Event | None = None, nice: int = 0, workers: int = 1,
-            scheduler: str | None = None) -> DecompositionResult | None:
+            scheduler: str | None = None, early_plan: bool = False) -> DecompositionResult | None:
         """Run the phase on the whole model held by `h` (compiled as `lp`, costs `costs`).
 
         `deadline` is on `clock`; `started` is when the solve began (for progress). Plans go
@@ -102,9 +106,11 @@ class Decomposition:
         Dask cluster (`cluster`; `new_highs` must then be a `HighsFactory`). Returns None when
         the LP relaxation ends without an optimum (an infeasible model, the time limit): the
         caller then solves the whole model as usual. A block without an optimum ends the rounds with what was found.
+        With `early_plan` (a limited solve) the LP relaxation's plan, rounded, is offered before
+        the first round (`PhaseRun.relaxation_found`).
         """
         phase = PhaseRun(self, h, lp, costs, offset, new_highs, deadline, clock, best, cancel, nice, workers,
-                         scheduler)
+                         scheduler, early_plan)
         entered = clock()
         result = phase.execute(gap, entered if started is None else started, progress, log)
         if result is not None:
@@ -144,8 +150,9 @@ class PhaseRun:
     def __init__(self, decomposition: Decomposition, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray,
                  offset: float, new_highs: Callable[[], highspy.Highs], deadline: float | None,
                  clock: Callable[[], float], best: Incumbent, cancel: threading.Event | None = None,
-                 nice: int = 0, workers: int = 1, scheduler: str | None = None) -> None:
+                 nice: int = 0, workers: int = 1, scheduler: str | None = None, early_plan: bool = False) -> None:
         self.decomposition = d = decomposition
+        self.early_plan = early_plan  # offer the LP relaxation's plan, rounded (`relaxation_found`)
         self.workers, self.scheduler = workers, scheduler
         self.pool: BlockPool | DaskBlockPool | None = None
         self.h, self.costs, self.offset, self.new_highs = h, costs, offset, new_highs
@@ -178,6 +185,8 @@ class PhaseRun:
                 prices = project(from_duals(np.asarray(solution.row_dual), s, self.decomposition.sign),
                                  self.decomposition.form, self.costs)
                 signing = np.asarray(solution.col_value)[s.agreements] >= 0.5
+                self.relaxation_found(h.getInfo().objective_function_value,
+                                      np.asarray(solution.col_value)[s.integer], started, progress)
             else:
                 prices = plain(s, self.decomposition.form, self.costs)
                 signing = np.zeros(len(s.agreements), dtype=bool)
@@ -437,8 +446,10 @@ class PhaseRun:
                 break
         return results
 
-    def complete(self, integer_values: np.ndarray, start: Callable[[], np.ndarray] | None = None) -> None:
-        """The whole model's LP with the binaries fixed: a plan, offered to the incumbent.
+    def complete(self, integer_values: np.ndarray, start: Callable[[], np.ndarray] | None = None,
+                 block_plans: bool = True) -> None:
+        """The whole model's LP with the binaries fixed: a plan, offered to the incumbent (and its
+        parts kept as block plans for the master, unless `block_plans` is False).
 
         HiGHS starts the LP from its last basis (the LP relaxation's, or the last completion's);
         without one (first prices not from the LP relaxation, `first.lp_first`; after the
@@ -458,9 +469,25 @@ class PhaseRun:
         if self.run_lp(self.h):
             plan = np.array(self.h.getSolution().col_value)
             plan[s.integer] = integer_values  # (as fixed: exactly, so the plan needs no polish)
-            for b, block in enumerate(s.blocks):  # its part in each block is a block plan
+            for b, block in enumerate(s.blocks if block_plans else []):  # its part in each block is a block plan
                 self.add_plan(b, plan[block.all_columns])
             self.best.offer(plan, polished=True)
+
+    def relaxation_found(self, value: float, relaxed: np.ndarray, started: float, progress: Callable | None) -> None:
+        """What the LP relaxation gives before the rounds: its value `value` (model units, with the
+        offset), a bound of the whole model; and with `early_plan` (a limited solve) a first plan
+        from its integer values `relaxed` rounded (`rounding`), completed and offered, in case the
+        limit comes before the first round's plans."""
+        self.best.bound(value)
+        if self.early_plan:
+            d = self.decomposition
+            ints, rows = d.s.integer, d.integer_rows
+            values = rounding.rounded(relaxed, self.lower0[ints], self.upper0[ints], d.integer_row_matrix,
+                                      self.row_lower[rows], self.row_upper[rows])
+            if values is not None:  # (its parts become block plans as the best plan's, if it is: `rounds`)
+                self.complete(values, block_plans=False)
+        if progress is not None:
+            progress(self.clock() - started, self.best.upper if self.best.plan is not None else None, self.best.lower)
 
     def add_plan(self, b: int, plan: np.ndarray) -> None:
         """Keep a plan of block b (values of its columns, then its copies) for the master."""
