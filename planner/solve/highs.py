@@ -134,9 +134,9 @@ def highs_factory(settings: SolveOptions, log: bool | None = None, threads: int 
 def threads_beside_phase(threads: int | None) -> int:
     """HiGHS threads for a branch and bound that runs beside the decomposition phase (a limited
     solve): one fewer than it would have alone (`threads`, or every core this process may use),
-    at least one, so that the phase, at its lower priority, has a core. With all of them, HiGHS's
-    threads kept both cores of a 2-core machine busy and the phase got none (generated M with
-    1,000 scenarios, --time-limit 60: no plan; docs/performance.md, "How a plan is solved")."""
+    at least one, so that the phase, at its lower priority, has a core: with all of them, HiGHS's
+    threads kept both cores of a 2-core machine busy and the phase got next to none
+    (docs/performance.md, "How a plan is solved")."""
     cores = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     return max(1, cores - 1)
 

@@ -1,9 +1,8 @@
 """A first plan from the LP relaxation, rounded: a plan early in a solve with a time limit.
 
 The phase's first plan comes from the first round's block MIPs. On large models that is far
-into the solve (generated M with 1,000 scenarios: the LP relaxation ends in less than half the
-time to that plan), and a time limit that ended before it left the solve without a plan. The
-LP relaxation's own integer values, rounded, give one sooner:
+into the solve, well after the LP relaxation, and a time limit that ended before it left the
+solve without a plan. The LP relaxation's own integer values, rounded, give one sooner:
 
 1. every integer column the relaxation sets above 0 is rounded up to 1 (what it uses is
    contracted; an agreement a used option needs is signed, since z_o <= w_g);
