@@ -533,6 +533,7 @@ def test_a_branch_and_bound_that_does_not_stop_is_left_once_the_phase_proves(tmp
     phase, at the unlimited optimum, and the session solves again on its new HiGHS."""
     import threading
 
+    import planner.solve.race as race_module
     import planner.solve.session as session_module
     from planner.instance.data import build_model_data
     from planner.instance.generate import generate_instance
@@ -564,7 +565,7 @@ def test_a_branch_and_bound_that_does_not_stop_is_left_once_the_phase_proves(tmp
     assert reference.solve(0.3).status == "optimal"
     optimum = reference.compiled.value(reference.last_plan)
     stuck = NeverEnds()
-    monkeypatch.setattr(session_module, "STOP_GRACE", 0.01)
+    monkeypatch.setattr(race_module, "STOP_GRACE", 0.01)
     monkeypatch.setattr(session_module.HighsSession, "_branch_and_bound", lambda self, deadline, best: stuck)
     first_highs = session.highs
     report = session.solve(0.3)
@@ -652,6 +653,7 @@ def test_a_branch_and_bound_past_the_time_limit_is_left_and_the_solve_ends(tmp_p
     import dataclasses
     import threading
 
+    import planner.solve.race as race_module
     import planner.solve.session as session_module
     from planner.solve import highs
 
@@ -667,7 +669,7 @@ def test_a_branch_and_bound_past_the_time_limit_is_left_and_the_solve_ends(tmp_p
         runs.append(branch_and_bound(self, deadline, best))
         return runs[-1]
 
-    monkeypatch.setattr(session_module, "STOP_GRACE", 0.05)
+    monkeypatch.setattr(race_module, "STOP_GRACE", 0.05)
     monkeypatch.setattr(session_module.HighsSession, "_branch_and_bound", hanging)
     first_highs = session.highs
     try:

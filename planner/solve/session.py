@@ -11,7 +11,7 @@ The order of a planning solve:
 2. otherwise branch and bound on the whole model, from the best plan so far;
 3. at lambda = 1, the tie-break stage: among optimal plans, one with the least expected cost
    (`planner.solve.tiebreak`).
-With a time or node limit, 1 and 2 run side by side instead (`HighsSession._race`), so that a
+With a time or node limit, 1 and 2 run side by side instead (`planner.solve.race`), so that a
 limited solve has a plan whenever branch and bound alone would, and the better of the two.
 Branch and bound after the phase, or beside it in a limited solve, starts with the binaries
 fixed that the phase's bound shows every better plan shares, when the phase's best plan is
@@ -33,7 +33,7 @@ from planner.errors import SolveError
 from planner.model.pyomo_import import pyo
 from planner.model.structure import BuiltModel
 from planner.options import SolveOptions
-from planner.solve import tiebreak
+from planner.solve import race, tiebreak
 from planner.solve.compile import compile_model, objective_costs, store
 from planner.solve.decomposition import Decomposition, DecompositionResult, find_structure
 from planner.solve.decomposition.block import BLOCK_THREADS
@@ -47,10 +47,8 @@ from planner.solve.highs import (
     highs_factory,
     integrality,
     new_highs,
-    option_set,
     run,
     solution_is_consistent,
-    threads_beside_phase,
 )
 from planner.solve.incumbent import Incumbent
 from planner.solve.report import SolveReport
@@ -58,16 +56,12 @@ from planner.status import Method, Status
 
 __all__ = ["HighsSession", "SolveOptions", "solve_model"]
 
-PHASE_NICE = 10  # the phase's priority below branch and bound's when the two run side by side
-# seconds branch and bound gets to stop once the phase has proven the gap or its deadline has
-# passed, before it is left to end alone (`HighsSession._leave`)
-STOP_GRACE = 1.0
 STRICT_TOLERANCE = 1e-9  # integrality and feasibility, for the second branch and bound (`_finish`)
 _LIMITED = {RunStatus.TIME_LIMIT: Status.TIME_LIMIT, RunStatus.NODE_LIMIT: Status.NODE_LIMIT,
             RunStatus.SOLUTION_LIMIT: Status.NODE_LIMIT}
 
 
-class HighsSession:
+class HighsSession(race.LimitedSolve):
     """A built model compiled into one HiGHS instance, kept so that it can be solved again.
 
     `refresh()` re-reads the model's mutable Params (`planner.model.parameters`): it
@@ -285,7 +279,7 @@ class HighsSession:
         """Wait for branch and bound; keep its plan and its bound when HiGHS's figures hold
         together. When they do not, solve again on a fresh HiGHS with no plan handed in.
 
-        One still going STOP_GRACE past the deadline is left to end alone (`_leave`): the solve
+        One still going `race.STOP_GRACE` past the deadline is left to end alone (`_leave`): the solve
         ends at its limit with the plans it handed out and the phase's bound, if any."""
         final, held = self._wait_and_take(bnb, self.highs, best)
         if bnb.left:
@@ -299,10 +293,10 @@ class HighsSession:
         return RunStatus.SOLVER_ERROR if not held and final is RunStatus.OPTIMAL else final  # twice inconsistent
 
     def _wait_and_take(self, run: HighsRun, h: highspy.Highs, best: Incumbent) -> tuple[RunStatus, bool]:
-        """Wait for a branch and bound on `h` (left to end alone STOP_GRACE past its deadline), then
+        """Wait for a branch and bound on `h` (left to end alone `race.STOP_GRACE` past its deadline), then
         take its plan and bound (`_take_highs_plan`): how it ended, and whether HiGHS's figures
         held together (True for a run left: nothing of it is read)."""
-        final = run.wait(leave_after=STOP_GRACE)
+        final = run.wait(leave_after=race.STOP_GRACE)
         return final, run.left or self._take_highs_plan(h, best, final)
 
     def _take_highs_plan(self, h: highspy.Highs, best: Incumbent, final: RunStatus) -> bool:
@@ -315,92 +309,6 @@ class HighsSession:
         if len(self.compiled.integer):
             best.bound(h.getInfo().mip_dual_bound)
         return True
-
-    def _race(self, deadline: float | None, best: Incumbent, report: SolveReport) -> RunStatus:
-        """A limited solve: branch and bound on the whole model runs for the whole limit, with one
-        HiGHS thread fewer than alone (`threads_beside_phase`), while the decomposition phase runs
-        beside it on its own copy of the model at a lower priority, on the core left (offering the
-        LP relaxation's plan, rounded, before its first round). Plans go both ways: the phase's
-        to branch and bound as user solutions, branch and bound's to the phase's incumbent.
-        Whichever proves the gap first ends the other (a branch and bound that does not stop at
-        once is left to end alone: `_leave`). So a limited solve has a plan whenever branch and
-        bound alone would, and the better of the two. When the phase hands over near its bound,
-        branch and bound with its fixings takes the phase's place (`_fixed_branch_and_bound_beside`).
-        Returns how branch and bound ended (OPTIMAL when the phase, or the one beside it, proved
-        the gap)."""
-        with option_set(self.highs, "threads", threads_beside_phase(self.options.threads)):
-            return self._run_race(deadline, best, report)
-
-    def _run_race(self, deadline: float | None, best: Incumbent, report: SolveReport) -> RunStatus:
-        """`_race`, with branch and bound's threads set (given back once it has ended)."""
-        gap = self.options.mip_gap
-        bnb = self._branch_and_bound(deadline, best)
-        try:
-            found = self._decompose(self._phase_highs(), deadline, best, cancel=bnb.finished, nice=PHASE_NICE,
-                                    early_plan=True)
-            beside = not best.proven(gap) and self._fixed_branch_and_bound_beside(bnb, best, deadline)
-        except BaseException:
-            bnb.stop()  # Ctrl-C during the phase stops branch and bound too
-            raise
-        report.method = Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
-        if found is not None:
-            report.decomposition_rounds, report.decomposition_seconds = found.rounds, found.seconds
-        if best.proven(gap):
-            bnb.stop()
-            if not bnb.finished.wait(STOP_GRACE):
-                self._leave(bnb)
-                if not beside:
-                    report.method = Method.DECOMPOSITION
-                return RunStatus.OPTIMAL
-        final = self._finish_branch_and_bound(bnb, best, deadline)
-        if best.proven(gap):
-            if not beside and (final is not RunStatus.OPTIMAL or (found is not None and found.proven)):
-                report.method = Method.DECOMPOSITION
-            return RunStatus.OPTIMAL
-        if final is RunStatus.OPTIMAL:
-            report.method = Method.BRANCH_AND_BOUND
-        return final
-
-    def _fixed_branch_and_bound_beside(self, bnb: HighsRun, best: Incumbent, deadline: float | None) -> bool:
-        """In a race whose phase handed over near its bound: branch and bound with the phase's
-        fixings (as `_branch_and_bound_after_phase`) on the phase's copy of the model, at the
-        phase's priority, beside the one on the whole model; each gets the other's plans, and
-        it ends when the other does. Its dual bound holds for the whole model (the optimum is
-        among the plans it searches), so it is kept however the run ends. True when it proved
-        the gap (then the caller stops the other)."""
-        if bnb.finished.is_set():
-            return False
-        h = self._phase_highs()
-        fixed, values = self.fixings.near_bound(self.certificate, h, best, deadline,
-                                                "branch and bound beside the phase", bnb.finished, PHASE_NICE)
-        if not len(fixed) or bnb.finished.is_set():
-            return False
-        provide, improved = best.feed()
-        with columns_fixed(h, self.compiled.lp, fixed, values):
-            run = HighsRun(h, deadline, self.options.clock, cancel=bnb.finished, nice=PHASE_NICE,
-                           provide=provide, improved=improved, progress=self._relay())
-            final, _ = self._wait_and_take(run, h, best)
-        if run.left:  # past the deadline: the phase's copy is in use until it ends
-            self._phase_copy = None
-        return final is RunStatus.OPTIMAL and best.proven(self.options.mip_gap)
-
-    def _leave(self, bnb: HighsRun) -> None:
-        """Branch and bound on the session's HiGHS has not stopped within STOP_GRACE, when the
-        phase proved the gap or the deadline passed: HiGHS sees a stop only between the LPs it
-        solves, and the first LP of a large model's branch and bound can take minutes
-        (docs/performance.md, "Scale"). It is left to end alone (`HighsRun.leave`: no plans in
-        or out), and the phase's copy of the model becomes the session's HiGHS for what follows
-        (a polish, a tie-break, a re-solve)."""
-        bnb.leave()
-        self.highs, self._phase_copy = self._phase_highs(), None
-        self.highs.setOptionValue("output_flag", self.options.log)
-
-    def _phase_highs(self) -> highspy.Highs:
-        """A second HiGHS holding the whole model, for the phase while branch and bound runs."""
-        if self._phase_copy is None:
-            self._phase_copy = new_highs(self.options, log=False)
-            self._phase_copy.passModel(self.compiled.lp)
-        return self._phase_copy
 
     def _finish(self, report: SolveReport, best: Incumbent, final: RunStatus, risk_aversion: float,
                 deadline: float | None, binaries: bool = True) -> SolveReport:
