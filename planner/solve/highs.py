@@ -18,9 +18,7 @@ minutes), nor its own time limit there or in parts of presolve, so a run the sol
 needs may be left to end alone (`HighsRun.leave`): its plans are no longer taken, its instance
 stays in use until it ends, and a process about to solve again waits for it
 (`wait_for_left_runs`). A branch and bound whose deadline has passed is left so too
-(`HighsRun.wait(leave_after=...)`): on generated M with 5,000 scenarios and a limit of 30 s,
-branch and bound ran 38 s, 13 s of them in presolve and the rest before its root LP's first
-iteration.
+(`HighsRun.wait(leave_after=...)`; what it overran by: docs/performance.md, "Scale").
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ class LimitedSolve:
 
         def _wait_and_take(self, run: HighsRun, h: highspy.Highs, best: Incumbent) -> tuple[RunStatus, bool]: ...
 
-        def _decompose(self, h: highspy.Highs, deadline: float | None, best: Incumbent,
+        def _decompose(self, h: highspy.Highs, deadline: float | None, best: Incumbent, report: SolveReport,
                        cancel: threading.Event | None = None, nice: int = 0,
                        early_plan: bool = False) -> DecompositionResult | None: ...
 
@@ -82,15 +82,12 @@ class LimitedSolve:
         gap = self.options.mip_gap
         bnb = self._branch_and_bound(deadline, best)
         try:
-            found = self._decompose(self._phase_highs(), deadline, best, cancel=bnb.finished, nice=PHASE_NICE,
-                                    early_plan=True)
+            found = self._decompose(self._phase_highs(), deadline, best, report, cancel=bnb.finished,
+                                    nice=PHASE_NICE, early_plan=True)
             beside = not best.proven(gap) and self._fixed_branch_and_bound_beside(bnb, best, deadline)
         except BaseException:
             bnb.stop()  # Ctrl-C during the phase stops branch and bound too
             raise
-        report.method = Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
-        if found is not None:
-            report.decomposition_rounds, report.decomposition_seconds = found.rounds, found.seconds
         if best.proven(gap):
             bnb.stop()
             if not bnb.finished.wait(STOP_GRACE):

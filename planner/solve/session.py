@@ -191,9 +191,11 @@ class HighsSession(race.LimitedSolve):
             self._polish_infeasible = status is RunStatus.INFEASIBLE
             return np.asarray(h.getSolution().col_value) if status is RunStatus.OPTIMAL else None
 
-    def _decompose(self, h: highspy.Highs, deadline: float | None, best: Incumbent,
+    def _decompose(self, h: highspy.Highs, deadline: float | None, best: Incumbent, report: SolveReport,
                    cancel: threading.Event | None = None, nice: int = 0,
                    early_plan: bool = False) -> DecompositionResult | None:
+        """The decomposition phase on `h`; `report` gets its method (then branch and bound, unless
+        the caller finds the phase proved the gap), rounds and seconds."""
         options = self.options
         log = (lambda text: self._log(text)) if options.log else None
         found = self.decomposition.run(
@@ -202,6 +204,9 @@ class HighsSession(race.LimitedSolve):
             self._progress if options.progress is not None else None, log, self._started, cancel, nice,
             options.workers, options.scheduler, early_plan)
         self.certificate = None if found is None else found.certificate
+        report.method = Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
+        if found is not None:
+            report.decomposition_rounds, report.decomposition_seconds = found.rounds, found.seconds
         return found
 
     @staticmethod
@@ -245,10 +250,7 @@ class HighsSession(race.LimitedSolve):
         else:
             final = None
             if self.decomposition is not None:
-                found = self._decompose(self.highs, deadline, best)
-                report.method = Method.DECOMPOSITION_THEN_BRANCH_AND_BOUND
-                if found is not None:
-                    report.decomposition_rounds, report.decomposition_seconds = found.rounds, found.seconds
+                self._decompose(self.highs, deadline, best, report)
                 if best.proven(options.mip_gap):
                     report.method, final = Method.DECOMPOSITION, RunStatus.OPTIMAL
             if final is None:
