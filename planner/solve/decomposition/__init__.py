@@ -5,9 +5,9 @@ scenario costs (the CVaR's tail rows and, with ambiguity, the worst-case rows ea
 material's recourse cost), the agreements (w_g gates options of several materials) and the
 budget. Everything else, contracts, spot, stock,
 service levels and policy limits, belongs to one material. With those links priced
-instead of enforced, the model falls apart into one small MIP per material, which HiGHS
-solves in a fraction of the time it spends on the whole (its root cut loop grows with the
-number of rows, and the whole has all of them).
+instead of enforced, the model falls apart into one small MIP per material, solved in a
+fraction of the time HiGHS spends on the whole (its root cut loop grows with the number of
+rows, and the whole has all of them) by a branch and bound over HiGHS's LPs (`branching`).
 
 The bound. CVaR_alpha(C) = max { sum_s q_s C_s : sum_s q_s = 1, 0 <= q_s <= p_s/(1-alpha) }
 (the LP dual of the Rockafellar-Uryasev form), so for any such q, any beta >= 0 splitting
@@ -20,8 +20,9 @@ each agreement's cost among copies w^m_g of w_g, and any nu >= 0 pricing the bud
 is a lower bound on the optimal objective (weak duality). c_m is the objective's cost of
 m's columns (fixed cost, contract cost, (1 - lambda) sum_s p_s R_ms), R_ms = R_m,r(m,s)
 its recourse cost in scenario s (the tail rows' coefficients), X_m m's rows with w_g
-replaced by its copy, b the budget row (fixed costs). Each min is a block MIP; HiGHS's
-dual bound of it is used, so the bound holds whatever the block's gap.
+replaced by its copy, b the budget row (fixed costs). Each min is a block MIP; its search's
+dual bound (`branching`: the least LP bound of the nodes not closed) is used, so the bound
+holds whatever the block's gap.
 
 With ambiguity (docs/model.md 3.5) the objective is the worst case over probabilities p in
 P = {l <= p <= u, sum p = 1}, and its worst-case rows rho + beta_s - gamma_s >= (1 - lambda)

@@ -3,11 +3,14 @@
 A block's HiGHS is built from plain arrays (`BlockSpec`), so that any process can build it; a
 task (`BlockTask`) gives it costs, this solve's bounds of its agreement copies and no-good rows,
 or asks for its LP relaxation; `solve_block` makes the same calls wherever it runs, so the plans and bounds do
-not depend on where a block is solved (`planner.solve.decomposition.pool`).
+not depend on where a block is solved (`planner.solve.decomposition.pool`). A block's MIP is
+solved by the LP-based branch and bound of `planner.solve.decomposition.branching`, HiGHS's
+MIP solver only past its node limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -16,13 +19,14 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from planner.solve.decomposition.branching import as_lp, cleared, solve_mip
 from planner.solve.highs import highs_lp
 
 
 @dataclass
 class BlockResult:
     ok: bool  # the block's MIP (or LP) solved to optimality
-    bound: float  # HiGHS's dual bound (MIP) or optimum (LP)
+    bound: float  # the MIP's dual bound (`branching`) or the LP's optimum
     values: np.ndarray | None  # the block's plan (its columns, then its agreement copies)
     # of a `relax` task solved to optimality: its LP's basis, the HighsBasisStatus codes of its
     # columns (then copies) and of its rows (`planner.solve.decomposition.first`)
@@ -66,11 +70,11 @@ class BlockSpec:
         return solver
 
 
-# A block MIP has a few dozen binaries over a large LP (its recourse in every scenario): strong
-# branching until pseudocosts are reliable costs more LP iterations than the nodes it saves, and
-# the feasibility jump heuristic costs time at every solve's start without saving nodes (off, L's
-# material MIPs took the same nodes to the same bounds, 11% faster). Measured in docs/performance.md,
-# "How a plan is solved".
+# For HiGHS's MIP solver on a block (past `branching.NODE_LIMIT`): a block MIP has a few dozen
+# binaries over a large LP (its recourse in every scenario), so strong branching until pseudocosts
+# are reliable costs more LP iterations than the nodes it saves, and the feasibility jump heuristic
+# costs time at every solve's start without saving nodes. Measured in docs/performance.md, "How a
+# plan is solved".
 BLOCK_OPTIONS = {"mip_pscost_minreliable": 0, "mip_heuristic_run_feasibility_jump": False}
 # One HiGHS thread per block solve (module docstring). Two threads per block MIP in a serial
 # phase were slower, not faster: M with 300 scenarios, phase 19.3 s against 16.4 s.
@@ -80,16 +84,13 @@ BLOCK_THREADS = 1
 def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
                 run: Callable[[highspy.Highs], bool] | None = None) -> BlockResult:
     """One task on the HiGHS holding its block: its costs, its copies' bounds for this solve only,
-    a run (`run`, True when optimal; by default HiGHS's own within `task.seconds`), the bound and plan
-    (of its LP relaxation when `task.relax`: HiGHS's `solve_relaxation`, for this solve only,
-    and then its basis).
+    each run of HiGHS by `run` (True when optimal; by default `within(task.seconds)`), the bound
+    and plan of its MIP (`branching.solve_mip`) or, when `task.relax`, of its LP relaxation
+    (`branching.as_lp`, for this solve only) and then its basis.
     The same calls in the phase's process, in a worker process and on a Dask worker. A solve of a
     block with integers starts from a cleared solver, so that it does not depend on the block's
     earlier solves: any worker, on any instance of the block, gives the same plan and bound."""
-    if has_integers:
-        h.clearSolver()
-        if task.relax:
-            h.setOptionValue("solve_relaxation", True)
+    integer = cleared(h) if has_integers else None
     if task.costs is not None:
         n = len(task.costs)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), task.costs)
@@ -100,27 +101,40 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
     if task.no_goods is not None:
         add_no_goods(h, *task.no_goods)
     if run is None:
-        if task.seconds is not None and task.seconds <= 0:  # out of time: not started (as `HighsRun`)
-            ok = False
-        else:
-            h.setOptionValue("time_limit", task.seconds if task.seconds is not None else highspy.kHighsInf)
-            h.run()
-            ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    else:
-        ok = run(h)
-    info = h.getInfo()
-    bound = info.mip_dual_bound if has_integers and not task.relax else info.objective_function_value
-    if has_integers and task.relax:
-        h.setOptionValue("solve_relaxation", False)
-    values = np.asarray(h.getSolution().col_value) if ok else None
-    basis = status_codes(h.getBasis()) if ok and task.relax else None
-    infeasible = h.getModelStatus() == highspy.HighsModelStatus.kInfeasible
+        run = within(task.seconds)
+    basis = None
+    if integer is not None and not task.relax:  # the block's MIP (`branching`)
+        outcome = solve_mip(h, run, integer)
+        ok, bound, values, infeasible = outcome.ok, outcome.bound, outcome.values, outcome.infeasible
+    else:  # an LP block, or a block's LP relaxation (then its basis too)
+        with as_lp(h, integer) if integer is not None else contextlib.nullcontext():
+            ok = run(h)
+            bound = h.getInfo().objective_function_value
+            values = np.asarray(h.getSolution().col_value) if ok else None
+            basis = status_codes(h.getBasis()) if ok and task.relax else None
+            infeasible = h.getModelStatus() == highspy.HighsModelStatus.kInfeasible
     if task.copy_bounds is not None:  # back to 0..1 after this solve
         columns, lower, _ = task.copy_bounds
         h.changeColsBounds(len(columns), columns, lower, np.ones(len(columns)))
     if h.getNumRow() > rows:  # the no-good rows, gone after this solve
         h.deleteRows(h.getNumRow() - rows, np.arange(rows, h.getNumRow(), dtype=np.int32))
     return BlockResult(ok and np.isfinite(bound), float(bound), values, basis, infeasible)
+
+
+def within(seconds: float | None, clock: Callable[[], float] = time.perf_counter) -> Callable[[highspy.Highs], bool]:
+    """A run of HiGHS within `seconds` from now (None: no limit), True when optimal; each run gets
+    what is left, and one that would start out of time does not start (as `HighsRun`)."""
+    end = None if seconds is None else clock() + seconds
+
+    def run(h: highspy.Highs) -> bool:
+        left = highspy.kHighsInf if end is None else end - clock()
+        if left <= 0:
+            return False
+        h.setOptionValue("time_limit", left)
+        h.run()
+        return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+    return run
 
 
 def add_no_goods(h: highspy.Highs, at: np.ndarray, choices: np.ndarray) -> None:

@@ -1,7 +1,7 @@
 """The binaries every plan near the optimum shares, read off the phase's Lagrangian bound
 (Lagrangian fixing).
 
-At prices (q, beta, nu) the bound is L = R + sum_b v_b, where v_b is HiGHS's dual bound of
+At prices (q, beta, nu) the bound is L = R + sum_b v_b, where v_b is the dual bound of
 block b's priced MIP (b's priced cost P_b(x_b) = c_b x_b + lambda sum_s q_s R_bs(x_b) + nu b_b
 x_b + sum_g beta_bg w^b_g, `planner.solve.decomposition`) and R collects the rest (the budget's
 and the value at risk's terms, the tail excesses and agreements at their best bounds). Weak
@@ -15,7 +15,7 @@ such plan. Block b's MIP at the same prices with the no-good row
 
     sum_{j: K_bj = 1} (1 - z_j) + sum_{j: K_bj = 0} z_j >= 1          (any other binaries)
 
-either is infeasible or has HiGHS's dual bound above v_b + Delta, and then every plan within
+either is infeasible or has a dual bound above v_b + Delta, and then every plan within
 the cap has K_b in block b; or its plan makes another choice K'_b, which is excluded in turn,
 and so on (at most CHOICES choices): when the MIP with every found choice excluded is beyond
 v_b + Delta, every plan within the cap makes one of the found choices in block b, and each
