@@ -89,7 +89,8 @@ def cleared(h: highspy.Highs) -> np.ndarray:
 @contextlib.contextmanager
 def as_lp(h: highspy.Highs, integer: np.ndarray) -> Iterator[None]:
     """`h`'s LP relaxation for the `with` block: integrality off, and no presolve (the search's
-    LPs start from their parent's basis; a block's first LP is a quarter faster without it on L)."""
+    LPs start from their parent's basis, and a block's first LP was faster without it:
+    docs/performance.md, "How a plan is solved")."""
     with integrality(h, integer, False), option_set(h, "presolve", "off"):
         yield
 
