@@ -81,22 +81,27 @@ def test_infeasible_plan_has_its_own_exit_code(runner, tmp_path):
 
 
 def test_no_plan_within_time_limit(runner, tmp_path, monkeypatch):
-    """A clock on which every deadline has passed as soon as it is set: no solver run starts. The
-    limit is a day, read on the injected clock only: no HiGHS run starts at all (checked), so the
-    wall clock never enters and the outcome does not depend on the machine's speed or load."""
+    """A time limit of one tick on a clock that moves a tick at each read: every deadline has
+    passed as soon as it is set, so no HiGHS run starts (checked). The limit is given on the
+    injected clock, not in seconds on the command line: the wall clock never enters, and the
+    outcome does not depend on the machine's speed or load. (Parsing `--time-limit` is tested
+    in tests/test_safety.py.)"""
     import itertools
 
-    ticks = itertools.count(0.0, 1e9)
+    ticks = itertools.count(0.0, 1.0)
     from planner.cli import common
     from planner.solve.highs import HighsRun
 
     make = common.solve_options
-    monkeypatch.setattr(common, "solve_options", lambda *a, **k: make(*a, clock=lambda: next(ticks), **k))
+
+    def limited(mip_gap, time_limit, *rest, **options):  # noqa: ANN001, ANN002, ANN003, ANN202
+        return make(mip_gap, 1.0, *rest, clock=lambda: next(ticks), **options)
+
+    monkeypatch.setattr(common, "solve_options", limited)
     started = []
     run = HighsRun._run
     monkeypatch.setattr(HighsRun, "_run", lambda self: started.append(self) or run(self))
-    limit = "86400"  # seconds on the injected clock, which jumps 1e9 s at each read
-    result = runner.invoke(cli.main, ["solve", "four-suppliers", "--time-limit", limit, "--out", "out"])
+    result = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", "out"])
     assert result.exit_code == cli.EXIT_NO_SOLUTION, result.output
     assert "no feasible plan found within the time limit" in result.output
     assert not (tmp_path / "out").exists()

@@ -377,6 +377,24 @@ def run(h: highspy.Highs, deadline: float | None = None, clock: Callable[[], flo
     return HighsRun(h, deadline, clock, cancel, nice).wait()
 
 
+def within(seconds: float | None, clock: Callable[[], float] = time.perf_counter) -> Callable[[highspy.Highs], bool]:
+    """Runs of HiGHS in the calling thread within `seconds` from now (None: no limit), each True
+    when optimal: each run gets what is left, and one that would start out of time does not start
+    (as `HighsRun`). What a worker process runs its blocks by (`decomposition.block`), where no
+    Ctrl-C reaches and nothing else stops a run."""
+    end = None if seconds is None else clock() + seconds
+
+    def run(h: highspy.Highs) -> bool:
+        left = highspy.kHighsInf if end is None else end - clock()
+        if left <= 0:
+            return False
+        h.setOptionValue("time_limit", left)
+        h.run()
+        return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+    return run
+
+
 def solution_is_consistent(h: highspy.Highs, costs: np.ndarray, offset: float) -> bool:
     """Whether the solution HiGHS returns has the objective HiGHS reports for it.
 

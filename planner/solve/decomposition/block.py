@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from planner.solve.decomposition.branching import as_lp, cleared, solve_mip
-from planner.solve.highs import highs_lp
+from planner.solve.highs import highs_lp, within
 
 
 @dataclass
@@ -119,22 +119,6 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
     if h.getNumRow() > rows:  # the no-good rows, gone after this solve
         h.deleteRows(h.getNumRow() - rows, np.arange(rows, h.getNumRow(), dtype=np.int32))
     return BlockResult(ok and np.isfinite(bound), float(bound), values, basis, infeasible)
-
-
-def within(seconds: float | None, clock: Callable[[], float] = time.perf_counter) -> Callable[[highspy.Highs], bool]:
-    """A run of HiGHS within `seconds` from now (None: no limit), True when optimal; each run gets
-    what is left, and one that would start out of time does not start (as `HighsRun`)."""
-    end = None if seconds is None else clock() + seconds
-
-    def run(h: highspy.Highs) -> bool:
-        left = highspy.kHighsInf if end is None else end - clock()
-        if left <= 0:
-            return False
-        h.setOptionValue("time_limit", left)
-        h.run()
-        return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-
-    return run
 
 
 def add_no_goods(h: highspy.Highs, at: np.ndarray, choices: np.ndarray) -> None:
