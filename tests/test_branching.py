@@ -2,7 +2,9 @@
 optimum of a fixed-charge MIP worked by hand; on random MIPs the optimum HiGHS's own MIP solver
 finds, to the gap, with a plan that holds every row, bound and integrality and a bound below
 the optimum; infeasible MIPs said to be; general integers; the hand-over to HiGHS past the node
-limit; a stopped run gives no result; and the same plan whatever the instance solved before."""
+limit; a stopped run gives no result; the same plan whatever the instance solved before; a root
+started from a basis (the block's last root's, at other costs) reaches the same optimum, and from
+its own optimal basis in no iteration."""
 
 from __future__ import annotations
 
@@ -31,9 +33,10 @@ def _highs(matrix, cost, lower, upper, row_lower, row_upper, integer, gap=1e-9):
     return h
 
 
-def _solve(h, node_limit=branching.NODE_LIMIT):  # noqa: ANN001, ANN202
-    """As a block solve does: from a cleared solver (`cleared`), then the search."""
-    return in_own_thread(lambda: branching.solve_mip(h, within(None), branching.cleared(h), node_limit))
+def _solve(h, node_limit=branching.NODE_LIMIT, start=None, run=None):  # noqa: ANN001, ANN202
+    """As a block solve does: from a cleared solver (`cleared`) and the `start` basis, then the search."""
+    return in_own_thread(lambda: branching.solve_mip(h, run or within(None), branching.cleared(h), node_limit,
+                                                     start=start))
 
 
 def _fixed_charge():  # noqa: ANN202
@@ -143,15 +146,28 @@ def random_mip(seed: int) -> dict:
 def test_the_optimum_of_highs_mip_solver_to_the_gap(mip: dict):
     gap = 1e-6
     ours = _solve(_highs(**mip, gap=gap))
+    # the same MIP from the root basis of the MIP at other costs (a block's next round, `block`)
+    other = _solve(_highs(**{**mip, "cost": mip["cost"] * np.random.default_rng(len(mip["cost"])).uniform(
+        0.5, 1.5, len(mip["cost"]))}, gap=gap))
+    started = _solve(_highs(**mip, gap=gap), start=other.root_basis)
     reference = _highs(**mip)
     in_own_thread(reference.run)
     status = reference.getModelStatus()
     event(f"reference {status}, {'optimal' if ours.ok else 'infeasible' if ours.infeasible else 'no result'}")
     if status == highspy.HighsModelStatus.kInfeasible:
         assert not ours.ok and ours.infeasible
+        assert not started.ok and started.infeasible
         return
     assert status == highspy.HighsModelStatus.kOptimal
+    event(f"started from another root's basis: {other.root_basis is not None}")
     optimum = reference.getInfo().objective_function_value
+    _assert_solved(ours, mip, optimum, gap)
+    _assert_solved(started, mip, optimum, gap)
+
+
+def _assert_solved(ours: branching.Outcome, mip: dict, optimum: float, gap: float) -> None:
+    """`ours` is a plan of `mip` within `gap` of its bound, the bound below `optimum` and the plan
+    not better than it."""
     assert ours.ok and not ours.infeasible
     # HiGHS's MIP solver accepts rows violated within its feasibility tolerance (1e-6), and its
     # optimum may be that much below the exact one (one example: a row short by 3.8e-7, the
@@ -171,7 +187,10 @@ def test_the_optimum_of_highs_mip_solver_to_the_gap(mip: dict):
 def test_the_same_plan_whatever_the_instance_solved_before(tmp_path):
     """A material's block solved on the instance that solved it at other prices before gives the
     plan and bound of an instance built for the task (HiGHS keeps data derived from an LP across
-    clearSolver; `cleared` passes the model again)."""
+    clearSolver; `cleared` passes the model again), also when its root starts from the basis of
+    the block's last solve (`PhaseRun.starts`) and with no-good rows beyond that basis's rows."""
+    from dataclasses import replace
+
     from test_decompose import _phase_run
 
     from planner.instance.generate import Shape, generate_instance
@@ -187,11 +206,42 @@ def test_the_same_plan_whatever_the_instance_solved_before(tmp_path):
         return Prices(first.rows * rng.uniform(0.5, 1.5, len(first.rows)),
                       {key: value * float(rng.uniform(0, 2)) for key, value in first.copies.items()})
 
-    rounds = [run.block_tasks(project(scattered(), d.form, c.objective)) for _ in range(4)]
     home = run.block_solvers(1e-6)
-    for tasks in rounds:
+    for round_ in range(4):
+        tasks = run.block_tasks(project(scattered(), d.form, c.objective))
+        assert all((task.start is not None) == (round_ > 0) for task in tasks)
+        results = {}
         for task in tasks:
-            again = in_own_thread(lambda task=task: solve_block(home[task.block], task, True))
-            fresh = in_own_thread(lambda task=task: solve_block(run.block_solver(task.block, 1e-6), task, True))
-            assert again.ok and fresh.ok and again.bound == fresh.bound
-            assert np.array_equal(again.values, fresh.values)
+            at = np.flatnonzero(np.isin(d.s.blocks[task.block].columns, d.s.integer)).astype(np.int32)
+            for variant in (task, replace(task, no_goods=(at, np.zeros((1, len(at)))))):
+                again = in_own_thread(lambda variant=variant: solve_block(home[variant.block], variant, True))
+                fresh = in_own_thread(lambda variant=variant: solve_block(run.block_solver(variant.block, 1e-6),
+                                                                          variant, True))
+                assert again.ok and fresh.ok and again.bound == fresh.bound
+                assert np.array_equal(again.values, fresh.values)
+                assert np.array_equal(again.basis[0], fresh.basis[0]) and np.array_equal(again.basis[1], fresh.basis[1])
+                assert len(fresh.basis[1]) == home[variant.block].getNumRow()  # (no-good rows left out)
+            results[task.block] = fresh
+        run.keep_starts(results)
+
+
+def _counting(iterations: list[int]):  # noqa: ANN202
+    """A run (no limit) that records each run's simplex iterations."""
+    def counted(h: highspy.Highs) -> bool:
+        ok = within(None)(h)
+        iterations.append(h.getInfo().simplex_iteration_count)
+        return ok
+    return counted
+
+
+def test_a_root_started_from_its_own_optimal_basis_takes_no_iteration():
+    """The root basis a search gives back (a block's next start) starts the same search at an
+    optimal root: no simplex iteration there, and the same plan and bound; from scratch the root
+    takes some."""
+    first = _solve(_fixed_charge())
+    assert first.root_basis is not None and first.root_basis.valid
+    started, unstarted = [], []
+    again = _solve(_fixed_charge(), start=first.root_basis, run=_counting(started))
+    _solve(_fixed_charge(), run=_counting(unstarted))
+    assert started[0] == 0 and unstarted[0] > 0
+    assert again.ok and again.bound == first.bound and np.array_equal(again.values, first.values)

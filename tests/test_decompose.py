@@ -36,6 +36,7 @@ from planner.solve.decomposition.prices import (
     Prices,
     RiskForm,
     fill_agreements,
+    from_duals,
     project,
     project_tail_weights,
     tail_of,
@@ -557,8 +558,8 @@ def test_the_lp_relaxation_from_the_blocks_start_has_the_optimum_from_scratch(tm
             assert sum(s == basic for s in basis.col_status) + sum(s == basic for s in basis.row_status) \
                 == len(run.row_lower)
             if start == "plan":  # a basis one row short: not given to HiGHS, the plan is the start
-                def short(*args, put_together_basis=put_together_basis):  # noqa: ANN002, ANN202
-                    basis = put_together_basis(*args)
+                def short(*args, put_together_basis=put_together_basis, **kwargs):  # noqa: ANN002, ANN003, ANN202
+                    basis = put_together_basis(*args, **kwargs)
                     basis.row_status = basis.row_status[:-1]
                     return basis
 
@@ -569,6 +570,50 @@ def test_the_lp_relaxation_from_the_blocks_start_has_the_optimum_from_scratch(tm
     assert figures["basis"][0] == pytest.approx(figures["scratch"][0], rel=1e-9)
     assert figures["plan"][0] == pytest.approx(figures["scratch"][0], rel=1e-9)
     assert 0 < figures["basis"][1] < figures["plan"][1] < figures["scratch"][1]
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_the_first_lp_relaxations_start_has_the_blocks_tail_weights_as_its_duals(tmp_path, monkeypatch, seed):
+    """first.relaxed_start with a CVaR: the second pass prices the blocks at the tail weights of
+    the first pass's plan (`RiskForm.supporting`: a vertex of their box, summing to eta's cost),
+    and the whole basis put together from their bases has exactly those weights as its tail rows'
+    duals (read from HiGHS at that basis, before any iteration); the blocks' second LPs start
+    from their first ones' bases."""
+    from planner.instance.generate import Shape, generate_instance
+
+    folder = generate_instance(tmp_path / "gen", 5, 10, 6, 20, seed=seed, shape=Shape(agreements=2))
+    run, c = _phase_run(folder)
+    d = run.decomposition
+    ints = d.s.integer.astype(np.int32)
+    run.h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
+    given, starts = [], []
+    put_together_basis, block_tasks = whole.put_together_basis, run.block_tasks
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        given.append(kwargs.get("tail_weights"))
+        return put_together_basis(*args, **kwargs)
+
+    def tasks(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        made = block_tasks(*args, **kwargs)
+        starts.append([task.start is not None for task in made])
+        return made
+
+    monkeypatch.setattr(whole, "put_together_basis", spy)
+    monkeypatch.setattr(run, "block_tasks", tasks)
+    found = in_own_thread(lambda: first.relaxed_start(run, run.block_solvers(1e-6)))
+    assert starts == [[False] * len(d.s.blocks), [True] * len(d.s.blocks)]  # two passes, the second from the first
+    weights = given[-1]
+    upper, total = d.form.tail_box(c.objective, np.zeros(d.form.count))
+    assert weights is not None and weights.sum() == pytest.approx(total, rel=1e-12)
+    assert np.all(weights >= 0) and np.all(weights <= upper * (1 + 1e-12))
+    assert ((weights > 0) & (weights < upper * (1 - 1e-12))).sum() <= 1  # a vertex: one weight in between at most
+    h = run.h
+    h.setBasis(found.basis)
+    h.setOptionValue("simplex_iteration_limit", 0)
+    in_own_thread(h.run)
+    assert h.getInfo().simplex_iteration_count == 0
+    duals = from_duals(np.asarray(h.getSolution().row_dual), d.s, d.sign).rows[:d.form.tail_count]
+    assert np.allclose(duals, weights, rtol=0, atol=1e-9 * max(1.0, float(upper.max())))
 
 
 def test_the_phase_runs_one_highs_thread_per_block_whatever_threads_says(tmp_path, monkeypatch):

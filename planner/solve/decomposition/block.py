@@ -2,10 +2,18 @@
 
 A block's HiGHS is built from plain arrays (`BlockSpec`), so that any process can build it; a
 task (`BlockTask`) gives it costs, this solve's bounds of its agreement copies and no-good rows,
-or asks for its LP relaxation; `solve_block` makes the same calls wherever it runs, so the plans and bounds do
-not depend on where a block is solved (`planner.solve.decomposition.pool`). A block's MIP is
-solved by the LP-based branch and bound of `planner.solve.decomposition.branching`, HiGHS's
-MIP solver only past its node limit.
+the basis its LP starts from, or asks for its LP relaxation; `solve_block` makes the same calls
+wherever it runs, so the plans and bounds do not depend on where a block is solved
+(`planner.solve.decomposition.pool`). A block's MIP is solved by the LP-based branch and bound
+of `planner.solve.decomposition.branching`, HiGHS's MIP solver only past its node limit.
+
+**Starts.** A block's root LP (its MIP's, or its LP relaxation) starts from the basis the task
+carries: the phase sends the root basis of the block's last solve (`BlockResult.basis`: the LP
+relaxation that started the phase, then each round's MIP), whose costs differ from the task's
+but whose columns and rows are the block's. From scratch the dual simplex spent most of a
+block MIP's root in iterations that grow faster than the scenarios, most of which the last
+basis saves (docs/performance.md, "How a plan is solved"). The basis travels with the task, so
+any worker starts from the same one and gives the same plan.
 """
 
 from __future__ import annotations
@@ -22,15 +30,22 @@ import scipy.sparse as sp
 from planner.solve.decomposition.branching import as_lp, cleared, solve_mip
 from planner.solve.highs import highs_lp, within
 
+# A basis as two small arrays of HighsBasisStatus codes: its columns' and its rows' (`status_codes`)
+Codes = tuple[np.ndarray, np.ndarray]
+_STATUS = highspy.HighsBasisStatus
+_BY_CODE = {int(status): status for status in _STATUS.__members__.values()}
+BASIC, LOWER, UPPER, ZERO = (int(_STATUS.kBasic), int(_STATUS.kLower), int(_STATUS.kUpper), int(_STATUS.kZero))
+
 
 @dataclass
 class BlockResult:
     ok: bool  # the block's MIP (or LP) solved to optimality
     bound: float  # the MIP's dual bound (`branching`) or the LP's optimum
     values: np.ndarray | None  # the block's plan (its columns, then its agreement copies)
-    # of a `relax` task solved to optimality: its LP's basis, the HighsBasisStatus codes of its
-    # columns (then copies) and of its rows (`planner.solve.decomposition.first`)
-    basis: tuple[np.ndarray, np.ndarray] | None = None
+    # the optimal basis of its LP relaxation (a `relax` task's LP, a MIP's root), the HighsBasisStatus
+    # codes of its columns (then copies) and of its rows without no-good rows (`Codes`); the next
+    # task's start (module docstring) and the first LP relaxation's (`planner.solve.decomposition.first`)
+    basis: Codes | None = None
     infeasible: bool = False  # the block's MIP (with the task's no-good rows) has no plan at all
 
 
@@ -44,6 +59,7 @@ class BlockTask:
     # (block positions of binaries, choices one per row): a no-good row per choice, this solve only
     # (`planner.solve.decomposition.fixing`)
     no_goods: tuple[np.ndarray, np.ndarray] | None = None
+    start: Codes | None = None  # the basis its root LP starts from (module docstring), None: from scratch
 
 
 @dataclass
@@ -88,8 +104,9 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
     and plan of its MIP (`branching.solve_mip`) or, when `task.relax`, of its LP relaxation
     (`branching.as_lp`, for this solve only) and then its basis.
     The same calls in the phase's process, in a worker process and on a Dask worker. A solve of a
-    block with integers starts from a cleared solver, so that it does not depend on the block's
-    earlier solves: any worker, on any instance of the block, gives the same plan and bound."""
+    block with integers starts from a cleared solver and the task's `start`, so that it does not
+    depend on the block's earlier solves: any worker, on any instance of the block, gives the
+    same plan and bound."""
     integer = cleared(h) if has_integers else None
     if task.costs is not None:
         n = len(task.costs)
@@ -102,16 +119,20 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
         add_no_goods(h, *task.no_goods)
     if run is None:
         run = within(task.seconds)
+    start = None if task.start is None or integer is None else basis_of(*task.start, row_count=h.getNumRow())
     basis = None
     if integer is not None and not task.relax:  # the block's MIP (`branching`)
-        outcome = solve_mip(h, run, integer)
+        outcome = solve_mip(h, run, integer, start=start)
         ok, bound, values, infeasible = outcome.ok, outcome.bound, outcome.values, outcome.infeasible
+        basis = status_codes(outcome.root_basis, rows)
     else:  # an LP block, or a block's LP relaxation (then its basis too)
         with as_lp(h, integer) if integer is not None else contextlib.nullcontext():
+            if start is not None:
+                h.setBasis(start)
             ok = run(h)
             bound = h.getInfo().objective_function_value
             values = np.asarray(h.getSolution().col_value) if ok else None
-            basis = status_codes(h.getBasis()) if ok and task.relax else None
+            basis = status_codes(h.getBasis(), rows) if ok and task.relax else None
             infeasible = h.getModelStatus() == highspy.HighsModelStatus.kInfeasible
     if task.copy_bounds is not None:  # back to 0..1 after this solve
         columns, lower, _ = task.copy_bounds
@@ -130,13 +151,27 @@ def add_no_goods(h: highspy.Highs, at: np.ndarray, choices: np.ndarray) -> None:
         h.addRow(1.0 - float(ones.sum()), highspy.kHighsInf, len(at), at, np.where(ones, -1.0, 1.0))
 
 
-def status_codes(basis: highspy.HighsBasis) -> tuple[np.ndarray, np.ndarray] | None:
+def status_codes(basis: highspy.HighsBasis | None, rows: int | None = None) -> Codes | None:
     """A HiGHS basis as two small arrays (columns, rows) of HighsBasisStatus codes, to send from
-    a worker; None when HiGHS has no valid basis."""
-    if not basis.valid:
+    a worker, its first `rows` rows only when given (no-good rows left out: they are basic in
+    `basis_of`); None when there is no valid basis."""
+    if basis is None or not basis.valid:
         return None
+    count = len(basis.row_status) if rows is None else rows
     return (np.fromiter(map(int, basis.col_status), dtype=np.int8, count=len(basis.col_status)),
-            np.fromiter(map(int, basis.row_status), dtype=np.int8, count=len(basis.row_status)))
+            np.fromiter(map(int, basis.row_status[:count]), dtype=np.int8, count=count))
+
+
+def basis_of(columns: np.ndarray, rows: np.ndarray, row_count: int | None = None) -> highspy.HighsBasis:
+    """The HiGHS basis of the status codes `columns` and `rows`; rows past them up to `row_count`
+    (a task's no-good rows) with their slacks basic. Marked alien: HiGHS checks it against the
+    bounds it starts under, and repairs it where it is singular."""
+    basis = highspy.HighsBasis()
+    basis.col_status = [_BY_CODE[code] for code in columns.tolist()]
+    extra = [] if row_count is None else [_STATUS.kBasic] * (row_count - len(rows))
+    basis.row_status = [_BY_CODE[code] for code in rows.tolist()] + extra
+    basis.valid, basis.alien = True, True
+    return basis
 
 
 def answer(tasks: list[BlockTask], held: dict[int, highspy.Highs], build: Callable[[int], highspy.Highs],

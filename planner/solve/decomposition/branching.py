@@ -8,7 +8,9 @@ few branchings close the rest (docs/performance.md, "How a plan is solved"). So 
 is solved here, and HiGHS's MIP solver takes over only when the tree grows large:
 
 - **Root.** The LP relaxation of the block (integrality off, no presolve), from a cleared
-  solver (`cleared`: a block solve starts from one, `block.solve_block`).
+  solver (`cleared`: a block solve starts from one, `block.solve_block`) and the caller's start
+  basis when it gives one (the block's last root basis: `block`, "Starts"); its optimal basis
+  is part of the result, the next solve's start.
 - **Nodes.** A node is the block with some integer columns' bounds tightened; its LP is solved
   by HiGHS's dual simplex from its parent's optimal basis (the bounds changed, the basis stays
   dual feasible).
@@ -62,6 +64,7 @@ class Outcome:
     infeasible: bool = False  # no plan at all
     nodes: int = 0
     handed_over: bool = False  # HiGHS's MIP solver gave the result (NODE_LIMIT)
+    root_basis: highspy.HighsBasis | None = None  # the root LP's optimal basis, None when it had none
 
 
 @dataclass(eq=False)
@@ -96,17 +99,17 @@ def as_lp(h: highspy.Highs, integer: np.ndarray) -> Iterator[None]:
 
 
 def solve_mip(h: highspy.Highs, run: Callable[[highspy.Highs], bool], integer: np.ndarray,
-              node_limit: int = NODE_LIMIT) -> Outcome:
+              node_limit: int = NODE_LIMIT, start: highspy.HighsBasis | None = None) -> Outcome:
     """The MIP held by `h`, its integer columns `integer` (binaries or bounded integers), by the
-    branch and bound of the module docstring; `run(h)` solves what `h` holds and is True when
-    optimal."""
+    branch and bound of the module docstring, its root LP from the basis `start` when given;
+    `run(h)` solves what `h` holds and is True when optimal."""
     _, rel_gap = h.getOptionValue("mip_rel_gap")
     _, abs_gap = h.getOptionValue("mip_abs_gap")
     _, _, _, lower0, upper0, _ = h.getCols(len(integer), integer)
     lower0, upper0 = np.asarray(lower0, dtype=float), np.asarray(upper0, dtype=float)
     with as_lp(h, integer):
         tree = _Tree(h, run, integer, lower0, upper0, float(rel_gap), float(abs_gap))
-        outcome = tree.search(node_limit)
+        outcome = tree.search(node_limit, start)
         h.changeColsBounds(len(integer), integer, lower0, upper0)
     if outcome is not None:
         return outcome
@@ -125,6 +128,7 @@ class _Tree:
         self.open: list[_Node] = []
         self.pruned = math.inf  # the least LP bound of the nodes given up within the gap
         self.made = self.nodes = 0
+        self.root_basis: highspy.HighsBasis | None = None
 
     def cutoff(self) -> float:
         """Nodes with an LP bound at or above this cannot hold a plan better than the gap allows."""
@@ -132,10 +136,11 @@ class _Tree:
             return math.inf
         return self.best - max(self.abs_gap, self.rel_gap * abs(self.best))
 
-    def solve_lp(self, lower: np.ndarray, upper: np.ndarray,
-                 basis: highspy.HighsBasis | None) -> tuple[float, np.ndarray] | bool:
+    def solve_lp(self, lower: np.ndarray, upper: np.ndarray, basis: highspy.HighsBasis | None,
+                 below_root: bool = True) -> tuple[float, np.ndarray] | bool:
         """The LP with the integer columns within (lower, upper), from `basis`: (objective, values),
-        or False when infeasible; raises _Stopped when the run did not end optimal or infeasible."""
+        or False when infeasible; raises _Stopped when the run did not end optimal or infeasible.
+        `below_root`: a node's LP (or its rounded plan's), below a root LP that had an optimum."""
         h = self.h
         h.changeColsBounds(len(self.integer), self.integer, lower, upper)
         if basis is not None:
@@ -144,8 +149,8 @@ class _Tree:
             return h.getInfo().objective_function_value, np.asarray(h.getSolution().col_value)
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kInfeasible or (
-                basis is not None and status == highspy.HighsModelStatus.kUnboundedOrInfeasible):
-            return False  # (below a node whose LP had an optimum, the LP cannot be unbounded)
+                below_root and status == highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return False  # (below a root LP with an optimum, the LP cannot be unbounded)
         raise _Stopped
 
     def offer(self, objective: float, values: np.ndarray) -> None:
@@ -180,12 +185,14 @@ class _Tree:
         if solved:
             self.offer(*solved)
 
-    def search(self, node_limit: int) -> Outcome | None:
-        """The tree to the gap: the outcome, or None past `node_limit` nodes (hand over)."""
+    def search(self, node_limit: int, start: highspy.HighsBasis | None) -> Outcome | None:
+        """The tree to the gap, its root from `start`: the outcome, or None past `node_limit`
+        nodes (hand over)."""
         try:
-            root = self.solve_lp(self.lower0, self.upper0, None)
+            root = self.solve_lp(self.lower0, self.upper0, start, below_root=False)
             if root is False:
                 return Outcome(False, math.inf, None, infeasible=True)
+            self.root_basis = self.h.getBasis()
             self.add(*root, self.lower0, self.upper0)
             while self.open:
                 node = self.open[0]
@@ -209,11 +216,11 @@ class _Tree:
                     if solved:
                         self.add(*solved, lower, upper)
         except _Stopped:
-            return Outcome(False, -math.inf, None, nodes=self.nodes)
+            return Outcome(False, -math.inf, None, nodes=self.nodes, root_basis=self.root_basis)
         if self.best_values is None:
-            return Outcome(False, math.inf, None, infeasible=True, nodes=self.nodes)
+            return Outcome(False, math.inf, None, infeasible=True, nodes=self.nodes, root_basis=self.root_basis)
         bound = min([node.bound for node in self.open] + [self.pruned, self.best])
-        return Outcome(True, bound, self.best_values, nodes=self.nodes)
+        return Outcome(True, bound, self.best_values, nodes=self.nodes, root_basis=self.root_basis)
 
 
 class _Stopped(Exception):
@@ -230,4 +237,4 @@ def _hand_over(h: highspy.Highs, run: Callable[[highspy.Highs], bool], tree: _Tr
     infeasible = h.getModelStatus() == highspy.HighsModelStatus.kInfeasible
     values = np.asarray(h.getSolution().col_value) if ok else None
     return Outcome(ok and math.isfinite(info.mip_dual_bound), float(info.mip_dual_bound), values,
-                   infeasible=infeasible, nodes=tree.nodes, handed_over=True)
+                   infeasible=infeasible, nodes=tree.nodes, handed_over=True, root_basis=tree.root_basis)

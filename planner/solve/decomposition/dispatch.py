@@ -146,7 +146,8 @@ class Dispatch(ABC):
 
     def may_take(self, k: int, b: int) -> bool:
         """Whether holder k may solve block b: any block with integers (each of its solves starts
-        from a cleared solver, `solve_block`), an LP block only at home (it keeps its basis)."""
+        from a cleared solver and its task's basis, `solve_block`), an LP block only at home (it
+        keeps its basis)."""
         return self.integers[b] or self.home[b] == k
 
     def as_sent(self, k: int, task: BlockTask, seconds_left: SecondsLeft | None) -> BlockTask:

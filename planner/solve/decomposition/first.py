@@ -3,17 +3,28 @@
 The first round's prices are the LP relaxation's duals (q from the tail rows, beta from the
 agreement links, nu from the budget row: `prices.from_duals`). The dual simplex from scratch
 spends many of its iterations on what each material decides alone, so the LP relaxation
-starts from the blocks' LP relaxations instead (`relaxed_start`): each block's LP at plain
-prices (q = p, each agreement split evenly, `prices.plain`), their optimal bases put together
-into one of the whole model (`whole.put_together_basis`: each block's columns and rows keep
-their status; each tail row's e_s is basic where the plan's excess is positive; the budget's
-slack is basic). From it the dual simplex needs far fewer iterations than from the same
-blocks' plans put together (`whole.put_together`, every row but the budget holding),
-from which HiGHS builds a basis itself (docs/performance.md, "Blocks in parallel"). The plan is the start
-when HiGHS does not take the basis. The blocks' LPs are independent, so with worker processes
-they run there, like a round's MIPs (`BlockTask.relax`); each with integers starts from a
-cleared solver, one without stays with its home worker, so the start, and with it the first
-prices, are the same whatever the number of workers.
+starts from the blocks' LP relaxations instead (`relaxed_start`), in two passes when the
+model has a CVaR (tail rows, no worst-case rows):
+
+1. Each block's LP at plain prices (q = p, each agreement split evenly, `prices.plain`); their
+   plans put together into one whole plan (`whole.put_together`).
+2. The tail weights that put that plan's CVaR on its costliest scenarios (`RiskForm.supporting`:
+   a vertex of their box, each weight at its upper end or 0 but one), and each block's LP again
+   at them, from its basis of the first pass (`PhaseRun.starts`: few iterations, the costs
+   alone changed).
+
+Their optimal bases are put together into one of the whole model (`whole.put_together_basis`:
+each block's columns and rows keep their status; with the second pass the tail rows get the
+statuses whose duals are those weights, so that the whole basis starts dual feasible but for
+what the blocks cannot see; the budget's slack is basic). At plain prices alone the tail rows'
+statuses contradict the blocks' prices (every e_s basic, so every scenario's recourse weighs
+p_s / (1 - alpha) where the blocks weighed p_s), and the dual simplex spent most of its
+iterations undoing that (docs/performance.md, "Scale"). Without a CVaR, or with
+ambiguity, the first pass alone. The plan is the start when HiGHS does not take the basis. The
+blocks' LPs are independent, so with worker processes they run there, like a round's MIPs
+(`BlockTask.relax`); each with integers starts from a cleared solver and the task's start, one
+without stays with its home worker, so the start, and with it the first prices, are the same
+whatever the number of workers.
 
 When HiGHS already holds a basis (a start completed before the phase), the LP relaxation
 starts from it and the blocks' LPs are not solved.
@@ -35,7 +46,8 @@ import highspy
 import numpy as np
 
 import planner.solve.decomposition.whole as whole
-from planner.solve.decomposition.prices import plain
+from planner.solve.decomposition.block import BlockResult
+from planner.solve.decomposition.prices import Prices, plain
 from planner.solve.highs import in_use, start_from_basis, start_from_plan
 
 if TYPE_CHECKING:
@@ -67,17 +79,35 @@ class Start:
 
 
 def relaxed_start(run: PhaseRun, blocks: list[highspy.Highs]) -> Start | None:
-    """The whole basis and plan from the blocks' LP relaxations at plain prices (module
-    docstring), or None when a block's LP has no optimum (out of time: the LP relaxation then
-    starts from scratch and meets the same limit)."""
-    s = run.decomposition.s
-    prices = run.filled(plain(s, run.decomposition.form, run.costs))
-    results = run.solve_blocks([replace(task, relax=True) for task in run.block_tasks(prices)], blocks)
-    if len(results) < len(s.blocks) or not all(result.ok for result in results.values()):
+    """The whole basis and plan from the blocks' LP relaxations (module docstring), or None when a
+    block's LP has no optimum (out of time: the LP relaxation then starts from scratch and meets
+    the same limit)."""
+    s, d = run.decomposition.s, run.decomposition
+    prices = run.filled(plain(s, d.form, run.costs))
+    ordered = _relaxed_blocks(run, prices, blocks)
+    if ordered is None:
         return None
-    ordered = [results[b] for b in range(len(s.blocks))]
     plan = whole.put_together(run, None, [result.values for result in ordered])
-    return Start(plan, whole.put_together_basis(run, plan, [result.basis for result in ordered]))
+    if not d.form.tail_count or d.form.worst_count:
+        return Start(plan, whole.put_together_basis(run, plan, [result.basis for result in ordered]))
+    rows = prices.rows.copy()
+    rows[:d.form.count] = d.form.supporting(run.costs, whole.scenario_recourse(run, plan), prices.rows[:d.form.count])
+    ordered = _relaxed_blocks(run, run.filled(replace(prices, rows=rows)), blocks)
+    if ordered is None:
+        return None
+    plan = whole.put_together(run, None, [result.values for result in ordered])
+    return Start(plan, whole.put_together_basis(run, plan, [result.basis for result in ordered],
+                                                tail_weights=rows[:d.form.tail_count]))
+
+
+def _relaxed_blocks(run: PhaseRun, prices: Prices, blocks: list[highspy.Highs]) -> list[BlockResult] | None:
+    """Every block's LP relaxation at `prices`, from its last basis (`PhaseRun.starts`, none at
+    first), in block order; None when one has no optimum. Their bases become the blocks' next starts."""
+    results = run.solve_blocks([replace(task, relax=True) for task in run.block_tasks(prices)], blocks)
+    if len(results) < len(run.decomposition.s.blocks) or not all(result.ok for result in results.values()):
+        return None
+    run.keep_starts(results)  # (the next pass, or the first round's MIPs, start from these bases)
+    return [results[b] for b in range(len(run.decomposition.s.blocks))]
 
 
 def lp_relaxation(run: PhaseRun, h: highspy.Highs, blocks: list[highspy.Highs]) -> bool:

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from planner.solve.decomposition.block import BlockResult
+from planner.solve.decomposition.block import BlockResult, Codes
 from planner.solve.decomposition.prices import Prices
 from planner.solve.incumbent import Incumbent
 
@@ -67,11 +67,13 @@ def near(best: Incumbent, lower: float, gap: float) -> bool:
 @dataclass
 class Certificate:
     """A Lagrangian bound and what it is made of (`PhaseRun.price`): the prices, the bound L
-    (model units, with the objective's offset) and each block's dual bound v_b at them."""
+    (model units, with the objective's offset) and each block's dual bound v_b at them; and each
+    block's root basis at them, where the fixing's MIPs start (`block`, "Starts")."""
 
     prices: Prices
     lower: float
     block_bounds: list[float]
+    starts: list[Codes | None]
 
 
 def shared_binaries(phase: PhaseRun, certificate: Certificate, plan: np.ndarray, cap: float,
@@ -102,7 +104,8 @@ def shared_binaries(phase: PhaseRun, certificate: Certificate, plan: np.ndarray,
     fixed: list[np.ndarray] = []
     with phase.block_solvers_open(gap) as blocks:
         while searches and not (phase.cancel is not None and phase.cancel.is_set()):
-            results = phase.solve_blocks([replace(tasks[b], no_goods=(c.at, np.array(c.found)))
+            results = phase.solve_blocks([replace(tasks[b], no_goods=(c.at, np.array(c.found)),
+                                                  start=certificate.starts[b])
                                           for b, c in searches.items()], blocks)
             for b, search in list(searches.items()):
                 found = search.step(results.get(b))

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 import planner.solve.decomposition.first as first
 import planner.solve.decomposition.rounding as rounding
 import planner.solve.decomposition.whole as whole
-from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, solve_block
+from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, Codes, solve_block
 from planner.solve.decomposition.fixing import Certificate, near, shared_binaries
 from planner.solve.decomposition.master import solve_master
 from planner.solve.decomposition.pool import WORKER_NICE, BlockPool
@@ -165,6 +165,8 @@ class PhaseRun:
         self.plans: list[list[np.ndarray]] = [[] for _ in d.s.blocks]  # block plans: its columns, then copies
         # per plan, its master column: (cost c_b x, linking-row usage a_i x)
         self.master_columns: list[list[tuple[float, np.ndarray]]] = [[] for _ in d.s.blocks]
+        # per block, the basis its next task's root LP starts from: its last root basis (`block`, "Starts")
+        self.starts: list[Codes | None] = [None] * len(d.s.blocks)
         self.tried: set[bytes] = set()  # integer decisions already completed into whole plans
         self.restricted_tried: set[bytes] = set()  # supports the restricted MIP was solved over
 
@@ -389,23 +391,33 @@ class PhaseRun:
                 return None
             lower += results[b].bound
             self.add_plan(b, results[b].values)
+        self.keep_starts(results)
         for j in d.s.linking_columns:  # eta, e_s and w_g: min over their bounds
             r = reduced[j] - sum(prices.copies.get((b, j), 0.0) for b in range(len(d.s.blocks)))
             if abs(r) <= 1e-12 * max(1.0, abs(self.costs[j])):
                 continue
             bound = self.lower0[j] if r > 0 else self.upper0[j]
             lower += r * bound if math.isfinite(bound) else -math.inf
-        return Certificate(prices, lower, [results[b].bound for b in range(len(d.s.blocks))])
+        return Certificate(prices, lower, [results[b].bound for b in range(len(d.s.blocks))], list(self.starts))
+
+    def keep_starts(self, results: dict[int, BlockResult]) -> None:
+        """The root bases of `results` (a round's MIPs, the first LP relaxation's block LPs) as
+        their blocks' next starts."""
+        for b, result in results.items():
+            if result.basis is not None:
+                self.starts[b] = result.basis
 
     def block_tasks(self, prices: Prices, reduced: np.ndarray | None = None) -> list[BlockTask]:
         """A task per block at `prices`: its columns' costs c + A^T nu (`reduced`, when given,
         holds them for every column), then its copies' prices. Its time is the solve's deadline:
-        here `run_lp`'s, on a worker what is left when the task is sent (`Dispatch.as_sent`)."""
+        here `run_lp`'s, on a worker what is left when the task is sent (`Dispatch.as_sent`); its
+        root LP starts from the block's last root basis (`starts`)."""
         d = self.decomposition
         if reduced is None:
             reduced = self.costs + d.normalised.T @ prices.rows
         return [BlockTask(b, np.concatenate([reduced[block.columns], [prices.copies.get((b, g), 0.0)
-                                                                       for g in block.copies]]))
+                                                                       for g in block.copies]]),
+                          start=self.starts[b])
                 for b, block in enumerate(d.s.blocks)]
 
     def solve_blocks(self, tasks: list[BlockTask], blocks: list[highspy.Highs]) -> dict[int, BlockResult]:

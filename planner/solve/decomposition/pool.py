@@ -14,10 +14,11 @@ material takes a quarter of a round and is of middle size), so a round's tasks a
 out up front: each goes to the first worker free, the longest expected first (its seconds in
 its last solve, before that its columns), and a worker that ends early takes the next. A block
 with integers may be solved by any worker, on an instance built for that task when it is not
-at home: each of its solves starts from a cleared solver (`solve_block`), so any instance gives
-the same plan and bound. A block without integers keeps the basis of its last solve, so only
-its home worker solves it. Tasks the phase does not wait on at once (re-solves, while it
-completes a plan) are shared out up front by their expected seconds instead (`submit`).
+at home: each of its solves starts from a cleared solver and the basis its task carries
+(`solve_block`), so any instance gives the same plan and bound. A block without integers
+keeps the basis of its last solve, so only its home worker solves it. Tasks the phase does not
+wait on at once (re-solves, while it completes a plan) are shared out up front by their
+expected seconds instead (`submit`).
 
 Priority: the workers run at a lower priority than the solve (WORKER_NICE, or the phase's own
 when it runs beside branch and bound), so that the solve's own work between rounds (completing

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import highspy
 import numpy as np
 
-from planner.solve.decomposition.block import BlockResult, BlockTask
+from planner.solve.decomposition.block import BASIC, LOWER, UPPER, ZERO, BlockResult, BlockTask, basis_of
 
 if TYPE_CHECKING:
     from planner.solve.decomposition.phase import PhaseRun
@@ -38,7 +38,7 @@ def agreeing_tasks(run: PhaseRun, signing: np.ndarray) -> list[BlockTask]:
         if any(value >= 0.5 and not signed[g] for g, value in zip(block.copies, plan[nc:])):
             copies = np.arange(nc, nc + len(block.copies), dtype=np.int32)
             allowed = np.array([float(signed[g]) for g in block.copies])
-            tasks.append(BlockTask(b, None, copy_bounds=(copies, np.zeros(len(copies)), allowed)))
+            tasks.append(BlockTask(b, None, copy_bounds=(copies, np.zeros(len(copies)), allowed), start=run.starts[b]))
     return tasks
 
 
@@ -123,18 +123,16 @@ def scenario_recourse(run: PhaseRun, plan: np.ndarray) -> np.ndarray:
     return _activity_without(run, plan, form.columns.all, slice(0, form.count))
 
 
-_STATUS = highspy.HighsBasisStatus
-_BY_CODE = {int(status): status for status in _STATUS.__members__.values()}
-BASIC, LOWER, UPPER, ZERO = (int(_STATUS.kBasic), int(_STATUS.kLower), int(_STATUS.kUpper), int(_STATUS.kZero))
 
-
-def put_together_basis(run: PhaseRun, plan: np.ndarray,
-                       bases: list[tuple[np.ndarray, np.ndarray] | None]) -> highspy.HighsBasis | None:
+def put_together_basis(run: PhaseRun, plan: np.ndarray, bases: list[tuple[np.ndarray, np.ndarray] | None],
+                       tail_weights: np.ndarray | None = None) -> highspy.HighsBasis | None:
     """A basis of the whole model from its blocks' LP bases (column and row status codes, a block's
     columns then its copies) and the plan they were put together into (`put_together`): each
     block's columns and rows keep their status; with the CVaR, tail row s has its e_s basic and sits at its
     bound when its excess at eta = 0 is positive, else its slack is basic and e_s at 0; eta is
-    nonbasic (at a finite bound, else free at 0); with ambiguity, worst-case row s likewise with
+    nonbasic (at a finite bound, else free at 0); or, given the tail rows' weights the blocks were
+    priced at (`tail_weights`: a CVaR's vertex, `prices.tail_of`), the basis whose duals they are
+    (`_tail_statuses`); with ambiguity, worst-case row s likewise with
     beta_s, and rho and gamma_s nonbasic; the budget row's slack is basic; an agreement
     is basic when a copy is, and the block of each other basic copy gives that place to the
     slack of one of its links (z_o <= w_g), else it sits at the bound its value in `plan`
@@ -162,6 +160,8 @@ def put_together_basis(run: PhaseRun, plan: np.ndarray,
                                     plan[form.columns.worst_above] > 0)):
         columns[excess] = np.where(positive, BASIC, LOWER)
         rows[s.linking_rows[part]] = np.where(positive, np.where(d.sign[part] > 0, UPPER, LOWER), BASIC)
+    if tail_weights is not None:
+        _tail_statuses(run, tail_weights, columns, rows)
     rows[s.linking_rows[form.count:]] = BASIC
     for g in s.agreements:
         holders = basic_copies.get(int(g), [])
@@ -170,8 +170,28 @@ def put_together_basis(run: PhaseRun, plan: np.ndarray,
             free = [i for i in s.links[(b, int(g))] if rows[i] != BASIC]
             if free:
                 rows[free[0]] = BASIC
-    basis = highspy.HighsBasis()
-    basis.col_status = [_BY_CODE[code] for code in columns.tolist()]
-    basis.row_status = [_BY_CODE[code] for code in rows.tolist()]
-    basis.valid, basis.alien = True, True
-    return basis
+    return basis_of(columns, rows)
+
+
+def _tail_statuses(run: PhaseRun, weights: np.ndarray, columns: np.ndarray, rows: np.ndarray) -> None:
+    """The tail rows' part of a whole basis whose duals are the tail weights `weights` (a vertex
+    of their box: each row's weight at its upper end u_s = cost(e_s), at 0, or, for one row, in
+    between, summing to cost(eta)): a row at u_s sits at its bound with e_s basic (its dual is
+    then e_s's cost), a row at 0 has its slack basic and e_s at 0, the row in between sits at its
+    bound with e_s at 0 and eta basic (eta's reduced cost is then 0: the weights sum to its cost);
+    without a row in between, the last row at its upper end gives eta its place. Blocks priced at
+    these weights then start dual feasible. Left as it is when no weight is positive."""
+    d = run.decomposition
+    form = d.form
+    upper, _ = form.tail_box(run.costs, np.zeros(form.count))
+    full = weights >= upper * (1 - 1e-12)
+    between = (weights > 0) & ~full
+    if not (full | between).any() or between.sum() > 1:
+        return
+    excess, part = form.columns.tail_excess, slice(0, form.tail_count)
+    tight = np.where(d.sign[part] > 0, UPPER, LOWER)
+    columns[excess] = np.where(full, BASIC, LOWER)
+    rows[d.s.linking_rows[part]] = np.where(full | between, tight, BASIC)
+    columns[form.columns.value_at_risk] = BASIC
+    if not between.any():
+        columns[excess[np.flatnonzero(full)[-1]]] = LOWER
