@@ -188,7 +188,8 @@ def test_the_same_plan_whatever_the_instance_solved_before(tmp_path):
     """A material's block solved on the instance that solved it at other prices before gives the
     plan and bound of an instance built for the task (HiGHS keeps data derived from an LP across
     clearSolver; `cleared` passes the model again), also when its root starts from the basis of
-    the block's last solve (`PhaseRun.starts`) and with no-good rows beyond that basis's rows."""
+    the block's last solve (`PhaseRun.starts`) and with no-good rows beyond that basis's rows; a
+    start of another size is left out."""
     from dataclasses import replace
 
     from test_decompose import _phase_run
@@ -222,6 +223,11 @@ def test_the_same_plan_whatever_the_instance_solved_before(tmp_path):
                 assert np.array_equal(again.basis[0], fresh.basis[0]) and np.array_equal(again.basis[1], fresh.basis[1])
                 assert len(fresh.basis[1]) == home[variant.block].getNumRow()  # (no-good rows left out)
             results[task.block] = fresh
+            if task.start is not None:  # a start of another size is not given to HiGHS (it would crash on it)
+                short = (task.start[0][:-1], task.start[1])
+                ignored, scratch = (in_own_thread(lambda start=start, task=task: solve_block(
+                    run.block_solver(task.block, 1e-6), replace(task, start=start), True)) for start in (short, None))
+                assert ignored.ok and ignored.bound == scratch.bound and np.array_equal(ignored.values, scratch.values)
         run.keep_starts(results)
 
 
@@ -245,3 +251,23 @@ def test_a_root_started_from_its_own_optimal_basis_takes_no_iteration():
     _solve(_fixed_charge(), run=_counting(unstarted))
     assert started[0] == 0 and unstarted[0] > 0
     assert again.ok and again.bound == first.bound and np.array_equal(again.values, first.values)
+
+
+def test_a_root_that_fails_from_its_start_is_solved_again_from_scratch():
+    """A root LP run from a start that ends neither optimal nor infeasible (here a first run that
+    does not start) is run once more from a cleared solver, whose answer stands; without a start
+    the same failure ends the search with no result."""
+    first = _solve(_fixed_charge())
+
+    def failing_once() -> object:
+        calls = []
+
+        def run(h: highspy.Highs) -> bool:
+            calls.append(1)
+            return False if len(calls) == 1 else within(None)(h)
+        return run
+
+    again = _solve(_fixed_charge(), start=first.root_basis, run=failing_once())
+    assert again.ok and abs(again.bound - 12.0) < 1e-9 and np.allclose(again.values, [1, 1, 3, 1])
+    unstarted = _solve(_fixed_charge(), run=failing_once())
+    assert not unstarted.ok and not unstarted.infeasible

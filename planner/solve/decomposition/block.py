@@ -119,7 +119,10 @@ def solve_block(h: highspy.Highs, task: BlockTask, has_integers: bool,
         add_no_goods(h, *task.no_goods)
     if run is None:
         run = within(task.seconds)
-    start = None if task.start is None or integer is None else basis_of(*task.start, row_count=h.getNumRow())
+    start = None
+    if task.start is not None and integer is not None and len(task.start[0]) == h.getNumCol() \
+            and len(task.start[1]) <= h.getNumRow():  # (HiGHS 1.16 crashes on a basis of another size)
+        start = basis_of(*task.start, row_count=h.getNumRow())
     basis = None
     if integer is not None and not task.relax:  # the block's MIP (`branching`)
         outcome = solve_mip(h, run, integer, start=start)

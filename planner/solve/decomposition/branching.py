@@ -153,6 +153,18 @@ class _Tree:
             return False  # (below a root LP with an optimum, the LP cannot be unbounded)
         raise _Stopped
 
+    def solve_root(self, start: highspy.HighsBasis | None) -> tuple[float, np.ndarray] | bool:
+        """The root LP (`solve_lp`) from `start`; when that run ends neither optimal nor infeasible
+        (HiGHS may not tell an infeasible LP from an unbounded one from a start), once more from a
+        cleared solver, whose answer stands (a run out of time or interrupted does not start)."""
+        try:
+            return self.solve_lp(self.lower0, self.upper0, start, below_root=False)
+        except _Stopped:
+            if start is None:
+                raise
+        cleared(self.h)
+        return self.solve_lp(self.lower0, self.upper0, None, below_root=False)
+
     def offer(self, objective: float, values: np.ndarray) -> None:
         if objective < self.best:
             self.best, self.best_values = objective, values
@@ -189,7 +201,7 @@ class _Tree:
         """The tree to the gap, its root from `start`: the outcome, or None past `node_limit`
         nodes (hand over)."""
         try:
-            root = self.solve_lp(self.lower0, self.upper0, start, below_root=False)
+            root = self.solve_root(start)
             if root is False:
                 return Outcome(False, math.inf, None, infeasible=True)
             self.root_basis = self.h.getBasis()
