@@ -226,7 +226,7 @@ class PhaseRun:
             for b, block in enumerate(s.blocks):
                 self.add_plan(b, best.plan[block.all_columns])
         rounds = 0
-        # prices from the best plan (`supporting`): the objective of the last plan priced so, whether
+        # prices from the best plan (`whole.supporting`): the objective of the last plan priced so, whether
         # this round's prices came from it, and whether such prices still help (none gave a bound
         # below the best yet)
         priced_upper, plan_priced, plan_prices_help = math.inf, False, True
@@ -279,7 +279,7 @@ class PhaseRun:
             prices = self.filled(project(blend(best_prices, master_prices), self.decomposition.form, self.costs))
             plan_priced = plan_prices_help and best.plan is not None and best.upper < priced_upper
             if plan_priced:  # a new best plan: price what it does (filled prices stay filled)
-                prices, priced_upper = self.supporting(prices, best.plan), best.upper
+                prices, priced_upper = whole.supporting(self, prices, best.plan), best.upper
         best.bound(best_lower)
         return DecompositionResult(best.plan, best.upper, best_lower, rounds, best.proven(gap, best_lower),
                                    certificate=certificate)
@@ -287,37 +287,6 @@ class PhaseRun:
     def filled(self, prices: Prices) -> Prices:
         """`prices` with each agreement's copies raised to its cap (`prices.fill_agreements`)."""
         return fill_agreements(prices, self.decomposition.s, self.costs, self.decomposition.normalised)
-
-    def supporting(self, prices: Prices, plan: np.ndarray) -> Prices:
-        """Prices that `plan` satisfies the optimality conditions for, where it decides them:
-        the risk rows' weights on its costliest scenarios (`RiskForm.supporting`, ties broken by
-        the weights of `prices`), and each agreement it signs paid for only by the blocks that use
-        it (what the other blocks' copies carried moved to them, in proportion: each agreement's
-        sum, and so filled prices, unchanged; the risk rows hold no agreement, so its cap too)."""
-        d = self.decomposition
-        s, k = d.s, d.form.count
-        rows = prices.rows.copy()
-        if k:
-            rows[:k] = d.form.supporting(self.costs, whole.scenario_recourse(self, plan), prices.rows[:k])
-        copies = dict(prices.copies)
-        for g, keys in s.agreement_copies.items():
-            users = [key for key in keys if self.uses(key[0], g, plan)]
-            if plan[g] < 0.5 or not users:
-                continue
-            held = sum(prices.copies[key] for key in users)
-            moved = sum(prices.copies[key] for key in keys) - held
-            for key in keys:
-                copies[key] = 0.0
-            for key in users:
-                copies[key] = prices.copies[key] + moved * (prices.copies[key] / held if held > 0 else 1 / len(users))
-        return Prices(rows, copies)
-
-    def uses(self, b: int, g: int, plan: np.ndarray) -> bool:
-        """Whether block b's part of `plan` contracts an option that agreement g gates."""
-        d = self.decomposition
-        block = d.s.blocks[b]
-        link_rows = np.searchsorted(block.rows, d.s.links[(b, g)])  # its rows z_o - w_g <= 0
-        return bool(np.max(d.block_matrices[b][link_rows][:, :len(block.columns)] @ plan[block.columns]) > 0.5)
 
     def master(self, masters: list[float], log: Callable | None) -> tuple[Prices, np.ndarray, float] | None:
         """The restricted master (`master`); its value is kept in `masters`."""

@@ -6,7 +6,8 @@ the blocks that used an agreement left unsigned solved again without it (`agreei
 then `agreeing_plan`). Both are integer values only; `PhaseRun.complete` makes them whole by the
 whole model's LP, started, when HiGHS has no basis, from the block plans put together
 (`put_together`), which also starts the first LP relaxation (`first`), from a basis put together
-from the blocks' LP bases (`put_together_basis`).
+from the blocks' LP bases (`put_together_basis`). And the prices a whole plan would need to be
+optimal, the next round's after a better plan (`supporting`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import highspy
 import numpy as np
 
 from planner.solve.decomposition.block import BASIC, LOWER, UPPER, ZERO, BlockResult, BlockTask, basis_of
+from planner.solve.decomposition.prices import Prices
 
 if TYPE_CHECKING:
     from planner.solve.decomposition.phase import PhaseRun
@@ -195,3 +197,36 @@ def _tail_statuses(run: PhaseRun, weights: np.ndarray, columns: np.ndarray, rows
     columns[form.columns.value_at_risk] = BASIC
     if not between.any():
         columns[excess[np.flatnonzero(full)[-1]]] = LOWER
+
+
+def supporting(run: PhaseRun, prices: Prices, plan: np.ndarray) -> Prices:
+    """Prices that `plan` satisfies the optimality conditions for, where it decides them:
+    the risk rows' weights on its costliest scenarios (`RiskForm.supporting`, ties broken by
+    the weights of `prices`), and each agreement it signs paid for only by the blocks that use
+    it (what the other blocks' copies carried moved to them, in proportion: each agreement's
+    sum, and so filled prices, unchanged; the risk rows hold no agreement, so its cap too)."""
+    d = run.decomposition
+    s, k = d.s, d.form.count
+    rows = prices.rows.copy()
+    if k:
+        rows[:k] = d.form.supporting(run.costs, scenario_recourse(run, plan), prices.rows[:k])
+    copies = dict(prices.copies)
+    for g, keys in s.agreement_copies.items():
+        users = [key for key in keys if _uses(run, key[0], g, plan)]
+        if plan[g] < 0.5 or not users:
+            continue
+        held = sum(prices.copies[key] for key in users)
+        moved = sum(prices.copies[key] for key in keys) - held
+        for key in keys:
+            copies[key] = 0.0
+        for key in users:
+            copies[key] = prices.copies[key] + moved * (prices.copies[key] / held if held > 0 else 1 / len(users))
+    return Prices(rows, copies)
+
+
+def _uses(run: PhaseRun, b: int, g: int, plan: np.ndarray) -> bool:
+    """Whether block b's part of `plan` contracts an option that agreement g gates."""
+    d = run.decomposition
+    block = d.s.blocks[b]
+    link_rows = np.searchsorted(block.rows, d.s.links[(b, g)])  # its rows z_o - w_g <= 0
+    return bool(np.max(d.block_matrices[b][link_rows][:, :len(block.columns)] @ plan[block.columns]) > 0.5)
