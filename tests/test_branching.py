@@ -8,6 +8,8 @@ its own optimal basis in no iteration."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import highspy
 import numpy as np
 import scipy.sparse as sp
@@ -259,7 +261,7 @@ def test_a_root_that_fails_from_its_start_is_solved_again_from_scratch():
     the same failure ends the search with no result."""
     first = _solve(_fixed_charge())
 
-    def failing_once() -> object:
+    def failing_once() -> Callable[[highspy.Highs], bool]:
         calls = []
 
         def run(h: highspy.Highs) -> bool:

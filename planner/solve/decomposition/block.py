@@ -160,9 +160,9 @@ def status_codes(basis: highspy.HighsBasis | None, rows: int | None = None) -> C
     `basis_of`); None when there is no valid basis."""
     if basis is None or not basis.valid:
         return None
-    count = len(basis.row_status) if rows is None else rows
-    return (np.fromiter(map(int, basis.col_status), dtype=np.int8, count=len(basis.col_status)),
-            np.fromiter(map(int, basis.row_status[:count]), dtype=np.int8, count=count))
+    column_status, row_status = basis.col_status, basis.row_status[:rows]  # (each read copies it all)
+    return (np.fromiter(map(int, column_status), dtype=np.int8, count=len(column_status)),
+            np.fromiter(map(int, row_status), dtype=np.int8, count=len(row_status)))
 
 
 def basis_of(columns: np.ndarray, rows: np.ndarray, row_count: int | None = None) -> highspy.HighsBasis:

@@ -125,7 +125,6 @@ def scenario_recourse(run: PhaseRun, plan: np.ndarray) -> np.ndarray:
     return _activity_without(run, plan, form.columns.all, slice(0, form.count))
 
 
-
 def put_together_basis(run: PhaseRun, plan: np.ndarray, bases: list[tuple[np.ndarray, np.ndarray] | None],
                        tail_weights: np.ndarray | None = None) -> highspy.HighsBasis | None:
     """A basis of the whole model from its blocks' LP bases (column and row status codes, a block's
@@ -157,13 +156,11 @@ def put_together_basis(run: PhaseRun, plan: np.ndarray, bases: list[tuple[np.nda
     for free in (form.columns.value_at_risk, form.columns.worst_level):
         columns[free] = np.where(np.isfinite(run.lower0[free]), LOWER,
                                  np.where(np.isfinite(run.upper0[free]), UPPER, ZERO))
-    for part, excess, positive in ((slice(0, form.tail_count), form.columns.tail_excess, tail_excess(run, plan) > 0),
-                                   (slice(form.tail_count, form.count), form.columns.worst_above,
-                                    plan[form.columns.worst_above] > 0)):
-        columns[excess] = np.where(positive, BASIC, LOWER)
-        rows[s.linking_rows[part]] = np.where(positive, np.where(d.sign[part] > 0, UPPER, LOWER), BASIC)
-    if tail_weights is not None:
-        _tail_statuses(run, tail_weights, columns, rows)
+    if tail_weights is None or not _tail_statuses(run, tail_weights, columns, rows):
+        _excess_statuses(run, slice(0, form.tail_count), form.columns.tail_excess, tail_excess(run, plan) > 0,
+                         columns, rows)
+    _excess_statuses(run, slice(form.tail_count, form.count), form.columns.worst_above,
+                     plan[form.columns.worst_above] > 0, columns, rows)
     rows[s.linking_rows[form.count:]] = BASIC
     for g in s.agreements:
         holders = basic_copies.get(int(g), [])
@@ -175,21 +172,31 @@ def put_together_basis(run: PhaseRun, plan: np.ndarray, bases: list[tuple[np.nda
     return basis_of(columns, rows)
 
 
-def _tail_statuses(run: PhaseRun, weights: np.ndarray, columns: np.ndarray, rows: np.ndarray) -> None:
+def _excess_statuses(run: PhaseRun, part: slice, excess: np.ndarray, positive: np.ndarray, columns: np.ndarray,
+                     rows: np.ndarray) -> None:
+    """Risk rows `part` (linking rows), with their excess columns `excess`: where `positive`, the
+    excess basic and the row at its bound, else the row's slack basic and the excess at 0."""
+    d = run.decomposition
+    columns[excess] = np.where(positive, BASIC, LOWER)
+    rows[d.s.linking_rows[part]] = np.where(positive, np.where(d.sign[part] > 0, UPPER, LOWER), BASIC)
+
+
+def _tail_statuses(run: PhaseRun, weights: np.ndarray, columns: np.ndarray, rows: np.ndarray) -> bool:
     """The tail rows' part of a whole basis whose duals are the tail weights `weights` (a vertex
     of their box: each row's weight at its upper end u_s = cost(e_s), at 0, or, for one row, in
     between, summing to cost(eta)): a row at u_s sits at its bound with e_s basic (its dual is
     then e_s's cost), a row at 0 has its slack basic and e_s at 0, the row in between sits at its
     bound with e_s at 0 and eta basic (eta's reduced cost is then 0: the weights sum to its cost);
     without a row in between, the last row at its upper end gives eta its place. Blocks priced at
-    these weights then start dual feasible. Left as it is when no weight is positive."""
+    these weights then start dual feasible. False, and nothing set, when the weights are not such
+    a vertex (none positive, or more than one in between)."""
     d = run.decomposition
     form = d.form
     upper, _ = form.tail_box(run.costs, np.zeros(form.count))
     full = weights >= upper * (1 - 1e-12)
     between = (weights > 0) & ~full
     if not (full | between).any() or between.sum() > 1:
-        return
+        return False
     excess, part = form.columns.tail_excess, slice(0, form.tail_count)
     tight = np.where(d.sign[part] > 0, UPPER, LOWER)
     columns[excess] = np.where(full, BASIC, LOWER)
@@ -197,6 +204,7 @@ def _tail_statuses(run: PhaseRun, weights: np.ndarray, columns: np.ndarray, rows
     columns[form.columns.value_at_risk] = BASIC
     if not between.any():
         columns[excess[np.flatnonzero(full)[-1]]] = LOWER
+    return True
 
 
 def supporting(run: PhaseRun, prices: Prices, plan: np.ndarray) -> Prices:
