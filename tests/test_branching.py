@@ -88,14 +88,31 @@ def test_a_stopped_run_gives_no_result():
     assert not outcome.ok and not outcome.infeasible and outcome.values is None
 
 
+def _noting_options(seen: list[tuple[bool, dict]]) -> Callable[[highspy.Highs], bool]:
+    def run(solver: highspy.Highs) -> bool:
+        as_mip = any(int(v) for v in solver.getLp().integrality_)
+        seen.append((as_mip, {name: solver.getOptionValue(name)[1] for name in branching.TREE_LP_OPTIONS}))
+        return within(None)(solver)
+    return run
+
+
 def test_the_block_is_given_back_as_it_was():
-    """Integrality, bounds and presolve are the block's again after the search."""
-    h = _fixed_charge()
-    _solve(h)
-    lp = h.getLp()
-    assert [int(v) for v in lp.integrality_] == [1, 1, 0, 0]
-    assert list(lp.col_lower_) == [0, 0, 0, 0] and list(lp.col_upper_)[:2] == [1, 1]
-    assert h.getOptionValue("presolve")[1] == "choose"
+    """Integrality, bounds and options are the block's again after the search; the tree's LPs ran
+    with TREE_LP_OPTIONS, HiGHS's MIP solver past the node limit with the block's own."""
+    for node_limit in (branching.NODE_LIMIT, 0):
+        h = _fixed_charge()
+        own = {name: h.getOptionValue(name)[1] for name in branching.TREE_LP_OPTIONS}
+        seen: list[tuple[bool, dict]] = []  # (a MIP run?, its TREE_LP_OPTIONS' values) of every run
+        outcome = _solve(h, node_limit=node_limit, run=_noting_options(seen))
+        assert outcome.ok and outcome.handed_over == (node_limit == 0)
+        assert all(options == (own if as_mip else branching.TREE_LP_OPTIONS) for as_mip, options in seen)
+        kinds = [as_mip for as_mip, _ in seen]
+        assert kinds.count(False) >= 1 and any(kinds) == (node_limit == 0)  # the root LP at least; HiGHS's MIP
+        lp = h.getLp()
+        assert [int(v) for v in lp.integrality_] == [1, 1, 0, 0]
+        assert list(lp.col_lower_) == [0, 0, 0, 0] and list(lp.col_upper_)[:2] == [1, 1]
+        assert h.getOptionValue("presolve")[1] == "choose"
+        assert {name: h.getOptionValue(name)[1] for name in branching.TREE_LP_OPTIONS} == own
 
 
 def random_mip(seed: int) -> dict:

@@ -14,6 +14,12 @@ is solved here, and HiGHS's MIP solver takes over only when the tree grows large
 - **Nodes.** A node is the block with some integer columns' bounds tightened; its LP is solved
   by HiGHS's dual simplex from its parent's optimal basis (the bounds changed, the basis stays
   dual feasible).
+- **Pricing.** The tree's LPs (root and nodes) choose their leaving rows by Devex weights
+  (`TREE_LP_OPTIONS`), not HiGHS's default dual steepest edge: a node's LP re-optimises every
+  scenario's recourse after one contract's bound changed, in many cheap iterations; steepest
+  edge's exact weights cost an update over every row at each of them, which grows with the
+  block. Devex takes more iterations, each cheaper, to the same optima (where an LP has several
+  optimal solutions it may end at another one; docs/performance.md, "How a plan is solved").
 - **Branching.** On the integer column j whose LP value v is furthest from an integer (the
   first such column on ties): x_j <= floor(v) and x_j >= ceil(v), the lower child first.
 - **Order.** Best bound first (ties: the node made first), so the tree is the same whatever
@@ -52,6 +58,9 @@ from planner.solve.highs import integrality, option_set
 INTEGRALITY_TOLERANCE = 1e-6  # HiGHS's mip_feasibility_tolerance
 ROUND_EVERY = 10  # the rounded plan at the root and at every ROUND_EVERY-th node
 NODE_LIMIT = 100  # past it, HiGHS's MIP solver takes over
+# The tree's LPs by Devex pricing (module docstring, "Pricing"); HiGHS's MIP solver past NODE_LIMIT
+# keeps its own choice
+TREE_LP_OPTIONS = {"simplex_dual_edge_weight_strategy": 1}
 
 
 @dataclass
@@ -107,7 +116,9 @@ def solve_mip(h: highspy.Highs, run: Callable[[highspy.Highs], bool], integer: n
     _, abs_gap = h.getOptionValue("mip_abs_gap")
     _, _, _, lower0, upper0, _ = h.getCols(len(integer), integer)
     lower0, upper0 = np.asarray(lower0, dtype=float), np.asarray(upper0, dtype=float)
-    with as_lp(h, integer):
+    with as_lp(h, integer), contextlib.ExitStack() as options:
+        for name, value in TREE_LP_OPTIONS.items():
+            options.enter_context(option_set(h, name, value))
         tree = _Tree(h, run, integer, lower0, upper0, float(rel_gap), float(abs_gap))
         outcome = tree.search(node_limit, start)
         h.changeColsBounds(len(integer), integer, lower0, upper0)
