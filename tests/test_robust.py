@@ -11,6 +11,7 @@ import csv
 import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from helpers import REPO, examples, four_suppliers
@@ -22,7 +23,7 @@ from random_instance import random_instance
 from planner import cli
 from planner.instance.data import build_model_data
 from planner.instance.loader import load_instance
-from planner.results.plan import compute_figures
+from planner.results.plan import compute_figures, is_worst_case, worst_case_probabilities
 from planner.solve.pipeline import solve_data, solve_instance
 from planner.solve.session import SolveOptions
 
@@ -123,6 +124,21 @@ def test_hand_checked_ambiguity(tmp_path, monkeypatch):
         worst = {row["scenario"]: float(row["worst_case_probability"]) for row in csv.DictReader(fh)}
     assert worst["none-cut"] == pytest.approx(0.4048) and worst["cut-china"] == pytest.approx(0.1512)
     assert CliRunner().invoke(cli.main, ["verify", str(folder), "res"]).exit_code == 0
+
+
+def test_scenarios_tied_in_cost_share_the_worst_case_either_way():
+    """Costs 5, 3, 3, 1 at probability 0.25 each, delta 0.2: every probability starts at 0.2 and
+    the 0.2 left goes 0.1 to the costliest, then 0.1 to one of the two tied at 3. Either order of
+    the tie is a worst case (the same expected cost 3.2 and CVaR); mass on the cheapest, a sum
+    other than 1 or a probability outside its interval is not."""
+    costs, given = np.array([5.0, 3.0, 3.0, 1.0]), np.full(4, 0.25)
+    worst = worst_case_probabilities(costs, given, 0.2)
+    assert worst == pytest.approx([0.3, 0.3, 0.2, 0.2]) and float(worst @ costs) == pytest.approx(3.2)
+    for alpha in (0.5, 0.75, 0.9):
+        assert is_worst_case(costs, given, np.array([0.3, 0.2, 0.3, 0.2]), 0.2, alpha, 1e-6)
+        assert is_worst_case(costs, given, np.array([0.3, 0.25, 0.25, 0.2]), 0.2, alpha, 1e-6)
+        for other in ([0.3, 0.2, 0.2, 0.3], [0.3, 0.3, 0.2, 0.19], [0.35, 0.25, 0.2, 0.2], [0.25, 0.3, 0.3, 0.15]):
+            assert not is_worst_case(costs, given, np.array(other), 0.2, alpha, 1e-6), other
 
 
 def test_delta_zero_and_factors_of_one_reproduce_todays_figures(tmp_path):

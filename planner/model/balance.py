@@ -23,7 +23,7 @@ from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, fmt,
 from planner.model.nodes import recourse, x
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
-from planner.results.plan import Plan, delivered_and_spot
+from planner.results.plan import Plan, arrivals
 
 if TYPE_CHECKING:
     from planner.model.builder import ModelBuilder
@@ -93,12 +93,12 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
 
 
 def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
-    checks, period = Checks(f"{NUMBER} {TITLE}"), data.periods
+    checks, period, arriving = Checks(f"{NUMBER} {TITLE}"), data.periods, arrivals(data, plan)
     for m in data.commodities:
         for s in data.scenarios:
             before = data.initial_stock[m]
             for t in data.horizon:
-                delivered, bought = delivered_and_spot(data, plan, m, t, s)
+                delivered, bought = arriving[m, t, s]
                 key = (m, t, s)
                 stock, unmet, disposed = plan.stock[key], plan.unmet[key], plan.disposed.get(key, 0.0)
                 demand, where = data.demand[m, t], f"{m} {period[t]} {s}"

@@ -133,6 +133,22 @@ def worst_case_probabilities(costs: np.ndarray, probabilities: np.ndarray, ambig
     return p
 
 
+def is_worst_case(costs: np.ndarray, probabilities: np.ndarray, reported: np.ndarray, ambiguity: float,
+                  alpha: float, tolerance: float) -> bool:
+    """Whether `reported` is a worst case of the ambiguity set of `probabilities` for `costs`:
+    each within its interval, their sum 1, and the expectation and the CVaR at level `alpha` of
+    `worst_case_probabilities`, to `tolerance` (relative to the costs for money). Where
+    scenarios tie in cost, any order of the tied ones gives a worst case, and costs recomputed
+    from written figures may order them otherwise than the solve did (`planner verify`)."""
+    worst = worst_case_probabilities(costs, probabilities, ambiguity)
+    lower, upper = probabilities * (1 - ambiguity), np.minimum(1.0, probabilities * (1 + ambiguity))
+    close = tolerance * max(1.0, float(np.abs(costs).max(initial=0.0)))
+    return bool(np.all(reported >= lower - tolerance) and np.all(reported <= upper + tolerance)
+                and abs(reported.sum() - 1) <= tolerance
+                and abs(float(reported @ costs) - float(worst @ costs)) <= close
+                and abs(cvar(costs, reported, alpha) - cvar(costs, worst, alpha)) <= close)
+
+
 def risk_measure(costs: np.ndarray, probabilities: np.ndarray, risk_aversion: float, alpha: float,
                  ambiguity: float = 0.0) -> tuple[float, np.ndarray]:
     """max over the ambiguity set of (1 - lambda) E_p[C] + lambda CVaR_alpha,p(C), and the p
@@ -188,13 +204,24 @@ def volume_copies(data: ModelData, plan: Plan, o: str, t: int) -> list[tuple[str
     return [(f" in {s}", plan.x(o, t, s)) for s in data.scenarios]
 
 
-def delivered_and_spot(data: ModelData, plan: Plan, m: str, t: int, s: str) -> tuple[float, float]:
-    """sum_{o in O_m} a_ots x_ot and sum_{o in O_m} y_ots: what arrives of m in t, scenario s."""
-    contracted = spot = 0.0
-    for o in data.options_of[m]:  # .get: a plan read back from files may hold anything
-        contracted += data.availability.get((o, t, s), 0.0) * plan.x(o, t, s)
-        spot += plan.spot.get((o, t, s), 0.0)
-    return contracted, spot
+def arrivals(data: ModelData, plan: Plan) -> dict[tuple[str, int, str], tuple[float, float]]:
+    """What arrives of each material m in each period t and scenario s: {(m, t, s): (sum_{o in O_m}
+    a_ots x_ots, sum_{o in O_m} y_ots)}, in one pass over the options and scenarios. `.get`
+    throughout: a plan read back from files may hold anything."""
+    availability, volume, spot = data.availability, plan.volume, plan.spot
+    found = {}
+    for m in data.commodities:
+        for t in data.horizon:
+            delivered = dict.fromkeys(data.scenarios, 0.0)
+            bought = dict.fromkeys(data.scenarios, 0.0)
+            for o in data.options_of[m]:
+                common = volume.get((o, t), 0.0)  # x_ot, unless the plan holds a copy for s (`Plan.x`)
+                for s in data.scenarios:
+                    delivered[s] += availability.get((o, t, s), 0.0) * volume.get((o, t, s), common)
+                    bought[s] += spot.get((o, t, s), 0.0)
+            for s in data.scenarios:
+                found[m, t, s] = (delivered[s], bought[s])
+    return found
 
 
 def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd.DataFrame]:
@@ -226,11 +253,11 @@ def result_tables(data: ModelData, plan: Plan, figures: Figures) -> dict[str, pd
           figures.fixed_cost + figures.scenario_cost[s]) for s in data.scenarios],
         columns=TABLE_COLUMNS["scenario_costs"],
     )
-    supply_rows = []
+    supply_rows, arriving = [], arrivals(data, plan)
     for s in data.scenarios:
         for m in data.commodities:
             for t in data.horizon:
-                contracted, spot = delivered_and_spot(data, plan, m, t, s)
+                contracted, spot = arriving[m, t, s]
                 supply_rows.append((s, m, period[t], data.demand[m, t], contracted, spot,
                                     plan.unmet[m, t, s], plan.disposed.get((m, t, s), 0.0), plan.stock[m, t, s]))
     supply = pd.DataFrame(supply_rows, columns=TABLE_COLUMNS["supply"])

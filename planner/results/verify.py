@@ -40,7 +40,7 @@ from planner.model.family import TOLERANCE, Rules, Violation
 from planner.model.family import fmt as _fmt
 from planner.model.family import tolerance as _tol
 from planner.results.folder import SUMMARY_FILE, unneutralise
-from planner.results.plan import TABLE_COLUMNS, Plan, compute_figures, delivered_and_spot, exposure_table
+from planner.results.plan import TABLE_COLUMNS, Figures, Plan, arrivals, compute_figures, exposure_table, is_worst_case
 from planner.status import Status
 
 KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each table
@@ -314,7 +314,7 @@ def _compare_text(out: list[Violation], file: str, column: str, where: str, repo
         out.append(Violation(f"{file} {column}", where, 1, f"reported {reported!r}, expected {value!r}"))
 
 
-def _check_tables(data: ModelData, result: _Result, figures: object, reader: _Reader) -> list[Violation]:
+def _check_tables(data: ModelData, result: _Result, figures: Figures, reader: _Reader) -> list[Violation]:
     out: list[Violation] = []
     plan, tables, rows, period = result.plan, result.tables, result.rows, data.periods
     inst = data.instance
@@ -352,19 +352,25 @@ def _check_tables(data: ModelData, result: _Result, figures: object, reader: _Re
         _compare(out, "agreements.csv", "fixed_cost", g, num(table, i, "fixed_cost"), data.agreement_cost[g])
         _compare(out, "agreements.csv", "options_selected", g, num(table, i, "options_selected"), selected)
     table = tables["scenario_costs"]
+    worst = {s: num(table, i, "worst_case_probability", default=data.probability[s])
+             for (s,), i in rows["scenario_costs"].items()}
+    a_worst_case = set(worst) == set(data.scenarios) and is_worst_case(  # (several are where costs tie)
+        *(np.array([values[s] for s in data.scenarios]) for values in (figures.scenario_cost, data.probability, worst)),
+        data.ambiguity, data.cvar_alpha, TOLERANCE)
     for (s,), i in rows["scenario_costs"].items():
         cost = figures.scenario_cost[s]
         _compare(out, "scenario_costs.csv", "probability", s, num(table, i, "probability"), data.probability[s])
-        _compare(out, "scenario_costs.csv", "worst_case_probability", s,
-                 num(table, i, "worst_case_probability", default=data.probability[s]),
-                 figures.worst_case_probability[s])
+        if not a_worst_case:
+            _compare(out, "scenario_costs.csv", "worst_case_probability", s, worst[s],
+                     figures.worst_case_probability[s])
         _compare(out, "scenario_costs.csv", "cost", s, num(table, i, "cost"), cost)
         _compare(out, "scenario_costs.csv", "total_cost", s, num(table, i, "total_cost"), figures.fixed_cost + cost)
     table = tables["supply"]
     index = {p: t for t, p in enumerate(period)}
+    arriving = arrivals(data, plan)
     for (s, m, p), i in rows["supply"].items():
         t = index[p]
-        delivered, bought = delivered_and_spot(data, plan, m, t, s)
+        delivered, bought = arriving[m, t, s]
         where = f"{m} {p} {s}"
         _compare(out, "supply.csv", "demand", where, num(table, i, "demand"), data.demand[m, t])
         _compare(out, "supply.csv", "delivered", where, num(table, i, "delivered"), delivered, data.demand[m, t])
@@ -398,7 +404,7 @@ def _check_exposure(data: ModelData, plan: Plan, table: pd.DataFrame, reader: _R
 # ----------------------------------------------------------------------------- summary.json
 
 
-def _check_summary(data: ModelData, result: _Result, figures: object) -> list[Violation]:
+def _check_summary(data: ModelData, result: _Result, figures: Figures) -> list[Violation]:
     out: list[Violation] = []
     summary = result.summary
 
