@@ -355,8 +355,9 @@ def _check_tables(data: ModelData, result: _Result, figures: Figures, reader: _R
     worst = {s: num(table, i, "worst_case_probability", default=data.probability[s])
              for (s,), i in rows["scenario_costs"].items()}
     a_worst_case = set(worst) == set(data.scenarios) and is_worst_case(  # (several are where costs tie)
-        *(np.array([values[s] for s in data.scenarios]) for values in (figures.scenario_cost, data.probability, worst)),
-        data.ambiguity, data.cvar_alpha, TOLERANCE)
+        np.array([figures.scenario_cost[s] for s in data.scenarios]),
+        np.array([data.probability[s] for s in data.scenarios]),
+        np.array([worst[s] for s in data.scenarios]), data.ambiguity, data.cvar_alpha, TOLERANCE)
     for (s,), i in rows["scenario_costs"].items():
         cost = figures.scenario_cost[s]
         _compare(out, "scenario_costs.csv", "probability", s, num(table, i, "probability"), data.probability[s])
