@@ -90,8 +90,7 @@ def relaxed_start(run: PhaseRun, blocks: list[highspy.Highs]) -> Start | None:
     plan = whole.put_together(run, None, [result.values for result in ordered])
     if not d.form.tail_count or d.form.worst_count:
         return Start(plan, whole.put_together_basis(run, plan, [result.basis for result in ordered]))
-    rows = prices.rows.copy()
-    rows[:d.form.count] = d.form.supporting(run.costs, whole.scenario_recourse(run, plan), prices.rows[:d.form.count])
+    rows = whole.supporting_rows(run, prices, plan)
     ordered = _relaxed_blocks(run, run.filled(replace(prices, rows=rows)), blocks)
     if ordered is None:
         return None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import highspy
 import numpy as np
 
-from planner.solve.decomposition.block import BASIC, LOWER, UPPER, ZERO, BlockResult, BlockTask, basis_of
+from planner.solve.decomposition.block import BASIC, LOWER, UPPER, ZERO, BlockResult, BlockTask, Codes, basis_of
 from planner.solve.decomposition.prices import Prices
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def scenario_recourse(run: PhaseRun, plan: np.ndarray) -> np.ndarray:
     return _activity_without(run, plan, form.columns.all, slice(0, form.count))
 
 
-def put_together_basis(run: PhaseRun, plan: np.ndarray, bases: list[tuple[np.ndarray, np.ndarray] | None],
+def put_together_basis(run: PhaseRun, plan: np.ndarray, bases: list[Codes | None],
                        tail_weights: np.ndarray | None = None) -> highspy.HighsBasis | None:
     """A basis of the whole model from its blocks' LP bases (column and row status codes, a block's
     columns then its copies) and the plan they were put together into (`put_together`): each
@@ -213,11 +213,8 @@ def supporting(run: PhaseRun, prices: Prices, plan: np.ndarray) -> Prices:
     the weights of `prices`), and each agreement it signs paid for only by the blocks that use
     it (what the other blocks' copies carried moved to them, in proportion: each agreement's
     sum, and so filled prices, unchanged; the risk rows hold no agreement, so its cap too)."""
-    d = run.decomposition
-    s, k = d.s, d.form.count
-    rows = prices.rows.copy()
-    if k:
-        rows[:k] = d.form.supporting(run.costs, scenario_recourse(run, plan), prices.rows[:k])
+    s = run.decomposition.s
+    rows = supporting_rows(run, prices, plan)
     copies = dict(prices.copies)
     for g, keys in s.agreement_copies.items():
         users = [key for key in keys if _uses(run, key[0], g, plan)]
@@ -230,6 +227,16 @@ def supporting(run: PhaseRun, prices: Prices, plan: np.ndarray) -> Prices:
         for key in users:
             copies[key] = prices.copies[key] + moved * (prices.copies[key] / held if held > 0 else 1 / len(users))
     return Prices(rows, copies)
+
+
+def supporting_rows(run: PhaseRun, prices: Prices, plan: np.ndarray) -> np.ndarray:
+    """The linking rows' prices of `prices` with the risk rows' weights put on the costliest
+    scenarios of `plan` (`RiskForm.supporting`, ties broken by the weights of `prices`)."""
+    form = run.decomposition.form
+    rows = prices.rows.copy()
+    if form.count:
+        rows[:form.count] = form.supporting(run.costs, scenario_recourse(run, plan), prices.rows[:form.count])
+    return rows
 
 
 def _uses(run: PhaseRun, b: int, g: int, plan: np.ndarray) -> bool:
