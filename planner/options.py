@@ -26,6 +26,9 @@ class SolveOptions:
     scheduler: str | None = None  # a Dask scheduler whose workers solve the blocks instead (...decomposition.cluster)
 
     @property
-    def limited(self) -> bool:
-        """Whether the solve may stop before it proves the gap (time or node limit)."""
-        return self.time_limit is not None or self.node_limit is not None
+    def races(self) -> bool:
+        """Whether the decomposition phase runs beside branch and bound on the whole model: under a
+        time limit, so that a plan is there whenever branch and bound alone would have one. A node
+        limit alone does not race (the phase, then branch and bound), so that it gives the same
+        result on any machine."""
+        return self.time_limit is not None

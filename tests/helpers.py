@@ -26,6 +26,15 @@ def in_own_thread(call: Callable[[], T]) -> T:
         return pool.submit(call).result()
 
 
+def racing(**options: object) -> object:
+    """SolveOptions of a solve whose phase races branch and bound on the whole model
+    (`SolveOptions.races`) under a time limit that never binds, whatever the machine's speed:
+    its clock stands still."""
+    from planner.options import SolveOptions
+
+    return SolveOptions(time_limit=1e9, clock=lambda: 0.0, **options)  # type: ignore[arg-type]
+
+
 def examples(count: int) -> settings:
     """Hypothesis settings of the property tests: `count` examples, derandomized (the same
     examples on every run), no deadline (solves take what the machine gives them), fixtures

@@ -143,19 +143,24 @@ def test_formula_like_text_is_neutralised(runner, tmp_path):
 
 
 def test_node_limit_returns_the_best_plan_found(runner, tmp_path):
-    """A limited solve stopped before it proves the gap (here: one node per HiGHS run, and a
-    gap of 1e-9 the decomposition phase cannot prove): the best plan found is written like
-    any other result, with its status and gap, and verifies."""
-    from planner.instance.generate import generate_instance
+    """A solve stopped by its node limit before it proves the gap (here: one node per HiGHS run,
+    a gap of 1e-9, and a binding budget, which the decomposition phase hands over to branch and
+    bound): the best plan found is written like any other result, with its status and gap, and
+    verifies. A node limit does not race the phase against branch and bound, so a second solve
+    writes the same files (when it raced, the phase proved this instance in some runs)."""
+    from planner.instance.generate import Shape, generate_instance
 
-    folder = generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=0)
-    result = runner.invoke(cli.main, ["solve", str(folder), "--node-limit", "1", "--mip-gap", "1e-9",
-                                      "--out", "out"])
-    assert result.exit_code == cli.EXIT_OK, result.output
-    assert "node_limit (gap" in result.output and "not proven optimal" in result.output
+    folder = generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=0, shape=Shape(budget=0.1))
+    for out in ("out", "again"):
+        result = runner.invoke(cli.main, ["solve", str(folder), "--node-limit", "1", "--mip-gap", "1e-9",
+                                          "--out", out])
+        assert result.exit_code == cli.EXIT_OK, result.output
+        assert "node_limit (gap" in result.output and "not proven optimal" in result.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["status"] == "node_limit" and summary["mip_gap"] > 1e-9
     assert summary["best_bound"] < summary["objective"]
+    for written in sorted((tmp_path / "out").glob("*.csv")):
+        assert written.read_bytes() == (tmp_path / "again" / written.name).read_bytes(), written.name
     verified = runner.invoke(cli.main, ["verify", str(folder), "out"])
     assert verified.exit_code == 0, verified.output
 

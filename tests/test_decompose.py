@@ -20,7 +20,7 @@ import highspy
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import examples, in_own_thread
+from helpers import examples, in_own_thread, racing
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from random_instance import random_instance
@@ -382,7 +382,7 @@ def test_status_bound_and_gap_tell_one_story(tmp_path_factory, seed, how):
     folder = generate_instance(tmp_path_factory.mktemp("g") / "i", 3, 6, 4, 6, seed=seed)
     gap = 1e-6
     options = {"phase": SolveOptions(mip_gap=gap), "branch and bound": SolveOptions(mip_gap=gap, decomposition=False),
-               "race": SolveOptions(mip_gap=gap, node_limit=10**9),  # a limit that never binds: the race
+               "race": racing(mip_gap=gap),  # a time limit that never binds: the race
                "node limit": SolveOptions(mip_gap=gap, node_limit=1)}
     try:
         out = solve_instance(folder, options[how])
@@ -1043,7 +1043,7 @@ class _Deferred:
 @given(seed=st.integers(min_value=0, max_value=10**9), shape=SHAPES)
 def test_branch_and_bound_beside_the_phase_with_its_fixings_reaches_the_optimum(tmp_path_factory, monkeypatch, seed,
                                                                                  shape):
-    """A limited solve (a node limit, so that the phase races branch and bound on the whole model)
+    """A limited solve (a time limit that never binds: the phase races branch and bound on the whole model)
     whose phase hands over near its bound runs branch and bound with the phase's fixings beside
     the other. With the other held back until the end, the one with the fixings alone must reach
     the independent formulation's optimum, and its bound must hold."""
@@ -1060,7 +1060,7 @@ def test_branch_and_bound_beside_the_phase_with_its_fixings_reaches_the_optimum(
     proved = []
     monkeypatch.setattr(HighsSession, "_fixed_branch_and_bound_beside",
                         lambda self, *args: proved.append(beside(self, *args)) or proved[-1])
-    out = solve_instance(folder, SolveOptions(mip_gap=1e-9, tiebreak=False, node_limit=10**9))
+    out = solve_instance(folder, racing(mip_gap=1e-9, tiebreak=False))
     monkeypatch.undo()
     scale = max(1.0, abs(expected))
     assert out.figures.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)

@@ -11,6 +11,7 @@ import time
 import highspy
 import numpy as np
 import scipy.sparse as sp
+from helpers import racing
 from hypothesis import event, given
 from hypothesis import strategies as st
 from test_decompose import PROPERTY, SHAPES, _two_materials
@@ -116,7 +117,7 @@ def test_the_rounded_relaxation_is_a_plan_and_the_relaxation_a_bound(tmp_path_fa
 
 
 def test_branch_and_bound_beside_the_phase_has_a_thread_fewer(tmp_path, monkeypatch):
-    """A limited solve (a node limit that never binds: the race) runs branch and bound with
+    """A limited solve (a time limit that never binds: the race) runs branch and bound with
     `threads_beside_phase` threads, and gives the session's HiGHS its threads back after; the
     phase offered the rounded relaxation's plan (`early_plan`)."""
     from planner.instance.generate import generate_instance
@@ -138,7 +139,7 @@ def test_branch_and_bound_beside_the_phase_has_a_thread_fewer(tmp_path, monkeypa
     monkeypatch.setattr(HighsSession, "_branch_and_bound", spy_bnb)
     monkeypatch.setattr(HighsSession, "_decompose", spy_decompose)
     folder = generate_instance(tmp_path / "g", 3, 6, 4, 6, seed=0)
-    out = solve_instance(folder, SolveOptions(threads=3, node_limit=10**9))
+    out = solve_instance(folder, racing(threads=3))
     assert seen[0] == 2 and early[0] is True
     assert out.report.status == "optimal"
 
@@ -150,9 +151,7 @@ def test_a_session_solved_in_a_race_keeps_its_threads_for_the_next_solve(tmp_pat
 
     folder = generate_instance(tmp_path / "g", 3, 6, 4, 6, seed=1)
     data = build_model_data(load_instance(folder))
-    session = HighsSession(create_model(scale_data(data, choose_scales(data))), SolveOptions(threads=3,
-                                                                                           node_limit=10**9),
-                           planning=True)
+    session = HighsSession(create_model(scale_data(data, choose_scales(data))), racing(threads=3), planning=True)
     assert session.highs.getOptionValue("threads")[1] == 3
     report = session.solve(0.3)
     assert report.status == "optimal"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import REPO, four_suppliers
+from helpers import REPO, four_suppliers, racing
 
 from planner import cli
 from planner.options import SolveOptions
@@ -509,16 +509,16 @@ def test_sweep_workers_die_with_a_killed_parent(tmp_path):
 
 
 def test_a_limited_solve_races_branch_and_bound_and_the_phase_to_the_same_optimum(tmp_path):
-    """With a limit, branch and bound and the phase run side by side; with a limit far from
-    binding, the plan is the same optimum as the unlimited solve's, proven. The limit is a node
-    limit, which does not depend on the machine's speed (any limit makes the solve race)."""
+    """With a time limit, branch and bound and the phase run side by side; with a limit that never
+    binds (on a clock that stands still, so whatever the machine's speed), the plan is the same
+    optimum as the unlimited solve's, proven."""
     from planner.instance.generate import generate_instance
     from planner.options import SolveOptions
     from planner.solve.pipeline import solve_instance
 
     folder = generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=0)
     plain = solve_instance(folder, SolveOptions(mip_gap=1e-6))
-    raced = solve_instance(folder, SolveOptions(mip_gap=1e-6, node_limit=10**9))
+    raced = solve_instance(folder, racing(mip_gap=1e-6))
     assert raced.report.status == "optimal" and raced.report.method.used_decomposition or \
         raced.report.method == "branch and bound"
     assert raced.figures.objective == pytest.approx(plain.figures.objective, rel=2e-6)
@@ -558,7 +558,7 @@ def test_a_branch_and_bound_that_does_not_stop_is_left_once_the_phase_proves(tmp
 
     folder = generate_instance(tmp_path / "g", 6, 15, 8, 30, seed=0)
     data = build_model_data(load_instance(folder))
-    options = SolveOptions(node_limit=10**9, tiebreak=False)  # a limit: the solve races
+    options = racing(tiebreak=False)  # a time limit that never binds: the solve races
     session = session_module.HighsSession(create_model(scale_data(data, choose_scales(data))), options, planning=True)
     reference = session_module.HighsSession(create_model(scale_data(data, choose_scales(data))),
                                             SolveOptions(tiebreak=False), planning=True)
@@ -764,8 +764,9 @@ def test_progress_shows_the_best_plan_and_bound_so_far_and_never_another_objecti
 
     folder = generate_instance(tmp_path / "g", 3, 8, 6, 10, seed=1, shape=Shape(aversion=1.0, budget=0.1))
     calls: list[tuple[float | None, float | None]] = []
-    options = SolveOptions(progress=lambda seconds, incumbent, bound: calls.append((incumbent, bound)),
-                           mip_gap=1e-9, decomposition=decomposition, node_limit=10**9 if limited else None)
+    progress = {"progress": lambda seconds, incumbent, bound: calls.append((incumbent, bound)),
+                "mip_gap": 1e-9, "decomposition": decomposition}
+    options = racing(**progress) if limited else SolveOptions(**progress)
     out = solve_instance(folder, options)
     assert out.report.status == "optimal" and out.report.tiebreak != "not run"
     optimum, tolerance = out.figures.objective, 1e-6 * abs(out.figures.objective)

@@ -1,6 +1,6 @@
 """A limited solve: branch and bound on the whole model and the decomposition phase side by
-side (`LimitedSolve._race`), the part of `planner.solve.session.HighsSession` a time or node
-limit runs.
+side (`LimitedSolve._race`), the part of `planner.solve.session.HighsSession` a time
+limit runs (`SolveOptions.races`).
 
 Branch and bound runs for the whole limit, as it would alone but on one HiGHS thread fewer
 (`planner.solve.highs.threads_beside_phase`), while the phase runs beside it on its own copy
@@ -37,7 +37,7 @@ STOP_GRACE = 1.0
 
 
 class LimitedSolve:
-    """What `HighsSession` runs under a time or node limit (module docstring). A part of the
+    """What `HighsSession` runs under a time limit (module docstring). A part of the
     session, not used alone: it reads the session's options, model and fixings, and runs its
     branch and bound (`_branch_and_bound`, `_finish_branch_and_bound`, `_wait_and_take`) and
     its phase (`_decompose`)."""

@@ -11,8 +11,10 @@ The order of a planning solve:
 2. otherwise branch and bound on the whole model, from the best plan so far;
 3. at lambda = 1, the tie-break stage: among optimal plans, one with the least expected cost
    (`planner.solve.tiebreak`).
-With a time or node limit, 1 and 2 run side by side instead (`planner.solve.race`), so that a
-limited solve has a plan whenever branch and bound alone would, and the better of the two.
+With a time limit, 1 and 2 run side by side instead (`planner.solve.race`), so that a
+limited solve has a plan whenever branch and bound alone would, and the better of the two. A
+node limit alone keeps the order above (each HiGHS run stops at its nodes), so that the result
+does not depend on the machine's speed.
 Branch and bound after the phase, or beside it in a limited solve, starts with the binaries
 fixed that the phase's bound shows every better plan shares, when the phase's best plan is
 near that bound (`planner.solve.fixings`).
@@ -245,7 +247,7 @@ class HighsSession(race.LimitedSolve):
         self.fixings.forget()
         best = Incumbent(self.compiled.objective, self.compiled.objective_offset)
         self._offer_starts(best, deadline)
-        if self.decomposition is not None and options.limited:
+        if self.decomposition is not None and options.races:
             final = self._race(deadline, best, report)
         else:
             final = None
