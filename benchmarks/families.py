@@ -45,6 +45,7 @@ FAMILIES = {  # name: Shape arguments
     "ambiguity": {"ambiguity": 0.2},  # the worst case over probabilities trusted to 20%
     "budget-shared": {"budget": 0.1, "agreements": 4},  # a budget that binds and deals shared by every material
 }
+SCENARIOS = {"events": 200}  # a family's scenarios where not the size's (events: 16,384 combinations reduced to 200)
 COLUMNS = ["date", "machine", "size", "family", "seed", "path", "variables", "status", "mip_gap", "objective",
            "method", "rounds", "solve_s", "tiebreak_s", "total_s", "peak_mib"]
 
@@ -118,7 +119,7 @@ def main() -> None:
     for family in args.families.split(","):
         for seed in map(int, args.seeds.split(",")):
             folder = Path(tempfile.mkdtemp()) / f"{family}-{seed}"
-            generate_instance(folder, m, k, t, s, seed=seed, shape=Shape(**FAMILIES[family]))
+            generate_instance(folder, m, k, t, SCENARIOS.get(family, s), seed=seed, shape=Shape(**FAMILIES[family]))
             for path in args.paths.split(","):
                 command = [sys.executable, __file__, "--one", str(folder), path, "--gap", str(args.gap)]
                 if args.time_limit:

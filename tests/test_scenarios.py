@@ -81,6 +81,84 @@ def test_sampling_is_seeded_and_reduction_keeps_probability_and_the_worst_case(f
     assert "base" in set(reduced["scenario"]) and "method reduce" in how
 
 
+def _events_settings(folder, text: str) -> None:
+    """instance.toml's [events] table (the last table of the file) replaced by `text`."""
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().split("\n[events]\n")[0] + "\n[events]\n" + text)
+
+
+def test_the_instance_says_how_many_scenarios_its_events_give_and_how(from_events):
+    """`[events]` of instance.toml: at most max_scenarios (reduced by default, keeping the most severe),
+    or drawn with its seed; the note says what was done. The same arguments to generate_scenarios
+    give the same scenarios as the settings."""
+    _events_settings(from_events, "max_scenarios = 4\n")
+    inst = load_instance(from_events)
+    assert len(inst.scenarios) == 4 and "method reduce" in inst.notes[-1]
+    assert "china-cut+global-south-cut+russia-cut" in set(inst.scenarios["scenario"])
+    assert inst.scenarios.drop(columns="_row").equals(generate_scenarios(inst, "reduce", 4)[0].drop(columns="_row"))
+    _events_settings(from_events, 'max_scenarios = 4\nmethod = "sample"\nseed = 3\n')
+    drawn = load_instance(from_events)
+    assert "method sample, seed 3" in drawn.notes[-1]
+    assert drawn.scenarios.drop(columns="_row").equals(
+        generate_scenarios(inst, "sample", 4, seed=3)[0].drop(columns="_row"))
+    assert not drawn.scenarios.drop(columns="_row").equals(
+        generate_scenarios(inst, "sample", 4, seed=4)[0].drop(columns="_row"))
+    out = from_events.parent / "written"
+    result = CliRunner().invoke(cli.main, ["scenarios", str(from_events), "--out", str(out)])
+    assert result.exit_code == 0 and "method sample, seed 3" in result.output  # the instance's settings
+    assert pd.read_csv(out / "scenarios.csv")["scenario"].tolist() == drawn.scenarios["scenario"].tolist()
+    result = CliRunner().invoke(cli.main, ["scenarios", str(from_events), "--out", str(out), "--force",
+                                           "--method", "exact"])
+    assert result.exit_code == 0 and len(pd.read_csv(out / "scenarios.csv")) == 8  # an option overrides them
+
+
+@pytest.mark.parametrize("text, column, expected", [
+    ("max_scenarios = 0\n", "events.max_scenarios", "expected a number in [1, 100000]"),
+    ("max_scenarios = 2.5\n", "events.max_scenarios", "expected a whole number"),
+    ("max_scenarios = 200001\n", "events.max_scenarios", "expected a number in [1, 100000]"),
+    ('method = "random"\n', "events.method", "expected 'auto' or 'exact' or 'sample' or 'reduce'"),
+    ("seed = -1\n", "events.seed", "expected a number >= 0"),
+])
+def test_events_settings_out_of_range_are_refused_where_they_stand(from_events, text, column, expected):
+    _events_settings(from_events, text)
+    with pytest.raises(InstanceError) as info:
+        load_instance(from_events)
+    [problem] = info.value.problems
+    assert problem.file.endswith("instance.toml") and problem.column == column and expected in problem.message
+
+
+def test_many_independent_events_are_sampled_when_they_cannot_be_enumerated(tmp_path):
+    """`planner generate --events 20`: 1,048,576 combinations, more than can be enumerated to reduce
+    them; `auto` samples them (the instance loads and solves), an explicit reduce says what to do."""
+    result = CliRunner().invoke(cli.main, ["generate", str(tmp_path / "many"), "--commodities", "2", "--options", "3",
+                                           "--periods", "2", "--events", "20", "--scenarios", "40"])
+    assert result.exit_code == 0, result.output
+    assert "at most 40 scenarios from 20 independent events (1,048,576 combinations)" in result.output
+    inst = load_instance(tmp_path / "many")
+    assert len(inst.scenarios) <= 40 and "method sample, seed 0" in inst.notes[-1]
+    assert inst.scenarios["probability"].sum() == pytest.approx(1.0)
+    _events_settings(tmp_path / "many", 'max_scenarios = 40\nmethod = "reduce"\n')
+    with pytest.raises(InstanceError) as info:
+        load_instance(tmp_path / "many")
+    [problem] = info.value.problems
+    assert "1,048,576 combinations are too many to enumerate for method reduce" in problem.message
+    assert 'method = "sample"' in problem.hint
+
+
+def test_generated_events_instances_keep_at_most_the_scenarios_asked_for(tmp_path):
+    """--scenarios with --events caps the scenarios (`[events] max_scenarios`); fewer combinations are
+    all kept."""
+    for events, asked, kept in [(4, 10, 10), (3, 10, 8)]:
+        folder = tmp_path / f"e{events}"
+        result = CliRunner().invoke(cli.main, ["generate", str(folder), "--commodities", "2", "--options", "3",
+                                               "--periods", "2", "--events", str(events), "--scenarios", str(asked)])
+        assert result.exit_code == 0, result.output
+        assert len(load_instance(folder).scenarios) == kept
+    refused = CliRunner().invoke(cli.main, ["generate", str(tmp_path / "big"), "--events", "4",
+                                            "--scenarios", "100001"])
+    assert refused.exit_code == 2 and "at most 100,000" in refused.output and not (tmp_path / "big").exists()
+
+
 def test_textbook_evpi_and_vss(tmp_path):
     """Demand 100; A (China, 10/t) and B (allies, 30/t), 100 each; shortage 1000/t; storage
     unlimited; China cut off with probability 0.5.

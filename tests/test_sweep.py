@@ -167,3 +167,32 @@ def test_a_sweep_value_is_checked_as_the_same_value_in_a_file_would_be():
     assert set(changed.loc[changed["event"] == "china-ban", "probability"]) == {0.1}
     with pytest.raises(OverrideError, match="planner solves spans up to"):
         apply_values(load_instance(FOUR_SUPPLIERS), {"commodities.rare_earth_oxide.shortage_penalty": 1e13})
+
+
+def test_the_scenario_count_and_draw_of_an_events_instance_are_sweep_keys(tmp_path):
+    """events.max_scenarios and events.seed regenerate the scenarios, as the same settings in
+    instance.toml would (the bundled instance's 120 combinations reduced, or drawn); on an instance
+    with scenarios.csv they address nothing, and a count must be a whole number in range."""
+    from helpers import REPO
+
+    us = load_instance(REPO / "instances" / "us-critical-minerals")
+    assert len(us.scenarios) == 120
+    fewer = apply_values(us, {"events.max_scenarios": 30})
+    assert len(fewer.scenarios) == 30 and len(us.scenarios) == 120
+    folder = tmp_path / "us"
+    import shutil
+
+    shutil.copytree(REPO / "instances" / "us-critical-minerals", folder)
+    (folder / "instance.toml").write_text((folder / "instance.toml").read_text()
+                                          + '\n[events]\nmax_scenarios = 30\n')
+    assert load_instance(folder).scenarios.drop(columns="_row").equals(fewer.scenarios.drop(columns="_row"))
+    (folder / "instance.toml").write_text((folder / "instance.toml").read_text() + 'method = "sample"\n')
+    sampled = load_instance(folder)
+    drawn = [apply_values(sampled, {"events.seed": seed}).scenarios.drop(columns="_row") for seed in (1, 1, 2)]
+    assert drawn[0].equals(drawn[1]) and not drawn[0].equals(drawn[2])
+    with pytest.raises(OverrideError, match="not generated from events.csv"):
+        apply_values(load_instance(FOUR_SUPPLIERS), {"events.max_scenarios": 4})
+    with pytest.raises(OverrideError, match="not a whole number"):
+        apply_values(us, {"events.max_scenarios": 2.5})
+    with pytest.raises(OverrideError, match="out of range"):
+        apply_values(us, {"events.max_scenarios": 0})

@@ -54,8 +54,7 @@ EXIT_CLUSTER = 9  # the Dask scheduler could not be reached
 EXIT_INTERRUPTED = 130
 
 DEFAULT_SAMPLES = 1000  # planner.evaluate.DEFAULT_OUT_OF_SAMPLE, kept here so that --help loads nothing heavy
-DEFAULT_MAX_SCENARIOS = 200  # planner.scenarios.DEFAULT_MAX_SCENARIOS
-SCENARIO_METHODS = ("auto", "exact", "sample", "reduce")  # planner.scenarios.METHODS
+SCENARIO_METHODS = ("auto", "exact", "sample", "reduce")  # planner.instance.events.METHODS
 SCHEDULER = re.compile(r"^((tcp|tls|inproc|ucx|ws|wss)://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 
 

@@ -28,6 +28,7 @@ from planner.cli.common import (
 )
 from planner.errors import ResultsError
 from planner.instance.bundled import DEFAULT_INSTANCE, instance_description
+from planner.instance.schema import MAX_SCENARIOS_FROM_EVENTS
 from planner.status import Status
 
 
@@ -180,7 +181,8 @@ def verify(instance: str, results: Path, as_json: bool) -> None:
 @click.option("--periods", type=click.IntRange(min=1), default=8, show_default=True,
               help="Periods (years) of the horizon.")
 @click.option("--scenarios", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Scenarios (explicit, with disruptions).")
+              help="Scenarios (explicit, with disruptions); with --events, the most kept of the events' "
+                   "combinations.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed: the same seed writes the same files.")
 @click.option("--aversion", type=FiniteFloat(0.0, 1.0), default=0.3, show_default=True,
@@ -202,11 +204,16 @@ def generate(out: Path, commodities: int, options: int, periods: int, scenarios:
     from planner.instance.generate import Shape, generate_instance
     from planner.results.ownership import check_location
 
+    if events and scenarios > MAX_SCENARIOS_FROM_EVENTS:
+        raise click.UsageError(f"with --events, --scenarios is at most {MAX_SCENARIOS_FROM_EVENTS:,} "
+                               f"(events.max_scenarios of instance.toml), not {scenarios:,}")
     check_location(out, option="OUT")
     shape = Shape(aversion=aversion, ambiguity=ambiguity, budget=budget_share, agreements=shared_agreements,
                   events=events)
     generate_instance(out, commodities, options, periods, scenarios, seed, force=force, shape=shape)
-    click.echo(f"{out}: {commodities} materials x {options} options x {periods} periods x {scenarios} scenarios")
+    kept = (f"at most {scenarios} scenarios from {events} independent events ({2 ** events:,} combinations)"
+            if events else f"{scenarios} scenarios")
+    click.echo(f"{out}: {commodities} materials x {options} options x {periods} periods x {kept}")
 
 
 @click.command()

@@ -10,7 +10,6 @@ import click
 
 import planner.cli.common as common
 from planner.cli.common import (
-    DEFAULT_MAX_SCENARIOS,
     FOLDER,
     SCENARIO_METHODS,
     RegularFile,
@@ -26,18 +25,22 @@ from planner.cli.common import (
 )
 from planner.errors import InstanceError, OutputError, Problem
 from planner.instance.bundled import bundled_dir, resolve_instance
+from planner.instance.schema import MAX_SCENARIOS_FROM_EVENTS
 from planner.options import SolveOptions
 from planner.status import has_plan
 
 
 @click.command()
 @click.argument("instance")
-@click.option("--max-scenarios", type=click.IntRange(min=1), default=DEFAULT_MAX_SCENARIOS, show_default=True,
-              help="Most scenarios to keep (sample: how many to draw).")
-@click.option("--method", type=click.Choice(SCENARIO_METHODS), default="auto", show_default=True,
+@click.option("--max-scenarios", type=click.IntRange(min=1, max=MAX_SCENARIOS_FROM_EVENTS), default=None,
+              help="Most scenarios to keep (sample: how many to draw) [default: the instance's "
+                   "events.max_scenarios, 200].")
+@click.option("--method", type=click.Choice(SCENARIO_METHODS), default=None,
               help="exact: every combination; sample: seeded Monte Carlo; reduce: keep the severe ones; "
-                   "auto: exact when it fits, else reduce.")
-@click.option("--seed", type=int, default=0, show_default=True, help="For --method sample.")
+                   "auto: exact when it fits, else reduce, else sample [default: the instance's events.method, "
+                   "auto].")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="For --method sample [default: the instance's events.seed, 0].")
 @click.option("--out", "out_dir", type=FOLDER,
               help="Folder for scenarios.csv and disruptions.csv [default: results/<instance name>-scenarios/].")
 @click.option("--into-instance", is_flag=True,
@@ -46,7 +49,7 @@ from planner.status import has_plan
 @click.option("--force", is_flag=True, help="Replace planner-written scenario files even if they changed since.")
 @quiet_flag
 @guard
-def scenarios(instance: str, max_scenarios: int, method: str, seed: int, out_dir: Path | None,
+def scenarios(instance: str, max_scenarios: int | None, method: str | None, seed: int | None, out_dir: Path | None,
               into_instance: bool, force: bool) -> None:
     """Write scenarios.csv and disruptions.csv generated from INSTANCE's events.csv."""
     from planner.instance.events import generate_scenarios

@@ -32,7 +32,6 @@ from planner.instance.data import build_model_data
 from planner.instance.instance import Instance
 
 METHODS = ("auto", "exact", "sample", "reduce")
-DEFAULT_MAX_SCENARIOS = 200
 ENUMERATION_LIMIT = 200_000
 NONE = ""  # the outcome "no event of this group"
 
@@ -158,19 +157,28 @@ def _reduce(combos: list[tuple[tuple[str, ...], float]], keep: int,
     return list(kept.items())
 
 
-def generate_scenarios(inst: Instance, method: str = "auto", max_scenarios: int = DEFAULT_MAX_SCENARIOS,
-                       seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """Scenarios and disruptions from the instance's events: (scenarios, disruptions, what was done)."""
+def generate_scenarios(inst: Instance, method: str | None = None, max_scenarios: int | None = None,
+                       seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Scenarios and disruptions from the instance's events: (scenarios, disruptions, what was done).
+
+    `method`, `max_scenarios` and `seed` default to the instance's (`[events]` of instance.toml).
+    `auto` enumerates every combination when they number at most `max_scenarios`, reduces them
+    when they can be enumerated (ENUMERATION_LIMIT), and samples them beyond."""
+    method = inst.events_method if method is None else method
+    max_scenarios = inst.events_max_scenarios if max_scenarios is None else max_scenarios
+    seed = inst.events_seed if seed is None else seed
     events: pd.DataFrame = inst.tables["events"]
     groups = event_groups(events)
     count = combination_count(groups)
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}")
     if method == "auto":
-        method = "exact" if count <= max_scenarios else "reduce"
+        method = "exact" if count <= max_scenarios else "reduce" if count <= ENUMERATION_LIMIT else "sample"
     if method in ("exact", "reduce") and count > ENUMERATION_LIMIT:
         raise InstanceError([Problem("events.csv", f"{count:,} combinations are too many to enumerate for "
-                                     f"--method {method}", hint="use --method sample")])
+                                     f"method {method} (at most {ENUMERATION_LIMIT:,})",
+                                     hint="use method sample: `planner scenarios --method sample`, or "
+                                          "`method = \"sample\"` under [events] in instance.toml")])
     if method == "exact":
         combos = _enumerate(groups)
     elif method == "sample":

@@ -53,7 +53,8 @@ class Shape:
     - `agreements`: extra deals, each gating the options of one country across every material
       (deals shared by many materials), beyond the Russia and Ukraine deals;
     - `events`: scenarios from this many independent events (events.csv, 2^events combinations,
-      drawn or reduced to `scenarios` by planner) instead of explicit scenarios.
+      at most `scenarios` of them kept: `[events] max_scenarios` of instance.toml) instead of
+      explicit scenarios.
     """
 
     aversion: float = 0.3
@@ -150,6 +151,8 @@ def _write_instance(out: Path, commodities: int, options: int, periods: int, sce
             fh.write(f"\n[budget]\nfixed_cost_max = {round(shape.budget * total, 2)}\n")
     if shape.events:
         _write_events(out, rng, shape.events, labels, mats, codes, blocs)
+        with open(out / "instance.toml", "a", encoding="utf-8") as fh:
+            fh.write(f"\n[events]\nmax_scenarios = {scenarios}\n")
         return
 
     names = ["base"] + [f"s{i:03d}" for i in range(1, scenarios)]

@@ -31,6 +31,10 @@ class Instance:
     ambiguity: float = 0.0  # delta of docs/model.md section 3.5
     stages: str = "two"  # "two" or "multi" (docs/model.md section 3.6)
     fixed_cost_max: float | None = None
+    # how scenarios are generated from events.csv when there is no scenarios.csv (`[events]`)
+    events_max_scenarios: int = 200
+    events_method: str = "auto"
+    events_seed: int = 0
     sources: dict = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)

@@ -208,7 +208,7 @@ def _read_settings(path: Path, file: str, problems: list[Problem], warnings: lis
         settings[s.key] = _check_setting(value, s, file, problems)
     if isinstance(settings.get("name"), str):
         _check_name(settings["name"], file, problems)
-    for table_name in ("risk", "budget", "decisions"):
+    for table_name in sorted({s.key.partition(".")[0] for s in SETTINGS if "." in s.key}):
         sub = doc.get(table_name)
         if isinstance(sub, dict):
             allowed = {s.key.split(".")[1] for s in SETTINGS if s.key.startswith(table_name + ".")}
@@ -274,6 +274,11 @@ def _check_setting(value: object, s: Setting, file: str, problems: list[Problem]
             expected = f"in [{s.lower:g}, {s.upper:g}{')' if s.upper_open else ']'}"
         problems.append(Problem(file, f"expected a number {expected}", column=s.key, value=str(value)))
         return s.default
+    if s.kind == "integer":
+        if number != int(number):
+            problems.append(Problem(file, "expected a whole number", column=s.key, value=str(value)))
+            return s.default
+        return int(number)
     return number
 
 
@@ -421,6 +426,9 @@ def load_instance(path: str | Path, replace: dict[str, Path | None] | None = Non
         ambiguity=settings.get("risk.ambiguity", 0.0),
         stages=settings.get("decisions.stages", "two"),
         fixed_cost_max=settings.get("budget.fixed_cost_max"),
+        events_max_scenarios=settings.get("events.max_scenarios", 200),
+        events_method=settings.get("events.method", "auto"),
+        events_seed=settings.get("events.seed", 0),
         sources=settings.get("sources", {}),
         tables=tables,
         warnings=warnings,

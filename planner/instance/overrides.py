@@ -1,8 +1,9 @@
 """Addressing and changing any number of an instance in memory (the keys of planner sweep).
 
 Keys:
-- a setting of instance.toml: `risk.aversion`, `risk.cvar_alpha`, `budget.fixed_cost_max`,
-  `discount_rate`;
+- a setting of instance.toml: `risk.aversion`, `risk.cvar_alpha`, `risk.ambiguity`,
+  `budget.fixed_cost_max`, `discount_rate`; for an instance whose scenarios come from
+  events.csv, `events.max_scenarios` and `events.seed` (the scenarios are generated again);
 - a cell, `TABLE.ROW.COLUMN`: ROW is the row's key, its key columns joined by `:`
   (`commodities.gallium.service_level`, `options.RU-REE-1.capacity`,
   `limits.bloc:china:*.max_share`, `demand.gallium:2027.demand`); for events.csv ROW is
@@ -28,7 +29,9 @@ from planner.instance.loader import check_rules, did_you_mean
 from planner.instance.schema import SETTINGS, TABLES, Kind
 
 _SETTING_FIELDS = {"risk.aversion": "risk_aversion", "risk.cvar_alpha": "cvar_alpha", "risk.ambiguity": "ambiguity",
-                   "budget.fixed_cost_max": "fixed_cost_max", "discount_rate": "discount_rate"}
+                   "budget.fixed_cost_max": "fixed_cost_max", "discount_rate": "discount_rate",
+                   "events.max_scenarios": "events_max_scenarios", "events.seed": "events_seed"}
+_EVENT_SETTINGS = ("events.max_scenarios", "events.seed")  # they regenerate the scenarios
 _TABLES = {t.stem: t for t in TABLES}
 MULTI_STAGE = "decisions.multi_stage"  # 0 or 1: the stages setting as a number a sweep can vary
 
@@ -53,6 +56,9 @@ def _row_keys(inst: Instance, stem: str) -> dict[str, list[int]]:
 
 def resolve(inst: Instance, key: str) -> Target:
     """The setting or cells `key` addresses; raises OverrideError with a hint when none."""
+    if key in _EVENT_SETTINGS and not inst.scenarios_generated:
+        raise OverrideError(f"{key!r} addresses nothing: the scenarios of {inst.name} are not generated from "
+                            "events.csv" + (" (scenarios.csv takes precedence)" if inst.events_ignored else ""))
     if key in _SETTING_FIELDS or key == MULTI_STAGE:
         return Target(key, None)
     stem, _, rest = key.partition(".")
@@ -85,6 +91,8 @@ def _check_value(target: Target, value: float) -> float:
         setting = next(s for s in SETTINGS if s.key == target.key)
         low, high, open_high = setting.lower, setting.upper, setting.upper_open
         low_open = False
+        if setting.kind == "integer" and value != int(value):
+            raise OverrideError(f"{target.key}: {value:g} is not a whole number")
     else:
         col = _TABLES[target.table].column(target.column)
         low, high, low_open, open_high = col.lower, col.upper, col.lower_open, col.upper_open
@@ -109,7 +117,8 @@ def apply_values(inst: Instance, values: dict[str, float]) -> Instance:
             settings["stages"] = "multi" if value else "two"
             continue
         if target.table is None:
-            settings[_SETTING_FIELDS[key]] = value
+            settings[_SETTING_FIELDS[key]] = int(value) if key in _EVENT_SETTINGS else value
+            regenerate |= key in _EVENT_SETTINGS
             continue
         frame = tables[target.table] = tables[target.table].copy()
         positions = list(target.rows)

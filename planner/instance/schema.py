@@ -252,12 +252,15 @@ TABLES: tuple[Table, ...] = (
 )
 
 
+MAX_SCENARIOS_FROM_EVENTS = 100_000  # events.max_scenarios: beyond it the model would not be solved reliably
+
+
 @dataclass(frozen=True)
 class Setting:
     """One key of instance.toml (dotted for its tables: `risk.aversion`)."""
 
     key: str
-    kind: str  # "text", "number", "periods", "table"
+    kind: str  # "text", "number", "integer", "choice", "periods", "table"
     description: str
     required: bool = False
     default: object = None
@@ -285,6 +288,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("decisions.stages", "choice", "`two`: contract volumes fixed up front, recourse per scenario; `multi`: "
             "every decision taken when it is due, on what is known then (section 3.6)", default="two",
             choices=("two", "multi")),
+    Setting("events.max_scenarios", "integer", "most scenarios generated from `events.csv` (when there is no "
+            "`scenarios.csv`): more combinations are reduced or sampled (`events.method`)", default=200,
+            lower=1, upper=MAX_SCENARIOS_FROM_EVENTS),
+    Setting("events.method", "choice", "how scenarios are generated from `events.csv`: `exact` every combination, "
+            "`sample` `max_scenarios` seeded draws, `reduce` the most probable and the most severe; `auto` exact "
+            "when they fit, else reduce, else (past 200,000 combinations) sample", default="auto",
+            choices=("auto", "exact", "sample", "reduce")),
+    Setting("events.seed", "integer", "seed of the draws of `sample`", default=0, lower=0),
     Setting("sources", "table", "free-text citations", default={}),
 )
 
