@@ -143,6 +143,10 @@ def test_many_independent_events_are_sampled_when_they_cannot_be_enumerated(tmp_
     [problem] = info.value.problems
     assert "1,048,576 combinations are too many to enumerate for method reduce" in problem.message
     assert 'method = "sample"' in problem.hint
+    drawn = CliRunner().invoke(cli.main, ["scenarios", str(tmp_path / "many"), "--method", "sample",
+                                          "--out", str(tmp_path / "drawn")])  # the option overrides the setting
+    assert drawn.exit_code == 0, drawn.output
+    assert "method sample" in drawn.output and len(pd.read_csv(tmp_path / "drawn" / "scenarios.csv")) <= 40
 
 
 def test_generated_events_instances_keep_at_most_the_scenarios_asked_for(tmp_path):

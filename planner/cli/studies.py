@@ -59,7 +59,7 @@ def scenarios(instance: str, max_scenarios: int | None, method: str | None, seed
     if into_instance and out_dir is not None:
         raise click.UsageError("give either --out or --into-instance, not both")
     path = resolve_instance(instance)
-    inst = load(instance, replace={"scenarios": None, "disruptions": None})
+    inst = load(instance, replace={"scenarios": None, "disruptions": None}, scenarios_from_events=False)
     if inst.tables["events"].empty:
         raise InstanceError([Problem(str(path / "events.csv"), "is missing or empty",
                                      hint="planner scenarios generates scenarios from events")])

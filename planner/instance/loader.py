@@ -363,11 +363,14 @@ def check_rules(inst: Instance) -> list[Problem]:
 # --------------------------------------------------------------------------- entry point
 
 
-def load_instance(path: str | Path, replace: dict[str, Path | None] | None = None) -> Instance:
+def load_instance(path: str | Path, replace: dict[str, Path | None] | None = None,
+                  scenarios_from_events: bool = True) -> Instance:
     """Read and validate the instance folder at `path`.
 
     `replace` reads some tables from other files (by stem: {"scenarios": path}; None for
-    "absent"), as `planner evaluate --scenarios` does. Raises `InstanceError` listing
+    "absent"), as `planner evaluate --scenarios` does. Without `scenarios_from_events`, an
+    instance with events.csv and no scenarios.csv keeps the single base scenario (for `planner
+    scenarios`, which generates them with its own options). Raises `InstanceError` listing
     every problem found. Warnings (ignored columns, codes that do not look like ISO
     3166) are kept on `Instance.warnings`.
     """
@@ -444,7 +447,8 @@ def load_instance(path: str | Path, replace: dict[str, Path | None] | None = Non
         problems.sort(key=lambda p: (rank.get(p.file, len(rank)), p.row or 0))
         raise InstanceError(problems)
     _fill_defaults(instance)
-    _scenarios_from_events(instance, files)
+    if scenarios_from_events:
+        _scenarios_from_events(instance, files)
     return instance
 
 
