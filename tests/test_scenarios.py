@@ -142,6 +142,7 @@ def test_many_independent_events_are_sampled_when_they_cannot_be_enumerated(tmp_
         load_instance(tmp_path / "many")
     [problem] = info.value.problems
     assert "1,048,576 combinations are too many to enumerate for method reduce" in problem.message
+    assert problem.file == str(tmp_path / "many" / "events.csv")  # the file itself, not its name alone
     assert 'method = "sample"' in problem.hint
     drawn = CliRunner().invoke(cli.main, ["scenarios", str(tmp_path / "many"), "--method", "sample",
                                           "--out", str(tmp_path / "drawn")])  # the option overrides the setting

@@ -175,8 +175,8 @@ def generate_scenarios(inst: Instance, method: str | None = None, max_scenarios:
     if method == "auto":
         method = "exact" if count <= max_scenarios else "reduce" if count <= ENUMERATION_LIMIT else "sample"
     if method in ("exact", "reduce") and count > ENUMERATION_LIMIT:
-        raise InstanceError([Problem("events.csv", f"{count:,} combinations are too many to enumerate for "
-                                     f"method {method} (at most {ENUMERATION_LIMIT:,})",
+        raise InstanceError([Problem(str(inst.path / "events.csv"), f"{count:,} combinations are too many to "
+                                     f"enumerate for method {method} (at most {ENUMERATION_LIMIT:,})",
                                      hint="use method sample: `planner scenarios --method sample`, or "
                                           "`method = \"sample\"` under [events] in instance.toml")])
     if method == "exact":
