@@ -14,6 +14,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
+from differential import disagreements, shape  # noqa: E402
 from families import markdown, summaries  # noqa: E402
 from records import append_rows  # noqa: E402
 
@@ -59,3 +60,41 @@ def test_appending_with_new_columns_keeps_the_old_rows(tmp_path):
     with open(out, newline="") as fh:
         assert list(csv.DictReader(fh)) == [{"a": "1", "b": "2", "c": ""}, {"a": "3", "b": "4", "c": "5"},
                                             {"a": "6", "b": "", "c": "7"}]
+
+
+def _answer(objective: float | None = None, kind: str = "infeasible") -> dict:
+    if objective is None:
+        return {"ok": False, "error": {"kind": kind}}
+    return {"ok": True, "summary": {"status": "optimal", "objective": objective}}
+
+
+def test_the_differential_soak_flags_each_kind_of_disagreement():
+    """Three runs agree when they end alike, their optima lie within twice the gap, two workers wrote
+    the same files and verify passes; each departure is named, and only that one."""
+    ok_verify = {"phase": 0, "whole-model": 0}
+    same = {"phase": _answer(100.0), "whole-model": _answer(100.0 * (1 + 1.9e-4)), "two-workers": _answer(100.0)}
+    assert disagreements(same, True, ok_verify, 1e-4) == []
+    apart = {**same, "whole-model": _answer(100.0 * (1 + 2.1e-4))}
+    assert [p.split(" (")[0] for p in disagreements(apart, True, ok_verify, 1e-4)] == ["objectives 100.0"]
+    assert disagreements(same, False, ok_verify, 1e-4) == ["two workers wrote other results than one"]
+    other_plan = {**same, "two-workers": _answer(100.0 + 1e-9)}
+    assert disagreements(other_plan, True, ok_verify, 1e-4) == ["two workers wrote other results than one"]
+    assert disagreements(same, True, {"phase": 0, "whole-model": 8}, 1e-4) == [
+        "planner verify failed on the whole-model result (exit 8)"]
+    infeasible = {path: _answer() for path in same}
+    assert disagreements(infeasible, True, {}, 1e-4) == []
+    one_infeasible = {**same, "whole-model": _answer()}
+    assert disagreements(one_infeasible, True, ok_verify, 1e-4) == [
+        "the runs ended differently: phase optimal, whole-model error: infeasible, two-workers optimal"]
+    other_error = {**infeasible, "two-workers": _answer(kind="crash (exit -9)")}
+    assert len(disagreements(other_error, True, {}, 1e-4)) == 1
+
+
+def test_the_differential_soaks_shapes_come_from_their_seeds_and_span_the_families():
+    """The same seed draws the same instance; 200 seeds draw every family the soak is for."""
+    assert [shape(seed) for seed in range(20)] == [shape(seed) for seed in range(20)]
+    drawn = [shape(seed) for seed in range(200)]
+    for option in ("--events", "--scenarios", "--budget-share", "--shared-agreements", "--ambiguity"):
+        assert 10 <= sum(option in args for args, _ in drawn) <= 190, option
+    assert 10 <= sum(multi for _, multi in drawn) <= 80
+    assert {args[args.index("--aversion") + 1] for args, _ in drawn} == {"0", "0.3", "1"}
