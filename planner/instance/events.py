@@ -30,9 +30,9 @@ import pandas as pd
 from planner.errors import InstanceError, Problem
 from planner.instance.data import build_model_data
 from planner.instance.instance import Instance
+from planner.instance.schema import ENUMERATION_LIMIT
 
 METHODS = ("auto", "exact", "sample", "reduce")
-ENUMERATION_LIMIT = 200_000
 NONE = ""  # the outcome "no event of this group"
 
 

@@ -252,7 +252,10 @@ TABLES: tuple[Table, ...] = (
 )
 
 
-MAX_SCENARIOS_FROM_EVENTS = 100_000  # events.max_scenarios: beyond it the model would not be solved reliably
+# events.max_scenarios at most: more than one machine holds a model of (about 1 MiB per scenario at
+# the ladder's M, docs/performance.md)
+MAX_SCENARIOS_FROM_EVENTS = 100_000
+ENUMERATION_LIMIT = 200_000  # combinations of events at most that `exact` and `reduce` enumerate
 
 
 @dataclass(frozen=True)
@@ -293,7 +296,7 @@ SETTINGS: tuple[Setting, ...] = (
             lower=1, upper=MAX_SCENARIOS_FROM_EVENTS),
     Setting("events.method", "choice", "how scenarios are generated from `events.csv`: `exact` every combination, "
             "`sample` `max_scenarios` seeded draws, `reduce` the most probable and the most severe; `auto` exact "
-            "when they fit, else reduce, else (past 200,000 combinations) sample", default="auto",
+            f"when they fit, else reduce, else (past {ENUMERATION_LIMIT:,} combinations) sample", default="auto",
             choices=("auto", "exact", "sample", "reduce")),
     Setting("events.seed", "integer", "seed of the draws of `sample`", default=0, lower=0),
     Setting("sources", "table", "free-text citations", default={}),
