@@ -1,6 +1,6 @@
 """Differential soak: random generated instances, each solved three ways through the CLI, then verified.
 
-    python benchmarks/differential.py [--first 0] [--count 200] [--gap 1e-4] [--out results/differential.csv]
+    python benchmarks/differential.py [--first 0] [--count 200] [--gap 1e-4] [--limits] [--out results/differential.csv]
 
 Each instance's shape comes from its seed (`shape`): 1-5 materials, 2-12 options each, 1-6
 periods, 1-30 explicit scenarios or 1-6 independent events, lambda 0, 0.3 or 1, a fixed-cost
@@ -15,6 +15,11 @@ checks the first two results from the files alone. An instance agrees (`disagree
 - both plans are optimal and their objectives lie within twice the gap;
 - two workers wrote the files one worker wrote, byte for byte;
 - verify passes both results.
+
+With `--limits`, each instance is also solved twice with `--node-limit 1` and once with
+`--time-limit 0.2` (`limit_disagreements`): the two node-limited runs must write the same files
+(a node limit does not depend on the machine's speed), every limited result must verify, and no
+limited plan may cost less than the optimum, nor its bound lie above it.
 
 One row per instance goes to the CSV; the disagreements are printed, and any makes the exit code 1.
 The instances and results are written to a temporary folder, removed at the end.
@@ -36,9 +41,11 @@ from pathlib import Path
 
 from records import REPO, append_rows
 
-COLUMNS = ["date", "machine", "code", "seed", "shape", "multi_stage", "outcome", "method", "rounds", "objective",
-           "objective_whole_model", "phase_path_s", "whole_model_s", "two_workers_s", "agree", "problems"]
+COLUMNS = ["date", "machine", "code", "limits", "seed", "shape", "multi_stage", "outcome", "method", "rounds",
+           "objective", "objective_whole_model", "phase_path_s", "whole_model_s", "two_workers_s", "agree", "problems"]
 PATHS = {"phase": [], "whole-model": ["--no-decomposition"], "two-workers": ["--workers", "2"]}
+LIMITED = {"node-limit": ["--node-limit", "1"], "node-limit-again": ["--node-limit", "1"],
+           "time-limit": ["--time-limit", "0.2"]}
 
 
 def shape(seed: int) -> tuple[list[str], bool]:
@@ -87,18 +94,48 @@ def disagreements(answers: dict[str, dict], same_files: bool, verify_codes: dict
     return found
 
 
+def limit_disagreements(optimum: dict, limited: dict[str, dict], same_files: bool, verify_codes: dict[str, int],
+                        gap: float) -> list[str]:
+    """What is wrong with the limited runs of one instance (`limited` by path name, each the JSON of
+    `planner solve --json`), given the unlimited phase's answer, whether the two node-limited runs
+    wrote the same files, and the exit codes of `planner verify` on the limited results written."""
+    found = []
+    twice = [outcome(limited[path]) for path in ("node-limit", "node-limit-again")]
+    if twice[0] != twice[1] or (limited["node-limit"].get("ok") and not same_files):
+        found.append(f"two runs with the same node limit gave other results ({twice[0]}, {twice[1]})")
+    found += [f"planner verify failed on the {path} result (exit {code})"
+              for path, code in verify_codes.items() if code]
+    if outcome(optimum) == "optimal":
+        best = optimum["summary"]["objective"]
+        slack = 2 * gap * max(abs(best), 1.0)
+        for path, answer in limited.items():
+            if not answer.get("ok"):
+                continue
+            plan, bound = answer["summary"]["objective"], answer["summary"]["best_bound"]
+            if plan < best - slack:
+                found.append(f"the {path} plan costs {plan!r}, less than the optimum {best!r}")
+            if bound is not None and bound > best + slack:
+                found.append(f"the {path} bound {bound!r} lies above the optimum {best!r}")
+    return found
+
+
 def _planner(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "planner.cli", *args], capture_output=True, text=True, cwd=REPO)
 
 
-def one(seed: int, gap: float, work: Path) -> dict:
+def _same_files(written: dict[str, Path], one: str, other: str) -> bool:
+    return one in written and other in written and all(
+        filecmp.cmp(f, written[other] / f.name, shallow=False) for f in written[one].glob("*.csv"))
+
+
+def one(seed: int, gap: float, work: Path, limits: bool = False) -> dict:
     args, multi = shape(seed)
     instance = work / f"instance-{seed}"
     made = _planner("generate", *args, str(instance))
     if made.returncode:
         raise SystemExit(f"seed {seed}: planner generate failed:\n{made.stderr}")
     answers, seconds, results = {}, {}, {}
-    for path, extra in PATHS.items():
+    for path, extra in {**PATHS, **(LIMITED if limits else {})}.items():
         results[path] = work / f"results-{seed}-{path}"
         started = time.perf_counter()
         done = _planner("solve", str(instance), "--out", str(results[path]), "--json", "-q", "--threads", "1",
@@ -109,11 +146,14 @@ def one(seed: int, gap: float, work: Path) -> dict:
         except json.JSONDecodeError:  # no JSON at all: a crash, recorded as such
             answers[path] = {"ok": False, "error": {"kind": f"crash (exit {done.returncode})"}}
     written = {path: folder for path, folder in results.items() if answers[path].get("ok")}
-    same_files = "two-workers" in written and "phase" in written and all(
-        filecmp.cmp(f, written["two-workers"] / f.name, shallow=False) for f in written["phase"].glob("*.csv"))
-    verify_codes = {path: _planner("verify", str(instance), str(written[path]), "-q").returncode
-                    for path in ("phase", "whole-model") if path in written}
-    problems = disagreements(answers, same_files, verify_codes, gap)
+    verify_codes = {path: _planner("verify", str(instance), str(folder), "-q").returncode
+                    for path, folder in written.items() if path not in ("two-workers", "node-limit-again")}
+    problems = disagreements({path: answers[path] for path in PATHS}, _same_files(written, "phase", "two-workers"),
+                             {path: code for path, code in verify_codes.items() if path in PATHS}, gap)
+    if limits:
+        problems += limit_disagreements(answers["phase"], {path: answers[path] for path in LIMITED},
+                                        _same_files(written, "node-limit", "node-limit-again"),
+                                        {path: code for path, code in verify_codes.items() if path in LIMITED}, gap)
     summary = answers["phase"].get("summary", {})
     return {"seed": seed, "shape": " ".join(args), "multi_stage": multi, "outcome": outcome(answers["phase"]),
             "method": summary.get("method", ""), "rounds": summary.get("decomposition_rounds", ""),
@@ -135,13 +175,15 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0, help="first seed")
     parser.add_argument("--count", type=int, default=200, help="instances (seeds first, first + 1, ...)")
     parser.add_argument("--gap", type=float, default=1e-4)
+    parser.add_argument("--limits", action="store_true",
+                        help="also solve each instance twice with --node-limit 1 and once with --time-limit 0.2")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "differential.csv")
     a = parser.parse_args()
     stamp = {"date": datetime.date.today().isoformat(), "machine": platform.node() or "unknown", "code": _commit()}
     rows = []
     with tempfile.TemporaryDirectory(prefix="planner-differential-") as work:
         for seed in range(a.first, a.first + a.count):
-            row = {**stamp, **one(seed, a.gap, Path(work))}
+            row = {**stamp, "limits": a.limits, **one(seed, a.gap, Path(work), a.limits)}
             rows.append(row)
             print(f"seed {seed}: {row['outcome']}, {row['method'] or '-'}"
                   + ("" if row["agree"] else f"; DISAGREE: {row['problems']}"), flush=True)

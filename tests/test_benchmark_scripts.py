@@ -14,7 +14,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-from differential import disagreements, shape  # noqa: E402
+from differential import disagreements, limit_disagreements, shape  # noqa: E402
 from families import markdown, summaries  # noqa: E402
 from records import append_rows  # noqa: E402
 
@@ -62,10 +62,12 @@ def test_appending_with_new_columns_keeps_the_old_rows(tmp_path):
                                             {"a": "6", "b": "", "c": "7"}]
 
 
-def _answer(objective: float | None = None, kind: str = "infeasible") -> dict:
+def _answer(objective: float | None = None, kind: str = "infeasible", status: str = "optimal",
+            bound: float | None = None) -> dict:
     if objective is None:
         return {"ok": False, "error": {"kind": kind}}
-    return {"ok": True, "summary": {"status": "optimal", "objective": objective}}
+    return {"ok": True, "summary": {"status": status, "objective": objective,
+                                    "best_bound": objective if bound is None else bound}}
 
 
 def test_the_differential_soak_flags_each_kind_of_disagreement():
@@ -98,3 +100,28 @@ def test_the_differential_soaks_shapes_come_from_their_seeds_and_span_the_famili
         assert 10 <= sum(option in args for args, _ in drawn) <= 190, option
     assert 10 <= sum(multi for _, multi in drawn) <= 80
     assert {args[args.index("--aversion") + 1] for args, _ in drawn} == {"0", "0.3", "1"}
+
+
+def test_the_differential_soak_checks_limited_runs_against_the_optimum():
+    """Two runs with the same node limit write the same files; a limited plan never costs less than
+    the optimum and its bound never lies above it (each within twice the gap); verify passes."""
+    optimum = _answer(100.0)
+    sound = {"node-limit": _answer(101.0, status="node_limit", bound=99.0),
+             "node-limit-again": _answer(101.0, status="node_limit", bound=99.0),
+             "time-limit": _answer(100.0 * (1 - 1.9e-4), status="time_limit", bound=100.0 * (1 + 1.9e-4))}
+    verified = {"node-limit": 0, "time-limit": 0}
+    assert limit_disagreements(optimum, sound, True, verified, 1e-4) == []
+    assert limit_disagreements(optimum, sound, False, verified, 1e-4) == [
+        "two runs with the same node limit gave other results (node_limit, node_limit)"]
+    other_end = {**sound, "node-limit-again": _answer(100.0)}
+    assert len(limit_disagreements(optimum, other_end, True, verified, 1e-4)) == 1
+    cheaper = {**sound, "time-limit": _answer(99.9, status="time_limit", bound=99.0)}
+    assert [p.split(" costs")[0] for p in limit_disagreements(optimum, cheaper, True, verified, 1e-4)] == [
+        "the time-limit plan"]
+    above = {**sound, "time-limit": _answer(101.0, status="time_limit", bound=100.1)}
+    assert [p.split(" bound")[0] for p in limit_disagreements(optimum, above, True, verified, 1e-4)] == [
+        "the time-limit"]
+    assert limit_disagreements(optimum, sound, True, {"node-limit": 0, "time-limit": 8}, 1e-4) == [
+        "planner verify failed on the time-limit result (exit 8)"]
+    none = {path: _answer() for path in sound}
+    assert limit_disagreements(_answer(), none, False, {}, 1e-4) == []
