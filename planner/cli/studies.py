@@ -25,7 +25,7 @@ from planner.cli.common import (
 )
 from planner.errors import InstanceError, OutputError, Problem
 from planner.instance.bundled import bundled_dir, resolve_instance
-from planner.instance.schema import MAX_SCENARIOS_FROM_EVENTS
+from planner.instance.schema import MAX_SCENARIOS_FROM_EVENTS, SETTING
 from planner.options import SolveOptions
 from planner.status import has_plan
 
@@ -34,13 +34,13 @@ from planner.status import has_plan
 @click.argument("instance")
 @click.option("--max-scenarios", type=click.IntRange(min=1, max=MAX_SCENARIOS_FROM_EVENTS), default=None,
               help="Most scenarios to keep (sample: how many to draw) [default: the instance's "
-                   "events.max_scenarios, 200].")
+                   f"events.max_scenarios, {SETTING['events.max_scenarios'].default}].")
 @click.option("--method", type=click.Choice(SCENARIO_METHODS), default=None,
               help="exact: every combination; sample: seeded Monte Carlo; reduce: keep the severe ones; "
                    "auto: exact when it fits, else reduce, else sample [default: the instance's events.method, "
-                   "auto].")
+                   f"{SETTING['events.method'].default}].")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
-              help="For --method sample [default: the instance's events.seed, 0].")
+              help=f"For --method sample [default: the instance's events.seed, {SETTING['events.seed'].default}].")
 @click.option("--out", "out_dir", type=FOLDER,
               help="Folder for scenarios.csv and disruptions.csv [default: results/<instance name>-scenarios/].")
 @click.option("--into-instance", is_flag=True,

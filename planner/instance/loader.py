@@ -8,6 +8,7 @@ as ``file:row:column: value: what was expected``. Column specifications live in
 
 from __future__ import annotations
 
+import copy
 import difflib
 import math
 import re
@@ -169,25 +170,27 @@ def _check_duplicates(frame: pd.DataFrame, spec: Table, file: str, problems: lis
 
 
 def _read_settings(path: Path, file: str, problems: list[Problem], warnings: list[Problem]) -> dict:
+    """Every setting of instance.toml by key: its value, or its default where it is absent or
+    cannot be read (the problems say why)."""
+    settings: dict = {s.key: copy.copy(s.default) for s in SETTINGS}
     if not path.exists():
         problems.append(Problem(file, "is missing", hint="every instance folder needs instance.toml"))
-        return {}
+        return settings
     if not path.is_file():
         problems.append(Problem(file, "is not a regular file", hint="expected the text file instance.toml"))
-        return {}
+        return settings
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         problems.append(Problem(file, f"cannot be read: {exc.strerror or exc}"))
-        return {}
+        return settings
     except UnicodeDecodeError:
         problems.append(Problem(file, "is not UTF-8 text"))
-        return {}
+        return settings
     except tomllib.TOMLDecodeError as exc:
         problems.append(Problem(file, f"is not valid TOML: {exc}"))
-        return {}
+        return settings
 
-    settings: dict = {}
     known_top = {s.key.split(".")[0] for s in SETTINGS}
     for key in doc:
         if key not in known_top:
@@ -203,7 +206,6 @@ def _read_settings(path: Path, file: str, problems: list[Problem], warnings: lis
         if value is None:
             if s.required:
                 problems.append(Problem(file, "is required", column=s.key))
-            settings[s.key] = s.default
             continue
         settings[s.key] = _check_setting(value, s, file, problems)
     if isinstance(settings.get("name"), str):
@@ -382,7 +384,7 @@ def load_instance(path: str | Path, replace: dict[str, Path | None] | None = Non
     problems: list[Problem] = []
     warnings: list[Problem] = []
     settings = _read_settings(folder / "instance.toml", str(folder / "instance.toml"), problems, warnings)
-    periods: tuple[str, ...] = settings.get("periods") or ()
+    periods: tuple[str, ...] = settings["periods"] or ()
 
     files: dict[str, str] = {}
     broken: set[str] = set()
@@ -416,26 +418,9 @@ def load_instance(path: str | Path, replace: dict[str, Path | None] | None = Non
         tables["scenarios"] = pd.DataFrame(
             [{"_row": 0, "scenario": BASE_SCENARIO, "probability": 1.0, "description": "the only scenario"}])
 
-    instance = Instance(
-        path=folder,
-        name=settings.get("name") or folder.name,
-        periods=periods,
-        description=settings.get("description", ""),
-        currency=settings.get("currency", "USD"),
-        unit=settings.get("unit", "t"),
-        discount_rate=settings.get("discount_rate", 0.0),
-        risk_aversion=settings.get("risk.aversion", 0.0),
-        cvar_alpha=settings.get("risk.cvar_alpha", 0.9),
-        ambiguity=settings.get("risk.ambiguity", 0.0),
-        stages=settings.get("decisions.stages", "two"),
-        fixed_cost_max=settings.get("budget.fixed_cost_max"),
-        events_max_scenarios=settings.get("events.max_scenarios", 200),
-        events_method=settings.get("events.method", "auto"),
-        events_seed=settings.get("events.seed", 0),
-        sources=settings.get("sources", {}),
-        tables=tables,
-        warnings=warnings,
-    )
+    held = {s.attribute: settings[s.key] for s in SETTINGS}
+    held.update(name=settings["name"] or folder.name, periods=periods)
+    instance = Instance(path=folder, **held, tables=tables, warnings=warnings)
     files.setdefault("scenarios", "")
     _check_references(instance, files, broken, problems, warnings)
     if not problems:

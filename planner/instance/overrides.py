@@ -26,11 +26,10 @@ import pandas as pd
 from planner.errors import OverrideError
 from planner.instance.instance import Instance
 from planner.instance.loader import check_rules, did_you_mean
-from planner.instance.schema import SETTINGS, TABLES, Kind
+from planner.instance.schema import SETTING, SETTINGS, TABLES, Kind
 
-_SETTING_FIELDS = {"risk.aversion": "risk_aversion", "risk.cvar_alpha": "cvar_alpha", "risk.ambiguity": "ambiguity",
-                   "budget.fixed_cost_max": "fixed_cost_max", "discount_rate": "discount_rate",
-                   "events.max_scenarios": "events_max_scenarios", "events.seed": "events_seed"}
+# the settings a sweep can vary, each with the `Instance` attribute that holds it
+_SETTING_FIELDS = {s.key: s.attribute for s in SETTINGS if s.kind in ("number", "integer")}
 _EVENT_SETTINGS = ("events.max_scenarios", "events.seed")  # they regenerate the scenarios
 _TABLES = {t.stem: t for t in TABLES}
 MULTI_STAGE = "decisions.multi_stage"  # 0 or 1: the stages setting as a number a sweep can vary
@@ -81,6 +80,7 @@ def resolve(inst: Instance, key: str) -> Target:
 
 
 def _check_value(target: Target, value: float) -> float:
+    """`value` if `target` can hold it (as an int for a whole-number setting); else OverrideError."""
     if not math.isfinite(value):
         raise OverrideError(f"{target.key}: {value} is not a finite number")
     if target.key == MULTI_STAGE:
@@ -88,7 +88,7 @@ def _check_value(target: Target, value: float) -> float:
             raise OverrideError(f"{target.key}: {value:g} is not 0 (two-stage) or 1 (multi-stage)")
         return value
     if target.table is None:
-        setting = next(s for s in SETTINGS if s.key == target.key)
+        setting = SETTING[target.key]
         low, high, open_high = setting.lower, setting.upper, setting.upper_open
         low_open = False
         if setting.kind == "integer" and value != int(value):
@@ -101,7 +101,7 @@ def _check_value(target: Target, value: float) -> float:
     if (low is not None and (value < low or (low_open and value == low))) or (
             high is not None and (value > high or (open_high and value == high))):
         raise OverrideError(f"{target.key}: {value:g} is out of range")
-    return value
+    return int(value) if target.table is None and SETTING[target.key].kind == "integer" else value
 
 
 def apply_values(inst: Instance, values: dict[str, float]) -> Instance:
@@ -117,7 +117,7 @@ def apply_values(inst: Instance, values: dict[str, float]) -> Instance:
             settings["stages"] = "multi" if value else "two"
             continue
         if target.table is None:
-            settings[_SETTING_FIELDS[key]] = int(value) if key in _EVENT_SETTINGS else value
+            settings[_SETTING_FIELDS[key]] = value
             regenerate |= key in _EVENT_SETTINGS
             continue
         frame = tables[target.table] = tables[target.table].copy()

@@ -271,6 +271,12 @@ class Setting:
     upper: float | None = None
     upper_open: bool = False
     choices: tuple[str, ...] = ()  # kind "choice": one of these
+    field: str = ""  # the `Instance` attribute that holds it, where not the key with `_` for `.`
+
+    @property
+    def attribute(self) -> str:
+        """The `Instance` attribute that holds this setting."""
+        return self.field or self.key.replace(".", "_")
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -284,13 +290,14 @@ SETTINGS: tuple[Setting, ...] = (
             lower=0.0, upper=1.0),
     Setting("risk.ambiguity", "number", "delta: each scenario probability may lie anywhere in "
             "[p (1 - delta), min(1, p (1 + delta))], summing to 1; the objective is the worst case over them "
-            "(section 3.5)", default=0.0, lower=0.0, upper=1.0),
+            "(section 3.5)", default=0.0, lower=0.0, upper=1.0, field="ambiguity"),
     Setting("risk.cvar_alpha", "number", "alpha: CVaR confidence level", default=0.9,
-            lower=0.0, upper=1.0, upper_open=True),
-    Setting("budget.fixed_cost_max", "number", "cap on fixed costs (options and agreements); absent = none", lower=0.0),
+            lower=0.0, upper=1.0, upper_open=True, field="cvar_alpha"),
+    Setting("budget.fixed_cost_max", "number", "cap on fixed costs (options and agreements); absent = none", lower=0.0,
+            field="fixed_cost_max"),
     Setting("decisions.stages", "choice", "`two`: contract volumes fixed up front, recourse per scenario; `multi`: "
             "every decision taken when it is due, on what is known then (section 3.6)", default="two",
-            choices=("two", "multi")),
+            choices=("two", "multi"), field="stages"),
     Setting("events.max_scenarios", "integer", "most scenarios generated from `events.csv` (when there is no "
             "`scenarios.csv`): more combinations are reduced or sampled (`events.method`)", default=200,
             lower=1, upper=MAX_SCENARIOS_FROM_EVENTS),
@@ -301,6 +308,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("events.seed", "integer", "seed of the draws of `sample`", default=0, lower=0),
     Setting("sources", "table", "free-text citations", default={}),
 )
+SETTING = {s.key: s for s in SETTINGS}  # by key
 
 
 def markdown_tables() -> str:
