@@ -10,7 +10,7 @@ from helpers import FOUR_SUPPLIERS, four_suppliers
 from planner import cli
 from planner.errors import OverrideError
 from planner.instance.loader import load_instance
-from planner.instance.overrides import apply_values
+from planner.instance.overrides import apply_values, whole_number_key
 from planner.solve.pipeline import solve_instance
 from planner.studies.sweep import RUNS, grid, parse_values, parse_vary, run_sweep
 
@@ -196,3 +196,17 @@ def test_the_scenario_count_and_draw_of_an_events_instance_are_sweep_keys(tmp_pa
         apply_values(us, {"events.max_scenarios": 2.5})
     with pytest.raises(OverrideError, match="out of range"):
         apply_values(us, {"events.max_scenarios": 0})
+
+
+def test_whole_number_keys_are_written_as_integers(tmp_path):
+    """sweep.csv writes a whole-number key as 2, not 2.0 (what a spreadsheet and a reader of the
+    file expect), a number key as it is; the run ids stay those of the values."""
+    assert whole_number_key("commodities.rare_earth_oxide.min_suppliers")
+    assert whole_number_key("events.max_scenarios") and whole_number_key("decisions.multi_stage")
+    assert not whole_number_key("risk.aversion") and not whole_number_key("options.CN1.capacity")
+    runs = grid([("commodities.rare_earth_oxide.min_suppliers", [1, 2]), ("risk.aversion", [0.5])])
+    run_sweep(FOUR_SUPPLIERS, runs, tmp_path / "sw", workers=1)
+    lines = (tmp_path / "sw" / "sweep.csv").read_text().splitlines()
+    assert lines[0].startswith("commodities.rare_earth_oxide.min_suppliers,risk.aversion,id,")
+    assert [line.split(",")[:2] for line in lines[1:]] == [["1", "0.5"], ["2", "0.5"]]
+    assert [line.split(",")[2] for line in lines[1:]] == [run.id for run in runs]

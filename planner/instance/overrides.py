@@ -79,6 +79,20 @@ def resolve(inst: Instance, key: str) -> Target:
     return Target(key, stem, tuple(rows[row]), column)
 
 
+def whole_number_key(key: str) -> bool:
+    """Whether `key` (a sweep key: a setting, decisions.multi_stage or TABLE.ROW.COLUMN) holds
+    whole numbers only: an integer setting, an integer or 0/1 column, or the stages switch."""
+    if key == MULTI_STAGE:
+        return True
+    if key in SETTING:
+        return SETTING[key].kind == "integer"
+    stem, _, rest = key.partition(".")
+    column = rest.rpartition(".")[2]
+    spec = _TABLES.get(stem)
+    kinds = {c.name: c.kind for c in spec.columns} if spec is not None else {}
+    return kinds.get(column) in (Kind.INTEGER, Kind.FLAG)
+
+
 def _check_value(target: Target, value: float) -> float:
     """`value` if `target` can hold it (as an int for a whole-number setting); else OverrideError."""
     if not math.isfinite(value):

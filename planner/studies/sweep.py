@@ -41,7 +41,7 @@ from planner.errors import (
 )
 from planner.instance.instance import Instance
 from planner.instance.loader import load_instance
-from planner.instance.overrides import apply_values, resolve
+from planner.instance.overrides import apply_values, resolve, whole_number_key
 from planner.instance.schema import TABLES
 from planner.options import SolveOptions
 from planner.processes import in_processes
@@ -254,6 +254,10 @@ def write_table(out: Path, runs: list[Run]) -> pd.DataFrame:
     keys = list(dict.fromkeys(k for run in runs for k in run.values))
     shares = sorted({c for r in rows for c in r if c.startswith("share_")})
     table = pd.DataFrame(rows).reindex(columns=[*keys, "id", *FIGURES, "reason", *shares])
+    for key in keys:  # whole-number keys as integers (20, not 20.0), a blank where a run lacks one
+        column = pd.to_numeric(table[key], errors="coerce")
+        if whole_number_key(key) and bool((column.dropna() % 1 == 0).all()):
+            table[key] = column.astype("Int64")
     staging = out / f"{TEMP_PREFIX}{SWEEP_FILE}"
     write_csv(staging, table)
     staging.replace(out / SWEEP_FILE)
