@@ -30,6 +30,7 @@ PROPERTY = examples(60)
 
 @PROPERTY
 @given(seed=st.integers(min_value=0, max_value=10**9))
+@example(seed=167827)  # lambda = 1: the tie-break's slack once took the plan past the gap asked for
 def test_optimum_matches_independent_formulation(tmp_path_factory, seed):
     folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed)
     expected = reference_optimum(folder)
@@ -49,6 +50,7 @@ def test_optimum_matches_independent_formulation(tmp_path_factory, seed):
 
 @PROPERTY
 @given(seed=st.integers(min_value=0, max_value=10**9))
+@example(seed=54384)  # infeasible: its diagnosis could not prove its least relaxation to 1e-9
 def test_tiebreak_never_raises_objective_and_lowers_expected_cost(tmp_path_factory, seed):
     """Among optimal plans, the second stage returns one with the least expected cost."""
     folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed)

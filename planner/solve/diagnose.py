@@ -23,6 +23,11 @@ from planner.solve.readout import plan_from_model
 from planner.solve.scaling import Scales, scale_data, unscale_plan
 from planner.solve.session import SolveOptions, solve_model
 
+# The gap the elastic model is solved to, at least: it says which limits conflict and by about how
+# much, and a solve asked for a gap near HiGHS's tolerances (1e-9 on an objective near 1) could not
+# prove its least relaxation to that gap, so the diagnosis failed (`status solver_error`).
+DIAGNOSIS_GAP = 1e-6
+
 
 def explain_infeasibility(data: ModelData, scales: Scales, options: SolveOptions) -> list[str]:
     """The relaxations that make the instance feasible, one sentence each, in family order.
@@ -31,7 +36,8 @@ def explain_infeasibility(data: ModelData, scales: Scales, options: SolveOptions
     value read from it is scaled back before it is reported.
     """
     built = create_model(scale_data(data, scales), Variant(elastic=True))
-    report = solve_model(built, 0.0, replace(options, tiebreak=False, progress=None, log=False))
+    report = solve_model(built, 0.0, replace(options, tiebreak=False, progress=None, log=False,
+                                             mip_gap=max(options.mip_gap, DIAGNOSIS_GAP)))
     if not report.has_plan:
         raise SolveError(report.status, f"could not diagnose the infeasible plan (status {report.status})")
     plan = unscale_plan(plan_from_model(built, data), data, scales)

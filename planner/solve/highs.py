@@ -50,6 +50,13 @@ _IN_USE_LOCK = threading.Lock()
 # recourse: a restart repeats presolve and the root cut loop on it), and cuts separated at the
 # root only (at the nodes, separation over that LP grew the cut pool past 13,000 rows on L
 # under a binding budget and cost more than the bound it gained). The measurements: docs/performance.md, "Performance".
+# HiGHS also stops at an absolute gap (1e-6 by default, in model units), which let it call a plan
+# optimal that the solve's relative gap had not proven (an objective near 1 asked to 1e-9): then
+# planner reported no plan at all (`status solver_error`). Its absolute gap is therefore the
+# relative gap times the floor of the denominator by which planner judges a proof
+# (`Incumbent.proven`), so that HiGHS's proof is planner's. The blocks keep HiGHS's default
+# (`block.BLOCK_OPTIONS`): their bounds are summed into the phase's, which is judged as a whole.
+ABSOLUTE_GAP_FLOOR = 1e-10
 HIGHS_OPTIONS = {
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False,
@@ -121,7 +128,9 @@ def highs_factory(settings: SolveOptions, log: bool | None = None, threads: int 
     log = settings.log if log is None else log
     threads = settings.threads if threads is None else threads
     values: dict[str, bool | int | float | str] = {**HIGHS_OPTIONS, "output_flag": log, "log_to_console": False,
-                                                   "mip_rel_gap": settings.mip_gap, "random_seed": settings.seed}
+                                                   "mip_rel_gap": settings.mip_gap,
+                                                   "mip_abs_gap": settings.mip_gap * ABSOLUTE_GAP_FLOOR,
+                                                   "random_seed": settings.seed}
     if threads:
         values["threads"] = threads
     if settings.node_limit is not None:

@@ -347,7 +347,7 @@ class HighsSession(race.LimitedSolve):
             report.best_bound = best.lower * self.money_scale if math.isfinite(best.lower) else None
             if options.tiebreak and risk_aversion >= 1:
                 tiebreak_started = options.clock()
-                report.tiebreak, plan = self.least_expected_cost(plan, deadline)
+                report.tiebreak, plan = self.least_expected_cost(plan, deadline, best.lower)
                 report.tiebreak_seconds = options.clock() - tiebreak_started
             store(self.model, self.compiled.columns, plan)
         report.solve_seconds = options.clock() - self._started
@@ -401,12 +401,14 @@ class HighsSession(race.LimitedSolve):
         polished[ints] = fixed
         return polished
 
-    def least_expected_cost(self, plan: np.ndarray, deadline: float | None = None) -> tuple[str, np.ndarray]:
+    def least_expected_cost(self, plan: np.ndarray, deadline: float | None = None,
+                            lower: float = -math.inf) -> tuple[str, np.ndarray]:
         """The tie-break stage from `plan` (all columns), on this session's HiGHS, with the binaries
-        the phase's bound shows every plan within the cap shares fixed (`planner.solve.tiebreak`)."""
+        the phase's bound shows every plan within the cap shares fixed (`planner.solve.tiebreak`);
+        with the first stage's bound `lower` (model units), its plan stays proven at the solve's gap."""
         shared = partial(self.fixings.shared, self.certificate, self.highs, stage="tie-break")
         return tiebreak.least_expected_cost(self.highs, self.compiled, plan, deadline, self.options.clock,
-                                            self._polish, shared)
+                                            self._polish, shared, lower, self.options.mip_gap)
 
 
 def solve_model(model: BuiltModel, risk_aversion: float, options: SolveOptions,

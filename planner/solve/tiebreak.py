@@ -14,6 +14,7 @@ branch and bound is left the near-ties only.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import highspy
@@ -26,26 +27,37 @@ from planner.solve.highs import HighsRun, RunStatus, columns_fixed, has_feasible
 TIEBREAK_RELATIVE_SLACK = 1e-9
 
 
-def cap(objective: float) -> float:
+def cap(objective: float, lower: float = -math.inf, gap: float = math.inf) -> float:
     """The most a tie-break's plan may cost for the first stage's objective `objective` (with its
-    offset): that objective and its slack."""
-    return objective + TIEBREAK_RELATIVE_SLACK * max(1.0, abs(objective))
+    offset): that objective and its slack, but no more than half the room the solve's bound
+    `lower` leaves within its `gap` (so that the plan stays proven at the gap asked for)."""
+    slack = TIEBREAK_RELATIVE_SLACK * max(1.0, abs(objective))
+    if math.isfinite(lower):
+        slack = min(slack, max(0.0, 0.5 * (lower + gap * max(abs(objective), 1e-10) - objective)))
+    return objective + slack
+
+
+def within_gap(objective: float, lower: float, gap: float) -> bool:
+    """Whether a plan of `objective` is proven by the bound `lower` at `gap` (as `Incumbent.proven`)."""
+    return not math.isfinite(lower) or objective - lower <= gap * max(abs(objective), 1e-10)
 
 
 def least_expected_cost(h: highspy.Highs, compiled: Compiled, plan: np.ndarray, deadline: float | None,
                         clock: Callable[[], float], polish: Callable[[np.ndarray, float | None], np.ndarray | None],
                         shared_binaries: Callable[[np.ndarray, float, float | None], np.ndarray],
-                        ) -> tuple[str, np.ndarray]:
+                        lower: float = -math.inf, gap: float = math.inf) -> tuple[str, np.ndarray]:
     """The stage from `plan` (all columns) on `h`, which holds `compiled`: minimise the expected
     cost subject to objective <= the plan's; returns ("applied" or "no change", the plan kept).
 
     `shared_binaries(plan, cap, deadline)` gives the integer columns to fix at the plan's values
     (those every plan with objective <= cap shares; none without a bound); `polish(plan,
-    deadline)` the cheapest plan with a plan's integers, or None. HiGHS is left as it was found
+    deadline)` the cheapest plan with a plan's integers, or None. With the first stage's bound
+    `lower` and the solve's `gap`, the cap leaves the plan proven at that gap (`cap`), and a plan
+    HiGHS returns beyond it (by its tolerances) is not taken. HiGHS is left as it was found
     (the cap row removed, the first objective and the bounds restored), so that a session can
     be solved again.
     """
-    most = cap(compiled.value(plan))  # on the objective, with its offset
+    most = cap(compiled.value(plan), lower, gap)  # on the objective, with its offset
     fixed = shared_binaries(plan, most, deadline)
     nz = np.flatnonzero(compiled.objective)
     h.addRow(-highspy.kHighsInf, most - compiled.objective_offset, len(nz), nz.astype(np.int32),
@@ -65,5 +77,6 @@ def least_expected_cost(h: highspy.Highs, compiled: Compiled, plan: np.ndarray, 
             h.deleteRows(1, np.array([h.getNumRow() - 1], dtype=np.int32))
             set_costs(h, compiled.objective, compiled.objective_offset)
     scale = max(1.0, abs(compiled.tiebreak @ plan))
-    better = compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * scale
+    better = (compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * scale
+              and within_gap(compiled.value(second), lower, gap))
     return ("applied" if better else "no change"), (second if better else plan)

@@ -91,7 +91,9 @@ class BlockSpec:
 # are reliable costs more LP iterations than the nodes it saves, and the feasibility jump heuristic
 # costs time at every solve's start without saving nodes. Measured in docs/performance.md, "How a
 # plan is solved".
-BLOCK_OPTIONS = {"mip_pscost_minreliable": 0, "mip_heuristic_run_feasibility_jump": False}
+# HiGHS's own absolute gap for a block (not the whole model's, `highs.ABSOLUTE_GAP_FLOOR`): a block's
+# priced objective may lie near 0.
+BLOCK_OPTIONS = {"mip_pscost_minreliable": 0, "mip_heuristic_run_feasibility_jump": False, "mip_abs_gap": 1e-6}
 # One HiGHS thread per block solve (module docstring). Two threads per block MIP in a serial
 # phase were slower, not faster: M with 300 scenarios, phase 19.3 s against 16.4 s.
 BLOCK_THREADS = 1
