@@ -24,6 +24,9 @@ class SolveOptions:
     clock: Callable[[], float] = time.perf_counter  # what time limits are measured on (tests inject one)
     workers: int = 1  # processes the decomposition phase solves its blocks in (planner.solve.decomposition.pool)
     scheduler: str | None = None  # a Dask scheduler whose workers solve the blocks instead (...decomposition.cluster)
+    # HiGHS's feasibility and integrality tolerances at highs.STRICT_TOLERANCE: the solve again after
+    # HiGHS's plan broke a constraint in the user's units (planner.solve.pipeline.solve_data)
+    strict_tolerances: bool = False
 
     @property
     def races(self) -> bool:

@@ -66,7 +66,8 @@ def solved_or_refused(folder: Path) -> tuple[str, float | None]:
         return "refused", None
     try:
         return "solved", solve_instance(folder, EXACT).figures.objective
-    except InfeasibleError:
+    except InfeasibleError as exc:
+        assert exc.reasons, "an infeasible plan must be explained"
         return "infeasible", None
 
 
@@ -86,6 +87,7 @@ def assert_true_optimum(folder: Path) -> None:
 @given(seed=st.integers(0, 10**9), figures=st.sampled_from(sorted(CLASSES)),
        exponent=st.sampled_from([-3, 3, 6, 9, 12]))
 @example(seed=77849894, figures="shortage_penalty", exponent=9)  # HiGHS's absolute gap, not the one asked
+@example(seed=3288949, figures="demand", exponent=6)  # a plan within HiGHS's tolerances breaks a balance by 5 t
 def test_any_magnitude_gives_the_true_optimum_or_a_refusal(tmp_path_factory, seed, figures, exponent):
     folder = random_instance(tmp_path_factory.mktemp("mag") / "i", seed)
     scale(folder, CLASSES[figures], 10.0 ** exponent)

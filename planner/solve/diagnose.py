@@ -27,6 +27,11 @@ from planner.solve.session import SolveOptions, solve_model
 # much, and a solve asked for a gap near HiGHS's tolerances (1e-9 on an objective near 1) could not
 # prove its least relaxation to that gap, so the diagnosis failed (`status solver_error`).
 DIAGNOSIS_GAP = 1e-6
+# When every relaxation is too small to report against the instance's volumes and money (each
+# family's `explain`): the limits conflict, but only by amounts near the solver's tolerances
+NEAR_TOLERANCE = ("the limits conflict only by amounts too small to name against this instance's volumes and "
+                  "costs (near the solver's tolerances): check the units of its smallest figures (initial_stock, "
+                  "storage_capacity, min_volume, capacities) against its demand")
 
 
 def explain_infeasibility(data: ModelData, scales: Scales, options: SolveOptions) -> list[str]:
@@ -47,4 +52,4 @@ def explain_infeasibility(data: ModelData, scales: Scales, options: SolveOptions
         values = ({key: value(var) for key, var in slack.var.items()} if slack.var.is_indexed()
                   else {None: value(slack.var)})
         reasons += explain[slack.family](data, values, plan, scales.volume, scales.money)
-    return reasons
+    return reasons or [NEAR_TOLERANCE]

@@ -57,6 +57,9 @@ _IN_USE_LOCK = threading.Lock()
 # (`Incumbent.proven`), so that HiGHS's proof is planner's. The blocks keep HiGHS's default
 # (`block.BLOCK_OPTIONS`): their bounds are summed into the phase's, which is judged as a whole.
 ABSOLUTE_GAP_FLOOR = 1e-10
+# HiGHS's feasibility and integrality tolerances where the defaults let a plan through that breaks a
+# row: the second branch and bound of a solve (`session`), and a solve again (`SolveOptions.strict_tolerances`)
+STRICT_TOLERANCE = 1e-9
 HIGHS_OPTIONS = {
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False,
@@ -133,6 +136,8 @@ def highs_factory(settings: SolveOptions, log: bool | None = None, threads: int 
                                                    "random_seed": settings.seed}
     if threads:
         values["threads"] = threads
+    if settings.strict_tolerances:
+        values["primal_feasibility_tolerance"] = values["mip_feasibility_tolerance"] = STRICT_TOLERANCE
     if settings.node_limit is not None:
         values["mip_max_nodes"] = settings.node_limit
     return HighsFactory(tuple(values.items()), log)

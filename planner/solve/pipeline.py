@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,7 @@ from planner.solve.diagnose import explain_infeasibility
 from planner.solve.readout import plan_from_model
 from planner.solve.report import SolveReport
 from planner.solve.resolve import ModelCache
-from planner.solve.scaling import Scales, choose_scales, first_stage_values, fix_first_stage, scale_data, unscale_plan
+from planner.solve.scaling import choose_scales, first_stage_values, fix_first_stage, scale_data, unscale_plan
 from planner.solve.session import HighsSession, SolveOptions
 from planner.status import Status
 
@@ -129,24 +129,31 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
             raise SolveError(Status.NO_PLAN, f"no feasible plan found within {' and '.join(limits) or 'the limits'}")
         raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")
     plan = drop_idle_contracts(data, unscale_plan(plan_from_model(session.built, data), data, scales))
-    if not variant.elastic and not variant.least_disposal:
-        _check_in_users_units(data, plan, variant, report, scales)
-    return report, plan, build_seconds
-
-
-def _check_in_users_units(data: ModelData, plan: Plan, variant: Variant, report: SolveReport,
-                          scales: Scales) -> None:
-    """Every constraint, in the user's units, on the plan HiGHS returned, and the objective
-    recomputed: numerical trouble is an error, never a result (docs/model.md section 5,
-    "Magnitudes")."""
-    from planner.results.verify import plan_violations
-
-    broken = plan_violations(data, plan, evaluation=variant.fixed_first_stage)
+    broken = [] if variant.elastic or variant.least_disposal else _broken_in_users_units(data, plan, variant)
+    if broken and not options.strict_tolerances:
+        # HiGHS's tolerances hold on its scaled model, not always in the user's units: the same
+        # solve once more with strict ones, in what is left of the time (a plan or a proof of none)
+        left = None if options.time_limit is None else options.time_limit - (time.perf_counter() - started)
+        if left is None or left > 0:
+            again = replace(options, strict_tolerances=True, time_limit=left)
+            report_again, plan, build_again = solve_data(data, again, variant, fixed, start)
+            report_again.solve_seconds += report.solve_seconds
+            return report_again, plan, build_seconds + build_again
     if broken:
         more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
         raise SolveError(Status.SOLVER_ERROR, f"the plan HiGHS returned breaks a constraint in your units: "
                          f"{broken[0]}{more}. This is numerical trouble at this instance's magnitudes "
                          f"(money scale {scales.money:.3g}); check its units, or narrow the range of its figures")
+    return report, plan, build_seconds
+
+
+def _broken_in_users_units(data: ModelData, plan: Plan, variant: Variant) -> list:
+    """The constraints, in the user's units, that the plan HiGHS returned breaks, the objective
+    recomputed: numerical trouble is an error, never a result (docs/model.md section 5,
+    "Magnitudes")."""
+    from planner.results.verify import plan_violations
+
+    return plan_violations(data, plan, evaluation=variant.fixed_first_stage)
 
 
 def solve_instance(instance: Instance | str | Path, options: SolveOptions | None = None,

@@ -42,6 +42,7 @@ from planner.solve.decomposition.block import BLOCK_THREADS
 from planner.solve.decomposition.fixing import Certificate
 from planner.solve.fixings import PhaseFixings
 from planner.solve.highs import (
+    STRICT_TOLERANCE,
     HighsRun,
     RunStatus,
     columns_fixed,
@@ -58,7 +59,6 @@ from planner.status import Method, Status
 
 __all__ = ["HighsSession", "SolveOptions", "solve_model"]
 
-STRICT_TOLERANCE = 1e-9  # integrality and feasibility, for the second branch and bound (`_finish`)
 _LIMITED = {RunStatus.TIME_LIMIT: Status.TIME_LIMIT, RunStatus.NODE_LIMIT: Status.NODE_LIMIT,
             RunStatus.SOLUTION_LIMIT: Status.NODE_LIMIT}
 
