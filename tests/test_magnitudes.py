@@ -88,6 +88,7 @@ def assert_true_optimum(folder: Path) -> None:
        exponent=st.sampled_from([-3, 3, 6, 9, 12]))
 @example(seed=77849894, figures="shortage_penalty", exponent=9)  # HiGHS's absolute gap, not the one asked
 @example(seed=3288949, figures="demand", exponent=6)  # a plan within HiGHS's tolerances breaks a balance by 5 t
+@example(seed=300, figures="unit_cost", exponent=6)  # ... and the budget by 34 USD of 500
 def test_any_magnitude_gives_the_true_optimum_or_a_refusal(tmp_path_factory, seed, figures, exponent):
     folder = random_instance(tmp_path_factory.mktemp("mag") / "i", seed)
     scale(folder, CLASSES[figures], 10.0 ** exponent)
