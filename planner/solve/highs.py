@@ -45,11 +45,6 @@ _IN_USE: dict[int, int] = {}  # id of a HiGHS instance -> its runs not ended yet
 _LEFT: list[HighsRun] = []  # runs left to end alone (`HighsRun.leave`), until `wait_for_left_runs`
 _IN_USE_LOCK = threading.Lock()
 
-# HiGHS options that pay on this model family: no RINS, RENS or root reduced-cost heuristic,
-# no restart after the root (the model has few binaries and a large LP, every scenario's
-# recourse: a restart repeats presolve and the root cut loop on it), and cuts separated at the
-# root only (at the nodes, separation over that LP grew the cut pool past 13,000 rows on L
-# under a binding budget and cost more than the bound it gained). The measurements: docs/performance.md, "Performance".
 # HiGHS also stops at an absolute gap (1e-6 by default, in model units), which let it call a plan
 # optimal that the solve's relative gap had not proven (an objective near 1 asked to 1e-9): then
 # planner reported no plan at all (`status solver_error`). Its absolute gap is therefore the
@@ -60,6 +55,12 @@ ABSOLUTE_GAP_FLOOR = 1e-10
 # HiGHS's feasibility and integrality tolerances where the defaults let a plan through that breaks a
 # row: the second branch and bound of a solve (`session`), and a solve again (`SolveOptions.strict_tolerances`)
 STRICT_TOLERANCE = 1e-9
+
+# HiGHS options that pay on this model family: no RINS, RENS or root reduced-cost heuristic,
+# no restart after the root (the model has few binaries and a large LP, every scenario's
+# recourse: a restart repeats presolve and the root cut loop on it), and cuts separated at the
+# root only (at the nodes, separation over that LP grew the cut pool past 13,000 rows on L
+# under a binding budget and cost more than the bound it gained). The measurements: docs/performance.md, "Performance".
 HIGHS_OPTIONS = {
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False,

@@ -133,7 +133,7 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
     if broken and not options.strict_tolerances:
         # HiGHS's tolerances hold on its scaled model, not always in the user's units: the same
         # solve once more with strict ones, in what is left of the time (a plan or a proof of none)
-        left = None if options.time_limit is None else options.time_limit - (time.perf_counter() - started)
+        left = None if options.time_limit is None else options.time_limit - report.solve_seconds
         if left is None or left > 0:
             again = replace(options, strict_tolerances=True, time_limit=left)
             report_again, plan, build_again = solve_data(data, again, variant, fixed, start)
