@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,8 +39,11 @@ def racing(**options: object) -> object:
 def examples(count: int) -> settings:
     """Hypothesis settings of the property tests: `count` examples, derandomized (the same
     examples on every run), no deadline (solves take what the machine gives them), fixtures
-    shared by the examples of one test."""
-    return settings(max_examples=count, deadline=None, derandomize=True,
+    shared by the examples of one test. With PLANNER_EXAMPLES=N in the environment (N > 1), a
+    bug hunt: N times the examples, drawn at random on each run (README, "Development")."""
+    factor = int(os.environ.get("PLANNER_EXAMPLES", "1"))
+    hunt = {"derandomize": False, "database": None} if factor > 1 else {"derandomize": True}
+    return settings(max_examples=count * max(factor, 1), deadline=None, **hunt,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
