@@ -54,7 +54,6 @@ EXIT_CLUSTER = 9  # the Dask scheduler could not be reached
 EXIT_INTERRUPTED = 130
 
 DEFAULT_SAMPLES = 1000  # planner.evaluate.DEFAULT_OUT_OF_SAMPLE, kept here so that --help loads nothing heavy
-SCENARIO_METHODS = ("auto", "exact", "sample", "reduce")  # planner.instance.events.METHODS
 SCHEDULER = re.compile(r"^((tcp|tls|inproc|ucx|ws|wss)://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 
 

@@ -11,7 +11,6 @@ import click
 import planner.cli.common as common
 from planner.cli.common import (
     FOLDER,
-    SCENARIO_METHODS,
     RegularFile,
     Steps,
     check_scheduler,
@@ -35,7 +34,7 @@ from planner.status import has_plan
 @click.option("--max-scenarios", type=click.IntRange(min=1, max=MAX_SCENARIOS_FROM_EVENTS), default=None,
               help="Most scenarios to keep (sample: how many to draw) [default: the instance's "
                    f"events.max_scenarios, {SETTING['events.max_scenarios'].default}].")
-@click.option("--method", type=click.Choice(SCENARIO_METHODS), default=None,
+@click.option("--method", type=click.Choice(SETTING["events.method"].choices), default=None,
               help="exact: every combination; sample: seeded Monte Carlo; reduce: keep the severe ones; "
                    "auto: exact when it fits, else reduce, else sample [default: the instance's events.method, "
                    f"{SETTING['events.method'].default}].")

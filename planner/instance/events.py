@@ -30,9 +30,9 @@ import pandas as pd
 from planner.errors import InstanceError, Problem
 from planner.instance.data import build_model_data
 from planner.instance.instance import Instance
-from planner.instance.schema import ENUMERATION_LIMIT
+from planner.instance.schema import ENUMERATION_LIMIT, SETTING
 
-METHODS = ("auto", "exact", "sample", "reduce")
+METHODS = SETTING["events.method"].choices  # ("auto", "exact", "sample", "reduce")
 NONE = ""  # the outcome "no event of this group"
 
 

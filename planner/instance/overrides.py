@@ -103,19 +103,17 @@ def _check_value(target: Target, value: float) -> float:
         return value
     if target.table is None:
         setting = SETTING[target.key]
-        low, high, open_high = setting.lower, setting.upper, setting.upper_open
-        low_open = False
-        if setting.kind == "integer" and value != int(value):
-            raise OverrideError(f"{target.key}: {value:g} is not a whole number")
+        low, high, low_open, open_high = setting.lower, setting.upper, False, setting.upper_open
     else:
         col = _TABLES[target.table].column(target.column)
         low, high, low_open, open_high = col.lower, col.upper, col.lower_open, col.upper_open
-        if col.kind in (Kind.INTEGER, Kind.FLAG) and value != int(value):
-            raise OverrideError(f"{target.key}: {value:g} is not a whole number")
+    whole = whole_number_key(target.key)
+    if whole and value != int(value):
+        raise OverrideError(f"{target.key}: {value:g} is not a whole number")
     if (low is not None and (value < low or (low_open and value == low))) or (
             high is not None and (value > high or (open_high and value == high))):
         raise OverrideError(f"{target.key}: {value:g} is out of range")
-    return int(value) if target.table is None and SETTING[target.key].kind == "integer" else value
+    return int(value) if whole and target.table is None else value
 
 
 def apply_values(inst: Instance, values: dict[str, float]) -> Instance:

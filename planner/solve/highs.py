@@ -37,6 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from planner.options import SolveOptions
+from planner.solve.incumbent import GAP_FLOOR
 
 SOLVER_NAME = f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 INTERRUPT_GRACE = 0.5  # seconds HiGHS gets to stop after Ctrl-C before KeyboardInterrupt is raised anyway
@@ -49,9 +50,8 @@ _IN_USE_LOCK = threading.Lock()
 # optimal that the solve's relative gap had not proven (an objective near 1 asked to 1e-9): then
 # planner reported no plan at all (`status solver_error`). Its absolute gap is therefore the
 # relative gap times the floor of the denominator by which planner judges a proof
-# (`Incumbent.proven`), so that HiGHS's proof is planner's. The blocks keep HiGHS's default
+# (`incumbent.within_gap`), so that HiGHS's proof is planner's. The blocks keep HiGHS's default
 # (`block.BLOCK_OPTIONS`): their bounds are summed into the phase's, which is judged as a whole.
-ABSOLUTE_GAP_FLOOR = 1e-10
 # HiGHS's feasibility and integrality tolerances where the defaults let a plan through that breaks a
 # row: the second branch and bound of a solve (`session`), and a solve again (`SolveOptions.strict_tolerances`)
 STRICT_TOLERANCE = 1e-9
@@ -133,7 +133,7 @@ def highs_factory(settings: SolveOptions, log: bool | None = None, threads: int 
     threads = settings.threads if threads is None else threads
     values: dict[str, bool | int | float | str] = {**HIGHS_OPTIONS, "output_flag": log, "log_to_console": False,
                                                    "mip_rel_gap": settings.mip_gap,
-                                                   "mip_abs_gap": settings.mip_gap * ABSOLUTE_GAP_FLOOR,
+                                                   "mip_abs_gap": settings.mip_gap * GAP_FLOOR,
                                                    "random_seed": settings.seed}
     if threads:
         values["threads"] = threads

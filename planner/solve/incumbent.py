@@ -8,6 +8,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+GAP_FLOOR = 1e-10  # the least |objective| a relative gap is measured against
+
+
+def within_gap(upper: float, lower: float, gap: float) -> bool:
+    """Whether a plan of objective `upper` is proven by the bound `lower` at the relative `gap`:
+    the rule by which every part of a solve judges a proof."""
+    return upper - lower <= gap * max(abs(upper), GAP_FLOOR)
+
 
 class Incumbent:
     """The best plan found so far by any part of a solve (all columns, model units) and the best
@@ -84,4 +92,4 @@ class Incumbent:
     def proven(self, gap: float, lower: float | None = None) -> bool:
         """Whether the best plan is within `gap` of the bound (of `lower`, when given)."""
         lower = self.lower if lower is None else max(self.lower, lower)
-        return self.plan is not None and self.upper - lower <= gap * max(abs(self.upper), 1e-10)
+        return self.plan is not None and within_gap(self.upper, lower, gap)

@@ -22,6 +22,7 @@ import numpy as np
 
 from planner.solve.compile import Compiled
 from planner.solve.highs import HighsRun, RunStatus, columns_fixed, has_feasible_solution, in_use, set_costs
+from planner.solve.incumbent import GAP_FLOOR, within_gap
 
 # A tie-break may exceed the first stage's objective by this relative amount, no more.
 TIEBREAK_RELATIVE_SLACK = 1e-9
@@ -33,13 +34,8 @@ def cap(objective: float, lower: float = -math.inf, gap: float = math.inf) -> fl
     `lower` leaves within its `gap` (so that the plan stays proven at the gap asked for)."""
     slack = TIEBREAK_RELATIVE_SLACK * max(1.0, abs(objective))
     if math.isfinite(lower):
-        slack = min(slack, max(0.0, 0.5 * (lower + gap * max(abs(objective), 1e-10) - objective)))
+        slack = min(slack, max(0.0, 0.5 * (lower + gap * max(abs(objective), GAP_FLOOR) - objective)))
     return objective + slack
-
-
-def within_gap(objective: float, lower: float, gap: float) -> bool:
-    """Whether a plan of `objective` is proven by the bound `lower` at `gap` (as `Incumbent.proven`)."""
-    return not math.isfinite(lower) or objective - lower <= gap * max(abs(objective), 1e-10)
 
 
 def least_expected_cost(h: highspy.Highs, compiled: Compiled, plan: np.ndarray, deadline: float | None,
@@ -78,5 +74,5 @@ def least_expected_cost(h: highspy.Highs, compiled: Compiled, plan: np.ndarray, 
             set_costs(h, compiled.objective, compiled.objective_offset)
     scale = max(1.0, abs(compiled.tiebreak @ plan))
     better = (compiled.tiebreak @ second < compiled.tiebreak @ plan - 1e-9 * scale
-              and within_gap(compiled.value(second), lower, gap))
+              and (not math.isfinite(lower) or within_gap(compiled.value(second), lower, gap)))
     return ("applied" if better else "no change"), (second if better else plan)

@@ -254,9 +254,9 @@ def write_table(out: Path, runs: list[Run]) -> pd.DataFrame:
     keys = list(dict.fromkeys(k for run in runs for k in run.values))
     shares = sorted({c for r in rows for c in r if c.startswith("share_")})
     table = pd.DataFrame(rows).reindex(columns=[*keys, "id", *FIGURES, "reason", *shares])
-    for key in keys:  # whole-number keys as integers (20, not 20.0), a blank where a run lacks one
+    for key in filter(whole_number_key, keys):  # as integers (20, not 20.0), a blank where a run lacks one
         column = pd.to_numeric(table[key], errors="coerce")
-        if whole_number_key(key) and bool((column.dropna() % 1 == 0).all()):
+        if bool((column.dropna() % 1 == 0).all()):
             table[key] = column.astype("Int64")
     staging = out / f"{TEMP_PREFIX}{SWEEP_FILE}"
     write_csv(staging, table)

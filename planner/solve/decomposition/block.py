@@ -91,7 +91,7 @@ class BlockSpec:
 # are reliable costs more LP iterations than the nodes it saves, and the feasibility jump heuristic
 # costs time at every solve's start without saving nodes. Measured in docs/performance.md, "How a
 # plan is solved".
-# HiGHS's own absolute gap for a block (not the whole model's, `highs.ABSOLUTE_GAP_FLOOR`): a block's
+# HiGHS's own absolute gap for a block (not the whole model's, `planner.solve.highs`): a block's
 # priced objective may lie near 0.
 BLOCK_OPTIONS = {"mip_pscost_minreliable": 0, "mip_heuristic_run_feasibility_jump": False, "mip_abs_gap": 1e-6}
 # One HiGHS thread per block solve (module docstring). Two threads per block MIP in a serial
