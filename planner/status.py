@@ -5,6 +5,20 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+GAP_FLOOR = 1e-10  # the least |objective| a relative gap is measured against
+
+
+def relative_gap(upper: float, lower: float) -> float:
+    """(upper - lower) / |upper|, at least 0: the gap summary.json, sweep.csv and the progress
+    line report between a plan of objective `upper` and a bound `lower`."""
+    return max(0.0, upper - lower) / max(abs(upper), GAP_FLOOR)
+
+
+def within_gap(upper: float, lower: float, gap: float) -> bool:
+    """Whether a plan of objective `upper` is proven by the bound `lower` at the relative `gap`:
+    the rule by which every part of a solve judges a proof."""
+    return upper - lower <= gap * max(abs(upper), GAP_FLOOR)
+
 
 class Status(StrEnum):
     """The status of a solve."""

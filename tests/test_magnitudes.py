@@ -11,15 +11,18 @@ wrong "optimal" is solved to its true optimum.
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from helpers import examples, four_suppliers
 from hypothesis import example, given
 from hypothesis import strategies as st
 from random_instance import random_instance
 from reference_model import reference_optimum
 
+from planner import cli
 from planner.errors import InfeasibleError, InstanceError
 from planner.instance.loader import load_instance
 from planner.instance.magnitudes import MONEY_SPAN, VOLUME_SPAN
@@ -89,6 +92,7 @@ def assert_true_optimum(folder: Path) -> None:
 @example(seed=77849894, figures="shortage_penalty", exponent=9)  # HiGHS's absolute gap, not the one asked
 @example(seed=3288949, figures="demand", exponent=6)  # a plan within HiGHS's tolerances breaks a balance by 5 t
 @example(seed=300, figures="unit_cost", exponent=6)  # ... and the budget by 34 USD of 500
+@example(seed=632095, figures="demand", exponent=6)  # ... and an average-risk limit by 10 t
 def test_any_magnitude_gives_the_true_optimum_or_a_refusal(tmp_path_factory, seed, figures, exponent):
     folder = random_instance(tmp_path_factory.mktemp("mag") / "i", seed)
     scale(folder, CLASSES[figures], 10.0 ** exponent)
@@ -136,3 +140,39 @@ def test_figures_above_the_largest_are_refused(tmp_path):
     folder = _four_suppliers_with_penalty(tmp_path / "huge", 1e300)
     with pytest.raises(InstanceError, match="is above 1e[+]15, the largest figure planner solves reliably"):
         load_instance(folder)
+
+
+def test_a_plan_that_breaks_a_row_in_your_units_is_solved_again_and_says_so(tmp_path):
+    """Seed 5823516 with demand a million times larger: HiGHS's first plan broke a balance by 20 t
+    in the user's units. The strict second solve gives the reference's optimum, and summary.json
+    and the terminal say that it ran; a plan from the first solve alone says not."""
+    folder = random_instance(tmp_path / "i", 5823516)
+    scale(folder, CLASSES["demand"], 1e6)
+    result = CliRunner().invoke(cli.main, ["solve", str(folder), "--out", str(tmp_path / "out"), "--mip-gap", "1e-7"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["strict_tolerances"] is True and "solved again with strict tolerances" in result.output
+    assert summary["objective"] == pytest.approx(reference_optimum(folder), rel=1e-5)
+    verified = CliRunner().invoke(cli.main, ["verify", str(folder), str(tmp_path / "out")])
+    assert verified.exit_code == 0, verified.output
+    plain = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", str(tmp_path / "plain")])
+    assert plain.exit_code == 0 and "strict tolerances" not in plain.output
+    assert json.loads((tmp_path / "plain" / "summary.json").read_text())["strict_tolerances"] is False
+
+
+def test_a_plan_that_still_breaks_a_row_after_the_strict_solve_is_refused(tmp_path, monkeypatch):
+    """Numerical trouble that the strict solve does not cure (here a checker that always finds a
+    break) is exit 6 with the row named, after exactly one second solve, and no results folder."""
+    from planner.solve import pipeline
+
+    calls = []
+
+    def always_broken(data, plan, variant):
+        calls.append(variant)
+        return ["balance of rare_earth_oxide in period 1, scenario base: off by 5 t"]
+
+    monkeypatch.setattr(pipeline, "_broken_in_users_units", always_broken)
+    result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 6, result.output
+    assert "breaks a constraint in your units: balance of rare_earth_oxide" in result.output
+    assert len(calls) == 2 and not (tmp_path / "out").exists()

@@ -36,7 +36,7 @@ from planner.errors import (
 from planner.formatting import gap, money
 from planner.instance.bundled import resolve_instance
 from planner.options import SolveOptions
-from planner.status import Status
+from planner.status import Status, relative_gap
 
 if TYPE_CHECKING:
     from planner.instance.instance import Instance
@@ -148,7 +148,7 @@ class Progress:
         if bound is not None:
             text += f"  bound {money(bound, self.currency)}"
         if incumbent is not None and bound is not None:
-            text += f"  gap {gap(max(0.0, incumbent - bound) / max(abs(incumbent), 1e-10))}"
+            text += f"  gap {gap(relative_gap(incumbent, bound))}"
         return text
 
     def _show(self) -> None:

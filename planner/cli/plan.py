@@ -123,6 +123,9 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
     if outcome.report.status is not Status.OPTIMAL:
         click.echo(f"  note: the {'time' if outcome.report.status is Status.TIME_LIMIT else 'node'} limit was "
                    "reached; the plan is the best found, not proven optimal.")
+    if outcome.report.strict_tolerances:
+        click.echo("  note: HiGHS's first plan broke a constraint in your units; solved again with strict "
+                   "tolerances (README, 'Every plan is checked').")
     click.echo(f"Results in {folder}/ ({seconds:.1f} s)")
 
 

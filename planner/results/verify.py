@@ -41,7 +41,7 @@ from planner.model.family import fmt as _fmt
 from planner.model.family import tolerance as _tol
 from planner.results.folder import SUMMARY_FILE, unneutralise
 from planner.results.plan import TABLE_COLUMNS, Figures, Plan, arrivals, compute_figures, exposure_table, is_worst_case
-from planner.status import Status
+from planner.status import Status, relative_gap
 
 KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each table
     "contracts": ("option",),
@@ -465,11 +465,10 @@ def _check_status(summary: dict, objective: float, evaluation: bool) -> list[Vio
         out.append(Violation("summary", "best_bound, mip_gap", math.inf,
                              f"best_bound {bound!r} and mip_gap {gap!r} must both be numbers (or both empty)"))
         return out
-    scale = max(abs(objective), 1e-10)
     if bound > objective + _tol(objective):
         out.append(Violation("summary", "best_bound", bound - objective,
                              f"bound {_fmt(bound)} above the objective {_fmt(objective)}"))
-    expected_gap = max(0.0, objective - bound) / scale
+    expected_gap = relative_gap(objective, bound)
     if abs(gap - expected_gap) > 1e-9 + TOLERANCE * expected_gap:
         out.append(Violation("summary", "mip_gap", abs(gap - expected_gap),
                              f"reported {_fmt(gap)}, but (objective - best_bound) / |objective| is "

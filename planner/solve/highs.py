@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from planner.options import SolveOptions
-from planner.solve.incumbent import GAP_FLOOR
+from planner.status import GAP_FLOOR
 
 SOLVER_NAME = f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 INTERRUPT_GRACE = 0.5  # seconds HiGHS gets to stop after Ctrl-C before KeyboardInterrupt is raised anyway

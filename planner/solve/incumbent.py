@@ -8,13 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-GAP_FLOOR = 1e-10  # the least |objective| a relative gap is measured against
-
-
-def within_gap(upper: float, lower: float, gap: float) -> bool:
-    """Whether a plan of objective `upper` is proven by the bound `lower` at the relative `gap`:
-    the rule by which every part of a solve judges a proof."""
-    return upper - lower <= gap * max(abs(upper), GAP_FLOOR)
+from planner.status import within_gap
 
 
 class Incumbent:

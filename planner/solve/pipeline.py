@@ -22,7 +22,7 @@ from planner.solve.report import SolveReport
 from planner.solve.resolve import ModelCache
 from planner.solve.scaling import choose_scales, first_stage_values, fix_first_stage, scale_data, unscale_plan
 from planner.solve.session import HighsSession, SolveOptions
-from planner.status import Status
+from planner.status import Status, relative_gap
 
 
 @dataclass
@@ -45,8 +45,7 @@ class Outcome:
         bound = self.report.best_bound
         if bound is None:
             return None
-        objective = self.figures.objective
-        return max(0.0, objective - bound) / max(abs(objective), 1e-10)
+        return relative_gap(self.figures.objective, bound)
 
     def summary(self) -> dict:
         """The content of summary.json."""
@@ -78,6 +77,7 @@ class Outcome:
             "decomposition_rounds": r.decomposition_rounds,
             "decomposition_seconds": round(r.decomposition_seconds, 3),
             "solver": r.solver,
+            "strict_tolerances": r.strict_tolerances,
             "solver_options": {
                 "mip_gap": self.options.mip_gap,
                 "time_limit": self.options.time_limit,
@@ -138,6 +138,7 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
             again = replace(options, strict_tolerances=True, time_limit=left)
             report_again, plan, build_again = solve_data(data, again, variant, fixed, start)
             report_again.solve_seconds += report.solve_seconds
+            report_again.strict_tolerances = True
             return report_again, plan, build_seconds + build_again
     if broken:
         more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""

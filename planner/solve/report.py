@@ -24,3 +24,6 @@ class SolveReport:
     method: Method = Method.BRANCH_AND_BOUND
     decomposition_rounds: int = 0
     decomposition_seconds: float = 0.0  # of solve_seconds, in the decomposition phase
+    # whether HiGHS solved again at highs.STRICT_TOLERANCE because its first plan broke a constraint
+    # in the user's units (planner.solve.pipeline.solve_data); the seconds of both solves are counted
+    strict_tolerances: bool = False

@@ -22,7 +22,7 @@ import numpy as np
 
 from planner.solve.compile import Compiled
 from planner.solve.highs import HighsRun, RunStatus, columns_fixed, has_feasible_solution, in_use, set_costs
-from planner.solve.incumbent import GAP_FLOOR, within_gap
+from planner.status import GAP_FLOOR, within_gap
 
 # A tie-break may exceed the first stage's objective by this relative amount, no more.
 TIEBREAK_RELATIVE_SLACK = 1e-9

@@ -46,6 +46,7 @@ import numpy as np
 from planner.solve.decomposition.block import BlockResult, Codes
 from planner.solve.decomposition.prices import Prices
 from planner.solve.incumbent import Incumbent
+from planner.status import within_gap
 
 if TYPE_CHECKING:
     from planner.solve.decomposition.phase import PhaseRun
@@ -61,7 +62,7 @@ FIX_WITHIN_GAPS = 10.0
 def near(best: Incumbent, lower: float, gap: float) -> bool:
     """Whether the best plan is within FIX_WITHIN_GAPS gaps of the bound `lower`: branch and bound
     after the phase then starts with the binaries fixed that every plan at least as good shares."""
-    return best.plan is not None and best.upper - lower <= FIX_WITHIN_GAPS * gap * max(abs(best.upper), 1e-10)
+    return best.plan is not None and within_gap(best.upper, lower, FIX_WITHIN_GAPS * gap)
 
 
 @dataclass
