@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -74,6 +75,24 @@ class SolveError(PlannerError):
 
     def __reduce__(self) -> tuple:
         return type(self), (self.status, str(self))
+
+
+class PrecisionError(SolveError):
+    """HiGHS ended optimal, but its bound proves the best plan only to a larger gap than the one
+    asked for, and a branch and bound with strict tolerances proved no more: at the instance's
+    magnitudes the bound is not computed more exactly than that. `proven_gap` is the gap that was
+    proven, `suggested_gap` a gap to ask for instead (the next power of ten above it)."""
+
+    def __init__(self, proven_gap: float, asked_gap: float):
+        self.proven_gap, self.asked_gap = proven_gap, asked_gap
+        self.suggested_gap = 10.0 ** math.ceil(math.log10(max(proven_gap, asked_gap) * 1.001))
+        super().__init__("solver_error", f"HiGHS ended optimal, but its bound proves the best plan only to a gap "
+                         f"of {proven_gap:.3g}, above the {asked_gap:g} asked for, also with strict "
+                         f"tolerances: at this instance's magnitudes the bound is not computed more exactly. "
+                         f"Ask for --mip-gap {self.suggested_gap:g} or more")
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.proven_gap, self.asked_gap)
 
 
 SHOWN_REASONS = 12  # reasons in the message; `reasons` holds them all

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner import __version__
-from planner.errors import InfeasibleError, SolveError
+from planner.errors import InfeasibleError, PrecisionError, SolveError
 from planner.instance.data import ModelData, build_model_data
 from planner.instance.instance import Instance
 from planner.instance.loader import load_instance
@@ -127,6 +127,8 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
             if options.node_limit is not None:
                 limits.append(f"the node limit of {options.node_limit:,}")
             raise SolveError(Status.NO_PLAN, f"no feasible plan found within {' and '.join(limits) or 'the limits'}")
+        if report.unproven_gap is not None:
+            raise PrecisionError(report.unproven_gap, options.mip_gap)
         raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")
     plan = drop_idle_contracts(data, unscale_plan(plan_from_model(session.built, data), data, scales))
     broken = [] if variant.elastic or variant.least_disposal else _broken_in_users_units(data, plan, variant)

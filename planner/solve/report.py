@@ -27,3 +27,6 @@ class SolveReport:
     # whether HiGHS solved again at highs.STRICT_TOLERANCE because its first plan broke a constraint
     # in the user's units (planner.solve.pipeline.solve_data); the seconds of both solves are counted
     strict_tolerances: bool = False
+    # when HiGHS ended optimal but its bound does not prove the best plan to the gap asked for (also
+    # after a branch and bound with strict tolerances): the relative gap it does prove
+    unproven_gap: float | None = None

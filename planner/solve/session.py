@@ -55,7 +55,7 @@ from planner.solve.highs import (
 )
 from planner.solve.incumbent import Incumbent
 from planner.solve.report import SolveReport
-from planner.status import Method, Status
+from planner.status import Method, Status, relative_gap
 
 __all__ = ["HighsSession", "SolveOptions", "solve_model"]
 
@@ -340,6 +340,8 @@ class HighsSession(race.LimitedSolve):
                 report.status = Status.OPTIMAL
             else:
                 report.status = _LIMITED.get(final, Status.SOLVER_ERROR)
+                if final is RunStatus.OPTIMAL and math.isfinite(best.lower):
+                    report.unproven_gap = relative_gap(best.upper, best.lower)
             report.has_plan = report.status.has_plan
         if report.has_plan:
             plan = best.plan
