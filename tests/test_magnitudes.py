@@ -204,6 +204,10 @@ def test_a_gap_below_what_the_bound_resolves_is_refused_with_the_gap_to_ask_for(
     proven = re.search(r"proves the best plan only to a gap of ([0-9.e+-]+), above the 1e-07 asked for", result.output)
     assert proven and 1e-7 < float(proven.group(1)) <= 1e-6, result.output
     assert "Ask for --mip-gap 1e-06 or more" in result.output and not out.exists()
+    document = json.loads(CliRunner().invoke(cli.main, ["solve", str(folder), "--out", str(out), "--mip-gap",
+                                                        "1e-7", "--json"]).stdout)
+    assert document["error"]["exit_code"] == 6 and document["error"]["suggested_gap"] == 1e-6
+    assert 1e-7 < document["error"]["proven_gap"] <= 1e-6 and not out.exists()
     error = PrecisionError(1.02e-7, 1e-7)
     assert str(pickle.loads(pickle.dumps(error))) == str(error)
     result = CliRunner().invoke(cli.main, ["solve", str(folder), "--out", str(out), "--mip-gap", "1e-6"])

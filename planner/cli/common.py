@@ -30,6 +30,7 @@ from planner.errors import (
     OutputError,
     OverrideError,
     PlannerError,
+    PrecisionError,
     ResultsError,
     SolveError,
 )
@@ -273,7 +274,9 @@ def guard(action: Callable) -> Callable:
                    reasons=list(exc.reasons))
         except SolveError as exc:
             code = EXIT_NO_SOLUTION if exc.status == Status.NO_PLAN else EXIT_SOLVER
-            failed(code, str(exc.status), f"{exc.status}: {exc}\nNo results were written.")
+            gaps = {"proven_gap": exc.proven_gap, "suggested_gap": exc.suggested_gap} \
+                if isinstance(exc, PrecisionError) else {}
+            failed(code, str(exc.status), f"{exc.status}: {exc}\nNo results were written.", **gaps)
         except (ResultsError, OverrideError) as exc:
             failed(EXIT_INVALID_INPUT, "invalid_input", f"error: {exc}")
         except OutputError as exc:
