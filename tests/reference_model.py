@@ -125,6 +125,24 @@ def read_reference(folder: Path) -> SimpleNamespace:
                            exposed=exposed)
 
 
+# The ways the reference tries an LP, in turn, until one proves it optimal or infeasible: at
+# extreme magnitudes (a shortage penalty of 5e10 against unit costs of 100) scipy's HiGHS ended some
+# with "Solve error" and the reference called a feasible instance infeasible (seed 7165420 of
+# test_magnitudes); without presolve they solve.
+LP_ATTEMPTS = ({}, {"presolve": False}, {"method": "highs-ipm"})
+
+
+def _solve_lp(c: np.ndarray, A_ub, b_ub, A_eq, b_eq, bounds):  # noqa: ANN001, ANN202
+    """linprog's answer, optimal (status 0) or infeasible (2); never an inconclusive one."""
+    for attempt in LP_ATTEMPTS:
+        options = {k: v for k, v in attempt.items() if k != "method"}
+        res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds,
+                      method=attempt.get("method", "highs"), options=options or None)
+        if res.status in (0, 2):
+            return res
+    raise RuntimeError(f"the reference could not solve an LP: {res.message}")
+
+
 def reference_optimum(folder: Path) -> float | None:
     """Optimal objective of the instance at `folder`, or None when infeasible."""
     ref = read_reference(Path(folder))
@@ -317,8 +335,7 @@ def reference_optimum(folder: Path) -> float | None:
                 bounds.append((None, None))
             else:
                 bounds.append((0.0, None))
-        res = linprog(c, A_ub=np.array(A_ub) if A_ub else None, b_ub=b_ub or None,
-                      A_eq=np.array(A_eq), b_eq=b_eq, bounds=bounds, method="highs")
+        res = _solve_lp(c, np.array(A_ub) if A_ub else None, b_ub or None, np.array(A_eq), b_eq, bounds)
         if res.status == 0:
             value = fc + res.fun * money
             best = value if best is None else min(best, value)
