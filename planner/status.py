@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-GAP_FLOOR = 1e-10  # the least |objective| a relative gap is measured against
+GAP_FLOOR = 1e-6  # the least |objective| (model units, where costs are near 1) a relative gap is measured against
 
 
-def relative_gap(upper: float, lower: float) -> float:
-    """(upper - lower) / |upper|, at least 0: the gap summary.json, sweep.csv and the progress
-    line report between a plan of objective `upper` and a bound `lower`."""
-    return max(0.0, upper - lower) / max(abs(upper), GAP_FLOOR)
+def relative_gap(upper: float, lower: float, floor: float = GAP_FLOOR) -> float:
+    """(upper - lower) / max(|upper|, floor), at least 0: the gap summary.json, sweep.csv and the
+    progress line report between a plan of objective `upper` and a bound `lower`. In the user's
+    money the floor is GAP_FLOOR model units (`SolveReport.gap_floor`), the floor of the proof."""
+    return max(0.0, upper - lower) / max(abs(upper), floor)
 
 
 def within_gap(upper: float, lower: float, gap: float) -> bool:

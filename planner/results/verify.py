@@ -41,7 +41,7 @@ from planner.model.family import fmt as _fmt
 from planner.model.family import tolerance as _tol
 from planner.results.folder import SUMMARY_FILE, unneutralise
 from planner.results.plan import TABLE_COLUMNS, Figures, Plan, arrivals, compute_figures, exposure_table, is_worst_case
-from planner.status import Status, relative_gap
+from planner.status import GAP_FLOOR, Status, relative_gap
 
 KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each table
     "contracts": ("option",),
@@ -468,7 +468,10 @@ def _check_status(summary: dict, objective: float, evaluation: bool) -> list[Vio
     if bound > objective + _tol(objective):
         out.append(Violation("summary", "best_bound", bound - objective,
                              f"bound {_fmt(bound)} above the objective {_fmt(objective)}"))
-    expected_gap = relative_gap(objective, bound)
+    floor = summary.get("gap_floor")
+    numeric_floor = isinstance(floor, (int, float)) and not isinstance(floor, bool) and math.isfinite(floor) \
+        and floor > 0
+    expected_gap = relative_gap(objective, bound, floor if numeric_floor else GAP_FLOOR)
     if abs(gap - expected_gap) > 1e-9 + TOLERANCE * expected_gap:
         out.append(Violation("summary", "mip_gap", abs(gap - expected_gap),
                              f"reported {_fmt(gap)}, but (objective - best_bound) / |objective| is "

@@ -45,7 +45,7 @@ class Outcome:
         bound = self.report.best_bound
         if bound is None:
             return None
-        return relative_gap(self.figures.objective, bound)
+        return relative_gap(self.figures.objective, bound, self.report.gap_floor)
 
     def summary(self) -> dict:
         """The content of summary.json."""
@@ -59,6 +59,7 @@ class Outcome:
             "fixed_cost": f.fixed_cost,
             "mip_gap": self.mip_gap,
             "best_bound": r.best_bound,
+            "gap_floor": r.gap_floor,
             "currency": inst.currency,
             "unit": inst.unit,
             "risk_aversion": inst.risk_aversion,

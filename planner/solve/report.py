@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from planner.solve.highs import SOLVER_NAME
-from planner.status import Method, Status
+from planner.status import GAP_FLOOR, Method, Status
 
 
 @dataclass
@@ -15,6 +15,9 @@ class SolveReport:
     status: Status
     has_plan: bool
     best_bound: float | None = None  # in the user's money, with the objective's constant
+    # GAP_FLOOR model units in the user's money: the least |objective| the gap is measured against,
+    # as the proof measured it (an optimum of 0 USD and a bound of -2.6e-14 USD: a gap of 5e-9, not 2.6e-4)
+    gap_floor: float = GAP_FLOOR
     transfer_seconds: float = 0.0
     solve_seconds: float = 0.0
     sizes: dict[str, int] = field(default_factory=dict)

@@ -55,7 +55,7 @@ from planner.solve.highs import (
 )
 from planner.solve.incumbent import Incumbent
 from planner.solve.report import SolveReport
-from planner.status import Method, Status, relative_gap
+from planner.status import GAP_FLOOR, Method, Status, relative_gap
 
 __all__ = ["HighsSession", "SolveOptions", "solve_model"]
 
@@ -347,6 +347,7 @@ class HighsSession(race.LimitedSolve):
             plan = best.plan
             self.last_plan = plan
             report.best_bound = best.lower * self.money_scale if math.isfinite(best.lower) else None
+            report.gap_floor = GAP_FLOOR * self.money_scale
             if options.tiebreak and risk_aversion >= 1:
                 tiebreak_started = options.clock()
                 report.tiebreak, plan = self.least_expected_cost(plan, deadline, best.lower)
