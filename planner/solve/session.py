@@ -320,16 +320,19 @@ class HighsSession(race.LimitedSolve):
 
         The plan is polished first (`_polish`), and the proof is judged on the polished plan's
         objective and the best bound: `optimal` only when they are within the gap asked for.
-        When branch and bound claimed optimality but the polished plan is not proven (its
-        incumbent leant on HiGHS's integrality tolerance, as a large capacity in x <= cap z
-        lets it), branch and bound runs once more with tight tolerances, from that plan.
+        When branch and bound claimed optimality but the polished plan is not proven, or the
+        polish found no plan with its binaries rounded (its incumbent leant on HiGHS's
+        integrality tolerance, as a large capacity in x <= cap z lets it), branch and bound runs
+        once more with tight tolerances, from the plan if one is left.
         """
         options = self.options
         if best.plan is not None and binaries:
             self._polish_incumbent(best, deadline)
-            if final is RunStatus.OPTIMAL and best.plan is not None and not best.proven(options.mip_gap):
+            # a plan the polish dropped (its rounded binaries admit no plan) or cannot prove
+            if final is RunStatus.OPTIMAL and (best.plan is None or not best.proven(options.mip_gap)):
                 final = self._strict_branch_and_bound(best, deadline)
-                self._polish_incumbent(best, deadline)
+                if best.plan is not None:
+                    self._polish_incumbent(best, deadline)
         if best.plan is None:
             report.status = {RunStatus.INFEASIBLE: Status.INFEASIBLE, RunStatus.UNBOUNDED: Status.SOLVER_ERROR,
                              RunStatus.SOLVER_ERROR: Status.SOLVER_ERROR}.get(final, Status.NO_PLAN)
