@@ -442,6 +442,11 @@ def _check_summary(data: ModelData, result: _Result, figures: Figures) -> list[V
     return out
 
 
+def _finite_number(value: object) -> bool:
+    """Whether a value read from summary.json is a finite number (not a bool, text or null)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _check_status(summary: dict, objective: float, evaluation: bool) -> list[Violation]:
     """Status, bound and gap tell one story."""
     out: list[Violation] = []
@@ -460,8 +465,7 @@ def _check_status(summary: dict, objective: float, evaluation: bool) -> list[Vio
         if known is Status.OPTIMAL and not evaluation:
             out.append(Violation("summary", "best_bound", math.inf, "an optimal plan reports no bound"))
         return out
-    numeric = [isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (bound, gap)]
-    if not all(numeric):
+    if not (_finite_number(bound) and _finite_number(gap)):
         out.append(Violation("summary", "best_bound, mip_gap", math.inf,
                              f"best_bound {bound!r} and mip_gap {gap!r} must both be numbers (or both empty)"))
         return out
@@ -469,9 +473,7 @@ def _check_status(summary: dict, objective: float, evaluation: bool) -> list[Vio
         out.append(Violation("summary", "best_bound", bound - objective,
                              f"bound {_fmt(bound)} above the objective {_fmt(objective)}"))
     floor = summary.get("gap_floor")
-    numeric_floor = isinstance(floor, (int, float)) and not isinstance(floor, bool) and math.isfinite(floor) \
-        and floor > 0
-    expected_gap = relative_gap(objective, bound, floor if numeric_floor else GAP_FLOOR)
+    expected_gap = relative_gap(objective, bound, floor if _finite_number(floor) and floor > 0 else GAP_FLOOR)
     if abs(gap - expected_gap) > 1e-9 + TOLERANCE * expected_gap:
         out.append(Violation("summary", "mip_gap", abs(gap - expected_gap),
                              f"reported {_fmt(gap)}, but (objective - best_bound) / |objective| is "

@@ -127,11 +127,7 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
                 limits.append(f"the time limit of {options.time_limit:g} s")
             if options.node_limit is not None:
                 limits.append(f"the node limit of {options.node_limit:,}")
-            if not limits:  # no limit stopped it: every plan HiGHS found leant on its tolerances
-                raise SolveError(Status.SOLVER_ERROR, "every plan HiGHS found held only within its integrality "
-                                 "tolerance, none with its contract decisions rounded, also with strict tolerances: "
-                                 "numerical trouble at this instance's magnitudes; check its units")
-            raise SolveError(Status.NO_PLAN, f"no feasible plan found within {' and '.join(limits)}")
+            raise SolveError(Status.NO_PLAN, f"no feasible plan found within {' and '.join(limits) or 'the limits'}")
         if report.unproven_gap is not None:
             raise PrecisionError(report.unproven_gap, options.mip_gap)
         raise SolveError(report.status, f"the solver stopped without a plan (status {report.status})")

@@ -335,7 +335,9 @@ class HighsSession(race.LimitedSolve):
                     self._polish_incumbent(best, deadline)
         if best.plan is None:
             report.status = {RunStatus.INFEASIBLE: Status.INFEASIBLE, RunStatus.UNBOUNDED: Status.SOLVER_ERROR,
-                             RunStatus.SOLVER_ERROR: Status.SOLVER_ERROR}.get(final, Status.NO_PLAN)
+                             RunStatus.SOLVER_ERROR: Status.SOLVER_ERROR,
+                             # HiGHS ended optimal, but no plan of its held with its binaries rounded
+                             RunStatus.OPTIMAL: Status.SOLVER_ERROR}.get(final, Status.NO_PLAN)
         else:
             if not binaries and final is RunStatus.OPTIMAL:
                 best.bound(best.upper)  # an LP: its optimum is its bound
