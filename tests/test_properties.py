@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import examples, four_suppliers, in_own_thread, write_instance
+from helpers import examples, four_suppliers, in_own_thread, proven, write_instance
 from hypothesis import example, given
 from hypothesis import strategies as st
 from invariants import check_result
@@ -28,6 +28,11 @@ EXACT = SolveOptions(mip_gap=1e-9)
 PROPERTY = examples(60)
 
 
+def solve_exactly(folder, options=EXACT):
+    """The random instance at `folder` solved to `options`' gap, or as near as its bound proves."""
+    return proven(lambda o: solve_instance(folder, o), options)
+
+
 @PROPERTY
 @given(seed=st.integers(min_value=0, max_value=10**9))
 @example(seed=167827)  # lambda = 1: the tie-break's slack once took the plan past the gap asked for
@@ -35,7 +40,7 @@ def test_optimum_matches_independent_formulation(tmp_path_factory, seed):
     folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed)
     expected = reference_optimum(folder)
     try:
-        out = solve_instance(folder, EXACT)
+        out = solve_exactly(folder)
     except InfeasibleError as exc:
         assert expected is None, f"planner says infeasible, reference finds {expected}"
         assert exc.reasons, "an infeasible plan must be explained"
@@ -51,12 +56,13 @@ def test_optimum_matches_independent_formulation(tmp_path_factory, seed):
 @PROPERTY
 @given(seed=st.integers(min_value=0, max_value=10**9))
 @example(seed=54384)  # infeasible: its diagnosis could not prove its least relaxation to 1e-9
+@example(seed=10559)  # the bound, strict tolerances too, proves the optimum to 1.3e-8 only: 1e-9 is unprovable
 def test_tiebreak_never_raises_objective_and_lowers_expected_cost(tmp_path_factory, seed):
     """Among optimal plans, the second stage returns one with the least expected cost."""
     folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed)
     try:
-        with_tiebreak = solve_instance(folder, EXACT)
-        without = solve_instance(folder, SolveOptions(mip_gap=1e-9, tiebreak=False))
+        with_tiebreak = solve_exactly(folder)
+        without = solve_exactly(folder, SolveOptions(mip_gap=1e-9, tiebreak=False))
     except InfeasibleError:
         return
     scale = max(1.0, abs(without.figures.objective))
@@ -139,16 +145,16 @@ def _rows_as_text(reasons: list[str], folder) -> list[str]:
 def test_shuffled_rows_give_the_same_plan(tmp_path_factory, seed):
     folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed)
     try:
-        first = solve_instance(folder, EXACT)
+        first = solve_exactly(folder)
     except InfeasibleError as exc:
         before = _rows_as_text(exc.reasons, folder)
         _shuffle_rows(folder, seed)
         with pytest.raises(InfeasibleError) as again:
-            solve_instance(folder, EXACT)
+            solve_exactly(folder)
         assert _rows_as_text(again.value.reasons, folder) == before
         return
     _shuffle_rows(folder, seed)
-    second = solve_instance(folder, EXACT)
+    second = solve_exactly(folder)
     assert second.plan == first.plan
     assert second.figures == first.figures
 
@@ -168,7 +174,7 @@ def test_units_and_currency_scale_out(tmp_path_factory, seed):
     unchanged; USD to cents (all money x 100) multiplies it by 100."""
     folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed)
     try:
-        base = solve_instance(folder, EXACT).figures.objective
+        base = solve_exactly(folder).figures.objective
     except InfeasibleError:
         return
     quantity = {"capacity": 1000, "demand": 1000, "initial_stock": 1000, "storage_capacity": 1000,
@@ -177,7 +183,7 @@ def test_units_and_currency_scale_out(tmp_path_factory, seed):
     for name in ("options", "capacity", "demand", "commodities"):
         if (folder / f"{name}.csv").exists():
             _scale_csv(folder / f"{name}.csv", {**quantity, **per_unit})
-    in_kg = solve_instance(folder, EXACT).figures.objective
+    in_kg = solve_exactly(folder).figures.objective
     assert in_kg == pytest.approx(base, rel=1e-6)
 
     money = {"shortage_penalty": 100, "holding_cost": 100, "unit_cost": 100, "fixed_cost": 100}
@@ -189,7 +195,7 @@ def test_units_and_currency_scale_out(tmp_path_factory, seed):
         toml = toml.replace(f"fixed_cost_max = {toml.split('fixed_cost_max = ')[1].split(chr(10))[0]}",
                             f"fixed_cost_max = {budget * 100}")
         (folder / "instance.toml").write_text(toml)
-    in_cents = solve_instance(folder, EXACT).figures.objective
+    in_cents = solve_exactly(folder).figures.objective
     assert in_cents == pytest.approx(100 * base, rel=1e-6)
 
 
