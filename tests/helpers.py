@@ -120,3 +120,23 @@ def four_suppliers(folder: Path, aversion: float = 0.5, storage: str = "0") -> P
         f"rare_earth_oxide,400,0,0,{storage}\n"
     )
     return folder
+
+
+def scale(folder: Path, columns: dict[str, list[str]], factor: float) -> None:
+    """Multiply the given columns of the given files of the instance at `folder` by `factor`."""
+    for name, names in columns.items():
+        path = folder / name
+        if not path.exists():
+            continue
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        if not rows:
+            continue
+        for row in rows:
+            for column in names:
+                if row.get(column) not in (None, ""):
+                    row[column] = repr(float(row[column]) * factor)
+        with open(path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)

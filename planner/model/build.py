@@ -2,8 +2,9 @@
 
 It reads top to bottom: sets and decision variables, the fixed cost, the constraint
 families 1-9 (one module each, `planner.model.families`), the scenario costs and the
-objective. It returns a `BuiltModel` that declares its structure (first-stage columns,
-linking rows and columns, slacks, parameters: `planner.model.structure`).
+objective (the objectives that are no cost, the least relaxation and the least disposal, get no
+cost rows). It returns a `BuiltModel` that declares its structure (first-stage columns, linking
+rows and columns, slacks, parameters: `planner.model.structure`).
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ def create_model(data: ModelData, variant: Variant = PLAN) -> BuiltModel:
         recourse = getattr(family, "RECOURSE_ROWS", False)
         if not (variant.fixed_first_stage and family.FIRST_STAGE and not later_volumes and not recourse):
             family.build(b, data, variant, d)
-    contract_cost, scenario_recourse_cost = costs.add_scenario_costs(b, data, d)
     tiebreak = None
+    # no cost rows where the objective is no cost: unused, their magnitudes could only make HiGHS
+    # reject a plan (a diagnosis once failed so)
     if variant.elastic:
         objective = relaxation.add_relaxation_objective(b)
     elif variant.least_disposal:
         objective = costs.add_least_disposal_objective(b, d)
     else:
+        contract_cost, scenario_recourse_cost = costs.add_scenario_costs(b, data, d)
         objective, tiebreak = costs.add_objectives(b, data, contract_cost, scenario_recourse_cost)
     return BuiltModel(b.model, data, variant, d, b.structure, objective, tiebreak)
