@@ -15,10 +15,17 @@ def relative_gap(upper: float, lower: float, floor: float = GAP_FLOOR) -> float:
     return max(0.0, upper - lower) / max(abs(upper), floor)
 
 
+def proof_gap(upper: float, lower: float) -> float:
+    """|upper - lower| / max(|upper|, GAP_FLOOR): the gap to which the bound `lower` proves a plan
+    of objective `upper`. A bound above the plan counts as far as one below it: no valid bound
+    lies above a plan, so its excess is the solver's numerical error, of that size."""
+    return abs(upper - lower) / max(abs(upper), GAP_FLOOR)
+
+
 def within_gap(upper: float, lower: float, gap: float) -> bool:
-    """Whether a plan of objective `upper` is proven by the bound `lower` at the relative `gap`:
-    the rule by which every part of a solve judges a proof."""
-    return upper - lower <= gap * max(abs(upper), GAP_FLOOR)
+    """Whether a plan of objective `upper` is proven by the bound `lower` at the relative `gap`
+    (`proof_gap`): the rule by which every part of a solve judges a proof."""
+    return abs(upper - lower) <= gap * max(abs(upper), GAP_FLOOR)
 
 
 class Status(StrEnum):

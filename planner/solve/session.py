@@ -55,7 +55,7 @@ from planner.solve.highs import (
 )
 from planner.solve.incumbent import Incumbent
 from planner.solve.report import SolveReport
-from planner.status import GAP_FLOOR, Method, Status, relative_gap
+from planner.status import GAP_FLOOR, Method, Status, proof_gap
 
 __all__ = ["HighsSession", "SolveOptions", "solve_model"]
 
@@ -346,12 +346,15 @@ class HighsSession(race.LimitedSolve):
             else:
                 report.status = _LIMITED.get(final, Status.SOLVER_ERROR)
                 if final is RunStatus.OPTIMAL and math.isfinite(best.lower):
-                    report.unproven_gap = relative_gap(best.upper, best.lower)
+                    report.unproven_gap = proof_gap(best.upper, best.lower)
             report.has_plan = report.status.has_plan
         if report.has_plan:
             plan = best.plan
             self.last_plan = plan
-            report.best_bound = best.lower * self.money_scale if math.isfinite(best.lower) else None
+            # a bound above the plan by no more than the gap is numerical noise: the plan's own
+            # objective bounds the optimum from above, so report it as the bound
+            lower = min(best.lower, best.upper)
+            report.best_bound = lower * self.money_scale if math.isfinite(lower) else None
             report.gap_floor = GAP_FLOOR * self.money_scale
             if options.tiebreak and risk_aversion >= 1:
                 tiebreak_started = options.clock()
