@@ -93,6 +93,7 @@ def assert_true_optimum(folder: Path) -> None:
 @example(seed=903427, figures="shortage_penalty", exponent=9)  # HiGHS: a plan 6% dearer than the optimum
 @example(seed=26, figures="demand", exponent=-3)  # an optimum of 0 USD, its bound -2.6e-14 USD
 @example(seed=10875, figures="capacity", exponent=6)  # the polish dropped the plan: no strict solve
+@example(seed=646586, figures="demand", exponent=6)  # the diagnosis's bound 3e-6 above its least relaxation
 def test_any_magnitude_gives_the_true_optimum_or_a_refusal(tmp_path_factory, seed, figures, exponent):
     folder = random_instance(tmp_path_factory.mktemp("mag") / "i", seed)
     scale(folder, CLASSES[figures], 10.0 ** exponent)
