@@ -39,7 +39,8 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
 
 def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
     """Volumes within [q_ot z_o, cap_ot z_o]; a volume where z_o = 0 is measured against the
-    material's largest demand (a capacity far above it would hide it)."""
+    capacity or the material's largest demand, the smaller (a capacity far above demand would
+    hide it; a demand far above capacity once hid 11 t from an option not contracted)."""
     checks, period = Checks(f"{NUMBER} {TITLE}"), data.periods
     for o in data.options:
         z, m = plan.contracted[o], data.commodity_of[o]
@@ -49,7 +50,7 @@ def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
             for node, x in volume_copies(data, plan, o, t):
                 where = f"{o} {period[t]}{node}"
                 checks.at_least_zero(x, cap, where, "negative volume {}", x)
-                checks.at_least_zero(cap * z - x, cap if z else typical, where,
+                checks.at_least_zero(cap * z - x, cap if z else min(cap, typical), where,
                                      "volume {} above capacity x selected", x)
                 checks.at_least_zero(x - q * z, cap, where, "volume {} below min_volume x selected", x)
     return checks.found

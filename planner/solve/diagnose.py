@@ -24,11 +24,9 @@ from planner.solve.scaling import Scales, scale_data, unscale_plan
 from planner.solve.session import SolveOptions, solve_model
 
 # The gap the elastic model is solved to, at least: it says which limits conflict and by about how
-# much, and a solve asked for a gap near HiGHS's tolerances could not prove its least relaxation to
-# that gap, so the diagnosis failed (`status solver_error`): at 1e-9 on an objective near 1, and at
-# 1e-6 where HiGHS's bound lay 3e-6 above the least relaxation (`status.proof_gap`; seed 646586 of
-# tests/test_magnitudes.py, demand x 1e6).
-DIAGNOSIS_GAP = 1e-4
+# much, and a solve asked for a gap near HiGHS's tolerances (1e-9 on an objective near 1) could not
+# prove its least relaxation to that gap, so the diagnosis failed (`status solver_error`).
+DIAGNOSIS_GAP = 1e-6
 # When every relaxation is too small to report against the instance's volumes and money (each
 # family's `explain`): the limits conflict, but only by amounts near the solver's tolerances
 NEAR_TOLERANCE = ("the limits conflict only by amounts too small to name against this instance's volumes and "

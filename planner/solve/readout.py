@@ -13,7 +13,8 @@ def plan_from_model(built: BuiltModel, data: ModelData) -> Plan:
     every scenario: a recourse copy shared by several scenarios (`ModelData.recourse_of`, or
     in a multi-stage model an information class) is each one's. Multi-stage volumes decided
     while nothing tells the scenarios apart are read once, as (o, t); the others for each
-    scenario, (o, t, s)."""
+    scenario, (o, t, s). The volumes of an option not contracted are 0, as x <= cap z makes
+    them: HiGHS may leave one within its tolerance (3.8e-7 model units: 11 t where demand is 3e7 t)."""
     d = built.decisions
 
     def values(var: object) -> dict:
@@ -23,15 +24,18 @@ def plan_from_model(built: BuiltModel, data: ModelData) -> Plan:
         return {(key, t, s): v for (key, t, r), v in values(var).items()
                 for s in data.recourse_members(material[key] if material else key, t, r)}
 
+    contracted = {k: int(round(v)) for k, v in values(d.contracted).items()}
     volume: dict[tuple, float] = {}
     for key, v in values(d.volume).items():
+        if not contracted[key[0]]:
+            v = 0.0
         if len(key) == 2 or data.volume_common(key[0], key[1]):
             volume[key[:2]] = v
         else:
             volume.update({(key[0], key[1], s): v for s in data.volume_members(key)})
 
     return Plan(
-        contracted={k: int(round(v)) for k, v in values(d.contracted).items()},
+        contracted=contracted,
         signed={k: int(round(v)) for k, v in values(d.signed).items()},
         volume=volume,
         spot=per_scenario(d.spot, data.commodity_of),
