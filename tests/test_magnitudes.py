@@ -147,6 +147,8 @@ def test_figures_scaled_together_give_the_true_optimum_or_a_refusal(tmp_path_fac
 @example(seed=793961521, shape=2, exponents={"shortage_penalty": -4.564242135291327,
                                              "unit_cost": 2.3975657604478364})
 @example(seed=72, shape=0, exponents={"demand": 7.0, "fixed_cost": 6.0})  # 11 t from an option not contracted
+@example(seed=847435298, shape=0,  # a stock's holding cost far above the other money figures: now refused
+         exponents={"holding_cost": 7.0, "storage_capacity": 6.0, "initial_stock": 5.5})
 def test_results_at_any_magnitude_pass_verify(tmp_path_factory, seed, shape, exponents):
     """Figures scaled as above, solved at the default gap: inside the envelope the plan is proven
     (no refusal of the gap) and its written result passes verify and the independent checker. The

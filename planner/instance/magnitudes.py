@@ -8,8 +8,9 @@ What scaling cannot remove is a *spread*: HiGHS works to tolerances of about 1e-
 so coefficients that differ by too many orders of magnitude within one model lose their
 meaning. Measured against the independent formulation (tests/test_magnitudes.py):
 
-- money: every per-unit cost times its material's typical volume, and every fixed cost,
-  within a factor MONEY_SPAN of each other (1e8). Random instances with one class of money
+- money: every per-unit cost times its material's typical volume, every fixed cost, and the
+  cost of holding an initial stock above the typical volume for a period, within a factor
+  MONEY_SPAN of each other (1e8). Random instances with one class of money
   figures scaled (tests/test_magnitudes.py, and a scan of about 4,000 of them): every span up to 1e9
   solved to the reference's optimum; from 1.9e10 up HiGHS's presolve, on cost rows that hold a
   shortage penalty of 1e6 beside unit costs of 1e-2 in model units, called plans 0.2-12% dearer
@@ -96,6 +97,25 @@ def _money_figures(tables: dict[str, pd.DataFrame], typical: dict[str, float]) -
                                    f"x a typical volume of {volume:.3g}"))
     for table, column in _MONEY_LUMP:
         figures += [_Figure(abs(v), v, table, row, column) for _, v, row in _numbers(tables[table], column)]
+    figures += _stock_holding(tables["commodities"], typical)
+    return figures
+
+
+def _stock_holding(commodities: pd.DataFrame, typical: dict[str, float]) -> list[_Figure]:
+    """The cost of holding an initial stock larger than the material's typical volume for one
+    period: a stock that cannot be thrown away is held whatever the plan, so this cost dwarfs the
+    decisions when it is far above the other money figures (a stock of 2.8e6 t at 4.8e6 USD/t
+    where demand is 12 t: HiGHS ended without a plan)."""
+    figures = []
+    if "initial_stock" not in commodities.columns:
+        return figures
+    stocks = list(commodities["initial_stock"])
+    for i, value, row in _numbers(commodities, "holding_cost"):
+        stock = stocks[i]
+        if isinstance(stock, (int, float)) and math.isfinite(stock) and stock > typical.get(
+                commodities["commodity"].iloc[i], 1.0):
+            figures.append(_Figure(abs(value) * stock, value, "commodities", row, "holding_cost",
+                                   f"x an initial stock of {stock:.3g}"))
     return figures
 
 
