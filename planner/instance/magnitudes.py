@@ -106,7 +106,7 @@ def _stock_holding(commodities: pd.DataFrame, typical: dict[str, float]) -> list
     period: a stock that cannot be thrown away is held whatever the plan, so this cost dwarfs the
     decisions when it is far above the other money figures (a stock of 2.8e6 t at 4.8e6 USD/t
     where demand is 12 t: HiGHS ended without a plan)."""
-    figures = []
+    figures: list[_Figure] = []
     if "initial_stock" not in commodities.columns:
         return figures
     stocks = list(commodities["initial_stock"])

@@ -351,8 +351,8 @@ class HighsSession(race.LimitedSolve):
         if report.has_plan:
             plan = best.plan
             self.last_plan = plan
-            # a bound above the plan by no more than the gap is numerical noise: the plan's own
-            # objective bounds the optimum from above, so report it as the bound
+            # no valid bound lies above a plan (an excess is numerical, `status.proof_gap`), and the
+            # plan's own objective bounds the optimum from above: the bound reported never exceeds it
             lower = min(best.lower, best.upper)
             report.best_bound = lower * self.money_scale if math.isfinite(lower) else None
             report.gap_floor = GAP_FLOOR * self.money_scale
