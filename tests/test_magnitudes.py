@@ -5,8 +5,10 @@ costs, capacities, demand) multiplied by 1e-3 ... 1e12. Each is either refused w
 with a message naming the envelope of planner.instance.magnitudes, or solved to the optimum of the
 independent formulation (tests/reference_model.py). Asked for a gap of 1e-7, a solve may instead
 say that the bound proves no smaller gap than one below the default 1e-4 (`PrecisionError`);
-the gap it suggests must then give the optimum. The envelope's edges are tested on
-both sides, and spans where HiGHS called a dearer plan optimal are refused.
+the gap it suggests must then give the optimum. The same holds with two or three classes scaled
+at once (volumes the envelope does not bound too), and every result written at the default gap
+passes verify and the independent checker. The envelope's edges are tested on both sides, and
+spans where HiGHS called a dearer plan optimal are refused.
 """
 
 from __future__ import annotations
