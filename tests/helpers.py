@@ -55,6 +55,15 @@ def proven(solve: Callable[[object], T], options: object) -> T:
         return solve(replace(options, mip_gap=exc.suggested_gap))  # type: ignore[type-var]
 
 
+def solve_exactly(folder: Path, options: object = None) -> object:
+    """The instance at `folder` solved to `options`' gap (default 1e-9), or as near as its bound
+    proves (`proven`)."""
+    from planner.options import SolveOptions
+    from planner.solve.pipeline import solve_instance
+
+    return proven(lambda o: solve_instance(folder, o), options or SolveOptions(mip_gap=1e-9))
+
+
 def examples(count: int) -> settings:
     """Hypothesis settings of the property tests: `count` examples, derandomized (the same
     examples on every run), no deadline (solves take what the machine gives them), fixtures

@@ -204,18 +204,16 @@ def agrees_with_reference(folder: Path, results: Path) -> None:
     """Solve `folder` exactly; its optimum must be the independent formulation's (both
     infeasible, or equal to 1e-6), and the written result must pass `check_result`."""
     import pytest
-    from helpers import proven
+    from helpers import solve_exactly
     from reference_model import reference_optimum
 
     from planner.errors import InfeasibleError
     from planner.results.verify import verify_result
     from planner.results.write import write_results
-    from planner.solve.pipeline import solve_instance
-    from planner.solve.session import SolveOptions
 
     expected = reference_optimum(folder)
     try:
-        outcome = proven(lambda o: solve_instance(folder, o), SolveOptions(mip_gap=1e-9))
+        outcome = solve_exactly(folder)
     except InfeasibleError:
         assert expected is None
         return

@@ -20,7 +20,7 @@ import highspy
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import examples, in_own_thread, proven, racing
+from helpers import examples, in_own_thread, racing, solve_exactly
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from random_instance import random_instance
@@ -1005,8 +1005,8 @@ def test_tiebreak_with_the_phase_fixings_agrees_with_branch_and_bound(tmp_path_f
     folder, expected = _two_materials(tmp_path_factory, seed, {"aversion": 1.0, "binding_budget": budget,
                                                                "ambiguity": ambiguity})
     exact = SolveOptions(mip_gap=1e-9)
-    with_phase = proven(lambda o: solve_instance(folder, o), exact)
-    without = proven(lambda o: solve_instance(folder, o), dataclasses.replace(exact, decomposition=False))
+    with_phase = solve_exactly(folder, exact)
+    without = solve_exactly(folder, dataclasses.replace(exact, decomposition=False))
     scale = max(1.0, abs(expected))
     assert with_phase.figures.objective == pytest.approx(without.figures.objective, abs=1e-6 * scale)
     assert with_phase.figures.expected_cost == pytest.approx(without.figures.expected_cost, abs=1e-6 * scale)
@@ -1060,7 +1060,7 @@ def test_branch_and_bound_beside_the_phase_with_its_fixings_reaches_the_optimum(
     proved = []
     monkeypatch.setattr(HighsSession, "_fixed_branch_and_bound_beside",
                         lambda self, *args: proved.append(beside(self, *args)) or proved[-1])
-    out = proven(lambda o: solve_instance(folder, o), racing(mip_gap=1e-9, tiebreak=False))
+    out = solve_exactly(folder, racing(mip_gap=1e-9, tiebreak=False))
     monkeypatch.undo()
     scale = max(1.0, abs(expected))
     assert out.figures.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
@@ -1089,7 +1089,7 @@ def test_branch_and_bound_after_the_phase_with_its_fixings_reaches_the_optimum(t
     shared = PhaseFixings.shared
     monkeypatch.setattr(PhaseFixings, "shared",
                         lambda self, *args, **kwargs: fixed.append(shared(self, *args, **kwargs)) or fixed[-1])
-    out = proven(lambda o: solve_instance(folder, o), SolveOptions(mip_gap=1e-9, tiebreak=False))
+    out = solve_exactly(folder, SolveOptions(mip_gap=1e-9, tiebreak=False))
     monkeypatch.undo()
     assert out.figures.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
     event("handed over, binaries fixed" if fixed and len(fixed[0]) else

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import examples, four_suppliers, in_own_thread, proven, write_instance
+from helpers import examples, four_suppliers, in_own_thread, solve_exactly, write_instance
 from hypothesis import example, given
 from hypothesis import strategies as st
 from invariants import check_result
@@ -26,11 +26,6 @@ from planner.solve.session import SolveOptions
 
 EXACT = SolveOptions(mip_gap=1e-9)
 PROPERTY = examples(60)
-
-
-def solve_exactly(folder, options=EXACT):
-    """The random instance at `folder` solved to `options`' gap, or as near as its bound proves."""
-    return proven(lambda o: solve_instance(folder, o), options)
 
 
 @PROPERTY
