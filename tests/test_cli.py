@@ -201,6 +201,45 @@ def test_a_failure_while_writing_leaves_no_partial_result(tmp_path, monkeypatch)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left
 
 
+@pytest.mark.parametrize("step", ["aside", "in", "delete"])
+def test_an_interrupt_while_a_result_replaces_another_leaves_one_of_them_whole(tmp_path, monkeypatch, step):
+    """Ctrl-C at each step of swapping a new result in for an old one (renamed aside, renamed in,
+    the old deleted): the folder ends holding the old result or the new one, whole, never neither."""
+    import shutil
+
+    from planner.results import ownership
+    from planner.results.verify import verify_result
+    from planner.results.write import write_results
+    from planner.solve.pipeline import solve_instance
+
+    outcome = solve_instance(FOUR_SUPPLIERS)
+    write_results(outcome, tmp_path / "out")
+    old_folder = (tmp_path / "out").stat().st_ino
+    rename, rmtree = Path.rename, shutil.rmtree
+    seen = {"renames": 0}
+
+    def interrupted_rename(self, target):
+        seen["renames"] += 1
+        if (step, seen["renames"]) in (("aside", 1), ("in", 2)):
+            raise KeyboardInterrupt
+        return rename(self, target)
+
+    def interrupted_rmtree(path, *args, **kwargs):
+        if step == "delete" and Path(path).name.startswith(ownership.OLD_PREFIX):
+            raise KeyboardInterrupt
+        return rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "rename", interrupted_rename)
+    monkeypatch.setattr(shutil, "rmtree", interrupted_rmtree)
+    with pytest.raises(KeyboardInterrupt):
+        write_results(outcome, tmp_path / "out")
+    monkeypatch.undo()
+    kept_old = (tmp_path / "out").stat().st_ino == old_folder
+    assert kept_old == (step != "delete")  # the old result until the new one is in place
+    assert verify_result(outcome.data, tmp_path / "out") == []
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(ownership.TEMP_PREFIX)]
+
+
 def test_a_bug_gives_a_message_and_a_log_not_a_traceback(runner, monkeypatch, tmp_path):
     import tempfile
 

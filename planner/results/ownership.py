@@ -188,10 +188,28 @@ def check_target(target: Path, kind: Kind, force: bool = False, option: str = "-
     return found
 
 
-def remove_owned(target: Path) -> None:
-    """Delete a folder that `check_target` accepted (it holds nothing planner did not write)."""
+def _retire(target: Path) -> Path:
     retired = target.parent / f"{OLD_PREFIX}{target.name}-{os.getpid()}"
     target.rename(retired)
+    return retired
+
+
+def remove_owned(target: Path) -> None:
+    """Delete a folder that `check_target` accepted (it holds nothing planner did not write)."""
+    shutil.rmtree(_retire(target), ignore_errors=True)
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Put the finished `staging` in place of `target`, a folder `check_target` accepted. The old
+    folder is renamed aside, the new one renamed in, and only then is the old one deleted: if the
+    second rename fails or is interrupted (Ctrl-C), the old folder is put back: whatever stops it,
+    `target` is left holding the old result or the new one, never neither."""
+    retired = _retire(target)
+    try:
+        staging.rename(target)
+    except BaseException:
+        retired.rename(target)
+        raise
     shutil.rmtree(retired, ignore_errors=True)
 
 
@@ -223,8 +241,9 @@ def staged_folder(target: Path, kind: Kind, force: bool = False, option: str = "
         write_manifest(staging, kind)
         if target.exists():
             check_target(target, kind, force, option)  # again: something may have appeared meanwhile
-            remove_owned(target)
-        staging.rename(target)
+            _swap_in(staging, target)
+        else:
+            staging.rename(target)
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {exc}") from None
     finally:
