@@ -46,11 +46,13 @@ from planner.solve.highs import (
     HighsRun,
     RunStatus,
     columns_fixed,
+    fixed_leak,
     has_feasible_solution,
     highs_factory,
     integrality,
     new_highs,
     run,
+    run_fixed,
     solution_is_consistent,
 )
 from planner.solve.incumbent import Incumbent
@@ -104,6 +106,7 @@ class HighsSession(race.LimitedSolve):
         self._starts: list = []  # MIP starts for the next branch and bound, set just before it
         self._phase_copy: highspy.Highs | None = None  # the whole model again, for the phase of a limited solve
         self._polish_infeasible = False  # the last polishing LP was infeasible
+        self._by_column: sp.csc_matrix | None = None  # the model's matrix by column, for `fixed_leak`
         self.certificate: Certificate | None = None  # the phase's bound in the last solve (for its tie-break)
         self.fixings = PhaseFixings(self.decomposition, self.compiled, options, self._log)
 
@@ -187,9 +190,14 @@ class HighsSession(race.LimitedSolve):
         """The whole model's LP (integrality relaxed, the objective HiGHS holds) with columns
         `index` fixed at `values`: its optimal plan, or None (infeasible: then
         `_polish_infeasible` is set; out of time)."""
-        h, compiled = self.highs, self.compiled
-        with integrality(h, compiled.integer, False), columns_fixed(h, compiled.lp, index, values):
-            status = run(h, deadline, self.options.clock)
+        h, compiled, lp = self.highs, self.compiled, self.compiled.lp
+        if self._by_column is None:
+            self._by_column = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
+                                             np.asarray(lp.a_matrix_.start_)), shape=(lp.num_row_, lp.num_col_))
+        by_column, row_lower, row_upper = self._by_column, np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+        with integrality(h, compiled.integer, False), columns_fixed(h, lp, index, values):
+            status = run_fixed(h, lambda: run(h, deadline, self.options.clock),
+                               lambda: fixed_leak(h, by_column, row_lower, row_upper, index, values))
             self._polish_infeasible = status is RunStatus.INFEASIBLE
             return np.asarray(h.getSolution().col_value) if status is RunStatus.OPTIMAL else None
 

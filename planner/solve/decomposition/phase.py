@@ -38,7 +38,7 @@ from planner.solve.decomposition.prices import (
 )
 from planner.solve.decomposition.restricted import restricted_mip, support
 from planner.solve.decomposition.structure import Structure
-from planner.solve.highs import RunStatus, columns_bounded, integrality, run, start_from_plan
+from planner.solve.highs import RunStatus, columns_bounded, fixed_leak, integrality, run, run_fixed, start_from_plan
 from planner.solve.incumbent import Incumbent
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ class Decomposition:
         # the rows over integer columns only (budget, agreement links, diversification), for `rounding`
         self.integer_rows = rounding.integer_rows(matrix, structure.integer)
         self.integer_row_matrix = matrix[self.integer_rows][:, structure.integer].tocsc()
+        self.by_column = matrix.tocsc()  # to check a completed plan with its binaries exact (`complete`)
         self.valid = self.form.valid
 
     def run(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float, gap: float,
@@ -442,14 +443,17 @@ class PhaseRun:
         if key in self.tried:
             return
         self.tried.add(key)
-        s = self.decomposition.s
+        h, d = self.h, self.decomposition
+        s = d.s
         ints = s.integer.astype(np.int32)
-        self.h.changeColsBounds(len(ints), ints, integer_values, integer_values)
-        if start is not None and not self.h.getBasis().valid:
-            start_from_plan(self.h, start())
-        if self.run_lp(self.h):
-            plan = np.array(self.h.getSolution().col_value)
-            plan[s.integer] = integer_values  # (as fixed: exactly, so the plan needs no polish)
+        h.changeColsBounds(len(ints), ints, integer_values, integer_values)
+        if start is not None and not h.getBasis().valid:
+            start_from_plan(h, start())
+        status = run_fixed(h, lambda: run(h, self.deadline, self.clock, self.cancel, self.nice),
+                           lambda: fixed_leak(h, d.by_column, self.row_lower, self.row_upper, ints, integer_values))
+        if status is RunStatus.OPTIMAL:
+            plan = np.array(h.getSolution().col_value)
+            plan[s.integer] = integer_values  # (as fixed: exactly, and the rows hold so, `run_fixed`)
             for b, block in enumerate(s.blocks if block_plans else []):  # its part in each block is a block plan
                 self.add_plan(b, plan[block.all_columns])
             self.best.offer(plan, polished=True)
