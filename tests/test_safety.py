@@ -449,6 +449,40 @@ def test_ctrl_c_during_a_cli_solve_exits_130_and_writes_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g"]
 
 
+def test_ctrl_c_while_the_command_line_starts_exits_130_without_a_traceback():
+    """Ctrl-C before a command's guard is in place (while click and the commands are imported):
+    the entry point's handler leaves at once with exit 130 and a message, not a traceback."""
+    script = ("import os, signal, sys\n"
+              "from planner import launch\n"
+              "launch.install()\n"
+              "os.kill(os.getpid(), signal.SIGINT)\n"
+              "import planner.cli\n"
+              "sys.exit(3)  # the handler did not run\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == cli.EXIT_INTERRUPTED, done.stderr
+    assert done.stderr == "interrupted: nothing was written.\n"
+
+
+def test_a_command_hands_ctrl_c_back_to_python_and_an_ignored_one_stays_ignored(tmp_path):
+    """Once a command runs under its guard, Ctrl-C raises KeyboardInterrupt again (what stops
+    HiGHS and the workers); a process started ignoring it (a background job) keeps ignoring it."""
+    from planner import launch
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        launch.install()
+        assert signal.getsignal(signal.SIGINT) is not before
+        result = CliRunner().invoke(cli.main, ["validate", "four-suppliers"])
+        assert result.exit_code == 0, result.output
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        launch.install()
+        assert CliRunner().invoke(cli.main, ["validate", "four-suppliers"]).exit_code == 0
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_ctrl_c_during_metrics_in_worker_processes_stops_them_and_writes_nothing(tmp_path):
     from planner.instance.generate import Shape, generate_instance

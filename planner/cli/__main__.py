@@ -1,5 +1,5 @@
 """`python -m planner.cli`: the same as the `planner` command."""
 
-from planner.cli import main
+from planner.launch import main
 
 main()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from planner import __version__
+from planner import __version__, launch
 from planner.errors import (
     ClusterError,
     InfeasibleError,
@@ -52,7 +52,7 @@ EXIT_SOLVER = 6  # solver failure (numerical trouble, memory)
 EXIT_OUTPUT = 7  # results could not be written
 EXIT_VERIFY_FAILED = 8  # planner verify found violations
 EXIT_CLUSTER = 9  # the Dask scheduler could not be reached
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = launch.EXIT_INTERRUPTED
 
 DEFAULT_SAMPLES = 1000  # planner.evaluate.DEFAULT_OUT_OF_SAMPLE, kept here so that --help loads nothing heavy
 SCHEDULER = re.compile(r"^((tcp|tls|inproc|ucx|ws|wss)://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
@@ -251,6 +251,7 @@ def guard(action: Callable) -> Callable:
     --json the error is also one JSON document on stdout; --quiet silences notes and progress."""
 
     def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        launch.started()  # Ctrl-C raises KeyboardInterrupt again, caught below
         quiet(bool(kwargs.pop("quiet", False)))
         as_json = bool(kwargs.get("as_json"))
         command = action.__name__.removeprefix("list_")
