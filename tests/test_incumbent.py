@@ -31,3 +31,19 @@ def test_a_feed_without_a_plan_provides_nothing():
     assert provide() is None
     improved(_plan(3.0))
     assert provide() is None
+
+
+def test_a_bound_above_the_plan_beyond_the_noise_is_forgotten_before_the_strict_run():
+    from planner.status import BOUND_NOISE
+
+    best = Incumbent(np.array([1.0]), 0.0)
+    best.forget_bound_above_plan()  # no plan: nothing to measure against
+    best.bound(3.0)
+    best.forget_bound_above_plan()
+    assert best.lower == 3.0
+    best.offer(np.array([2.0]))
+    best.forget_bound_above_plan()  # 1.0 above a plan of 2.0: an error, not a proof
+    assert best.lower == -np.inf and not best.proven(1e-4)
+    best.bound(2.0 + BOUND_NOISE / 2)  # within the noise: kept, and it proves the plan
+    best.forget_bound_above_plan()
+    assert best.lower == 2.0 + BOUND_NOISE / 2 and best.proven(1e-9)

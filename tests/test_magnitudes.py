@@ -134,6 +134,7 @@ def scale_together(folder: Path, exponents: dict[str, float]) -> None:
                                               "storage_capacity": 7.965340122458944})
 @example(seed=5298089, shape=1, exponents={"fixed_cost": 1.192092896e-07, "capacity": 0.0})  # a budget on the edge
 @example(seed=445142, shape=7, exponents={"min_volume": 1.0, "capacity": 7.0})  # a fixed binary's leak (README)
+@example(seed=999999997, shape=0, exponents={"demand": 6.5, "capacity": 0.0, "shortage_penalty": -4.0})  # a bound above
 def test_figures_scaled_together_give_the_true_optimum_or_a_refusal(tmp_path_factory, seed, shape, exponents):
     """Two or three classes of figures scaled at once, each by 1e-5 ... 1e9, on instances of every
     shape: the optimum of the independent formulation, a refusal naming the envelope, or an

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from planner.status import within_gap
+from planner.status import BOUND_NOISE, within_gap
 
 
 class Incumbent:
@@ -82,6 +82,15 @@ class Incumbent:
         if math.isfinite(value):
             with self._lock:
                 self.lower = max(self.lower, value)
+
+    def forget_bound_above_plan(self) -> None:
+        """Forget a bound above the plan by more than BOUND_NOISE: no valid bound lies above a
+        plan, so it came from a numerical error and proves nothing (HiGHS's presolve, on options
+        whose capacities are 4e-7 of the demand, claimed an optimum 2.6e-4 above a plan that buys
+        nothing); the next branch and bound, with strict tolerances, proves its own."""
+        with self._lock:
+            if self.plan is not None and self.lower > self.upper + BOUND_NOISE:
+                self.lower = -math.inf
 
     def proven(self, gap: float, lower: float | None = None) -> bool:
         """Whether the best plan is within `gap` of the bound (of `lower`, when given)."""

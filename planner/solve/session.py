@@ -388,7 +388,9 @@ class HighsSession(race.LimitedSolve):
 
     def _strict_branch_and_bound(self, best: Incumbent, deadline: float | None) -> RunStatus:
         """Branch and bound once more on a fresh HiGHS with integrality and feasibility tolerances
-        of 1e-9, from the best plan so far."""
+        of 1e-9, from the best plan so far; a bound above that plan is forgotten first (its proof,
+        if any, is this run's)."""
+        best.forget_bound_above_plan()
         strict = new_highs(self.options)
         for name in ("mip_feasibility_tolerance", "primal_feasibility_tolerance"):
             strict.setOptionValue(name, STRICT_TOLERANCE)
