@@ -417,11 +417,12 @@ LEAK_TOLERANCE = 1e-6
 
 def fixed_leak(h: highspy.Highs, matrix: sp.csc_matrix, row_lower: np.ndarray, row_upper: np.ndarray,
                columns: np.ndarray, values: np.ndarray) -> float:
-    """How far the rows of the solution of `h` (an LP with `columns` fixed at `values`) break
-    their bounds once those columns are set exactly to `values`; `matrix` is the model's, by
-    column. HiGHS keeps a fixed column that is basic within its feasibility tolerance of its
-    value, and a large coefficient multiplies that: z = 4e-8 where z is fixed at 0, in
-    x <= 1e7 z, lets x be 0.4 (a random instance with capacities 5e6 times its demand)."""
+    """How much further the rows of the solution of `h` (an LP with `columns` fixed at `values`)
+    break their bounds once those columns are set exactly to `values` (what HiGHS's tolerances
+    allow the rows anyway is not counted); `matrix` is the model's, by column. HiGHS keeps a
+    fixed column that is basic within its feasibility tolerance of its value, and a large
+    coefficient multiplies that: z = 4e-8 where z is fixed at 0, in x <= 1e7 z, lets x be 0.4
+    (a random instance with capacities 5e6 times its demand)."""
     solution = np.asarray(h.getSolution().col_value)
     delta = np.asarray(values, dtype=float) - solution[columns]
     moved = np.flatnonzero(delta)
@@ -429,9 +430,13 @@ def fixed_leak(h: highspy.Highs, matrix: sp.csc_matrix, row_lower: np.ndarray, r
         return 0.0
     change = matrix[:, np.asarray(columns)[moved]] @ delta[moved]
     rows = np.flatnonzero(change)
-    activity = np.asarray(h.getSolution().row_value)[rows] + change[rows]
-    return float(max(0.0, np.max(row_lower[rows] - activity, initial=0.0),
-                     np.max(activity - row_upper[rows], initial=0.0)))
+    before = np.asarray(h.getSolution().row_value)[rows]
+    return float(np.max(_breach(before + change[rows], row_lower[rows], row_upper[rows])
+                        - _breach(before, row_lower[rows], row_upper[rows]), initial=0.0))
+
+
+def _breach(activity: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    return np.maximum(np.maximum(lower - activity, activity - upper), 0.0)
 
 
 def run_fixed(h: highspy.Highs, run_once: Callable[[], RunStatus], leak: Callable[[], float]) -> RunStatus:
