@@ -214,6 +214,20 @@ def test_empty_binary_and_non_utf8_files(inst):
     ]
 
 
+def test_text_the_csv_reader_rejects_is_a_problem_not_a_crash(inst):
+    """A lone CR in the header (found by a fuzzing hunt: an internal error), an empty header and a
+    value beyond the csv module's field limit: each named with its file and row."""
+    (inst / "demand.csv").write_bytes(b"\r,period,demand\nree,2026,1\n")
+    (inst / "countries.csv").write_text(",,\nCHN,china,0.5\n")
+    (inst / "options.csv").write_text("option,commodity\n" + "x" * 200_000 + ",ree\n")
+    assert problems_of(inst) == [
+        "demand.csv:1: the header row is empty (the first row must name the columns)",
+        "countries.csv:1: the header row is empty (the first row must name the columns)",
+        "options.csv:2: cannot be read as CSV text: field larger than field limit (131072) (a value too long, "
+        "or a stray quote or line break inside a value?)",
+    ]
+
+
 def test_settings_are_checked(inst):
     (inst / "instance.toml").write_text('name = "x"\nperiods = ["2026", "2026"]\n[risk]\naversion = 2\n'
                                         'cvar_alpha = 1\n')

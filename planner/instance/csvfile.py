@@ -60,10 +60,14 @@ def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
 
 def _sniff_delimiter(text: str) -> str:
     """The delimiter that splits the header row into the most fields (quotes respected)."""
-    first_line = text.split("\n", 1)[0]
+    lines = text.splitlines()  # a lone CR ends a line too
+    first_line = lines[0] if lines else ""
     best, best_count = ",", 1
     for delimiter in _DELIMITERS:
-        fields = next(csv.reader([first_line], delimiter=delimiter), [])
+        try:
+            fields = next(csv.reader([first_line], delimiter=delimiter), [])
+        except csv.Error:  # (the reading proper names what is wrong)
+            continue
         if len(fields) > best_count:
             best, best_count = delimiter, len(fields)
     return best
@@ -95,7 +99,14 @@ def read_raw_table(path: Path, file: str) -> RawTable:
         text = text.split("\n", 1)[1] if "\n" in text else ""
     else:
         table.delimiter = _sniff_delimiter(text)
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=table.delimiter))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=table.delimiter)
+    rows = []
+    try:
+        rows.extend(reader)
+    except csv.Error as exc:
+        table.problems.append(Problem(file, f"cannot be read as CSV text: {exc}", row=reader.line_num,
+                                      hint="a value too long, or a stray quote or line break inside a value?"))
+        return table
     if not rows:
         table.problems.append(Problem(file, "is empty", hint="expected a header row and one row per record"))
         return table
@@ -103,6 +114,10 @@ def read_raw_table(path: Path, file: str) -> RawTable:
     # Spreadsheets often add empty trailing header cells; keep them only to check the rows.
     while header and not header[-1]:
         header.pop()
+    if not header:
+        table.problems.append(Problem(file, "the header row is empty", row=1,
+                                      hint="the first row must name the columns"))
+        return table
     seen: set[str] = set()
     for i, name in enumerate(header):
         if not name:
