@@ -1,22 +1,52 @@
-"""A results folder read without the solver stack: its file names, and its cells as written.
+"""A results folder read without the solver stack: its file names, its tables' columns, and its
+cells as written.
 
 Text cells that came from the user's data and start with `=`, `+`, `-`, `@`, tab or CR are
 written with a `'` in front, so that spreadsheets do not run them as formulas
 (`neutralise_formula`); reading undoes it (`unneutralise`).
+
+Every command that reads a result (verify, report, compare, a sweep's runs) reads it here: a
+file missing, not text, not CSV or JSON, a column missing or a cell that is not a number where
+a number belongs raises `ResultsError` naming the file (and the row and column), never a crash
+further on (a results folder edited by hand, or damaged).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
+
+from planner.errors import ResultsError
 
 SUMMARY_FILE = "summary.json"
 WORKBOOK_FILE = "results.xlsx"
 REPORT_FILE = "report.html"
 EVALUATION_SUFFIX = "-evaluation"  # planner evaluate's default output: beside the results folder
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+TABLE_COLUMNS: dict[str, list[str]] = {  # the tables of a results folder (README, "Results")
+    "contracts": ["option", "commodity", "origin", "processor", "selected", "fixed_cost", "agreement", "risk",
+                  "total_volume", "origin_bloc", "processor_bloc"],
+    "volumes": ["option", "commodity", "period", "volume"],
+    "adaptive_volumes": ["option", "commodity", "period", "decision_period", "scenarios", "volume"],
+    "agreements": ["agreement", "signed", "fixed_cost", "options_selected"],
+    "scenario_costs": ["scenario", "probability", "worst_case_probability", "cost", "total_cost"],
+    "supply": ["scenario", "commodity", "period", "demand", "delivered", "spot", "shortage", "disposed", "stock"],
+    "spot": ["scenario", "option", "commodity", "period", "volume"],
+    "exposure": ["commodity", "period", "scope", "name", "contracted", "demand", "share", "max_share", "supplied",
+                 "supplied_share", "supplied_share_max", "max_supplied_share"],
+}
+OPTIONAL_COLUMNS = {"supply": {"disposed"}, "scenario_costs": {"worst_case_probability"},  # not in older results
+                    "exposure": {"supplied", "supplied_share", "supplied_share_max", "max_supplied_share"}}
+OPTIONAL_TABLES = {"adaptive_volumes"}  # not in older results: read as empty
+TEXT_COLUMNS = {"option", "commodity", "origin", "processor", "agreement", "origin_bloc", "processor_bloc", "scenario",
+                "period", "scope", "name", "scenarios", "decision_period"}
+# what a summary.json holds whatever the result (the readers index these)
+SUMMARY_TEXT = ("instance", "status")
+SUMMARY_NUMBERS = ("risk_aversion", "cvar_alpha")
 
 
 def default_output_dir(name: str) -> Path:
@@ -38,10 +68,86 @@ def unneutralise(text: object) -> object:
     return text
 
 
-def read_summary(folder: Path) -> dict:
-    with open(Path(folder) / SUMMARY_FILE, encoding="utf-8") as fh:
-        return json.load(fh)
+def read_json_file(path: Path) -> dict:
+    """A JSON object planner wrote; `ResultsError` when it is missing or is not one."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: is missing") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc})") from None
+    if not isinstance(document, dict):
+        raise ResultsError(f"{path}: expected a JSON object")
+    return document
 
 
-def read_table(folder: Path, name: str) -> pd.DataFrame:
-    return pd.read_csv(Path(folder) / f"{name}.csv", keep_default_na=False, na_values=[""])
+def read_summary(folder: Path, numbers: tuple[str, ...] = ()) -> dict:
+    """summary.json of a results folder, a JSON object with its instance, status and risk settings
+    and the figures `numbers` as finite numbers; `ResultsError` otherwise."""
+    path = Path(folder) / SUMMARY_FILE
+    summary = read_json_file(path)
+    wrong = [key for key in SUMMARY_TEXT if not isinstance(summary.get(key), str)]
+    wrong += [key for key in SUMMARY_NUMBERS + numbers if not _is_number(summary.get(key))]
+    if wrong:
+        raise ResultsError(f"{path}: {', '.join(wrong)}: missing, or not as planner wrote it (the instance and "
+                           "status text, the figures numbers)")
+    return summary
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def read_inferred(path: Path, columns: list[str]) -> pd.DataFrame:
+    """A CSV file planner wrote whose columns vary (a sweep's table), each column's type inferred
+    by pandas (blank cells NaN); `ResultsError` when it cannot be read or lacks one of `columns`."""
+    return _read_csv(path, columns, keep_default_na=False, na_values=[""])
+
+
+def _read_csv(path: Path, columns: list[str], **options: object) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path, **options)
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: is missing") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ResultsError(f"{path}: cannot be read as a table planner wrote ({exc})") from None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
+    return table
+
+
+def read_csv_file(path: Path, columns: list[str], text: bool = True) -> pd.DataFrame:
+    """A CSV file planner wrote, every cell as text (`text`; formulas unneutralised) or with the
+    columns not in TEXT_COLUMNS as numbers (blank cells NaN); `ResultsError` when it cannot be
+    read, lacks one of `columns`, or holds something else than a number where one belongs."""
+    table = _read_csv(path, columns, dtype=str, keep_default_na=False, na_values=[])
+    for column in table.columns:
+        table[column] = table[column].map(unneutralise)
+    if text:
+        return table
+    for column in table.columns:
+        if column in TEXT_COLUMNS:
+            continue
+        cells = table[column].str.strip()
+        numbers = pd.to_numeric(cells.where(cells != ""), errors="coerce")
+        wrong = numbers.isna() & (cells != "")
+        if wrong.any():
+            row = int(wrong.to_numpy().argmax())
+            raise ResultsError(f"{path}:{row + 2}:{column}: {table[column].iloc[row]!r} is not a number")
+        table[column] = numbers
+    return table
+
+
+def read_table(folder: Path, name: str, text: bool = False) -> pd.DataFrame:
+    """The table `name` of a results folder (`read_csv_file`); an optional table that is absent
+    reads as empty."""
+    path = Path(folder) / f"{name}.csv"
+    if name in OPTIONAL_TABLES and not path.is_file():
+        return pd.DataFrame(columns=TABLE_COLUMNS[name], dtype=str if text else object)
+    if not path.is_file():
+        raise ResultsError(f"{path}: is missing; a results folder holds {', '.join(TABLE_COLUMNS)} (.csv)")
+    required = [c for c in TABLE_COLUMNS[name] if c not in OPTIONAL_COLUMNS.get(name, ())]
+    table = read_csv_file(path, required, text)
+    table.attrs["name"] = name
+    return table

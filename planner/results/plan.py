@@ -13,19 +13,7 @@ import numpy as np
 import pandas as pd
 
 from planner.instance.data import ModelData
-
-TABLE_COLUMNS: dict[str, list[str]] = {
-    "contracts": ["option", "commodity", "origin", "processor", "selected", "fixed_cost", "agreement", "risk",
-                  "total_volume", "origin_bloc", "processor_bloc"],
-    "volumes": ["option", "commodity", "period", "volume"],
-    "adaptive_volumes": ["option", "commodity", "period", "decision_period", "scenarios", "volume"],
-    "agreements": ["agreement", "signed", "fixed_cost", "options_selected"],
-    "scenario_costs": ["scenario", "probability", "worst_case_probability", "cost", "total_cost"],
-    "supply": ["scenario", "commodity", "period", "demand", "delivered", "spot", "shortage", "disposed", "stock"],
-    "spot": ["scenario", "option", "commodity", "period", "volume"],
-    "exposure": ["commodity", "period", "scope", "name", "contracted", "demand", "share", "max_share", "supplied",
-                 "supplied_share", "supplied_share_max", "max_supplied_share"],
-}
+from planner.results.folder import TABLE_COLUMNS
 
 
 @dataclass

@@ -17,9 +17,8 @@ import pandas as pd
 from planner.formatting import gap, money, percent, probability, volume
 from planner.results import pages
 from planner.results.branches import expected_volumes, file_branches
-from planner.results.folder import read_summary, read_table, unneutralise
+from planner.results.folder import TABLE_COLUMNS, read_inferred, read_summary, read_table, unneutralise
 from planner.results.ownership import write_file
-from planner.results.plan import TABLE_COLUMNS
 from planner.results.plots import (
     MAX_HEATMAP_ROWS,
     scenario_costs_chart,
@@ -182,7 +181,7 @@ def _branches_section(tables: dict[str, pd.DataFrame], summary: dict, periods: l
 def render_report(results: Path) -> str:
     """The HTML report of the results folder `results`."""
     results = Path(results)
-    summary = read_summary(results)
+    summary = read_summary(results, numbers=("objective", "fixed_cost", "expected_cost", "cvar"))
     tables = {name: read_table(results, name) for name in
               ("contracts", "volumes", "agreements", "scenario_costs", "supply", "exposure")}
     adaptive = results / "adaptive_volumes.csv"
@@ -261,7 +260,7 @@ def render_sweep_report(folder: Path) -> str:
     from planner.studies.charts import sweep_figures, why_no_chart
     from planner.studies.sweep import SWEEP_FILE, sweep_currency
 
-    table = pd.read_csv(Path(folder) / SWEEP_FILE, keep_default_na=False, na_values=[""])
+    table = read_inferred(Path(folder) / SWEEP_FILE, ["id", "status"])
     keys = list(table.columns[: list(table.columns).index("id")])
     currency = sweep_currency(folder)
     charts = "".join(f'<figure id="chart-{html.escape(name.removesuffix(".png"))}">{svg(fig)}</figure>'

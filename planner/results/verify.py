@@ -25,7 +25,6 @@ raises `ResultsError`.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +38,8 @@ from planner.model.families import FAMILIES
 from planner.model.family import TOLERANCE, Rules, Violation
 from planner.model.family import fmt as _fmt
 from planner.model.family import tolerance as _tol
-from planner.results.folder import SUMMARY_FILE, unneutralise
-from planner.results.plan import TABLE_COLUMNS, Figures, Plan, arrivals, compute_figures, exposure_table, is_worst_case
+from planner.results.folder import SUMMARY_FILE, TABLE_COLUMNS, read_summary, read_table
+from planner.results.plan import Figures, Plan, arrivals, compute_figures, exposure_table, is_worst_case
 from planner.status import GAP_FLOOR, Status, relative_gap
 
 KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each table
@@ -53,11 +52,6 @@ KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each 
     "spot": ("scenario", "option", "period"),
     "exposure": ("commodity", "period", "scope", "name"),
 }
-OPTIONAL_COLUMNS = {"supply": {"disposed"}, "scenario_costs": {"worst_case_probability"},  # not in older results
-                    "exposure": {"supplied", "supplied_share", "supplied_share_max", "max_supplied_share"}}
-OPTIONAL_TABLES = {"adaptive_volumes"}  # not in older results: read as empty
-_TEXT = {"option", "commodity", "origin", "processor", "agreement", "origin_bloc", "processor_bloc", "scenario",
-         "period", "scope", "name", "scenarios", "decision_period"}
 _FLAGS = {"selected", "signed"}
 _MAY_BE_EMPTY = {("exposure", column) for column in ("share", "max_share", "supplied_share", "supplied_share_max",
                                                       "max_supplied_share")}
@@ -75,24 +69,7 @@ class _Reader:
         self._columns: dict[tuple[int, str], tuple[pd.DataFrame, list[str]]] = {}
 
     def table(self, name: str) -> pd.DataFrame:
-        path = self.folder / f"{name}.csv"
-        if not path.is_file() and name in OPTIONAL_TABLES:
-            table = pd.DataFrame(columns=TABLE_COLUMNS[name], dtype=str)
-            table.attrs["name"] = name
-            return table
-        if not path.is_file():
-            raise ResultsError(f"{path}: is missing; a results folder holds {', '.join(TABLE_COLUMNS)} (.csv)")
-        try:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
-        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise ResultsError(f"{path}: cannot be read as a result table ({exc})") from None
-        missing = [c for c in TABLE_COLUMNS[name] if c not in table.columns and c not in OPTIONAL_COLUMNS.get(name, ())]
-        if missing:
-            raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
-        for col in table.columns:
-            table[col] = table[col].map(unneutralise)
-        table.attrs["name"] = name
-        return table
+        return read_table(self.folder, name, text=True)
 
     def text(self, table: pd.DataFrame, row: int, column: str) -> str:
         """The cell at position `row` of `column` as read (the tables' index is 0, 1, ...)."""
@@ -148,19 +125,8 @@ class _Result:
     evaluation: bool
 
 
-def _read_summary(folder: Path) -> dict:
-    path = folder / SUMMARY_FILE
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ResultsError(f"{path}: cannot be read ({exc})") from None
-    if not isinstance(summary, dict):
-        raise ResultsError(f"{path}: expected a JSON object")
-    return summary
-
-
 def _read(data: ModelData, folder: Path, reader: _Reader) -> _Result:
-    summary = _read_summary(folder)
+    summary = read_summary(folder)
     tables = {name: reader.table(name) for name in TABLE_COLUMNS}
     if not set(tables["contracts"]["option"]) & set(data.options):
         raise ResultsError(f"{folder}: the result does not belong to this instance (none of its options is one "
@@ -235,7 +201,7 @@ def _spot_rows(reader: _Reader, table: pd.DataFrame, possible: set[tuple]) -> di
 def as_made(data: ModelData, folder: Path) -> ModelData:
     """`data` with the stages the result in `folder` was made with (a plan solved with
     --multi-stage is multi-stage whatever its instance.toml says)."""
-    multi = _read_summary(Path(folder)).get("stages") == "multi"
+    multi = read_summary(Path(folder)).get("stages") == "multi"
     return data if multi == data.multi_stage else with_stages(data, multi)
 
 

@@ -26,9 +26,8 @@ from openpyxl.utils import get_column_letter
 from planner.formatting import csv_value
 from planner.results.branches import expected_volumes
 from planner.results.columns import Kind, kind_of
-from planner.results.folder import read_summary, read_table, unneutralise
+from planner.results.folder import TABLE_COLUMNS, read_summary, read_table, unneutralise
 from planner.results.ownership import GENERATOR, write_file
-from planner.results.plan import TABLE_COLUMNS
 
 MAX_WIDTH = 60
 PIVOT_SHEETS = ("volume by material", "volume by bloc")
@@ -58,7 +57,7 @@ def number_format(kind: Kind, currency: str, unit: str) -> str:
 def _value(value: object) -> object:
     """The cell's value: what the CSV files hold (numbers to 12 significant digits)."""
     value = value.item() if hasattr(value, "item") else value
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, float):
         return csv_value(value)

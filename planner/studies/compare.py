@@ -27,9 +27,8 @@ from planner.errors import ResultsError
 from planner.formatting import money, share, volume
 from planner.results import pages
 from planner.results.branches import expected_volumes
-from planner.results.folder import SUMMARY_FILE, read_summary, read_table, unneutralise
+from planner.results.folder import SUMMARY_FILE, TABLE_COLUMNS, read_inferred, read_summary, read_table, unneutralise
 from planner.results.ownership import Kind, staged_folder
-from planner.results.plan import TABLE_COLUMNS
 from planner.status import has_plan
 
 FIGURES = ["objective", "expected_cost", "cvar", "fixed_cost"]
@@ -61,8 +60,9 @@ def expand(folders: list[Path]) -> list[Path]:
     out: list[Path] = []
     for folder in map(Path, folders):
         if (folder / SWEEP_FILE).is_file():
-            table = pd.read_csv(folder / SWEEP_FILE, keep_default_na=False, na_values=[""])
-            out += [folder / RUNS / str(run) for run, status in zip(table["id"], table["status"]) if has_plan(status)]
+            table = read_inferred(folder / SWEEP_FILE, ["id", "status"])
+            out += [folder / RUNS / str(run) for run, status in zip(table["id"], table["status"])
+                    if has_plan(str(status))]
         elif (folder / SUMMARY_FILE).is_file():
             out.append(folder)
         else:
@@ -114,7 +114,7 @@ def compare_results(folders: list[Path]) -> Comparison:
     if len(paths) < 2:
         raise ResultsError(f"compare needs two or more results; {len(paths)} found in "
                            f"{', '.join(map(str, folders))}")
-    summaries = [read_summary(p) for p in paths]
+    summaries = [read_summary(p, numbers=tuple(FIGURES)) for p in paths]
     instances = {s["instance"] for s in summaries}
     if len(instances) > 1:
         found = ", ".join(f"{p} is of {s['instance']!r}" for p, s in zip(paths, summaries))

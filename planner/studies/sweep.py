@@ -37,6 +37,7 @@ from planner.errors import (
     OutputError,
     OverrideError,
     PlannerError,
+    ResultsError,
     SolveError,
 )
 from planner.instance.instance import Instance
@@ -45,7 +46,7 @@ from planner.instance.overrides import apply_values, resolve, whole_number_key
 from planner.instance.schema import TABLES
 from planner.options import SolveOptions
 from planner.processes import in_processes
-from planner.results.folder import SUMMARY_FILE, read_summary, read_table
+from planner.results.folder import SUMMARY_FILE, read_json_file, read_summary, read_table
 from planner.results.ownership import (
     TEMP_PREFIX,
     Kind,
@@ -107,7 +108,10 @@ def grid(varies: list[tuple[str, list[float]]]) -> list[Run]:
 
 def design(path: Path) -> list[Run]:
     """One run per row of a CSV whose columns are keys."""
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise OverrideError(f"{path}: cannot be read as a CSV of runs, one column per key ({exc})") from None
     runs = []
     for i, record in enumerate(frame.to_dict("records"), start=2):
         values = {}
@@ -215,7 +219,7 @@ def _status(out: Path, run: Run) -> str:
     if (folder / SUMMARY_FILE).is_file():
         return read_summary(folder)["status"]
     if (folder / FAILED_FILE).is_file():
-        return json.loads((folder / FAILED_FILE).read_text())["status"]
+        return _failure(folder)["status"]
     return "not_run"
 
 
@@ -223,7 +227,8 @@ def _row(out: Path, run: Run) -> dict:
     folder = out / RUNS / run.id
     row: dict = {**run.values, "id": run.id}
     if (folder / SUMMARY_FILE).is_file():
-        s = read_summary(folder)
+        s = read_summary(folder, numbers=("objective", "expected_cost", "cvar", "fixed_cost", "mip_gap",
+                                          "build_seconds", "transfer_seconds", "solve_seconds"))
         contracts = read_table(folder, "contracts")
         row.update(status=s["status"], objective=s["objective"], expected_cost=s["expected_cost"], cvar=s["cvar"],
                    fixed_cost=s["fixed_cost"], mip_gap=s["mip_gap"],
@@ -234,11 +239,19 @@ def _row(out: Path, run: Run) -> dict:
         for (bloc, commodity), share in blocs.items():
             row[f"share_{bloc}_{commodity}"] = share
     elif (folder / FAILED_FILE).is_file():
-        failure = json.loads((folder / FAILED_FILE).read_text())
+        failure = _failure(folder)
         row.update(status=failure["status"], reason=" ".join(failure["reason"].split()))
     else:
         row.update(status="not_run", reason="")
     return row
+
+
+def _failure(folder: Path) -> dict:
+    """failed.json of a run without a plan: its status and reason as text (`ResultsError` else)."""
+    failure = read_json_file(folder / FAILED_FILE)
+    if not isinstance(failure.get("status"), str) or not isinstance(failure.get("reason"), str):
+        raise ResultsError(f"{folder / FAILED_FILE}: status, reason: missing, or not text as planner wrote them")
+    return failure
 
 
 def sweep_currency(out: Path) -> str:
