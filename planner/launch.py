@@ -4,21 +4,24 @@ Python raises KeyboardInterrupt wherever the signal finds it, and the commands t
 a message and exit code 130 (`planner.cli.common.guard`). Before a command starts, while the
 command line's modules are imported (click, the commands: a tenth of a second), nothing would,
 and Ctrl-C printed a traceback. So until then Ctrl-C leaves at once with the same exit code:
-nothing has been written yet. This module imports nothing of planner's, so that it is in place
-before anything else loads.
+nothing has been written yet. This module imports nothing of planner's and nothing that Python
+has not loaded at its start, so that it is in place before anything else loads. (Ctrl-C in
+the first hundredths of a second, while Python itself starts, is Python's: it stops the process
+and may print a traceback of its own start-up.)
 """
 
 from __future__ import annotations
 
+# `_signal`, not `signal`: the C module is built in, where importing `signal` loads enum,
+# functools and collections first, tens of milliseconds on a busy machine without a handler
+import _signal
 import os
-import signal
 import sys
-from types import FrameType
 
 EXIT_INTERRUPTED = 130
 
 
-def _interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
+def _interrupted_while_starting(signum: int, frame: object) -> None:
     sys.stderr.write("interrupted: nothing was written.\n")
     sys.stderr.flush()
     os._exit(EXIT_INTERRUPTED)
@@ -27,15 +30,15 @@ def _interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
 def install() -> None:
     """Ctrl-C leaves at once (unless it is ignored: a job started in the background keeps
     ignoring it), until `started` hands it back to Python."""
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        signal.signal(signal.SIGINT, _interrupted_while_starting)
+    if _signal.getsignal(_signal.SIGINT) is not _signal.SIG_IGN:
+        _signal.signal(_signal.SIGINT, _interrupted_while_starting)
 
 
 def started() -> None:
     """A command is running under its guard: Ctrl-C raises KeyboardInterrupt again (only when
     `install` set it otherwise; called from the main thread)."""
-    if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if _signal.getsignal(_signal.SIGINT) is _interrupted_while_starting:
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
 
 
 def main() -> None:
