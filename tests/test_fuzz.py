@@ -108,10 +108,12 @@ def result(tmp_path_factory):
 @examples(30)
 @given(seed=st.integers(0, 10**9))
 def test_a_damaged_result_is_read_into_a_results_error_never_a_crash(result, tmp_path_factory, seed):
+    from planner.options import SolveOptions
     from planner.results.report import render_report
-    from planner.results.verify import verify_result
+    from planner.results.verify import read_first_stage, verify_result
     from planner.results.workbook import workbook_from_results
     from planner.studies.compare import compare_results
+    from planner.studies.evaluate import evaluate_plan
 
     outcome, good = result
     rng = random.Random(seed)
@@ -122,7 +124,8 @@ def test_a_damaged_result_is_read_into_a_results_error_never_a_crash(result, tmp
     readers = {"report": lambda: render_report(folder),
                "workbook": lambda: workbook_from_results(folder, base / "w.xlsx"),
                "compare": lambda: compare_results([good, folder]),
-               "verify": lambda: verify_result(outcome.data, folder)}
+               "verify": lambda: verify_result(outcome.data, folder),
+               "evaluate": lambda: evaluate_plan(outcome.data, read_first_stage(outcome.data, folder), SolveOptions())}
     for name, read in readers.items():
         try:
             read()

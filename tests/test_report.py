@@ -395,3 +395,21 @@ def test_a_damaged_sweep_run_or_design_is_named_not_a_crash(tmp_path):
     result = runner.invoke(cli.main, ["sweep", str(folder), "--design", str(tmp_path / "design.csv"),
                                       "--out", str(tmp_path / "sw2")])
     assert result.exit_code == cli.EXIT_INVALID_INPUT and "design.csv: cannot be read as a CSV of runs" in result.output
+
+
+def test_an_edited_plan_is_not_evaluated(results, tmp_path):
+    """A volume given by hand to an option the plan does not contract (found by the hunt: the
+    evaluation broke a balance in the user's units and said "numerical trouble", exit 6): the
+    first stage is checked as verify checks it, and the message names the broken constraint."""
+    folder = tmp_path / "res"
+    shutil.copytree(results, folder)
+    contracts = pd.read_csv(folder / "contracts.csv", dtype=str, keep_default_na=False)
+    idle = contracts.loc[contracts["selected"] == "0", "option"].iloc[0]
+    volumes = pd.read_csv(folder / "volumes.csv", dtype=str, keep_default_na=False)
+    volumes.loc[volumes["option"] == idle, "volume"] = "50"
+    volumes.to_csv(folder / "volumes.csv", index=False)
+    result = CliRunner().invoke(cli.main, ["evaluate", str(results.parent / "inst"), str(folder),
+                                           "--out", str(tmp_path / "ev")])
+    assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
+    assert "its plan cannot be evaluated: 1 contract" in result.output and idle in result.output
+    assert not (tmp_path / "ev").exists()

@@ -99,7 +99,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     from planner.results.ownership import Kind as OutputKind
     from planner.results.ownership import check_location, check_target
     from planner.results.terminal import format_evaluation
-    from planner.results.verify import read_plan
+    from planner.results.verify import read_first_stage
     from planner.results.write import write_results
     from planner.studies.evaluate import evaluate_outcome, scenario_replacement
 
@@ -110,7 +110,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     inputs = (base.path, results) + ((scenario_file,) if scenario_file else ())
     check_location(folder, inputs)
     check_target(folder, OutputKind.EVALUATION, force)
-    first_stage, _, _ = read_plan(build_model_data(base), results)
+    first_stage = read_first_stage(build_model_data(base), results)
     inst = base
     if scenario_file is not None:
         inst = dataclasses.replace(load(instance, replace=scenario_replacement(scenario_file)), stages=base.stages)

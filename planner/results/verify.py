@@ -205,12 +205,28 @@ def as_made(data: ModelData, folder: Path) -> ModelData:
     return data if multi == data.multi_stage else with_stages(data, multi)
 
 
-def read_plan(data: ModelData, folder: Path) -> tuple[Plan, dict, dict[str, pd.DataFrame]]:
-    """The plan, summary and tables of a results folder (raises ResultsError when it cannot be
-    read as one; cells that are not numbers read as 0 here: `verify_result` reports them)."""
-    reader = _Reader(Path(folder))
-    result = _read(as_made(data, folder), Path(folder), reader)
-    return result.plan, result.summary, result.tables
+FIRST_STAGE_TABLES = ("contracts", "volumes", "adaptive_volumes", "agreements")  # what the first stage is read from
+
+
+def read_first_stage(data: ModelData, folder: Path) -> Plan:
+    """The plan of a results folder, to evaluate its first stage: ResultsError when it cannot be
+    read as one, or when what the first stage is read from has a cell that is not a number or a
+    row missing, extra or twice, or the first stage breaks a constraint of its own (contract,
+    agreement, diversification, average risk, share limit, budget): a plan edited by hand or
+    damaged is named as such, not evaluated (its evaluation would break rows in the user's units
+    and read as numerical trouble)."""
+    folder = Path(folder)
+    data = as_made(data, folder)
+    reader = _Reader(folder)
+    result = _read(data, folder, reader)
+    broken = [v for v in reader.problems if v.check.startswith(tuple(f"{name}.csv" for name in FIRST_STAGE_TABLES))]
+    broken += [v for family in FAMILIES if family.FIRST_STAGE
+               for v in family.check(data, result.plan, Rules(evaluation=True))]
+    if broken:
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        raise ResultsError(f"{folder}: its plan cannot be evaluated: {broken[0]}{more}; was it edited? "
+                           "`planner verify` lists every problem")
+    return result.plan
 
 
 def verify_result(data: ModelData, folder: Path) -> list[Violation]:
