@@ -413,3 +413,19 @@ def test_an_edited_plan_is_not_evaluated(results, tmp_path):
     assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
     assert "its plan cannot be evaluated: 1 contract" in result.output and idle in result.output
     assert not (tmp_path / "ev").exists()
+
+
+@pytest.mark.parametrize("command", ["report", "compare", "verify", "evaluate"])
+def test_a_result_of_an_older_layout_is_read(results, tmp_path, command):
+    """A result without adaptive_volumes.csv (written before multi-stage plans): every reader takes
+    the table as empty (the results hunt found verify and evaluate crashing on it, a regression
+    of this stop's reading of results, fixed within it)."""
+    folder = tmp_path / "res"
+    shutil.copytree(results, folder)
+    (folder / "adaptive_volumes.csv").unlink()
+    args = {"report": ["report", str(folder), "--out", str(tmp_path / "r.html")],
+            "compare": ["compare", str(results), str(folder), "--out", str(tmp_path / "cmp")],
+            "verify": ["verify", str(results.parent / "inst"), str(folder)],
+            "evaluate": ["evaluate", str(results.parent / "inst"), str(folder), "--out", str(tmp_path / "ev")]}[command]
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == 0, result.output

@@ -144,10 +144,10 @@ def read_table(folder: Path, name: str, text: bool = False) -> pd.DataFrame:
     reads as empty."""
     path = Path(folder) / f"{name}.csv"
     if name in OPTIONAL_TABLES and not path.is_file():
-        return pd.DataFrame(columns=TABLE_COLUMNS[name], dtype=str if text else object)
-    if not path.is_file():
+        table = pd.DataFrame(columns=TABLE_COLUMNS[name], dtype=str if text else object)
+    elif not path.is_file():
         raise ResultsError(f"{path}: is missing; a results folder holds {', '.join(TABLE_COLUMNS)} (.csv)")
-    required = [c for c in TABLE_COLUMNS[name] if c not in OPTIONAL_COLUMNS.get(name, ())]
-    table = read_csv_file(path, required, text)
-    table.attrs["name"] = name
+    else:
+        table = read_csv_file(path, [c for c in TABLE_COLUMNS[name] if c not in OPTIONAL_COLUMNS.get(name, ())], text)
+    table.attrs["name"] = name  # (verify names the table in what it reports)
     return table
