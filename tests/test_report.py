@@ -338,10 +338,12 @@ def _damage(folder, how):
         path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     elif how[1] == "latin-1":
         path.write_bytes(path.read_bytes() + "x,\xe9\n".encode("latin-1"))
-    elif how[1] == "text in a number":
+    elif how[1] in ("text in a number", "blank number"):
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        table.loc[0, how[2]] = "lots"
+        table.loc[0, how[2]] = "lots" if how[1] == "text in a number" else ""
         table.to_csv(path, index=False)
+    elif how[1] == "header only":
+        path.write_text(path.read_text().splitlines()[0] + "\n")
     elif how[1] == "column dropped":
         pd.read_csv(path, dtype=str, keep_default_na=False).drop(columns=[how[2]]).to_csv(path, index=False)
     elif how[1] == "figure as text":
@@ -357,6 +359,9 @@ DAMAGE = {  # what was done, and what the message must name
     "supply not UTF-8": (("supply.csv", "latin-1"), "supply.csv: cannot be read"),
     "text in a volume": (("volumes.csv", "text in a number", "volume"), "volumes.csv:2:volume: 'lots' is not a number"),
     "share column dropped": (("exposure.csv", "column dropped", "share"), "exposure.csv: missing columns share"),
+    "a blank cost": (("scenario_costs.csv", "blank number", "total_cost"),
+                     "scenario_costs.csv:2:total_cost: '' is not a number"),
+    "costs emptied to the header": (("scenario_costs.csv", "header only"), "scenario_costs.csv: has no rows"),
 }
 
 
@@ -373,8 +378,8 @@ def test_a_damaged_result_is_named_not_a_crash(results, tmp_path, damage, comman
             "compare": ["compare", str(results), str(folder), "--out", str(tmp_path / "cmp")],
             "verify": ["verify", str(results.parent / "inst"), str(folder)]}[command]
     result = CliRunner().invoke(cli.main, args)
-    if command == "verify" and how[1] in ("figure as text", "text in a number"):  # a violation, reported with the rest
-        assert result.exit_code == cli.EXIT_VERIFY_FAILED and "is not a number" in result.output, result.output
+    if command == "verify" and how[1] in ("figure as text", "text in a number", "blank number", "header only"):
+        assert result.exit_code == cli.EXIT_VERIFY_FAILED, result.output  # violations, reported with the rest
         return
     assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
     assert message in result.output and "Traceback" not in result.output

@@ -42,6 +42,9 @@ TABLE_COLUMNS: dict[str, list[str]] = {  # the tables of a results folder (READM
 OPTIONAL_COLUMNS = {"supply": {"disposed"}, "scenario_costs": {"worst_case_probability"},  # not in older results
                     "exposure": {"supplied", "supplied_share", "supplied_share_max", "max_supplied_share"}}
 OPTIONAL_TABLES = {"adaptive_volumes"}  # not in older results: read as empty
+NEVER_EMPTY = {"contracts", "scenario_costs", "supply", "exposure"}  # a row per option, scenario, material, ...
+MAY_BE_BLANK = {("exposure", column) for column in ("share", "max_share", "supplied_share", "supplied_share_max",
+                                                     "max_supplied_share")}  # (no demand, no limit)
 TEXT_COLUMNS = {"option", "commodity", "origin", "processor", "agreement", "origin_bloc", "processor_bloc", "scenario",
                 "period", "scope", "name", "scenarios", "decision_period"}
 # what a summary.json holds whatever the result (the readers index these)
@@ -117,10 +120,12 @@ def _read_csv(path: Path, columns: list[str], **options: object) -> pd.DataFrame
     return table
 
 
-def read_csv_file(path: Path, columns: list[str], text: bool = True) -> pd.DataFrame:
+def read_csv_file(path: Path, columns: list[str], text: bool = True,
+                  blank: frozenset[str] = frozenset()) -> pd.DataFrame:
     """A CSV file planner wrote, every cell as text (`text`; formulas unneutralised) or with the
-    columns not in TEXT_COLUMNS as numbers (blank cells NaN); `ResultsError` when it cannot be
-    read, lacks one of `columns`, or holds something else than a number where one belongs."""
+    columns not in TEXT_COLUMNS as numbers (blank cells NaN, allowed only in the columns `blank`);
+    `ResultsError` when it cannot be read, lacks one of `columns`, or holds something else than a
+    number where one belongs."""
     table = _read_csv(path, columns, dtype=str, keep_default_na=False, na_values=[])
     for column in table.columns:
         table[column] = table[column].map(unneutralise)
@@ -131,7 +136,7 @@ def read_csv_file(path: Path, columns: list[str], text: bool = True) -> pd.DataF
             continue
         cells = table[column].str.strip()
         numbers = pd.to_numeric(cells.where(cells != ""), errors="coerce")
-        wrong = numbers.isna() & (cells != "")
+        wrong = numbers.isna() & ((cells != "") | (column not in blank))
         if wrong.any():
             row = int(wrong.to_numpy().argmax())
             raise ResultsError(f"{path}:{row + 2}:{column}: {table[column].iloc[row]!r} is not a number")
@@ -148,6 +153,9 @@ def read_table(folder: Path, name: str, text: bool = False) -> pd.DataFrame:
     elif not path.is_file():
         raise ResultsError(f"{path}: is missing; a results folder holds {', '.join(TABLE_COLUMNS)} (.csv)")
     else:
-        table = read_csv_file(path, [c for c in TABLE_COLUMNS[name] if c not in OPTIONAL_COLUMNS.get(name, ())], text)
+        required = [c for c in TABLE_COLUMNS[name] if c not in OPTIONAL_COLUMNS.get(name, ())]
+        table = read_csv_file(path, required, text, frozenset(c for t, c in MAY_BE_BLANK if t == name))
+        if not text and name in NEVER_EMPTY and table.empty:
+            raise ResultsError(f"{path}: has no rows")
     table.attrs["name"] = name  # (verify names the table in what it reports)
     return table

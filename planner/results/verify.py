@@ -38,7 +38,7 @@ from planner.model.families import FAMILIES
 from planner.model.family import TOLERANCE, Rules, Violation
 from planner.model.family import fmt as _fmt
 from planner.model.family import tolerance as _tol
-from planner.results.folder import SUMMARY_FILE, TABLE_COLUMNS, read_summary, read_table
+from planner.results.folder import MAY_BE_BLANK, SUMMARY_FILE, TABLE_COLUMNS, read_summary, read_table
 from planner.results.plan import Figures, Plan, arrivals, compute_figures, exposure_table, is_worst_case
 from planner.status import GAP_FLOOR, Status, relative_gap
 
@@ -53,8 +53,6 @@ KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each 
     "exposure": ("commodity", "period", "scope", "name"),
 }
 _FLAGS = {"selected", "signed"}
-_MAY_BE_EMPTY = {("exposure", column) for column in ("share", "max_share", "supplied_share", "supplied_share_max",
-                                                      "max_supplied_share")}
 
 
 class _Reader:
@@ -84,7 +82,7 @@ class _Reader:
             return default
         text = self.text(table, row, column).strip()
         name = table.attrs["name"]
-        if text == "" and (name, column) in _MAY_BE_EMPTY:
+        if text == "" and (name, column) in MAY_BE_BLANK:
             return math.nan
         try:
             value = float(text)
