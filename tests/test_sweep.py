@@ -210,3 +210,26 @@ def test_whole_number_keys_are_written_as_integers(tmp_path):
     assert lines[0].startswith("commodities.rare_earth_oxide.min_suppliers,risk.aversion,id,")
     assert [line.split(",")[:2] for line in lines[1:]] == [["1", "0.5"], ["2", "0.5"]]
     assert [line.split(",")[2] for line in lines[1:]] == [run.id for run in runs]
+
+
+def test_a_sweep_far_larger_than_meant_is_refused_before_anything_runs(tmp_path):
+    """0:1:1000000 where 0:1:10 was meant (found by a hunt of random --vary values: planner set
+    out to check a million runs' values, then to solve them): refused, with its count, before
+    a value is generated or a file written; --max-runs allows more."""
+    from planner.cli.studies import sweep
+    from planner.studies.sweep import MAX_RUNS
+
+    assert next(p for p in sweep.params if p.name == "max_runs").default == MAX_RUNS
+    runner = CliRunner()
+    base = ["sweep", str(FOUR_SUPPLIERS), "--out", str(tmp_path / "sw")]
+    result = runner.invoke(cli.main, [*base, "--vary", "risk.aversion=0:1:1000000000000"])
+    assert result.exit_code == cli.EXIT_INVALID_INPUT and "makes 1,000,000,000,000 values" in result.output
+    result = runner.invoke(cli.main, [*base, "--vary", "risk.aversion=0:1:200", "--vary", "risk.cvar_alpha=0:0.9:100"])
+    assert result.exit_code == cli.EXIT_INVALID_INPUT and "the grid of --vary makes 20,000 runs" in result.output
+    (tmp_path / "design.csv").write_text("risk.aversion\n0\n0.5\n1\n")
+    result = runner.invoke(cli.main, ["sweep", str(FOUR_SUPPLIERS), "--design", str(tmp_path / "design.csv"),
+                                      "--out", str(tmp_path / "sw"), "--max-runs", "2"])
+    assert result.exit_code == cli.EXIT_INVALID_INPUT and "design.csv makes 3 runs, more than the 2" in result.output
+    assert not (tmp_path / "sw").exists()
+    result = runner.invoke(cli.main, [*base, "--vary", "risk.aversion=0,1", "--max-runs", "2", "--workers", "1"])
+    assert result.exit_code == 0, result.output

@@ -125,10 +125,10 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     click.echo(f"Evaluation in {folder}/")
 
 
-def _varies(varies: tuple[str, ...]) -> list[tuple[str, list[float]]]:
+def _varies(varies: tuple[str, ...], most: int) -> list[tuple[str, list[float]]]:
     from planner.studies.sweep import parse_vary
 
-    parsed = [parse_vary(v) for v in varies]
+    parsed = [parse_vary(v, most) for v in varies]
     keys = [key for key, _ in parsed]
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:
@@ -149,13 +149,15 @@ def _varies(varies: tuple[str, ...]) -> list[tuple[str, list[float]]]:
               help="Run on this Dask distributed scheduler (tcp://host:8786) instead of local processes.")
 @solve_flags
 @click.option("--retry-failed", is_flag=True, help="Run again the runs that failed before.")
+@click.option("--max-runs", type=click.IntRange(min=1), default=10_000, show_default=True,  # sweep.MAX_RUNS
+              help="Refuse a sweep of more runs (a slip in start:stop:count).")
 @click.option("--force", is_flag=True,
               help="Start over in an --out folder that holds another planner sweep (its runs are deleted).")
 @quiet_flag
 @guard
 def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_dir: Path, workers: int | None,
           scheduler: str | None, mip_gap: float, time_limit: float | None, node_limit: int | None,
-          no_decomposition: bool, retry_failed: bool, force: bool) -> None:
+          no_decomposition: bool, retry_failed: bool, max_runs: int, force: bool) -> None:
     """Solve INSTANCE for every combination of the varied values (or every row of --design)."""
     if bool(varies) == bool(design_file):
         raise click.UsageError("give either --vary (one or more) or --design, not both")
@@ -168,7 +170,7 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
     from planner.studies.sweep import grid as sweep_grid
 
     path = resolve_instance(instance)
-    runs = sweep_design(design_file) if design_file else sweep_grid(_varies(varies))
+    runs = sweep_design(design_file, max_runs) if design_file else sweep_grid(_varies(varies, max_runs), max_runs)
     check_location(out_dir, (path,) + ((design_file,) if design_file else ()))
     options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition)
     done = prepare_sweep(path, runs, out_dir, options, force=force, retry_failed=retry_failed)

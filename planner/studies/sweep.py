@@ -64,6 +64,7 @@ FAILED_FILE = "failed.json"
 SWEEP_FILE = "sweep.csv"
 SWEEP_META = "sweep.json"  # what the sweep is of: the instance (path, content) and the solve options
 CONNECT_TIMEOUT = "5s"  # to a Dask scheduler
+MAX_RUNS = 10_000  # a sweep's runs unless --max-runs says more: a slip in start:stop:count is not a million solves
 FIGURES = ["status", "objective", "expected_cost", "cvar", "fixed_cost", "mip_gap", "seconds", "options_selected"]
 
 
@@ -73,14 +74,17 @@ class Run:
     values: dict[str, float]
 
 
-def parse_values(text: str) -> list[float]:
-    """`a,b,c` or `start:stop:count` (inclusive, evenly spaced)."""
+def parse_values(text: str, most: int = MAX_RUNS) -> list[float]:
+    """`a,b,c` or `start:stop:count` (inclusive, evenly spaced), at most `most` values."""
     try:
         if ":" in text and "," not in text:
             start, stop, count = text.split(":")
             n = int(count)
             if n < 1 or float(count) != n:
                 raise ValueError
+            if n > most:
+                raise OverrideError(f"{text!r} makes {n:,} values, more than the {most:,} runs a sweep may have: a "
+                                    "slip in its count? (--max-runs allows more)")
             # rounded to 12 digits: 0.6, not 0.6000000000000001
             return [float(f"{v:.12g}") for v in np.linspace(float(start), float(stop), n)]
         return [float(v) for v in text.split(",") if v.strip()]
@@ -88,11 +92,17 @@ def parse_values(text: str) -> list[float]:
         raise OverrideError(f"{text!r}: expected values as a,b,c or start:stop:count") from None
 
 
-def parse_vary(option: str) -> tuple[str, list[float]]:
+def parse_vary(option: str, most: int = MAX_RUNS) -> tuple[str, list[float]]:
     key, sep, values = option.partition("=")
     if not sep or not key.strip():
         raise OverrideError(f"--vary {option!r}: expected KEY=VALUES")
-    return key.strip(), parse_values(values)
+    return key.strip(), parse_values(values, most)
+
+
+def _at_most(count: int, most: int, what: str) -> None:
+    if count > most:
+        raise OverrideError(f"{what} makes {count:,} runs, more than the {most:,} a sweep may have: a slip in a count? "
+                            "(--max-runs allows more)")
 
 
 def run_id(values: dict[str, float]) -> str:
@@ -100,18 +110,21 @@ def run_id(values: dict[str, float]) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
-def grid(varies: list[tuple[str, list[float]]]) -> list[Run]:
+def grid(varies: list[tuple[str, list[float]]], most: int = MAX_RUNS) -> list[Run]:
+    """Every combination of the varied values, at most `most` of them."""
+    _at_most(math.prod(len(v) for _, v in varies), most, "the grid of --vary")
     keys = [k for k, _ in varies]
     runs = [dict(zip(keys, combo)) for combo in itertools.product(*(v for _, v in varies))]
     return [Run(run_id(v), v) for v in runs]
 
 
-def design(path: Path) -> list[Run]:
-    """One run per row of a CSV whose columns are keys."""
+def design(path: Path, most: int = MAX_RUNS) -> list[Run]:
+    """One run per row of a CSV whose columns are keys, at most `most` rows."""
     try:
         frame = pd.read_csv(path)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise OverrideError(f"{path}: cannot be read as a CSV of runs, one column per key ({exc})") from None
+    _at_most(len(frame), most, str(path))
     runs = []
     for i, record in enumerate(frame.to_dict("records"), start=2):
         values = {}
