@@ -5,7 +5,7 @@ Text cells that came from the user's data and start with `=`, `+`, `-`, `@`, tab
 written with a `'` in front, so that spreadsheets do not run them as formulas
 (`neutralise_formula`); reading undoes it (`unneutralise`).
 
-Every command that reads a result (verify, report, compare, a sweep's runs) reads it here: a
+Every command that reads a result (verify, evaluate, report, compare, a sweep) reads it here: a
 file missing, not text, not CSV or JSON, a column missing or a cell that is not a number where
 a number belongs raises `ResultsError` naming the file (and the row and column), never a crash
 further on (a results folder edited by hand, or damaged).

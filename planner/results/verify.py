@@ -19,8 +19,9 @@ checks every file a user might read or paste:
 
 Each violation comes with its size. Tolerances are relative: 1e-6 of the quantity compared
 (at least 1e-6 absolute), looser than solver noise, tight enough for money. Only a folder
-that cannot be read as a result at all (a file missing or unreadable, a column missing)
-raises `ResultsError`.
+that cannot be read as a result at all (a file missing or unreadable, a column missing, a
+summary without its instance, status or risk settings: `planner.results.folder`) raises
+`ResultsError`.
 """
 
 from __future__ import annotations
