@@ -100,20 +100,19 @@ class HighsSession(race.LimitedSolve):
             "constraints": self.compiled.lp.num_row_,
             "nonzeros": self.compiled.nonzeros,
         }
+        self._by_column: sp.csc_matrix | None = None  # the model's matrix by column, for `fixed_leak`
         self.decomposition = self._decomposition() if planning and options.decomposition else None
         self.transfer_seconds = clock() - started
         self.last_plan: np.ndarray | None = None  # all columns of the last plan found
         self._starts: list = []  # MIP starts for the next branch and bound, set just before it
         self._phase_copy: highspy.Highs | None = None  # the whole model again, for the phase of a limited solve
         self._polish_infeasible = False  # the last polishing LP was infeasible
-        self._by_column: sp.csc_matrix | None = None  # the model's matrix by column, for `fixed_leak`
         self.certificate: Certificate | None = None  # the phase's bound in the last solve (for its tie-break)
         self.fixings = PhaseFixings(self.decomposition, self.compiled, options, self._log)
 
     def _decomposition(self) -> Decomposition | None:
         lp = self.compiled.lp
-        matrix = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
-                                np.asarray(lp.a_matrix_.start_)), shape=(lp.num_row_, lp.num_col_)).tocsr()
+        matrix = self._matrix_by_column().tocsr()
         structure = find_structure(self.built.structure, self.compiled.columns, self.compiled.rows, matrix)
         if structure is None:
             return None
@@ -186,15 +185,20 @@ class HighsSession(race.LimitedSolve):
             best.offer(plan)
         self._starts = []
 
+    def _matrix_by_column(self) -> sp.csc_matrix:
+        """The compiled model's matrix (kept: its coefficients never change, only bounds and costs)."""
+        if self._by_column is None:
+            lp = self.compiled.lp
+            self._by_column = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
+                                             np.asarray(lp.a_matrix_.start_)), shape=(lp.num_row_, lp.num_col_))
+        return self._by_column
+
     def _fixed_lp(self, index: np.ndarray, values: np.ndarray, deadline: float | None) -> np.ndarray | None:
         """The whole model's LP (integrality relaxed, the objective HiGHS holds) with columns
         `index` fixed at `values`: its optimal plan, or None (infeasible: then
         `_polish_infeasible` is set; out of time)."""
         h, compiled, lp = self.highs, self.compiled, self.compiled.lp
-        if self._by_column is None:
-            self._by_column = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
-                                             np.asarray(lp.a_matrix_.start_)), shape=(lp.num_row_, lp.num_col_))
-        by_column, row_lower, row_upper = self._by_column, np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+        by_column, row_lower, row_upper = self._matrix_by_column(), np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
         with integrality(h, compiled.integer, False), columns_fixed(h, lp, index, values):
             status = run_fixed(h, lambda: run(h, deadline, self.options.clock),
                                lambda: fixed_leak(h, by_column, row_lower, row_upper, index, values))
