@@ -42,8 +42,13 @@ def started() -> None:
 
 
 def main() -> None:
-    """The `planner` command."""
+    """The `planner` command. Once it has ended (its files written, or none), Ctrl-C is ignored:
+    in the interpreter's last moments Python restores the default action, and a signal there
+    ended the process by SIGINT (exit -2, no message) after a result was complete."""
     install()
     from planner.cli import main as command_line
 
-    command_line()
+    try:
+        command_line()
+    finally:
+        _signal.signal(_signal.SIGINT, _signal.SIG_IGN)

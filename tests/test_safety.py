@@ -463,6 +463,22 @@ def test_ctrl_c_while_the_command_line_starts_exits_130_without_a_traceback():
     assert done.stderr == "interrupted: nothing was written.\n"
 
 
+def test_ctrl_c_after_the_command_has_ended_is_ignored():
+    """A command that has ended (its result written) ignores Ctrl-C while Python shuts down: a hunt
+    found one signal in a dozen, at the moment a solve ended, killing the process (exit -2, no
+    message) after its result was complete."""
+    script = ("import _signal, sys\n"
+              "from planner import launch\n"
+              "sys.argv = ['planner', '--version']\n"
+              "try:\n"
+              "    launch.main()\n"
+              "except SystemExit:\n"
+              "    pass\n"
+              "sys.exit(0 if _signal.getsignal(_signal.SIGINT) is _signal.SIG_IGN else 3)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_a_command_hands_ctrl_c_back_to_python_and_an_ignored_one_stays_ignored(tmp_path):
     """Once a command runs under its guard, Ctrl-C raises KeyboardInterrupt again (what stops
     HiGHS and the workers); a process started ignoring it (a background job) keeps ignoring it."""
