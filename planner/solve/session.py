@@ -112,11 +112,13 @@ class HighsSession(race.LimitedSolve):
 
     def _decomposition(self) -> Decomposition | None:
         lp = self.compiled.lp
-        matrix = self._matrix_by_column().tocsr()
+        by_column = self._matrix_by_column()
+        matrix = by_column.tocsr()
         structure = find_structure(self.built.structure, self.compiled.columns, self.compiled.rows, matrix)
         if structure is None:
             return None
-        decomposition = Decomposition(structure, matrix, np.asarray(lp.row_lower_), np.asarray(lp.row_upper_))
+        decomposition = Decomposition(structure, matrix, by_column, np.asarray(lp.row_lower_),
+                                      np.asarray(lp.row_upper_))
         return decomposition if decomposition.valid else None
 
     def _relay(self) -> Callable[[float, float], None] | None:

@@ -74,6 +74,13 @@ class Run:
     values: dict[str, float]
 
 
+def _at_most(count: int, most: int, what: str, unit: str = "runs") -> None:
+    """Refuse a sweep larger than `most` runs before it is made (`what` makes `count` `unit`)."""
+    if count > most:
+        raise OverrideError(f"{what} makes {count:,} {unit}, more than the {most:,} runs a sweep may have: a slip "
+                            "in a count? (--max-runs allows more)")
+
+
 def parse_values(text: str, most: int = MAX_RUNS) -> list[float]:
     """`a,b,c` or `start:stop:count` (inclusive, evenly spaced), at most `most` values."""
     try:
@@ -82,9 +89,7 @@ def parse_values(text: str, most: int = MAX_RUNS) -> list[float]:
             n = int(count)
             if n < 1 or float(count) != n:
                 raise ValueError
-            if n > most:
-                raise OverrideError(f"{text!r} makes {n:,} values, more than the {most:,} runs a sweep may have: a "
-                                    "slip in its count? (--max-runs allows more)")
+            _at_most(n, most, repr(text), "values")
             # rounded to 12 digits: 0.6, not 0.6000000000000001
             return [float(f"{v:.12g}") for v in np.linspace(float(start), float(stop), n)]
         return [float(v) for v in text.split(",") if v.strip()]
@@ -97,12 +102,6 @@ def parse_vary(option: str, most: int = MAX_RUNS) -> tuple[str, list[float]]:
     if not sep or not key.strip():
         raise OverrideError(f"--vary {option!r}: expected KEY=VALUES")
     return key.strip(), parse_values(values, most)
-
-
-def _at_most(count: int, most: int, what: str) -> None:
-    if count > most:
-        raise OverrideError(f"{what} makes {count:,} runs, more than the {most:,} a sweep may have: a slip in a count? "
-                            "(--max-runs allows more)")
 
 
 def run_id(values: dict[str, float]) -> str:

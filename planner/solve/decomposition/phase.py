@@ -73,9 +73,10 @@ class DecompositionResult:
 class Decomposition:
     """The decomposition phase of one compiled planning model (kept with its session)."""
 
-    def __init__(self, structure: Structure, matrix: sp.csr_matrix, row_lower: np.ndarray,
-                 row_upper: np.ndarray) -> None:
+    def __init__(self, structure: Structure, matrix: sp.csr_matrix, by_column: sp.csc_matrix,
+                 row_lower: np.ndarray, row_upper: np.ndarray) -> None:
         self.s = structure
+        self.by_column = by_column  # the same matrix by column, to check a completed plan with its binaries exact
         rows = structure.linking_rows
         self.linking_matrix = matrix[rows]  # a_i, as compiled (the master keeps them so)
         # normalised linking rows g_i(x) = sign_i (a_i x - rhs_i) <= 0, priced by nu_i >= 0
@@ -88,7 +89,6 @@ class Decomposition:
         # the rows over integer columns only (budget, agreement links, diversification), for `rounding`
         self.integer_rows = rounding.integer_rows(matrix, structure.integer)
         self.integer_row_matrix = matrix[self.integer_rows][:, structure.integer].tocsc()
-        self.by_column = matrix.tocsc()  # to check a completed plan with its binaries exact (`complete`)
         self.valid = self.form.valid
 
     def run(self, h: highspy.Highs, lp: highspy.HighsLp, costs: np.ndarray, offset: float, gap: float,
