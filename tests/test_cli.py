@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -238,6 +239,34 @@ def test_an_interrupt_while_a_result_replaces_another_leaves_one_of_them_whole(t
     assert kept_old == (step != "delete")  # the old result until the new one is in place
     assert verify_result(outcome.data, tmp_path / "out") == []
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(ownership.TEMP_PREFIX)]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_two_writers_of_one_file_at_once_leave_it_whole(tmp_path, umask):
+    """Another planner command writes the same file (a report, a workbook, a manifest) while this
+    one is half way through: each writes its own temporary file, both succeed, the last one to
+    finish is what the file holds, whole, and no temporary file is left. (With one temporary name
+    for both, the second writer's rename took the first's file away and the first failed.) The
+    file follows the umask, as a file written in place would."""
+    from planner.results import ownership
+
+    target = tmp_path / "report.html"
+    first = "<html><meta name='generator' content='planner'>first</html>" * 1000
+
+    def write_first(staging):
+        with open(staging, "w", encoding="utf-8") as fh:
+            fh.write(first[: len(first) // 2])
+            ownership.write_file(target, lambda other: other.write_text("second", encoding="utf-8"))
+            fh.write(first[len(first) // 2:])
+
+    previous = os.umask(umask)
+    try:
+        ownership.write_file(target, write_first)
+    finally:
+        os.umask(previous)
+    assert target.read_text(encoding="utf-8") == first
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
 
 
 def test_a_bug_gives_a_message_and_a_log_not_a_traceback(runner, monkeypatch, tmp_path):

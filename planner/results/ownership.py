@@ -116,9 +116,35 @@ def record_files(folder: Path, names: list[str], kind: Kind = Kind.FILES) -> Non
 
 
 def _write_json_atomically(path: Path, content: dict) -> None:
-    staging = path.with_name(f"{TEMP_PREFIX}{path.name}")
-    staging.write_text(json.dumps(content, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    staging.replace(path)
+    with staged_file(path) as staging:
+        staging.write_text(json.dumps(content, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+@contextlib.contextmanager
+def staged_file(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path` to write; on success it replaces `path` whole.
+
+    The name is this call's own (`.planner-tmp-NAME-XXXXXXXX.SUFFIX`): two planner commands
+    writing the same file at once never write into one temporary file, and the last to finish
+    leaves its file whole. On any exception the temporary file is removed and `path` is left as
+    it was. Callers check first that `path` is theirs to replace.
+    """
+    path = Path(path)
+    handle, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}-", suffix=path.suffix, dir=path.parent)
+    os.close(handle)
+    staging = Path(name)
+    try:
+        staging.chmod(0o666 & ~_umask())  # mkstemp makes it private; a result follows the umask
+        yield staging
+        staging.replace(path)
+    finally:
+        staging.unlink(missing_ok=True)
 
 
 def _is_debris(name: str) -> bool:
@@ -215,9 +241,7 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 def _private_folder(parent: Path, name: str) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{name}-", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a result folder follows the umask
+    staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a result folder follows the umask
     return staging
 
 
@@ -286,12 +310,8 @@ def write_file(path: Path, write: Callable[[Path], None], force: bool = False, o
                               f"never replaces it: choose another {option}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_name(f"{TEMP_PREFIX}{path.name}")
-        try:
+        with staged_file(path) as staging:
             write(staging)
-            staging.replace(path)
-        finally:
-            staging.unlink(missing_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     if read_manifest(path.parent) is not None:

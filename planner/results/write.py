@@ -13,7 +13,7 @@ import pandas as pd
 from planner.errors import OutputError
 from planner.formatting import csv_values
 from planner.results.folder import REPORT_FILE, SUMMARY_FILE, WORKBOOK_FILE, neutralise_formula
-from planner.results.ownership import TEMP_PREFIX, Kind, inspect, read_manifest, record_files, staged_folder
+from planner.results.ownership import Kind, inspect, read_manifest, record_files, staged_file, staged_folder
 
 if TYPE_CHECKING:
     from planner.solve.pipeline import Outcome
@@ -113,14 +113,11 @@ def write_scenarios_into(instance_folder: Path, scenarios: pd.DataFrame, disrupt
     written = []
     for name, frame in frames.items():
         path = folder / f"{name}.csv"
-        staging = folder / f"{TEMP_PREFIX}{name}.csv"
         try:
-            write_tables(folder, {f"{TEMP_PREFIX}{name}": frame})
-            staging.replace(path)
+            with staged_file(path) as staging:
+                write_csv(staging, frame)
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-        finally:
-            staging.unlink(missing_ok=True)
         written.append(path)
     record_files(folder, [p.name for p in written])
     return written

@@ -12,7 +12,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from planner.results.ownership import TEMP_PREFIX, Kind, record_files
+from planner.results.ownership import Kind, record_files, staged_file
 from planner.results.plots import money_axis, plain_axis
 from planner.status import has_plan
 
@@ -88,10 +88,11 @@ def write_sweep_charts(table: pd.DataFrame, keys: list[str], out: Path, currency
     written = []
     for name, fig in sweep_figures(table, keys, currency).items():
         target = Path(out) / name
-        staging = target.with_name(TEMP_PREFIX + name)
-        fig.savefig(staging, dpi=110, format="png", metadata={"Software": None})
-        plt.close(fig)
-        staging.replace(target)
+        try:
+            with staged_file(target) as staging:
+                fig.savefig(staging, dpi=110, format="png", metadata={"Software": None})
+        finally:
+            plt.close(fig)
         written.append(target)
     if written:
         record_files(Path(out), [p.name for p in written], Kind.SWEEP)

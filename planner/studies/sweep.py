@@ -48,12 +48,12 @@ from planner.options import SolveOptions
 from planner.processes import in_processes
 from planner.results.folder import SUMMARY_FILE, read_json_file, read_summary, read_table
 from planner.results.ownership import (
-    TEMP_PREFIX,
     Kind,
     check_target,
     read_manifest,
     record_files,
     remove_owned,
+    staged_file,
     write_manifest,
 )
 from planner.results.write import write_csv, write_json, write_results
@@ -283,9 +283,8 @@ def write_table(out: Path, runs: list[Run]) -> pd.DataFrame:
         column = pd.to_numeric(table[key], errors="coerce")
         if bool((column.dropna() % 1 == 0).all()):
             table[key] = column.astype("Int64")
-    staging = out / f"{TEMP_PREFIX}{SWEEP_FILE}"
-    write_csv(staging, table)
-    staging.replace(out / SWEEP_FILE)
+    with staged_file(out / SWEEP_FILE) as staging:
+        write_csv(staging, table)
     record_files(out, [SWEEP_FILE], Kind.SWEEP)
     return table
 
