@@ -67,3 +67,12 @@ def test_help_refers_only_to_files_of_the_repository():
         assert not OUTSIDE.findall(text), text
         for name in re.findall(r"\b(docs/[\w.\-/]+\.md)\b", text):
             assert (REPO / name).exists(), name
+
+
+def test_the_exit_code_table_lists_every_exit_code_and_only_those():
+    """README's "When something goes wrong" table against the command line's EXIT_ constants."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("| exit code | meaning |", 1)[1].split("\n\n", 1)[0]
+    documented = {int(code) for code in re.findall(r"^\| (\d+) \|", section, flags=re.MULTILINE)}
+    codes = {getattr(cli, name) for name in dir(cli) if name.startswith("EXIT_")}
+    assert documented == codes

@@ -499,6 +499,83 @@ def test_a_command_hands_ctrl_c_back_to_python_and_an_ignored_one_stays_ignored(
         signal.signal(signal.SIGINT, before)
 
 
+def _with_a_closed_stream(stream: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`planner ARGS` with stdout or stderr a pipe nobody reads (closed before the command starts,
+    as `planner ... | head -0` leaves it); the other stream captured."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        closed = {stream: write_end}
+        other = "stderr" if stream == "stdout" else "stdout"
+        return subprocess.run([sys.executable, "-c", "from planner.launch import main; main()", *args], cwd=cwd,
+                              text=True, **closed, **{other: subprocess.PIPE})
+    finally:
+        os.close(write_end)
+
+
+def test_a_reader_that_went_away_stops_planner_quietly_with_141(tmp_path):
+    """`planner solve | head`: once the result is written, the summary has nowhere to go. The
+    command leaves with the shell's code for a closed pipe (141), no traceback and no internal
+    error (it was one, exit 1 with a crash log); the result written before is whole. With stderr
+    closed the solve stops at its first note, as Ctrl-C stops it, and writes nothing."""
+    from planner.instance.data import build_model_data
+    from planner.instance.loader import load_instance
+    from planner.results.verify import verify_result
+
+    logs = _crash_logs()
+    done = _with_a_closed_stream("stdout", "solve", "four-suppliers", "--out", "out", cwd=tmp_path)
+    assert done.returncode == cli.EXIT_OUTPUT_CLOSED, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    data = build_model_data(load_instance(REPO / "instances" / "four-suppliers"))
+    assert verify_result(data, tmp_path / "out") == []
+    done = _with_a_closed_stream("stderr", "solve", "four-suppliers", "--out", "again", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (cli.EXIT_OUTPUT_CLOSED, "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing half written beside it
+    for args in (["instances"], ["solve", "no-such-instance"]):  # a listing; an error message with nowhere to go
+        done = _with_a_closed_stream("stdout" if args == ["instances"] else "stderr", *args, cwd=tmp_path)
+        assert done.returncode == cli.EXIT_OUTPUT_CLOSED, args
+    assert _crash_logs() == logs
+
+
+def test_progress_from_the_solvers_thread_to_a_closed_stderr_stops_the_command(monkeypatch):
+    """Progress is shown from HiGHS's thread, where a closed stderr cannot simply be raised: the
+    main thread is stopped as Ctrl-C stops it, and the guard then leaves as for a closed pipe."""
+    import threading
+
+    import click
+
+    from planner.cli import common
+
+    def closed(*args, **kwargs):
+        raise BrokenPipeError
+
+    stopped = []
+    monkeypatch.setattr(click, "echo", closed)
+    monkeypatch.setattr(common._thread, "interrupt_main", lambda: stopped.append("main"))
+    monkeypatch.setattr(common, "OUTPUT_CLOSED", threading.Event())
+    monkeypatch.setitem(common.QUIET, "on", False)
+    progress = common.Progress(every=0.0)
+    shown = threading.Thread(target=progress, args=(1.0, 2.0, 1.0))
+    shown.start()
+    shown.join()
+    assert stopped == ["main"] and common.OUTPUT_CLOSED.is_set()
+    with pytest.raises(BrokenPipeError):  # in the main thread it is raised as it is, for the guard
+        progress(2.0, 2.0, 1.0)
+
+    def leave():
+        raise SystemExit(cli.EXIT_OUTPUT_CLOSED)
+
+    monkeypatch.setattr(common, "output_closed", leave)
+
+    @common.guard
+    def solve() -> None:
+        raise KeyboardInterrupt  # what interrupt_main raises in the main thread
+
+    with pytest.raises(SystemExit) as left:
+        solve()
+    assert left.value.code == cli.EXIT_OUTPUT_CLOSED
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_ctrl_c_during_metrics_in_worker_processes_stops_them_and_writes_nothing(tmp_path):
     from planner.instance.generate import Shape, generate_instance

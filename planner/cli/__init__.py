@@ -18,6 +18,7 @@ from planner.cli.common import (  # noqa: F401 - the exit codes, part of the com
     EXIT_NO_SOLUTION,
     EXIT_OK,
     EXIT_OUTPUT,
+    EXIT_OUTPUT_CLOSED,
     EXIT_SOLVER,
     EXIT_USAGE,
     EXIT_VERIFY_FAILED,

@@ -7,6 +7,7 @@ load HiGHS, Pyomo or matplotlib.
 
 from __future__ import annotations
 
+import _thread
 import dataclasses
 import math
 import os
@@ -53,6 +54,7 @@ EXIT_OUTPUT = 7  # results could not be written
 EXIT_VERIFY_FAILED = 8  # planner verify found violations
 EXIT_CLUSTER = 9  # the Dask scheduler could not be reached
 EXIT_INTERRUPTED = launch.EXIT_INTERRUPTED
+EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a command whose reader went away
 
 DEFAULT_SAMPLES = 1000  # planner.evaluate.DEFAULT_OUT_OF_SAMPLE, kept here so that --help loads nothing heavy
 SCHEDULER = re.compile(r"^((tcp|tls|inproc|ucx|ws|wss)://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
@@ -154,7 +156,12 @@ class Progress:
 
     def _show(self) -> None:
         text = self._text()
-        click.echo(("\r" + text.ljust(90)) if self.interactive else text, err=True, nl=not self.interactive)
+        try:
+            click.echo(("\r" + text.ljust(90)) if self.interactive else text, err=True, nl=not self.interactive)
+        except BrokenPipeError:
+            if threading.current_thread() is threading.main_thread():
+                raise
+            stop_for_closed_output()  # shown from the solver's thread: stop the command from its own
         self.shown = True
 
     def _beat(self) -> None:
@@ -225,6 +232,34 @@ def load(argument: str | None, **kwargs: object) -> Instance:
     return instance
 
 
+OUTPUT_CLOSED = threading.Event()
+
+
+def stop_for_closed_output() -> None:
+    """From a thread other than the main one (the solver's, showing progress): stderr's reader
+    went away. The main thread is stopped as Ctrl-C stops it (`_thread.interrupt_main`), and the
+    guard then leaves by `output_closed`, not as interrupted."""
+    OUTPUT_CLOSED.set()
+    _thread.interrupt_main()
+
+
+def output_closed() -> None:
+    """Whatever read planner's output went away (`planner solve | head -3`): leave at once and
+    quietly, as a command killed by SIGPIPE does, with the shell's code for it (141). Whatever
+    was in hand is dropped as after Ctrl-C (every write is staged, and the error unwound
+    through them); files finished before are whole. Nothing is said: where to say it is gone.
+    Both streams are pointed at the null device first, so that nothing at exit writes to a
+    closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            try:
+                os.dup2(devnull, stream.fileno())
+            except (OSError, ValueError):  # a stream without a file descriptor (a test's capture)
+                continue
+    os._exit(EXIT_OUTPUT_CLOSED)
+
+
 def interrupted() -> None:
     """Ctrl-C: say so and leave at once. Nothing partial is on disk (every write is staged), and
     os._exit does not wait for a solver thread still finishing its iteration."""
@@ -262,6 +297,12 @@ def guard(action: Callable) -> Callable:
             fail(code, message)
 
         try:
+            return attempt(failed, *args, **kwargs)
+        except BrokenPipeError:  # also while saying what went wrong
+            output_closed()
+
+    def attempt(failed: Callable[..., None], *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
             return action(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise  # usage errors: click prints the usage and exits 2
@@ -287,7 +328,11 @@ def guard(action: Callable) -> Callable:
         except PlannerError as exc:
             failed(EXIT_INTERNAL, "internal", f"error: {exc}")
         except KeyboardInterrupt:
+            if OUTPUT_CLOSED.is_set():
+                output_closed()
             interrupted()
+        except BrokenPipeError:
+            raise  # stdout or stderr's reader went away: not a bug
         except Exception:  # a bug of ours: say so, keep the details for the report
             log = Path(tempfile.gettempdir()) / f"planner-crash-{os.getpid()}.log"
             log.write_text(traceback.format_exc(), encoding="utf-8")

@@ -250,6 +250,7 @@ def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None
 
 
 @click.command(name="instances")
+@guard
 def list_instances() -> None:
     """List the bundled instances with what each is."""
     from planner.instance.bundled import bundled_names
