@@ -1,6 +1,7 @@
 """Damaged files: an instance or a results folder with one to three random corruptions (a cell
 of junk, a line dropped, doubled or cut short, an extra cell, a file truncated, emptied,
-removed, made binary, re-encoded, its delimiter or header changed) is read into a typed
+removed, made binary, re-encoded, its delimiter or header changed, a value of instance.toml of
+another type or size) is read into a typed
 problem (`InstanceError`, `ResultsError`), never a crash: the commands turn those into
 messages naming file, row and column (exit 3). Property tests over random corruptions of a
 generated instance and of a real result; hunts of 1,440 and 490 corruptions found a crash each
@@ -25,12 +26,26 @@ JUNK = ["", " ", "nan", "NaN", "inf", "-inf", "-1", "1e400", "1e-400", "abc", "1
         "2030", "*", "country", "bloc", "s0", "CHN", "ZZZ", "a\nb", "\t", "\r", "=1+1", "null", "~", "\U0001f4a5"]
 
 
+TOML_JUNK = ["1" + "0" * 400, "1" + "0" * 5000, "-1", "0", "1e400", "nan", "inf", "-inf", "true", "false",
+             "1979-05-27", "07:32:00", "1979-05-27T07:32:00Z", "[]", "[0.5]", "[true, 'x']", "{}", "{a = 1}", '""',
+             '"  "', '"0.5"', "'multi\\nline'", "0x10", "0o7", "1_000", "+0.0", "-0.0", "2026"]
+
+
 def corrupt(folder: Path, rng: random.Random) -> str:
     """One random corruption of one file of `folder`; what was done."""
+    kind = rng.randrange(13)
+    toml = folder / "instance.toml"
+    if kind == 12 and toml.is_file():  # a value of instance.toml of another type or size
+        lines = toml.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+        keyed = [i for i, line in enumerate(lines) if "=" in line]
+        if keyed:
+            i = rng.choice(keyed)
+            lines[i] = lines[i].split("=", 1)[0] + "= " + rng.choice(TOML_JUNK) + "\n"
+            toml.write_text("".join(lines), encoding="utf-8")
+        return f"{toml.name}: {kind}"
     path = rng.choice(sorted(p for p in folder.iterdir() if p.is_file()))
     raw = path.read_bytes()
     lines = raw.decode("utf-8", errors="replace").splitlines(keepends=True)
-    kind = rng.randrange(12)
     if kind < 5 and lines:
         i = rng.randrange(len(lines))
         cells = lines[i].rstrip("\r\n").split(",")

@@ -243,6 +243,30 @@ def test_invalid_toml_is_reported(inst):
     assert problems_of(inst)[0].startswith("instance.toml: is not valid TOML")
 
 
+def test_toml_values_of_any_type_or_size_are_named_as_written(inst):
+    """A whole number too large for a float (it was an internal error: OverflowError), one too
+    long for Python to read at all (tomllib's ValueError, an internal error too), and values of
+    the wrong type, named as instance.toml writes them (true, not True)."""
+    huge = "1" + "0" * 400
+    (inst / "instance.toml").write_text(f'name = "x"\nperiods = ["2026"]\ncurrency = false\n[risk]\n'
+                                        f'aversion = {huge}\ncvar_alpha = [0.5, true]\n')
+    assert problems_of(inst) == [
+        "instance.toml:currency: 'false': expected non-empty text",
+        "instance.toml:risk.aversion: '100000000000000000000000000000... (401 characters)': expected a finite number",
+        "instance.toml:risk.cvar_alpha: '[0.5, true]': expected a finite number",
+    ]
+    (inst / "instance.toml").write_text(f'name = "x"\nperiods = ["2026"]\n[risk]\naversion = 1{"0" * 5000}\n')
+    assert problems_of(inst)[0] == "instance.toml: holds a whole number too long to read (more than 4,300 digits)"
+
+
+def test_periods_that_cannot_be_read_are_named_where_a_table_uses_them(inst):
+    (inst / "instance.toml").write_text('name = "x"\nperiods = [true]\n')
+    problems = problems_of(inst)
+    assert problems[0] == "instance.toml:periods: 'true': expected period labels as text or whole numbers"
+    assert "demand.csv:2:period: '2026': expected a period of instance.toml, whose periods could not be read " \
+           "(see there)" in problems
+
+
 def test_end_period_before_start(inst):
     (inst / "instance.toml").write_text('name = "x"\nperiods = ["2026", "2027"]\n')
     (inst / "disruptions.csv").write_text(

@@ -88,6 +88,8 @@ def _parse_cell(text: str, col: Column, periods: tuple[str, ...], decimal_comma:
             raise ValueError(f"expected {col.bounds_text()}")
         return text
     if col.kind is Kind.PERIOD:
+        if not periods:
+            raise ValueError("expected a period of instance.toml, whose periods could not be read (see there)")
         if text not in periods:
             raise ValueError(f"expected a period of instance.toml ({', '.join(periods)})")
         return text
@@ -190,6 +192,9 @@ def _read_settings(path: Path, file: str, problems: list[Problem], warnings: lis
     except tomllib.TOMLDecodeError as exc:
         problems.append(Problem(file, f"is not valid TOML: {exc}"))
         return settings
+    except ValueError:  # tomllib's int() of a number too long for Python to read
+        problems.append(Problem(file, "holds a whole number too long to read (more than 4,300 digits)"))
+        return settings
 
     known_top = {s.key.split(".")[0] for s in SETTINGS}
     for key in doc:
@@ -231,42 +236,69 @@ def _check_name(name: str, file: str, problems: list[Problem]) -> None:
                                 column="name", value=name))
 
 
+def _finite_number(value: object) -> float | None:
+    """A TOML number as a finite float; None for anything else (text, true, a date, nan, inf, or a
+    whole number too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _toml_text(value: object) -> str:
+    """A value of instance.toml as it is written there (true, not Python's True), cut short when long."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, list):
+        text = "[" + ", ".join(_toml_text(v) if not isinstance(v, str) else repr(v) for v in value) + "]"
+    elif isinstance(value, dict):
+        text = "{" + ", ".join(f"{k} = {_toml_text(v) if not isinstance(v, str) else repr(v)}"
+                               for k, v in value.items()) + "}"
+    else:
+        text = str(value)
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
+
+
 def _check_setting(value: object, s: Setting, file: str, problems: list[Problem]) -> object:
     if s.kind == "text":
         if not isinstance(value, str) or (s.required and not value.strip()):
-            problems.append(Problem(file, "expected non-empty text", column=s.key, value=str(value)))
+            problems.append(Problem(file, "expected non-empty text", column=s.key, value=_toml_text(value)))
             return s.default
         return value.strip()
     if s.kind == "choice":
         if not isinstance(value, str) or value.strip() not in s.choices:
             problems.append(Problem(file, f"expected {' or '.join(repr(c) for c in s.choices)}", column=s.key,
-                                    value=str(value)))
+                                    value=_toml_text(value)))
             return s.default
         return value.strip()
     if s.kind == "table":
         if not isinstance(value, dict):
-            problems.append(Problem(file, "expected a table", column=s.key, value=str(value)))
+            problems.append(Problem(file, "expected a table", column=s.key, value=_toml_text(value)))
             return {}
         return value
     if s.kind == "periods":
         if not isinstance(value, list) or not value:
-            problems.append(Problem(file, "expected a non-empty list of period labels", column=s.key, value=str(value)))
+            problems.append(Problem(file, "expected a non-empty list of period labels", column=s.key,
+                                    value=_toml_text(value)))
             return ()
         labels = []
         for item in value:
             if isinstance(item, bool) or not isinstance(item, (str, int)) or not str(item).strip():
                 problems.append(Problem(file, "expected period labels as text or whole numbers",
-                                        column=s.key, value=str(item)))
+                                        column=s.key, value=_toml_text(item)))
                 continue
             label = str(item).strip()
             if label in labels:
                 problems.append(Problem(file, "period label appears twice", column=s.key, value=label))
             labels.append(label)
         return tuple(labels)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        problems.append(Problem(file, "expected a finite number", column=s.key, value=str(value)))
+    number = _finite_number(value)
+    if number is None:
+        problems.append(Problem(file, "expected a finite number", column=s.key, value=_toml_text(value)))
         return s.default
-    number = float(value)
     low_ok = s.lower is None or number >= s.lower
     high_ok = s.upper is None or (number < s.upper if s.upper_open else number <= s.upper)
     if not (low_ok and high_ok):
@@ -274,11 +306,11 @@ def _check_setting(value: object, s: Setting, file: str, problems: list[Problem]
             expected = f">= {s.lower:g}"
         else:
             expected = f"in [{s.lower:g}, {s.upper:g}{')' if s.upper_open else ']'}"
-        problems.append(Problem(file, f"expected a number {expected}", column=s.key, value=str(value)))
+        problems.append(Problem(file, f"expected a number {expected}", column=s.key, value=_toml_text(value)))
         return s.default
     if s.kind == "integer":
         if number != int(number):
-            problems.append(Problem(file, "expected a whole number", column=s.key, value=str(value)))
+            problems.append(Problem(file, "expected a whole number", column=s.key, value=_toml_text(value)))
             return s.default
         return int(number)
     return number
