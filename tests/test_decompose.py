@@ -728,8 +728,8 @@ def simulated_dispatch():
     seconds = SIMULATED_SECONDS
 
     class Simulated(Dispatch):
-        def __init__(self) -> None:
-            super().__init__(SIMULATED_COLUMNS, [True] * 6 + [False], 2)
+        def __init__(self, holders: int = 2) -> None:
+            super().__init__(SIMULATED_COLUMNS, [True] * 6 + [False], holders)
             self.now, self.running, self.log = 0.0, {}, []
 
         def send(self, k: int, tasks: list) -> None:
@@ -819,6 +819,18 @@ def test_a_holder_takes_from_a_batch_the_time_its_earlier_tasks_took(monkeypatch
     answers = answer(tasks, {b: None for b in range(4)}, lambda b: None, [True] * 4, clock=lambda: now[0])
     assert given == [10.0, 7.0, 4.0, None]
     assert [seconds for _, _, seconds in answers] == [3.0] * 4
+
+
+def test_more_workers_than_blocks_hold_one_block_each():
+    """--workers far above the blocks (a slip: 99999999999) gives a holder per block, and no
+    more is made: the shares were lists for every worker asked, and the solve died of memory."""
+    from planner.solve.decomposition.block import BlockTask
+
+    pool = type(simulated_dispatch())(10**12)
+    assert sorted(b for share in pool.held for b in share) == list(range(7))
+    assert all(len(share) == 1 for share in pool.held)
+    tasks = [BlockTask(b, np.zeros(1), None) for b in range(7)]
+    assert set(pool.solve(tasks)) == set(range(7))
 
 
 def test_closing_a_pool_of_busy_workers_takes_one_grace_not_one_per_worker(monkeypatch):

@@ -76,3 +76,15 @@ def test_the_exit_code_table_lists_every_exit_code_and_only_those():
     documented = {int(code) for code in re.findall(r"^\| (\d+) \|", section, flags=re.MULTILINE)}
     codes = {getattr(cli, name) for name in dir(cli) if name.startswith("EXIT_")}
     assert documented == codes
+
+
+def test_the_size_limits_in_help_and_readme_are_the_codes():
+    """`planner generate`'s size limit and --samples' maximum, written in prose in --help and the
+    README, against the constants the command line enforces."""
+    from planner.instance.schema import MAX_GENERATED_SIZE, MAX_SCENARIOS_FROM_EVENTS
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    generate_help = CliRunner().invoke(cli.main, ["generate", "--help"]).output
+    assert f"{MAX_GENERATED_SIZE:,}" in " ".join(generate_help.split())
+    assert f"= {MAX_GENERATED_SIZE:,}, about" in " ".join(readme.split())
+    assert f"`--samples` above {MAX_SCENARIOS_FROM_EVENTS:,}" in " ".join(readme.split())

@@ -204,6 +204,9 @@ def _corpus(solved: Path) -> list[tuple[list[str], int]]:
         (["generate"], usage),
         (["generate", "g", "--commodities", "0"], usage),
         (["generate", "g", "--seed", "x"], usage),
+        (["generate", "g", "--periods", "99999999999"], usage),  # a slip: it ran out of memory
+        (["generate", "g", "--scenarios", str(10**7)], usage),
+        (["solve", "four-suppliers", "--metrics", "--samples", "99999999999"], usage),  # it was an internal error
         (["report", "missing"], usage),
         (["report", "emptydir"], invalid),
         (["report", str(solved), "--out", "emptydir"], usage),

@@ -28,7 +28,7 @@ from planner.cli.common import (
 )
 from planner.errors import ResultsError
 from planner.instance.bundled import DEFAULT_INSTANCE, instance_description
-from planner.instance.schema import MAX_SCENARIOS_FROM_EVENTS
+from planner.instance.schema import MAX_GENERATED_SIZE, MAX_SCENARIOS_FROM_EVENTS
 from planner.status import Status
 
 
@@ -48,7 +48,8 @@ from planner.status import Status
 @click.option("--xlsx", is_flag=True, help="Also write the tables as one Excel workbook, results.xlsx.")
 @click.option("--report", "html_report", is_flag=True, help="Also write the HTML report, report.html.")
 @click.option("--metrics", is_flag=True, help="Also compute EVPI, VSS and the out-of-sample cost (more solves).")
-@click.option("--samples", type=click.IntRange(min=2), default=DEFAULT_SAMPLES, show_default=True,
+@click.option("--samples", type=click.IntRange(min=2, max=MAX_SCENARIOS_FROM_EVENTS), default=DEFAULT_SAMPLES,
+              show_default=True,
               help="Scenarios drawn from events.csv for the out-of-sample cost.")
 @click.option("--multi-stage", "multi_stage", is_flag=True,
               help="Decide each volume when it is due, on what is known then (overrides [decisions] stages).")
@@ -203,10 +204,18 @@ def verify(instance: str, results: Path, as_json: bool) -> None:
 def generate(out: Path, commodities: int, options: int, periods: int, scenarios: int, seed: int,
              aversion: float, ambiguity: float, budget_share: float | None, shared_agreements: int,
              events: int, force: bool) -> None:
-    """Write a random but plausible instance of the given size and family into the folder OUT."""
+    """Write a random but plausible instance of the given size and family into the folder OUT.
+
+    Materials x periods x (options + scenarios) is at most 10,000,000.
+    """
     from planner.instance.generate import Shape, generate_instance
     from planner.results.ownership import check_location
 
+    size = commodities * periods * (options + scenarios)
+    if size > MAX_GENERATED_SIZE:
+        raise click.UsageError(f"--commodities x --periods x (--options + --scenarios) is {size:,}; planner "
+                               f"generate writes at most {MAX_GENERATED_SIZE:,}, about a hundred times the largest "
+                               "instance measured (docs/performance.md, 'Many scenarios')")
     if events and scenarios > MAX_SCENARIOS_FROM_EVENTS:
         raise click.UsageError(f"with --events, --scenarios is at most {MAX_SCENARIOS_FROM_EVENTS:,} "
                                f"(events.max_scenarios of instance.toml), not {scenarios:,}")

@@ -255,6 +255,9 @@ TABLES: tuple[Table, ...] = (
 # events.max_scenarios at most: more than one machine holds a model of (about 1 MiB per scenario at
 # the ladder's M, docs/performance.md)
 MAX_SCENARIOS_FROM_EVENTS = 100_000
+# `planner generate`'s materials x periods x (options + scenarios) at most: about a hundred times
+# the largest instance measured (M with 2,000 scenarios: 96,720, 2.2 GiB; docs/performance.md)
+MAX_GENERATED_SIZE = 10_000_000
 ENUMERATION_LIMIT = 200_000  # combinations of events at most that `exact` and `reduce` enumerate
 
 

@@ -47,6 +47,7 @@ class Dispatch(ABC):
     """The tasks of a phase's blocks over its holders (module docstring)."""
 
     def __init__(self, sizes: list[float], integers: list[bool], holders: int) -> None:
+        holders = max(1, min(holders, len(sizes)))  # more would hold nothing (`--workers 10000` made 10,000 lists)
         self.held = [share for share in shares([float(size) for size in sizes], holders) if share]
         self.home = {b: k for k, share in enumerate(self.held) for b in share}
         self.sizes = [float(size) for size in sizes]
