@@ -14,6 +14,11 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the system tells it, else all)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def bind_to_parent(parent: int) -> None:
     """In a worker process: die with the parent (also after kill -9), leave Ctrl-C to the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -394,8 +394,10 @@ class _SlowToStop:
         self.started, self.release = threading.Event(), threading.Event()
         self.cbSimplexInterrupt = self.cbIpmInterrupt = self.cbMipInterrupt = _Hook()
 
-    def setOptionValue(self, name: str, value: object) -> None:
-        pass
+    def setOptionValue(self, name: str, value: object) -> object:
+        import highspy
+
+        return highspy.HighsStatus.kOk  # as HiGHS answers a value it takes
 
     def run(self) -> None:
         self.started.set()
@@ -907,3 +909,33 @@ def test_progress_shows_the_best_plan_and_bound_so_far_and_never_another_objecti
     assert all(later >= earlier for earlier, later in zip(bounds, bounds[1:]))
     assert min(plans) >= optimum - tolerance
     assert max(bounds) <= optimum + tolerance
+
+
+def test_every_highs_option_planner_sets_is_taken_or_the_solve_stops():
+    """HiGHS refuses a value out of its range with a status and keeps its own (a node limit of
+    2**31 silently became no limit; a thread count of 10**11 silently became HiGHS's default):
+    planner checks each, clamps a node limit above HiGHS's 32-bit integers (no limit either
+    way), and raises on a refusal instead of solving with an option it did not mean."""
+    from planner.errors import PlannerError
+    from planner.solve.highs import HIGHS_INT_MAX, highs_factory, option_set, set_option
+
+    h = highs_factory(SolveOptions(node_limit=10**12))()
+    assert h.getOptionValue("mip_max_nodes")[1] == HIGHS_INT_MAX
+    assert highs_factory(SolveOptions(node_limit=7))().getOptionValue("mip_max_nodes")[1] == 7
+    with pytest.raises(PlannerError, match="refused its option threads"):
+        set_option(h, "threads", 10**11)
+    with pytest.raises(PlannerError, match="mip_rel_gap"):
+        with option_set(h, "mip_rel_gap", -1.0):
+            pass
+
+
+def test_more_threads_than_cores_is_said(monkeypatch, tmp_path):
+    import planner.cli.plan
+
+    monkeypatch.setattr(planner.cli.plan, "usable_cores", lambda: 1)
+    solve = ["solve", "four-suppliers", "--out", str(tmp_path / "o"), "--threads"]
+    result = CliRunner().invoke(cli.main, [*solve, "2"])
+    assert result.exit_code == 0, result.output
+    assert "--threads 2 is more than the 1 cores this process may use" in result.output
+    result = CliRunner().invoke(cli.main, [*solve, "5000"])
+    assert result.exit_code == cli.EXIT_USAGE

@@ -56,6 +56,7 @@ EXIT_CLUSTER = 9  # the Dask scheduler could not be reached
 EXIT_INTERRUPTED = launch.EXIT_INTERRUPTED
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a command whose reader went away
 
+MAX_THREADS = 1024  # --threads at most: more is a slip (each is a thread of this process)
 DEFAULT_SAMPLES = 1000  # planner.evaluate.DEFAULT_OUT_OF_SAMPLE, kept here so that --help loads nothing heavy
 SCHEDULER = re.compile(r"^((tcp|tls|inproc|ucx|ws|wss)://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 

@@ -15,6 +15,7 @@ from planner.cli.common import (
     DEFAULT_SAMPLES,
     EXIT_VERIFY_FAILED,
     FOLDER,
+    MAX_THREADS,
     FiniteFloat,
     Progress,
     Steps,
@@ -29,6 +30,7 @@ from planner.cli.common import (
 from planner.errors import ResultsError
 from planner.instance.bundled import DEFAULT_INSTANCE, instance_description
 from planner.instance.schema import MAX_GENERATED_SIZE, MAX_SCENARIOS_FROM_EVENTS
+from planner.processes import usable_cores
 from planner.status import Status
 
 
@@ -36,7 +38,8 @@ from planner.status import Status
 @click.argument("instance", required=False)
 @click.option("--out", "out_dir", type=FOLDER, help="Results folder [default: results/<instance name>/].")
 @solve_flags
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="HiGHS threads [default: HiGHS decides].")
+@click.option("--threads", type=click.IntRange(min=1, max=MAX_THREADS), default=None,
+              help="HiGHS threads [default: HiGHS decides].")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes the decomposition phase solves its blocks in, side by side, and --metrics its "
                    "solves (same result).")
@@ -83,6 +86,10 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
          f"{len(inst.periods)} periods) with HiGHS, gap {mip_gap:g}"
          + (f", time limit {time_limit:g} s" if time_limit else "")
          + (f", node limit {node_limit:,}" if node_limit else "") + " ...")
+    cores = usable_cores()
+    if threads is not None and threads > cores:
+        note(f"note: --threads {threads} is more than the {cores} cores this process may use: HiGHS's threads "
+             "then take turns on them, which is slower, not faster")
     if scheduler is not None and no_decomposition:
         note("note: --scheduler shares out the decomposition's blocks; without the phase it is not used")
     elif workers > 1 and no_decomposition and not metrics:

@@ -36,12 +36,15 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from planner.errors import PlannerError
 from planner.options import SolveOptions
+from planner.processes import usable_cores
 from planner.status import GAP_FLOOR
 
 SOLVER_NAME = f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 INTERRUPT_GRACE = 0.5  # seconds HiGHS gets to stop after Ctrl-C before KeyboardInterrupt is raised anyway
 _POLL = 0.05  # seconds between checks of the solver thread
+HIGHS_INT_MAX = 2**31 - 1  # HiGHS's integer options are 32-bit: a node limit above is no limit
 _IN_USE: dict[int, int] = {}  # id of a HiGHS instance -> its runs not ended yet
 _LEFT: list[HighsRun] = []  # runs left to end alone (`HighsRun.leave`), until `wait_for_left_runs`
 _IN_USE_LOCK = threading.Lock()
@@ -109,6 +112,13 @@ def _stdout_silenced() -> Iterator[None]:
         os.close(saved)
 
 
+def set_option(h: highspy.Highs, name: str, value: object) -> None:
+    """Set a HiGHS option, or raise: HiGHS refuses a value out of its range with a status and
+    keeps the value it had, so an unchecked call let a value planner meant go unused."""
+    if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+        raise PlannerError(f"HiGHS refused its option {name} = {value!r}: a bug in planner, please report it")
+
+
 @dataclass(frozen=True)
 class HighsFactory:
     """Makes HiGHS instances with fixed option values. Plain data, so it can be pickled: the
@@ -121,7 +131,7 @@ class HighsFactory:
         with _stdout_silenced():
             h = highspy.Highs()
         for name, value in self.values:
-            h.setOptionValue(name, value)
+            set_option(h, name, value)
         if self.log:
             h.cbLogging.subscribe(lambda event: sys.stderr.write(event.message))
         return h
@@ -140,7 +150,7 @@ def highs_factory(settings: SolveOptions, log: bool | None = None, threads: int 
     if settings.strict_tolerances:
         values["primal_feasibility_tolerance"] = values["mip_feasibility_tolerance"] = STRICT_TOLERANCE
     if settings.node_limit is not None:
-        values["mip_max_nodes"] = settings.node_limit
+        values["mip_max_nodes"] = min(settings.node_limit, HIGHS_INT_MAX)
     return HighsFactory(tuple(values.items()), log)
 
 
@@ -150,7 +160,7 @@ def threads_beside_phase(threads: int | None) -> int:
     at least one, so that the phase, at its lower priority, has a core: with all of them, HiGHS's
     threads kept both cores of a 2-core machine busy and the phase got next to none
     (docs/performance.md, "How a plan is solved")."""
-    cores = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    cores = threads or usable_cores()
     return max(1, cores - 1)
 
 
@@ -220,12 +230,12 @@ def integrality(h: highspy.Highs, columns: np.ndarray, integer: bool) -> Iterato
 def option_set(h: highspy.Highs, name: str, value: object) -> Iterator[None]:
     """HiGHS option `name` of `h` at `value`, then at what it was."""
     _, before = h.getOptionValue(name)  # (status, value)
-    h.setOptionValue(name, value)
+    set_option(h, name, value)
     try:
         yield
     finally:
         if not in_use(h):
-            h.setOptionValue(name, before)
+            set_option(h, name, before)
 
 
 def in_use(h: highspy.Highs) -> bool:
@@ -275,9 +285,9 @@ class HighsRun:
                 self._status = RunStatus.TIME_LIMIT
                 self.finished.set()
                 return
-            h.setOptionValue("time_limit", remaining)
+            set_option(h, "time_limit", remaining)
         else:
-            h.setOptionValue("time_limit", highspy.kHighsInf)
+            set_option(h, "time_limit", highspy.kHighsInf)
         self._hooks = [(h.cbSimplexInterrupt, self._check), (h.cbIpmInterrupt, self._check),
                        (h.cbMipInterrupt, self._check)]
         if provide is not None:
@@ -403,7 +413,7 @@ def within(seconds: float | None, clock: Callable[[], float] = time.perf_counter
         left = highspy.kHighsInf if end is None else end - clock()
         if left <= 0:
             return False
-        h.setOptionValue("time_limit", left)
+        set_option(h, "time_limit", left)
         h.run()
         return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 

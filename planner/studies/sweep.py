@@ -21,7 +21,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -45,7 +44,7 @@ from planner.instance.loader import load_instance
 from planner.instance.overrides import apply_values, resolve, whole_number_key
 from planner.instance.schema import TABLES
 from planner.options import SolveOptions
-from planner.processes import in_processes
+from planner.processes import in_processes, usable_cores
 from planner.results.folder import SUMMARY_FILE, read_json_file, read_summary, read_table
 from planner.results.ownership import (
     Kind,
@@ -372,7 +371,7 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
 
 
 def _local(tasks: list, workers: int | None) -> Iterable[str]:
-    for _, run_id in in_processes(_execute, tasks, workers or os.cpu_count() or 1):
+    for _, run_id in in_processes(_execute, tasks, workers or usable_cores()):
         yield run_id
 
 

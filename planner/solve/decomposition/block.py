@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from planner.solve.decomposition.branching import as_lp, cleared, solve_mip
-from planner.solve.highs import highs_lp, within
+from planner.solve.highs import highs_lp, set_option, within
 
 # A basis as two small arrays of HighsBasisStatus codes: its columns' and its rows' (`status_codes`)
 Codes = tuple[np.ndarray, np.ndarray]
@@ -79,9 +79,9 @@ class BlockSpec:
         lp = highs_lp(self.matrix, np.zeros(self.matrix.shape[1]), self.col_lower, self.col_upper, self.row_lower,
                       self.row_upper, integer=self.integer)
         solver = new_highs()
-        solver.setOptionValue("mip_rel_gap", self.gap)
+        set_option(solver, "mip_rel_gap", self.gap)
         for name, value in BLOCK_OPTIONS.items():
-            solver.setOptionValue(name, value)
+            set_option(solver, name, value)
         solver.passModel(lp)
         return solver
 

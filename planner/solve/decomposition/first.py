@@ -48,7 +48,7 @@ import numpy as np
 import planner.solve.decomposition.whole as whole
 from planner.solve.decomposition.block import BlockResult
 from planner.solve.decomposition.prices import Prices, plain
-from planner.solve.highs import in_use, start_from_basis, start_from_plan
+from planner.solve.highs import HIGHS_INT_MAX, in_use, set_option, start_from_basis, start_from_plan
 
 if TYPE_CHECKING:
     from planner.solve.decomposition.phase import PhaseRun
@@ -120,13 +120,13 @@ def lp_relaxation(run: PhaseRun, h: highspy.Highs, blocks: list[highspy.Highs]) 
         start = relaxed_start(run, blocks)
         if start is not None and not start_from_basis(h, start.basis):
             start_from_plan(h, start.plan)
-    options = {**LP_START_OPTIONS, "threads": max(1, run.workers) if run.nice == 0 else 1}
+    options = {**LP_START_OPTIONS, "threads": min(max(1, run.workers), HIGHS_INT_MAX) if run.nice == 0 else 1}
     saved = {name: h.getOptionValue(name)[1] for name in options}
     for name, value in options.items():
-        h.setOptionValue(name, value)
+        set_option(h, name, value)
     try:
         return run.run_lp(h)
     finally:
         if not in_use(h):  # (after Ctrl-C HiGHS may still be stopping)
             for name, value in saved.items():
-                h.setOptionValue(name, value)
+                set_option(h, name, value)
