@@ -833,6 +833,34 @@ def test_more_workers_than_blocks_hold_one_block_each():
     assert set(pool.solve(tasks)) == set(range(7))
 
 
+def test_workers_far_above_the_blocks_and_cores_give_the_serial_plan(tmp_path, monkeypatch):
+    """--workers 99999999999 (a slip): one worker per block, and the LP relaxation's parallel
+    simplex on at most one thread per core. It asked HiGHS for a thread per worker: refused at
+    first (unseen), then, clamped to HiGHS's largest integer, 16.9 GB and std::bad_alloc."""
+    import multiprocessing
+
+    from planner.instance.generate import generate_instance
+    from planner.processes import usable_cores
+    from planner.solve.decomposition import first
+
+    asked: list[int] = []
+    set_option = first.set_option
+
+    def spy(h, name, value):
+        if name == "threads":
+            asked.append(value)
+            assert value <= usable_cores(), "more HiGHS threads than cores"
+        set_option(h, name, value)
+
+    monkeypatch.setattr(first, "set_option", spy)
+    folder = generate_instance(tmp_path / "g", 3, 5, 3, 6, seed=1)
+    serial = solve_instance(folder, SolveOptions())
+    wide = solve_instance(folder, SolveOptions(workers=99999999999))
+    assert asked, "the LP relaxation was not solved: the test sees nothing"
+    assert wide.plan.contracted == serial.plan.contracted and wide.figures.objective == serial.figures.objective
+    assert multiprocessing.active_children() == []
+
+
 def test_closing_a_pool_of_busy_workers_takes_one_grace_not_one_per_worker(monkeypatch):
     """BlockPool.close after Ctrl-C, every worker busy in a block MIP: the workers get CLOSE_GRACE
     seconds together, then all are terminated (one grace each made Ctrl-C with two workers take

@@ -46,9 +46,10 @@ import highspy
 import numpy as np
 
 import planner.solve.decomposition.whole as whole
+from planner.processes import usable_cores
 from planner.solve.decomposition.block import BlockResult
 from planner.solve.decomposition.prices import Prices, plain
-from planner.solve.highs import HIGHS_INT_MAX, in_use, set_option, start_from_basis, start_from_plan
+from planner.solve.highs import in_use, set_option, start_from_basis, start_from_plan
 
 if TYPE_CHECKING:
     from planner.solve.decomposition.phase import PhaseRun
@@ -112,7 +113,7 @@ def _relaxed_blocks(run: PhaseRun, prices: Prices, blocks: list[highspy.Highs]) 
 def lp_relaxation(run: PhaseRun, h: highspy.Highs, blocks: list[highspy.Highs]) -> bool:
     """The whole model's LP relaxation (`h` holds it, its integrality off), from the blocks'
     start (their basis, else their plan) unless `h` has a basis, with LP_START_OPTIONS on one
-    thread per worker process, or on one beside branch and bound (`nice` > 0: a race, where the
+    thread per worker process (at most one per core), or on one beside branch and bound (`nice` > 0: a race, where the
     phase takes a free core only, and two starved threads of the parallel simplex wait on each
     other: docs/performance.md, "Blocks in parallel"); the options are given back after it. True when
     optimal."""
@@ -120,7 +121,8 @@ def lp_relaxation(run: PhaseRun, h: highspy.Highs, blocks: list[highspy.Highs]) 
         start = relaxed_start(run, blocks)
         if start is not None and not start_from_basis(h, start.basis):
             start_from_plan(h, start.plan)
-    options = {**LP_START_OPTIONS, "threads": min(max(1, run.workers), HIGHS_INT_MAX) if run.nice == 0 else 1}
+    threads = min(max(1, run.workers), usable_cores())  # more threads than cores only wait on each other
+    options = {**LP_START_OPTIONS, "threads": threads if run.nice == 0 else 1}
     saved = {name: h.getOptionValue(name)[1] for name in options}
     for name, value in options.items():
         set_option(h, name, value)
