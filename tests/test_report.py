@@ -399,7 +399,7 @@ def test_a_damaged_sweep_run_or_design_is_named_not_a_crash(tmp_path):
     (tmp_path / "design.csv").write_bytes(b"")
     result = runner.invoke(cli.main, ["sweep", str(folder), "--design", str(tmp_path / "design.csv"),
                                       "--out", str(tmp_path / "sw2")])
-    assert result.exit_code == cli.EXIT_INVALID_INPUT and "design.csv: cannot be read as a CSV of runs" in result.output
+    assert result.exit_code == cli.EXIT_INVALID_INPUT and "design.csv: is empty" in result.output
 
 
 def test_an_edited_plan_is_not_evaluated(results, tmp_path):

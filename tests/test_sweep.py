@@ -233,3 +233,35 @@ def test_a_sweep_far_larger_than_meant_is_refused_before_anything_runs(tmp_path)
     assert not (tmp_path / "sw").exists()
     result = runner.invoke(cli.main, [*base, "--vary", "risk.aversion=0,1", "--max-runs", "2", "--workers", "1"])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("risk.aversion,risk.aversion\n0.1,0.2\n", "design.csv:1: 'risk.aversion': column name appears twice"),
+    ("risk.aversion\nTrue\n", "design.csv:2:risk.aversion: 'True': expected a number"),  # it ran at 1
+    ("risk.aversion\n1_000\n", "design.csv:2:risk.aversion: '1_000': expected a number"),
+    (",\n,\n", "design.csv:1: the header row is empty"),  # it ran the instance as it is, "no chart: "
+    ('"risk.aversion\n0.2\n', "but holds no runs"),  # a quote left open: one header cell
+    ("risk.aversion\n", "design.csv: names its keys ('risk.aversion') but holds no runs"),
+])
+def test_a_design_is_read_as_instance_files_are(tmp_path, text, expected):
+    """A design read as a spreadsheet writes it and checked as instance files are (file:row:column):
+    pandas read 'True' as 1, renamed a repeated key to 'risk.aversion.1', and took a header of
+    blank names for a design of one run with nothing varied."""
+    (tmp_path / "design.csv").write_text(text)
+    result = CliRunner().invoke(cli.main, ["sweep", str(FOUR_SUPPLIERS), "--design", str(tmp_path / "design.csv"),
+                                           "--out", str(tmp_path / "sw"), "--workers", "1"])
+    assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
+    assert expected in result.output
+    assert not (tmp_path / "sw").exists()
+
+
+def test_a_design_from_european_excel_is_read(tmp_path):
+    """Semicolons, decimal commas, a byte-order mark and CRLF, as European Excel saves a CSV, and a
+    blank cell that keeps the instance's value; row names keep their case (CN1, not cn1)."""
+    (tmp_path / "design.csv").write_bytes("\ufeffrisk.aversion;options.CN1.capacity\r\n0,25;80\r\n0,5;\r\n"
+                                          .encode("utf-8"))
+    from planner.studies.sweep import design
+
+    runs = design(tmp_path / "design.csv")
+    assert [run.values for run in runs] == [{"risk.aversion": 0.25, "options.CN1.capacity": 80.0},
+                                            {"risk.aversion": 0.5}]

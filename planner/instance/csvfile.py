@@ -73,8 +73,9 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def read_raw_table(path: Path, file: str) -> RawTable:
-    """Read `path` into text cells; header names are stripped and lower-cased.
+def read_raw_table(path: Path, file: str, fold_case: bool = True) -> RawTable:
+    """Read `path` into text cells; header names are stripped and lower-cased (unless not
+    `fold_case`: a sweep design's keys name rows, whose case counts).
 
     Problems (encoding, empty file, duplicate or blank headers, rows longer than the
     header) are collected on the returned table rather than raised.
@@ -110,7 +111,7 @@ def read_raw_table(path: Path, file: str) -> RawTable:
     if not rows:
         table.problems.append(Problem(file, "is empty", hint="expected a header row and one row per record"))
         return table
-    header = [h.strip().lower() for h in rows[0]]
+    header = [h.strip().lower() if fold_case else h.strip() for h in rows[0]]
     # Spreadsheets often add empty trailing header cells; keep them only to check the rows.
     while header and not header[-1]:
         header.pop()

@@ -63,6 +63,7 @@ FAILED_FILE = "failed.json"
 SWEEP_FILE = "sweep.csv"
 SWEEP_META = "sweep.json"  # what the sweep is of: the instance (path, content) and the solve options
 CONNECT_TIMEOUT = "5s"  # to a Dask scheduler
+SHOWN_PROBLEMS = 5  # a design's problems named in one message
 MAX_RUNS = 10_000  # a sweep's runs unless --max-runs says more: a slip in start:stop:count is not a million solves
 FIGURES = ["status", "objective", "expected_cost", "cvar", "fixed_cost", "mip_gap", "seconds", "options_selected"]
 
@@ -117,24 +118,39 @@ def grid(varies: list[tuple[str, list[float]]], most: int = MAX_RUNS) -> list[Ru
 
 
 def design(path: Path, most: int = MAX_RUNS) -> list[Run]:
-    """One run per row of a CSV whose columns are keys, at most `most` rows."""
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise OverrideError(f"{path}: cannot be read as a CSV of runs, one column per key ({exc})") from None
-    _at_most(len(frame), most, str(path))
+    """One run per row of a CSV whose columns are keys, at most `most` rows. Read as instance
+    files are (`csvfile`: any delimiter and encoding a spreadsheet writes, file:row:column in
+    every message); a blank cell keeps the instance's value, any other must be a number (a
+    decimal comma in a file with ';')."""
+    from planner.instance.csvfile import read_raw_table
+
+    table = read_raw_table(Path(path), str(path), fold_case=False)
+    if table.problems:
+        raise OverrideError("; ".join(str(p) for p in table.problems[:SHOWN_PROBLEMS])
+                            + " (a sweep design is a CSV with one column per key and one row per run)")
+    if not table.records:
+        raise OverrideError(f"{path}: names its keys ({', '.join(repr(k) for k in table.header)}) but holds no "
+                            "runs: one row per run below the header")
+    _at_most(len(table.records), most, str(path))
     runs = []
-    for i, record in enumerate(frame.to_dict("records"), start=2):
+    for row, cells in table.records:
         values = {}
-        for key, value in record.items():
-            if isinstance(value, float) and math.isnan(value):
-                continue
-            try:
-                values[str(key).strip()] = float(value)
-            except ValueError:
-                raise OverrideError(f"{path}:{i}:{key}: {value!r}: expected a number") from None
+        for key, text in cells.items():
+            if text:
+                values[key] = _design_number(text, table.delimiter, f"{path}:{row}:{key}")
         runs.append(Run(run_id(values), values))
     return runs
+
+
+def _design_number(text: str, delimiter: str, where: str) -> float:
+    if delimiter == ";" and text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
+    try:
+        if "_" in text:  # Python reads 1_000; a spreadsheet does not
+            raise ValueError
+        return float(text)
+    except ValueError:
+        raise OverrideError(f"{where}: {text!r}: expected a number") from None
 
 
 def check_runs(inst: Instance, runs: list[Run]) -> None:
