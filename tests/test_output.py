@@ -111,6 +111,29 @@ def test_json_errors_are_documents_too(tmp_path):
     assert json.loads(solved.stdout)["error"]["kind"] == "infeasible" and json.loads(solved.stdout)["error"]["reasons"]
 
 
+@pytest.mark.parametrize("args", [
+    ["solve", "--json", "--mip-gap", "abc"],
+    ["verify", "--json"],  # an argument missing
+    ["compare", "--json", "--bogus", "x", "y"],
+    ["evaluate", "four-suppliers", "x", "--json", "--samples", "1"],
+    ["validate", "--json", "a", "b"],
+])
+def test_a_bad_command_line_with_json_is_a_json_document_too(args):
+    """A script reading --json's stdout finds a document whatever went wrong, a usage error too
+    (it found nothing: click wrote the usage to stderr only), and people still read the usage."""
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == cli.EXIT_USAGE
+    document = json.loads(result.stdout)
+    assert document["command"] == args[0] and document["ok"] is False
+    assert document["error"]["kind"] == "usage" and document["error"]["exit_code"] == cli.EXIT_USAGE
+    assert document["error"]["message"] and "Usage:" in result.stderr
+
+
+def test_a_bad_command_line_without_json_writes_nothing_on_stdout():
+    result = CliRunner().invoke(cli.main, ["solve", "--mip-gap", "abc"])
+    assert result.exit_code == cli.EXIT_USAGE and result.stdout == ""
+
+
 def test_quiet_leaves_only_the_result_and_progress_never_writes_carriage_returns(tmp_path):
     runner = CliRunner()
     loud = runner.invoke(cli.main, ["solve", "us-critical-minerals", "--out", str(tmp_path / "a")])

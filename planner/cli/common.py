@@ -277,7 +277,7 @@ def emit_json(document: dict) -> None:
     click.echo(json.dumps(document, indent=2, allow_nan=False, default=str))
 
 
-def _error_document(command: str, code: int, kind: str, message: str, **details: object) -> dict:
+def error_document(command: str, code: int, kind: str, message: str, **details: object) -> dict:
     return {"command": command, "ok": False,
             "error": {"kind": kind, "exit_code": code, "message": message, **details}}
 
@@ -294,7 +294,7 @@ def guard(action: Callable) -> Callable:
 
         def failed(code: int, kind: str, message: str, **details: object) -> None:
             if as_json:
-                emit_json(_error_document(command, code, kind, message, **details))
+                emit_json(error_document(command, code, kind, message, **details))
             fail(code, message)
 
         try:
