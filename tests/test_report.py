@@ -329,6 +329,23 @@ def test_report_command_writes_html_and_workbook(results, tmp_path):
     assert bad.exit_code == cli.EXIT_INVALID_INPUT and "not a results folder" in bad.output
 
 
+def test_a_result_edited_by_hand_is_reported_and_compared_with_a_warning(results, tmp_path):
+    """report and compare read a result as it is; a table changed since planner wrote it (by its
+    manifest) is named on stderr, with the command that checks it. An unedited one is not."""
+    folder = tmp_path / "res"
+    shutil.copytree(results, folder)
+    runner = CliRunner()
+    clean = runner.invoke(cli.main, ["report", str(folder), "--out", str(tmp_path / "a.html")])
+    assert clean.exit_code == 0 and "warning" not in clean.stderr
+    contracts = folder / "contracts.csv"
+    contracts.write_text(contracts.read_text().replace("500", "400", 1))
+    edited = runner.invoke(cli.main, ["report", str(folder), "--out", str(tmp_path / "b.html")])
+    assert edited.exit_code == 0
+    assert f"warning: {contracts} was changed since planner wrote it" in edited.stderr
+    compared = runner.invoke(cli.main, ["compare", str(results), str(folder), "--out", str(tmp_path / "cmp")])
+    assert compared.exit_code == 0 and compared.stderr.count("was changed since planner wrote it") == 1
+
+
 def _damage(folder, how):
     """One way a results folder gets damaged or edited by hand."""
     path = folder / how[0]

@@ -65,6 +65,16 @@ def say(message: str) -> None:
     click.echo(message, err=True)
 
 
+def warn_edited(folders: list[Path]) -> None:
+    """A warning per file of `folders` changed since planner wrote it (`folder.edited_files`)."""
+    from planner.results.folder import edited_files
+
+    for folder in dict.fromkeys(Path(f) for f in folders):
+        for name in edited_files(folder):
+            say(f"warning: {Path(folder) / name} was changed since planner wrote it; it is read as it is now "
+                "(planner verify INSTANCE RESULTS checks a result against its instance)")
+
+
 def fail(code: int, message: str) -> None:
     say(message)
     sys.exit(code)

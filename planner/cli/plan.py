@@ -257,6 +257,7 @@ def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None
             check_location(target, option=option)
     from planner.results.report import write_report
 
+    common.warn_edited([results])
     path = write_report(results, out_file or results / "report.html")
     click.echo(f"Report in {path}")
     if xlsx_file is not None:

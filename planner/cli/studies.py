@@ -223,6 +223,7 @@ def compare(results: tuple[Path, ...], out_dir: Path | None, force: bool, as_jso
     check_location(folder, tuple(results))
     check_target(folder, OutputKind.COMPARISON, force)
     comparison = compare_results(list(results))
+    common.warn_edited([*results, *comparison.folders])
     write_comparison(comparison, folder, force=force)
     if as_json:
         emit_json({"command": "compare", "ok": True, "out": str(folder), "instance": comparison.instance,

@@ -84,6 +84,16 @@ def read_json_file(path: Path) -> dict:
     return document
 
 
+def edited_files(folder: Path) -> list[str]:
+    """The data files of a results or sweep folder (not of its sub-folders) changed since planner
+    wrote them, by the folder's manifest: read as they are now, so a report or comparison shows
+    what was edited, which `planner verify` would name. None for a folder without a manifest."""
+    from planner.results.ownership import inspect
+
+    return sorted(name for name in inspect(Path(folder)).changed
+                  if "/" not in name and name.endswith((".csv", ".json")))  # what is read, not a report
+
+
 def read_summary(folder: Path, numbers: tuple[str, ...] = ()) -> dict:
     """summary.json of a results folder, a JSON object with its instance, status and risk settings
     and the figures `numbers` as finite numbers; `ResultsError` otherwise."""
