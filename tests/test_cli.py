@@ -269,6 +269,37 @@ def test_two_writers_of_one_file_at_once_leave_it_whole(tmp_path, umask):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="advisory locks are POSIX's")
+def test_a_manifest_is_updated_under_a_lock_of_its_folder(tmp_path, monkeypatch):
+    """Two commands recording files in one folder at once (a report and a workbook of one result)
+    each read the manifest, added their file and wrote it back, so one entry was lost and that
+    file then counted as one planner did not write (a rerun refused the folder). While one
+    command holds the manifest, another's lock of the folder must wait."""
+    import fcntl
+
+    from planner.results import ownership
+
+    (tmp_path / "a.csv").write_text("x\n")
+    sha256 = ownership._sha256
+    seen = []
+
+    def while_recording(path):
+        handle = os.open(tmp_path, os.O_RDONLY)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            seen.append("unlocked")
+        except BlockingIOError:
+            seen.append("locked")
+        finally:
+            os.close(handle)
+        return sha256(path)
+
+    monkeypatch.setattr(ownership, "_sha256", while_recording)
+    ownership.record_files(tmp_path, ["a.csv"])
+    assert seen == ["locked"]
+    assert list(ownership.read_manifest(tmp_path)["files"]) == ["a.csv"]
+
+
 def test_a_bug_gives_a_message_and_a_log_not_a_traceback(runner, monkeypatch, tmp_path):
     import tempfile
 

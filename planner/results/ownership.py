@@ -106,13 +106,34 @@ def write_manifest(folder: Path, kind: Kind, files: list[str] | None = None) -> 
     _write_json_atomically(folder / MANIFEST, manifest)
 
 
+@contextlib.contextmanager
+def _folder_locked(folder: Path) -> Iterator[None]:
+    """`folder` locked against other planner processes (an advisory lock on the folder itself,
+    so nothing is added to it), where the system has such locks; elsewhere not locked."""
+    try:
+        import fcntl
+    except ImportError:  # (Windows)
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # (releases the lock)
+
+
 def record_files(folder: Path, names: list[str], kind: Kind = Kind.FILES) -> None:
-    """Add files planner just wrote in `folder` to its manifest (made, of `kind`, if absent)."""
+    """Add files planner just wrote in `folder` to its manifest (made, of `kind`, if absent).
+    Read, changed and written under a lock: two commands recording files in one folder at once
+    (a report and a workbook of one result) each kept the other's entry out, and the file left
+    unrecorded then counted as one planner did not write."""
     folder = Path(folder)
-    manifest = read_manifest(folder) or {"planner": __version__, "kind": str(kind), "files": {}}
-    for name in names:
-        manifest["files"][name] = _sha256(folder / name)
-    _write_json_atomically(folder / MANIFEST, manifest)
+    with _folder_locked(folder):
+        manifest = read_manifest(folder) or {"planner": __version__, "kind": str(kind), "files": {}}
+        for name in names:
+            manifest["files"][name] = _sha256(folder / name)
+        _write_json_atomically(folder / MANIFEST, manifest)
 
 
 def _write_json_atomically(path: Path, content: dict) -> None:
