@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import REPO, four_suppliers, racing
 
+import planner
 from planner import cli
 from planner.options import SolveOptions
 
@@ -939,3 +940,10 @@ def test_more_threads_than_cores_is_said(monkeypatch, tmp_path):
     assert "--threads 2 is more than the 1 cores this process may use" in result.output
     result = CliRunner().invoke(cli.main, [*solve, "5000"])
     assert result.exit_code == cli.EXIT_USAGE
+
+
+def test_python_dash_m_planner_is_the_planner_command():
+    """`python -m planner` runs the entry point (Ctrl-C taken over before click loads), where
+    `python -m planner.cli` imports the command line first."""
+    done = subprocess.run([sys.executable, "-m", "planner", "--version"], capture_output=True, text=True)
+    assert (done.returncode, done.stdout.strip()) == (0, f"planner, version {planner.__version__}")
