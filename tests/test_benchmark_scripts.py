@@ -125,3 +125,19 @@ def test_the_differential_soak_checks_limited_runs_against_the_optimum():
         "planner verify failed on the time-limit result (exit 8)"]
     none = {path: _answer() for path in sound}
     assert limit_disagreements(_answer(), none, False, {}, 1e-4) == []
+
+
+def test_bundled_variants_agree_only_within_the_gap_and_on_the_same_end():
+    """Two solves agree when each plan costs no less than the other's bound, less the gap, or when
+    both end the same way without a plan; and a variant's values come from its seed alone."""
+    from bundled_variants import agree, variant
+
+    from planner.instance.bundled import resolve_instance
+    from planner.instance.loader import load_instance
+
+    assert agree(("optimal", 100.0, 99.995, 1.0), ("optimal", 100.004, 99.999, 1.0))
+    assert not agree(("optimal", 100.0, 100.0, 1.0), ("optimal", 100.5, 100.5, 1.0))  # a better plan than a bound
+    assert agree(("infeasible", None, None, 1.0), ("infeasible", None, None, 2.0))
+    assert not agree(("optimal", 100.0, 100.0, 1.0), ("infeasible", None, None, 2.0))
+    base = load_instance(resolve_instance("us-critical-minerals"))
+    assert variant(base, 7) == variant(base, 7) and variant(base, 7) != variant(base, 8)
