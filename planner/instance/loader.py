@@ -253,13 +253,17 @@ def _toml_text(value: object) -> str:
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, list):
-        text = "[" + ", ".join(_toml_text(v) if not isinstance(v, str) else repr(v) for v in value) + "]"
+        text = "[" + ", ".join(_toml_item(v) for v in value) + "]"
     elif isinstance(value, dict):
-        text = "{" + ", ".join(f"{k} = {_toml_text(v) if not isinstance(v, str) else repr(v)}"
-                               for k, v in value.items()) + "}"
+        text = "{" + ", ".join(f"{k} = {_toml_item(v)}" for k, v in value.items()) + "}"
     else:
         text = str(value)
     return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
+
+
+def _toml_item(value: object) -> str:
+    """An item of a TOML array or inline table as written there (text quoted)."""
+    return repr(value) if isinstance(value, str) else _toml_text(value)
 
 
 def _check_setting(value: object, s: Setting, file: str, problems: list[Problem]) -> object:

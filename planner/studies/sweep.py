@@ -146,11 +146,12 @@ def _design_number(text: str, delimiter: str, where: str) -> float:
     if delimiter == ";" and text.count(",") == 1 and "." not in text:
         text = text.replace(",", ".")
     try:
-        if "_" in text:  # Python reads 1_000; a spreadsheet does not
-            raise ValueError
-        return float(text)
+        number = float(text)
     except ValueError:
-        raise OverrideError(f"{where}: {text!r}: expected a number") from None
+        number = None
+    if number is None or "_" in text:  # (Python reads 1_000; a spreadsheet does not)
+        raise OverrideError(f"{where}: {text!r}: expected a number")
+    return number
 
 
 def check_runs(inst: Instance, runs: list[Run]) -> None:

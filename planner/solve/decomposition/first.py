@@ -113,10 +113,10 @@ def _relaxed_blocks(run: PhaseRun, prices: Prices, blocks: list[highspy.Highs]) 
 def lp_relaxation(run: PhaseRun, h: highspy.Highs, blocks: list[highspy.Highs]) -> bool:
     """The whole model's LP relaxation (`h` holds it, its integrality off), from the blocks'
     start (their basis, else their plan) unless `h` has a basis, with LP_START_OPTIONS on one
-    thread per worker process (at most one per core), or on one beside branch and bound (`nice` > 0: a race, where the
-    phase takes a free core only, and two starved threads of the parallel simplex wait on each
-    other: docs/performance.md, "Blocks in parallel"); the options are given back after it. True when
-    optimal."""
+    thread per worker process (at most one per core), or on one beside branch and bound (`nice`
+    > 0: a race, where the phase takes a free core only, and two starved threads of the parallel
+    simplex wait on each other: docs/performance.md, "Blocks in parallel"); the options are given
+    back after it. True when optimal."""
     if not h.getBasis().valid:
         start = relaxed_start(run, blocks)
         if start is not None and not start_from_basis(h, start.basis):
