@@ -197,6 +197,10 @@ def _corpus(solved: Path) -> list[tuple[list[str], int]]:
         (["solve", "four-suppliers", "--bogus"], usage),
         (["solve", "four-suppliers", "extra"], usage),
         (["solve", "no-such-instance"], invalid),
+        (["solve", "a" * 300], invalid),  # a name longer than the system allows: it was an internal error
+        (["solve", "four-suppliers", "--out", "a" * 300], output),
+        (["report", str(solved), "--out", "a" * 300 + ".html"], output),
+        (["generate", "x/" + "a" * 300], output),
         (["solve", "four-suppliers", "--out", "."], output),
         (["validate", "no-such-instance"], invalid),
         (["verify", "four-suppliers"], usage),

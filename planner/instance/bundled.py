@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from planner.errors import InstanceError, Problem
 
 DEFAULT_INSTANCE = "us-critical-minerals"
 
@@ -24,8 +27,13 @@ def resolve_instance(argument: str | None) -> Path:
     if argument is None:
         return bundled_dir() / DEFAULT_INSTANCE
     path = Path(argument)
-    if not path.exists() and argument in bundled_names():
-        return bundled_dir() / argument
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        if argument in bundled_names():
+            return bundled_dir() / argument
+    except OSError as exc:  # a name too long, a loop of links: the loader's checks would raise it
+        raise InstanceError([Problem(argument, f"cannot be used as a path: {exc.strerror or exc}")]) from None
     return path
 
 

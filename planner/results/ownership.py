@@ -212,9 +212,36 @@ def _names(entries: list[str]) -> str:
     return shown + (f" and {len(entries) - SHOWN} more" if len(entries) > SHOWN else "")
 
 
+def check_path(target: Path, option: str = "--out") -> None:
+    """Raise OutputError when `target` cannot be a path at all on this system (a name longer than
+    it allows, a loop of links, a folder it may not enter): asked about it, the system answers
+    with an error, where a path that is merely missing is fine (planner makes it)."""
+    try:
+        os.lstat(target)
+    except (FileNotFoundError, NotADirectoryError):  # (the system reports a missing folder first)
+        longest = max(Path(os.path.abspath(target)).parts, key=lambda part: len(os.fsencode(part)))
+        if len(os.fsencode(longest)) > _name_max(Path(target)):
+            raise OutputError(f"{option} {target}: cannot be used: a name of {len(os.fsencode(longest))} bytes, "
+                              f"more than the {_name_max(Path(target))} this system allows") from None
+    except OSError as exc:
+        raise OutputError(f"{option} {target}: cannot be used: {exc.strerror or exc}") from None
+
+
+def _name_max(target: Path) -> int:
+    """The longest name (bytes) the file system of `target`'s nearest existing folder allows."""
+    existing = Path(os.path.abspath(target))
+    while not os.path.isdir(existing) and existing != existing.parent:  # (isdir: False on any error)
+        existing = existing.parent
+    try:
+        return os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # (no pathconf: Windows)
+        return 255
+
+
 def check_target(target: Path, kind: Kind, force: bool = False, option: str = "--out") -> Ownership:
     """Raise OutputError unless planner may write a folder of `kind` at `target` (module docstring)."""
     target = Path(target)
+    check_path(target, option)
     found = inspect(target)
     if not found.exists:
         return found
@@ -320,6 +347,7 @@ def write_file(path: Path, write: Callable[[Path], None], force: bool = False, o
     folder, or recognised (`recognise`). The file appears whole or not at all.
     """
     path = Path(path)
+    check_path(path, option)
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise OutputError(f"{path} exists and is not a file; choose another {option}")
     if path.exists():
@@ -351,6 +379,7 @@ def check_location(target: Path, inputs: tuple[Path, ...] = (), option: str = "-
     planner's bundled instances."""
     from planner.instance.bundled import bundled_dir
 
+    check_path(target, option)
     where = Path(os.path.abspath(target))
     here = Path.cwd().resolve()
     resolved = where.resolve()
