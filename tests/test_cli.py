@@ -269,6 +269,28 @@ def test_two_writers_of_one_file_at_once_leave_it_whole(tmp_path, umask):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
 
 
+def test_a_file_that_cannot_be_written_is_an_output_error_and_leaves_nothing(tmp_path):
+    """A full disk while a single file is written (a sweep's table: it was an internal error,
+    OSError from pandas): an OutputError naming the file, the earlier file intact, no temporary
+    file left."""
+    import errno
+
+    from planner.errors import OutputError
+    from planner.results import ownership
+
+    target = tmp_path / "sweep.csv"
+    target.write_text("earlier\n")
+
+    def full_disk(staging):
+        staging.write_text("half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OutputError, match=f"cannot write {target}: No space left on device"):
+        with ownership.staged_file(target) as staging:
+            full_disk(staging)
+    assert target.read_text() == "earlier\n" and sorted(p.name for p in tmp_path.iterdir()) == ["sweep.csv"]
+
+
 @pytest.mark.skipif(os.name != "posix", reason="advisory locks are POSIX's")
 def test_a_manifest_is_updated_under_a_lock_of_its_folder(tmp_path, monkeypatch):
     """Two commands recording files in one folder at once (a report and a workbook of one result)

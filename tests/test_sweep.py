@@ -265,3 +265,35 @@ def test_a_design_from_european_excel_is_read(tmp_path):
     runs = design(tmp_path / "design.csv")
     assert [run.values for run in runs] == [{"risk.aversion": 0.25, "options.CN1.capacity": 80.0},
                                             {"risk.aversion": 0.5}]
+
+
+def test_a_run_that_cannot_be_written_stops_the_sweep_and_leaves_no_record(tmp_path, monkeypatch):
+    """A full disk while a run's result is written is no outcome of the run: the sweep stops
+    (OutputError, exit 7) with nothing recorded for it, where it wrote a failed.json into the
+    full disk, empty, and the run folder without a manifest then made a rerun refuse the sweep.
+    A failure record is swapped in whole: one that cannot be written leaves no folder."""
+    import errno
+
+    import planner.studies.sweep as sweep_module
+    from planner.errors import OutputError
+    from planner.options import SolveOptions
+
+    run = grid([("risk.aversion", [0.5])])[0]
+    task = (str(FOUR_SUPPLIERS), run, str(tmp_path / "sw"), SolveOptions())
+
+    def full_disk(*args, **kwargs):
+        raise OutputError("cannot write sw/runs/x: No space left on device")
+
+    monkeypatch.setattr(sweep_module, "write_results", full_disk)
+    with pytest.raises(OutputError, match="No space left"):
+        sweep_module.execute(task)
+    assert not (tmp_path / "sw" / RUNS / run.id).exists()
+
+    def full_disk_json(path, content):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sweep_module, "write_json", full_disk_json)
+    (tmp_path / "sw" / RUNS).mkdir(parents=True)
+    with pytest.raises(OutputError, match="No space left"):
+        sweep_module._write_failure(tmp_path / "sw" / RUNS / run.id, run, "infeasible", "a reason")
+    assert list((tmp_path / "sw" / RUNS).iterdir()) == []

@@ -154,16 +154,22 @@ def staged_file(path: Path) -> Iterator[Path]:
     The name is this call's own (`.planner-tmp-NAME-XXXXXXXX.SUFFIX`): two planner commands
     writing the same file at once never write into one temporary file, and the last to finish
     leaves its file whole. On any exception the temporary file is removed and `path` is left as
-    it was. Callers check first that `path` is theirs to replace.
+    it was; an OSError (a full disk) becomes an OutputError naming `path`. Callers check first
+    that `path` is theirs to replace.
     """
     path = Path(path)
-    handle, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}-", suffix=path.suffix, dir=path.parent)
+    try:
+        handle, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}-", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(handle)
     staging = Path(name)
     try:
         staging.chmod(0o666 & ~_umask())  # mkstemp makes it private; a result follows the umask
         yield staging
         staging.replace(path)
+    except OSError as exc:  # a full disk, a folder gone: what the caller wrote, or the rename
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         staging.unlink(missing_ok=True)
 
@@ -318,6 +324,8 @@ def staged_folder(target: Path, kind: Kind, force: bool = False, option: str = "
             staging.rename(target)
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {exc}") from None
+    except OutputError as exc:  # a file of it (staged_file): named by the target, not the temporary folder
+        raise OutputError(str(exc).replace(str(staging), str(target))) from None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

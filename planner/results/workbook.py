@@ -15,6 +15,7 @@ Text is stored as text: every text cell is written with the string type, so a va
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -202,7 +203,9 @@ def workbook_from_tables(summary: dict, tables: dict[str, pd.DataFrame], out: Pa
         _sheet(workbook, name, tables[name], currency, unit)
     for title, frame in pivot_tables(tables).items():
         _pivot_sheet(workbook, title, frame, unit)
-    return write_file(Path(out), workbook.save, option="--xlsx")
+    content = io.BytesIO()  # built in memory: a full disk then fails a plain write, not openpyxl's zip
+    workbook.save(content)  # (whose later clean-up printed a traceback of its own)
+    return write_file(Path(out), lambda path: path.write_bytes(content.getvalue()), option="--xlsx")
 
 
 def workbook_from_results(results: Path, out: Path) -> Path:

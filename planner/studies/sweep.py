@@ -53,6 +53,7 @@ from planner.results.ownership import (
     record_files,
     remove_owned,
     staged_file,
+    staged_folder,
     write_manifest,
 )
 from planner.results.write import write_csv, write_json, write_results
@@ -198,8 +199,10 @@ def _failure_status(exc: PlannerError) -> Status:
 
 
 def execute(task: tuple[str, Run, str, SolveOptions]) -> str:
-    """Solve one run and write its folder; returns the run id. Failures become failed.json.
-    The worker takes its next run once a branch and bound this one left to end alone has ended
+    """Solve one run and write its folder; returns the run id. Failures of the run become
+    failed.json; one of writing (a full disk) stops the sweep instead (OutputError): it is no
+    outcome of the run, and its record could not be written either. The worker takes its next
+    run once a branch and bound this one left to end alone has ended
     (`planner.solve.highs.wait_for_left_runs`), so that two runs do not share its core."""
     from planner.solve.highs import wait_for_left_runs
     from planner.solve.pipeline import solve_instance
@@ -214,6 +217,8 @@ def execute(task: tuple[str, Run, str, SolveOptions]) -> str:
         outcome = solve_instance(apply_values(_base(path), run.values), options, cache=cache)
         outcome.extra = {"sweep_values": run.values}
         write_results(outcome, folder, force=True, kind=Kind.RUN)
+    except OutputError:
+        raise
     except PlannerError as exc:
         _write_failure(folder, run, _failure_status(exc), str(exc), getattr(exc, "reasons", None))
     wait_for_left_runs()
@@ -222,14 +227,10 @@ def execute(task: tuple[str, Run, str, SolveOptions]) -> str:
 
 def _write_failure(folder: Path, run: Run, status: Status, reason: str, reasons: list[str] | None = None) -> None:
     """failed.json: the status, the reason as the message gives it and, for an infeasible run,
-    every one of the diagnosis's reasons."""
-    if folder.exists():
-        check_target(folder, Kind.RUN, force=True)
-        remove_owned(folder)
-    folder.mkdir(parents=True)
-    write_json(folder / FAILED_FILE, {"values": run.values, "status": status, "reason": reason,
-                                      **({"reasons": reasons} if reasons else {})})
-    write_manifest(folder, Kind.RUN)
+    every one of the diagnosis's reasons; its folder swapped in whole, as a result's is."""
+    with staged_folder(folder, Kind.RUN, force=True) as staging:
+        write_json(staging / FAILED_FILE, {"values": run.values, "status": status, "reason": reason,
+                                           **({"reasons": reasons} if reasons else {})})
 
 
 def is_done(out: Path, run: Run) -> bool:
