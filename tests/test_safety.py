@@ -95,6 +95,26 @@ def test_report_files_replace_only_planners_own(solved, tmp_path, monkeypatch, o
     assert theirs.read_bytes() == b"the user's own"
 
 
+def test_a_report_missing_from_its_folders_manifest_is_still_planners(tmp_path, monkeypatch):
+    """A report and workbook planner wrote into a result but whose manifest entries are gone (an
+    older result, or one lost to a race before bd44273): they count as planner's, changed, so
+    --force replaces the folder; before, they counted as the user's and nothing could. A file of
+    the user's beside them is still refused."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    solve = ["solve", "four-suppliers", "--out", "res", "--report", "--xlsx"]
+    assert runner.invoke(cli.main, solve).exit_code == 0
+    manifest = json.loads((tmp_path / "res" / ".planner.json").read_text())
+    del manifest["files"]["report.html"], manifest["files"]["results.xlsx"]
+    (tmp_path / "res" / ".planner.json").write_text(json.dumps(manifest))
+    again = runner.invoke(cli.main, solve)
+    assert again.exit_code == cli.EXIT_OUTPUT and "report.html, results.xlsx changed since" in again.output
+    assert runner.invoke(cli.main, [*solve, "--force"]).exit_code == 0
+    (tmp_path / "res" / "notes.html").write_text("<html>the user's</html>")
+    refused = runner.invoke(cli.main, [*solve, "--force"])
+    assert refused.exit_code == cli.EXIT_OUTPUT and "planner did not write (notes.html)" in refused.output
+
+
 def test_an_earlier_result_with_an_evaluation_inside_is_planners(tmp_path, monkeypatch):
     """Nested planner folders count as planner's; --out replaces its own result on a rerun."""
     monkeypatch.chdir(tmp_path)

@@ -209,6 +209,8 @@ def _walk(folder: Path, relative: Path, found: Ownership, top: bool) -> None:
         elif name in recorded:
             if _sha256(entry) != recorded[name]:
                 found.changed.append(shown)
+        elif manifest is not None and recognise(entry):  # planner's report or workbook, its entry lost
+            found.changed.append(shown)
         else:
             found.foreign.append(shown)
 
