@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from planner.errors import InstanceError, Problem
+from planner.paths import unusable
 
 DEFAULT_INSTANCE = "us-critical-minerals"
 
@@ -27,13 +27,11 @@ def resolve_instance(argument: str | None) -> Path:
     if argument is None:
         return bundled_dir() / DEFAULT_INSTANCE
     path = Path(argument)
-    try:
-        os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        if argument in bundled_names():
-            return bundled_dir() / argument
-    except OSError as exc:  # a name too long, a loop of links: the loader's checks would raise it
-        raise InstanceError([Problem(argument, f"cannot be used as a path: {exc.strerror or exc}")]) from None
+    reason = unusable(path)  # (a name too long, a loop of links: the loader's checks would raise it)
+    if reason:
+        raise InstanceError([Problem(argument, f"cannot be used as a path: {reason}")])
+    if not path.exists() and argument in bundled_names():
+        return bundled_dir() / argument
     return path
 
 

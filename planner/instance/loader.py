@@ -50,10 +50,15 @@ def did_you_mean(value: str, candidates: list[str] | set[str]) -> str:
 
 def _parse_number(text: str, col: Column, decimal_comma: bool) -> float:
     """Parse one numeric cell; raises ValueError with what was expected."""
+    if col.is_fraction and text.endswith("%"):
+        return parse_number(text[:-1].strip(), decimal_comma) * 0.01
+    return parse_number(text, decimal_comma)
+
+
+def parse_number(text: str, decimal_comma: bool) -> float:
+    """A number as a spreadsheet writes it (a decimal comma where the file's delimiter is ';',
+    thousands grouped unambiguously); raises ValueError with what was expected."""
     t = text
-    scale = 1.0
-    if col.is_fraction and t.endswith("%"):
-        t, scale = t[:-1].strip(), 0.01
     if decimal_comma:
         if _AMBIGUOUS_POINT.match(t):
             raise ValueError("expected a plain number (is '.' a thousands separator, as in 1.000 for one "
@@ -66,7 +71,7 @@ def _parse_number(text: str, col: Column, decimal_comma: bool) -> float:
     if "_" in t or "," in t:
         raise ValueError("expected a plain number (is ',' a thousands separator or a decimal comma?)")
     try:
-        number = float(t) * scale
+        number = float(t)
     except ValueError:
         raise ValueError("expected a number") from None
     if not math.isfinite(number):

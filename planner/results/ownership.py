@@ -40,6 +40,7 @@ from pathlib import Path
 
 from planner import __version__
 from planner.errors import OutputError
+from planner.paths import unusable
 
 MANIFEST = ".planner.json"
 TEMP_PREFIX = ".planner-tmp-"
@@ -215,35 +216,26 @@ def _walk(folder: Path, relative: Path, found: Ownership, top: bool) -> None:
             found.foreign.append(shown)
 
 
+def changed_files(folder: Path) -> list[str]:
+    """The files `folder`'s manifest records (not those of its sub-folders) changed since planner
+    wrote them; none without a manifest. Reads only those files, where `inspect` hashes the whole
+    tree (a sweep's every run)."""
+    folder = Path(folder)
+    recorded = (read_manifest(folder) or {"files": {}})["files"]
+    return sorted(name for name, digest in recorded.items()
+                  if (folder / name).is_file() and _sha256(folder / name) != digest)
+
+
 def _names(entries: list[str]) -> str:
     shown = ", ".join(entries[:SHOWN])
     return shown + (f" and {len(entries) - SHOWN} more" if len(entries) > SHOWN else "")
 
 
 def check_path(target: Path, option: str = "--out") -> None:
-    """Raise OutputError when `target` cannot be a path at all on this system (a name longer than
-    it allows, a loop of links, a folder it may not enter): asked about it, the system answers
-    with an error, where a path that is merely missing is fine (planner makes it)."""
-    try:
-        os.lstat(target)
-    except (FileNotFoundError, NotADirectoryError):  # (the system reports a missing folder first)
-        longest = max(Path(os.path.abspath(target)).parts, key=lambda part: len(os.fsencode(part)))
-        if len(os.fsencode(longest)) > _name_max(Path(target)):
-            raise OutputError(f"{option} {target}: cannot be used: a name of {len(os.fsencode(longest))} bytes, "
-                              f"more than the {_name_max(Path(target))} this system allows") from None
-    except OSError as exc:
-        raise OutputError(f"{option} {target}: cannot be used: {exc.strerror or exc}") from None
-
-
-def _name_max(target: Path) -> int:
-    """The longest name (bytes) the file system of `target`'s nearest existing folder allows."""
-    existing = Path(os.path.abspath(target))
-    while not os.path.isdir(existing) and existing != existing.parent:  # (isdir: False on any error)
-        existing = existing.parent
-    try:
-        return os.pathconf(existing, "PC_NAME_MAX")
-    except (OSError, ValueError, AttributeError):  # (no pathconf: Windows)
-        return 255
+    """Raise OutputError when the system refuses `target` as a path (`planner.paths.unusable`)."""
+    reason = unusable(Path(target))
+    if reason:
+        raise OutputError(f"{option} {target}: cannot be used: {reason}")
 
 
 def check_target(target: Path, kind: Kind, force: bool = False, option: str = "--out") -> Ownership:

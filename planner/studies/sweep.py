@@ -40,7 +40,7 @@ from planner.errors import (
     SolveError,
 )
 from planner.instance.instance import Instance
-from planner.instance.loader import load_instance
+from planner.instance.loader import load_instance, parse_number
 from planner.instance.overrides import apply_values, resolve, whole_number_key
 from planner.instance.schema import TABLES
 from planner.options import SolveOptions
@@ -144,15 +144,11 @@ def design(path: Path, most: int = MAX_RUNS) -> list[Run]:
 
 
 def _design_number(text: str, delimiter: str, where: str) -> float:
-    if delimiter == ";" and text.count(",") == 1 and "." not in text:
-        text = text.replace(",", ".")
+    """A design's cell by the rule of instance files' numbers (`loader.parse_number`)."""
     try:
-        number = float(text)
+        return parse_number(text, decimal_comma=delimiter == ";")
     except ValueError:
-        number = None
-    if number is None or "_" in text:  # (Python reads 1_000; a spreadsheet does not)
-        raise OverrideError(f"{where}: {text!r}: expected a number")
-    return number
+        raise OverrideError(f"{where}: {text!r}: expected a number") from None
 
 
 def check_runs(inst: Instance, runs: list[Run]) -> None:

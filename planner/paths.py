@@ -1,0 +1,33 @@
+"""Paths the system refuses: what both readers and writers ask before they touch a path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def unusable(path: Path) -> str:
+    """Why the system refuses `path` ("" when it does not): a name longer than its file system
+    allows, a loop of links, a folder it may not enter. A path that is merely missing is usable
+    (a writer makes it), unless one of its names is too long: the system reports the missing
+    folder first, and a writer would make folders on the way before it failed."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        longest = max(len(os.fsencode(part)) for part in Path(os.path.abspath(path)).parts)
+        most = _name_max(Path(path))
+        return f"a name of {longest} bytes, more than the {most} this system allows" if longest > most else ""
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return ""
+
+
+def _name_max(path: Path) -> int:
+    """The longest name (bytes) the file system of `path`'s nearest existing folder allows."""
+    existing = Path(os.path.abspath(path))
+    while not os.path.isdir(existing) and existing != existing.parent:  # (isdir: False on any error)
+        existing = existing.parent
+    try:
+        return os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # (no pathconf: Windows)
+        return 255
