@@ -1,13 +1,22 @@
-"""The `planner` command's entry point: Ctrl-C is handled from the first moment.
+"""The `planner` command's entry point: Ctrl-C, and the signals that ask a program to stop
+(SIGTERM from `kill`, `timeout`, a batch scheduler at its time limit; SIGHUP when the terminal
+closes), are handled from the first moment.
 
-Python raises KeyboardInterrupt wherever the signal finds it, and the commands turn it into
-a message and exit code 130 (`planner.cli.common.guard`). Before a command starts, while the
-command line's modules are imported (click, the commands: a tenth of a second), nothing would,
-and Ctrl-C printed a traceback. So until then Ctrl-C leaves at once with the same exit code:
-nothing has been written yet. This module imports nothing of planner's and nothing that Python
-has not loaded at its start, so that it is in place before anything else loads. (Ctrl-C in
-the first hundredths of a second, while Python itself starts, is Python's: it stops the process
-and may print a traceback of its own start-up.)
+Once a command runs under its guard (`planner.cli.common.guard`), each of these signals raises
+KeyboardInterrupt wherever it finds the main thread, so every phase stops as Ctrl-C stops it:
+HiGHS asked to stop, worker processes ended, staged files dropped; the command then says so
+and exits with 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP), as
+the shell reports a program killed by it. Left to their default action, SIGTERM and SIGHUP
+killed planner wherever it was: a solve's temporary folder stayed beside its `--out`.
+
+Before a command starts, while the command line's modules are imported (click, the commands:
+a tenth of a second), nothing would catch the exception, and Ctrl-C printed a traceback. So
+until then a signal leaves at once with the same exit code: nothing has been written yet. This
+module imports nothing of planner's and nothing that Python has not loaded at its start, so
+that it is in place before anything else loads. (A signal in the first hundredths of a second,
+while Python itself starts, is Python's: it stops the process and may print a traceback of its
+own start-up.) A signal that is ignored when planner starts (`nohup`, a job started in the
+background) stays ignored.
 """
 
 from __future__ import annotations
@@ -18,37 +27,72 @@ import _signal
 import os
 import sys
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+STOP_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
+_NAMES = {_signal.SIGINT: "interrupted", _signal.SIGTERM: "terminated (SIGTERM)",
+          _signal.SIGHUP: "hung up (SIGHUP)"}
+
+_stopped_by = _signal.SIGINT  # the signal that stopped the command; Ctrl-C unless one says otherwise
 
 
-def _interrupted_while_starting(signum: int, frame: object) -> None:
-    sys.stderr.write("interrupted: nothing was written.\n")
-    sys.stderr.flush()
-    os._exit(EXIT_INTERRUPTED)
+def exit_code() -> int:
+    """The exit code of a command stopped by a signal: 128 + its number."""
+    return 128 + _stopped_by
+
+
+def stopped_as() -> str:
+    """How the message of a stopped command starts: 'interrupted', 'terminated (SIGTERM)', ..."""
+    return _NAMES[_stopped_by]
+
+
+def _stopped_while_starting(signum: int, frame: object) -> None:
+    try:
+        sys.stderr.write(f"{_NAMES[signum]}: nothing was written.\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # the terminal is gone (SIGHUP): nothing to say it to
+        pass
+    os._exit(128 + signum)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    global _stopped_by
+    _stopped_by = signum
+    raise KeyboardInterrupt
 
 
 def install() -> None:
-    """Ctrl-C leaves at once (unless it is ignored: a job started in the background keeps
-    ignoring it), until `started` hands it back to Python."""
-    if _signal.getsignal(_signal.SIGINT) is not _signal.SIG_IGN:
-        _signal.signal(_signal.SIGINT, _interrupted_while_starting)
+    """Each stop signal leaves at once (unless it is ignored), until `started` hands it to the
+    command."""
+    for signum in STOP_SIGNALS:
+        if _signal.getsignal(signum) is not _signal.SIG_IGN:
+            _signal.signal(signum, _stopped_while_starting)
 
 
 def started() -> None:
-    """A command is running under its guard: Ctrl-C raises KeyboardInterrupt again (only when
-    `install` set it otherwise; called from the main thread)."""
-    if _signal.getsignal(_signal.SIGINT) is _interrupted_while_starting:
-        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+    """A command is running under its guard: each stop signal raises KeyboardInterrupt (only
+    where `install` set it otherwise; called from the main thread)."""
+    for signum in STOP_SIGNALS:
+        if _signal.getsignal(signum) is _stopped_while_starting:
+            _signal.signal(signum, _raise_interrupt)
+
+
+def stopping() -> None:
+    """The command is leaving (stopped, or ended): a second signal is ignored rather than raised
+    into its last words (a second Ctrl-C in the message printed a traceback)."""
+    for signum in STOP_SIGNALS:
+        if _signal.getsignal(signum) in (_stopped_while_starting, _raise_interrupt):
+            _signal.signal(signum, _signal.SIG_IGN)
 
 
 def main() -> None:
-    """The `planner` command. Once it has ended (its files written, or none), Ctrl-C is ignored:
-    in the interpreter's last moments Python restores the default action, and a signal there
-    ended the process by SIGINT (exit -2, no message) after a result was complete."""
+    """The `planner` command. Once it has ended (its files written, or none), stop signals are
+    ignored: in the interpreter's last moments Python restores the default action, and a
+    signal there ended the process by SIGINT (exit -2, no message) after a result was
+    complete."""
     install()
     from planner.cli import main as command_line
 
     try:
         command_line()
     finally:
-        _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+        stopping()

@@ -1,5 +1,5 @@
-"""Worker processes that die with their parent and leave Ctrl-C to it (sweeps, block pools,
-the solves of `--metrics`)."""
+"""Worker processes that die with their parent and leave Ctrl-C (and SIGTERM, SIGHUP) to it (sweeps,
+block pools, the solves of `--metrics`)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,14 @@ def usable_cores() -> int:
 
 
 def bind_to_parent(parent: int) -> None:
-    """In a worker process: die with the parent (also after kill -9), leave Ctrl-C to the parent."""
+    """In a worker process: die with the parent (also after kill -9), and leave the signals that
+    stop a command to it. Ctrl-C is ignored. SIGTERM and SIGHUP are obeyed only when the parent
+    sends them (`Process.terminate`, ProcessPoolExecutor's clean-up of a broken pool): a terminal
+    that closes, or `kill` of the whole process group, signals the workers too, and a worker
+    that died of it first made the parent report a broken worker instead of stopping as asked
+    (`planner.launch`), which then ends the workers itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _stop_only_for(parent, {signal.SIGTERM, signal.SIGHUP})
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -36,6 +42,24 @@ def bind_to_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _stop_only_for(parent: int, signals: set[signal.Signals]) -> None:
+    """`signals` end this process (exit 128 + the number) when `parent` sends them; from anyone
+    else they are dropped. They are blocked in every thread (threads started later, HiGHS's
+    among them, inherit the mask) and taken by one thread that asks who sent each. Where the
+    system cannot say (no sigwaitinfo), they keep their default action."""
+    if not hasattr(signal, "sigwaitinfo"):
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+
+    def listen() -> None:
+        while True:
+            info = signal.sigwaitinfo(signals)
+            if info.si_pid == parent:
+                os._exit(128 + info.si_signo)
+
+    threading.Thread(target=listen, name="stop-listener", daemon=True).start()
 
 
 _SHARED: object = None  # in a worker of `in_processes`: what every call shares, sent once

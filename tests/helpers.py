@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -149,3 +150,8 @@ def scale(folder: Path, columns: dict[str, list[str]], factor: float) -> None:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
+
+
+def crash_logs() -> set[str]:
+    """The crash logs planner has written (an internal error leaves one in the temporary folder)."""
+    return {p.name for p in Path(tempfile.gettempdir()).glob("planner-crash-*.log")}

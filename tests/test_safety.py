@@ -13,13 +13,11 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import REPO, four_suppliers, racing
+from helpers import REPO, crash_logs, four_suppliers, racing
 
 import planner
 from planner import cli
@@ -30,10 +28,6 @@ def _snapshot(folder: Path) -> dict[str, bytes | None]:
     """Every file and folder below `folder` (manifests included), with the files' bytes."""
     return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
             for p in sorted(folder.rglob("*"))}
-
-
-def _crash_logs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("planner-crash-*.log")}
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +265,7 @@ def test_wrong_invocations_exit_with_their_code_and_write_nothing(solved, tmp_pa
     corpus = _corpus(solved)
     assert len(corpus) >= 30
     runner = CliRunner()
-    before, logs = _snapshot(tmp_path), _crash_logs()
+    before, logs = _snapshot(tmp_path), crash_logs()
     for args, code in corpus:
         result = runner.invoke(cli.main, args)
         assert result.exit_code == code, (args, result.output)
@@ -280,7 +274,7 @@ def test_wrong_invocations_exit_with_their_code_and_write_nothing(solved, tmp_pa
         if code == cli.EXIT_USAGE:
             assert "Usage:" in result.output or "Error:" in result.output, (args, result.output)
         assert _snapshot(tmp_path) == before, args
-    assert _crash_logs() == logs
+    assert crash_logs() == logs
 
 
 def test_input_files_that_are_not_regular_files_are_refused(tmp_path):
@@ -459,210 +453,6 @@ def test_ctrl_c_leaves_alone_a_highs_that_has_not_stopped():
     highs.release.set()
     assert run.finished.wait()  # no timeout: the test never depends on the machine's pace
     assert not in_use(highs)
-
-
-def _planner(*args: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "planner.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def test_ctrl_c_during_a_cli_solve_exits_130_and_writes_nothing(tmp_path):
-    from planner.instance.generate import generate_instance
-
-    folder = generate_instance(tmp_path / "g", 6, 15, 8, 30, seed=0)
-    process = _planner("solve", str(folder), "--out", "out", "--mip-gap", "1e-9", cwd=tmp_path)
-    assert process.stderr.readline().startswith("solving")
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate()
-    assert process.returncode == cli.EXIT_INTERRUPTED, err
-    assert "interrupted: nothing partial was written" in err and "Traceback" not in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["g"]
-
-
-def test_ctrl_c_while_the_command_line_starts_exits_130_without_a_traceback():
-    """Ctrl-C before a command's guard is in place (while click and the commands are imported):
-    the entry point's handler leaves at once with exit 130 and a message, not a traceback."""
-    script = ("import os, signal, sys\n"
-              "from planner import launch\n"
-              "launch.install()\n"
-              "os.kill(os.getpid(), signal.SIGINT)\n"
-              "import planner.cli\n"
-              "sys.exit(3)  # the handler did not run\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == cli.EXIT_INTERRUPTED, done.stderr
-    assert done.stderr == "interrupted: nothing was written.\n"
-
-
-def test_ctrl_c_after_the_command_has_ended_is_ignored():
-    """A command that has ended (its result written) ignores Ctrl-C while Python shuts down: a hunt
-    found one signal in a dozen, at the moment a solve ended, killing the process (exit -2, no
-    message) after its result was complete."""
-    script = ("import _signal, sys\n"
-              "from planner import launch\n"
-              "sys.argv = ['planner', '--version']\n"
-              "try:\n"
-              "    launch.main()\n"
-              "except SystemExit:\n"
-              "    pass\n"
-              "sys.exit(0 if _signal.getsignal(_signal.SIGINT) is _signal.SIG_IGN else 3)\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-
-
-def test_a_command_hands_ctrl_c_back_to_python_and_an_ignored_one_stays_ignored(tmp_path):
-    """Once a command runs under its guard, Ctrl-C raises KeyboardInterrupt again (what stops
-    HiGHS and the workers); a process started ignoring it (a background job) keeps ignoring it."""
-    from planner import launch
-
-    before = signal.getsignal(signal.SIGINT)
-    try:
-        launch.install()
-        assert signal.getsignal(signal.SIGINT) is not before
-        result = CliRunner().invoke(cli.main, ["validate", "four-suppliers"])
-        assert result.exit_code == 0, result.output
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        launch.install()
-        assert CliRunner().invoke(cli.main, ["validate", "four-suppliers"]).exit_code == 0
-        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    finally:
-        signal.signal(signal.SIGINT, before)
-
-
-def _with_a_closed_stream(stream: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """`planner ARGS` with stdout or stderr a pipe nobody reads (closed before the command starts,
-    as `planner ... | head -0` leaves it); the other stream captured."""
-    read_end, write_end = os.pipe()
-    os.close(read_end)
-    try:
-        closed = {stream: write_end}
-        other = "stderr" if stream == "stdout" else "stdout"
-        return subprocess.run([sys.executable, "-c", "from planner.launch import main; main()", *args], cwd=cwd,
-                              text=True, **closed, **{other: subprocess.PIPE})
-    finally:
-        os.close(write_end)
-
-
-def test_a_reader_that_went_away_stops_planner_quietly_with_141(tmp_path):
-    """`planner solve | head`: once the result is written, the summary has nowhere to go. The
-    command leaves with the shell's code for a closed pipe (141), no traceback and no internal
-    error (it was one, exit 1 with a crash log); the result written before is whole. With stderr
-    closed the solve stops at its first note, as Ctrl-C stops it, and writes nothing."""
-    from planner.instance.data import build_model_data
-    from planner.instance.loader import load_instance
-    from planner.results.verify import verify_result
-
-    logs = _crash_logs()
-    done = _with_a_closed_stream("stdout", "solve", "four-suppliers", "--out", "out", cwd=tmp_path)
-    assert done.returncode == cli.EXIT_OUTPUT_CLOSED, done.stderr
-    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
-    data = build_model_data(load_instance(REPO / "instances" / "four-suppliers"))
-    assert verify_result(data, tmp_path / "out") == []
-    done = _with_a_closed_stream("stderr", "solve", "four-suppliers", "--out", "again", cwd=tmp_path)
-    assert (done.returncode, done.stdout) == (cli.EXIT_OUTPUT_CLOSED, "")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing half written beside it
-    for args in (["instances"], ["solve", "no-such-instance"]):  # a listing; an error message with nowhere to go
-        done = _with_a_closed_stream("stdout" if args == ["instances"] else "stderr", *args, cwd=tmp_path)
-        assert done.returncode == cli.EXIT_OUTPUT_CLOSED, args
-    assert _crash_logs() == logs
-
-
-def test_progress_from_the_solvers_thread_to_a_closed_stderr_stops_the_command(monkeypatch):
-    """Progress is shown from HiGHS's thread, where a closed stderr cannot simply be raised: the
-    main thread is stopped as Ctrl-C stops it, and the guard then leaves as for a closed pipe."""
-    import threading
-
-    import click
-
-    from planner.cli import common
-
-    def closed(*args, **kwargs):
-        raise BrokenPipeError
-
-    stopped = []
-    monkeypatch.setattr(click, "echo", closed)
-    monkeypatch.setattr(common._thread, "interrupt_main", lambda: stopped.append("main"))
-    monkeypatch.setattr(common, "OUTPUT_CLOSED", threading.Event())
-    monkeypatch.setitem(common.QUIET, "on", False)
-    progress = common.Progress(every=0.0)
-    shown = threading.Thread(target=progress, args=(1.0, 2.0, 1.0))
-    shown.start()
-    shown.join()
-    assert stopped == ["main"] and common.OUTPUT_CLOSED.is_set()
-    with pytest.raises(BrokenPipeError):  # in the main thread it is raised as it is, for the guard
-        progress(2.0, 2.0, 1.0)
-
-    def leave():
-        raise SystemExit(cli.EXIT_OUTPUT_CLOSED)
-
-    monkeypatch.setattr(common, "output_closed", leave)
-
-    @common.guard
-    def solve() -> None:
-        raise KeyboardInterrupt  # what interrupt_main raises in the main thread
-
-    with pytest.raises(SystemExit) as left:
-        solve()
-    assert left.value.code == cli.EXIT_OUTPUT_CLOSED
-
-
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
-def test_ctrl_c_during_metrics_in_worker_processes_stops_them_and_writes_nothing(tmp_path):
-    from planner.instance.generate import Shape, generate_instance
-
-    folder = generate_instance(tmp_path / "g", 4, 10, 6, 200, seed=0, shape=Shape(agreements=2))
-    process = _planner("solve", str(folder), "--out", "out", "--metrics", "--workers", "2", cwd=tmp_path)
-    while not process.stderr.readline().startswith("computing EVPI"):
-        assert process.poll() is None, "the solve ended before its metrics"
-    workers: list[int] = []
-    while len(workers) < 2 and process.poll() is None:
-        workers = _children(process.pid)
-        time.sleep(0.05)
-    assert len(workers) >= 2, "the metrics ended before their workers were seen"
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate()
-    assert process.returncode == cli.EXIT_INTERRUPTED, err
-    assert "interrupted: nothing partial was written" in err and "Traceback" not in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["g"]
-    while any(_alive(w) for w in workers):  # stopped by the parent (asynchronously); no limit on the wall clock
-        time.sleep(0.1)
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
-def test_sweep_workers_die_with_a_killed_parent(tmp_path):
-    from planner.instance.generate import generate_instance
-
-    folder = generate_instance(tmp_path / "g", 6, 15, 8, 30, seed=0)
-    process = _planner("sweep", str(folder), "--vary", "risk.aversion=0:1:6", "--out", "sw", "--workers", "2",
-                       "--mip-gap", "1e-9", cwd=tmp_path)
-    workers: list[int] = []
-    while len(workers) < 2 and process.poll() is None:
-        workers = _children(process.pid)
-        time.sleep(0.05)
-    assert len(workers) >= 2, "the sweep ended before its workers were seen"
-    process.kill()  # kill -9: the parent gets no chance to stop them
-    process.wait()
-    while any(_alive(w) for w in workers):  # they die with it (asynchronously); no limit on the wall clock
-        time.sleep(0.1)
 
 
 def test_a_limited_solve_races_branch_and_bound_and_the_phase_to_the_same_optimum(tmp_path):

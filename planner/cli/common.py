@@ -54,6 +54,8 @@ EXIT_OUTPUT = 7  # results could not be written
 EXIT_VERIFY_FAILED = 8  # planner verify found violations
 EXIT_CLUSTER = 9  # the Dask scheduler could not be reached
 EXIT_INTERRUPTED = launch.EXIT_INTERRUPTED
+EXIT_HUNG_UP = 129  # 128 + SIGHUP: the terminal closed (`planner.launch`)
+EXIT_TERMINATED = 143  # 128 + SIGTERM: `kill`, `timeout`, a batch scheduler's time limit
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a command whose reader went away
 
 MAX_THREADS = 1024  # --threads at most: more is a slip (each is a thread of this process)
@@ -272,12 +274,20 @@ def output_closed() -> None:
 
 
 def interrupted() -> None:
-    """Ctrl-C: say so and leave at once. Nothing partial is on disk (every write is staged), and
-    os._exit does not wait for a solver thread still finishing its iteration."""
-    say("interrupted: nothing partial was written (finished sweep runs are kept).")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(EXIT_INTERRUPTED)
+    """Ctrl-C, or a signal asking planner to stop (`planner.launch`): say so and leave at once
+    with 128 + the signal's number. Nothing partial is on disk (every write is staged), and
+    os._exit does not wait for a solver thread still finishing its iteration. A second signal
+    is ignored from here on."""
+    launch.stopping()
+    try:
+        say(f"{launch.stopped_as()}: nothing partial was written (finished sweep runs are kept).")
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        output_closed()
+    except (OSError, ValueError):  # the terminal is gone (SIGHUP)
+        pass
+    os._exit(launch.exit_code())
 
 
 def emit_json(document: dict) -> None:
@@ -297,7 +307,7 @@ def guard(action: Callable) -> Callable:
     --json the error is also one JSON document on stdout; --quiet silences notes and progress."""
 
     def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        launch.started()  # Ctrl-C raises KeyboardInterrupt again, caught below
+        launch.started()  # Ctrl-C, SIGTERM and SIGHUP raise KeyboardInterrupt, caught below
         quiet(bool(kwargs.pop("quiet", False)))
         as_json = bool(kwargs.get("as_json"))
         command = action.__name__.removeprefix("list_")

@@ -1,0 +1,274 @@
+"""Signals and streams: Ctrl-C, SIGTERM and SIGHUP stop every phase the same way (exit 128 + the
+signal, nothing partial written, worker processes ended); a reader that went away ends planner
+quietly (141); workers die with their parent."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import REPO, crash_logs
+
+from planner import cli
+
+STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hung up (SIGHUP)"}
+
+
+def _planner(*args: str, cwd: Path, own_group: bool = False) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "planner.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=own_group)
+
+
+@pytest.mark.parametrize("signum", STOP_SIGNALS, ids=lambda s: s.name)
+def test_a_stop_signal_during_a_cli_solve_stops_it_and_writes_nothing(tmp_path, signum):
+    """Ctrl-C, SIGTERM (`kill`, `timeout`, a batch scheduler) and SIGHUP (the terminal closed) stop
+    a solve the same way: a message, exit 128 + the signal, nothing written. SIGTERM and SIGHUP
+    used to kill the process where it stood, silently, leaving its temporary folder beside --out."""
+    from planner.instance.generate import generate_instance
+
+    folder = generate_instance(tmp_path / "g", 6, 15, 8, 30, seed=0)
+    process = _planner("solve", str(folder), "--out", "out", "--mip-gap", "1e-9", cwd=tmp_path)
+    assert process.stderr.readline().startswith("solving")
+    process.send_signal(signum)
+    _, err = process.communicate()
+    assert process.returncode == 128 + signum, err
+    assert f"{NAMES[signum]}: nothing partial was written" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g"]
+
+
+@pytest.mark.parametrize("signum", STOP_SIGNALS, ids=lambda s: s.name)
+def test_a_stop_signal_while_the_command_line_starts_leaves_without_a_traceback(signum):
+    """A signal before a command's guard is in place (while click and the commands are imported):
+    the entry point's handler leaves at once with 128 + the signal and a message, not a traceback."""
+    script = ("import os, sys\n"
+              "from planner import launch\n"
+              "launch.install()\n"
+              f"os.kill(os.getpid(), {int(signum)})\n"
+              "import planner.cli\n"
+              "sys.exit(3)  # the handler did not run\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 128 + signum, done.stderr
+    assert done.stderr == f"{NAMES[signum]}: nothing was written.\n"
+
+
+def test_stop_signals_after_the_command_has_ended_are_ignored():
+    """A command that has ended (its result written) ignores Ctrl-C, SIGTERM and SIGHUP while
+    Python shuts down: a hunt found one Ctrl-C in a dozen, at the moment a solve ended, killing
+    the process (exit -2, no message) after its result was complete."""
+    script = ("import _signal, sys\n"
+              "from planner import launch\n"
+              "sys.argv = ['planner', '--version']\n"
+              "try:\n"
+              "    launch.main()\n"
+              "except SystemExit:\n"
+              "    pass\n"
+              "ignored = all(_signal.getsignal(s) is _signal.SIG_IGN for s in launch.STOP_SIGNALS)\n"
+              "sys.exit(0 if ignored and len(launch.STOP_SIGNALS) == 3 else 3)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("signum", STOP_SIGNALS, ids=lambda s: s.name)
+def test_a_command_hands_its_stop_signals_to_python_and_an_ignored_one_stays_ignored(monkeypatch, signum):
+    """Once a command runs under its guard, Ctrl-C, SIGTERM and SIGHUP raise KeyboardInterrupt (what
+    stops HiGHS and the workers) and set the exit code to 128 + the signal; a process started
+    ignoring one (a background job, `nohup`) keeps ignoring it."""
+    from planner import launch
+
+    monkeypatch.setattr(launch, "_stopped_by", signal.SIGINT)
+    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    try:
+        launch.install()
+        assert signal.getsignal(signum) is not before[signum]
+        result = CliRunner().invoke(cli.main, ["validate", "four-suppliers"])
+        assert result.exit_code == 0, result.output
+        with pytest.raises(KeyboardInterrupt):
+            signal.getsignal(signum)(signum, None)
+        assert (launch.exit_code(), launch.stopped_as()) == (128 + signum, NAMES[signum])
+        signal.signal(signum, signal.SIG_IGN)
+        launch.install()
+        assert CliRunner().invoke(cli.main, ["validate", "four-suppliers"]).exit_code == 0
+        assert signal.getsignal(signum) is signal.SIG_IGN
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
+def _with_a_closed_stream(stream: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`planner ARGS` with stdout or stderr a pipe nobody reads (closed before the command starts,
+    as `planner ... | head -0` leaves it); the other stream captured."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        closed = {stream: write_end}
+        other = "stderr" if stream == "stdout" else "stdout"
+        return subprocess.run([sys.executable, "-c", "from planner.launch import main; main()", *args], cwd=cwd,
+                              text=True, **closed, **{other: subprocess.PIPE})
+    finally:
+        os.close(write_end)
+
+
+def test_a_reader_that_went_away_stops_planner_quietly_with_141(tmp_path):
+    """`planner solve | head`: once the result is written, the summary has nowhere to go. The
+    command leaves with the shell's code for a closed pipe (141), no traceback and no internal
+    error (it was one, exit 1 with a crash log); the result written before is whole. With stderr
+    closed the solve stops at its first note, as Ctrl-C stops it, and writes nothing."""
+    from planner.instance.data import build_model_data
+    from planner.instance.loader import load_instance
+    from planner.results.verify import verify_result
+
+    logs = crash_logs()
+    done = _with_a_closed_stream("stdout", "solve", "four-suppliers", "--out", "out", cwd=tmp_path)
+    assert done.returncode == cli.EXIT_OUTPUT_CLOSED, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    data = build_model_data(load_instance(REPO / "instances" / "four-suppliers"))
+    assert verify_result(data, tmp_path / "out") == []
+    done = _with_a_closed_stream("stderr", "solve", "four-suppliers", "--out", "again", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (cli.EXIT_OUTPUT_CLOSED, "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing half written beside it
+    for args, stream in ((["instances"], "stdout"), (["solve", "no-such-instance"], "stderr"),  # an error message
+                         (["--help"], "stdout"), (["solve", "--help"], "stdout"), (["--version"], "stdout")):
+        done = _with_a_closed_stream(stream, *args, cwd=tmp_path)  # help was click's exit 1
+        assert done.returncode == cli.EXIT_OUTPUT_CLOSED, args
+    assert crash_logs() == logs
+
+
+def test_progress_from_the_solvers_thread_to_a_closed_stderr_stops_the_command(monkeypatch):
+    """Progress is shown from HiGHS's thread, where a closed stderr cannot simply be raised: the
+    main thread is stopped as Ctrl-C stops it, and the guard then leaves as for a closed pipe."""
+    import threading
+
+    import click
+
+    from planner.cli import common
+
+    def closed(*args, **kwargs):
+        raise BrokenPipeError
+
+    stopped = []
+    monkeypatch.setattr(click, "echo", closed)
+    monkeypatch.setattr(common._thread, "interrupt_main", lambda: stopped.append("main"))
+    monkeypatch.setattr(common, "OUTPUT_CLOSED", threading.Event())
+    monkeypatch.setitem(common.QUIET, "on", False)
+    progress = common.Progress(every=0.0)
+    shown = threading.Thread(target=progress, args=(1.0, 2.0, 1.0))
+    shown.start()
+    shown.join()
+    assert stopped == ["main"] and common.OUTPUT_CLOSED.is_set()
+    with pytest.raises(BrokenPipeError):  # in the main thread it is raised as it is, for the guard
+        progress(2.0, 2.0, 1.0)
+
+    def leave():
+        raise SystemExit(cli.EXIT_OUTPUT_CLOSED)
+
+    monkeypatch.setattr(common, "output_closed", leave)
+
+    @common.guard
+    def solve() -> None:
+        raise KeyboardInterrupt  # what interrupt_main raises in the main thread
+
+    with pytest.raises(SystemExit) as left:
+        solve()
+    assert left.value.code == cli.EXIT_OUTPUT_CLOSED
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+@pytest.mark.parametrize("signum, to_group", [(signal.SIGINT, False), (signal.SIGTERM, True)])
+def test_a_stop_signal_during_metrics_in_worker_processes_stops_them_and_writes_nothing(tmp_path, signum, to_group):
+    """Ctrl-C to planner, or SIGTERM to its whole process group (`kill -- -PGID`; a closing terminal
+    sends SIGHUP so): the workers leave the signal to planner, which stops them and itself. Workers
+    that died of SIGTERM first used to make planner die of it too, silently."""
+    from planner.instance.generate import Shape, generate_instance
+
+    folder = generate_instance(tmp_path / "g", 4, 10, 6, 200, seed=0, shape=Shape(agreements=2))
+    process = _planner("solve", str(folder), "--out", "out", "--metrics", "--workers", "2", cwd=tmp_path,
+                       own_group=to_group)
+    while not process.stderr.readline().startswith("computing EVPI"):
+        assert process.poll() is None, "the solve ended before its metrics"
+    workers: list[int] = []
+    while len(workers) < 2 and process.poll() is None:
+        workers = _children(process.pid)
+        time.sleep(0.05)
+    assert len(workers) >= 2, "the metrics ended before their workers were seen"
+    if to_group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
+    _, err = process.communicate()
+    assert process.returncode == 128 + signum, err
+    assert f"{NAMES[signum]}: nothing partial was written" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g"]
+    while any(_alive(w) for w in workers):  # stopped by the parent (asynchronously); no limit on the wall clock
+        time.sleep(0.1)
+
+
+def _bound_worker(parent: int, ready: Connection) -> None:
+    from planner.processes import bind_to_parent
+
+    bind_to_parent(parent)
+    ready.send("bound")
+    while True:
+        time.sleep(60)
+
+
+@pytest.mark.skipif(not hasattr(signal, "sigwaitinfo"), reason="needs sigwaitinfo")
+def test_a_worker_obeys_sigterm_and_sighup_from_its_parent_only():
+    """A SIGHUP from another process (a closing terminal signals the whole group) is dropped; the
+    parent's SIGTERM (`Process.terminate`, a broken pool's clean-up) ends the worker. SIGHUP is
+    sent first: had it been obeyed, the worker would have left with 129 (SIGHUP is taken before
+    a pending SIGTERM), and before the fix it died of it (-1)."""
+    context = multiprocessing.get_context("fork")
+    theirs, ours = context.Pipe(duplex=False)
+    worker = context.Process(target=_bound_worker, args=(os.getpid(), ours), daemon=True)
+    worker.start()
+    assert theirs.recv() == "bound"
+    subprocess.run(["kill", "-HUP", str(worker.pid)], check=True)  # from another process
+    os.kill(worker.pid, signal.SIGTERM)  # from its parent
+    worker.join()
+    assert worker.exitcode == 128 + signal.SIGTERM
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_sweep_workers_die_with_a_killed_parent(tmp_path):
+    from planner.instance.generate import generate_instance
+
+    folder = generate_instance(tmp_path / "g", 6, 15, 8, 30, seed=0)
+    process = _planner("sweep", str(folder), "--vary", "risk.aversion=0:1:6", "--out", "sw", "--workers", "2",
+                       "--mip-gap", "1e-9", cwd=tmp_path)
+    workers: list[int] = []
+    while len(workers) < 2 and process.poll() is None:
+        workers = _children(process.pid)
+        time.sleep(0.05)
+    assert len(workers) >= 2, "the sweep ended before its workers were seen"
+    process.kill()  # kill -9: the parent gets no chance to stop them
+    process.wait()
+    while any(_alive(w) for w in workers):  # they die with it (asynchronously); no limit on the wall clock
+        time.sleep(0.1)
