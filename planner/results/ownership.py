@@ -15,7 +15,9 @@ looks at what is there:
 
 Sub-folders count as planner's when they hold a manifest and are planner's in turn (a
 sweep's runs, an evaluation inside a results folder). Leftovers of an interrupted write
-(`.planner-tmp-*`, `.planner-old-*`) are planner's too. Single files written outside such a
+(`.planner-tmp-*`, `.planner-old-*`) are planner's too, and each names the process that made
+it: the next write beside them removes those whose process died (`clear_leftovers`). Single
+files written outside such a
 folder (a report or workbook at a path of the user's choosing) are recognised by what
 they say of themselves (`planner.ownership.recognise`).
 
@@ -27,10 +29,13 @@ folder that looks finished.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -152,15 +157,19 @@ def _umask() -> int:
 def staged_file(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside `path` to write; on success it replaces `path` whole.
 
-    The name is this call's own (`.planner-tmp-NAME-XXXXXXXX.SUFFIX`): two planner commands
+    The name is this call's own (`.planner-tmp-MACHINE-PID-NAME-XXXXXXXX.SUFFIX`): two planner commands
     writing the same file at once never write into one temporary file, and the last to finish
-    leaves its file whole. On any exception the temporary file is removed and `path` is left as
+    leaves its file whole. Leftovers of dead writers beside it are removed first
+    (`clear_leftovers`). On any exception the temporary file is removed and `path` is left as
     it was; an OSError (a full disk) becomes an OutputError naming `path`. Callers check first
     that `path` is theirs to replace.
     """
     path = Path(path)
+    clear_leftovers(path.parent)
     try:
-        handle, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}-", suffix=path.suffix, dir=path.parent)
+        handle, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{_writer()}{_short(path.name)}-",
+                                        suffix=_short(path.suffix),
+                                        dir=path.parent)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(handle)
@@ -262,8 +271,68 @@ def check_target(target: Path, kind: Kind, force: bool = False, option: str = "-
     return found
 
 
+@functools.cache
+def _machine() -> str:
+    """This machine and process namespace, in 8 hex digits: where a process number means this
+    process (two containers sharing a folder have numbers of their own)."""
+    place = socket.gethostname()
+    with contextlib.suppress(OSError):
+        place += os.readlink("/proc/self/ns/pid")
+    return hashlib.sha256(place.encode()).hexdigest()[:8]
+
+
+def _writer() -> str:
+    """What a temporary name says of the process writing it: `MACHINE-PID-`."""
+    return f"{_machine()}-{os.getpid()}-"
+
+
+_LEFTOVER = re.compile(rf"({re.escape(TEMP_PREFIX)}|{re.escape(OLD_PREFIX)})([0-9a-f]{{8}})-([0-9]+)-(.*)", re.DOTALL)
+
+
+def _short(name: str) -> str:
+    """At most 64 bytes of `name`, for a temporary name (a target's name may take all 255)."""
+    return os.fsdecode(os.fsencode(name)[:64])
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's: running
+        return True
+    return True
+
+
+def clear_leftovers(folder: Path) -> list[str]:
+    """Remove from `folder` what planner processes of this machine left there when they died
+    while writing (killed, out of memory, the machine's power): their temporary files and
+    folders, and old folders they had set aside whose replacement is in place. The names of
+    those removed. A leftover of a process still running (a write under way), of another
+    machine, or an old folder whose target is missing (the only copy of a result, its swap cut
+    short) is left; so is anything named otherwise (leftovers of planner before 2026-12-04)."""
+    removed = []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return removed
+    for entry in entries:
+        found = _LEFTOVER.fullmatch(entry.name)
+        if not found or found[2] != _machine() or _running(int(found[3])):
+            continue
+        if found[1] == OLD_PREFIX and not (Path(folder) / found[4]).exists():
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+        removed.append(entry.name)
+    return removed
+
+
 def _retire(target: Path) -> Path:
-    retired = target.parent / f"{OLD_PREFIX}{target.name}-{os.getpid()}"
+    retired = target.parent / f"{OLD_PREFIX}{_writer()}{target.name}"
     target.rename(retired)
     return retired
 
@@ -288,7 +357,7 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 
 def _private_folder(parent: Path, name: str) -> Path:
-    staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{name}-", dir=parent))
+    staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{_writer()}{_short(name)}-", dir=parent))
     staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a result folder follows the umask
     return staging
 
@@ -305,6 +374,7 @@ def staged_folder(target: Path, kind: Kind, force: bool = False, option: str = "
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
+        clear_leftovers(parent)
         staging = _private_folder(parent, target.name)
     except OSError as exc:
         raise OutputError(f"cannot write to {parent}: {exc.strerror}") from None
