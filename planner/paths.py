@@ -1,8 +1,10 @@
-"""Paths the system refuses: what both readers and writers ask before they touch a path."""
+"""Paths the system refuses, and what is at a path: what readers and writers ask before they
+touch one."""
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 
@@ -31,3 +33,16 @@ def _name_max(path: Path) -> int:
         return os.pathconf(existing, "PC_NAME_MAX")
     except (OSError, ValueError, AttributeError):  # (no pathconf: Windows)
         return 255
+
+
+def what_is_at(path: Path) -> str:
+    """'file', 'nothing' or 'other' (a folder, a FIFO, a device: the reader would hang or
+    crash on them). A path the system will not look at (a folder without permission on the
+    way) counts as a file: reading it then says why it cannot be read (pathlib raised there)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "nothing"
+    except OSError:
+        return "file"
+    return "file" if stat.S_ISREG(mode) else "other"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -23,6 +24,7 @@ from planner.instance.events import check_events
 from planner.instance.instance import Instance
 from planner.instance.magnitudes import magnitude_problems
 from planner.instance.schema import SETTINGS, TABLES, Column, Kind, Setting, Table
+from planner.paths import what_is_at
 
 PROBABILITY_TOLERANCE = 1e-6
 BASE_SCENARIO = "base"
@@ -180,10 +182,11 @@ def _read_settings(path: Path, file: str, problems: list[Problem], warnings: lis
     """Every setting of instance.toml by key: its value, or its default where it is absent or
     cannot be read (the problems say why)."""
     settings: dict = {s.key: copy.copy(s.default) for s in SETTINGS}
-    if not path.exists():
+    found = what_is_at(path)
+    if found == "nothing":
         problems.append(Problem(file, "is missing", hint="every instance folder needs instance.toml"))
         return settings
-    if not path.is_file():
+    if found == "other":
         problems.append(Problem(file, "is not a regular file", hint="expected the text file instance.toml"))
         return settings
     try:
@@ -422,6 +425,13 @@ def load_instance(path: str | Path, replace: dict[str, Path | None] | None = Non
     if not folder.is_dir():
         hint = "expected a folder holding instance.toml and the CSV files"
         raise InstanceError([Problem(str(folder), "is not a folder", hint=hint)])
+    try:
+        os.stat(folder / "instance.toml")
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # said below
+    except PermissionError as exc:  # nothing in it can be read: one problem, not one per file
+        raise InstanceError([Problem(str(folder), f"cannot be read: {exc.strerror}",
+                                     hint="the folder's permissions do not let you open it")]) from None
     problems: list[Problem] = []
     warnings: list[Problem] = []
     settings = _read_settings(folder / "instance.toml", str(folder / "instance.toml"), problems, warnings)
@@ -434,12 +444,13 @@ def load_instance(path: str | Path, replace: dict[str, Path | None] | None = Non
     for spec in TABLES:
         file_path = replace.get(spec.stem, folder / spec.file)
         shown = str(file_path)
-        if file_path is None or not file_path.exists():
+        found = "nothing" if file_path is None else what_is_at(file_path)
+        if found == "nothing":
             if spec.required:
                 problems.append(Problem(shown, "is missing", hint=f"required: one row per {spec.row}"))
             tables[spec.stem] = pd.DataFrame(columns=["_row", *(c.name for c in spec.columns)])
             continue
-        if not file_path.is_file():  # a folder, a FIFO or a device would hang or crash the reader
+        if found == "other":
             problems.append(Problem(shown, "is not a regular file", hint="expected a CSV text file"))
             broken.add(spec.stem)
             tables[spec.stem] = pd.DataFrame(columns=["_row", *(c.name for c in spec.columns)])

@@ -77,7 +77,9 @@ def read_json_file(path: Path) -> dict:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ResultsError(f"{path}: is missing") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except OSError as exc:  # its permissions, a folder in its place
+        raise ResultsError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise ResultsError(f"{path}: cannot be read ({exc})") from None
     if not isinstance(document, dict):
         raise ResultsError(f"{path}: expected a JSON object")
@@ -121,7 +123,9 @@ def _read_csv(path: Path, columns: list[str], **options: object) -> pd.DataFrame
         table = pd.read_csv(path, **options)
     except FileNotFoundError:
         raise ResultsError(f"{path}: is missing") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ResultsError(f"{path}: cannot be read as a table planner wrote ({exc})") from None
     missing = [c for c in columns if c not in table.columns]
     if missing:

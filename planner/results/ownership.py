@@ -76,6 +76,7 @@ class Ownership:
     kind: str | None = None  # from the manifest, None without one
     foreign: list[str] = field(default_factory=list)  # entries planner did not write (relative paths)
     changed: list[str] = field(default_factory=list)  # planner's files changed since
+    locked: list[str] = field(default_factory=list)  # entries the system will not let planner read or remove
 
     @property
     def empty(self) -> bool:
@@ -88,6 +89,14 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _sha256_if_readable(path: Path) -> str | None:
+    """`_sha256`, or None where the system will not let planner read the file (its permissions)."""
+    try:
+        return _sha256(path)
+    except PermissionError:
+        return None
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -205,7 +214,15 @@ def _walk(folder: Path, relative: Path, found: Ownership, top: bool) -> None:
     if top:
         found.kind = manifest["kind"] if manifest else None
     recorded = manifest["files"] if manifest else {}
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+    shown_folder = f"{relative}/" if relative.parts else "what it holds"
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except PermissionError:
+        found.locked.append(shown_folder)
+        return
+    if entries and not os.access(folder, os.W_OK | os.X_OK):  # its entries cannot be removed
+        found.locked.append(shown_folder)
+    for entry in entries:
         name, shown = entry.name, str(relative / entry.name)
         if name == MANIFEST or _is_debris(name):
             continue
@@ -217,7 +234,10 @@ def _walk(folder: Path, relative: Path, found: Ownership, top: bool) -> None:
             else:
                 _walk(entry, relative / name, found, top=False)
         elif name in recorded:
-            if _sha256(entry) != recorded[name]:
+            digest = _sha256_if_readable(entry)
+            if digest is None:
+                found.locked.append(shown)
+            elif digest != recorded[name]:
                 found.changed.append(shown)
         elif manifest is not None and recognise(entry):  # planner's report or workbook, its entry lost
             found.changed.append(shown)
@@ -231,8 +251,8 @@ def changed_files(folder: Path) -> list[str]:
     tree (a sweep's every run)."""
     folder = Path(folder)
     recorded = (read_manifest(folder) or {"files": {}})["files"]
-    return sorted(name for name, digest in recorded.items()
-                  if (folder / name).is_file() and _sha256(folder / name) != digest)
+    return sorted(name for name, digest in recorded.items()  # (one it may not read: the reader says so)
+                  if (folder / name).is_file() and _sha256_if_readable(folder / name) not in (digest, None))
 
 
 def _names(entries: list[str]) -> str:
@@ -260,6 +280,9 @@ def check_target(target: Path, kind: Kind, force: bool = False, option: str = "-
     if found.foreign:
         raise OutputError(f"{target} holds what planner did not write ({_names(found.foreign)}); planner never "
                           f"replaces it, with or without --force: choose another {option} or move those away")
+    if found.locked:  # it could be set aside but not removed: a copy hidden beside the new result
+        raise OutputError(f"{target} cannot be written: the system does not let planner read or change "
+                          f"{_names(found.locked)} (their permissions); change them, or choose another {option}")
     if found.kind is None:  # an empty folder
         return found
     if not force and found.changed:
@@ -425,6 +448,9 @@ def write_file(path: Path, write: Callable[[Path], None], force: bool = False, o
     if path.exists():
         manifest = read_manifest(path.parent)
         listed = manifest is not None and manifest["files"].get(path.name)
+        if not os.access(path, os.R_OK):
+            raise OutputError(f"{path} exists and the system does not let planner read it (its permissions); "
+                              f"choose another {option}")
         ours = (listed == _sha256(path)) or (listed and force) or (not listed and recognise(path))
         if not ours:
             raise OutputError(f"{path} exists and planner did not write it (or it changed since); planner "

@@ -8,10 +8,24 @@ chart of volumes is sized to the number of materials.
 from __future__ import annotations
 
 import io
+import logging
 import math
 from collections.abc import Iterable
 
-import matplotlib
+
+class _NoCacheFolderWarning(logging.Filter):
+    """matplotlib warns, as it is imported, when it cannot write its cache folder under HOME (a
+    batch job, a container, another user's HOME), and then uses a temporary one of its own: two
+    lines a planner user can do nothing with, on every report and sweep chart."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = str(record.msg)
+        return "is not a writable directory" not in text and "MPLCONFIGDIR" not in text
+
+
+logging.getLogger("matplotlib").addFilter(_NoCacheFolderWarning())
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 matplotlib.rcParams["text.parse_math"] = False  # "$" in a currency or name is text, not TeX

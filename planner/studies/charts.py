@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from planner.results.ownership import Kind, record_files, staged_file
-from planner.results.plots import money_axis, plain_axis
+from planner.results.plots import money_axis, plain_axis, plt
 from planner.status import has_plan
 
 AVERSION = "risk.aversion"

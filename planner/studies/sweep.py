@@ -347,7 +347,10 @@ def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: Sol
     elif found.kind is not None:
         remove_owned(out)  # check_target allowed it: planner's, of another kind, with --force
     runs_folder = out / RUNS
-    runs_folder.mkdir(parents=True, exist_ok=True)
+    try:
+        runs_folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a folder the user may not write in
+        raise OutputError(f"cannot write {runs_folder}: {exc.strerror or exc}") from None
     if read_manifest(runs_folder) is None:
         write_manifest(runs_folder, Kind.RUNS, [])
     write_json(out / SWEEP_META, meta)

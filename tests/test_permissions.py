@@ -1,0 +1,148 @@
+"""Files and folders the system will not let planner read or change (their permissions): named,
+with the exit code of their kind, never an internal error, never a copy hidden beside a result.
+
+As root (CI) nothing is refused, so most tests here have the system refuse through a stand-in
+for the call it answers; the last runs as it is wherever the suite does not run as root."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import FOUR_SUPPLIERS, crash_logs
+
+from planner import cli
+from planner.errors import InstanceError, OutputError
+from planner.results import ownership
+
+
+def _refused(real, refused: set[Path]):  # noqa: ANN001, ANN202
+    """`real` (a call taking a path first), refusing with EACCES for `refused` and below them."""
+
+    def call(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        here = Path(os.path.abspath(os.fsdecode(path))) if not isinstance(path, int) else None
+        if here is not None and any(here == r or r in here.parents for r in refused):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
+
+    return call
+
+
+def test_an_instance_folder_that_cannot_be_opened_is_one_problem(tmp_path, monkeypatch):
+    """A folder without permission to open it: pathlib raised PermissionError where the loader
+    asked whether instance.toml exists (an internal error); now it is the folder's one problem."""
+    from planner.instance.loader import load_instance
+
+    folder = shutil.copytree(FOUR_SUPPLIERS, tmp_path / "inst")
+    monkeypatch.setattr(os, "stat", _refused(os.stat, {folder / "instance.toml", folder / "options.csv"}))
+    with pytest.raises(InstanceError) as raised:
+        load_instance(folder)
+    assert [(p.file, p.message) for p in raised.value.problems] == [(str(folder), "cannot be read: Permission denied")]
+
+
+def test_an_instance_file_the_system_will_not_show_is_named_as_unreadable(tmp_path, monkeypatch):
+    """One file whose metadata the system refuses (a path through a folder of another user's, as
+    `evaluate --scenarios` may name): read, and named as unreadable, where pathlib raised."""
+    from planner.instance.loader import load_instance
+
+    folder = shutil.copytree(FOUR_SUPPLIERS, tmp_path / "inst")
+    elsewhere = tmp_path / "theirs" / "scenarios.csv"
+    elsewhere.parent.mkdir()
+    shutil.copy(folder / "scenarios.csv", elsewhere)
+    monkeypatch.setattr(os, "stat", _refused(os.stat, {elsewhere}))
+    monkeypatch.setattr(Path, "read_bytes", _refused(Path.read_bytes, {elsewhere}))
+    with pytest.raises(InstanceError) as raised:
+        load_instance(folder, replace={"scenarios": elsewhere})
+    assert [(p.file, p.message) for p in raised.value.problems] == \
+        [(str(elsewhere), "cannot be read: Permission denied")]
+
+
+def test_a_result_folder_planner_could_set_aside_but_not_remove_is_not_replaced(tmp_path, monkeypatch):
+    """A result made read-only (chmod 555, by its owner to keep it, or of another user's in a
+    shared folder): renaming it aside works (its parent is writable), deleting what it holds does
+    not. planner replaced it and left the old copy hidden as .planner-old-*, for good; now it
+    refuses (exit 7), naming it, and the folder is left as it was."""
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"]).exit_code == 0
+    out = (tmp_path / "out").resolve()
+    before = sorted(p.name for p in out.iterdir())
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: Path(os.path.abspath(path)) != out or not mode & os.W_OK)
+    for force in ([], ["--force"]):
+        result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q", *force])
+        assert result.exit_code == cli.EXIT_OUTPUT, result.output
+        assert "cannot be written: the system does not let planner read or change what it holds" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"] and sorted(p.name for p in out.iterdir()) == before
+
+
+def test_files_planner_may_not_read_are_named_not_internal_errors(tmp_path, monkeypatch):
+    """A result's file the user may not read: `report` and `compare` (which first look for files
+    edited since) ended in an internal error; replacing a folder holding one, likewise. Now the
+    readers name it (exit 3) and the writer refuses (exit 7)."""
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"]).exit_code == 0
+    summary = (tmp_path / "out" / "summary.json").resolve()
+    monkeypatch.setattr("builtins.open", _refused(open, {summary}))
+    monkeypatch.setattr(Path, "read_text", _refused(Path.read_text, {summary}))
+    logs = crash_logs()
+    for args in (["report", "out"], ["compare", "out", "out"]):
+        result = CliRunner().invoke(cli.main, args)
+        assert result.exit_code == cli.EXIT_INVALID_INPUT, (args, result.output)
+        assert "out/summary.json: cannot be read: Permission denied" in result.output
+    result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"])
+    assert result.exit_code == cli.EXIT_OUTPUT and "read or change summary.json" in result.output, result.output
+    assert crash_logs() == logs
+
+
+def test_a_sweep_where_its_folder_cannot_be_made_is_an_output_error(tmp_path, monkeypatch):
+    """`sweep --out` under a folder the user may not write in: an internal error (PermissionError
+    from making runs/), where every other command said it could not write there."""
+    monkeypatch.chdir(tmp_path)
+    real = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if "ro" in self.parts:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    result = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "ro/sw"])
+    assert result.exit_code == cli.EXIT_OUTPUT, result.output
+    assert "cannot write ro/sw/runs: Permission denied" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_single_file_planner_may_not_read_is_not_replaced(tmp_path, monkeypatch):
+    target = tmp_path / "report.html"
+    target.write_text("<html><meta name=\"generator\" content=\"planner\"></html>")
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: Path(os.path.abspath(path)) != target)
+    with pytest.raises(OutputError, match="does not let planner read it"):
+        ownership.write_file(target, lambda staging: staging.write_text("new"))
+    assert "generator" in target.read_text()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="as root nothing is refused")
+def test_real_permissions(tmp_path, monkeypatch):
+    """The cases above with the system's own refusals (where the suite does not run as root)."""
+    monkeypatch.chdir(tmp_path)
+    folder = shutil.copytree(FOUR_SUPPLIERS, tmp_path / "inst")
+    assert CliRunner().invoke(cli.main, ["solve", str(folder), "--out", "out", "-q"]).exit_code == 0
+    locked, readonly = tmp_path / "locked", tmp_path / "ro"
+    shutil.copytree(folder, locked)
+    readonly.mkdir()
+    try:
+        locked.chmod(0)
+        readonly.chmod(stat.S_IRUSR | stat.S_IXUSR)
+        (tmp_path / "out").chmod(stat.S_IRUSR | stat.S_IXUSR)
+        result = CliRunner().invoke(cli.main, ["solve", str(locked)])
+        assert result.exit_code == cli.EXIT_INVALID_INPUT and "cannot be read: Permission denied" in result.output
+        result = CliRunner().invoke(cli.main, ["solve", str(folder), "--out", "out", "-q"])
+        assert result.exit_code == cli.EXIT_OUTPUT and "what it holds" in result.output, result.output
+        result = CliRunner().invoke(cli.main, ["sweep", str(folder), "--vary", "risk.aversion=0,1", "--out", "ro/sw"])
+        assert result.exit_code == cli.EXIT_OUTPUT, result.output
+    finally:
+        for path in (locked, readonly, tmp_path / "out"):
+            path.chmod(stat.S_IRWXU)
