@@ -12,7 +12,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from planner import cli
-from planner.results import ownership
+from planner.results import leftovers, ownership
 
 
 def _no_such_process() -> int:
@@ -24,9 +24,9 @@ def _no_such_process() -> int:
 
 
 def test_leftovers_of_dead_writers_of_this_machine_are_removed_and_nothing_else(tmp_path):
-    here, dead, alive = ownership._machine(), _no_such_process(), os.getpid()
+    here, dead, alive = leftovers._machine(), _no_such_process(), os.getpid()
     (tmp_path / "out").mkdir()
-    leftovers = {f".planner-tmp-{here}-{dead}-out-abc12345": "removed",
+    named = {f".planner-tmp-{here}-{dead}-out-abc12345": "removed",
                  f".planner-tmp-{here}-{dead}-report.html-x1y2z3w4.html": "removed (a file)",
                  f".planner-old-{here}-{dead}-out": "removed (its replacement is in place)",
                  f".planner-old-{here}-{dead}-gone": "kept: the only copy of that result",
@@ -34,16 +34,16 @@ def test_leftovers_of_dead_writers_of_this_machine_are_removed_and_nothing_else(
                  f".planner-tmp-{'0' * 8 if here != '0' * 8 else '1' * 8}-{dead}-out-other": "kept: another machine's",
                  ".planner-tmp-out-abcd1234": "kept: a name without its writer",
                  f"planner-tmp-{here}-{dead}-mine": "kept: not a leftover's name"}
-    for name in leftovers:
+    for name in named:
         if name.endswith(".html"):
             (tmp_path / name).write_text("half")
         else:
             (tmp_path / name).mkdir()
             (tmp_path / name / "volumes.csv").write_text("half")
-    removed = ownership.clear_leftovers(tmp_path)
-    assert sorted(removed) == sorted(n for n, what in leftovers.items() if what.startswith("removed"))
+    removed = leftovers.clear_leftovers(tmp_path)
+    assert sorted(removed) == sorted(n for n, what in named.items() if what.startswith("removed"))
     assert sorted(p.name for p in tmp_path.iterdir()) == \
-        sorted(["out", *(n for n, what in leftovers.items() if what.startswith("kept"))])
+        sorted(["out", *(n for n, what in named.items() if what.startswith("kept"))])
 
 
 def test_what_a_killed_writer_left_is_removed_by_the_next_command_writing_there(tmp_path, monkeypatch):

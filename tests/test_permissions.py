@@ -146,3 +146,27 @@ def test_real_permissions(tmp_path, monkeypatch):
     finally:
         for path in (locked, readonly, tmp_path / "out"):
             path.chmod(stat.S_IRWXU)
+
+
+def test_a_manifest_planner_may_not_read_is_named_not_taken_for_the_users_files(tmp_path, monkeypatch):
+    """A result whose manifest the user may not read: planner cannot tell whose its files are.
+    It said they were the user's ("holds what planner did not write: adaptive_volumes.csv, ..."),
+    and a sweep's run folder it may not open likewise; now it names what it may not read."""
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"]).exit_code == 0
+    manifest = (tmp_path / "out" / ownership.MANIFEST).resolve()
+    monkeypatch.setattr("builtins.open", _refused(open, {manifest}))
+    monkeypatch.setattr(Path, "read_text", _refused(Path.read_text, {manifest}))
+    result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"])
+    assert result.exit_code == cli.EXIT_OUTPUT, result.output
+    assert "does not let planner read or change .planner.json" in result.output
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    args = ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw", "-q"]
+    assert CliRunner().invoke(cli.main, args).exit_code == 0
+    run = sorted(p for p in (tmp_path / "sw" / "runs").iterdir() if p.is_dir())[0].resolve()
+    monkeypatch.setattr("builtins.open", _refused(open, {run}))
+    monkeypatch.setattr(Path, "read_text", _refused(Path.read_text, {run}))
+    result = CliRunner().invoke(cli.main, [*args[:3], "risk.aversion=0,1,0.5", *args[4:]])
+    assert result.exit_code == cli.EXIT_OUTPUT, result.output
+    assert f"does not let planner read or change runs/{run.name}/" in result.output

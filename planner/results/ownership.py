@@ -29,13 +29,10 @@ folder that looks finished.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import os
-import re
 import shutil
-import socket
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -46,10 +43,9 @@ from pathlib import Path
 from planner import __version__
 from planner.errors import OutputError
 from planner.paths import unusable
+from planner.results.leftovers import OLD_PREFIX, TEMP_PREFIX, clear_leftovers, short_name, writer
 
 MANIFEST = ".planner.json"
-TEMP_PREFIX = ".planner-tmp-"
-OLD_PREFIX = ".planner-old-"
 GENERATOR = "planner"  # what a report's <meta name="generator"> and a workbook's creator say
 SHOWN = 5  # foreign entries named in a message
 
@@ -176,8 +172,8 @@ def staged_file(path: Path) -> Iterator[Path]:
     path = Path(path)
     clear_leftovers(path.parent)
     try:
-        handle, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{_writer()}{_short(path.name)}-",
-                                        suffix=_short(path.suffix),
+        handle, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{writer()}{short_name(path.name)}-",
+                                        suffix=short_name(path.suffix),
                                         dir=path.parent)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -209,7 +205,22 @@ def inspect(target: Path) -> Ownership:
     return found
 
 
+def _refused(path: Path) -> bool:
+    """Whether the system refuses planner a look at the file at `path` (its permissions, or its
+    folder's): planner cannot tell whose it is."""
+    try:
+        with open(path, "rb"):
+            return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+
+
 def _walk(folder: Path, relative: Path, found: Ownership, top: bool) -> None:
+    if top and _refused(folder / MANIFEST):
+        found.locked.append(MANIFEST)
+        return
     manifest = read_manifest(folder)
     if top:
         found.kind = manifest["kind"] if manifest else None
@@ -229,7 +240,9 @@ def _walk(folder: Path, relative: Path, found: Ownership, top: bool) -> None:
         if entry.is_symlink():
             found.foreign.append(shown)
         elif entry.is_dir():
-            if read_manifest(entry) is None:
+            if _refused(entry / MANIFEST):
+                found.locked.append(shown + "/")
+            elif read_manifest(entry) is None:
                 found.foreign.append(shown + "/")
             else:
                 _walk(entry, relative / name, found, top=False)
@@ -294,68 +307,8 @@ def check_target(target: Path, kind: Kind, force: bool = False, option: str = "-
     return found
 
 
-@functools.cache
-def _machine() -> str:
-    """This machine and process namespace, in 8 hex digits: where a process number means this
-    process (two containers sharing a folder have numbers of their own)."""
-    place = socket.gethostname()
-    with contextlib.suppress(OSError):
-        place += os.readlink("/proc/self/ns/pid")
-    return hashlib.sha256(place.encode()).hexdigest()[:8]
-
-
-def _writer() -> str:
-    """What a temporary name says of the process writing it: `MACHINE-PID-`."""
-    return f"{_machine()}-{os.getpid()}-"
-
-
-_LEFTOVER = re.compile(rf"({re.escape(TEMP_PREFIX)}|{re.escape(OLD_PREFIX)})([0-9a-f]{{8}})-([0-9]+)-(.*)", re.DOTALL)
-
-
-def _short(name: str) -> str:
-    """At most 64 bytes of `name`, for a temporary name (a target's name may take all 255)."""
-    return os.fsdecode(os.fsencode(name)[:64])
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's: running
-        return True
-    return True
-
-
-def clear_leftovers(folder: Path) -> list[str]:
-    """Remove from `folder` what planner processes of this machine left there when they died
-    while writing (killed, out of memory, the machine's power): their temporary files and
-    folders, and old folders they had set aside whose replacement is in place. The names of
-    those removed. A leftover of a process still running (a write under way), of another
-    machine, or an old folder whose target is missing (the only copy of a result, its swap cut
-    short) is left; so is anything named otherwise (leftovers of planner before 2026-12-04)."""
-    removed = []
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return removed
-    for entry in entries:
-        found = _LEFTOVER.fullmatch(entry.name)
-        if not found or found[2] != _machine() or _running(int(found[3])):
-            continue
-        if found[1] == OLD_PREFIX and not (Path(folder) / found[4]).exists():
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
-        removed.append(entry.name)
-    return removed
-
-
 def _retire(target: Path) -> Path:
-    retired = target.parent / f"{OLD_PREFIX}{_writer()}{target.name}"
+    retired = target.parent / f"{OLD_PREFIX}{writer()}{target.name}"
     target.rename(retired)
     return retired
 
@@ -380,7 +333,7 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 
 def _private_folder(parent: Path, name: str) -> Path:
-    staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{_writer()}{_short(name)}-", dir=parent))
+    staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{writer()}{short_name(name)}-", dir=parent))
     staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a result folder follows the umask
     return staging
 
