@@ -84,12 +84,43 @@ def stopping() -> None:
             _signal.signal(signum, _signal.SIG_IGN)
 
 
+def _standard_streams_open() -> None:
+    """A standard stream closed before planner started (`planner solve >&-`, a daemon's closed
+    descriptors) is opened on the null device: the command runs as with that output discarded.
+    Python had set it to None, and the first progress line ended the command with an internal
+    error; and the next file planner opened would have taken the free descriptor, for HiGHS's
+    log lines (written to descriptor 1) to land in it."""
+    for descriptor, name, flags in ((0, "stdin", os.O_RDONLY), (1, "stdout", os.O_WRONLY), (2, "stderr", os.O_WRONLY)):
+        try:
+            os.fstat(descriptor)
+        except OSError:
+            null = os.open(os.devnull, flags)
+            if null != descriptor:
+                os.dup2(null, descriptor)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(descriptor, "r" if descriptor == 0 else "w", encoding="utf-8", closefd=False))
+
+
+def _never_fail_to_encode() -> None:
+    """Output the terminal's encoding cannot hold (a material named with '€' on a Latin-1
+    terminal, a file name that is not UTF-8) is written as Python writes it to stderr, with
+    backslash escapes: it ended the command with an internal error after its results were
+    written."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main() -> None:
     """The `planner` command. Once it has ended (its files written, or none), stop signals are
     ignored: in the interpreter's last moments Python restores the default action, and a
     signal there ended the process by SIGINT (exit -2, no message) after a result was
     complete."""
     install()
+    _standard_streams_open()
+    _never_fail_to_encode()
     from planner.cli import main as command_line
 
     try:

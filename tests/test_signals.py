@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,9 +24,18 @@ STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
 NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hung up (SIGHUP)"}
 
 
+def default_stop_signals() -> None:
+    """In a process the tests start: every stop signal at its default action, whatever this one
+    inherited (a background job ignores Ctrl-C, `nohup` SIGHUP), as a planner started from a
+    terminal has them."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _planner(*args: str, cwd: Path, own_group: bool = False) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "planner.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=own_group)
+                            stderr=subprocess.PIPE, text=True, start_new_session=own_group,
+                            preexec_fn=default_stop_signals)
 
 
 @pytest.mark.parametrize("signum", STOP_SIGNALS, ids=lambda s: s.name)
@@ -55,7 +65,8 @@ def test_a_stop_signal_while_the_command_line_starts_leaves_without_a_traceback(
               f"os.kill(os.getpid(), {int(signum)})\n"
               "import planner.cli\n"
               "sys.exit(3)  # the handler did not run\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          preexec_fn=default_stop_signals)
     assert done.returncode == 128 + signum, done.stderr
     assert done.stderr == f"{NAMES[signum]}: nothing was written.\n"
 
@@ -87,8 +98,9 @@ def test_a_command_hands_its_stop_signals_to_python_and_an_ignored_one_stays_ign
     monkeypatch.setattr(launch, "_stopped_by", signal.SIGINT)
     before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     try:
+        signal.signal(signum, signal.SIG_DFL)  # as a terminal leaves it (not `nohup`)
         launch.install()
-        assert signal.getsignal(signum) is not before[signum]
+        assert signal.getsignal(signum) is not signal.SIG_DFL
         result = CliRunner().invoke(cli.main, ["validate", "four-suppliers"])
         assert result.exit_code == 0, result.output
         with pytest.raises(KeyboardInterrupt):
@@ -272,3 +284,39 @@ def test_sweep_workers_die_with_a_killed_parent(tmp_path):
     process.wait()
     while any(_alive(w) for w in workers):  # they die with it (asynchronously); no limit on the wall clock
         time.sleep(0.1)
+
+
+def test_output_the_terminal_cannot_encode_is_escaped_not_an_internal_error(tmp_path):
+    """A material named with '€' solved on a Latin-1 terminal: the summary ended in an internal
+    error (UnicodeEncodeError) after the results were written. Now what the encoding cannot hold
+    is written with backslash escapes, as Python writes it to stderr."""
+    folder = shutil.copytree(REPO / "instances" / "four-suppliers", tmp_path / "inst")
+    for table in folder.glob("*.csv"):
+        table.write_text(table.read_text(encoding="utf-8").replace("rare_earth_oxide", "oxydes_€"), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "planner", "solve", str(folder), "--out", "out"], cwd=tmp_path,
+                          capture_output=True, env={**os.environ, "PYTHONIOENCODING": "latin-1"})
+    assert done.returncode == cli.EXIT_OK, done.stderr
+    assert b"oxydes_\\u20ac  2 contracts" in done.stdout
+
+
+def _close_standard_streams() -> None:
+    for descriptor in (0, 1, 2):
+        os.close(descriptor)
+
+
+def test_a_command_started_with_its_standard_streams_closed_runs_as_with_them_discarded(tmp_path):
+    """`planner solve >&- 2>&-` (a daemon's closed descriptors): Python sets sys.stdout to None, and
+    the solve ended with an internal error at its first line of progress, writing nothing. Now
+    the streams are opened on the null device, and the result is written whole."""
+    from planner.instance.data import build_model_data
+    from planner.instance.loader import load_instance
+    from planner.results.verify import verify_result
+
+    for args in (["solve", "four-suppliers", "--out", "out"], ["sweep", "four-suppliers", "--vary",
+                                                               "risk.aversion=0,1", "--workers", "2", "--out", "sw"]):
+        done = subprocess.run([sys.executable, "-m", "planner", *args], cwd=tmp_path,
+                              preexec_fn=_close_standard_streams)
+        assert done.returncode == cli.EXIT_OK, args
+    data = build_model_data(load_instance(REPO / "instances" / "four-suppliers"))
+    assert verify_result(data, tmp_path / "out") == []
+    assert (tmp_path / "sw" / "sweep.csv").is_file()
