@@ -236,6 +236,7 @@ def test_cli_scenarios_metrics_and_stress_evaluation(from_events, tmp_path, monk
     stress = runner.invoke(cli.main, ["evaluate", str(from_events), "res", "--scenarios", "stress/scenarios.csv"])
     assert stress.exit_code == 0, stress.output
     assert "china-and-russia (p 1): cost 27,289.47 USD; shortage rare_earth_oxide 47.4%" in stress.output
+    assert "generated from events" not in stress.output  # the instance's own are not used: not generated
     summary = json.loads((tmp_path / "res-evaluation" / "summary.json").read_text())
     assert summary["evaluation"]["scenarios"].endswith("scenarios.csv")
     rerun = runner.invoke(cli.main, ["solve", str(from_events), "--out", "res"])

@@ -103,7 +103,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     from planner.results.write import write_results
     from planner.studies.evaluate import evaluate_outcome, scenario_replacement
 
-    base = load(instance)
+    base = load(instance, scenarios_from_events=scenario_file is None)  # (--scenarios: its own are not used)
     if (results / "summary.json").is_file() and read_summary(results).get("stages") == "multi":
         base = dataclasses.replace(base, stages="multi")  # the plan's first period held, later ones re-decided
     folder = out_dir or results.parent / f"{results.name}{EVALUATION_SUFFIX}"
