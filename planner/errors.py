@@ -62,6 +62,11 @@ class ClusterError(PlannerError):
     """A Dask scheduler that cannot be reached or used."""
 
 
+class WorkerLost(PlannerError):
+    """A worker process (or a Dask cluster's workers) ended without an answer: killed by the
+    out-of-memory killer, or by hand. What was finished is kept."""
+
+
 class OutputError(PlannerError):
     """The results cannot be written where they were asked to go."""
 

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from planner.errors import WorkerLost
+
 T = TypeVar("T")
 
 
@@ -80,8 +82,11 @@ def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], wor
     """(i, function(shared, items[i])) for every item, as each finishes, from `workers` local
     processes bound to this one (`bind_to_parent`); `shared` is sent to each process once and
     `function` must be importable (a module's own). An exception of a call is raised here; on
-    it, or on Ctrl-C, the processes are stopped at once, not left to finish their calls."""
+    it, or on Ctrl-C, the processes are stopped at once, not left to finish their calls. A process
+    that ends without an answer (killed: out of memory, or by hand) raises `WorkerLost`, naming
+    how it ended."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     if not items:
         return
@@ -92,13 +97,29 @@ def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], wor
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                yield future.result()
+                try:
+                    answer = future.result()
+                except BrokenProcessPool:
+                    raise WorkerLost(_how_workers_ended(pool)) from None
+                yield answer
     except BaseException:
         for process in list(getattr(pool, "_processes", {}).values()):
             process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def _how_workers_ended(pool: object) -> str:
+    """What a broken pool's processes say of their end: the signal that killed one, or its code."""
+    ended = sorted({process.exitcode for process in getattr(pool, "_processes", {}).values()
+                    if process.exitcode not in (None, 0)})
+    signals = signal.valid_signals()
+    killed = [f"killed by {signal.Signals(-code).name}" for code in ended if code < 0 and -code in signals]
+    codes = [f"exit code {code}" for code in ended if code > 0]
+    how = ", ".join(killed + codes) or "how it ended is not known"
+    return (f"a worker process ended without an answer ({how}: the system's out-of-memory killer, or "
+            "someone, stopped it); with fewer --workers each has more memory")
 
 
 def run_each(function: Callable[[Any, Any], T], shared: object, items: Sequence[object], workers: int,

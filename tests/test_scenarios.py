@@ -341,6 +341,26 @@ def test_a_solve_failing_in_a_worker_process_raises_its_own_error_here():
     assert caught.value.reasons == ["row 3"] and caught.value.status == "infeasible" and "row 3" in str(caught.value)
 
 
+def _killed_on_two(shared, item):
+    import os
+    import signal
+
+    if item == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer does
+    return item
+
+
+def test_a_worker_process_killed_while_it_works_is_named_not_an_internal_error():
+    """A worker process killed (the out-of-memory killer): the pool's BrokenProcessPool was an
+    internal error of every command with workers (sweeps, --metrics); now `WorkerLost`, naming
+    the signal."""
+    from planner.errors import WorkerLost
+    from planner.processes import in_processes
+
+    with pytest.raises(WorkerLost, match="killed by SIGKILL"):
+        list(in_processes(_killed_on_two, [0, 1, 2, 3], 2))
+
+
 def test_cli_says_when_workers_have_nothing_to_share(tmp_path):
     runner = CliRunner()
     idle = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", str(tmp_path / "a"), "--workers", "2",

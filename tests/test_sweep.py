@@ -297,3 +297,32 @@ def test_a_run_that_cannot_be_written_stops_the_sweep_and_leaves_no_record(tmp_p
     with pytest.raises(OutputError, match="No space left"):
         sweep_module._write_failure(tmp_path / "sw" / RUNS / run.id, run, "infeasible", "a reason")
     assert list((tmp_path / "sw" / RUNS).iterdir()) == []
+
+
+def test_a_worker_killed_while_it_runs_stops_the_sweep_with_a_message_and_it_resumes(tmp_path, monkeypatch):
+    """A worker process killed while it runs (the out-of-memory killer, or someone): the pool
+    broke and the sweep ended in an internal error. Now it stops with the solver's exit code (6),
+    saying how the worker ended and that the finished runs are kept; run again, it resumes."""
+    import os
+    import signal
+
+    import planner.studies.sweep as sweep_module
+
+    execute = sweep_module.execute
+
+    def killed_on_aversion_one(task):  # noqa: ANN001, ANN202 (in the forked worker)
+        if task[1].values["risk.aversion"] == 1.0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return execute(task)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sweep_module, "execute", killed_on_aversion_one)
+    args = ["sweep", "four-suppliers", "--vary", "risk.aversion=0,0.5,1", "--workers", "2", "--out", "sw"]
+    stopped = CliRunner().invoke(cli.main, args)
+    assert stopped.exit_code == cli.EXIT_SOLVER, stopped.output
+    assert "a worker process ended without an answer (killed by SIGKILL" in stopped.output
+    assert "The finished runs are kept: run the same command again to resume." in stopped.output
+    monkeypatch.setattr(sweep_module, "execute", execute)
+    resumed = CliRunner().invoke(cli.main, args)
+    assert resumed.exit_code == 0, resumed.output
+    assert (pd.read_csv(tmp_path / "sw" / "sweep.csv")["status"] == "optimal").all()

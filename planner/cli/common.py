@@ -34,6 +34,7 @@ from planner.errors import (
     PrecisionError,
     ResultsError,
     SolveError,
+    WorkerLost,
 )
 from planner.formatting import gap, money
 from planner.instance.bundled import resolve_instance
@@ -346,6 +347,8 @@ def guard(action: Callable) -> Callable:
             failed(EXIT_OUTPUT, "output", f"error: {exc}")
         except ClusterError as exc:
             failed(EXIT_CLUSTER, "cluster", f"error: {exc}")
+        except WorkerLost as exc:
+            failed(EXIT_SOLVER, "worker_lost", f"error: {exc}.")
         except PlannerError as exc:
             failed(EXIT_INTERNAL, "internal", f"error: {exc}")
         except KeyboardInterrupt:

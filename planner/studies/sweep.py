@@ -38,6 +38,7 @@ from planner.errors import (
     PlannerError,
     ResultsError,
     SolveError,
+    WorkerLost,
 )
 from planner.instance.instance import Instance
 from planner.instance.loader import load_instance, parse_number
@@ -369,7 +370,8 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
 
     `prepare_sweep` must have made `out` ready. `on_done(run_id, status)` is called as each
     run finishes (progress). On Ctrl-C the finished runs are kept, sweep.csv is written, the
-    worker processes are stopped and KeyboardInterrupt is raised again.
+    worker processes are stopped and KeyboardInterrupt is raised again; likewise when a worker
+    process ends without an answer (`WorkerLost`: killed, out of memory).
     """
     out = Path(out)
     path = str(Path(instance).resolve())
@@ -382,6 +384,9 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
         for run_id_done in (_dask(tasks, scheduler) if scheduler else _local(tasks, workers)):
             if on_done is not None:
                 on_done(run_id_done, _status(out, by_id[run_id_done]))
+    except (WorkerLost, ClusterError) as exc:  # (a lost scheduler, too)
+        raise type(exc)(f"{str(exc).rstrip('.')}. The finished runs are kept: run the same command again to "
+                        "resume") from None
     finally:
         table = write_table(out, runs)
     return table
@@ -397,13 +402,23 @@ def _execute(_: object, task: tuple[str, Run, str, SolveOptions]) -> str:
 
 
 def _dask(tasks: list, address: str) -> Iterable[str]:
+    from concurrent.futures import CancelledError
+
     from distributed import Client, as_completed
+    from distributed.scheduler import KilledWorker
 
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError, MemoryError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT}: {exc}") from None
     with client:
-        futures = [client.submit(execute, task, pure=False) for task in tasks]
-        for future in as_completed(futures):
-            yield future.result()
+        runs = {client.submit(execute, task, pure=False): task[1] for task in tasks}
+        for future in as_completed(list(runs)):
+            try:
+                yield future.result()
+            except KilledWorker as exc:
+                raise WorkerLost(f"the Dask workers that ran run {runs[future].id} died while they ran it "
+                                 f"({exc.last_worker.address if exc.last_worker else 'the last one'} was the last; "
+                                 "out of memory?): see the workers' logs") from None
+            except (CancelledError, OSError) as exc:  # the scheduler is gone
+                raise ClusterError(f"lost the Dask scheduler at {address}: {exc or type(exc).__name__}") from None
