@@ -14,23 +14,30 @@ actor each; a sweep on a cluster gives each run one worker and solves its blocks
 turn (`planner.studies.sweep` sets one worker per run), so the two never multiply.
 Ctrl-C: the phase waits on the actors in short polls, so an interrupt reaches the solve at
 once; a block already running on a worker finishes there (within the solve's time limit)
-and its actor is released with the phase.
+and its actor is released with the phase. Workers that die: an actor's answer never comes once
+its worker has died (killed, out of memory; a nanny restarts it elsewhere, without the actor),
+so the waits check every second that the busy actors' workers are still the scheduler's; a
+dead one, or a call that distributed refuses for it, ends the solve with status solver_error
+naming the worker, as a local worker's end does (`pool`); a lost scheduler is a ClusterError.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import highspy
 
-from planner.errors import ClusterError
+from planner.errors import ClusterError, SolveError
 from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, answer
 from planner.solve.decomposition.dispatch import Dispatch
+from planner.status import Status
 
 CONNECT_TIMEOUT = "5s"  # to reach the scheduler (as a sweep waits: planner.studies.sweep)
 _POLL = 0.005  # seconds between checks of the actors' answers (a task goes out as soon as one is in)
+_CHECK_EVERY = 1.0  # seconds of waiting between checks that the busy actors' workers are alive
 
 
 def _connect(address: str) -> Any:
@@ -73,18 +80,26 @@ class DaskBlockPool(Dispatch):
             if not workers:
                 raise ClusterError(f"the Dask scheduler at {address} has no workers")
             super().__init__([spec.matrix.shape[1] for spec in specs], integers, len(workers))
-            self.futures = [self.client.submit(BlockHolder, specs, share, new_highs, integers, actor=True,
-                                               pure=False, workers=[workers[k]], allow_other_workers=False)
-                            for k, share in enumerate(self.held)]
-            self.actors: list[Any] = [future.result() for future in self.futures]
+            with warnings.catch_warnings():  # the blocks' arrays go with the actors, once: as meant
+                warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+                self.futures = [self.client.submit(BlockHolder, specs, share, new_highs, integers, actor=True,
+                                                   pure=False, workers=[workers[k]], allow_other_workers=False)
+                                for k, share in enumerate(self.held)]
+                self.actors: list[Any] = [future.result() for future in self.futures]
         except BaseException:
             self.client.close()
             raise
+        self.address = address
+        self.homes = [workers[k] for k in range(len(self.held))]  # actor k's worker
         self.pending: dict[int, Any] = {}  # actor -> the answer it is working on
+        self.checked = time.monotonic()
 
     def send(self, k: int, tasks: list[BlockTask]) -> None:
         """Call actor k with these tasks (the answer is waited for in `answered` and `receive`)."""
-        self.pending[k] = self.actors[k].solve(tasks)
+        try:
+            self.pending[k] = self.actors[k].solve(tasks)
+        except RuntimeError as exc:  # distributed: "Worker holding Actor was lost"
+            raise self.lost(k) from exc
 
     def answered(self, busy: set[int]) -> list[int]:
         """The busy actors whose answer is in, waited for in short polls (module docstring)."""
@@ -92,13 +107,40 @@ class DaskBlockPool(Dispatch):
             done = [k for k in sorted(busy) if self.pending[k].done()]
             if done:
                 return done
+            self.check_alive(busy)
             time.sleep(_POLL)
 
     def receive(self, k: int) -> list[tuple[int, BlockResult, float]]:
         """Actor k's answer, waited for in short polls (module docstring)."""
         while not self.pending[k].done():
+            self.check_alive({k})
             time.sleep(_POLL)
-        return self.pending.pop(k).result()
+        try:
+            return self.pending.pop(k).result()
+        except (OSError, RuntimeError) as exc:  # distributed: "Unable to contact Actor's worker"
+            raise self.lost(k) from exc
+
+    def check_alive(self, busy: set[int]) -> None:
+        """Every `_CHECK_EVERY` seconds of waiting: the scheduler still there, and the workers of
+        the busy actors in its list. An actor's answer never comes once its worker has died
+        (killed, out of memory; a nanny restarts it at another address, without the actor),
+        and the phase waited for ever."""
+        now = time.monotonic()
+        if now - self.checked < _CHECK_EVERY:
+            return
+        self.checked = now
+        if self.client.status != "running":
+            raise ClusterError(f"lost the Dask scheduler at {self.address} during the decomposition phase")
+        alive = self.client.scheduler_info()["workers"]
+        gone = [k for k in sorted(busy) if self.homes[k] not in alive]
+        if gone:
+            raise self.lost(gone[0])
+
+    def lost(self, k: int) -> SolveError:
+        """The error for actor k, whose worker ended without an answer."""
+        return SolveError(Status.SOLVER_ERROR, f"the Dask worker {self.homes[k]} holding blocks of the decomposition "
+                                               "phase ended without an answer (killed, or out of memory?: see the "
+                                               "workers' logs); solve again")
 
     def drain(self) -> None:
         """Let go of the answers no longer wanted: each actor runs its calls in turn, so the next

@@ -1,0 +1,79 @@
+"""Workers that end without an answer (killed by the out-of-memory killer, or by hand): every
+command says so, with its exit code, never an internal error and never a wait for ever.
+
+The local pools are killed for real here (`tests/test_scenarios.py`, `tests/test_sweep.py`);
+a Dask cluster's actors are stood in for, since a worker killed on a LocalCluster is restarted
+at a pace the tests cannot own. By hand, on a cluster of `dask scheduler` and `dask worker`
+with its worker processes killed during the phase (2026-12-04): 'Worker holding Actor was
+lost' and 'Unable to contact Actor's worker' ended the solve with an internal error, and an
+answer that never came made it wait for ever; now each ends it with exit 6 and this message."""
+
+from __future__ import annotations
+
+import pytest
+
+from planner.errors import ClusterError, SolveError
+from planner.solve.decomposition import cluster
+
+
+class _Client:
+    def __init__(self, status: str, workers: list[str]) -> None:
+        self.status, self.workers = status, workers
+
+    def scheduler_info(self) -> dict:
+        return {"workers": {address: {} for address in self.workers}}
+
+
+class _Never:
+    def done(self) -> bool:
+        return False
+
+
+class _Failed:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def done(self) -> bool:
+        return True
+
+    def result(self) -> object:
+        raise self.error
+
+
+class _LostActor:
+    def __getattr__(self, name: str) -> object:
+        raise RuntimeError("Worker holding Actor was lost.  Status: error")
+
+
+def _pool(monkeypatch, client: _Client, pending: dict) -> cluster.DaskBlockPool:  # noqa: ANN001
+    monkeypatch.setattr(cluster, "_CHECK_EVERY", 0.0)  # every poll checks: no waiting on the clock
+    pool = object.__new__(cluster.DaskBlockPool)
+    pool.client, pool.address, pool.homes = client, "tcp://scheduler:8786", ["tcp://a:1", "tcp://b:2"]
+    pool.pending, pool.checked, pool.actors = pending, 0.0, [_LostActor(), _LostActor()]
+    return pool
+
+
+def test_an_actor_whose_worker_died_ends_the_wait_with_a_message(monkeypatch):
+    pool = _pool(monkeypatch, _Client("running", ["tcp://b:2", "tcp://c:3"]), {0: _Never(), 1: _Never()})
+    with pytest.raises(SolveError, match=r"the Dask worker tcp://a:1 holding blocks of the decomposition phase "
+                                         r"ended without an answer") as raised:
+        pool.answered({0, 1})
+    assert raised.value.status == "solver_error"
+    with pytest.raises(SolveError, match="tcp://a:1"):
+        pool.receive(0)
+
+
+def test_a_lost_scheduler_ends_the_wait_as_a_cluster_error(monkeypatch):
+    pool = _pool(monkeypatch, _Client("closed", []), {1: _Never()})
+    with pytest.raises(ClusterError, match="lost the Dask scheduler at tcp://scheduler:8786"):
+        pool.answered({1})
+
+
+@pytest.mark.parametrize("error", [OSError("Unable to contact Actor's worker"),
+                                   RuntimeError("Worker holding Actor was lost")])
+def test_calls_to_an_actor_whose_worker_died_are_named(monkeypatch, error):
+    pool = _pool(monkeypatch, _Client("running", ["tcp://a:1", "tcp://b:2"]), {1: _Failed(error)})
+    with pytest.raises(SolveError, match="tcp://b:2 holding blocks"):
+        pool.receive(1)
+    with pytest.raises(SolveError, match="tcp://a:1 holding blocks"):
+        pool.send(0, [])
