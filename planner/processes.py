@@ -93,6 +93,7 @@ def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], wor
     pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(items))), initializer=_start_worker,
                                initargs=(os.getpid(), shared))
     pending = {pool.submit(_call, function, i, item) for i, item in enumerate(items)}
+    started = list(getattr(pool, "_processes", {}).values())  # (a broken pool forgets them)
     try:
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -100,7 +101,7 @@ def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], wor
                 try:
                     answer = future.result()
                 except BrokenProcessPool:
-                    raise WorkerLost(_how_workers_ended(pool)) from None
+                    raise WorkerLost(_how_workers_ended(started)) from None
                 yield answer
     except BaseException:
         for process in list(getattr(pool, "_processes", {}).values()):
@@ -110,13 +111,18 @@ def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], wor
     pool.shutdown(wait=True)
 
 
-def _how_workers_ended(pool: object) -> str:
-    """What a broken pool's processes say of their end: the signal that killed one, or its code."""
-    ended = sorted({process.exitcode for process in getattr(pool, "_processes", {}).values()
-                    if process.exitcode not in (None, 0)})
+def _how_workers_ended(processes: list) -> str:
+    """What the processes of a broken pool say of their end: the signal that killed one, or its
+    code. Each is waited for a moment: the pool's own thread is ending the others meanwhile
+    (SIGTERM, which they leave with 128 + its number: not news), and reaps them."""
+    ended = set()
+    for process in processes:
+        process.join(timeout=1.0)
+        if process.exitcode not in (None, 0, 128 + signal.SIGTERM, -signal.SIGTERM):
+            ended.add(process.exitcode)
     signals = signal.valid_signals()
-    killed = [f"killed by {signal.Signals(-code).name}" for code in ended if code < 0 and -code in signals]
-    codes = [f"exit code {code}" for code in ended if code > 0]
+    killed = [f"killed by {signal.Signals(-code).name}" for code in sorted(ended) if code < 0 and -code in signals]
+    codes = [f"exit code {code}" for code in sorted(ended) if code > 0]
     how = ", ".join(killed + codes) or "how it ended is not known"
     return (f"a worker process ended without an answer ({how}: the system's out-of-memory killer, or "
             "someone, stopped it); with fewer --workers each has more memory")

@@ -33,7 +33,8 @@ def test_leftovers_of_dead_writers_of_this_machine_are_removed_and_nothing_else(
                  f".planner-tmp-{here}-{alive}-out-live1234": "kept: a write under way",
                  f".planner-tmp-{'0' * 8 if here != '0' * 8 else '1' * 8}-{dead}-out-other": "kept: another machine's",
                  ".planner-tmp-out-abcd1234": "kept: a name without its writer",
-                 f"planner-tmp-{here}-{dead}-mine": "kept: not a leftover's name"}
+                 f"planner-tmp-{here}-{dead}-mine": "kept: not a leftover's name",
+                 f".planner-tmp-{here}-{10**30}-out-x": "kept: no process has that number"}
     for name in named:
         if name.endswith(".html"):
             (tmp_path / name).write_text("half")

@@ -46,7 +46,7 @@ def _running(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:  # another user's: running
+    except (OSError, OverflowError):  # another user's: running (a number beyond any: left alone)
         return True
     return True
 

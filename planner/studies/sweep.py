@@ -420,5 +420,7 @@ def _dask(tasks: list, address: str) -> Iterable[str]:
                 raise WorkerLost(f"the Dask workers that ran run {runs[future].id} died while they ran it "
                                  f"({exc.last_worker.address if exc.last_worker else 'the last one'} was the last; "
                                  "out of memory?): see the workers' logs") from None
-            except (CancelledError, OSError) as exc:  # the scheduler is gone
+            except (CancelledError, OSError) as exc:
+                if client.status == "running":  # not the scheduler's going: a fault of the run's own
+                    raise
                 raise ClusterError(f"lost the Dask scheduler at {address}: {exc or type(exc).__name__}") from None
