@@ -326,3 +326,24 @@ def test_a_worker_killed_while_it_runs_stops_the_sweep_with_a_message_and_it_res
     resumed = CliRunner().invoke(cli.main, args)
     assert resumed.exit_code == 0, resumed.output
     assert (pd.read_csv(tmp_path / "sw" / "sweep.csv")["status"] == "optimal").all()
+
+
+def test_a_sweep_on_a_cluster_without_workers_says_so_and_runs_once_they_join(tmp_path, monkeypatch):
+    """A cluster whose workers are all gone (or not started yet): the runs wait for workers, as
+    Dask has them do, and the sweep said nothing, for as long as it waited. Now it says so once;
+    here a worker joins when it does, and the sweep ends as usual."""
+    distributed = pytest.importorskip("distributed")
+    import planner.studies.sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "NO_WORKERS_NOTE_AFTER", 0.2)
+    runs = grid([("risk.aversion", [0.0, 1.0])])
+    notes: list[str] = []
+    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+
+        def joined(text: str) -> None:
+            notes.append(text)
+            c.scale(1)
+
+        table = run_sweep(FOUR_SUPPLIERS, runs, tmp_path / "sw", scheduler=c.scheduler_address, on_note=joined)
+    assert len(notes) == 1 and "has no workers: the runs wait for some to join" in notes[0]
+    assert list(table["status"]) == ["optimal", "optimal"]

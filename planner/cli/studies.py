@@ -187,7 +187,7 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
 
     try:
         table = run_sweep(path, runs, out_dir, workers=workers, scheduler=scheduler, options=options,
-                          on_done=on_done)
+                          on_done=on_done, on_note=lambda text: note(f"note: {text}"))
     finally:
         steps.close()
     charts, why = write_sweep_charts(table, keys, out_dir, sweep_currency(out_dir))

@@ -25,6 +25,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,6 +66,7 @@ FAILED_FILE = "failed.json"
 SWEEP_FILE = "sweep.csv"
 SWEEP_META = "sweep.json"  # what the sweep is of: the instance (path, content) and the solve options
 CONNECT_TIMEOUT = "5s"  # to a Dask scheduler
+NO_WORKERS_NOTE_AFTER = 10.0  # seconds of waiting on a cluster without workers before it is said
 SHOWN_PROBLEMS = 5  # a design's problems named in one message
 MAX_RUNS = 10_000  # a sweep's runs unless --max-runs says more: a slip in start:stop:count is not a million solves
 FIGURES = ["status", "objective", "expected_cost", "cvar", "fixed_cost", "mip_gap", "seconds", "options_selected"]
@@ -365,11 +367,13 @@ def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: Sol
 
 def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | None = None,
               scheduler: str | None = None, options: SolveOptions | None = None,
-              on_done: Callable[[str, str], None] | None = None) -> pd.DataFrame:
+              on_done: Callable[[str, str], None] | None = None,
+              on_note: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Run what is not done yet, locally or on a Dask cluster; returns the sweep table.
 
     `prepare_sweep` must have made `out` ready. `on_done(run_id, status)` is called as each
-    run finishes (progress). On Ctrl-C the finished runs are kept, sweep.csv is written, the
+    run finishes (progress); `on_note(text)` is told what the user should know meanwhile (a
+    cluster without workers). On Ctrl-C the finished runs are kept, sweep.csv is written, the
     worker processes are stopped and KeyboardInterrupt is raised again; likewise when a worker
     process ends without an answer (`WorkerLost`: killed, out of memory).
     """
@@ -381,7 +385,7 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
     tasks = [(path, run, str(out), options) for run in todo]
     by_id = {run.id: run for run in runs}
     try:
-        for run_id_done in (_dask(tasks, scheduler) if scheduler else _local(tasks, workers)):
+        for run_id_done in (_dask(tasks, scheduler, on_note) if scheduler else _local(tasks, workers)):
             if on_done is not None:
                 on_done(run_id_done, _status(out, by_id[run_id_done]))
     except (WorkerLost, ClusterError) as exc:  # (a lost scheduler, too)
@@ -401,11 +405,12 @@ def _execute(_: object, task: tuple[str, Run, str, SolveOptions]) -> str:
     return execute(task)
 
 
-def _dask(tasks: list, address: str) -> Iterable[str]:
-    from concurrent.futures import CancelledError
-
-    from distributed import Client, as_completed
-    from distributed.scheduler import KilledWorker
+def _dask(tasks: list, address: str, on_note: Callable[[str], None] | None = None) -> Iterable[str]:
+    """Each run's id as it finishes on the cluster. Waiting on a cluster without workers (all
+    gone, or not yet started) is said once through `on_note`, after NO_WORKERS_NOTE_AFTER
+    seconds: the runs wait for workers to join, as Dask has them do."""
+    from distributed import Client
+    from distributed import wait as first_of
 
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT)
@@ -413,14 +418,34 @@ def _dask(tasks: list, address: str) -> Iterable[str]:
         raise ClusterError(f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT}: {exc}") from None
     with client:
         runs = {client.submit(execute, task, pure=False): task[1] for task in tasks}
-        for future in as_completed(list(runs)):
+        pending, noted = set(runs), False
+        while pending:
             try:
-                yield future.result()
-            except KilledWorker as exc:
-                raise WorkerLost(f"the Dask workers that ran run {runs[future].id} died while they ran it "
-                                 f"({exc.last_worker.address if exc.last_worker else 'the last one'} was the last; "
-                                 "out of memory?): see the workers' logs") from None
-            except (CancelledError, OSError) as exc:
-                if client.status == "running":  # not the scheduler's going: a fault of the run's own
-                    raise
-                raise ClusterError(f"lost the Dask scheduler at {address}: {exc or type(exc).__name__}") from None
+                finished, pending = first_of(pending, timeout=NO_WORKERS_NOTE_AFTER, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                if not noted and on_note is not None and client.status == "running" \
+                        and not client.scheduler_info()["workers"]:
+                    noted = True
+                    on_note(f"the Dask scheduler at {address} has no workers: the runs wait for some to join "
+                            "(Ctrl-C stops; finished runs are kept)")
+                continue
+            for future in sorted(finished, key=lambda f: runs[f].id):
+                yield _dask_answer(future, runs, address, client)
+
+
+def _dask_answer(future: Any, runs: dict, address: str, client: Any) -> str:
+    """A finished run's id, or the error that says why it has none."""
+    from concurrent.futures import CancelledError
+
+    from distributed.scheduler import KilledWorker
+
+    try:
+        return future.result()
+    except KilledWorker as exc:
+        raise WorkerLost(f"the Dask workers that ran run {runs[future].id} died while they ran it "
+                         f"({exc.last_worker.address if exc.last_worker else 'the last one'} was the last; "
+                         "out of memory?): see the workers' logs") from None
+    except (CancelledError, OSError) as exc:
+        if client.status == "running":  # not the scheduler's going: a fault of the run's own
+            raise
+        raise ClusterError(f"lost the Dask scheduler at {address}: {exc or type(exc).__name__}") from None
