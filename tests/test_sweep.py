@@ -279,7 +279,7 @@ def test_a_run_that_cannot_be_written_stops_the_sweep_and_leaves_no_record(tmp_p
     from planner.options import SolveOptions
 
     run = grid([("risk.aversion", [0.5])])[0]
-    task = (str(FOUR_SUPPLIERS), run, str(tmp_path / "sw"), SolveOptions())
+    task = (str(FOUR_SUPPLIERS), run, str(tmp_path / "sw"), SolveOptions(), None)
 
     def full_disk(*args, **kwargs):
         raise OutputError("cannot write sw/runs/x: No space left on device")
@@ -347,3 +347,24 @@ def test_a_sweep_on_a_cluster_without_workers_says_so_and_runs_once_they_join(tm
         table = run_sweep(FOUR_SUPPLIERS, runs, tmp_path / "sw", scheduler=c.scheduler_address, on_note=joined)
     assert len(notes) == 1 and "has no workers: the runs wait for some to join" in notes[0]
     assert list(table["status"]) == ["optimal", "optimal"]
+
+
+def test_a_run_finishing_after_its_sweep_was_started_over_writes_nothing(tmp_path):
+    """A run still solving on a Dask worker after its sweep was stopped (Dask lets a running task
+    finish) wrote its result into the folder even after a sweep of another instance had started
+    over there (--force), which then took the stale run as done and reported its numbers. Now a
+    run writes only while the folder is still a sweep of what it was solved for."""
+    import shutil
+
+    import planner.studies.sweep as sweep_module
+    from planner.options import SolveOptions
+    from planner.studies.sweep import is_done, prepare_sweep
+
+    run, out = grid([("risk.aversion", [0.5])])[0], tmp_path / "sw"
+    prepare_sweep(FOUR_SUPPLIERS, [run], out, SolveOptions())
+    stale = (str(FOUR_SUPPLIERS), run, str(out), SolveOptions(), sweep_module._sweep_of(out))
+    other = shutil.copytree(FOUR_SUPPLIERS, tmp_path / "other")
+    prepare_sweep(other, [run], out, SolveOptions(), force=True)  # started over for another instance
+    assert sweep_module.execute(stale) == run.id and not is_done(out, run)
+    sweep_module.execute((str(other), run, str(out), SolveOptions(), sweep_module._sweep_of(out)))
+    assert is_done(out, run)

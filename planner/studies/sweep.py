@@ -197,17 +197,30 @@ def _failure_status(exc: PlannerError) -> Status:
     return Status.ERROR
 
 
-def execute(task: tuple[str, Run, str, SolveOptions]) -> str:
+def _sweep_of(out: Path) -> dict | None:
+    """What the sweep folder `out` says it is a sweep of (sweep.json), None when it says nothing."""
+    try:
+        return json.loads((Path(out) / SWEEP_META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def execute(task: tuple[str, Run, str, SolveOptions, dict | None]) -> str:
     """Solve one run and write its folder; returns the run id. Failures of the run become
     failed.json; one of writing (a full disk) stops the sweep instead (OutputError): it is no
     outcome of the run, and its record could not be written either. The worker takes its next
     run once a branch and bound this one left to end alone has ended
-    (`planner.solve.highs.wait_for_left_runs`), so that two runs do not share its core."""
+    (`planner.solve.highs.wait_for_left_runs`), so that two runs do not share its core.
+
+    Nothing is written once the folder is no longer a sweep of what the run was solved for
+    (sweep.json changed): a run still solving on a Dask worker after its sweep was stopped
+    (Dask lets a running task finish) would otherwise write a result of the old instance into
+    a sweep started over there with --force, which then took it as done."""
     from planner.solve.highs import wait_for_left_runs
     from planner.solve.pipeline import solve_instance
     from planner.solve.resolve import ModelCache
 
-    path, run, out, options = task
+    path, run, out, options, sweep_of = task
     folder = Path(out) / RUNS / run.id
     try:
         if not hasattr(_KEPT, "caches"):
@@ -215,11 +228,13 @@ def execute(task: tuple[str, Run, str, SolveOptions]) -> str:
         cache = _KEPT.caches.setdefault(path, ModelCache())
         outcome = solve_instance(apply_values(_base(path), run.values), options, cache=cache)
         outcome.extra = {"sweep_values": run.values}
-        write_results(outcome, folder, force=True, kind=Kind.RUN)
+        if _sweep_of(Path(out)) == sweep_of:
+            write_results(outcome, folder, force=True, kind=Kind.RUN)
     except OutputError:
         raise
     except PlannerError as exc:
-        _write_failure(folder, run, _failure_status(exc), str(exc), getattr(exc, "reasons", None))
+        if _sweep_of(Path(out)) == sweep_of:
+            _write_failure(folder, run, _failure_status(exc), str(exc), getattr(exc, "reasons", None))
     wait_for_left_runs()
     return run.id
 
@@ -337,11 +352,7 @@ def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: Sol
     meta = _meta(path, options)
     found = check_target(out, Kind.SWEEP, force)
     if found.kind == str(Kind.SWEEP):
-        try:
-            earlier = json.loads((out / SWEEP_META).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            earlier = None
-        if earlier != meta:
+        if _sweep_of(out) != meta:
             if not force:
                 raise OutputError(f"{out} holds a sweep of another instance, another version of it, or other solve "
                                   "options; pass --force to start over there (its runs are deleted), or choose "
@@ -382,7 +393,8 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
     todo = [run for run in runs if not is_done(out, run)]
     # one HiGHS thread and one process per run: the runs are what is spread (cluster.py, "Sharing")
     options = replace(options or SolveOptions(), threads=1, progress=None, log=False, workers=1, scheduler=None)
-    tasks = [(path, run, str(out), options) for run in todo]
+    sweep_of = _sweep_of(out)
+    tasks = [(path, run, str(out), options, sweep_of) for run in todo]
     by_id = {run.id: run for run in runs}
     try:
         for run_id_done in (_dask(tasks, scheduler, on_note) if scheduler else _local(tasks, workers)):
