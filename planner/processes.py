@@ -111,19 +111,23 @@ def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], wor
     pool.shutdown(wait=True)
 
 
+def how_it_ended(exitcode: int | None) -> str:
+    """A worker process's end in words: the signal that killed it, or its exit code."""
+    if exitcode is not None and exitcode < 0 and -exitcode in signal.valid_signals():
+        return f"killed by {signal.Signals(-exitcode).name}, exit code {exitcode}"
+    return f"exit code {exitcode}" if exitcode is not None else "how it ended is not known"
+
+
 def _how_workers_ended(processes: list) -> str:
-    """What the processes of a broken pool say of their end: the signal that killed one, or its
-    code. Each is waited for a moment: the pool's own thread is ending the others meanwhile
-    (SIGTERM, which they leave with 128 + its number: not news), and reaps them."""
+    """What the processes of a broken pool say of their end. Each is waited for a moment: the
+    pool's own thread is ending the others meanwhile (SIGTERM, which they leave with 128 + its
+    number: not news), and reaps them."""
     ended = set()
     for process in processes:
         process.join(timeout=1.0)
         if process.exitcode not in (None, 0, 128 + signal.SIGTERM, -signal.SIGTERM):
             ended.add(process.exitcode)
-    signals = signal.valid_signals()
-    killed = [f"killed by {signal.Signals(-code).name}" for code in sorted(ended) if code < 0 and -code in signals]
-    codes = [f"exit code {code}" for code in sorted(ended) if code > 0]
-    how = ", ".join(killed + codes) or "how it ended is not known"
+    how = ", ".join(how_it_ended(code) for code in sorted(ended)) or how_it_ended(None)
     return (f"a worker process ended without an answer ({how}: the system's out-of-memory killer, or "
             "someone, stopped it); with fewer --workers each has more memory")
 

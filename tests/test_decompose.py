@@ -951,7 +951,7 @@ def test_blocks_on_a_dask_cluster_give_the_serial_plan(tmp_path):
 
     folder = generate_instance(tmp_path / "shared", 4, 10, 6, 12, seed=1, shape=Shape(agreements=2))
     serial = solve_instance(folder, SolveOptions(threads=1))
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
         remote = solve_instance(folder, SolveOptions(threads=1, scheduler=c.scheduler_address))
         result = CliRunner().invoke(cli.main, ["solve", str(folder), "--out", str(tmp_path / "out"), "--json",
                                                "--threads", "1", "--scheduler", c.scheduler_address])
@@ -1020,7 +1020,7 @@ def test_binaries_fixed_for_the_tiebreak_are_shared_by_every_plan_within_the_cap
         if seed == 0 and slack == 1e-9:
             distributed = pytest.importorskip("distributed")
             with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                          dashboard_address=None) as cluster:
+                                          dashboard_address=":0") as cluster:
                 assert np.array_equal(fixed_within(cap, scheduler=cluster.scheduler_address), fixed)
         assert len(fixed) > 0 or slack > 1e-9
         assert set(fixed.tolist()) <= set(c.integer.tolist())

@@ -118,7 +118,7 @@ def test_a_sweep_where_its_folder_cannot_be_made_is_an_output_error(tmp_path, mo
 def test_a_single_file_planner_may_not_read_is_not_replaced(tmp_path, monkeypatch):
     target = tmp_path / "report.html"
     target.write_text("<html><meta name=\"generator\" content=\"planner\"></html>")
-    monkeypatch.setattr(os, "access", lambda path, mode, **kw: Path(os.path.abspath(path)) != target)
+    monkeypatch.setattr("builtins.open", _refused(open, {target}))
     with pytest.raises(OutputError, match="does not let planner read it"):
         ownership.write_file(target, lambda staging: staging.write_text("new"))
     assert "generator" in target.read_text()

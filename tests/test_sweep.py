@@ -102,7 +102,7 @@ def test_dask_cluster_gives_the_same_table(tmp_path):
     distributed = pytest.importorskip("distributed")
     runs = grid([("risk.aversion", AVERSIONS)])
     local = run_sweep(FOUR_SUPPLIERS, runs, tmp_path / "local", workers=2)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
         remote = run_sweep(FOUR_SUPPLIERS, runs, tmp_path / "dask", scheduler=c.scheduler_address)
     figures = ["risk.aversion", "id", "status", "objective", "expected_cost", "cvar", "fixed_cost", "options_selected"]
     pd.testing.assert_frame_equal(local[figures], remote[figures])
@@ -338,7 +338,7 @@ def test_a_sweep_on_a_cluster_without_workers_says_so_and_runs_once_they_join(tm
     monkeypatch.setattr(sweep_module, "NO_WORKERS_NOTE_AFTER", 0.2)
     runs = grid([("risk.aversion", [0.0, 1.0])])
     notes: list[str] = []
-    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
 
         def joined(text: str) -> None:
             notes.append(text)

@@ -401,7 +401,7 @@ def write_file(path: Path, write: Callable[[Path], None], force: bool = False, o
     if path.exists():
         manifest = read_manifest(path.parent)
         listed = manifest is not None and manifest["files"].get(path.name)
-        if not os.access(path, os.R_OK):
+        if _refused(path):
             raise OutputError(f"{path} exists and the system does not let planner read it (its permissions); "
                               f"choose another {option}")
         ours = (listed == _sha256(path)) or (listed and force) or (not listed and recognise(path))

@@ -59,13 +59,13 @@ from planner.results.ownership import (
     write_manifest,
 )
 from planner.results.write import write_csv, write_json, write_results
+from planner.scheduler import connect, is_lost, lost
 from planner.status import Status
 
 RUNS = "runs"
 FAILED_FILE = "failed.json"
 SWEEP_FILE = "sweep.csv"
 SWEEP_META = "sweep.json"  # what the sweep is of: the instance (path, content) and the solve options
-CONNECT_TIMEOUT = "5s"  # to a Dask scheduler
 NO_WORKERS_NOTE_AFTER = 10.0  # seconds of waiting on a cluster without workers before it is said
 SHOWN_PROBLEMS = 5  # a design's problems named in one message
 MAX_RUNS = 10_000  # a sweep's runs unless --max-runs says more: a slip in start:stop:count is not a million solves
@@ -197,6 +197,11 @@ def _failure_status(exc: PlannerError) -> Status:
     return Status.ERROR
 
 
+# A run to solve: the instance's path, the run, the sweep folder, the solve options, and what the
+# folder's sweep.json said when the run was sent (`execute` writes only while it says the same)
+Task = tuple[str, Run, str, SolveOptions, dict | None]
+
+
 def _sweep_of(out: Path) -> dict | None:
     """What the sweep folder `out` says it is a sweep of (sweep.json), None when it says nothing."""
     try:
@@ -205,7 +210,7 @@ def _sweep_of(out: Path) -> dict | None:
         return None
 
 
-def execute(task: tuple[str, Run, str, SolveOptions, dict | None]) -> str:
+def execute(task: Task) -> str:
     """Solve one run and write its folder; returns the run id. Failures of the run become
     failed.json; one of writing (a full disk) stops the sweep instead (OutputError): it is no
     outcome of the run, and its record could not be written either. The worker takes its next
@@ -413,7 +418,7 @@ def _local(tasks: list, workers: int | None) -> Iterable[str]:
         yield run_id
 
 
-def _execute(_: object, task: tuple[str, Run, str, SolveOptions]) -> str:
+def _execute(_: object, task: Task) -> str:
     return execute(task)
 
 
@@ -421,21 +426,16 @@ def _dask(tasks: list, address: str, on_note: Callable[[str], None] | None = Non
     """Each run's id as it finishes on the cluster. Waiting on a cluster without workers (all
     gone, or not yet started) is said once through `on_note`, after NO_WORKERS_NOTE_AFTER
     seconds: the runs wait for workers to join, as Dask has them do."""
-    from distributed import Client
     from distributed import wait as first_of
 
-    try:
-        client = Client(address, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, ValueError, MemoryError) as exc:
-        raise ClusterError(f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT}: {exc}") from None
-    with client:
+    with connect(address) as client:
         runs = {client.submit(execute, task, pure=False): task[1] for task in tasks}
         pending, noted = set(runs), False
         while pending:
             try:
                 finished, pending = first_of(pending, timeout=NO_WORKERS_NOTE_AFTER, return_when="FIRST_COMPLETED")
             except TimeoutError:
-                if not noted and on_note is not None and client.status == "running" \
+                if not noted and on_note is not None and not is_lost(client) \
                         and not client.scheduler_info()["workers"]:
                     noted = True
                     on_note(f"the Dask scheduler at {address} has no workers: the runs wait for some to join "
@@ -458,6 +458,6 @@ def _dask_answer(future: Any, runs: dict, address: str, client: Any) -> str:
                          f"({exc.last_worker.address if exc.last_worker else 'the last one'} was the last; "
                          "out of memory?): see the workers' logs") from None
     except (CancelledError, OSError) as exc:
-        if client.status == "running":  # not the scheduler's going: a fault of the run's own
+        if not is_lost(client):  # not the scheduler's going: a fault of the run's own
             raise
-        raise ClusterError(f"lost the Dask scheduler at {address}: {exc or type(exc).__name__}") from None
+        raise lost(address, "the sweep", exc or type(exc).__name__) from None

@@ -31,27 +31,18 @@ from typing import Any
 import highspy
 
 from planner.errors import ClusterError, SolveError
+from planner.scheduler import connect, is_lost, lost
 from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, answer
 from planner.solve.decomposition.dispatch import Dispatch
 from planner.status import Status
 
-CONNECT_TIMEOUT = "5s"  # to reach the scheduler (as a sweep waits: planner.studies.sweep)
 _POLL = 0.005  # seconds between checks of the actors' answers (a task goes out as soon as one is in)
 _CHECK_EVERY = 1.0  # seconds of waiting between checks that the busy actors' workers are alive
 
 
-def _connect(address: str) -> Any:
-    from distributed import Client
-
-    try:
-        return Client(address, timeout=CONNECT_TIMEOUT)  # the default client: actors find their client so
-    except (OSError, TimeoutError, ValueError, MemoryError) as exc:
-        raise ClusterError(f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT}: {exc}") from None
-
-
 def check_reachable(address: str) -> None:
     """Raise `ClusterError` unless the scheduler at `address` answers and has workers."""
-    with _connect(address) as client:
+    with connect(address) as client:
         if not client.scheduler_info()["workers"]:
             raise ClusterError(f"the Dask scheduler at {address} has no workers")
 
@@ -74,7 +65,7 @@ class DaskBlockPool(Dispatch):
 
     def __init__(self, specs: list[BlockSpec], new_highs: Callable[[], highspy.Highs], integers: list[bool],
                  address: str) -> None:
-        self.client = _connect(address)
+        self.client = connect(address)
         try:
             workers = sorted(self.client.scheduler_info()["workers"])
             if not workers:
@@ -129,8 +120,8 @@ class DaskBlockPool(Dispatch):
         if now - self.checked < _CHECK_EVERY:
             return
         self.checked = now
-        if self.client.status != "running":
-            raise ClusterError(f"lost the Dask scheduler at {self.address} during the decomposition phase")
+        if is_lost(self.client):
+            raise lost(self.address, "the decomposition phase")
         alive = self.client.scheduler_info()["workers"]
         gone = [k for k in sorted(busy) if self.homes[k] not in alive]
         if gone:

@@ -47,7 +47,7 @@ from multiprocessing.connection import Connection, wait
 import highspy
 
 from planner.errors import SolveError
-from planner.processes import bind_to_parent
+from planner.processes import bind_to_parent, how_it_ended
 from planner.solve.decomposition.block import BlockResult, BlockTask, answer
 from planner.solve.decomposition.dispatch import Dispatch
 from planner.status import Status
@@ -141,7 +141,7 @@ class BlockPool(Dispatch):
         process = self.processes[k]
         process.join(timeout=1)
         return SolveError(Status.SOLVER_ERROR, f"a worker process of the decomposition phase ended without an answer "
-                                               f"(exit code {process.exitcode}); solve again, with fewer --workers "
+                                               f"({how_it_ended(process.exitcode)}); solve again, with fewer --workers "
                                                f"if memory is short")
 
     def drain(self) -> None:
