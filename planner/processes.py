@@ -64,6 +64,8 @@ def _stop_only_for(parent: int, signals: set[signal.Signals]) -> None:
     threading.Thread(target=listen, name="stop-listener", daemon=True).start()
 
 
+_REAPED_WITHIN = 10.0  # s: how long a broken pool's thread may take to end and reap its processes
+
 _SHARED: object = None  # in a worker of `in_processes`: what every call shares, sent once
 
 
@@ -101,7 +103,7 @@ def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], wor
                 try:
                     answer = future.result()
                 except BrokenProcessPool:
-                    raise WorkerLost(_how_workers_ended(started)) from None
+                    raise WorkerLost(_how_workers_ended(pool, started)) from None
                 yield answer
     except BaseException:
         for process in list(getattr(pool, "_processes", {}).values()):
@@ -118,13 +120,19 @@ def how_it_ended(exitcode: int | None) -> str:
     return f"exit code {exitcode}" if exitcode is not None else "how it ended is not known"
 
 
-def _how_workers_ended(processes: list) -> str:
-    """What the processes of a broken pool say of their end. Each is waited for a moment: the
-    pool's own thread is ending the others meanwhile (SIGTERM, which they leave with 128 + its
-    number: not news), and reaps them."""
+def _how_workers_ended(pool: Any, processes: list) -> str:
+    """What the processes of a broken pool say of their end. The pool's own thread ends the others
+    (SIGTERM, which they leave with 128 + its number: not news) and reaps every process; it is
+    waited for first, since two threads waiting for one process race for its exit status and the
+    loser learns nothing ("not known", one time in some hundreds on a busy machine). A process
+    that thread has not reaped is waited for a moment here."""
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout=_REAPED_WITHIN)
     ended = set()
     for process in processes:
-        process.join(timeout=1.0)
+        if process.exitcode is None:
+            process.join(timeout=1.0)
         if process.exitcode not in (None, 0, 128 + signal.SIGTERM, -signal.SIGTERM):
             ended.add(process.exitcode)
     how = ", ".join(how_it_ended(code) for code in sorted(ended)) or how_it_ended(None)

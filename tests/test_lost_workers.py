@@ -77,3 +77,42 @@ def test_calls_to_an_actor_whose_worker_died_are_named(monkeypatch, error):
         pool.receive(1)
     with pytest.raises(SolveError, match="tcp://a:1 holding blocks"):
         pool.send(0, [])
+
+
+class _ReapedByThePool:
+    """A killed worker as this process sees it when the pool's own thread won the race to wait
+    for it: our wait returns at once and learns nothing; its exit code is known once that thread
+    has recorded it."""
+
+    def __init__(self) -> None:
+        self.recorded: int | None = None
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.recorded
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+
+def test_a_killed_worker_is_named_when_the_pools_own_thread_reaped_it():
+    """CI, on a busy machine, once: 'how it ended is not known' for a worker killed by SIGKILL.
+    The pool's thread and ours both waited for the dead process; the loser of that race learns
+    nothing. Now the pool's thread, which reaps every process, is waited for first."""
+    import signal
+    import threading
+
+    from planner.processes import _how_workers_ended
+
+    killed, release = _ReapedByThePool(), threading.Event()
+
+    def reap() -> None:
+        release.wait()
+        killed.recorded = -signal.SIGKILL
+
+    class _Pool:
+        _executor_manager_thread = threading.Thread(target=reap)
+
+    _Pool._executor_manager_thread.start()
+    threading.Timer(0.0, release.set).start()  # the pool's thread records it only after ours asked
+    assert "killed by SIGKILL, exit code -9" in _how_workers_ended(_Pool(), [killed])
