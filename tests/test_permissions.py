@@ -124,6 +124,33 @@ def test_a_single_file_planner_may_not_read_is_not_replaced(tmp_path, monkeypatc
     assert "generator" in target.read_text()
 
 
+def test_an_output_planner_may_not_read_is_planners_refusal_not_a_usage_error(tmp_path, monkeypatch):
+    """`report --out` or `--xlsx` onto a file, and `solve --out` onto a folder, the user may not
+    read: click refused them as unreadable usage errors (exit 2), an output taken for an input.
+    Now planner's own rule says why it will not write there (exit 7)."""
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"]).exit_code == 0
+    secret, locked = (tmp_path / "secret.html").resolve(), (tmp_path / "locked").resolve()
+    secret.write_text("the user's")
+    locked.mkdir()
+    real_access = os.access
+
+    def access(path, mode, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 (click's question)
+        refused = Path(os.path.abspath(path)) in (secret, locked) and mode & os.R_OK
+        return False if refused else real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr("builtins.open", _refused(open, {secret}))
+    monkeypatch.setattr(Path, "iterdir", _refused(Path.iterdir, {locked}))
+    for option in ("--out", "--xlsx"):
+        result = CliRunner().invoke(cli.main, ["report", "out", option, "secret.html"])
+        assert result.exit_code == cli.EXIT_OUTPUT, result.output
+        assert f"does not let planner read it (its permissions); choose another {option}" in result.output
+    result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "locked", "-q"])
+    assert result.exit_code == cli.EXIT_OUTPUT, result.output
+    assert "locked cannot be written: the system does not let planner read or change what it holds" in result.output
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="as root nothing is refused")
 def test_real_permissions(tmp_path, monkeypatch):
     """The cases above with the system's own refusals (where the suite does not run as root)."""
@@ -143,6 +170,10 @@ def test_real_permissions(tmp_path, monkeypatch):
         assert result.exit_code == cli.EXIT_OUTPUT and "what it holds" in result.output, result.output
         result = CliRunner().invoke(cli.main, ["sweep", str(folder), "--vary", "risk.aversion=0,1", "--out", "ro/sw"])
         assert result.exit_code == cli.EXIT_OUTPUT, result.output
+        (tmp_path / "secret.html").write_text("the user's")
+        (tmp_path / "secret.html").chmod(0)
+        result = CliRunner().invoke(cli.main, ["report", "out", "--out", "secret.html"])
+        assert result.exit_code == cli.EXIT_OUTPUT and "does not let planner read it" in result.output, result.output
     finally:
         for path in (locked, readonly, tmp_path / "out"):
             path.chmod(stat.S_IRWXU)
@@ -170,3 +201,20 @@ def test_a_manifest_planner_may_not_read_is_named_not_taken_for_the_users_files(
     result = CliRunner().invoke(cli.main, [*args[:3], "risk.aversion=0,1,0.5", *args[4:]])
     assert result.exit_code == cli.EXIT_OUTPUT, result.output
     assert f"does not let planner read or change runs/{run.name}/" in result.output
+
+
+def test_a_home_where_matplotlib_cannot_make_its_folder_prints_nothing(tmp_path):
+    """As `nobody` (HOME=/nonexistent), every report and sweep chart printed matplotlib's
+    'mkdir -p failed for path /nonexistent/.config/matplotlib' and its note of a temporary
+    folder. A HOME under a file cannot be made, as root too."""
+    import subprocess
+    import sys
+
+    (tmp_path / "a-file").write_text("")
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
+    environment["HOME"] = str(tmp_path / "a-file" / "home")
+    done = subprocess.run([sys.executable, "-c", "import planner.results.plots"], env=environment,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""

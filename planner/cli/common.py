@@ -122,7 +122,10 @@ class RegularFile(click.Path):
 
 GAP = FiniteFloat(0.0, 1.0)
 SECONDS = FiniteFloat(0.0, low_open=True)
-FOLDER = click.Path(file_okay=True, path_type=Path)  # whether it may be written is planner's rule, not click's
+# Where planner writes: whether it may be written (or read first, to see what is there) is
+# planner's rule (`planner.results.ownership`), not click's
+FOLDER = click.Path(file_okay=True, readable=False, path_type=Path)
+OUTPUT_FILE = click.Path(dir_okay=False, readable=False, path_type=Path)
 
 
 QUIET = {"on": False}  # --quiet: no notes and no progress on stderr (warnings and errors still)

@@ -16,6 +16,7 @@ from planner.cli.common import (
     EXIT_VERIFY_FAILED,
     FOLDER,
     MAX_THREADS,
+    OUTPUT_FILE,
     FiniteFloat,
     Progress,
     Steps,
@@ -237,9 +238,9 @@ def generate(out: Path, commodities: int, options: int, periods: int, scenarios:
 
 @click.command()
 @click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_file", type=OUTPUT_FILE,
               help="HTML file [default: RESULTS/report.html]; missing folders are made.")
-@click.option("--xlsx", "xlsx_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--xlsx", "xlsx_file", type=OUTPUT_FILE,
               help="Also write the tables as an Excel workbook to this file.")
 @guard
 def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None:

@@ -14,13 +14,16 @@ from collections.abc import Iterable
 
 
 class _NoCacheFolderWarning(logging.Filter):
-    """matplotlib warns, as it is imported, when it cannot write its cache folder under HOME (a
-    batch job, a container, another user's HOME), and then uses a temporary one of its own: two
-    lines a planner user can do nothing with, on every report and sweep chart."""
+    """matplotlib warns, as it is imported, when it cannot make or write its cache folder under
+    HOME (a batch job, a container, another user's HOME, a HOME that does not exist, as
+    `nobody`'s), and then uses a temporary one of its own: lines a planner user can do nothing
+    with, on every report and sweep chart."""
+
+    UNSAID = ("is not a writable directory", "mkdir -p failed for path", "MPLCONFIGDIR")
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = str(record.msg)
-        return "is not a writable directory" not in text and "MPLCONFIGDIR" not in text
+        return not any(words in text for words in self.UNSAID)
 
 
 logging.getLogger("matplotlib").addFilter(_NoCacheFolderWarning())
