@@ -368,3 +368,94 @@ def test_a_run_finishing_after_its_sweep_was_started_over_writes_nothing(tmp_pat
     assert sweep_module.execute(stale) == run.id and not is_done(out, run)
     sweep_module.execute((str(other), run, str(out), SolveOptions(), sweep_module._sweep_of(out)))
     assert is_done(out, run)
+
+
+_HOLDER = """
+import sys
+from pathlib import Path
+from planner.results.claim import claimed
+with claimed(Path(sys.argv[1])):
+    print("held", flush=True)
+    sys.stdin.read()  # until the test closes it
+"""
+
+
+def _holding(folder):  # noqa: ANN001, ANN202
+    """Another process claiming `folder` as a sweep does, until its stdin is closed."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(folder)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_a_folder_a_sweep_still_runs_in_is_refused_to_a_second_sweep_and_to_a_replacement(tmp_path, monkeypatch):
+    """A second sweep in a folder where one still ran (a batch job started again, the command in a
+    second terminal) solved every run twice; one started over there with --force for another
+    instance deleted the first's runs under it. Now the folder is claimed: a second sweep, and a
+    solve replacing it with --force, are refused at once, naming the process; nothing changed."""
+    monkeypatch.chdir(tmp_path)
+    vary = ["--vary", "risk.aversion=0,1", "--out", "sw"]
+    assert CliRunner().invoke(cli.main, ["sweep", "four-suppliers", *vary, "-q"]).exit_code == 0
+    before = sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "sw").rglob("*"))
+    holder = _holding(tmp_path / "sw")
+    try:
+        for args in (["sweep", "four-suppliers", *vary], ["sweep", "four-suppliers", *vary, "--force"],
+                     ["sweep", "four-suppliers", "--vary", "risk.alpha=0.9", "--out", "sw", "--force"],
+                     ["solve", "four-suppliers", "--out", "sw", "--force"]):
+            result = CliRunner().invoke(cli.main, args)
+            assert result.exit_code == cli.EXIT_OUTPUT, (args, result.output)
+            assert f"sw is in use by another planner command still running there (process {holder.pid} on" \
+                   in result.output, result.output
+        assert sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "sw").rglob("*")) == before
+    finally:
+        holder.stdin.close()
+        holder.wait()
+    again = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", *vary])
+    assert again.exit_code == 0 and "2 already done" in again.output, again.output
+
+
+def test_a_claim_ends_with_its_process_however_it_ends(tmp_path, monkeypatch):
+    """The claim is the system's lock: a sweep killed by SIGKILL (the out-of-memory killer)
+    leaves no claim behind for the next one to trip on; a new folder the claiming command wrote
+    nothing into is removed."""
+    monkeypatch.chdir(tmp_path)
+    holder = _holding(tmp_path / "sw")
+    holder.kill()
+    holder.wait()
+    assert (tmp_path / "sw" / ".planner-lock").is_file()  # the file stays; its lock went with the process
+    result = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw"])
+    assert result.exit_code == 0, result.output
+    refused = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "no.such=1", "--out", "new"])
+    assert refused.exit_code != 0 and not (tmp_path / "new").exists(), refused.output
+
+
+def test_a_sweep_whose_folder_was_started_over_under_it_writes_no_table(tmp_path, monkeypatch):
+    """The first sweep, its folder started over by another command meanwhile (a claim cannot
+    stop a command of an older planner, nor one on a file system without locks), wrote its
+    sweep.csv from the other's runs and ended with exit 0, as though its own sweep were done.
+    Now it stops (exit 7), saying so, and writes no table."""
+    import shutil
+
+    import planner.studies.sweep as sweep_module
+    from planner.options import SolveOptions
+    from planner.studies.sweep import prepare_sweep
+
+    monkeypatch.chdir(tmp_path)
+    other = shutil.copytree(FOUR_SUPPLIERS, tmp_path / "other")
+    execute = sweep_module.execute
+
+    def started_over_meanwhile(task):  # noqa: ANN001, ANN202
+        done = execute(task)
+        prepare_sweep(other, [task[1]], tmp_path / "sw", SolveOptions(), force=True)
+        return done
+
+    monkeypatch.setattr(sweep_module, "execute", started_over_meanwhile)
+    result = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw",
+                                           "--workers", "1"])
+    assert result.exit_code == cli.EXIT_OUTPUT, result.output
+    assert "sw was started over by another planner command while this sweep ran (it is now a sweep of other)" \
+           in result.output
+    assert not (tmp_path / "sw" / "sweep.csv").exists()

@@ -164,8 +164,7 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
     if scheduler is not None:
         check_scheduler(scheduler)
     from planner.results.ownership import check_location
-    from planner.studies.charts import write_sweep_charts
-    from planner.studies.sweep import SWEEP_FILE, prepare_sweep, run_sweep, sweep_currency
+    from planner.studies.sweep import claim_sweep
     from planner.studies.sweep import design as sweep_design
     from planner.studies.sweep import grid as sweep_grid
 
@@ -173,6 +172,15 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
     runs = sweep_design(design_file, max_runs) if design_file else sweep_grid(_varies(varies, max_runs), max_runs)
     check_location(out_dir, (path,) + ((design_file,) if design_file else ()))
     options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition)
+    with claim_sweep(out_dir, force):  # one sweep at a time in a folder
+        _sweep_in(path, runs, out_dir, options, workers, scheduler, retry_failed, force)
+
+
+def _sweep_in(path: Path, runs: list, out_dir: Path, options: SolveOptions, workers: int | None,
+              scheduler: str | None, retry_failed: bool, force: bool) -> None:
+    from planner.studies.charts import write_sweep_charts
+    from planner.studies.sweep import SWEEP_FILE, prepare_sweep, run_sweep, sweep_currency
+
     done = prepare_sweep(path, runs, out_dir, options, force=force, retry_failed=retry_failed)
     keys = list(dict.fromkeys(k for run in runs for k in run.values))
     note(f"sweep of {path.name}: {len(runs)} runs over {', '.join(keys)}; {done} already done"

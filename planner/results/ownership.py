@@ -43,6 +43,7 @@ from pathlib import Path
 from planner import __version__
 from planner.errors import OutputError
 from planner.paths import unusable
+from planner.results.claim import LOCK_FILE, held_elsewhere, in_use
 from planner.results.leftovers import OLD_PREFIX, TEMP_PREFIX, clear_leftovers, short_name, writer
 
 MANIFEST = ".planner.json"
@@ -111,7 +112,7 @@ def write_manifest(folder: Path, kind: Kind, files: list[str] | None = None) -> 
     folder = Path(folder)
     if files is None:
         files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.is_symlink()
-                       and p.name != MANIFEST and not _is_debris(p.name))
+                       and not _is_planners_own(p.name))
     manifest = {"planner": __version__, "kind": str(kind),
                 "files": {name: _sha256(folder / name) for name in sorted(files)}}
     _write_json_atomically(folder / MANIFEST, manifest)
@@ -193,6 +194,12 @@ def _is_debris(name: str) -> bool:
     return name.startswith((TEMP_PREFIX, OLD_PREFIX))
 
 
+def _is_planners_own(name: str) -> bool:
+    """Files of planner's bookkeeping in a folder it wrote: the manifest, a claim's lock file
+    (`planner.results.claim`), the leftovers of an interrupted write."""
+    return name in (MANIFEST, LOCK_FILE) or _is_debris(name)
+
+
 def inspect(target: Path) -> Ownership:
     """Who wrote what is at `target` (a folder, or a path that does not exist)."""
     target = Path(target)
@@ -235,7 +242,7 @@ def _walk(folder: Path, relative: Path, found: Ownership, top: bool) -> None:
         found.locked.append(shown_folder)
     for entry in entries:
         name, shown = entry.name, str(relative / entry.name)
-        if name == MANIFEST or _is_debris(name):
+        if _is_planners_own(name):
             continue
         if entry.is_symlink():
             found.foreign.append(shown)
@@ -290,6 +297,9 @@ def check_target(target: Path, kind: Kind, force: bool = False, option: str = "-
     if target.is_symlink() or not target.is_dir():
         raise OutputError(f"{target} exists and is not a folder; planner writes a folder there: choose another "
                           f"{option}")
+    holder = held_elsewhere(target)
+    if holder:  # a sweep still running there (`planner.results.claim`)
+        raise OutputError(in_use(target, holder, option))
     if found.foreign:
         raise OutputError(f"{target} holds what planner did not write ({_names(found.foreign)}); planner never "
                           f"replaces it, with or without --force: choose another {option} or move those away")
@@ -316,6 +326,18 @@ def _retire(target: Path) -> Path:
 def remove_owned(target: Path) -> None:
     """Delete a folder that `check_target` accepted (it holds nothing planner did not write)."""
     shutil.rmtree(_retire(target), ignore_errors=True)
+
+
+def empty_owned(target: Path) -> None:
+    """Delete what a folder that `check_target` accepted holds, but its claim's lock file
+    (`planner.results.claim`): the folder stays, and so does the claim on it."""
+    for entry in sorted(Path(target).iterdir()):
+        if entry.name == LOCK_FILE:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            remove_owned(entry)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def _swap_in(staging: Path, target: Path) -> None:

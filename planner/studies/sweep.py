@@ -5,7 +5,8 @@ has an id hashed from its values, and its full results go to `DIR/runs/<id>/`, w
 atomically (a finished run is a folder with summary.json; a failed one holds only
 failed.json with the reason). `DIR/sweep.csv` is always rebuilt from those folders, so:
 rerunning the same command skips finished and failed runs; Ctrl-C keeps every finished
-run; a failure is recorded and the rest go on.
+run; a failure is recorded and the rest go on. One sweep at a time writes a folder
+(`claim_sweep`): a second is refused while the first runs.
 
 Runs go to local worker processes (one HiGHS thread each, never several HiGHS in threads
 of one process) or to an existing Dask cluster. Each worker loads and validates the base
@@ -17,12 +18,13 @@ sets them and solves again without building anything (`planner.solve.resolve`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import math
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -47,10 +49,12 @@ from planner.instance.overrides import apply_values, resolve, whole_number_key
 from planner.instance.schema import TABLES
 from planner.options import SolveOptions
 from planner.processes import in_processes, usable_cores
+from planner.results.claim import claimed
 from planner.results.folder import SUMMARY_FILE, read_json_file, read_summary, read_table
 from planner.results.ownership import (
     Kind,
     check_target,
+    empty_owned,
     read_manifest,
     record_files,
     remove_owned,
@@ -344,6 +348,16 @@ def _meta(path: Path, options: SolveOptions) -> dict:
                               "node_limit": options.node_limit, "decomposition": options.decomposition}}
 
 
+@contextlib.contextmanager
+def claim_sweep(out: Path, force: bool = False) -> Iterator[None]:
+    """`out` claimed for one sweep until the block ends (`planner.results.claim`), once planner
+    may write a sweep there (`check_target`); `OutputError` naming the process of a sweep still
+    running there. `prepare_sweep` and `run_sweep` go inside."""
+    check_target(Path(out), Kind.SWEEP, force)
+    with claimed(Path(out)):
+        yield
+
+
 def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: SolveOptions, force: bool = False,
                   retry_failed: bool = False) -> int:
     """Check the runs and the sweep folder, make it ready; returns how many runs are already done.
@@ -362,9 +376,9 @@ def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: Sol
                 raise OutputError(f"{out} holds a sweep of another instance, another version of it, or other solve "
                                   "options; pass --force to start over there (its runs are deleted), or choose "
                                   "another --out")
-            remove_owned(out)
+            empty_owned(out)
     elif found.kind is not None:
-        remove_owned(out)  # check_target allowed it: planner's, of another kind, with --force
+        empty_owned(out)  # check_target allowed it: planner's, of another kind, with --force
     runs_folder = out / RUNS
     try:
         runs_folder.mkdir(parents=True, exist_ok=True)
@@ -403,14 +417,29 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
     by_id = {run.id: run for run in runs}
     try:
         for run_id_done in (_dask(tasks, scheduler, on_note) if scheduler else _local(tasks, workers)):
+            _check_still_ours(out, sweep_of)
             if on_done is not None:
                 on_done(run_id_done, _status(out, by_id[run_id_done]))
     except (WorkerLost, ClusterError) as exc:  # (a lost scheduler, too)
         raise type(exc)(f"{str(exc).rstrip('.')}. The finished runs are kept: run the same command again to "
                         "resume") from None
     finally:
-        table = write_table(out, runs)
+        if _sweep_of(out) == sweep_of:
+            table = write_table(out, runs)
+    _check_still_ours(out, sweep_of)
     return table
+
+
+def _check_still_ours(out: Path, sweep_of: dict | None) -> None:
+    """`OutputError` once `out` is no longer the sweep this one began (another command started
+    over there, or removed it): its runs are no longer written there, and no table is, which
+    would hold the other's runs under this one's name."""
+    now = _sweep_of(out)
+    if now != sweep_of:
+        what = f"a sweep of {Path(now['instance']).name}" if isinstance(now, dict) and "instance" in now else "gone"
+        raise OutputError(f"{out} was started over by another planner command while this sweep ran (it is now "
+                          f"{what}); this sweep's runs and table were not written there: run it again with "
+                          "another --out")
 
 
 def _local(tasks: list, workers: int | None) -> Iterable[str]:

@@ -1,0 +1,122 @@
+"""One planner command at a time in a folder written over a long time (a sweep).
+
+A sweep folder is written run by run, for as long as the sweep takes, and a second sweep there
+meanwhile (a batch job started again while the first still runs, or the same command in a
+second terminal) solved every run twice; one started over with `--force` for another instance
+deleted the first's runs under it, and the first then wrote its table from the second's runs and
+called it its own. `claimed` makes the second command refuse at once, naming the first.
+
+The claim is an advisory lock (`flock`) on a file in the folder, `.planner-lock`, opened for
+writing (as the lock needs on NFS): the system releases it whenever its process ends, `kill -9`
+and the out-of-memory killer included, so a claim is never left behind. The file itself is
+kept (empty but for who holds it): removing it would let a third command lock a new file of the
+same name while a second waits on the old. Planner counts it as its own
+(`planner.results.ownership`), and a start over in the folder keeps it (`empty_owned`). Where
+the system has no such locks (Windows, an NFS without its lock service), nothing is claimed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+from planner.errors import OutputError
+
+LOCK_FILE = ".planner-lock"
+_HELD: set[Path] = set()  # the folders this process claimed, while it holds them
+
+
+@contextlib.contextmanager
+def claimed(folder: Path, option: str = "--out") -> Iterator[None]:
+    """`folder` (made if missing) claimed for this process until the block ends; `OutputError`
+    naming the holder when another process holds it. Callers check first that planner may write
+    there (`planner.results.ownership.check_target`): the lock file is written into the folder.
+    A folder this call made is removed again if it still holds nothing but the lock file."""
+    try:
+        import fcntl
+    except ImportError:  # (Windows)
+        yield
+        return
+    folder = Path(folder)
+    made = not folder.exists()
+    lock = folder / LOCK_FILE
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise OutputError(f"cannot write {folder}: {exc.strerror or exc}") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(in_use(folder, _holder(handle), option)) from None
+        except OSError:  # a file system without locks: not claimed, as where the system has none
+            pass
+        else:
+            _say_holder(handle)
+        _HELD.add(folder.resolve())
+        try:
+            yield
+        finally:
+            _HELD.discard(folder.resolve())
+            if made:
+                _remove_if_bare(folder)
+    finally:
+        os.close(handle)  # (releases the lock)
+
+
+def held_elsewhere(folder: Path) -> str:
+    """Who holds a claim on `folder` ("" when no other process does): what a command that would
+    replace or write into the folder asks first."""
+    try:
+        import fcntl
+    except ImportError:  # (Windows)
+        return ""
+    folder = Path(folder)
+    if folder.resolve() in _HELD:
+        return ""
+    try:
+        handle = os.open(folder / LOCK_FILE, os.O_RDWR)
+    except OSError:  # none there (never claimed), or not ours to open: not claimed as far as planner can tell
+        return ""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _holder(handle)
+    except OSError:
+        return ""
+    finally:
+        os.close(handle)  # (releases the lock taken to ask)
+    return ""
+
+
+def in_use(folder: Path, holder: str, option: str = "--out") -> str:
+    """The message for a folder another planner command holds."""
+    return (f"{folder} is in use by another planner command still running there ({holder}); wait for it to end "
+            f"or stop it, or choose another {option}")
+
+
+def _say_holder(handle: int) -> None:
+    """Write into the claimed lock file who holds it, for the message of a refused command."""
+    with contextlib.suppress(OSError):  # (only a message depends on it)
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"process {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+
+
+def _holder(handle: int) -> str:
+    try:
+        said = os.pread(handle, 200, 0).decode("utf-8", errors="replace").strip()
+    except OSError:
+        said = ""
+    return said or "which one is not known"
+
+
+def _remove_if_bare(folder: Path) -> None:
+    """Remove `folder` if it holds only the lock file (the command that made it wrote nothing)."""
+    with contextlib.suppress(OSError):
+        if [entry.name for entry in folder.iterdir()] == [LOCK_FILE]:
+            (folder / LOCK_FILE).unlink()
+            folder.rmdir()
