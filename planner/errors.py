@@ -50,6 +50,11 @@ class InstanceError(PlannerError):
         return type(self), (self.problems,)
 
 
+class InputChanged(PlannerError):
+    """An input whose files changed while a command used it (a sweep's instance edited while
+    the sweep ran): its runs would no longer be of one instance. What was finished is kept."""
+
+
 class ResultsError(PlannerError):
     """A results folder cannot be read as a planner result (planner verify)."""
 

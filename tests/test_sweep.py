@@ -459,3 +459,59 @@ def test_a_sweep_whose_folder_was_started_over_under_it_writes_no_table(tmp_path
     assert "sw was started over by another planner command while this sweep ran (it is now a sweep of other)" \
            in result.output
     assert not (tmp_path / "sw" / "sweep.csv").exists()
+
+
+def test_a_worker_kept_from_an_earlier_sweep_solves_the_instance_as_it_is_now(tmp_path, monkeypatch):
+    """A Dask worker outlives its sweep and kept the base instance by its path: a sweep of the
+    same instance after the user edited it reported the old instance's numbers (four suppliers,
+    demand 100 -> 150: 16,500 where the edited instance costs 25,200), under the new files'
+    fingerprint. Here this process is that worker: it ran the first sweep's run."""
+    import shutil
+
+    import planner.studies.sweep as sweep_module
+    from planner.options import SolveOptions
+    from planner.results.folder import read_summary
+    from planner.studies.sweep import prepare_sweep
+
+    monkeypatch.setattr(sweep_module, "_BASE", {})
+    instance = shutil.copytree(FOUR_SUPPLIERS, tmp_path / "inst")
+    run = grid([("risk.aversion", [0.0])])[0]
+
+    def sweep_once(out):  # noqa: ANN001, ANN202
+        prepare_sweep(instance, [run], out, SolveOptions())
+        sweep_module.execute((str(instance), run, str(out), SolveOptions(), sweep_module._sweep_of(out)))
+        return read_summary(out / RUNS / run.id)["objective"]
+
+    first = sweep_once(tmp_path / "first")
+    demand = instance / "demand.csv"
+    demand.write_text(demand.read_text().replace(",100", ",150"))
+    edited = solve_instance(apply_values(load_instance(instance), run.values), SolveOptions()).figures.objective
+    assert edited != pytest.approx(first)
+    assert sweep_once(tmp_path / "second") == pytest.approx(edited)
+
+
+def test_an_instance_edited_while_its_sweep_runs_stops_the_sweep(tmp_path, monkeypatch):
+    """A worker that loads the instance after the user edited it (one joining a Dask cluster
+    late) would solve another instance than the sweep's other runs: the sweep stops, saying so
+    (exit 3), instead of a table of two instances."""
+    import shutil
+
+    import planner.studies.sweep as sweep_module
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sweep_module, "_BASE", {})
+    instance = shutil.copytree(FOUR_SUPPLIERS, tmp_path / "inst")
+    execute = sweep_module.execute
+
+    def edited_before_the_second_run(task):  # noqa: ANN001, ANN202
+        if task[1].values["risk.aversion"] == 1.0:
+            sweep_module._BASE.clear()  # a worker that had not loaded it yet
+            demand = instance / "demand.csv"
+            demand.write_text(demand.read_text().replace(",100", ",150"))
+        return execute(task)
+
+    monkeypatch.setattr(sweep_module, "execute", edited_before_the_second_run)  # (one worker: in order)
+    result = CliRunner().invoke(cli.main, ["sweep", str(instance), "--vary", "risk.aversion=0,1", "--out", "sw",
+                                           "--workers", "1"])
+    assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
+    assert "its files changed since this sweep began" in result.output, result.output

@@ -27,6 +27,7 @@ from planner import __version__, launch
 from planner.errors import (
     ClusterError,
     InfeasibleError,
+    InputChanged,
     InstanceError,
     OutputError,
     OverrideError,
@@ -344,7 +345,7 @@ def guard(action: Callable) -> Callable:
             gaps = {"proven_gap": exc.proven_gap, "suggested_gap": exc.suggested_gap} \
                 if isinstance(exc, PrecisionError) else {}
             failed(code, str(exc.status), f"{exc.status}: {exc}\nNo results were written.", **gaps)
-        except (ResultsError, OverrideError) as exc:
+        except (ResultsError, OverrideError, InputChanged) as exc:
             failed(EXIT_INVALID_INPUT, "invalid_input", f"error: {exc}")
         except OutputError as exc:
             failed(EXIT_OUTPUT, "output", f"error: {exc}")

@@ -35,6 +35,7 @@ import pandas as pd
 from planner.errors import (
     ClusterError,
     InfeasibleError,
+    InputChanged,
     InstanceError,
     OutputError,
     OverrideError,
@@ -181,14 +182,32 @@ def check_runs(inst: Instance, runs: list[Run]) -> None:
 
 # ----------------------------------------------------------------------------- one run, in a worker
 
-_BASE: dict[str, Instance] = {}  # per worker process: the validated base instance
+_BASE: dict[str, tuple[str, Instance]] = {}  # per worker process: path -> (its files' SHA-256, the validated instance)
 _KEPT = threading.local()  # per worker thread: {instance path: ModelCache}, never shared between runs at once
 
 
-def _base(path: str) -> Instance:
-    if path not in _BASE:
-        _BASE[path] = load_instance(path)
-    return _BASE[path]
+def _base(path: str, fingerprint: str | None) -> Instance:
+    """The validated base instance at `path` as the sweep was begun for (`fingerprint`: the
+    SHA-256 of its files that sweep.json records), loaded once per worker process.
+
+    Kept by path alone, a worker that outlives its sweep (a Dask worker, or a process forked
+    from one that ran a sweep) gave the next sweep of the same path the instance as it was
+    before the user edited it: that sweep's table held the old instance's numbers under the new
+    one's fingerprint. Now the kept instance serves only a sweep of the same files, and one
+    whose files changed since it began stops it (`InputChanged`), since its runs would no
+    longer be of one instance."""
+    kept = _BASE.get(path)
+    if kept is not None and kept[0] == fingerprint:
+        return kept[1]
+    before = _fingerprint(Path(path))
+    instance = load_instance(path)
+    if fingerprint is not None and not before == _fingerprint(Path(path)) == fingerprint:
+        raise InputChanged(f"{path}: its files changed since this sweep began (sweep.json records the version it "
+                           "was begun for): the runs would no longer be of one instance. The finished runs are "
+                           "kept; run the sweep again: --force starts it over for the new version, or choose "
+                           "another --out to keep this one")
+    _BASE[path] = (before, instance)
+    return instance
 
 
 def _failure_status(exc: PlannerError) -> Status:
@@ -231,11 +250,12 @@ def execute(task: Task) -> str:
 
     path, run, out, options, sweep_of = task
     folder = Path(out) / RUNS / run.id
+    base = _base(path, sweep_of.get("instance_sha256") if sweep_of else None)  # (changed files stop the sweep)
     try:
         if not hasattr(_KEPT, "caches"):
             _KEPT.caches = {}
         cache = _KEPT.caches.setdefault(path, ModelCache())
-        outcome = solve_instance(apply_values(_base(path), run.values), options, cache=cache)
+        outcome = solve_instance(apply_values(base, run.values), options, cache=cache)
         outcome.extra = {"sweep_values": run.values}
         if _sweep_of(Path(out)) == sweep_of:
             write_results(outcome, folder, force=True, kind=Kind.RUN)
