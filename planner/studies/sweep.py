@@ -200,14 +200,20 @@ def _base(path: str, fingerprint: str | None) -> Instance:
     if kept is not None and kept[0] == fingerprint:
         return kept[1]
     before = _fingerprint(Path(path))
+    if fingerprint is not None and before != fingerprint:  # (before reading: they may not even be valid now)
+        raise _changed(path)
     instance = load_instance(path)
-    if fingerprint is not None and not before == _fingerprint(Path(path)) == fingerprint:
-        raise InputChanged(f"{path}: its files changed since this sweep began (sweep.json records the version it "
-                           "was begun for): the runs would no longer be of one instance. The finished runs are "
-                           "kept; run the sweep again: --force starts it over for the new version, or choose "
-                           "another --out to keep this one")
+    if _fingerprint(Path(path)) != before:  # changed while read
+        raise _changed(path)
     _BASE[path] = (before, instance)
     return instance
+
+
+def _changed(path: str) -> InputChanged:
+    return InputChanged(f"{path}: its files changed since this sweep began, or a worker of another machine holds "
+                        "another copy (sweep.json records the version the sweep was begun for): the runs would no "
+                        "longer be of one instance. The finished runs are kept; run the sweep again: --force "
+                        "starts it over for the new version, or choose another --out to keep this one")
 
 
 def _failure_status(exc: PlannerError) -> Status:
