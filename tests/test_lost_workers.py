@@ -116,3 +116,27 @@ def test_a_killed_worker_is_named_when_the_pools_own_thread_reaped_it():
     _Pool._executor_manager_thread.start()
     threading.Timer(0.0, release.set).start()  # the pool's thread records it only after ours asked
     assert "killed by SIGKILL, exit code -9" in _how_workers_ended(_Pool(), [killed])
+
+
+def test_a_dask_worker_of_another_planner_is_refused_with_a_message(tmp_path, monkeypatch):
+    """Dask sends planner's functions by name and a worker runs its own planner: workers that
+    kept an older planner gave its numbers (faults fixed since included) under the new one's
+    name. Now a sweep and a solve's phase on them stop with exit 9, saying so. Here the command
+    stands for the newer planner (its code said to be another); the workers run this one."""
+    distributed = pytest.importorskip("distributed")
+    from click.testing import CliRunner
+
+    import planner.studies.sweep as sweep_module
+    from planner import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sweep_module, "CODE", "0" * 64)
+    monkeypatch.setattr(cluster, "CODE", "0" * 64)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
+        for args in (["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw"],
+                     ["solve", "us-critical-minerals", "--out", "r"]):
+            result = CliRunner().invoke(cli.main, [*args, "--scheduler", c.scheduler_address])
+            assert result.exit_code == cli.EXIT_CLUSTER, result.output
+            assert "runs another planner than the command that sent it work" in result.output
+            assert "where the command's is 000000000000" in result.output
+    assert not (tmp_path / "r").exists()

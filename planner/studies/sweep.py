@@ -64,7 +64,7 @@ from planner.results.ownership import (
     write_manifest,
 )
 from planner.results.write import write_csv, write_json, write_results
-from planner.scheduler import connect, is_lost, lost
+from planner.scheduler import CODE, check_same_code, connect, is_lost, lost
 from planner.status import Status
 
 RUNS = "runs"
@@ -484,7 +484,7 @@ def _dask(tasks: list, address: str, on_note: Callable[[str], None] | None = Non
     from distributed import wait as first_of
 
     with connect(address) as client:
-        runs = {client.submit(execute, task, pure=False): task[1] for task in tasks}
+        runs = {client.submit(_execute_there, task, CODE, pure=False): task[1] for task in tasks}
         pending, noted = set(runs), False
         while pending:
             try:
@@ -498,6 +498,12 @@ def _dask(tasks: list, address: str, on_note: Callable[[str], None] | None = Non
                 continue
             for future in sorted(finished, key=lambda f: runs[f].id):
                 yield _dask_answer(future, runs, address, client)
+
+
+def _execute_there(task: Task, sender: str) -> str:
+    """`execute` on a Dask worker that runs the sender's planner (`check_same_code`)."""
+    check_same_code(sender)
+    return execute(task)
 
 
 def _dask_answer(future: Any, runs: dict, address: str, client: Any) -> str:

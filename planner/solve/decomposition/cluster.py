@@ -31,7 +31,7 @@ from typing import Any
 import highspy
 
 from planner.errors import ClusterError, SolveError
-from planner.scheduler import connect, is_lost, lost
+from planner.scheduler import CODE, check_same_code, connect, is_lost, lost
 from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, answer
 from planner.solve.decomposition.dispatch import Dispatch
 from planner.status import Status
@@ -52,7 +52,8 @@ class BlockHolder:
     block's built for one task and dropped after (as a local worker does)."""
 
     def __init__(self, specs: list[BlockSpec], home: list[int], new_highs: Callable[[], highspy.Highs],
-                 integers: list[bool]) -> None:
+                 integers: list[bool], sender: str) -> None:
+        check_same_code(sender)  # (a worker of an older planner would solve the blocks its way)
         self.specs, self.new_highs, self.integers = specs, new_highs, integers
         self.solvers = {b: specs[b].build(new_highs) for b in home}
 
@@ -73,7 +74,7 @@ class DaskBlockPool(Dispatch):
             super().__init__([spec.matrix.shape[1] for spec in specs], integers, len(workers))
             with warnings.catch_warnings():  # the blocks' arrays go with the actors, once: as meant
                 warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
-                self.futures = [self.client.submit(BlockHolder, specs, share, new_highs, integers, actor=True,
+                self.futures = [self.client.submit(BlockHolder, specs, share, new_highs, integers, CODE, actor=True,
                                                    pure=False, workers=[workers[k]], allow_other_workers=False)
                                 for k, share in enumerate(self.held)]
                 self.actors: list[Any] = [future.result() for future in self.futures]
