@@ -11,8 +11,8 @@ as this process read them."""
 
 from __future__ import annotations
 
-import hashlib
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,44 @@ import planner
 from planner.errors import ClusterError
 
 
-def _code() -> str:
-    """SHA-256 of planner's source files (their paths in the package and their bytes)."""
-    root = Path(planner.__file__).parent
-    digest = hashlib.sha256()
-    for file in sorted(root.rglob("*.py")):
-        digest.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
-    return digest.hexdigest()
+def _code_probe() -> Callable[[], str]:
+    """A function giving the SHA-256 of the planner that the process calling it imports (its
+    source files' paths in the package and their bytes). Made here, inside a function, so that
+    Dask sends it by value: a worker of any planner, or of none, can run it (`check_workers`)."""
+
+    def planner_code() -> str:
+        import hashlib
+        from pathlib import Path
+
+        import planner
+
+        root = Path(planner.__file__).parent
+        digest = hashlib.sha256()
+        for file in sorted(root.rglob("*.py")):
+            digest.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+        return digest.hexdigest()
+
+    return planner_code
 
 
-CODE = _code()  # read as this module is imported: with the modules a worker loads for its first task
+_PLANNER_CODE = _code_probe()
+CODE = _PLANNER_CODE()  # read as this module is imported: with the modules a worker loads for its first task
+
+
+def check_workers(client: Any, address: str) -> None:
+    """`ClusterError` unless every worker of the cluster runs this planner, asked before any work
+    is sent: a worker of another planner may not even read planner's tasks (a function it lacks
+    broke its connection and ended it). Workers that join later are checked by each task
+    (`check_same_code`)."""
+    answers = client.run(_PLANNER_CODE, on_error="return")
+    other = {worker: answer for worker, answer in answers.items() if answer != CODE}
+    if other:
+        worker, answer = sorted(other.items(), key=lambda item: item[0])[0]
+        said = (f"code {answer[:12]}" if isinstance(answer, str)
+                else f"no planner it can run: {type(answer).__name__}: {answer}")
+        raise ClusterError(f"{len(other)} of the {len(answers)} Dask workers at {address} run another planner than "
+                           f"this command (the first, {worker}: {said}; this command's code {CODE[:12]}); install "
+                           "the same planner on every worker and start them again")
 
 
 def check_same_code(sender: str) -> None:

@@ -64,7 +64,7 @@ from planner.results.ownership import (
     write_manifest,
 )
 from planner.results.write import write_csv, write_json, write_results
-from planner.scheduler import CODE, check_same_code, connect, is_lost, lost
+from planner.scheduler import CODE, check_same_code, check_workers, connect, is_lost, lost
 from planner.status import Status
 
 RUNS = "runs"
@@ -484,6 +484,7 @@ def _dask(tasks: list, address: str, on_note: Callable[[str], None] | None = Non
     from distributed import wait as first_of
 
     with connect(address) as client:
+        check_workers(client, address)
         runs = {client.submit(_execute_there, task, CODE, pure=False): task[1] for task in tasks}
         pending, noted = set(runs), False
         while pending:
