@@ -259,12 +259,31 @@ def test_toml_values_of_any_type_or_size_are_named_as_written(inst):
     assert problems_of(inst)[0] == "instance.toml: holds a whole number too long to read (more than 4,300 digits)"
 
 
-def test_periods_that_cannot_be_read_are_named_where_a_table_uses_them(inst):
+def test_periods_that_cannot_be_read_are_named_where_a_table_uses_them_once_per_column(inst):
+    """Once per column, not once per row: an instance.toml that could not be read (a typo, its
+    permissions) gave as many problems as its tables have period cells, every one 'see there'."""
     (inst / "instance.toml").write_text('name = "x"\nperiods = [true]\n')
+    rows = "".join(f"rare_earth_oxide,{2026 + k},100\n" for k in range(40))
+    (inst / "demand.csv").write_text("commodity,period,demand\n" + rows)
     problems = problems_of(inst)
     assert problems[0] == "instance.toml:periods: 'true': expected period labels as text or whole numbers"
-    assert "demand.csv:2:period: '2026': expected a period of instance.toml, whose periods could not be read " \
-           "(see there)" in problems
+    said = [p for p in problems if p.startswith("demand.csv")]
+    assert said == ["demand.csv:2:period: '2026': cannot be checked against the periods of instance.toml, which could "
+                    "not be read (see there); likewise 39 more rows of this column"]
+
+
+def test_rows_whose_key_could_not_be_read_are_no_duplicates(inst):
+    """Two periods mistyped differently, or two keys left empty, were each read as empty and
+    then called duplicates of each other: a second, false problem for each."""
+    (inst / "demand.csv").write_text("commodity,period,demand\nrare_earth_oxide,2O26,100\nrare_earth_oxide,2O27,100\n"
+                                     ",2026,100\n,2026,100\nrare_earth_oxide,2026,100\nrare_earth_oxide,2026,100\n")
+    assert problems_of(inst) == [
+        "demand.csv:2:period: '2O26': expected a period of instance.toml (2026)",
+        "demand.csv:3:period: '2O27': expected a period of instance.toml (2026)",
+        "demand.csv:4:commodity: is required but empty",
+        "demand.csv:5:commodity: is required but empty",
+        "demand.csv:7:period: 'rare_earth_oxide:2026': duplicate commodity/period: row 6 has the same",
+    ]
 
 
 def test_end_period_before_start(inst):

@@ -88,6 +88,10 @@ def _check_bounds(number: float, col: Column) -> None:
         raise ValueError(f"expected a number {col.bounds_text()}")
 
 
+class _UncheckedPeriod(ValueError):
+    """A period cell that cannot be checked: instance.toml's periods could not be read."""
+
+
 def _parse_cell(text: str, col: Column, periods: tuple[str, ...], decimal_comma: bool) -> object:
     """Typed value of one non-empty cell; raises ValueError with what was expected."""
     if col.kind is Kind.TEXT:
@@ -96,7 +100,7 @@ def _parse_cell(text: str, col: Column, periods: tuple[str, ...], decimal_comma:
         return text
     if col.kind is Kind.PERIOD:
         if not periods:
-            raise ValueError("expected a period of instance.toml, whose periods could not be read (see there)")
+            raise _UncheckedPeriod()
         if text not in periods:
             raise ValueError(f"expected a period of instance.toml ({', '.join(periods)})")
         return text
@@ -138,6 +142,8 @@ def _parse_table(raw: RawTable, spec: Table, periods: tuple[str, ...],
                                     row=1, column=name, hint=hint))
     decimal_comma = raw.delimiter == ";"
     records: list[dict[str, object]] = []
+    unchecked: dict[str, list[tuple[int, str]]] = {}  # column -> (row, period) it could not check
+    unkeyed: set[int] = set()  # rows with a key cell that could not be read: no duplicates of anything
     for row_number, cells in raw.records:
         record: dict[str, object] = {"_row": row_number}
         for col in spec.columns:
@@ -145,6 +151,8 @@ def _parse_table(raw: RawTable, spec: Table, periods: tuple[str, ...],
             if not text:
                 if col.required and col not in missing:
                     problems.append(Problem(raw.file, "is required but empty", row=row_number, column=col.name))
+                    if col.name in spec.key:
+                        unkeyed.add(row_number)
                 record[col.name] = _empty_value(col)
                 continue
             if col.allow_star and text == "*":
@@ -153,19 +161,34 @@ def _parse_table(raw: RawTable, spec: Table, periods: tuple[str, ...],
             try:
                 record[col.name] = _parse_cell(text, col, periods, decimal_comma)
             except ValueError as exc:
-                problems.append(Problem(raw.file, str(exc), row=row_number, column=col.name, value=text))
+                if isinstance(exc, _UncheckedPeriod):
+                    unchecked.setdefault(col.name, []).append((row_number, text))
+                else:
+                    problems.append(Problem(raw.file, str(exc), row=row_number, column=col.name, value=text))
                 record[col.name] = _empty_value(col)
+                if col.name in spec.key:
+                    unkeyed.add(row_number)
         records.append(record)
+    for column, cells in unchecked.items():  # one problem per column, not one per row: the cause is one
+        (row, first), more = cells[0], len(cells) - 1
+        likewise = f"; likewise {more} more row{'s' if more != 1 else ''} of this column" if more else ""
+        problems.append(Problem(raw.file, "cannot be checked against the periods of instance.toml, which could not "
+                                          f"be read (see there){likewise}", row=row, column=column, value=first))
     frame = pd.DataFrame(records, columns=["_row", *known])
-    _check_duplicates(frame, spec, raw.file, problems)
+    _check_duplicates(frame, spec, raw.file, problems, unkeyed)
     return frame
 
 
-def _check_duplicates(frame: pd.DataFrame, spec: Table, file: str, problems: list[Problem]) -> None:
+def _check_duplicates(frame: pd.DataFrame, spec: Table, file: str, problems: list[Problem],
+                      unkeyed: set[int]) -> None:
+    """Rows with the same key; a row whose key could not be read is no duplicate (two periods
+    mistyped differently were both empty, and 'the same')."""
     if not spec.key or frame.empty:
         return
     first_row: dict[tuple, int] = {}
     for rec in frame[["_row", *spec.key]].itertuples(index=False):
+        if rec[0] in unkeyed:
+            continue
         key = tuple(rec[1:])
         if key in first_row:
             problems.append(Problem(
