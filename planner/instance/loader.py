@@ -471,6 +471,7 @@ def load_instance(path: str | Path, replace: dict[str, Path | None] | None = Non
         if found == "nothing":
             if spec.required:
                 problems.append(Problem(shown, "is missing", hint=f"required: one row per {spec.row}"))
+                broken.add(spec.stem)  # what refers to it is not checked against nothing
             tables[spec.stem] = pd.DataFrame(columns=["_row", *(c.name for c in spec.columns)])
             continue
         if found == "other":
