@@ -515,3 +515,26 @@ def test_an_instance_edited_while_its_sweep_runs_stops_the_sweep(tmp_path, monke
                                            "--workers", "1"])
     assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
     assert "its files changed since this sweep began" in result.output, result.output
+
+
+def test_readers_of_a_sweep_folder_say_a_sweep_still_runs_there(tmp_path, monkeypatch):
+    """`report` and `compare` of a sweep folder while its sweep ran: before its first table they
+    said it was no sweep ('no sweep.csv'); after, they showed the table as last written without
+    a word. Now they say a sweep runs there, and which process."""
+    monkeypatch.chdir(tmp_path)
+    vary = ["--vary", "risk.aversion=0,1", "--out", "sw", "-q"]
+    assert CliRunner().invoke(cli.main, ["sweep", "four-suppliers", *vary]).exit_code == 0
+    holder = _holding(tmp_path / "sw")
+    try:
+        running = f"a sweep still runs in sw (process {holder.pid} on"
+        for args in (["report", "sw"], ["compare", "sw", "--out", "cmp"]):
+            result = CliRunner().invoke(cli.main, args)
+            assert result.exit_code == 0 and result.output.count(running) == 1, result.output
+        (tmp_path / "sw" / "sweep.csv").unlink()  # as before a first sweep's table is written
+        result = CliRunner().invoke(cli.main, ["report", "sw"])
+        assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
+        assert "sw is a sweep whose table, sweep.csv, is not written yet: a sweep writes it when it ends or is " \
+               f"stopped; one runs there now (process {holder.pid} on" in result.output
+    finally:
+        holder.stdin.close()
+        holder.wait()

@@ -28,7 +28,6 @@ from planner.cli.common import (
     output_flags,
     solve_flags,
 )
-from planner.errors import ResultsError
 from planner.instance.bundled import DEFAULT_INSTANCE, instance_description
 from planner.instance.schema import MAX_GENERATED_SIZE, MAX_SCENARIOS_FROM_EVENTS
 from planner.processes import usable_cores
@@ -246,11 +245,13 @@ def generate(out: Path, commodities: int, options: int, periods: int, scenarios:
 def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None:
     """Write a self-contained HTML report (charts inline) of a RESULTS folder or a sweep folder."""
     from planner.results.ownership import check_location
-    from planner.studies.sweep import SWEEP_FILE
+    from planner.studies.sweep import SWEEP_FILE, not_a_result, still_running
 
     is_sweep = (results / SWEEP_FILE).is_file()
     if not (results / "summary.json").is_file() and not is_sweep:
-        raise ResultsError(f"{results} is not a results folder (no summary.json) nor a sweep (no sweep.csv)")
+        raise not_a_result(results)
+    if still_running(results):
+        note(f"note: {still_running(results)}")
     if is_sweep and xlsx_file is not None:
         raise click.UsageError("--xlsx takes a results folder; a sweep's table is sweep.csv")
     for target, option in ((out_file, "--out"), (xlsx_file, "--xlsx")):

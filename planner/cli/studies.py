@@ -226,10 +226,13 @@ def compare(results: tuple[Path, ...], out_dir: Path | None, force: bool, as_jso
     from planner.results.ownership import Kind as OutputKind
     from planner.results.ownership import check_location, check_target
     from planner.studies.compare import compare_results, format_comparison, write_comparison
+    from planner.studies.sweep import still_running
 
     folder = out_dir or Path("results") / "comparison"
     check_location(folder, tuple(results))
     check_target(folder, OutputKind.COMPARISON, force)
+    for running in filter(None, map(still_running, dict.fromkeys(results))):
+        note(f"note: {running}")
     comparison = compare_results(list(results))
     common.warn_edited([*results, *comparison.folders])
     write_comparison(comparison, folder, force=force)

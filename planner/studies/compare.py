@@ -55,7 +55,7 @@ class Comparison:
 
 def expand(folders: list[Path]) -> list[Path]:
     """Results folders as given; a sweep folder stands for its runs with a plan, in its order."""
-    from planner.studies.sweep import RUNS, SWEEP_FILE
+    from planner.studies.sweep import RUNS, SWEEP_FILE, not_a_result
 
     out: list[Path] = []
     for folder in map(Path, folders):
@@ -66,7 +66,7 @@ def expand(folders: list[Path]) -> list[Path]:
         elif (folder / SUMMARY_FILE).is_file():
             out.append(folder)
         else:
-            raise ResultsError(f"{folder} is not a results folder (no summary.json) nor a sweep (no sweep.csv)")
+            raise not_a_result(folder)
     return out
 
 

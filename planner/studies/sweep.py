@@ -50,7 +50,7 @@ from planner.instance.overrides import apply_values, resolve, whole_number_key
 from planner.instance.schema import TABLES
 from planner.options import SolveOptions
 from planner.processes import in_processes, usable_cores
-from planner.results.claim import claimed
+from planner.results.claim import claimed, held_elsewhere
 from planner.results.folder import SUMMARY_FILE, read_json_file, read_summary, read_table
 from planner.results.ownership import (
     Kind,
@@ -382,6 +382,22 @@ def claim_sweep(out: Path, force: bool = False) -> Iterator[None]:
     check_target(Path(out), Kind.SWEEP, force)
     with claimed(Path(out)):
         yield
+
+
+def not_a_result(folder: Path) -> ResultsError:
+    """Why `folder` is neither a results folder nor a sweep with its table, for its readers."""
+    if (Path(folder) / SWEEP_META).is_file():
+        running = held_elsewhere(Path(folder))
+        return ResultsError(f"{folder} is a sweep whose table, {SWEEP_FILE}, is not written yet: a sweep writes it "
+                            "when it ends or is stopped" + (f"; one runs there now ({running})" if running else ""))
+    return ResultsError(f"{folder} is not a results folder (no summary.json) nor a sweep (no {SWEEP_FILE})")
+
+
+def still_running(folder: Path) -> str:
+    """A note for the readers of a sweep folder in which a sweep still runs ("" when none does)."""
+    running = held_elsewhere(Path(folder)) if (Path(folder) / SWEEP_FILE).is_file() else ""
+    return (f"a sweep still runs in {folder} ({running}): what follows holds its runs as {SWEEP_FILE} had them "
+            "when last written") if running else ""
 
 
 def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: SolveOptions, force: bool = False,
