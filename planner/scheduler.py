@@ -27,7 +27,12 @@ def _code_probe() -> Callable[[], str]:
 
     def planner_code() -> str:
         import hashlib
+        import sys
         from pathlib import Path
+
+        loaded = getattr(sys.modules.get("planner.scheduler"), "CODE", None)
+        if loaded is not None:  # what the worker runs: read as it loaded planner, not the files as they are now
+            return loaded
 
         import planner
 

@@ -538,3 +538,36 @@ def test_readers_of_a_sweep_folder_say_a_sweep_still_runs_there(tmp_path, monkey
     finally:
         holder.stdin.close()
         holder.wait()
+
+
+def test_a_dask_sweep_writes_where_the_command_looks_or_says_why_not(tmp_path, monkeypatch):
+    """A relative --out went to the workers as it was given, and they took it from their own
+    current folder (that of `dask worker`, not the command's): every run came back 'not_run', a
+    blank reason, exit 0. The folder now goes as an absolute path; and workers that do not see it
+    (no file system shared with the command's machine) are named before any work (exit 7)."""
+    distributed = pytest.importorskip("distributed")
+    import planner.studies.sweep as sweep_module
+
+    elsewhere, here = tmp_path / "workers-start-here", tmp_path / "command-runs-here"
+    elsewhere.mkdir()
+    here.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
+        monkeypatch.chdir(here)
+        args = ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--scheduler", c.scheduler_address, "-q"]
+        result = CliRunner().invoke(cli.main, [*args, "--out", "sw"])
+        assert result.exit_code == 0, result.output
+        assert set(pd.read_csv(here / "sw" / "sweep.csv")["status"]) == {"optimal"}
+        assert list(elsewhere.iterdir()) == []
+
+        def blind() -> object:  # noqa: ANN202 (made here, sent by value: a worker on another file system)
+            def sweep_json(path: str) -> None:
+                return None
+
+            return sweep_json
+
+        monkeypatch.setattr(sweep_module, "_sweep_json_probe", blind)
+        result = CliRunner().invoke(cli.main, [*args, "--out", "other"])
+        assert result.exit_code == cli.EXIT_OUTPUT, result.output
+        assert f"1 of the 1 Dask workers do not see the sweep folder {here / 'other'} as this machine does" \
+               in result.output

@@ -455,13 +455,19 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
     # one HiGHS thread and one process per run: the runs are what is spread (cluster.py, "Sharing")
     options = replace(options or SolveOptions(), threads=1, progress=None, log=False, workers=1, scheduler=None)
     sweep_of = _sweep_of(out)
-    tasks = [(path, run, str(out), options, sweep_of) for run in todo]
+    # the folder as an absolute path: a Dask worker's current folder is not this command's
+    tasks = [(path, run, str(out.absolute()), options, sweep_of) for run in todo]
     by_id = {run.id: run for run in runs}
     try:
         for run_id_done in (_dask(tasks, scheduler, on_note) if scheduler else _local(tasks, workers)):
             _check_still_ours(out, sweep_of)
+            status = _status(out, by_id[run_id_done])
+            if status == "not_run":  # solved, but its folder is not where this command looks
+                raise OutputError(f"run {run_id_done} finished on a worker, but its folder is not in {out}: the "
+                                  "workers of a Dask cluster must see the sweep folder at the same path (a file "
+                                  "system they share with this machine)")
             if on_done is not None:
-                on_done(run_id_done, _status(out, by_id[run_id_done]))
+                on_done(run_id_done, status)
     except (WorkerLost, ClusterError) as exc:  # (a lost scheduler, too)
         raise type(exc)(f"{str(exc).rstrip('.')}. The finished runs are kept: run the same command again to "
                         "resume") from None
@@ -501,6 +507,7 @@ def _dask(tasks: list, address: str, on_note: Callable[[str], None] | None = Non
 
     with connect(address) as client:
         check_workers(client, address)
+        _check_workers_see(client, Path(tasks[0][2]) if tasks else None)
         runs = {client.submit(_execute_there, task, CODE, pure=False): task[1] for task in tasks}
         pending, noted = set(runs), False
         while pending:
@@ -515,6 +522,39 @@ def _dask(tasks: list, address: str, on_note: Callable[[str], None] | None = Non
                 continue
             for future in sorted(finished, key=lambda f: runs[f].id):
                 yield _dask_answer(future, runs, address, client)
+
+
+def _sweep_json_probe() -> Callable[[str], str | None]:
+    """A function giving the text of a sweep.json, None when the process calling it cannot read
+    it; made inside a function so that Dask sends it by value (as `planner.scheduler` does)."""
+
+    def sweep_json(path: str) -> str | None:
+        try:
+            with open(path, encoding="utf-8") as file:
+                return file.read()
+        except OSError:
+            return None
+
+    return sweep_json
+
+
+def _check_workers_see(client: Any, out: Path | None) -> None:
+    """`OutputError` unless every worker of the cluster sees the sweep folder `out` (absolute) as
+    this command does, asked before any work is sent: a worker that does not writes nothing
+    there, and its runs would come back as never run."""
+    if out is None:
+        return
+    meta = out / SWEEP_META
+    try:
+        mine: str | None = meta.read_text(encoding="utf-8")
+    except OSError:  # a folder `prepare_sweep` did not make (a library call): nothing to compare
+        mine = None
+    answers = client.run(_sweep_json_probe(), str(meta), on_error="return")
+    blind = sorted(worker for worker, text in answers.items() if text != mine)
+    if blind:
+        raise OutputError(f"{len(blind)} of the {len(answers)} Dask workers do not see the sweep folder {out} as "
+                          f"this machine does (the first: {blind[0]}): the workers must see it at the same path, "
+                          "on a file system they share with this machine")
 
 
 def _execute_there(task: Task, sender: str) -> str:
