@@ -546,6 +546,8 @@ def test_a_dask_sweep_writes_where_the_command_looks_or_says_why_not(tmp_path, m
     blank reason, exit 0. The folder now goes as an absolute path; and workers that do not see it
     (no file system shared with the command's machine) are named before any work (exit 7)."""
     distributed = pytest.importorskip("distributed")
+    import os
+
     import planner.studies.sweep as sweep_module
 
     elsewhere, here = tmp_path / "workers-start-here", tmp_path / "command-runs-here"
@@ -560,13 +562,15 @@ def test_a_dask_sweep_writes_where_the_command_looks_or_says_why_not(tmp_path, m
         assert set(pd.read_csv(here / "sw" / "sweep.csv")["status"]) == {"optimal"}
         assert list(elsewhere.iterdir()) == []
 
-        def blind() -> object:  # noqa: ANN202 (made here, sent by value: a worker on another file system)
-            def sweep_json(path: str) -> None:
-                return None
+        real, command = sweep_module._files_probe(), os.getpid()
 
-            return sweep_json
+        def blind() -> object:  # noqa: ANN202 (sent by value: a worker on another file system)
+            def files_digest(folder: str, names: list[str]) -> str:
+                return real(folder, names) if os.getpid() == command else "what a worker elsewhere sees"
 
-        monkeypatch.setattr(sweep_module, "_sweep_json_probe", blind)
+            return files_digest
+
+        monkeypatch.setattr(sweep_module, "_files_probe", blind)
         result = CliRunner().invoke(cli.main, [*args, "--out", "other"])
         assert result.exit_code == cli.EXIT_OUTPUT, result.output
         assert f"1 of the 1 Dask workers do not see the sweep folder {here / 'other'} as this machine does" \

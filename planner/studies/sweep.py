@@ -358,14 +358,33 @@ def write_table(out: Path, runs: list[Run]) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- running it all
 
 
+def _files_probe() -> Callable[[str, list[str]], str]:
+    """A function giving the SHA-256 of the files `names` of a folder (each file's name and bytes;
+    a missing one is left out), as the process calling it sees them. Made inside a function, so
+    that Dask sends it by value: a worker compares its view of a folder with this command's
+    (`_check_workers_see`), whatever planner it runs."""
+
+    def files_digest(folder: str, names: list[str]) -> str:
+        import hashlib
+        import os
+
+        digest = hashlib.sha256()
+        for name in names:
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                with open(path, "rb") as file:
+                    digest.update(name.encode() + b"\0" + file.read() + b"\0")
+        return digest.hexdigest()
+
+    return files_digest
+
+
+_INSTANCE_FILES = ["instance.toml", *sorted(t.file for t in TABLES)]
+
+
 def _fingerprint(path: Path) -> str:
     """SHA-256 of the instance files planner reads: another content is another instance."""
-    digest = hashlib.sha256()
-    for name in ["instance.toml", *sorted(t.file for t in TABLES)]:
-        file = path / name
-        if file.is_file():
-            digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return _files_probe()(str(path), _INSTANCE_FILES)
 
 
 def _meta(path: Path, options: SolveOptions) -> dict:
@@ -507,7 +526,7 @@ def _dask(tasks: list, address: str, on_note: Callable[[str], None] | None = Non
 
     with connect(address) as client:
         check_workers(client, address)
-        _check_workers_see(client, Path(tasks[0][2]) if tasks else None)
+        _check_workers_see(client, Path(tasks[0][2]) if tasks else None, tasks[0][0] if tasks else "")
         runs = {client.submit(_execute_there, task, CODE, pure=False): task[1] for task in tasks}
         pending, noted = set(runs), False
         while pending:
@@ -524,37 +543,24 @@ def _dask(tasks: list, address: str, on_note: Callable[[str], None] | None = Non
                 yield _dask_answer(future, runs, address, client)
 
 
-def _sweep_json_probe() -> Callable[[str], str | None]:
-    """A function giving the text of a sweep.json, None when the process calling it cannot read
-    it; made inside a function so that Dask sends it by value (as `planner.scheduler` does)."""
-
-    def sweep_json(path: str) -> str | None:
-        try:
-            with open(path, encoding="utf-8") as file:
-                return file.read()
-        except OSError:
-            return None
-
-    return sweep_json
-
-
-def _check_workers_see(client: Any, out: Path | None) -> None:
-    """`OutputError` unless every worker of the cluster sees the sweep folder `out` (absolute) as
-    this command does, asked before any work is sent: a worker that does not writes nothing
-    there, and its runs would come back as never run."""
+def _check_workers_see(client: Any, out: Path | None, instance: str) -> None:
+    """`OutputError` unless every worker of the cluster sees the sweep folder `out` (absolute)
+    as this command does, and `InputChanged` unless they see the instance so: asked before any
+    work is sent. A worker that does not see the folder writes nothing there, and its runs came
+    back as never run; one that does not see the instance (bundled instances live inside each
+    machine's own planner) solves nothing."""
     if out is None:
         return
-    meta = out / SWEEP_META
-    try:
-        mine: str | None = meta.read_text(encoding="utf-8")
-    except OSError:  # a folder `prepare_sweep` did not make (a library call): nothing to compare
-        mine = None
-    answers = client.run(_sweep_json_probe(), str(meta), on_error="return")
-    blind = sorted(worker for worker, text in answers.items() if text != mine)
-    if blind:
-        raise OutputError(f"{len(blind)} of the {len(answers)} Dask workers do not see the sweep folder {out} as "
-                          f"this machine does (the first: {blind[0]}): the workers must see it at the same path, "
-                          "on a file system they share with this machine")
+    digest = _files_probe()
+    for folder, names, error in ((str(out), [SWEEP_META], OutputError), (instance, _INSTANCE_FILES, InputChanged)):
+        mine = digest(folder, names)
+        answers = client.run(_files_probe(), folder, names, on_error="return")
+        blind = sorted(worker for worker, answer in answers.items() if answer != mine)
+        if blind:
+            what = "sweep folder" if error is OutputError else "instance"
+            raise error(f"{len(blind)} of the {len(answers)} Dask workers do not see the {what} {folder} as this "
+                        f"machine does (the first: {blind[0]}): the workers must see it at the same path, on a "
+                        "file system they share with this machine")
 
 
 def _execute_there(task: Task, sender: str) -> str:
