@@ -12,7 +12,8 @@ from planner.errors import OverrideError
 from planner.instance.loader import load_instance
 from planner.instance.overrides import apply_values, whole_number_key
 from planner.solve.pipeline import solve_instance
-from planner.studies.sweep import RUNS, grid, parse_values, parse_vary, run_sweep
+from planner.studies.runs import grid, parse_values, parse_vary
+from planner.studies.sweep import RUNS, run_sweep
 
 AVERSIONS = [0.0, 0.25, 0.5, 0.75, 1.0]
 
@@ -217,7 +218,7 @@ def test_a_sweep_far_larger_than_meant_is_refused_before_anything_runs(tmp_path)
     out to check a million runs' values, then to solve them): refused, with its count, before
     a value is generated or a file written; --max-runs allows more."""
     from planner.cli.studies import sweep
-    from planner.studies.sweep import MAX_RUNS
+    from planner.studies.runs import MAX_RUNS
 
     assert next(p for p in sweep.params if p.name == "max_runs").default == MAX_RUNS
     runner = CliRunner()
@@ -260,7 +261,7 @@ def test_a_design_from_european_excel_is_read(tmp_path):
     blank cell that keeps the instance's value; row names keep their case (CN1, not cn1)."""
     (tmp_path / "design.csv").write_bytes("\ufeffrisk.aversion;options.CN1.capacity\r\n0,25;80\r\n0,5;\r\n"
                                           .encode("utf-8"))
-    from planner.studies.sweep import design
+    from planner.studies.runs import design
 
     runs = design(tmp_path / "design.csv")
     assert [run.values for run in runs] == [{"risk.aversion": 0.25, "options.CN1.capacity": 80.0},

@@ -126,7 +126,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
 
 
 def _varies(varies: tuple[str, ...], most: int) -> list[tuple[str, list[float]]]:
-    from planner.studies.sweep import parse_vary
+    from planner.studies.runs import parse_vary
 
     parsed = [parse_vary(v, most) for v in varies]
     keys = [key for key, _ in parsed]
@@ -149,7 +149,7 @@ def _varies(varies: tuple[str, ...], most: int) -> list[tuple[str, list[float]]]
               help="Run on this Dask distributed scheduler (tcp://host:8786) instead of local processes.")
 @solve_flags
 @click.option("--retry-failed", is_flag=True, help="Run again the runs that failed before.")
-@click.option("--max-runs", type=click.IntRange(min=1), default=10_000, show_default=True,  # sweep.MAX_RUNS
+@click.option("--max-runs", type=click.IntRange(min=1), default=10_000, show_default=True,  # runs.MAX_RUNS
               help="Refuse a sweep of more runs (a slip in start:stop:count).")
 @click.option("--force", is_flag=True,
               help="Start over in an --out folder that holds another planner sweep (its runs are deleted).")
@@ -164,9 +164,9 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
     if scheduler is not None:
         check_scheduler(scheduler)
     from planner.results.ownership import check_location
+    from planner.studies.runs import design as sweep_design
+    from planner.studies.runs import grid as sweep_grid
     from planner.studies.sweep import claim_sweep
-    from planner.studies.sweep import design as sweep_design
-    from planner.studies.sweep import grid as sweep_grid
 
     path = resolve_instance(instance)
     runs = sweep_design(design_file, max_runs) if design_file else sweep_grid(_varies(varies, max_runs), max_runs)
