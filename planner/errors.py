@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 
@@ -33,6 +34,16 @@ class Problem:
         if self.hint:
             text += f" ({self.hint})"
         return text
+
+
+def did_you_mean(value: str, candidates: list[str] | set[str]) -> str:
+    """A hint naming the closest candidate, or "" when none is close."""
+    pool = sorted(candidates)
+    folded = {c.casefold(): c for c in pool}
+    if value.casefold() in folded:
+        return f"did you mean {folded[value.casefold()]!r}?"
+    close = difflib.get_close_matches(value, pool, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
 
 
 class PlannerError(Exception):

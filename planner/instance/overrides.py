@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from planner.errors import OverrideError
+from planner.errors import OverrideError, did_you_mean
 from planner.instance.instance import Instance
-from planner.instance.loader import check_rules, did_you_mean
+from planner.instance.loader import check_rules
 from planner.instance.schema import SETTING, SETTINGS, TABLES, Kind
 
 # the settings a sweep can vary, each with the `Instance` attribute that holds it
