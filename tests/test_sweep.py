@@ -576,3 +576,23 @@ def test_a_dask_sweep_writes_where_the_command_looks_or_says_why_not(tmp_path, m
         assert result.exit_code == cli.EXIT_OUTPUT, result.output
         assert f"1 of the 1 Dask workers do not see the sweep folder {here / 'other'} as this machine does" \
                in result.output
+
+
+def test_a_file_system_without_locks_runs_sweeps_and_reports(tmp_path, monkeypatch):
+    """Where the system cannot lock (an NFS without its lock service: ENOLCK), a sweep and a
+    report ended in an internal error (the lock that keeps two writers of one manifest apart
+    raised); now they run unlocked, and the sweep unclaimed, rather than refusing."""
+    import errno
+    import fcntl
+
+    def no_locks(handle, operation):  # noqa: ANN001, ANN202
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    result = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw",
+                                           "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert set(pd.read_csv(tmp_path / "sw" / "sweep.csv")["status"]) == {"optimal"}
+    assert CliRunner().invoke(cli.main, ["report", "sw"]).exit_code == 0
+    assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "r", "--report", "-q"]).exit_code == 0

@@ -121,7 +121,10 @@ def write_manifest(folder: Path, kind: Kind, files: list[str] | None = None) -> 
 @contextlib.contextmanager
 def _folder_locked(folder: Path) -> Iterator[None]:
     """`folder` locked against other planner processes (an advisory lock on the folder itself,
-    so nothing is added to it), where the system has such locks; elsewhere not locked."""
+    so nothing is added to it), where the system has such locks; elsewhere not locked: Windows,
+    and file systems that refuse to lock a folder (an NFS without its lock service says ENOLCK,
+    and one with it may refuse a folder opened only for reading), where the lock's OSError
+    ended every sweep and report in an internal error."""
     try:
         import fcntl
     except ImportError:  # (Windows)
@@ -129,7 +132,10 @@ def _folder_locked(folder: Path) -> Iterator[None]:
         return
     handle = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError:  # not lockable here: as where the system has no locks
+            pass
         yield
     finally:
         os.close(handle)  # (releases the lock)
