@@ -218,3 +218,24 @@ def test_a_home_where_matplotlib_cannot_make_its_folder_prints_nothing(tmp_path)
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+def test_a_file_system_that_refuses_chmod_is_written(tmp_path, monkeypatch):
+    """A USB stick's FAT or exFAT (and some network shares) refuse to change a file's mode
+    (EPERM): planner's temporary files and folders are made private and then given the umask's
+    mode, and that refusal ended every command that writes with 'cannot write ...: Operation not
+    permitted'. Now what such a file system gives them is kept."""
+    import errno
+
+    def refused(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(Path, "chmod", refused)
+    monkeypatch.setattr(os, "chmod", refused)
+    for args in (["solve", "four-suppliers", "--out", "r", "--report", "--xlsx", "-q"],
+                 ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw", "--workers", "1", "-q"],
+                 ["generate", "gen"], ["report", "sw"], ["evaluate", "four-suppliers", "r", "--out", "ev", "-q"]):
+        result = CliRunner().invoke(cli.main, args)
+        assert result.exit_code == 0, (args, result.output)
+    assert (tmp_path / "r" / "report.html").is_file() and (tmp_path / "sw" / "sweep.csv").is_file()

@@ -165,6 +165,14 @@ def _umask() -> int:
     return umask
 
 
+def _follow_umask(path: Path, mode: int) -> None:
+    """Give `path` the permissions a file or folder made the usual way would have (`mode` less the
+    umask). A file system with permissions of its own refuses (a USB stick's FAT or exFAT: EPERM;
+    some network shares): its files keep what it gives them, where planner wrote nothing at all."""
+    with contextlib.suppress(OSError):
+        path.chmod(mode & ~_umask())
+
+
 @contextlib.contextmanager
 def staged_file(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside `path` to write; on success it replaces `path` whole.
@@ -187,7 +195,7 @@ def staged_file(path: Path) -> Iterator[Path]:
     os.close(handle)
     staging = Path(name)
     try:
-        staging.chmod(0o666 & ~_umask())  # mkstemp makes it private; a result follows the umask
+        _follow_umask(staging, 0o666)  # mkstemp makes it private
         yield staging
         staging.replace(path)
     except OSError as exc:  # a full disk, a folder gone: what the caller wrote, or the rename
@@ -362,7 +370,7 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 def _private_folder(parent: Path, name: str) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{writer()}{short_name(name)}-", dir=parent))
-    staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a result folder follows the umask
+    _follow_umask(staging, 0o777)  # mkdtemp makes it private
     return staging
 
 
