@@ -3,12 +3,14 @@ block pools, the solves of `--metrics`)."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from planner.errors import WorkerLost
@@ -16,9 +18,59 @@ from planner.errors import WorkerLost
 T = TypeVar("T")
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity where the system tells it, else all)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def usable_cores(cgroups: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/proc/self/cgroup")) -> int:
+    """The cores this process may use: those it may run on (its affinity where the system tells
+    it, else all), and no more than its control group's CPU quota allows, rounded up. A container
+    limited to 2 CPUs on a 64-core machine (`docker --cpus 2`, a Kubernetes CPU limit) may run on
+    all 64 cores, a 64th of the time each: a sweep started 64 worker processes there, each with
+    its model and HiGHS in memory, to share 2 CPUs."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = cpu_quota(cgroups, membership)
+    return max(1, min(cores, math.ceil(quota))) if quota is not None else cores
+
+
+def cpu_quota(cgroups: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/proc/self/cgroup")) -> float | None:
+    """The CPUs this process's control group and its ancestors allow (the least quota over
+    period: cgroup v2's cpu.max, v1's cpu.cfs_quota_us), None where nothing limits them or the
+    system does not say. The group is looked for where /proc/self/cgroup names it and, in a
+    container whose cgroups are its own, at the root."""
+    try:
+        lines = membership.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    quotas = []
+    for line in lines:
+        hierarchy, controllers, where = (line.split(":", 2) + ["", ""])[:3]
+        if hierarchy == "0" and controllers == "":  # v2: one hierarchy
+            roots = [cgroups]
+        elif "cpu" in controllers.split(","):  # v1: the cpu controller's own hierarchy
+            roots = [cgroups / controllers, cgroups / "cpu,cpuacct", cgroups / "cpu"]
+        else:
+            continue
+        for root in roots:
+            group = root / where.strip("/")
+            for folder in (group, *group.parents):
+                if folder == root.parent:
+                    break
+                quota = _quota_of(folder)
+                if quota is not None:
+                    quotas.append(quota)
+    return min(quotas) if quotas else None
+
+
+def _quota_of(folder: Path) -> float | None:
+    """The CPUs one control group's own quota allows, None when it has none (or no such file)."""
+    try:
+        if (folder / "cpu.max").is_file():  # v2: "max 100000" or "200000 100000"
+            quota, period = (folder / "cpu.max").read_text(encoding="utf-8").split()[:2]
+        else:  # v1: -1 for none
+            quota = (folder / "cpu.cfs_quota_us").read_text(encoding="utf-8").strip()
+            period = (folder / "cpu.cfs_period_us").read_text(encoding="utf-8").strip()
+        if quota == "max" or int(quota) <= 0 or int(period) <= 0:
+            return None
+        return int(quota) / int(period)
+    except (OSError, ValueError):
+        return None
 
 
 def bind_to_parent(parent: int) -> None:

@@ -150,3 +150,4 @@ def test_a_dask_worker_of_another_planner_is_refused_with_a_message(tmp_path, mo
             assert result.exit_code == cli.EXIT_CLUSTER, result.output
             assert said in result.output and "000000000000" in result.output, result.output
     assert not (tmp_path / "r").exists()
+
