@@ -7,7 +7,8 @@ Dask sends planner's functions by name, and a worker runs its own installed plan
 whose workers kept an older planner (the command's machine updated, the workers not) gave that
 planner's numbers, faults fixed since included, under the new one's name. Planner's version
 number does not tell two of its states apart, so its code does: the SHA-256 of its source files
-as this process read them."""
+as this process read them, with the version of HiGHS that solves (another HiGHS may choose
+another of two plans that tie, and the phase on a cluster promises the serial run's plan)."""
 
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ from planner.errors import ClusterError
 
 
 def _code_probe() -> Callable[[], str]:
-    """A function giving the SHA-256 of the planner that the process calling it imports (its
-    source files' paths in the package and their bytes). Made here, inside a function, so that
+    """A function naming the planner that the process calling it imports: the SHA-256 of its
+    source files' paths in the package and their bytes (the first 12 hex digits), and the
+    version of HiGHS it solves with. Made here, inside a function, so that
     Dask sends it by value: a worker of any planner, or of none, can run it (`check_workers`)."""
 
     def planner_code() -> str:
         import hashlib
+        import importlib.metadata
         import sys
         from pathlib import Path
 
@@ -40,7 +43,7 @@ def _code_probe() -> Callable[[], str]:
         digest = hashlib.sha256()
         for file in sorted(root.rglob("*.py")):
             digest.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
-        return digest.hexdigest()
+        return f"{digest.hexdigest()[:12]} with HiGHS {importlib.metadata.version('highspy')}"
 
     return planner_code
 
@@ -58,11 +61,11 @@ def check_workers(client: Any, address: str) -> None:
     other = {worker: answer for worker, answer in answers.items() if answer != CODE}
     if other:
         worker, answer = sorted(other.items(), key=lambda item: item[0])[0]
-        said = (f"code {answer[:12]}" if isinstance(answer, str)
+        said = (f"code {answer}" if isinstance(answer, str)
                 else f"no planner it can run: {type(answer).__name__}: {answer}")
         raise ClusterError(f"{len(other)} of the {len(answers)} Dask workers at {address} run another planner than "
-                           f"this command (the first, {worker}: {said}; this command's code {CODE[:12]}); install "
-                           "the same planner on every worker and start them again")
+                           f"this command (the first, {worker}: {said}; this command's code {CODE}); install the "
+                           "same planner and HiGHS on every worker and start them again")
 
 
 def check_same_code(sender: str) -> None:
@@ -70,8 +73,9 @@ def check_same_code(sender: str) -> None:
     if sender != CODE:
         raise ClusterError(f"the Dask worker on {socket.gethostname()} runs another planner than the command that "
                            f"sent it work (planner {planner.__version__} at {Path(planner.__file__).parent}, its "
-                           f"code {CODE[:12]} where the command's is {sender[:12]}); install the same planner on "
+                           f"code {CODE} where the command's is {sender}); install the same planner and HiGHS on "
                            "every worker and start them again")
+
 
 CONNECT_TIMEOUT = "5s"  # to reach the scheduler
 
