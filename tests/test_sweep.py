@@ -596,3 +596,29 @@ def test_a_file_system_without_locks_runs_sweeps_and_reports(tmp_path, monkeypat
     assert set(pd.read_csv(tmp_path / "sw" / "sweep.csv")["status"]) == {"optimal"}
     assert CliRunner().invoke(cli.main, ["report", "sw"]).exit_code == 0
     assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "r", "--report", "-q"]).exit_code == 0
+
+
+def test_a_run_that_landed_after_its_sweep_was_started_over_is_not_taken_as_done(tmp_path, monkeypatch):
+    """A run solving on a Dask worker passes its check that the folder is still its sweep, and
+    the folder is started over (--force, another instance) before its result is in place: it
+    lands in the new sweep, which took it as done and reported the other instance's numbers.
+    Each run now records the sweep it was sent for, and only the sweep's own runs are done."""
+    import shutil
+
+    from planner.options import SolveOptions
+    from planner.studies.sweep import is_done, prepare_sweep
+
+    monkeypatch.chdir(tmp_path)
+    other = shutil.copytree(FOUR_SUPPLIERS, tmp_path / "other")
+    demand = other / "demand.csv"
+    demand.write_text(demand.read_text().replace(",100", ",150"))
+    runs = grid([("risk.aversion", [0.0, 1.0])])
+    prepare_sweep(other, runs, tmp_path / "old", SolveOptions())  # the sweep the straggler was sent for
+    run_sweep(other, runs, tmp_path / "old", workers=1)
+    prepare_sweep(FOUR_SUPPLIERS, runs, tmp_path / "sw", SolveOptions())
+    landed = tmp_path / "sw" / RUNS / runs[0].id
+    shutil.copytree(tmp_path / "old" / RUNS / runs[0].id, landed)  # the straggler's result, in place
+    assert not is_done(tmp_path / "sw", runs[0])
+    table = run_sweep(FOUR_SUPPLIERS, runs, tmp_path / "sw", workers=1)
+    alone = solve_instance(apply_values(load_instance(FOUR_SUPPLIERS), runs[0].values))
+    assert table.loc[0, "objective"] == pytest.approx(alone.figures.objective)  # 16,500, not the other's 25,200

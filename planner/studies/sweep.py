@@ -69,6 +69,7 @@ RUNS = "runs"
 FAILED_FILE = "failed.json"
 SWEEP_FILE = "sweep.csv"
 SWEEP_META = "sweep.json"  # what the sweep is of: the instance (path, content) and the solve options
+SWEPT_FOR = "sweep"  # in a run's summary.json or failed.json: what sweep.json said when it was sent
 NO_WORKERS_NOTE_AFTER = 10.0  # seconds of waiting on a cluster without workers before it is said
 FIGURES = ["status", "objective", "expected_cost", "cvar", "fixed_cost", "mip_gap", "seconds", "options_selected"]
 
@@ -142,7 +143,10 @@ def execute(task: Task) -> str:
     Nothing is written once the folder is no longer a sweep of what the run was solved for
     (sweep.json changed): a run still solving on a Dask worker after its sweep was stopped
     (Dask lets a running task finish) would otherwise write a result of the old instance into
-    a sweep started over there with --force, which then took it as done."""
+    a sweep started over there with --force, which then took it as done. A run that passed
+    that check just before the folder was started over lands there all the same; it records
+    what sweep.json said (SWEPT_FOR), and the new sweep takes only its own runs as done
+    (`is_done`)."""
     from planner.solve.highs import wait_for_left_runs
     from planner.solve.pipeline import solve_instance
     from planner.solve.resolve import ModelCache
@@ -155,49 +159,69 @@ def execute(task: Task) -> str:
             _KEPT.caches = {}
         cache = _KEPT.caches.setdefault(path, ModelCache())
         outcome = solve_instance(apply_values(base, run.values), options, cache=cache)
-        outcome.extra = {"sweep_values": run.values}
+        outcome.extra = {"sweep_values": run.values, SWEPT_FOR: sweep_of}
         if _sweep_of(Path(out)) == sweep_of:
             write_results(outcome, folder, force=True, kind=Kind.RUN)
     except OutputError:
         raise
     except PlannerError as exc:
         if _sweep_of(Path(out)) == sweep_of:
-            _write_failure(folder, run, _failure_status(exc), str(exc), getattr(exc, "reasons", None))
+            _write_failure(folder, run, _failure_status(exc), str(exc), getattr(exc, "reasons", None), sweep_of)
     wait_for_left_runs()
     return run.id
 
 
-def _write_failure(folder: Path, run: Run, status: Status, reason: str, reasons: list[str] | None = None) -> None:
+def _write_failure(folder: Path, run: Run, status: Status, reason: str, reasons: list[str] | None = None,
+                   sweep_of: dict | None = None) -> None:
     """failed.json: the status, the reason as the message gives it and, for an infeasible run,
     every one of the diagnosis's reasons; its folder swapped in whole, as a result's is."""
     with staged_folder(folder, Kind.RUN, force=True) as staging:
         write_json(staging / FAILED_FILE, {"values": run.values, "status": status, "reason": reason,
-                                           **({"reasons": reasons} if reasons else {})})
+                                           **({"reasons": reasons} if reasons else {}), SWEPT_FOR: sweep_of})
 
 
-def is_done(out: Path, run: Run) -> bool:
-    """A run is done when its folder holds its result or its failure record."""
+_UNRECORDED = object()  # a run written before runs recorded their sweep: taken as the folder's
+
+
+def _written(out: Path, run: Run, sweep_of: dict | None) -> str | None:
+    """What the run's folder holds for the sweep that sweep.json now describes (`sweep_of`): its
+    result (SUMMARY_FILE), its failure record (FAILED_FILE), or None: nothing, or a record of
+    another sweep (a run that landed after the folder was started over)."""
     folder = out / RUNS / run.id
-    return (folder / SUMMARY_FILE).is_file() or (folder / FAILED_FILE).is_file()
+    for name in (SUMMARY_FILE, FAILED_FILE):
+        if (folder / name).is_file():
+            try:
+                recorded = read_json_file(folder / name).get(SWEPT_FOR, _UNRECORDED)
+            except ResultsError:
+                return name  # (its reader says what is wrong with it)
+            return name if recorded is _UNRECORDED or recorded == sweep_of else None
+    return None
+
+
+def is_done(out: Path, run: Run, sweep_of: dict | None = None) -> bool:
+    """A run is done when its folder holds its result or its failure record, written for this
+    sweep (`sweep_of`: what sweep.json says, read when not given)."""
+    return _written(out, run, sweep_of if sweep_of is not None else _sweep_of(out)) is not None
 
 
 # ----------------------------------------------------------------------------- the table
 
 
-def _status(out: Path, run: Run) -> str:
+def _status(out: Path, run: Run, sweep_of: dict | None) -> str:
     """A finished run's status, read from its summary or failure record only."""
-    folder = out / RUNS / run.id
-    if (folder / SUMMARY_FILE).is_file():
-        return read_summary(folder)["status"]
-    if (folder / FAILED_FILE).is_file():
-        return _failure(folder)["status"]
+    written = _written(out, run, sweep_of)
+    if written == SUMMARY_FILE:
+        return read_summary(out / RUNS / run.id)["status"]
+    if written == FAILED_FILE:
+        return _failure(out / RUNS / run.id)["status"]
     return "not_run"
 
 
-def _row(out: Path, run: Run) -> dict:
+def _row(out: Path, run: Run, sweep_of: dict | None) -> dict:
     folder = out / RUNS / run.id
     row: dict = {**run.values, "id": run.id}
-    if (folder / SUMMARY_FILE).is_file():
+    written = _written(out, run, sweep_of)
+    if written == SUMMARY_FILE:
         s = read_summary(folder, numbers=("objective", "expected_cost", "cvar", "fixed_cost", "mip_gap",
                                           "build_seconds", "transfer_seconds", "solve_seconds"))
         contracts = read_table(folder, "contracts")
@@ -209,7 +233,7 @@ def _row(out: Path, run: Run) -> dict:
         blocs = exposure[exposure["scope"] == "bloc"].groupby(["name", "commodity"])["share"].mean()
         for (bloc, commodity), share in blocs.items():
             row[f"share_{bloc}_{commodity}"] = share
-    elif (folder / FAILED_FILE).is_file():
+    elif written == FAILED_FILE:
         failure = _failure(folder)
         row.update(status=failure["status"], reason=" ".join(failure["reason"].split()))
     else:
@@ -234,7 +258,8 @@ def sweep_currency(out: Path) -> str:
 
 def write_table(out: Path, runs: list[Run]) -> pd.DataFrame:
     """sweep.csv from the run folders: varied values, id, figures, reason, bloc shares."""
-    rows = [_row(out, run) for run in runs]
+    sweep_of = _sweep_of(out)
+    rows = [_row(out, run, sweep_of) for run in runs]
     keys = list(dict.fromkeys(k for run in runs for k in run.values))
     shares = sorted({c for r in rows for c in r if c.startswith("share_")})
     table = pd.DataFrame(rows).reindex(columns=[*keys, "id", *FIGURES, "reason", *shares])
@@ -346,7 +371,8 @@ def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: Sol
         for run in runs:
             if (runs_folder / run.id / FAILED_FILE).is_file():
                 remove_owned(runs_folder / run.id)
-    return sum(is_done(out, run) for run in runs)
+    now = _sweep_of(out)
+    return sum(is_done(out, run, now) for run in runs)
 
 
 def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | None = None,
@@ -363,17 +389,17 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
     """
     out = Path(out)
     path = str(Path(instance).resolve())
-    todo = [run for run in runs if not is_done(out, run)]
+    sweep_of = _sweep_of(out)
+    todo = [run for run in runs if not is_done(out, run, sweep_of)]
     # one HiGHS thread and one process per run: the runs are what is spread (cluster.py, "Sharing")
     options = replace(options or SolveOptions(), threads=1, progress=None, log=False, workers=1, scheduler=None)
-    sweep_of = _sweep_of(out)
     # the folder as an absolute path: a Dask worker's current folder is not this command's
     tasks = [(path, run, str(out.absolute()), options, sweep_of) for run in todo]
     by_id = {run.id: run for run in runs}
     try:
         for run_id_done in (_dask(tasks, scheduler, on_note) if scheduler else _local(tasks, workers)):
             _check_still_ours(out, sweep_of)
-            status = _status(out, by_id[run_id_done])
+            status = _status(out, by_id[run_id_done], sweep_of)
             if status == "not_run":  # solved, but its folder is not where this command looks
                 raise OutputError(f"run {run_id_done} finished on a worker, but its folder is not in {out}: the "
                                   "workers of a Dask cluster must see the sweep folder at the same path (a file "
