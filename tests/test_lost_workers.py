@@ -98,23 +98,21 @@ class _ReapedByThePool:
 def test_a_killed_worker_is_named_when_the_pools_own_thread_reaped_it():
     """CI, on a busy machine, once: 'how it ended is not known' for a worker killed by SIGKILL.
     The pool's thread and ours both waited for the dead process; the loser of that race learns
-    nothing. Now the pool's thread, which reaps every process, is waited for first."""
+    nothing. Now the pool's thread, which reaps every process, is waited for first. Here that
+    thread has reaped the process by the time it is waited for, and not before (no clock)."""
     import signal
-    import threading
 
     from planner.processes import _how_workers_ended
 
-    killed, release = _ReapedByThePool(), threading.Event()
+    killed = _ReapedByThePool()
 
-    def reap() -> None:
-        release.wait()
-        killed.recorded = -signal.SIGKILL
+    class _PoolThread:
+        def join(self, timeout: float | None = None) -> None:
+            killed.recorded = -signal.SIGKILL
 
     class _Pool:
-        _executor_manager_thread = threading.Thread(target=reap)
+        _executor_manager_thread = _PoolThread()
 
-    _Pool._executor_manager_thread.start()
-    threading.Timer(0.0, release.set).start()  # the pool's thread records it only after ours asked
     assert "killed by SIGKILL, exit code -9" in _how_workers_ended(_Pool(), [killed])
 
 
