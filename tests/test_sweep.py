@@ -420,8 +420,8 @@ def test_a_folder_a_sweep_still_runs_in_is_refused_to_a_second_sweep_and_to_a_re
 
 def test_a_claim_ends_with_its_process_however_it_ends(tmp_path, monkeypatch):
     """The claim is the system's lock: a sweep killed by SIGKILL (the out-of-memory killer)
-    leaves no claim behind for the next one to trip on; a new folder the claiming command wrote
-    nothing into is removed."""
+    leaves no claim behind for the next one to trip on. A command refused after its claim leaves
+    nothing: not the folders it made, nor its lock file in a folder of the user's."""
     monkeypatch.chdir(tmp_path)
     holder = _holding(tmp_path / "sw")
     holder.kill()
@@ -429,8 +429,11 @@ def test_a_claim_ends_with_its_process_however_it_ends(tmp_path, monkeypatch):
     assert (tmp_path / "sw" / ".planner-lock").is_file()  # the file stays; its lock went with the process
     result = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw"])
     assert result.exit_code == 0, result.output
-    refused = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "no.such=1", "--out", "new"])
-    assert refused.exit_code != 0 and not (tmp_path / "new").exists(), refused.output
+    (tmp_path / "empty").mkdir()
+    for out in ("new/deep/sw", "empty"):  # refused once claimed: nothing made, nothing left in the user's folder
+        refused = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "no.such=1", "--out", out])
+        assert refused.exit_code == cli.EXIT_INVALID_INPUT, refused.output
+    assert not (tmp_path / "new").exists() and list((tmp_path / "empty").iterdir()) == []
 
 
 def test_a_sweep_whose_folder_was_started_over_under_it_writes_no_table(tmp_path, monkeypatch):

@@ -34,14 +34,15 @@ def claimed(folder: Path, option: str = "--out") -> Iterator[None]:
     """`folder` (made if missing) claimed for this process until the block ends; `OutputError`
     naming the holder when another process holds it. Callers check first that planner may write
     there (`planner.results.ownership.check_target`): the lock file is written into the folder.
-    A folder this call made is removed again if it still holds nothing but the lock file."""
+    If the folder holds nothing but the lock file when the block ends, the lock file goes, and
+    so do the folders this call made: a command refused after its claim leaves nothing."""
     try:
         import fcntl
     except ImportError:  # (Windows)
         yield
         return
     folder = Path(folder)
-    made = not folder.exists()
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # the folders this call makes
     lock = folder / LOCK_FILE
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -62,8 +63,7 @@ def claimed(folder: Path, option: str = "--out") -> Iterator[None]:
             yield
         finally:
             _HELD.discard(folder.resolve())
-            if made:
-                _remove_if_bare(folder)
+            _remove_if_bare(folder, made)
     finally:
         os.close(handle)  # (releases the lock)
 
@@ -114,9 +114,12 @@ def _holder(handle: int) -> str:
     return said or "which one is not known"
 
 
-def _remove_if_bare(folder: Path) -> None:
-    """Remove `folder` if it holds only the lock file (the command that made it wrote nothing)."""
+def _remove_if_bare(folder: Path, made: list[Path]) -> None:
+    """Take the lock file away again if the folder holds nothing else (the command wrote nothing
+    there: refused, or stopped before it began), and the folders this call made with it."""
     with contextlib.suppress(OSError):
-        if [entry.name for entry in folder.iterdir()] == [LOCK_FILE]:
-            (folder / LOCK_FILE).unlink()
-            folder.rmdir()
+        if [entry.name for entry in folder.iterdir()] != [LOCK_FILE]:
+            return
+        (folder / LOCK_FILE).unlink()
+        for path in made:  # (the folder first, then the parents made for it)
+            path.rmdir()
