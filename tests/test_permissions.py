@@ -239,3 +239,24 @@ def test_a_file_system_that_refuses_chmod_is_written(tmp_path, monkeypatch):
         result = CliRunner().invoke(cli.main, args)
         assert result.exit_code == 0, (args, result.output)
     assert (tmp_path / "r" / "report.html").is_file() and (tmp_path / "sw" / "sweep.csv").is_file()
+
+
+@pytest.mark.parametrize("code", ["EMFILE", "ENFILE"])
+def test_the_systems_limit_on_open_files_is_named_not_a_bug(tmp_path, monkeypatch, code):
+    """With `ulimit -n 12` (the default is 1024; 20 was enough) a solve with --workers 2 and a
+    sweep ended in an internal error ('Too many open files' from a pipe, or from hashing a
+    file); now exit 6, naming the limit. Checked by hand with ulimit -n 12 and 9."""
+    import errno
+
+    import planner.solve.pipeline as pipeline
+
+    def out_of_files(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(pipeline, "solve_instance", out_of_files)
+    logs = crash_logs()
+    result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "r"])
+    assert result.exit_code == cli.EXIT_SOLVER, result.output
+    assert "limit on open files" in result.output and "internal error" not in result.output
+    assert crash_logs() == logs and not (tmp_path / "r").exists()

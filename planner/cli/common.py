@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import _thread
 import dataclasses
+import errno
 import math
 import os
 import re
@@ -361,7 +362,10 @@ def guard(action: Callable) -> Callable:
             interrupted()
         except BrokenPipeError:
             raise  # stdout or stderr's reader went away: not a bug
-        except Exception:  # a bug of ours: say so, keep the details for the report
+        except Exception as exc:  # a bug of ours: say so, keep the details for the report
+            if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):  # not a bug: the system's limit
+                failed(EXIT_SOLVER, "resources", f"error: {_out_of_files(exc)}")
+                return None
             log = Path(tempfile.gettempdir()) / f"planner-crash-{os.getpid()}.log"
             log.write_text(traceback.format_exc(), encoding="utf-8")
             failed(EXIT_INTERNAL, "bug", f"internal error: this is a bug in planner {__version__}; "
@@ -370,6 +374,18 @@ def guard(action: Callable) -> Callable:
     wrapper.__name__ = action.__name__
     wrapper.__doc__ = action.__doc__
     return wrapper
+
+
+def _out_of_files(exc: OSError) -> str:
+    """What to say when the system's limit on open files was reached."""
+    try:
+        import resource
+
+        limit = f" ({resource.getrlimit(resource.RLIMIT_NOFILE)[0]} for this process: `ulimit -n`)"
+    except (ImportError, OSError, ValueError):
+        limit = ""
+    whose = "the machine's" if exc.errno == errno.ENFILE else "this process's"
+    return (f"{exc.strerror}: {whose} limit on open files{limit} was reached; raise it, or use fewer --workers")
 
 
 def quiet_flag(command: Callable) -> Callable:
