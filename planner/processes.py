@@ -117,6 +117,7 @@ def _stop_only_for(parent: int, signals: set[signal.Signals]) -> None:
 
 
 _REAPED_WITHIN = 10.0  # s: how long a broken pool's thread may take to end and reap its processes
+_POOL_CHECK_EVERY = 1.0  # s of waiting on a pool's answers between checks that its thread still runs
 
 _SHARED: object = None  # in a worker of `in_processes`: what every call shares, sent once
 
@@ -150,7 +151,9 @@ def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], wor
     started = list(getattr(pool, "_processes", {}).values())  # (a broken pool forgets them)
     try:
         while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            finished, pending = wait(pending, timeout=_POOL_CHECK_EVERY, return_when=FIRST_COMPLETED)
+            if not finished:
+                _check_pool_alive(pool, pending)
             for future in finished:
                 try:
                     answer = future.result()
@@ -163,6 +166,18 @@ def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], wor
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def _check_pool_alive(pool: Any, pending: set) -> None:
+    """`WorkerLost` when the pool's own thread has ended with calls still to answer: it ended on an
+    error of its own (it could not start a thread: the system's limit on processes and threads,
+    `ulimit -u`), and nothing would ever answer them; the wait went on for ever."""
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is None or manager.is_alive() or any(future.done() for future in pending):
+        return
+    raise WorkerLost("the pool of worker processes stopped working: its thread ended without answering (could "
+                     "it start no thread? the system's limit on processes and threads, `ulimit -u`, may have been "
+                     "reached); raise it, or use fewer --workers")
 
 
 def how_it_ended(exitcode: int | None) -> str:

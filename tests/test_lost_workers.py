@@ -149,3 +149,29 @@ def test_a_dask_worker_of_another_planner_is_refused_with_a_message(tmp_path, mo
             assert said in result.output and "000000000000" in result.output, result.output
     assert not (tmp_path / "r").exists()
 
+
+
+def test_a_pool_whose_own_thread_died_ends_the_wait_with_a_message():
+    """With `ulimit -u 4` a sweep of one worker waited for ever: the pool's thread could not start
+    the thread that feeds its queue and ended, and nothing answered. The wait now checks that the
+    thread still runs (the check itself here; by hand, as nobody with ulimit -u 4: exit 6)."""
+    import threading
+    from concurrent.futures import Future
+
+    from planner.errors import WorkerLost
+    from planner.processes import _check_pool_alive
+
+    ended = threading.Thread(target=lambda: None)
+    ended.start()
+    ended.join()
+
+    class _Pool:
+        _executor_manager_thread = ended
+
+    waiting, answered = Future(), Future()
+    answered.set_result(1)
+    with pytest.raises(WorkerLost, match="ulimit -u"):
+        _check_pool_alive(_Pool(), {waiting})
+    _check_pool_alive(_Pool(), {waiting, answered})  # an answer is in: read it first (a broken pool's, say)
+    _Pool._executor_manager_thread = threading.current_thread()  # alive
+    _check_pool_alive(_Pool(), {waiting})

@@ -241,16 +241,20 @@ def test_a_file_system_that_refuses_chmod_is_written(tmp_path, monkeypatch):
     assert (tmp_path / "r" / "report.html").is_file() and (tmp_path / "sw" / "sweep.csv").is_file()
 
 
-@pytest.mark.parametrize("code", ["EMFILE", "ENFILE"])
-def test_the_systems_limit_on_open_files_is_named_not_a_bug(tmp_path, monkeypatch, code):
+@pytest.mark.parametrize(("code", "said"), [("EMFILE", "limit on open files"), ("ENFILE", "limit on open files"),
+                                            ("thread", "limit on processes and threads")])
+def test_the_systems_limits_on_a_process_are_named_not_a_bug(tmp_path, monkeypatch, code, said):
     """With `ulimit -n 12` (the default is 1024; 20 was enough) a solve with --workers 2 and a
     sweep ended in an internal error ('Too many open files' from a pipe, or from hashing a
-    file); now exit 6, naming the limit. Checked by hand with ulimit -n 12 and 9."""
+    file), and with `ulimit -u 4` a sweep ('can't start new thread'); now exit 6, naming the
+    limit. Checked by hand with ulimit -n 12 and 9, and ulimit -u 4 as nobody."""
     import errno
 
     import planner.solve.pipeline as pipeline
 
     def out_of_files(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if code == "thread":
+            raise RuntimeError("can't start new thread")
         raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
 
     monkeypatch.chdir(tmp_path)
@@ -258,5 +262,5 @@ def test_the_systems_limit_on_open_files_is_named_not_a_bug(tmp_path, monkeypatc
     logs = crash_logs()
     result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "r"])
     assert result.exit_code == cli.EXIT_SOLVER, result.output
-    assert "limit on open files" in result.output and "internal error" not in result.output
+    assert said in result.output and "internal error" not in result.output
     assert crash_logs() == logs and not (tmp_path / "r").exists()

@@ -363,8 +363,9 @@ def guard(action: Callable) -> Callable:
         except BrokenPipeError:
             raise  # stdout or stderr's reader went away: not a bug
         except Exception as exc:  # a bug of ours: say so, keep the details for the report
-            if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):  # not a bug: the system's limit
-                failed(EXIT_SOLVER, "resources", f"error: {_out_of_files(exc)}")
+            limit = _system_limit(exc)
+            if limit:  # not a bug: a limit the system sets on this process
+                failed(EXIT_SOLVER, "resources", f"error: {limit}")
                 return None
             log = Path(tempfile.gettempdir()) / f"planner-crash-{os.getpid()}.log"
             log.write_text(traceback.format_exc(), encoding="utf-8")
@@ -376,16 +377,25 @@ def guard(action: Callable) -> Callable:
     return wrapper
 
 
-def _out_of_files(exc: OSError) -> str:
-    """What to say when the system's limit on open files was reached."""
+def _system_limit(exc: Exception) -> str:
+    """What to say when `exc` is a limit the system sets on this process (open files, processes
+    and threads: `ulimit -n`, `ulimit -u`), "" when it is not one."""
+    if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+        what, name, option = "open files", "RLIMIT_NOFILE", "-n"
+    elif (isinstance(exc, OSError) and exc.errno == errno.EAGAIN and "fork" in traceback.format_exc()) or \
+            (isinstance(exc, RuntimeError) and "can't start new thread" in str(exc)):
+        what, name, option = "processes and threads", "RLIMIT_NPROC", "-u"
+    else:
+        return ""
     try:
         import resource
 
-        limit = f" ({resource.getrlimit(resource.RLIMIT_NOFILE)[0]} for this process: `ulimit -n`)"
-    except (ImportError, OSError, ValueError):
+        limit = f" ({resource.getrlimit(getattr(resource, name))[0]}: `ulimit {option}`)"
+    except (ImportError, AttributeError, OSError, ValueError):
         limit = ""
-    whose = "the machine's" if exc.errno == errno.ENFILE else "this process's"
-    return (f"{exc.strerror}: {whose} limit on open files{limit} was reached; raise it, or use fewer --workers")
+    whose = "the machine's" if isinstance(exc, OSError) and exc.errno == errno.ENFILE else "the"
+    said = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"{said}: {whose} limit on {what}{limit} was reached; raise it, or use fewer --workers"
 
 
 def quiet_flag(command: Callable) -> Callable:
