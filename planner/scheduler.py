@@ -48,6 +48,7 @@ def _code_probe() -> Callable[[], str]:
     return planner_code
 
 
+_REMEDY = "install the same planner and HiGHS on every worker and start them again"
 _PLANNER_CODE = _code_probe()
 CODE = _PLANNER_CODE()  # read as this module is imported: with the modules a worker loads for its first task
 
@@ -64,8 +65,7 @@ def check_workers(client: Any, address: str) -> None:
         said = (f"code {answer}" if isinstance(answer, str)
                 else f"no planner it can run: {type(answer).__name__}: {answer}")
         raise ClusterError(f"{len(other)} of the {len(answers)} Dask workers at {address} run another planner than "
-                           f"this command (the first, {worker}: {said}; this command's code {CODE}); install the "
-                           "same planner and HiGHS on every worker and start them again")
+                           f"this command (the first, {worker}: {said}; this command's code {CODE}); {_REMEDY}")
 
 
 def check_same_code(sender: str) -> None:
@@ -73,8 +73,7 @@ def check_same_code(sender: str) -> None:
     if sender != CODE:
         raise ClusterError(f"the Dask worker on {socket.gethostname()} runs another planner than the command that "
                            f"sent it work (planner {planner.__version__} at {Path(planner.__file__).parent}, its "
-                           f"code {CODE} where the command's is {sender}); install the same planner and HiGHS on "
-                           "every worker and start them again")
+                           f"code {CODE} where the command's is {sender}); {_REMEDY}")
 
 
 CONNECT_TIMEOUT = "5s"  # to reach the scheduler

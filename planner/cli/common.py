@@ -382,8 +382,8 @@ def _system_limit(exc: Exception) -> str:
     and threads: `ulimit -n`, `ulimit -u`), "" when it is not one."""
     if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
         what, name, option = "open files", "RLIMIT_NOFILE", "-n"
-    elif (isinstance(exc, OSError) and exc.errno == errno.EAGAIN and "fork" in traceback.format_exc()) or \
-            (isinstance(exc, RuntimeError) and "can't start new thread" in str(exc)):
+    elif isinstance(exc, BlockingIOError) or (isinstance(exc, RuntimeError) and "can't start new thread" in str(exc)):
+        # (a fork refused: EAGAIN; planner does no non-blocking I/O that could raise it up to here)
         what, name, option = "processes and threads", "RLIMIT_NPROC", "-u"
     else:
         return ""

@@ -250,8 +250,9 @@ def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None
     is_sweep = (results / SWEEP_FILE).is_file()
     if not (results / "summary.json").is_file() and not is_sweep:
         raise not_a_result(results)
-    if still_running(results):
-        note(f"note: {still_running(results)}")
+    running = still_running(results)
+    if running:
+        note(f"note: {running}")
     if is_sweep and xlsx_file is not None:
         raise click.UsageError("--xlsx takes a results folder; a sweep's table is sweep.csv")
     for target, option in ((out_file, "--out"), (xlsx_file, "--xlsx")):

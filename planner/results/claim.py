@@ -37,7 +37,7 @@ def claimed(folder: Path, option: str = "--out") -> Iterator[None]:
     If the folder holds nothing but the lock file when the block ends, the lock file goes, and
     so do the folders this call made: a command refused after its claim leaves nothing."""
     try:
-        import fcntl
+        import fcntl  # noqa: F401 (whether the system has the locks)
     except ImportError:  # (Windows)
         yield
         return
@@ -50,13 +50,10 @@ def claimed(folder: Path, option: str = "--out") -> Iterator[None]:
     except OSError as exc:
         raise OutputError(f"cannot write {folder}: {exc.strerror or exc}") from None
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputError(in_use(folder, _holder(handle), option)) from None
-        except OSError:  # a file system without locks: not claimed, as where the system has none
-            pass
-        else:
+        taken = _try_lock(handle)
+        if taken is False:
+            raise OutputError(in_use(folder, _holder(handle), option))
+        if taken:
             _say_holder(handle)
         _HELD.add(folder.resolve())
         try:
@@ -72,7 +69,7 @@ def held_elsewhere(folder: Path) -> str:
     """Who holds a claim on `folder` ("" when no other process does): what a command that would
     replace or write into the folder asks first."""
     try:
-        import fcntl
+        import fcntl  # noqa: F401 (whether the system has the locks)
     except ImportError:  # (Windows)
         return ""
     folder = Path(folder)
@@ -83,14 +80,23 @@ def held_elsewhere(folder: Path) -> str:
     except OSError:  # none there (never claimed), or not ours to open: not claimed as far as planner can tell
         return ""
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return _holder(handle)
-    except OSError:
-        return ""
+        return _holder(handle) if _try_lock(handle) is False else ""
     finally:
         os.close(handle)  # (releases the lock taken to ask)
-    return ""
+
+
+def _try_lock(handle: int) -> bool | None:
+    """Lock the open lock file: True when taken, False when another process holds it, None on a
+    file system without locks (then nothing is claimed, as where the system has none)."""
+    import fcntl
+
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return None
+    return True
 
 
 def in_use(folder: Path, holder: str, option: str = "--out") -> str:

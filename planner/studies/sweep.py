@@ -393,11 +393,12 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
     todo = [run for run in runs if not is_done(out, run, sweep_of)]
     # one HiGHS thread and one process per run: the runs are what is spread (cluster.py, "Sharing")
     options = replace(options or SolveOptions(), threads=1, progress=None, log=False, workers=1, scheduler=None)
-    # the folder as an absolute path: a Dask worker's current folder is not this command's
-    tasks = [(path, run, str(out.absolute()), options, sweep_of) for run in todo]
+    where = out.absolute()  # a Dask worker's current folder is not this command's
+    tasks = [(path, run, str(where), options, sweep_of) for run in todo]
     by_id = {run.id: run for run in runs}
     try:
-        for run_id_done in (_dask(tasks, scheduler, on_note) if scheduler else _local(tasks, workers)):
+        answers = _dask(tasks, scheduler, where, path, on_note) if scheduler else _local(tasks, workers)
+        for run_id_done in answers:
             _check_still_ours(out, sweep_of)
             status = _status(out, by_id[run_id_done], sweep_of)
             if status == "not_run":  # solved, but its folder is not where this command looks
@@ -437,7 +438,8 @@ def _execute(_: object, task: Task) -> str:
     return execute(task)
 
 
-def _dask(tasks: list, address: str, on_note: Callable[[str], None] | None = None) -> Iterable[str]:
+def _dask(tasks: list, address: str, out: Path, instance: str,
+          on_note: Callable[[str], None] | None = None) -> Iterable[str]:
     """Each run's id as it finishes on the cluster. Waiting on a cluster without workers (all
     gone, or not yet started) is said once through `on_note`, after NO_WORKERS_NOTE_AFTER
     seconds: the runs wait for workers to join, as Dask has them do."""
@@ -445,7 +447,7 @@ def _dask(tasks: list, address: str, on_note: Callable[[str], None] | None = Non
 
     with connect(address) as client:
         check_workers(client, address)
-        _check_workers_see(client, Path(tasks[0][2]) if tasks else None, tasks[0][0] if tasks else "")
+        _check_workers_see(client, out, instance)
         runs = {client.submit(_execute_there, task, CODE, pure=False): task[1] for task in tasks}
         pending, noted = set(runs), False
         while pending:
@@ -462,14 +464,12 @@ def _dask(tasks: list, address: str, on_note: Callable[[str], None] | None = Non
                 yield _dask_answer(future, runs, address, client)
 
 
-def _check_workers_see(client: Any, out: Path | None, instance: str) -> None:
+def _check_workers_see(client: Any, out: Path, instance: str) -> None:
     """`OutputError` unless every worker of the cluster sees the sweep folder `out` (absolute)
     as this command does, and `InputChanged` unless they see the instance so: asked before any
     work is sent. A worker that does not see the folder writes nothing there, and its runs came
     back as never run; one that does not see the instance (bundled instances live inside each
     machine's own planner) solves nothing."""
-    if out is None:
-        return
     digest = _files_probe()
     for folder, names, error in ((str(out), [SWEEP_META], OutputError), (instance, _INSTANCE_FILES, InputChanged)):
         mine = digest(folder, names)
