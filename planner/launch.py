@@ -113,6 +113,57 @@ def _never_fail_to_encode() -> None:
             reconfigure(errors="backslashreplace")
 
 
+class StandardOutputFailed(OSError):
+    """Standard output refused a write other than by its reader going away (a full disk under
+    `planner solve > log`, `/dev/full`, an I/O error): the command cannot deliver its answer."""
+
+
+class _Stream:
+    """A standard stream whose failed writes are planner's to handle, not a traceback. Standard
+    output raises `StandardOutputFailed`, which the guard turns into exit 7; a failed write to
+    standard error (notes, progress, HiGHS's log) is dropped, since there is nowhere left to say
+    it, and the command goes on. A reader that went away (BrokenPipeError) is passed on as it is
+    (`planner.cli.common.output_closed`). Everything else is the stream's own."""
+
+    def __init__(self, stream: object, is_output: bool) -> None:
+        self._stream = stream
+        self._is_output = is_output
+
+    def _failed(self, exc: OSError) -> None:
+        if self._is_output:
+            raise StandardOutputFailed(exc.errno, exc.strerror) from exc
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            self._failed(exc)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            self._failed(exc)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _guard_writes() -> None:
+    """Standard output and error as `_Stream`s: `planner solve 2> FILE` on a full disk ended a
+    solve in an internal error before its results were written, and `--json > FILE` printed a
+    traceback."""
+    if not isinstance(sys.stdout, _Stream):
+        sys.stdout = _Stream(sys.stdout, is_output=True)
+    if not isinstance(sys.stderr, _Stream):
+        sys.stderr = _Stream(sys.stderr, is_output=False)
+
+
 def main() -> None:
     """The `planner` command. Once it has ended (its files written, or none), stop signals are
     ignored: in the interpreter's last moments Python restores the default action, and a
@@ -121,9 +172,14 @@ def main() -> None:
     install()
     _standard_streams_open()
     _never_fail_to_encode()
+    _guard_writes()
     from planner.cli import main as command_line
 
     try:
         command_line()
+    except StandardOutputFailed as exc:  # outside a command's guard: `planner --help > FILE` on a full disk
+        from planner.cli.common import output_failed
+
+        output_failed(exc)
     finally:
         stopping()

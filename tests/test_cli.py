@@ -338,3 +338,21 @@ def test_a_bug_gives_a_message_and_a_log_not_a_traceback(runner, monkeypatch, tm
     log = Path(result.output.split("details are in ")[1].strip())
     assert log.parent == tmp_path
     assert "ZeroDivisionError: a bug" in log.read_text()
+
+
+def test_a_bug_whose_log_cannot_be_saved_still_gives_a_message_not_a_traceback(runner, monkeypatch, tmp_path):
+    """The temporary folder full or not writable: writing the crash log raised inside the guard's
+    handler, and the user saw two tracebacks. Now the message carries the error itself."""
+    import tempfile
+
+    import planner.solve.pipeline
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(planner.solve.pipeline, "solve_instance", broken)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))  # no such folder: the log cannot be written
+    result = runner.invoke(cli.main, ["solve", "four-suppliers"])
+    assert result.exit_code == cli.EXIT_INTERNAL, result.output
+    assert "internal error: this is a bug in planner" in result.output and "Traceback" not in result.output
+    assert "its details could not be saved" in result.output and "ZeroDivisionError('a bug')" in result.output

@@ -320,3 +320,55 @@ def test_a_command_started_with_its_standard_streams_closed_runs_as_with_them_di
     data = build_model_data(load_instance(REPO / "instances" / "four-suppliers"))
     assert verify_result(data, tmp_path / "out") == []
     assert (tmp_path / "sw" / "sweep.csv").is_file()
+
+
+FULL = Path("/dev/full")  # every write fails with ENOSPC: a log file on a full disk
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_standard_output_on_a_full_disk_is_named_and_the_result_is_whole(tmp_path, as_json):
+    """`planner solve > log` where log's disk is full: an internal error ("this is a bug"), and with
+    --json a traceback, though the result was complete. Now exit 7 naming standard output, and
+    the result verifies."""
+    from planner.instance.data import build_model_data
+    from planner.instance.loader import load_instance
+    from planner.results.verify import verify_result
+
+    with FULL.open("w") as full:
+        done = subprocess.run([sys.executable, "-m", "planner", "solve", "four-suppliers", "--out", "out",
+                               *(["--json"] if as_json else [])],
+                              cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == cli.EXIT_OUTPUT, done.stderr
+    assert "error: standard output could not be written (No space left on device)" in done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    data = build_model_data(load_instance(REPO / "instances" / "four-suppliers"))
+    assert verify_result(data, tmp_path / "out") == []
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="needs /dev/full")
+def test_standard_error_on_a_full_disk_does_not_stop_the_command(tmp_path):
+    """`planner solve 2> log` where log's disk is full: the first note ended the solve in an internal
+    error (exit 1) and nothing was written. Notes and progress have nowhere to go, so they are
+    dropped; the solve ends as it would, its summary on stdout."""
+    from planner.instance.data import build_model_data
+    from planner.instance.loader import load_instance
+    from planner.results.verify import verify_result
+
+    with FULL.open("w") as full:
+        done = subprocess.run([sys.executable, "-m", "planner", "solve", "four-suppliers", "--out", "out"],
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=full, text=True)
+    assert done.returncode == cli.EXIT_OK
+    assert done.stdout.startswith("four-suppliers: optimal") and "Results in out/" in done.stdout
+    data = build_model_data(load_instance(REPO / "instances" / "four-suppliers"))
+    assert verify_result(data, tmp_path / "out") == []
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="needs /dev/full")
+def test_help_onto_a_full_disk_is_named_not_a_traceback(tmp_path):
+    """`planner --help > FILE` on a full disk: click writes the help before any command's guard."""
+    with FULL.open("w") as full:
+        done = subprocess.run([sys.executable, "-m", "planner", "--help"], cwd=tmp_path, stdout=full,
+                              stderr=subprocess.PIPE, text=True)
+    assert done.returncode == cli.EXIT_OUTPUT
+    assert done.stderr.startswith("error: standard output could not be written") and "Traceback" not in done.stderr

@@ -40,6 +40,7 @@ from planner.errors import (
 )
 from planner.formatting import gap, money
 from planner.instance.bundled import resolve_instance
+from planner.launch import StandardOutputFailed
 from planner.options import SolveOptions
 from planner.status import Status, relative_gap
 
@@ -279,6 +280,20 @@ def output_closed() -> None:
     os._exit(EXIT_OUTPUT_CLOSED)
 
 
+def output_failed(exc: OSError) -> None:
+    """Standard output refused a write (`launch.StandardOutputFailed`: a full disk under
+    `planner solve > log`): say so on stderr and leave with exit 7, as for any output planner
+    cannot write. Files finished before are whole (every write is staged). Standard output is
+    pointed at the null device first, so that what it still holds is not written again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # a stream without a file descriptor (a test's capture)
+        pass
+    fail(EXIT_OUTPUT, f"error: standard output could not be written ({exc.strerror}); files planner "
+         "finished before are whole")
+
+
 def interrupted() -> None:
     """Ctrl-C, or a signal asking planner to stop (`planner.launch`): say so and leave at once
     with 128 + the signal's number. Nothing partial is on disk (every write is staged), and
@@ -327,6 +342,8 @@ def guard(action: Callable) -> Callable:
             return attempt(failed, *args, **kwargs)
         except BrokenPipeError:  # also while saying what went wrong
             output_closed()
+        except StandardOutputFailed as exc:  # also while saying what went wrong (--json)
+            output_failed(exc)
 
     def attempt(failed: Callable[..., None], *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         try:
@@ -360,17 +377,20 @@ def guard(action: Callable) -> Callable:
             if OUTPUT_CLOSED.is_set():
                 output_closed()
             interrupted()
-        except BrokenPipeError:
-            raise  # stdout or stderr's reader went away: not a bug
+        except (BrokenPipeError, StandardOutputFailed):
+            raise  # stdout or stderr's reader went away, or stdout's disk is full: not a bug
         except Exception as exc:  # a bug of ours: say so, keep the details for the report
             limit = _system_limit(exc)
             if limit:  # not a bug: a limit the system sets on this process
                 failed(EXIT_SOLVER, "resources", f"error: {limit}")
                 return None
             log = Path(tempfile.gettempdir()) / f"planner-crash-{os.getpid()}.log"
-            log.write_text(traceback.format_exc(), encoding="utf-8")
-            failed(EXIT_INTERNAL, "bug", f"internal error: this is a bug in planner {__version__}; "
-                   f"details are in {log.resolve()}")
+            try:
+                log.write_text(traceback.format_exc(), encoding="utf-8")
+                details = f"details are in {log.resolve()}"
+            except OSError as unsaved:  # the temporary folder is full or not writable
+                details = f"its details could not be saved in {log} ({unsaved.strerror}): {exc!r}"
+            failed(EXIT_INTERNAL, "bug", f"internal error: this is a bug in planner {__version__}; {details}")
 
     wrapper.__name__ = action.__name__
     wrapper.__doc__ = action.__doc__
