@@ -372,3 +372,25 @@ def test_help_onto_a_full_disk_is_named_not_a_traceback(tmp_path):
                               stderr=subprocess.PIPE, text=True)
     assert done.returncode == cli.EXIT_OUTPUT
     assert done.stderr.startswith("error: standard output could not be written") and "Traceback" not in done.stderr
+
+
+def _into_a_deleted_folder(folder: str):  # noqa: ANN202
+    def enter() -> None:
+        os.chdir(folder)
+        os.rmdir(folder)
+
+    return enter
+
+
+def test_a_command_run_in_a_folder_deleted_under_the_shell_says_so(tmp_path):
+    """The folder the shell is in was deleted (by another terminal, a checkout): every relative path,
+    a bundled instance's name included, ended in an internal error. Now a usage error naming it,
+    with nothing written."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    done = subprocess.run([sys.executable, "-m", "planner", "solve", "four-suppliers", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, preexec_fn=_into_a_deleted_folder(str(gone)))
+    assert done.returncode == cli.EXIT_USAGE, done.stderr
+    assert done.stderr.startswith("error: the folder you are in no longer exists")
+    assert "internal error" not in done.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -339,6 +339,9 @@ def guard(action: Callable) -> Callable:
             fail(code, message)
 
         try:
+            if not _current_folder_exists():
+                failed(EXIT_USAGE, "usage", "error: the folder you are in no longer exists (deleted or moved since "
+                       "your shell went there): cd to a folder that exists and run the command again")
             return attempt(failed, *args, **kwargs)
         except BrokenPipeError:  # also while saying what went wrong
             output_closed()
@@ -395,6 +398,16 @@ def guard(action: Callable) -> Callable:
     wrapper.__name__ = action.__name__
     wrapper.__doc__ = action.__doc__
     return wrapper
+
+
+def _current_folder_exists() -> bool:
+    """False when the folder the command runs in was deleted under the shell: every relative
+    path (a bundled instance's name is checked as one first) ended in an internal error."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _system_limit(exc: Exception) -> str:
