@@ -418,6 +418,33 @@ def test_a_folder_a_sweep_still_runs_in_is_refused_to_a_second_sweep_and_to_a_re
     assert again.exit_code == 0 and "2 already done" in again.output, again.output
 
 
+def test_nothing_is_written_inside_a_folder_a_sweep_still_runs_in(tmp_path, monkeypatch):
+    """The claim covered the sweep folder, not what is inside it: `solve --out sw/runs/ID --force`
+    replaced one of a running sweep's runs (which the sweep then took for its own), and other
+    commands wrote folders into it. Now each is refused at once, naming the process; the
+    sweep's own workers (other processes) still write its runs, as every sweep of two workers
+    shows."""
+    monkeypatch.chdir(tmp_path)
+    vary = ["--vary", "risk.aversion=0,1", "--out", "sw"]
+    assert CliRunner().invoke(cli.main, ["sweep", "four-suppliers", *vary, "-q", "--workers", "2"]).exit_code == 0
+    run = next((tmp_path / "sw" / "runs").iterdir()).name
+    before = sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "sw").rglob("*"))
+    holder = _holding(tmp_path / "sw")
+    try:
+        for args in (["solve", "four-suppliers", "--out", f"sw/runs/{run}", "--force"],
+                     ["solve", "four-suppliers", "--out", "sw/mine"],
+                     ["sweep", "four-suppliers", "--vary", "risk.aversion=0", "--out", "sw/runs/inner"]):
+            result = CliRunner().invoke(cli.main, args)
+            assert result.exit_code == cli.EXIT_OUTPUT, (args, result.output)
+            assert f"is inside {tmp_path / 'sw'}, which another planner command still running there holds " \
+                   f"(process {holder.pid} on" in result.output, result.output
+        assert sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "sw").rglob("*")) == before
+    finally:
+        holder.stdin.close()
+        holder.wait()
+    assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "sw/mine", "-q"]).exit_code == 0
+
+
 def test_a_claim_ends_with_its_process_however_it_ends(tmp_path, monkeypatch):
     """The claim is the system's lock: a sweep killed by SIGKILL (the out-of-memory killer)
     leaves no claim behind for the next one to trip on. A command refused after its claim leaves

@@ -305,6 +305,8 @@ def check_target(target: Path, kind: Kind, force: bool = False, option: str = "-
     """Raise OutputError unless planner may write a folder of `kind` at `target` (module docstring)."""
     target = Path(target)
     check_path(target, option)
+    if kind is not Kind.RUN:  # (a sweep's own runs are written inside its folder by its workers)
+        _check_outside_claims(target, option)
     found = inspect(target)
     if not found.exists:
         return found
@@ -329,6 +331,18 @@ def check_target(target: Path, kind: Kind, force: bool = False, option: str = "-
         raise OutputError(f"{target} holds a planner {found.kind} folder, not a {kind} folder; pass --force "
                           f"to replace it, or choose another {option}")
     return found
+
+
+def _check_outside_claims(target: Path, option: str) -> None:
+    """Raise OutputError when a folder around `target` is claimed by another process (a sweep runs
+    there, `planner.results.claim`): `solve --out SWEEP/runs/ID --force` replaced one of a running
+    sweep's runs, which the sweep then took for its own."""
+    for folder in Path(os.path.abspath(target)).parents:
+        holder = held_elsewhere(folder)
+        if holder:
+            raise OutputError(f"{target} is inside {folder}, which another planner command still running there "
+                              f"holds ({holder}): nothing is written into it meanwhile; wait for it to end or stop "
+                              f"it, or choose another {option}")
 
 
 def _retire(target: Path) -> Path:
