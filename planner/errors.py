@@ -83,6 +83,11 @@ class WorkerLost(PlannerError):
     out-of-memory killer, or by hand. What was finished is kept."""
 
 
+class MemoryShortage(PlannerError):
+    """The model would need more memory than the machine has available (`planner.solve.memory`):
+    refused before it is built."""
+
+
 class OutputError(PlannerError):
     """The results cannot be written where they were asked to go."""
 

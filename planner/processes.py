@@ -34,17 +34,26 @@ def cpu_quota(cgroups: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/
     period: cgroup v2's cpu.max, v1's cpu.cfs_quota_us), None where nothing limits them or the
     system does not say. The group is looked for where /proc/self/cgroup names it and, in a
     container whose cgroups are its own, at the root."""
+    quotas = [quota for folder in _groups("cpu", ("cpu,cpuacct", "cpu"), cgroups, membership)
+              if (quota := _quota_of(folder)) is not None]
+    return min(quotas) if quotas else None
+
+
+def _groups(controller: str, v1_mounts: tuple[str, ...], cgroups: Path, membership: Path) -> list[Path]:
+    """The folders of this process's control group and its ancestors for `controller`: cgroup
+    v2's one hierarchy, or v1's hierarchy of that controller (mounted as `v1_mounts` name it).
+    None where the system does not say."""
     try:
         lines = membership.read_text(encoding="utf-8").splitlines()
     except OSError:
-        return None
-    quotas = []
+        return []
+    folders = []
     for line in lines:
         hierarchy, controllers, where = (line.split(":", 2) + ["", ""])[:3]
         if hierarchy == "0" and controllers == "":  # v2: one hierarchy
             roots = [cgroups]
-        elif "cpu" in controllers.split(","):  # v1: the cpu controller's own hierarchy
-            roots = [cgroups / controllers, cgroups / "cpu,cpuacct", cgroups / "cpu"]
+        elif controller in controllers.split(","):  # v1: the controller's own hierarchy
+            roots = [cgroups / controllers, *(cgroups / mount for mount in v1_mounts)]
         else:
             continue
         for root in roots:
@@ -52,10 +61,41 @@ def cpu_quota(cgroups: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/
             for folder in (group, *group.parents):
                 if folder == root.parent:
                     break
-                quota = _quota_of(folder)
-                if quota is not None:
-                    quotas.append(quota)
-    return min(quotas) if quotas else None
+                folders.append(folder)
+    return folders
+
+
+def available_memory(meminfo: Path = Path("/proc/meminfo"), cgroups: Path = Path("/sys/fs/cgroup"),
+                     membership: Path = Path("/proc/self/cgroup")) -> int | None:
+    """Bytes this process could still take: the machine's available memory and free swap, and no
+    more than its control groups' memory limits leave (cgroup v2's memory.max less
+    memory.current, v1's memory.limit_in_bytes less memory.usage_in_bytes; a container's
+    `--memory`). None where the system does not say (not Linux)."""
+    try:
+        fields = dict(line.split(":", 1) for line in meminfo.read_text(encoding="utf-8").splitlines() if ":" in line)
+        available = (int(fields["MemAvailable"].split()[0]) + int(fields.get("SwapFree", "0 kB").split()[0])) * 1024
+    except (OSError, KeyError, ValueError):
+        return None
+    for folder in _groups("memory", ("memory",), cgroups, membership):
+        left = _memory_left_in(folder)
+        if left is not None:
+            available = min(available, left)
+    return available
+
+
+def _memory_left_in(folder: Path) -> int | None:
+    """Bytes one control group's own memory limit leaves, None when it has none (or no such file)."""
+    for limit_file, usage_file in (("memory.max", "memory.current"),  # v2, then v1
+                                   ("memory.limit_in_bytes", "memory.usage_in_bytes")):
+        try:
+            limit = (folder / limit_file).read_text(encoding="utf-8").strip()
+            usage = (folder / usage_file).read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        if limit == "max" or not limit.isdigit() or not usage.isdigit() or int(limit) >= 2**60:  # v1: no limit is 2^63
+            return None
+        return max(0, int(limit) - int(usage))
+    return None
 
 
 def _quota_of(folder: Path) -> float | None:

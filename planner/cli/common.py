@@ -30,6 +30,7 @@ from planner.errors import (
     InfeasibleError,
     InputChanged,
     InstanceError,
+    MemoryShortage,
     OutputError,
     OverrideError,
     PlannerError,
@@ -374,6 +375,8 @@ def guard(action: Callable) -> Callable:
             failed(EXIT_CLUSTER, "cluster", f"error: {exc}")
         except WorkerLost as exc:
             failed(EXIT_SOLVER, "worker_lost", f"error: {exc}.")
+        except MemoryShortage as exc:
+            failed(EXIT_SOLVER, "resources", f"error: {exc}.")
         except PlannerError as exc:
             failed(EXIT_INTERNAL, "internal", f"error: {exc}")
         except KeyboardInterrupt:

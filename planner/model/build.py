@@ -9,17 +9,26 @@ rows and columns, slacks, parameters: `planner.model.structure`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from planner.instance.data import ModelData
 from planner.model import costs, decisions, relaxation
 from planner.model.builder import ModelBuilder
 from planner.model.families import FAMILIES
-from planner.model.structure import BuiltModel
+from planner.model.structure import BuiltModel, Decisions
 from planner.model.variant import PLAN, Variant
 
 
 def create_model(data: ModelData, variant: Variant = PLAN) -> BuiltModel:
     """Build the mixed-integer sourcing model for `data` (by default the planning model)."""
     b = ModelBuilder(data.instance.name, data, variant)
+    d, objective, tiebreak = declare_model(b, data, variant)
+    return BuiltModel(b.model, data, variant, d, b.structure, objective, tiebreak)
+
+
+def declare_model(b: ModelBuilder, data: ModelData, variant: Variant) -> tuple[Decisions, Any, Any]:
+    """Declare the model of `data` through `b`: its decisions, the objective and the tie-break
+    objective (None where there is none). `planner.model.size` counts the same declarations."""
     d = decisions.declare(b, data)
     costs.add_fixed_cost(b, data, d)
     for family in FAMILIES:
@@ -39,4 +48,4 @@ def create_model(data: ModelData, variant: Variant = PLAN) -> BuiltModel:
     else:
         contract_cost, scenario_recourse_cost = costs.add_scenario_costs(b, data, d)
         objective, tiebreak = costs.add_objectives(b, data, contract_cost, scenario_recourse_cost)
-    return BuiltModel(b.model, data, variant, d, b.structure, objective, tiebreak)
+    return d, objective, tiebreak

@@ -1,0 +1,139 @@
+"""What is too large for the machine's memory is refused before it is built
+(`planner.solve.memory`): the model's size counted without building it is the size built, the
+machine's free memory is read as the system (and a container's limits) say, and a refusal
+names the sizes, writes nothing and exits 6."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from helpers import REPO, examples
+from hypothesis import given
+from hypothesis import strategies as st
+from random_instance import random_instance
+
+from planner import cli
+from planner.model.variant import PLAN, Variant
+
+VARIANTS = [PLAN, Variant(elastic=True), Variant(fixed_first_stage=True, disposal=True),
+            Variant(fixed_first_stage=True, disposal=True, least_disposal=True), Variant(recourse_rules=False)]
+
+
+def _built_size(data, variant):  # noqa: ANN001, ANN202
+    from planner.model.build import create_model
+    from planner.model.pyomo_import import pyo
+
+    model = create_model(data, variant).model
+    return (sum(1 for _ in model.component_data_objects(pyo.Var)),
+            sum(1 for _ in model.component_data_objects(pyo.Constraint)))
+
+
+@examples(12)
+@given(seed=st.integers(0, 10**6), multi_stage=st.booleans(), ambiguity=st.sampled_from([None, 0.0, 0.2]))
+def test_the_counted_size_is_the_size_built(tmp_path_factory, seed, multi_stage, ambiguity):
+    """Every variant of every shape (random instances use every feature of the format)."""
+    from planner.instance.data import build_model_data
+    from planner.instance.loader import load_instance
+    from planner.model.size import model_size
+
+    folder = random_instance(tmp_path_factory.mktemp("i"), seed, multi_stage=multi_stage, ambiguity=ambiguity)
+    data = build_model_data(load_instance(folder))
+    for variant in VARIANTS:
+        size = model_size(data, variant)
+        assert (size.variables, size.rows) == _built_size(data, variant), variant
+
+
+def test_the_counted_size_of_generated_and_bundled_instances_is_the_size_built(tmp_path):
+    from planner.instance.data import build_model_data
+    from planner.instance.generate import Shape, generate_instance
+    from planner.instance.loader import load_instance
+    from planner.model.size import model_size
+
+    shape = Shape(budget=0.1, agreements=2, events=5)
+    folders = [generate_instance(tmp_path / "g", 4, 8, 5, 40, seed=1, shape=shape),
+               REPO / "instances" / "us-critical-minerals"]
+    for folder in folders:
+        data = build_model_data(load_instance(folder))
+        size = model_size(data)
+        assert size.units > 1000 and (size.variables, size.rows) == _built_size(data, PLAN)
+
+
+def _meminfo(tmp_path, available_kib: int, swap_kib: int = 0):  # noqa: ANN001, ANN202
+    path = tmp_path / "meminfo"
+    path.write_text(f"MemTotal:       32000000 kB\nMemFree:        1000 kB\nMemAvailable:   {available_kib} kB\n"
+                    f"SwapTotal:      0 kB\nSwapFree:       {swap_kib} kB\n")
+    return path
+
+
+@pytest.mark.parametrize(("membership", "files", "expected_gib"), [
+    ("", {}, 3.0),  # no control groups: what the machine has free, swap included
+    # cgroup v2, a container limited to 2 GiB of which 0.5 used
+    ("0::/box\n", {"box/memory.max": f"{2 * 2**30}\n", "box/memory.current": f"{2**29}\n"}, 1.5),
+    # v2 without a limit of its own, its parent's 1 GiB with 0.25 GiB used
+    ("0::/pod/box\n", {"pod/box/memory.max": "max\n", "pod/box/memory.current": "5\n",
+                       "pod/memory.max": f"{2**30}\n", "pod/memory.current": f"{2**28}\n"}, 0.75),
+    # cgroup v1's memory controller: no limit is written as 2^63 rounded to pages
+    ("5:memory:/job\n", {"memory/job/memory.limit_in_bytes": "9223372036854771712\n",
+                         "memory/job/memory.usage_in_bytes": "1000\n"}, 3.0),
+    ("5:memory:/job\n", {"memory/job/memory.limit_in_bytes": f"{2**30}\n",
+                         "memory/job/memory.usage_in_bytes": "0\n"}, 1.0),
+])
+def test_free_memory_is_what_the_machine_and_the_control_groups_leave(tmp_path, membership, files, expected_gib):
+    from planner.processes import available_memory
+
+    root = tmp_path / "cgroup"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (tmp_path / "membership").write_text(membership)
+    meminfo = _meminfo(tmp_path, available_kib=2 * 2**20, swap_kib=2**20)  # 2 GiB and 1 GiB of swap
+    assert available_memory(meminfo, root, tmp_path / "membership") == expected_gib * 2**30
+    assert available_memory(tmp_path / "no-such-file", root, tmp_path / "membership") is None
+
+
+def test_a_model_larger_than_the_free_memory_is_refused_and_one_that_fits_is_not(tmp_path):
+    """At the border: a model of U variables and rows needs BYTES_PER_UNIT x U bytes."""
+    from planner.errors import MemoryShortage
+    from planner.instance.data import build_model_data
+    from planner.instance.generate import generate_instance
+    from planner.instance.loader import load_instance
+    from planner.model.size import model_size
+    from planner.solve.memory import BYTES_PER_UNIT, check_memory
+
+    data = build_model_data(load_instance(generate_instance(tmp_path / "g", 3, 6, 4, 50, seed=2)))
+    size = model_size(data)
+    need = BYTES_PER_UNIT * size.units
+    check_memory(data, free=need)
+    with pytest.raises(MemoryShortage, match=f"its model has {size.variables:,} variables and {size.rows:,} rows"):
+        check_memory(data, free=need - 1)
+
+
+def test_data_larger_than_the_free_memory_is_refused_before_it_is_built():
+    from planner.errors import MemoryShortage
+    from planner.solve.memory import BYTES_PER_CELL, check_data_memory
+
+    check_data_memory(1200, 20, 3000, free=BYTES_PER_CELL * 1200 * 20 * 3000)
+    with pytest.raises(MemoryShortage, match="its 1,200 options x 20 periods x 3,000 scenarios take at least 6.7 GiB"):
+        check_data_memory(1200, 20, 3000, free=2**30)
+
+
+def test_a_solve_too_large_for_the_memory_says_so_and_writes_nothing(tmp_path, monkeypatch):
+    """Through the command line, with the machine's free memory stood in for: exit 6, the sizes
+    and the remedy named, nothing written; with --json the kind is `resources`. The same machine
+    with enough memory solves it."""
+    import json
+
+    import planner.processes
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(planner.processes, "available_memory", lambda *args: 10 * 2**20)  # 10 MiB free
+    result = CliRunner().invoke(cli.main, ["solve", "us-critical-minerals", "--out", "out"])
+    assert result.exit_code == cli.EXIT_SOLVER, result.output
+    assert "error: this instance is too large for the memory available: its model has 7,759 variables" \
+           in result.output and "nothing was solved or written" in result.output, result.output
+    assert list(tmp_path.iterdir()) == []
+    as_json = CliRunner().invoke(cli.main, ["solve", "us-critical-minerals", "--out", "out", "--json"])
+    assert as_json.exit_code == cli.EXIT_SOLVER
+    assert json.loads(as_json.stdout)["error"]["kind"] == "resources"
+    monkeypatch.setattr(planner.processes, "available_memory", lambda *args: 2**40)
+    assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"]).exit_code == cli.EXIT_OK
