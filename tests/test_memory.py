@@ -78,8 +78,12 @@ def _meminfo(tmp_path, available_kib: int, swap_kib: int = 0):  # noqa: ANN001, 
     ("5:memory:/job\n", {"memory/job/memory.limit_in_bytes": f"{2**30}\n",
                          "memory/job/memory.usage_in_bytes": "0\n"}, 1.0),
 ])
-def test_free_memory_is_what_the_machine_and_the_control_groups_leave(tmp_path, membership, files, expected_gib):
+def test_free_memory_is_what_the_machine_and_the_control_groups_leave(tmp_path, monkeypatch, membership, files,
+                                                                    expected_gib):
+    import planner.processes
     from planner.processes import available_memory
+
+    monkeypatch.setattr(planner.processes, "_memory_left_in_limits", lambda: None)  # whatever ulimit this test has
 
     root = tmp_path / "cgroup"
     for name, text in files.items():
@@ -137,3 +141,39 @@ def test_a_solve_too_large_for_the_memory_says_so_and_writes_nothing(tmp_path, m
     assert json.loads(as_json.stdout)["error"]["kind"] == "resources"
     monkeypatch.setattr(planner.processes, "available_memory", lambda *args: 2**40)
     assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"]).exit_code == cli.EXIT_OK
+
+
+def test_the_process_own_limits_leave_less_by_the_address_space_a_solve_takes_beyond(tmp_path, monkeypatch):
+    """`ulimit -v` (address space) and `ulimit -d` (data): under 3 GB a solve of 20 x 60 x 20 x 100
+    ended in a segmentation fault, under 800 MB it never ended (Ctrl-C could not stop it). What
+    they leave counts, less what a solve's address space takes beyond its resident memory."""
+    import resource
+
+    from planner.processes import ADDRESS_SPACE_RESERVE, _memory_left_in_limits
+
+    page = __import__("os").sysconf("SC_PAGE_SIZE")
+    statm = tmp_path / "statm"
+    statm.write_text(f"{2**30 // page} 1000 500 100 0 {2**29 // page} 0\n")  # 1 GiB of address space, 0.5 of data
+    limits = {resource.RLIMIT_AS: 4 * 2**30, resource.RLIMIT_DATA: resource.RLIM_INFINITY}
+    monkeypatch.setattr(resource, "getrlimit", lambda kind: (limits.get(kind, resource.RLIM_INFINITY), 0))
+    assert _memory_left_in_limits(statm) == 3 * 2**30 - ADDRESS_SPACE_RESERVE
+    limits[resource.RLIMIT_DATA] = 2**30  # 0.5 GiB of data left: the smaller
+    assert _memory_left_in_limits(statm) == 0  # (never below 0)
+    limits.update({resource.RLIMIT_AS: resource.RLIM_INFINITY, resource.RLIMIT_DATA: resource.RLIM_INFINITY})
+    assert _memory_left_in_limits(statm) is None
+
+
+def test_memory_that_runs_out_anyway_is_named_not_called_a_bug(monkeypatch, tmp_path):
+    """Python's MemoryError (under `ulimit -v` of 1.5 GB, in Pyomo's compilation) was an internal
+    error, 'this is a bug'."""
+    import planner.solve.pipeline
+
+    def exhausted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise MemoryError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(planner.solve.pipeline, "solve_instance", exhausted)
+    result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out"])
+    assert result.exit_code == cli.EXIT_SOLVER, result.output
+    assert "error: out of memory: an allocation failed" in result.output and "bug" not in result.output
+    assert list(tmp_path.iterdir()) == []

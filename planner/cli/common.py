@@ -415,7 +415,11 @@ def _current_folder_exists() -> bool:
 
 def _system_limit(exc: Exception) -> str:
     """What to say when `exc` is a limit the system sets on this process (open files, processes
-    and threads: `ulimit -n`, `ulimit -u`), "" when it is not one."""
+    and threads, memory: `ulimit -n`, `ulimit -u`, `ulimit -v`), "" when it is not one."""
+    if isinstance(exc, MemoryError):
+        return ("out of memory: an allocation failed (the machine's memory, its container's limit or this process's "
+                "`ulimit -v` ran out); solve it with fewer scenarios, periods or options, fewer --workers, or on a "
+                "machine with more memory")
     if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
         what, name, option = "open files", "RLIMIT_NOFILE", "-n"
     elif isinstance(exc, BlockingIOError) or (isinstance(exc, RuntimeError) and "can't start new thread" in str(exc)):
