@@ -340,6 +340,34 @@ def test_a_bug_gives_a_message_and_a_log_not_a_traceback(runner, monkeypatch, tm
     assert "ZeroDivisionError: a bug" in log.read_text()
 
 
+def test_a_thread_that_fails_gives_a_line_and_a_log_not_a_traceback(runner, monkeypatch, tmp_path):
+    """An exception ending one of planner's threads printed Python's 'Exception in thread'
+    traceback (under `ulimit -u` a pool's thread could not start its queue's). A bug now gives one
+    line naming the thread and a log; a limit of the system is left to the main thread to say."""
+    import tempfile
+    import threading
+
+    import planner.solve.pipeline
+
+    def failing_threads(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        for name, error in (("planner-test", ZeroDivisionError("a bug")),
+                            ("planner-limit", RuntimeError("can't start new thread"))):
+            thread = threading.Thread(target=lambda error=error: (_ for _ in ()).throw(error), name=name)
+            thread.start()
+            thread.join()
+        raise MemoryError
+
+    monkeypatch.setattr(planner.solve.pipeline, "solve_instance", failing_threads)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", str(tmp_path / "out")])
+    assert result.exit_code == cli.EXIT_SOLVER, result.output
+    assert "Traceback" not in result.output and "Exception in thread" not in result.output
+    assert "internal error in planner-test: this is a bug in planner" in result.output
+    assert "planner-limit" not in result.output
+    log = next(tmp_path.glob("planner-crash-*-thread.log"))
+    assert "ZeroDivisionError: a bug" in log.read_text()
+
+
 def test_a_bug_whose_log_cannot_be_saved_still_gives_a_message_not_a_traceback(runner, monkeypatch, tmp_path):
     """The temporary folder full or not writable: writing the crash log raised inside the guard's
     handler, and the user saw two tracebacks. Now the message carries the error itself."""

@@ -8,6 +8,7 @@ load HiGHS, Pyomo or matplotlib.
 from __future__ import annotations
 
 import _thread
+import contextlib
 import dataclasses
 import errno
 import math
@@ -330,6 +331,7 @@ def guard(action: Callable) -> Callable:
 
     def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         launch.started()  # Ctrl-C, SIGTERM and SIGHUP raise KeyboardInterrupt, caught below
+        threading.excepthook = _thread_failed
         quiet(bool(kwargs.pop("quiet", False)))
         as_json = bool(kwargs.get("as_json"))
         command = action.__name__.removeprefix("list_")
@@ -401,6 +403,22 @@ def guard(action: Callable) -> Callable:
     wrapper.__name__ = action.__name__
     wrapper.__doc__ = action.__doc__
     return wrapper
+
+
+def _thread_failed(args: threading.ExceptHookArgs) -> None:
+    """An exception that ends one of the command's threads (a progress line, a worker pool's own
+    thread): no traceback on stderr. A limit of the system (`ulimit -u`: a thread that could not
+    start the next) is said by the main thread, which meets it too or finds the pool broken; any
+    other is a bug, kept in a crash log as the guard keeps the main thread's."""
+    if args.exc_type is SystemExit or (isinstance(args.exc_value, Exception) and _system_limit(args.exc_value)):
+        return
+    log = Path(tempfile.gettempdir()) / f"planner-crash-{os.getpid()}-thread.log"
+    with contextlib.suppress(OSError):
+        log.write_text("".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)),
+                       encoding="utf-8")
+    name = args.thread.name if args.thread is not None else "a thread"
+    with contextlib.suppress(OSError):
+        say(f"internal error in {name}: this is a bug in planner {__version__}; details are in {log.resolve()}")
 
 
 def _current_folder_exists() -> bool:
