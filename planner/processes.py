@@ -3,6 +3,7 @@ block pools, the solves of `--metrics`)."""
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import signal
@@ -188,7 +189,12 @@ _SHARED: object = None  # in a worker of `in_processes`: what every call shares,
 
 def _start_worker(parent: int, shared: object) -> None:
     global _SHARED
-    bind_to_parent(parent)
+    try:
+        bind_to_parent(parent)
+    except RuntimeError as exc:
+        if "can't start new thread" in str(exc):  # `ulimit -u`: the parent finds the pool broken and says so
+            logging.getLogger("concurrent.futures").disabled = True  # (it printed the traceback of this start)
+        raise
     _SHARED = shared
 
 

@@ -175,3 +175,23 @@ def test_a_pool_whose_own_thread_died_ends_the_wait_with_a_message():
     _check_pool_alive(_Pool(), {waiting, answered})  # an answer is in: read it first (a broken pool's, say)
     _Pool._executor_manager_thread = threading.current_thread()  # alive
     _check_pool_alive(_Pool(), {waiting})
+
+
+@pytest.mark.parametrize(("message", "quiet"), [("can't start new thread", True), ("a bug", False)])
+def test_a_worker_that_cannot_start_its_threads_leaves_the_telling_to_its_parent(monkeypatch, message, quiet):
+    """Under `ulimit -u` a worker of a sweep could not start the thread that watches its parent,
+    and the pool printed that start's traceback above planner's own message (the pool is broken,
+    `_check_pool_alive`). A limit is now said once, by the parent; any other failure still shows."""
+    import logging
+
+    import planner.processes
+
+    def cannot(parent: int) -> None:
+        raise RuntimeError(message)
+
+    monkeypatch.setattr(planner.processes, "bind_to_parent", cannot)
+    pool_log = logging.getLogger("concurrent.futures")
+    monkeypatch.setattr(pool_log, "disabled", False)
+    with pytest.raises(RuntimeError, match=message):
+        planner.processes._start_worker(1, None)
+    assert pool_log.disabled is quiet
