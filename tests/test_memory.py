@@ -177,3 +177,31 @@ def test_memory_that_runs_out_anyway_is_named_not_called_a_bug(monkeypatch, tmp_
     assert result.exit_code == cli.EXIT_SOLVER, result.output
     assert "error: out of memory: an allocation failed" in result.output and "bug" not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sweep_starts_as_many_workers_as_the_free_memory_holds(tmp_path, monkeypatch):
+    """One worker process per core by default, each holding a model: on a machine with many cores
+    and a large instance they took more memory than there was, and the out-of-memory killer
+    stopped the sweep. Now no more than the free memory holds (a note says so); at least one."""
+    from planner.instance.data import build_model_data
+    from planner.instance.loader import load_instance
+    from planner.model.size import model_size
+    from planner.solve.memory import SOLVE_BYTES_PER_UNIT, workers_that_fit
+
+    data = build_model_data(load_instance(REPO / "instances" / "four-suppliers"))
+    need = SOLVE_BYTES_PER_UNIT * model_size(data).units
+    assert workers_that_fit(data, 8, free=3 * need + 1) == (3, need)
+    assert workers_that_fit(data, 2, free=3 * need) == (2, need)
+    assert workers_that_fit(data, 8, free=need // 2) == (1, need)
+
+    import planner.processes
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(planner.processes, "usable_cores", lambda *args: 4)
+    monkeypatch.setattr(planner.processes, "available_memory", lambda *args: 2 * need + need // 2)
+    result = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw"])
+    assert result.exit_code == cli.EXIT_OK, result.output
+    assert "note: 2 worker processes, not one per core (4): each run takes about" in result.output
+    chosen = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.cvar_alpha=0.8,0.9",
+                                           "--out", "sw2", "--workers", "1"])
+    assert chosen.exit_code == cli.EXIT_OK and "worker process" not in chosen.output, chosen.output

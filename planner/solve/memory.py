@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 # unit were 3.0 kB (20 x 60 x 20 x 100, a node limit) to 6.4 kB (M with 1,000 scenarios and a
 # time limit, two models in memory); the Pyomo model alone takes 0.5 kB.
 BYTES_PER_UNIT = 2_000
+# What a whole solve took per variable and row at the least of the peaks measured: how many runs
+# of a sweep are started side by side (`workers_that_fit`).
+SOLVE_BYTES_PER_UNIT = 3_000
 # Bytes of derived data per option, period and scenario, at the least (measured: 127-134).
 BYTES_PER_CELL = 100
 _ADVICE = ("Solve it with fewer scenarios (events.max_scenarios in instance.toml, or fewer rows of "
@@ -74,3 +77,17 @@ def _free() -> int | None:
 
 def _gib(size: int) -> str:
     return f"{size / 2**30:.1f} GiB"
+
+
+def workers_that_fit(data: ModelData, cores: int, free: int | None = None) -> tuple[int, int]:
+    """How many solves of `data`'s model fit side by side in `free` bytes (by default what the
+    machine has free), at most `cores` and at least 1, and what one takes (`SOLVE_BYTES_PER_UNIT`
+    per variable and row): a sweep's default number of worker processes. `cores` where the
+    system does not say."""
+    from planner.model.size import model_size
+
+    need = SOLVE_BYTES_PER_UNIT * model_size(data).units
+    free = _free() if free is None else free
+    if free is None:
+        return cores, need
+    return max(1, min(cores, free // max(need, 1))), need
