@@ -85,17 +85,18 @@ def available_memory(meminfo: Path = Path("/proc/meminfo"), cgroups: Path = Path
     return available if left is None else min(available, left)
 
 
-# Address space a solve takes beyond its resident memory (thread stacks, the allocator's arenas
-# per thread): measured 1.2 GiB at the peak of 20 x 60 x 20 x 100 (3.67 GiB of address space,
-# 2.54 GiB resident), on 2 cores.
-ADDRESS_SPACE_RESERVE = 2**30
+# Address space a solve takes per byte of resident memory, as it grows (thread stacks, the
+# allocator's arenas per thread): measured 1.45 on 20 x 60 x 20 x 100 (from 0.62 to 3.67 GiB of
+# address space while its resident memory went from 0.39 to 2.48 GiB), on 2 cores.
+ADDRESS_SPACE_PER_RESIDENT = 1.4
 
 
 def _memory_left_in_limits(statm: Path = Path("/proc/self/statm")) -> int | None:
-    """Bytes this process's own limits leave it (`ulimit -v`: its address space, `ulimit -d`: its
-    data), less `ADDRESS_SPACE_RESERVE`; None where it has none. A solve that reached its limit
-    ended in a segmentation fault (HiGHS) or an internal error (Python's MemoryError), or did not
-    end: every allocation failed, Python's included, and Ctrl-C could not stop it."""
+    """Bytes of resident memory this process's own limits leave it (`ulimit -v`: its address
+    space, `ulimit -d`: its data): what they leave of those, divided by
+    `ADDRESS_SPACE_PER_RESIDENT`; None where it has none. A solve that reached its limit ended in a
+    segmentation fault (HiGHS) or an internal error (Python's MemoryError), or did not end: every
+    allocation failed, Python's included, and Ctrl-C could not stop it."""
     try:
         import resource
 
@@ -105,7 +106,7 @@ def _memory_left_in_limits(statm: Path = Path("/proc/self/statm")) -> int | None
                 if (soft := resource.getrlimit(kind)[0]) != resource.RLIM_INFINITY]
     except (ImportError, OSError, ValueError, IndexError, AttributeError):
         return None
-    return max(0, min(left) - ADDRESS_SPACE_RESERVE) if left else None
+    return int(max(0, min(left)) / ADDRESS_SPACE_PER_RESIDENT) if left else None
 
 
 def _memory_left_in(folder: Path) -> int | None:

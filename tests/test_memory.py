@@ -143,22 +143,24 @@ def test_a_solve_too_large_for_the_memory_says_so_and_writes_nothing(tmp_path, m
     assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"]).exit_code == cli.EXIT_OK
 
 
-def test_the_process_own_limits_leave_less_by_the_address_space_a_solve_takes_beyond(tmp_path, monkeypatch):
+def test_the_process_own_limits_count_by_the_address_space_a_solve_takes(tmp_path, monkeypatch):
     """`ulimit -v` (address space) and `ulimit -d` (data): under 3 GB a solve of 20 x 60 x 20 x 100
     ended in a segmentation fault, under 800 MB it never ended (Ctrl-C could not stop it). What
-    they leave counts, less what a solve's address space takes beyond its resident memory."""
+    they leave counts, in the resident memory it allows (a solve's address space grows faster)."""
     import resource
 
-    from planner.processes import ADDRESS_SPACE_RESERVE, _memory_left_in_limits
+    from planner.processes import ADDRESS_SPACE_PER_RESIDENT, _memory_left_in_limits
 
     page = __import__("os").sysconf("SC_PAGE_SIZE")
     statm = tmp_path / "statm"
     statm.write_text(f"{2**30 // page} 1000 500 100 0 {2**29 // page} 0\n")  # 1 GiB of address space, 0.5 of data
     limits = {resource.RLIMIT_AS: 4 * 2**30, resource.RLIMIT_DATA: resource.RLIM_INFINITY}
     monkeypatch.setattr(resource, "getrlimit", lambda kind: (limits.get(kind, resource.RLIM_INFINITY), 0))
-    assert _memory_left_in_limits(statm) == 3 * 2**30 - ADDRESS_SPACE_RESERVE
+    assert _memory_left_in_limits(statm) == int(3 * 2**30 / ADDRESS_SPACE_PER_RESIDENT)
     limits[resource.RLIMIT_DATA] = 2**30  # 0.5 GiB of data left: the smaller
-    assert _memory_left_in_limits(statm) == 0  # (never below 0)
+    assert _memory_left_in_limits(statm) == int(2**29 / ADDRESS_SPACE_PER_RESIDENT)
+    limits[resource.RLIMIT_DATA] = 2**28  # below what it holds already
+    assert _memory_left_in_limits(statm) == 0
     limits.update({resource.RLIMIT_AS: resource.RLIM_INFINITY, resource.RLIMIT_DATA: resource.RLIM_INFINITY})
     assert _memory_left_in_limits(statm) is None
 
@@ -205,3 +207,27 @@ def test_a_sweep_starts_as_many_workers_as_the_free_memory_holds(tmp_path, monke
     chosen = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.cvar_alpha=0.8,0.9",
                                            "--out", "sw2", "--workers", "1"])
     assert chosen.exit_code == cli.EXIT_OK and "worker process" not in chosen.output, chosen.output
+
+
+def _address_space_of(limit: int):  # noqa: ANN202
+    def limited() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+    return limited
+
+
+def test_a_small_instance_under_a_modest_limit_on_address_space_is_solved(tmp_path):
+    """What is refused could not have been solved: a first version counted 1 GiB of address space
+    off any `ulimit -v`, and refused the four-supplier example under 1.2 GB, which the code before
+    solved under 600 MB."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # (their threads' reserves)
+    done = subprocess.run([sys.executable, "-m", "planner", "solve", "four-suppliers", "--out", "out", "--threads",
+                           "1", "-q"], cwd=tmp_path, capture_output=True, text=True, env=env,
+                          preexec_fn=_address_space_of(1200 * 2**20))
+    assert done.returncode == cli.EXIT_OK, done.stderr
