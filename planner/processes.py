@@ -110,9 +110,13 @@ def _memory_left_in_limits(statm: Path = Path("/proc/self/statm")) -> int | None
 
 
 def _memory_left_in(folder: Path) -> int | None:
-    """Bytes one control group's own memory limit leaves, None when it has none (or no such file)."""
-    for limit_file, usage_file in (("memory.max", "memory.current"),  # v2, then v1
-                                   ("memory.limit_in_bytes", "memory.usage_in_bytes")):
+    """Bytes one control group's own memory limit leaves, None when it has none (or no such file).
+    Its usage counts the files the system caches for the group, which it gives back when the
+    group needs the memory: they count as free (memory.stat's `file`, v1's `total_cache`), or a
+    container that had read much would have refused what it could solve."""
+    for limit_file, usage_file, cache_keys in (("memory.max", "memory.current", ("file",)),  # v2, then v1
+                                               ("memory.limit_in_bytes", "memory.usage_in_bytes",
+                                                ("total_cache", "cache"))):
         try:
             limit = (folder / limit_file).read_text(encoding="utf-8").strip()
             usage = (folder / usage_file).read_text(encoding="utf-8").strip()
@@ -120,8 +124,21 @@ def _memory_left_in(folder: Path) -> int | None:
             continue
         if limit == "max" or not limit.isdigit() or not usage.isdigit() or int(limit) >= 2**60:  # v1: no limit is 2^63
             return None
-        return max(0, int(limit) - int(usage))
+        return max(0, int(limit) - int(usage) + _cached(folder, cache_keys))
     return None
+
+
+def _cached(folder: Path, keys: tuple[str, ...]) -> int:
+    """Bytes of files a control group's usage holds in the system's cache (0 where it does not say)."""
+    try:
+        stat = dict(line.split()[:2] for line in (folder / "memory.stat").read_text(encoding="utf-8").splitlines()
+                    if len(line.split()) >= 2)
+    except OSError:
+        return 0
+    for key in keys:
+        if stat.get(key, "").isdigit():
+            return int(stat[key])
+    return 0
 
 
 def _quota_of(folder: Path) -> float | None:

@@ -77,6 +77,12 @@ def _meminfo(tmp_path, available_kib: int, swap_kib: int = 0):  # noqa: ANN001, 
                          "memory/job/memory.usage_in_bytes": "1000\n"}, 3.0),
     ("5:memory:/job\n", {"memory/job/memory.limit_in_bytes": f"{2**30}\n",
                          "memory/job/memory.usage_in_bytes": "0\n"}, 1.0),
+    # files the system caches for the group count as free: v2's `file`, v1's `total_cache`
+    ("0::/box\n", {"box/memory.max": f"{2 * 2**30}\n", "box/memory.current": f"{2 * 2**30}\n",
+                   "box/memory.stat": f"anon 0\nfile {2**29}\n"}, 0.5),
+    ("5:memory:/job\n", {"memory/job/memory.limit_in_bytes": f"{2**30}\n",
+                         "memory/job/memory.usage_in_bytes": f"{2**30}\n",
+                         "memory/job/memory.stat": f"cache 5\nrss 7\ntotal_cache {2**28}\n"}, 0.25),
 ])
 def test_free_memory_is_what_the_machine_and_the_control_groups_leave(tmp_path, monkeypatch, membership, files,
                                                                     expected_gib):
