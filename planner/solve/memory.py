@@ -13,7 +13,8 @@ memory limit) has free (`planner.processes.available_memory`):
 
 Both figures are lower bounds of what was measured (docs/performance.md, "Memory"), so what is
 refused could not have been solved here. Nothing is refused where the system does not say how
-much memory is free.
+much memory is free. `workers_that_fit` sizes a sweep's worker processes by the same count, at
+the least a whole solve was measured to take.
 """
 
 from __future__ import annotations
