@@ -164,6 +164,15 @@ def _guard_writes() -> None:
         sys.stderr = _Stream(sys.stderr, is_output=False)
 
 
+def missing_package(exc: ModuleNotFoundError) -> str:
+    """What to say when one of planner's packages cannot be imported: an installation without its
+    dependencies (another Python than the one planner was installed in), not a bug of planner."""
+    package = (exc.name or "?").split(".")[0]
+    return (f"planner needs the Python package '{package}', which this Python ({sys.executable}) cannot import: "
+            f"install planner with its dependencies (pip install -e . in its folder), or run it with the Python "
+            f"it was installed in")
+
+
 def main() -> None:
     """The `planner` command. Once it has ended (its files written, or none), stop signals are
     ignored: in the interpreter's last moments Python restores the default action, and a
@@ -173,7 +182,11 @@ def main() -> None:
     _standard_streams_open()
     _never_fail_to_encode()
     _guard_writes()
-    from planner.cli import main as command_line
+    try:
+        from planner.cli import main as command_line
+    except ModuleNotFoundError as exc:  # click or pandas missing: before any command's guard
+        sys.stderr.write(f"error: {missing_package(exc)}\n")
+        sys.exit(1)
 
     try:
         command_line()

@@ -368,6 +368,27 @@ def test_a_thread_that_fails_gives_a_line_and_a_log_not_a_traceback(runner, monk
     assert "ZeroDivisionError: a bug" in log.read_text()
 
 
+@pytest.mark.parametrize(("missing", "is_bug"), [("highspy", False), ("pyomo.environ", False),
+                                                ("planner.solve.gone", True)])
+def test_a_package_that_is_not_installed_is_named_not_called_a_bug(runner, monkeypatch, tmp_path, missing, is_bug):
+    """planner run by a Python without its dependencies (a soak started with the system's Python)
+    ended in 'internal error: this is a bug'. A missing package of planner's own is still one."""
+    import tempfile
+
+    import planner.solve.pipeline
+
+    def not_installed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise ModuleNotFoundError(f"No module named '{missing}'", name=missing)
+
+    monkeypatch.setattr(planner.solve.pipeline, "solve_instance", not_installed)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", str(tmp_path / "out")])
+    assert result.exit_code == cli.EXIT_INTERNAL and "Traceback" not in result.output
+    assert ("this is a bug" in result.output) is is_bug, result.output
+    if not is_bug:
+        assert f"planner needs the Python package '{missing.split('.')[0]}', which this Python" in result.output
+
+
 def test_a_bug_whose_log_cannot_be_saved_still_gives_a_message_not_a_traceback(runner, monkeypatch, tmp_path):
     """The temporary folder full or not writable: writing the crash log raised inside the guard's
     handler, and the user saw two tracebacks. Now the message carries the error itself."""

@@ -388,6 +388,9 @@ def guard(action: Callable) -> Callable:
         except (BrokenPipeError, StandardOutputFailed):
             raise  # stdout or stderr's reader went away, or stdout's disk is full: not a bug
         except Exception as exc:  # a bug of ours: say so, keep the details for the report
+            if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] != "planner":
+                failed(EXIT_INTERNAL, "installation", f"error: {launch.missing_package(exc)}")
+                return None  # (a package planner needs is not installed: not a bug)
             limit = _system_limit(exc)
             if limit:  # not a bug: a limit the system sets on this process
                 failed(EXIT_SOLVER, "resources", f"error: {limit}")
