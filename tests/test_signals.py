@@ -162,6 +162,7 @@ def test_progress_from_the_solvers_thread_to_a_closed_stderr_stops_the_command(m
     import click
 
     from planner.cli import common
+    from planner.cli.progress import Progress
 
     def closed(*args, **kwargs):
         raise BrokenPipeError
@@ -171,7 +172,7 @@ def test_progress_from_the_solvers_thread_to_a_closed_stderr_stops_the_command(m
     monkeypatch.setattr(common._thread, "interrupt_main", lambda: stopped.append("main"))
     monkeypatch.setattr(common, "OUTPUT_CLOSED", threading.Event())
     monkeypatch.setitem(common.QUIET, "on", False)
-    progress = common.Progress(every=0.0)
+    progress = Progress(every=0.0)
     shown = threading.Thread(target=progress, args=(1.0, 2.0, 1.0))
     shown.start()
     shown.join()

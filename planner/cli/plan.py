@@ -18,8 +18,6 @@ from planner.cli.common import (
     MAX_THREADS,
     OUTPUT_FILE,
     FiniteFloat,
-    Progress,
-    Steps,
     emit_json,
     fail,
     guard,
@@ -28,6 +26,7 @@ from planner.cli.common import (
     output_flags,
     solve_flags,
 )
+from planner.cli.progress import Progress, Steps
 from planner.instance.bundled import DEFAULT_INSTANCE, instance_description
 from planner.instance.schema import MAX_GENERATED_SIZE, MAX_SCENARIOS_FROM_EVENTS
 from planner.processes import usable_cores

@@ -12,7 +12,6 @@ import planner.cli.common as common
 from planner.cli.common import (
     FOLDER,
     RegularFile,
-    Steps,
     check_scheduler,
     emit_json,
     guard,
@@ -22,6 +21,7 @@ from planner.cli.common import (
     quiet_flag,
     solve_flags,
 )
+from planner.cli.progress import Steps
 from planner.errors import InstanceError, OutputError, Problem
 from planner.instance.bundled import bundled_dir, resolve_instance
 from planner.instance.schema import MAX_SCENARIOS_FROM_EVENTS, SETTING

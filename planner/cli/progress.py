@@ -1,0 +1,111 @@
+"""What a command shows while it works, on stderr: a solve's status line (`Progress`) and the
+steps of a known number of them (`Steps`: the solves of --metrics, the runs of a sweep)."""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+
+import click
+
+from planner.cli.common import QUIET, say, stop_for_closed_output
+from planner.formatting import gap, money
+from planner.status import relative_gap
+
+
+class Progress:
+    """The solve's status line on stderr: on a terminal rewritten in place every second from the
+    start (elapsed time, best plan, bound, gap); elsewhere (a log file, a pipe) a plain line
+    every 30 s, never a carriage return. Silent with --quiet."""
+
+    def __init__(self, currency: str = "", every: float | None = None) -> None:
+        self.interactive = sys.stderr.isatty()
+        self.every = every if every is not None else (1.0 if self.interactive else 30.0)
+        self.currency = currency
+        self.started = time.monotonic()
+        self.last = -math.inf
+        self.state: tuple[float, float | None, float | None] = (0.0, None, None)
+        self.shown = False
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.heartbeat: threading.Thread | None = None
+        if self.interactive and not QUIET["on"]:
+            self.heartbeat = threading.Thread(target=self._beat, daemon=True, name="planner-progress")
+            self.heartbeat.start()
+
+    def _text(self) -> str:
+        seconds, incumbent, bound = self.state
+        seconds = max(seconds, time.monotonic() - self.started)
+        text = f"  {seconds:7.1f} s  best plan {money(incumbent, self.currency)}"
+        if bound is not None:
+            text += f"  bound {money(bound, self.currency)}"
+        if incumbent is not None and bound is not None:
+            text += f"  gap {gap(relative_gap(incumbent, bound))}"
+        return text
+
+    def _show(self) -> None:
+        text = self._text()
+        try:
+            click.echo(("\r" + text.ljust(90)) if self.interactive else text, err=True, nl=not self.interactive)
+        except BrokenPipeError:
+            if threading.current_thread() is threading.main_thread():
+                raise
+            stop_for_closed_output()  # shown from the solver's thread: stop the command from its own
+        self.shown = True
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.every):
+            with self.lock:
+                self._show()
+
+    def __call__(self, seconds: float, incumbent: float | None, bound: float | None) -> None:
+        with self.lock:
+            self.state = (seconds, incumbent, bound)
+            if self.heartbeat is None and not QUIET["on"] and seconds - self.last >= self.every:
+                self.last = seconds
+                self._show()
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.heartbeat is not None:
+            self.heartbeat.join(timeout=2)
+        if self.shown and self.interactive:
+            click.echo("", err=True)
+
+
+class Steps:
+    """Progress through a known number of steps (the solves of --metrics, the runs of a sweep):
+    a bar on a terminal, plain lines elsewhere (one per step, at most one every `every` s)."""
+
+    def __init__(self, total: int, label: str, unit: str = "solve", done: int = 0, every: float = 10.0) -> None:
+        self.total, self.label, self.unit, self.done, self.every = total, label, unit, done, every
+        self.last = time.monotonic()
+        self.bar = None
+        if QUIET["on"]:
+            return
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=done, unit=unit, desc=label, file=sys.stderr, dynamic_ncols=True,
+                            leave=False)
+
+    def __call__(self, step: str = "", failed: int | None = None) -> None:
+        self.done += 1
+        if QUIET["on"]:
+            return
+        if self.bar is not None:
+            if failed is not None:
+                self.bar.set_postfix(failed=failed)
+            self.bar.update(1)
+            return
+        now = time.monotonic()
+        if now - self.last >= self.every or self.done == self.total:
+            self.last = now
+            extra = f", {failed} failed" if failed else ""
+            say(f"  {self.label}: {self.done}/{self.total} {self.unit}s done{extra}" + (f" ({step})" if step else ""))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
