@@ -84,7 +84,7 @@ class WorkerLost(PlannerError):
 
 
 class MemoryShortage(PlannerError):
-    """The model would need more memory than the machine has available (`planner.solve.memory`):
+    """The model would need more memory than the machine has available (`planner.memory`):
     refused before it is built."""
 
 

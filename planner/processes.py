@@ -35,12 +35,12 @@ def cpu_quota(cgroups: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/
     period: cgroup v2's cpu.max, v1's cpu.cfs_quota_us), None where nothing limits them or the
     system does not say. The group is looked for where /proc/self/cgroup names it and, in a
     container whose cgroups are its own, at the root."""
-    quotas = [quota for folder in _groups("cpu", ("cpu,cpuacct", "cpu"), cgroups, membership)
+    quotas = [quota for folder in control_groups("cpu", ("cpu,cpuacct", "cpu"), cgroups, membership)
               if (quota := _quota_of(folder)) is not None]
     return min(quotas) if quotas else None
 
 
-def _groups(controller: str, v1_mounts: tuple[str, ...], cgroups: Path, membership: Path) -> list[Path]:
+def control_groups(controller: str, v1_mounts: tuple[str, ...], cgroups: Path, membership: Path) -> list[Path]:
     """The folders of this process's control group and its ancestors for `controller`: cgroup
     v2's one hierarchy, or v1's hierarchy of that controller (mounted as `v1_mounts` name it).
     None where the system does not say."""
@@ -64,81 +64,6 @@ def _groups(controller: str, v1_mounts: tuple[str, ...], cgroups: Path, membersh
                     break
                 folders.append(folder)
     return folders
-
-
-def available_memory(meminfo: Path = Path("/proc/meminfo"), cgroups: Path = Path("/sys/fs/cgroup"),
-                     membership: Path = Path("/proc/self/cgroup")) -> int | None:
-    """Bytes this process could still take: the machine's available memory and free swap, and no
-    more than its control groups' memory limits leave (cgroup v2's memory.max less
-    memory.current, v1's memory.limit_in_bytes less memory.usage_in_bytes; a container's
-    `--memory`). None where the system does not say (not Linux)."""
-    try:
-        fields = dict(line.split(":", 1) for line in meminfo.read_text(encoding="utf-8").splitlines() if ":" in line)
-        available = (int(fields["MemAvailable"].split()[0]) + int(fields.get("SwapFree", "0 kB").split()[0])) * 1024
-    except (OSError, KeyError, ValueError):
-        return None
-    for folder in _groups("memory", ("memory",), cgroups, membership):
-        left = _memory_left_in(folder)
-        if left is not None:
-            available = min(available, left)
-    left = _memory_left_in_limits()
-    return available if left is None else min(available, left)
-
-
-# Address space a solve takes per byte of resident memory, as it grows (thread stacks, the
-# allocator's arenas per thread): measured 1.45 on 20 x 60 x 20 x 100 (from 0.62 to 3.67 GiB of
-# address space while its resident memory went from 0.39 to 2.48 GiB), on 2 cores.
-ADDRESS_SPACE_PER_RESIDENT = 1.4
-
-
-def _memory_left_in_limits(statm: Path = Path("/proc/self/statm")) -> int | None:
-    """Bytes of resident memory this process's own limits leave it (`ulimit -v`: its address
-    space, `ulimit -d`: its data): what they leave of those, divided by
-    `ADDRESS_SPACE_PER_RESIDENT`; None where it has none. A solve that reached its limit ended in a
-    segmentation fault (HiGHS) or an internal error (Python's MemoryError), or did not end: every
-    allocation failed, Python's included, and Ctrl-C could not stop it."""
-    try:
-        import resource
-
-        sizes = [int(field) * os.sysconf("SC_PAGE_SIZE") for field in statm.read_text(encoding="utf-8").split()]
-        limits = ((resource.RLIMIT_AS, sizes[0]), (resource.RLIMIT_DATA, sizes[5]))  # (statm: size, ..., data)
-        left = [soft - used for kind, used in limits
-                if (soft := resource.getrlimit(kind)[0]) != resource.RLIM_INFINITY]
-    except (ImportError, OSError, ValueError, IndexError, AttributeError):
-        return None
-    return int(max(0, min(left)) / ADDRESS_SPACE_PER_RESIDENT) if left else None
-
-
-def _memory_left_in(folder: Path) -> int | None:
-    """Bytes one control group's own memory limit leaves, None when it has none (or no such file).
-    Its usage counts the files the system caches for the group, which it gives back when the
-    group needs the memory: they count as free (memory.stat's `file`, v1's `total_cache`), or a
-    container that had read much would have refused what it could solve."""
-    for limit_file, usage_file, cache_keys in (("memory.max", "memory.current", ("file",)),  # v2, then v1
-                                               ("memory.limit_in_bytes", "memory.usage_in_bytes",
-                                                ("total_cache", "cache"))):
-        try:
-            limit = (folder / limit_file).read_text(encoding="utf-8").strip()
-            usage = (folder / usage_file).read_text(encoding="utf-8").strip()
-        except OSError:
-            continue
-        if limit == "max" or not limit.isdigit() or not usage.isdigit() or int(limit) >= 2**60:  # v1: no limit is 2^63
-            return None
-        return max(0, int(limit) - int(usage) + _cached(folder, cache_keys))
-    return None
-
-
-def _cached(folder: Path, keys: tuple[str, ...]) -> int:
-    """Bytes of files a control group's usage holds in the system's cache (0 where it does not say)."""
-    try:
-        stat = dict(line.split()[:2] for line in (folder / "memory.stat").read_text(encoding="utf-8").splitlines()
-                    if len(line.split()) >= 2)
-    except OSError:
-        return 0
-    for key in keys:
-        if stat.get(key, "").isdigit():
-            return int(stat[key])
-    return 0
 
 
 def _quota_of(folder: Path) -> float | None:
@@ -205,12 +130,19 @@ _POOL_CHECK_EVERY = 1.0  # s of waiting on a pool's answers between checks that 
 _SHARED: object = None  # in a worker of `in_processes`: what every call shares, sent once
 
 
+def is_thread_limit(exc: BaseException) -> bool:
+    """Whether `exc` is the system refusing this process another thread or process: its limit on
+    processes and threads (`ulimit -u`) reached. A refused fork is EAGAIN (BlockingIOError:
+    planner does no non-blocking I/O that could raise it otherwise)."""
+    return isinstance(exc, BlockingIOError) or (isinstance(exc, RuntimeError) and "can't start new thread" in str(exc))
+
+
 def _start_worker(parent: int, shared: object) -> None:
     global _SHARED
     try:
         bind_to_parent(parent)
     except RuntimeError as exc:
-        if "can't start new thread" in str(exc):  # `ulimit -u`: the parent finds the pool broken and says so
+        if is_thread_limit(exc):  # the parent finds the pool broken and says so
             logging.getLogger("concurrent.futures").disabled = True  # (it printed the traceback of this start)
         raise
     _SHARED = shared

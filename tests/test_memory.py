@@ -1,5 +1,5 @@
 """What is too large for the machine's memory is refused before it is built
-(`planner.solve.memory`): the model's size counted without building it is the size built, the
+(`planner.memory`): the model's size counted without building it is the size built, the
 machine's free memory is read as the system (and a container's limits) say, and a refusal
 names the sizes, writes nothing and exits 6."""
 
@@ -86,10 +86,10 @@ def _meminfo(tmp_path, available_kib: int, swap_kib: int = 0):  # noqa: ANN001, 
 ])
 def test_free_memory_is_what_the_machine_and_the_control_groups_leave(tmp_path, monkeypatch, membership, files,
                                                                     expected_gib):
-    import planner.processes
-    from planner.processes import available_memory
+    import planner.memory
+    from planner.memory import available_memory
 
-    monkeypatch.setattr(planner.processes, "_memory_left_in_limits", lambda: None)  # whatever ulimit this test has
+    monkeypatch.setattr(planner.memory, "_memory_left_in_limits", lambda: None)  # whatever ulimit this test has
 
     root = tmp_path / "cgroup"
     for name, text in files.items():
@@ -107,8 +107,8 @@ def test_a_model_larger_than_the_free_memory_is_refused_and_one_that_fits_is_not
     from planner.instance.data import build_model_data
     from planner.instance.generate import generate_instance
     from planner.instance.loader import load_instance
+    from planner.memory import BYTES_PER_UNIT, check_memory
     from planner.model.size import model_size
-    from planner.solve.memory import BYTES_PER_UNIT, check_memory
 
     data = build_model_data(load_instance(generate_instance(tmp_path / "g", 3, 6, 4, 50, seed=2)))
     size = model_size(data)
@@ -120,7 +120,7 @@ def test_a_model_larger_than_the_free_memory_is_refused_and_one_that_fits_is_not
 
 def test_data_larger_than_the_free_memory_is_refused_before_it_is_built():
     from planner.errors import MemoryShortage
-    from planner.solve.memory import BYTES_PER_CELL, check_data_memory
+    from planner.memory import BYTES_PER_CELL, check_data_memory
 
     check_data_memory(1200, 20, 3000, free=BYTES_PER_CELL * 1200 * 20 * 3000)
     with pytest.raises(MemoryShortage, match="its 1,200 options x 20 periods x 3,000 scenarios take at least 6.7 GiB"):
@@ -133,10 +133,10 @@ def test_a_solve_too_large_for_the_memory_says_so_and_writes_nothing(tmp_path, m
     with enough memory solves it."""
     import json
 
-    import planner.processes
+    import planner.memory
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(planner.processes, "available_memory", lambda *args: 10 * 2**20)  # 10 MiB free
+    monkeypatch.setattr(planner.memory, "available_memory", lambda *args: 10 * 2**20)  # 10 MiB free
     result = CliRunner().invoke(cli.main, ["solve", "us-critical-minerals", "--out", "out"])
     assert result.exit_code == cli.EXIT_SOLVER, result.output
     assert "error: this instance is too large for the memory available: its model has 7,759 variables" \
@@ -145,7 +145,7 @@ def test_a_solve_too_large_for_the_memory_says_so_and_writes_nothing(tmp_path, m
     as_json = CliRunner().invoke(cli.main, ["solve", "us-critical-minerals", "--out", "out", "--json"])
     assert as_json.exit_code == cli.EXIT_SOLVER
     assert json.loads(as_json.stdout)["error"]["kind"] == "resources"
-    monkeypatch.setattr(planner.processes, "available_memory", lambda *args: 2**40)
+    monkeypatch.setattr(planner.memory, "available_memory", lambda *args: 2**40)
     assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"]).exit_code == cli.EXIT_OK
 
 
@@ -155,7 +155,7 @@ def test_the_process_own_limits_count_by_the_address_space_a_solve_takes(tmp_pat
     they leave counts, in the resident memory it allows (a solve's address space grows faster)."""
     import resource
 
-    from planner.processes import ADDRESS_SPACE_PER_RESIDENT, _memory_left_in_limits
+    from planner.memory import ADDRESS_SPACE_PER_RESIDENT, _memory_left_in_limits
 
     page = __import__("os").sysconf("SC_PAGE_SIZE")
     statm = tmp_path / "statm"
@@ -193,8 +193,8 @@ def test_a_sweep_starts_as_many_workers_as_the_free_memory_holds(tmp_path, monke
     stopped the sweep. Now no more than the free memory holds (a note says so); at least one."""
     from planner.instance.data import build_model_data
     from planner.instance.loader import load_instance
+    from planner.memory import SOLVE_BYTES_PER_UNIT, workers_that_fit
     from planner.model.size import model_size
-    from planner.solve.memory import SOLVE_BYTES_PER_UNIT, workers_that_fit
 
     data = build_model_data(load_instance(REPO / "instances" / "four-suppliers"))
     need = SOLVE_BYTES_PER_UNIT * model_size(data).units
@@ -202,11 +202,12 @@ def test_a_sweep_starts_as_many_workers_as_the_free_memory_holds(tmp_path, monke
     assert workers_that_fit(data, 2, free=3 * need) == (2, need)
     assert workers_that_fit(data, 8, free=need // 2) == (1, need)
 
+    import planner.memory
     import planner.processes
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(planner.processes, "usable_cores", lambda *args: 4)
-    monkeypatch.setattr(planner.processes, "available_memory", lambda *args: 2 * need + need // 2)
+    monkeypatch.setattr(planner.memory, "available_memory", lambda *args: 2 * need + need // 2)
     result = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw"])
     assert result.exit_code == cli.EXIT_OK, result.output
     assert "note: 2 worker processes, not one per core (4): each run takes about" in result.output

@@ -42,6 +42,7 @@ from planner.errors import (
 from planner.instance.bundled import resolve_instance
 from planner.launch import StandardOutputFailed
 from planner.options import SolveOptions
+from planner.processes import is_thread_limit
 from planner.status import Status
 
 if TYPE_CHECKING:
@@ -345,8 +346,7 @@ def _system_limit(exc: Exception) -> str:
                 "machine with more memory")
     if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
         what, name, option = "open files", "RLIMIT_NOFILE", "-n"
-    elif isinstance(exc, BlockingIOError) or (isinstance(exc, RuntimeError) and "can't start new thread" in str(exc)):
-        # (a fork refused: EAGAIN; planner does no non-blocking I/O that could raise it up to here)
+    elif is_thread_limit(exc):
         what, name, option = "processes and threads", "RLIMIT_NPROC", "-u"
     else:
         return ""

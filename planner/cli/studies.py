@@ -217,8 +217,8 @@ def _workers_that_fit(path: Path) -> int:
     instance's solves (said in a note)."""
     from planner.instance.data import build_model_data
     from planner.instance.loader import load_instance
+    from planner.memory import workers_that_fit
     from planner.processes import usable_cores
-    from planner.solve.memory import workers_that_fit
 
     cores = usable_cores()
     workers, need = workers_that_fit(build_model_data(load_instance(path)), cores)

@@ -224,8 +224,8 @@ def _optional(value: float) -> float | None:
 
 def build_model_data(inst: Instance) -> ModelData:
     """Derive the model's sets and parameters from a validated instance (`MemoryShortage` when
-    they would not fit in the memory available: `planner.solve.memory`)."""
-    from planner.solve.memory import check_data_memory
+    they would not fit in the memory available: `planner.memory`)."""
+    from planner.memory import check_data_memory
 
     check_data_memory(len(inst.options), len(inst.periods), len(inst.scenarios))
     periods = list(inst.periods)

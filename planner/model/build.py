@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from planner.instance.data import ModelData
+from planner.memory import check_memory
 from planner.model import costs, decisions, relaxation
 from planner.model.builder import ModelBuilder
 from planner.model.families import FAMILIES
@@ -20,7 +21,9 @@ from planner.model.variant import PLAN, Variant
 
 
 def create_model(data: ModelData, variant: Variant = PLAN) -> BuiltModel:
-    """Build the mixed-integer sourcing model for `data` (by default the planning model)."""
+    """Build the mixed-integer sourcing model for `data` (by default the planning model);
+    `MemoryShortage` first where it would not fit in the memory free (`planner.memory`)."""
+    check_memory(data, variant)
     b = ModelBuilder(data.instance.name, data, variant)
     d, objective, tiebreak = declare_model(b, data, variant)
     return BuiltModel(b.model, data, variant, d, b.structure, objective, tiebreak)

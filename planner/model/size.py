@@ -7,7 +7,7 @@ variable and row of the model is counted once, none is created, and no row's rul
 objective is). The count equals what `create_model` builds (tests/test_memory.py checks it on
 generated instances of every shape), at a small part of its time and memory, so that a model
 too large for the machine's memory is refused before minutes of building end in the
-out-of-memory killer (`planner.solve.memory`).
+out-of-memory killer (`planner.memory`).
 """
 
 from __future__ import annotations

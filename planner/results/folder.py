@@ -99,7 +99,11 @@ def read_summary(folder: Path, numbers: tuple[str, ...] = ()) -> dict:
     """summary.json of a results folder, a JSON object with its instance, status and risk settings
     and the figures `numbers` as finite numbers; `ResultsError` otherwise."""
     path = Path(folder) / SUMMARY_FILE
-    summary = read_json_file(path)
+    return checked_summary(read_json_file(path), path, numbers)
+
+
+def checked_summary(summary: dict, path: Path, numbers: tuple[str, ...] = ()) -> dict:
+    """`summary`, read from `path`, as `read_summary` takes it; `ResultsError` otherwise."""
     wrong = [key for key in SUMMARY_TEXT if not isinstance(summary.get(key), str)]
     wrong += [key for key in SUMMARY_NUMBERS + numbers if not _is_number(summary.get(key))]
     if wrong:

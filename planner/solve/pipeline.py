@@ -17,7 +17,6 @@ from planner.model.build import create_model
 from planner.model.variant import PLAN, Variant
 from planner.results.plan import Figures, Plan, compute_figures, drop_idle_contracts, result_tables
 from planner.solve.diagnose import explain_infeasibility
-from planner.solve.memory import check_memory
 from planner.solve.readout import plan_from_model
 from planner.solve.report import SolveReport
 from planner.solve.resolve import ModelCache
@@ -109,7 +108,6 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
     if cache is not None and variant == PLAN and fixed is None and start is None:
         scales, session, build_seconds = cache.session_for(data, options)
     else:
-        check_memory(data, variant)
         scales = choose_scales(data)
         built = create_model(scale_data(data, scales), variant)
         if fixed is not None:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from planner.instance.data import ModelData
 from planner.model.build import create_model
 from planner.model.parameters import set_parameters, shape_of
-from planner.solve.memory import check_memory
 from planner.solve.scaling import Scales, choose_scales, scale_data
 from planner.solve.session import HighsSession, SolveOptions
 
@@ -55,7 +54,6 @@ class ModelCache:
             self.reuses += 1
             return kept.scales, kept.session, time.perf_counter() - started
         self._kept = None  # drop the old model before building the next
-        check_memory(data)
         scales = choose_scales(data)
         model = create_model(scale_data(data, scales))
         build_seconds = time.perf_counter() - started

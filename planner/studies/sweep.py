@@ -48,7 +48,7 @@ from planner.instance.schema import TABLES
 from planner.options import SolveOptions
 from planner.processes import in_processes, usable_cores
 from planner.results.claim import claimed, held_elsewhere
-from planner.results.folder import SUMMARY_FILE, read_json_file, read_summary, read_table
+from planner.results.folder import SUMMARY_FILE, checked_summary, read_json_file, read_summary, read_table
 from planner.results.ownership import (
     Kind,
     check_target,
@@ -183,25 +183,27 @@ def _write_failure(folder: Path, run: Run, status: Status, reason: str, reasons:
 _UNRECORDED = object()  # a run written before runs recorded their sweep: taken as the folder's
 
 
-def _written(out: Path, run: Run, sweep_of: dict | None) -> str | None:
-    """What the run's folder holds for the sweep that sweep.json now describes (`sweep_of`): its
-    result (SUMMARY_FILE), its failure record (FAILED_FILE), or None: nothing, or a record of
-    another sweep (a run that landed after the folder was started over)."""
+def _record(out: Path, run: Run, sweep_of: dict | None) -> tuple[str, dict] | None:
+    """What the run's folder holds for the sweep that sweep.json now describes (`sweep_of`), read
+    once: its result (SUMMARY_FILE) or its failure record (FAILED_FILE) with the document, or
+    None: nothing, or a record of another sweep (a run that landed after the folder was started
+    over). `ResultsError` when the file cannot be read as JSON."""
     folder = out / RUNS / run.id
     for name in (SUMMARY_FILE, FAILED_FILE):
         if (folder / name).is_file():
-            try:
-                recorded = read_json_file(folder / name).get(SWEPT_FOR, _UNRECORDED)
-            except ResultsError:
-                return name  # (its reader says what is wrong with it)
-            return name if recorded is _UNRECORDED or recorded == sweep_of else None
+            document = read_json_file(folder / name)
+            recorded = document.get(SWEPT_FOR, _UNRECORDED)
+            return (name, document) if recorded is _UNRECORDED or recorded == sweep_of else None
     return None
 
 
 def is_done(out: Path, run: Run, sweep_of: dict | None = None) -> bool:
     """A run is done when its folder holds its result or its failure record, written for this
     sweep (`sweep_of`: what sweep.json says, read when not given)."""
-    return _written(out, run, sweep_of if sweep_of is not None else _sweep_of(out)) is not None
+    try:
+        return _record(out, run, sweep_of if sweep_of is not None else _sweep_of(out)) is not None
+    except ResultsError:
+        return True  # (its table's reader says what is wrong with it)
 
 
 # ----------------------------------------------------------------------------- the table
@@ -209,21 +211,22 @@ def is_done(out: Path, run: Run, sweep_of: dict | None = None) -> bool:
 
 def _status(out: Path, run: Run, sweep_of: dict | None) -> str:
     """A finished run's status, read from its summary or failure record only."""
-    written = _written(out, run, sweep_of)
-    if written == SUMMARY_FILE:
-        return read_summary(out / RUNS / run.id)["status"]
-    if written == FAILED_FILE:
-        return _failure(out / RUNS / run.id)["status"]
-    return "not_run"
+    record = _record(out, run, sweep_of)
+    if record is None:
+        return "not_run"
+    name, document = record
+    path = out / RUNS / run.id / name
+    return (checked_summary(document, path) if name == SUMMARY_FILE else _checked_failure(document, path))["status"]
 
 
 def _row(out: Path, run: Run, sweep_of: dict | None) -> dict:
     folder = out / RUNS / run.id
     row: dict = {**run.values, "id": run.id}
-    written = _written(out, run, sweep_of)
-    if written == SUMMARY_FILE:
-        s = read_summary(folder, numbers=("objective", "expected_cost", "cvar", "fixed_cost", "mip_gap",
-                                          "build_seconds", "transfer_seconds", "solve_seconds"))
+    record = _record(out, run, sweep_of)
+    if record is not None and record[0] == SUMMARY_FILE:
+        s = checked_summary(record[1], folder / SUMMARY_FILE,
+                            numbers=("objective", "expected_cost", "cvar", "fixed_cost", "mip_gap", "build_seconds",
+                                     "transfer_seconds", "solve_seconds"))
         contracts = read_table(folder, "contracts")
         row.update(status=s["status"], objective=s["objective"], expected_cost=s["expected_cost"], cvar=s["cvar"],
                    fixed_cost=s["fixed_cost"], mip_gap=s["mip_gap"],
@@ -233,19 +236,19 @@ def _row(out: Path, run: Run, sweep_of: dict | None) -> dict:
         blocs = exposure[exposure["scope"] == "bloc"].groupby(["name", "commodity"])["share"].mean()
         for (bloc, commodity), share in blocs.items():
             row[f"share_{bloc}_{commodity}"] = share
-    elif written == FAILED_FILE:
-        failure = _failure(folder)
+    elif record is not None:
+        failure = _checked_failure(record[1], folder / FAILED_FILE)
         row.update(status=failure["status"], reason=" ".join(failure["reason"].split()))
     else:
         row.update(status="not_run", reason="")
     return row
 
 
-def _failure(folder: Path) -> dict:
-    """failed.json of a run without a plan: its status and reason as text (`ResultsError` else)."""
-    failure = read_json_file(folder / FAILED_FILE)
+def _checked_failure(failure: dict, path: Path) -> dict:
+    """failed.json of a run without a plan, read from `path`: its status and reason as text
+    (`ResultsError` else)."""
     if not isinstance(failure.get("status"), str) or not isinstance(failure.get("reason"), str):
-        raise ResultsError(f"{folder / FAILED_FILE}: status, reason: missing, or not text as planner wrote them")
+        raise ResultsError(f"{path}: status, reason: missing, or not text as planner wrote them")
     return failure
 
 
