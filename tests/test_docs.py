@@ -8,6 +8,7 @@ name exists.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
 import pytest
@@ -88,3 +89,22 @@ def test_the_size_limits_in_help_and_readme_are_the_codes():
     assert f"{MAX_GENERATED_SIZE:,}" in " ".join(generate_help.split())
     assert f"= {MAX_GENERATED_SIZE:,}, about" in " ".join(readme.split())
     assert f"`--samples` above {MAX_SCENARIOS_FROM_EVENTS:,}" in " ".join(readme.split())
+
+
+KNOWN_TOP_LEVEL = {"README.md", "pyproject.toml", "docs", "results", ".ci", ".gitignore"}
+
+
+def test_the_top_level_holds_only_what_the_readme_lays_out():
+    """A folder left at the top by a manual run (a results folder, a generated instance) fails.
+
+    The folder itself is read, less what .gitignore keeps out (the virtual environment, caches),
+    so a stray folder fails before it is committed.
+    """
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Development", 1)[1].split("```", 2)[1]
+    laid_out = {line.split()[0].rstrip("/") for line in layout.splitlines() if line and not line[0].isspace()}
+    patterns = [line.rstrip("/") for line in (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()]
+    ignored = [".git", *(p for p in patterns if p and "/" not in p and not p.startswith(("!", "#")))]
+    entries = {path.name for path in REPO.iterdir() if not any(fnmatch.fnmatch(path.name, p) for p in ignored)}
+    stray = sorted(entries - laid_out - KNOWN_TOP_LEVEL)
+    assert not stray, f"the top of the repository holds {stray}, which README's layout does not name"
