@@ -12,13 +12,17 @@ another of two plans that tie, and the phase on a cluster promises the serial ru
 
 from __future__ import annotations
 
+import ctypes
 import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import planner
 from planner.errors import ClusterError
+
+T = TypeVar("T")
 
 
 def _code_probe() -> Callable[[], str]:
@@ -98,3 +102,80 @@ def is_lost(client: Any) -> bool:
 def lost(address: str, during: str, cause: object = None) -> ClusterError:
     """The error for a scheduler gone `during` some work."""
     return ClusterError(f"lost the Dask scheduler at {address} during {during}" + (f": {cause}" if cause else ""))
+
+
+# ----------------------------------------------------------------------------- on a worker
+
+RELEASE_POLL = 0.2  # seconds between a worker's checks that the command still wants its work
+
+
+class Released(KeyboardInterrupt):
+    """Raised in the thread of a Dask worker that does work no command wants any more: the
+    command that sent it was stopped (Ctrl-C, SIGTERM, `kill -9`: its client's connection
+    closes and the scheduler lets go of its work). A KeyboardInterrupt, so that every part of a
+    solve stops as on Ctrl-C (`planner.solve.highs.HighsRun.wait` stops HiGHS)."""
+
+
+def task_wanted() -> Callable[[], bool]:
+    """On a Dask worker, inside a task: whether the scheduler still wants the task's result.
+    Dask does not stop a running task whose command let go of it: it marks it cancelled on its
+    worker and lets it finish (`Worker.state`)."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    key = worker.get_current_task()
+
+    def wanted() -> bool:
+        task = worker.state.tasks.get(key)
+        return task is not None and task.state != "cancelled"
+
+    return wanted
+
+
+def actor_wanted() -> Callable[[], bool]:
+    """On a Dask worker, while an actor is made: whether the scheduler still holds that actor
+    (its command's client let go of it, and the worker dropped it)."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    key = worker.get_current_task()
+    return lambda: key in worker.state.actors
+
+
+def stopped_unless(wanted: Callable[[], bool], call: Callable[[], T], poll: float = RELEASE_POLL) -> T | None:
+    """`call()` in this thread, stopped as Ctrl-C stops it once `wanted()` says no (it is asked
+    every `poll` seconds in a thread beside): `Released` is raised in this thread, and None is
+    returned. Dask lets a task or an actor's call run to its end after its command has gone, so
+    a stopped sweep's run solved on for as long as its time limit allowed, holding a core of the
+    cluster that the next sweep waited for."""
+    target = threading.get_ident()
+    finished = threading.Event()
+    lock = threading.Lock()  # no Released once `call` has returned
+
+    def watch() -> None:
+        while not finished.wait(poll):
+            if not wanted():
+                with lock:
+                    if not finished.is_set():
+                        _raise_in(target, Released)
+                return
+
+    try:
+        try:
+            threading.Thread(target=watch, name="planner-released", daemon=True).start()
+            return call()
+        finally:
+            with lock:
+                finished.set()
+                # Python raises an exception sent to a thread at its next check, which may come
+                # only after this function has returned: one not raised yet is dropped here
+                _raise_in(target, None)
+    except Released:
+        return None
+
+
+def _raise_in(thread: int, exception: type[BaseException] | None) -> None:
+    """Have the thread whose ident is `thread` raise `exception` at its next check (between two
+    of its Python instructions); None drops one sent and not yet raised."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread),
+                                               None if exception is None else ctypes.py_object(exception))

@@ -199,14 +199,15 @@ def output_failed(exc: OSError) -> None:
          "finished before are whole")
 
 
-def interrupted() -> None:
-    """Ctrl-C, or a signal asking planner to stop (`planner.launch`): say so and leave at once
-    with 128 + the signal's number. Nothing partial is on disk (every write is staged), and
-    os._exit does not wait for a solver thread still finishing its iteration. A second signal
-    is ignored from here on."""
+def interrupted(command: str) -> None:
+    """Ctrl-C, or a signal asking planner to stop (`planner.launch`), during `command`: say so
+    and leave at once with 128 + the signal's number. Nothing partial is on disk (every write is
+    staged), and os._exit does not wait for a solver thread still finishing its iteration. A
+    second signal is ignored from here on."""
     launch.stopping()
+    kept = " (its finished runs are kept)" if command == "sweep" else ""
     try:
-        say(f"{launch.stopped_as()}: nothing partial was written (finished sweep runs are kept).")
+        say(f"{launch.stopped_as()}: nothing partial was written{kept}.")
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:
@@ -248,13 +249,13 @@ def guard(action: Callable) -> Callable:
             if not _current_folder_exists():
                 failed(EXIT_USAGE, "usage", "error: the folder you are in no longer exists (deleted or moved since "
                        "your shell went there): cd to a folder that exists and run the command again")
-            return attempt(failed, *args, **kwargs)
+            return attempt(failed, command, *args, **kwargs)
         except BrokenPipeError:  # also while saying what went wrong
             output_closed()
         except StandardOutputFailed as exc:  # also while saying what went wrong (--json)
             output_failed(exc)
 
-    def attempt(failed: Callable[..., None], *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def attempt(failed: Callable[..., None], command: str, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         try:
             return action(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -287,7 +288,7 @@ def guard(action: Callable) -> Callable:
         except KeyboardInterrupt:
             if OUTPUT_CLOSED.is_set():
                 output_closed()
-            interrupted()
+            interrupted(command)
         except (BrokenPipeError, StandardOutputFailed):
             raise  # stdout or stderr's reader went away, or stdout's disk is full: not a bug
         except Exception as exc:  # a bug of ours: say so, keep the details for the report

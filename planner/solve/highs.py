@@ -368,7 +368,8 @@ class HighsRun:
                         return self._status
         except KeyboardInterrupt:
             self._stop.set()
-            self.finished.wait(INTERRUPT_GRACE)
+            if not self.finished.wait(INTERRUPT_GRACE):
+                self.leave()  # a process that goes on (a Dask worker) waits for it before it solves again
             raise
         for hook, callback in self._hooks:
             hook.unsubscribe(callback)

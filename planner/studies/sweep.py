@@ -61,7 +61,7 @@ from planner.results.ownership import (
     write_manifest,
 )
 from planner.results.write import write_csv, write_json, write_results
-from planner.scheduler import CODE, check_same_code, check_workers, connect, is_lost, lost
+from planner.scheduler import CODE, check_same_code, check_workers, connect, is_lost, lost, stopped_unless, task_wanted
 from planner.status import Status
 from planner.studies.runs import Run, check_runs
 
@@ -141,8 +141,8 @@ def execute(task: Task) -> str:
     (`planner.solve.highs.wait_for_left_runs`), so that two runs do not share its core.
 
     Nothing is written once the folder is no longer a sweep of what the run was solved for
-    (sweep.json changed): a run still solving on a Dask worker after its sweep was stopped
-    (Dask lets a running task finish) would otherwise write a result of the old instance into
+    (sweep.json changed): a run that ended on a Dask worker just as its sweep was stopped
+    (before `_execute_there` stopped it) would otherwise write a result of the old instance into
     a sweep started over there with --force, which then took it as done. A run that passed
     that check just before the folder was started over lands there all the same; it records
     what sweep.json said (SWEPT_FOR), and the new sweep takes only its own runs as done
@@ -485,10 +485,18 @@ def _check_workers_see(client: Any, out: Path, instance: str) -> None:
                         "file system they share with this machine")
 
 
-def _execute_there(task: Task, sender: str) -> str:
-    """`execute` on a Dask worker that runs the sender's planner (`check_same_code`)."""
+def _execute_there(task: Task, sender: str) -> str | None:
+    """`execute` on a Dask worker that runs the sender's planner (`check_same_code`), stopped as
+    Ctrl-C stops a local run once the sweep lets go of it (`stopped_unless`: Ctrl-C, or the
+    command killed); None then, once the HiGHS runs it stopped have ended, so that the worker's
+    next task does not share the core with them."""
+    from planner.solve.highs import wait_for_left_runs
+
     check_same_code(sender)
-    return execute(task)
+    done = stopped_unless(task_wanted(), lambda: execute(task))
+    if done is None:
+        wait_for_left_runs()
+    return done
 
 
 def _dask_answer(future: Any, runs: dict, address: str, client: Any) -> str:

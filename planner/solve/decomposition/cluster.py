@@ -13,8 +13,9 @@ Sharing: a solve with `--scheduler` uses every worker of the cluster for its blo
 actor each; a sweep on a cluster gives each run one worker and solves its blocks there, in
 turn (`planner.studies.sweep` sets one worker per run), so the two never multiply.
 Ctrl-C: the phase waits on the actors in short polls, so an interrupt reaches the solve at
-once; a block already running on a worker finishes there (within the solve's time limit)
-and its actor is released with the phase. Workers that die: an actor's answer never comes once
+once; the actors are released with the phase, and a block still running on a worker is then
+stopped there as Ctrl-C stops one (`planner.scheduler.stopped_unless`), also when the
+command was killed. Workers that die: an actor's answer never comes once
 its worker has died (killed, out of memory; a nanny restarts it elsewhere, without the actor),
 so the waits check every second that the busy actors' workers are still the scheduler's; a
 dead one, or a call that distributed refuses for it, ends the solve with status solver_error
@@ -31,9 +32,10 @@ from typing import Any
 import highspy
 
 from planner.errors import ClusterError, SolveError
-from planner.scheduler import CODE, check_same_code, check_workers, connect, is_lost, lost
+from planner.scheduler import CODE, actor_wanted, check_same_code, check_workers, connect, is_lost, lost, stopped_unless
 from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, answer
 from planner.solve.decomposition.dispatch import Dispatch
+from planner.solve.highs import wait_for_left_runs
 from planner.status import Status
 
 _POLL = 0.005  # seconds between checks of the actors' answers (a task goes out as soon as one is in)
@@ -56,9 +58,18 @@ class BlockHolder:
         check_same_code(sender)  # (a worker of an older planner would solve the blocks its way)
         self.specs, self.new_highs, self.integers = specs, new_highs, integers
         self.solvers = {b: specs[b].build(new_highs) for b in home}
+        self.wanted = actor_wanted()
 
-    def solve(self, tasks: list[BlockTask]) -> list[tuple[int, BlockResult, float]]:
-        return answer(tasks, self.solvers, lambda b: self.specs[b].build(self.new_highs), self.integers)
+    def solve(self, tasks: list[BlockTask]) -> list[tuple[int, BlockResult, float]] | None:
+        """The tasks' answers; None when the phase let go of this actor meanwhile (its command
+        stopped: `stopped_unless`), once the HiGHS runs it stopped have ended."""
+        done = stopped_unless(self.wanted, lambda: answer(tasks, self.solvers, self._build, self.integers))
+        if done is None:
+            wait_for_left_runs()
+        return done
+
+    def _build(self, b: int) -> highspy.Highs:
+        return self.specs[b].build(self.new_highs)
 
 
 class DaskBlockPool(Dispatch):
