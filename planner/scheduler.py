@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,7 @@ def _code_probe() -> Callable[[], str]:
     """A function naming the planner that the process calling it imports: the SHA-256 of its
     source files' paths in the package and their bytes (the first 12 hex digits), and the
     version of HiGHS it solves with. Made here, inside a function, so that
-    Dask sends it by value: a worker of any planner, or of none, can run it (`check_workers`)."""
+    Dask sends it by value: a scheduler or worker of any planner, or of none, can run it (`check_cluster`)."""
 
     def planner_code() -> str:
         import hashlib
@@ -57,19 +58,37 @@ _PLANNER_CODE = _code_probe()
 CODE = _PLANNER_CODE()  # read as this module is imported: with the modules a worker loads for its first task
 
 
-def check_workers(client: Any, address: str) -> None:
-    """`ClusterError` unless every worker of the cluster runs this planner, asked before any work
-    is sent: a worker of another planner may not even read planner's tasks (a function it lacks
+def check_cluster(client: Any, address: str) -> None:
+    """`ClusterError` unless the scheduler and every worker of the cluster run this planner, asked
+    before any work is sent. The scheduler reads each task Dask is sent (it unpickles planner's
+    functions by name): one started from a Python without planner, as a scheduler in a container
+    of its own often is, refused every task, and the command ended in 'internal error: this is a
+    bug'. A worker of another planner may not even read planner's tasks (a function it lacks
     broke its connection and ended it). Workers that join later are checked by each task
     (`check_same_code`)."""
+    try:
+        answer: object = client.run_on_scheduler(_PLANNER_CODE)
+    except ImportError as exc:  # (a planner or HiGHS the scheduler's Python cannot import)
+        answer = exc
+    if answer != CODE:
+        raise ClusterError(f"the Dask scheduler at {address} runs another planner than this command "
+                           f"({_said(answer)}; this command's code {CODE}): Dask's scheduler reads planner's "
+                           "tasks, so it needs planner too; install the same planner and HiGHS where the "
+                           "scheduler runs, and on every worker, and start them again")
     answers = client.run(_PLANNER_CODE, on_error="return")
     other = {worker: answer for worker, answer in answers.items() if answer != CODE}
     if other:
         worker, answer = sorted(other.items(), key=lambda item: item[0])[0]
-        said = (f"code {answer}" if isinstance(answer, str)
-                else f"no planner it can run: {type(answer).__name__}: {answer}")
         raise ClusterError(f"{len(other)} of the {len(answers)} Dask workers at {address} run another planner than "
-                           f"this command (the first, {worker}: {said}; this command's code {CODE}); {_REMEDY}")
+                           f"this command (the first, {worker}: {_said(answer)}; this command's code {CODE}); "
+                           f"{_REMEDY}")
+
+
+def _said(answer: object) -> str:
+    """What a probe's answer says of the planner that ran it."""
+    if isinstance(answer, str):
+        return f"code {answer}"
+    return f"no planner it can run: {type(answer).__name__}: {answer}"
 
 
 def check_same_code(sender: str) -> None:
@@ -153,13 +172,18 @@ def stopped_unless(wanted: Callable[[], bool], call: Callable[[], T], poll: floa
     lock = threading.Lock()  # no Released once `call` has returned
 
     def watch() -> None:
+        sent = False
         while not finished.wait(poll):
-            if not wanted():
+            if sent and target not in _SWALLOWED:
+                continue  # raised, and not swallowed (yet): the call is stopping
+            if sent or not wanted():
                 with lock:
                     if not finished.is_set():
+                        _SWALLOWED.discard(target)
                         _raise_in(target, Released)
-                return
+                        sent = True
 
+    _catch_swallowed()
     try:
         try:
             threading.Thread(target=watch, name="planner-released", daemon=True).start()
@@ -167,11 +191,37 @@ def stopped_unless(wanted: Callable[[], bool], call: Callable[[], T], poll: floa
         finally:
             with lock:
                 finished.set()
+                _SWALLOWED.discard(target)
                 # Python raises an exception sent to a thread at its next check, which may come
                 # only after this function has returned: one not raised yet is dropped here
                 _raise_in(target, None)
     except Released:
         return None
+
+
+_SWALLOWED: set[int] = set()  # threads whose `Released` Python dropped, to be raised again
+
+
+def _catch_swallowed() -> None:
+    """Have `Released` raised again where Python swallowed it: an exception raised in a garbage
+    collector's callback or an object's finaliser (`__del__`), which run in whatever thread
+    triggers them, is printed as 'Exception ignored in' and dropped (`sys.unraisablehook`). So
+    the first stop of a run on a Dask worker was lost when it landed in distributed's own
+    collector callback during the model's build, and the run solved on to its end. The hook
+    notes the thread, and the watch of `stopped_unless` raises it again (from the hook itself
+    it would be raised inside the hook, and dropped as well)."""
+    if getattr(sys.unraisablehook, "planner_released", False):
+        return
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, Released):
+            _SWALLOWED.add(threading.get_ident())
+        else:
+            previous(unraisable)
+
+    hook.planner_released = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
 
 
 def _raise_in(thread: int, exception: type[BaseException] | None) -> None:

@@ -10,6 +10,8 @@ answer that never came made it wait for ever; now each ends it with exit 6 and t
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from planner.errors import ClusterError, SolveError
@@ -150,6 +152,58 @@ def test_a_dask_worker_of_another_planner_is_refused_with_a_message(tmp_path, mo
     assert not (tmp_path / "r").exists()
 
 
+
+_SCHEDULER_WITHOUT_PLANNER = """
+import sys
+sys.modules["planner"] = None  # a scheduler started from a Python without planner (its own container)
+from distributed.cli.dask_scheduler import main
+sys.argv = ["dask-scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", sys.argv[1]]
+main()
+"""
+
+
+def test_a_dask_scheduler_without_planner_is_refused_with_a_message(tmp_path, monkeypatch):
+    """Dask's scheduler unpickles each task it is sent, planner's functions included: one started
+    from a Python without planner (by hand, 2026-12-04) refused every task, and both a sweep and a
+    solve's phase ended in 'internal error: this is a bug'. Now both stop with exit 9 before any
+    work, naming the scheduler and what to install there. Its worker has planner."""
+    distributed = pytest.importorskip("distributed")
+    import json
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from planner import cli
+
+    address_file = tmp_path / "scheduler.json"
+    processes = [subprocess.Popen([sys.executable, "-c", _SCHEDULER_WITHOUT_PLANNER, str(address_file)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        while not address_file.exists() or not address_file.read_text():  # no limit on the clock
+            assert processes[0].poll() is None, "the scheduler ended"
+            time.sleep(0.05)
+        address = json.loads(address_file.read_text())["address"]
+        processes.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                                           "--nthreads", "1", "--no-nanny", "--no-dashboard"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with distributed.Client(address) as client:  # the worker there (on the code before, the
+            while not client.scheduler_info()["workers"]:  # sweep waited for one, then failed)
+                assert processes[1].poll() is None, "the worker ended"
+                time.sleep(0.05)
+        monkeypatch.chdir(tmp_path)
+        for args in (["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw"],
+                     ["solve", "us-critical-minerals", "--out", "r"]):
+            result = CliRunner().invoke(cli.main, [*args, "--scheduler", address])
+            assert result.exit_code == cli.EXIT_CLUSTER, result.output
+            assert f"the Dask scheduler at {address} runs another planner than this command (no planner it can " \
+                   "run: ModuleNotFoundError" in result.output, result.output
+            assert "install the same planner and HiGHS where the scheduler runs" in result.output
+        assert not (tmp_path / "r").exists() and not list((tmp_path / "sw" / "runs").glob("*/summary.json"))
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait()
 
 def test_a_pool_whose_own_thread_died_ends_the_wait_with_a_message():
     """With `ulimit -u 4` a sweep of one worker waited for ever: the pool's thread could not start

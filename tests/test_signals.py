@@ -492,3 +492,37 @@ def test_a_block_holder_let_go_of_stops_its_call_and_waits_for_its_runs(monkeypa
     holder.specs, holder.solvers, holder.integers, holder.wanted = [], {}, [], lambda: False
     assert holder.solve([]) is None
     assert record == [] and waited == [True]
+
+
+def test_a_stop_that_lands_in_a_garbage_collector_callback_is_not_lost():
+    """Python drops an exception raised in a garbage collector's callback or a finaliser ('Exception
+    ignored in'): a run on a Dask worker solved on to its end when its stop landed in distributed's
+    own collector callback (by hand, during a model's build). Here the stop is asked for, and
+    lands, inside such a callback; the work stops all the same once the callback has returned."""
+    import gc
+
+    from planner.scheduler import stopped_unless
+
+    wanted = threading.Event()
+    wanted.set()
+    inside: list[bool] = []
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start" and wanted.is_set() and inside == [False]:
+            inside[0] = True
+            wanted.clear()  # let go of now: the stop lands in this loop
+            for _ in range(5000):
+                time.sleep(0.001)
+
+    def work() -> str:
+        inside.append(False)
+        gc.collect()
+        return _spin(5000, record)  # (on the code before: ran to its end)
+
+    record: list[str] = []
+    gc.callbacks.append(callback)
+    try:
+        assert stopped_unless(wanted.is_set, work, poll=0.001) is None
+    finally:
+        gc.callbacks.remove(callback)
+    assert inside == [True] and record == []

@@ -61,7 +61,7 @@ from planner.results.ownership import (
     write_manifest,
 )
 from planner.results.write import write_csv, write_json, write_results
-from planner.scheduler import CODE, check_same_code, check_workers, connect, is_lost, lost, stopped_unless, task_wanted
+from planner.scheduler import CODE, check_cluster, check_same_code, connect, is_lost, lost, stopped_unless, task_wanted
 from planner.status import Status
 from planner.studies.runs import Run, check_runs
 
@@ -449,7 +449,7 @@ def _dask(tasks: list, address: str, out: Path, instance: str,
     from distributed import wait as first_of
 
     with connect(address) as client:
-        check_workers(client, address)
+        check_cluster(client, address)
         _check_workers_see(client, out, instance)
         runs = {client.submit(_execute_there, task, CODE, pure=False): task[1] for task in tasks}
         pending, noted = set(runs), False

@@ -32,7 +32,7 @@ from typing import Any
 import highspy
 
 from planner.errors import ClusterError, SolveError
-from planner.scheduler import CODE, actor_wanted, check_same_code, check_workers, connect, is_lost, lost, stopped_unless
+from planner.scheduler import CODE, actor_wanted, check_cluster, check_same_code, connect, is_lost, lost, stopped_unless
 from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, answer
 from planner.solve.decomposition.dispatch import Dispatch
 from planner.solve.highs import wait_for_left_runs
@@ -79,10 +79,10 @@ class DaskBlockPool(Dispatch):
                  address: str) -> None:
         self.client = connect(address)
         try:
+            check_cluster(self.client, address)
             workers = sorted(self.client.scheduler_info()["workers"])
             if not workers:
                 raise ClusterError(f"the Dask scheduler at {address} has no workers")
-            check_workers(self.client, address)
             super().__init__([spec.matrix.shape[1] for spec in specs], integers, len(workers))
             with warnings.catch_warnings():  # the blocks' arrays go with the actors, once: as meant
                 warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
