@@ -67,21 +67,52 @@ def check_cluster(client: Any, address: str) -> None:
     broke its connection and ended it). Workers that join later are checked by each task
     (`check_same_code`)."""
     try:
-        answer: object = client.run_on_scheduler(_PLANNER_CODE)
+        answer: object = client.run_on_scheduler(_PLANNER_CODE, callback_timeout=PROBE_TIMEOUT)
     except ImportError as exc:  # (a planner or HiGHS the scheduler's Python cannot import)
         answer = exc
+    except TimeoutError:
+        raise ClusterError(f"the Dask scheduler at {address} did not answer within {PROBE_TIMEOUT:g} s (stopped "
+                           "or frozen?)") from None
     if answer != CODE:
         raise ClusterError(f"the Dask scheduler at {address} runs another planner than this command "
                            f"({_said(answer)}; this command's code {CODE}): Dask's scheduler reads planner's "
                            "tasks, so it needs planner too; install the same planner and HiGHS where the "
                            "scheduler runs, and on every worker, and start them again")
-    answers = client.run(_PLANNER_CODE, on_error="return")
+    answers = ask_workers(client, address, _PLANNER_CODE)
     other = {worker: answer for worker, answer in answers.items() if answer != CODE}
     if other:
         worker, answer = sorted(other.items(), key=lambda item: item[0])[0]
         raise ClusterError(f"{len(other)} of the {len(answers)} Dask workers at {address} run another planner than "
                            f"this command (the first, {worker}: {_said(answer)}; this command's code {CODE}); "
                            f"{_REMEDY}")
+
+
+PROBE_TIMEOUT = 30.0  # seconds for the scheduler and every worker to answer a question of planner's
+
+
+def ask_workers(client: Any, address: str, function: Callable[..., object], *args: object) -> dict[str, object]:
+    """Each worker's answer to `function(*args)`, run there (an exception for one that raised).
+    `ClusterError` when they have not all answered within PROBE_TIMEOUT seconds: a worker that
+    is stopped (`kill -STOP`) or frozen (a machine swapping) never answers, and the command
+    waited for ever without a word before it sent any work."""
+    try:
+        return client.run(function, *args, on_error="return", callback_timeout=PROBE_TIMEOUT)
+    except TimeoutError:
+        raise ClusterError(f"the Dask workers at {address} did not all answer within {PROBE_TIMEOUT:g} s"
+                           f"{_quietest(client)}: a worker that is stopped or frozen (a machine out of memory, "
+                           "swapping) holds up any work sent to it; end it or start it again") from None
+
+
+def _quietest(client: Any) -> str:
+    """Which worker the scheduler heard from least recently, as the words that name it."""
+    workers = client.scheduler_info()["workers"]
+    if len(workers) == 1:
+        return f" (its one worker: {next(iter(workers))})"
+    heard = sorted((info.get("last_seen", 0.0), worker) for worker, info in workers.items())
+    if len(heard) < 2 or heard[-1][0] - heard[0][0] < 1:
+        return ""
+    (oldest, worker), latest = heard[0], heard[-1][0]
+    return f" (the worker heard from least recently: {worker}, {latest - oldest:.0f} s before the others)"
 
 
 def _said(answer: object) -> str:

@@ -205,6 +205,37 @@ def test_a_dask_scheduler_without_planner_is_refused_with_a_message(tmp_path, mo
             process.terminate()
             process.wait()
 
+def test_a_stopped_dask_worker_is_named_before_any_work_not_waited_for(tmp_path, monkeypatch):
+    """A worker that never answers (stopped by `kill -STOP`, or a machine swapping) held up the
+    questions a sweep and a solve's phase ask every worker before any work is sent: by hand
+    (2026-12-04) a sweep waited without a word, still waiting when stopped after 60 s. Now each
+    ends with exit 9 after PROBE_TIMEOUT seconds (shortened here: a stopped worker never answers,
+    so the outcome does not depend on the machine's pace)."""
+    distributed = pytest.importorskip("distributed")
+    import os
+    import signal
+
+    from click.testing import CliRunner
+
+    import planner.scheduler as scheduler
+    from planner import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(scheduler, "PROBE_TIMEOUT", 2.0)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c, \
+            distributed.Client(c.scheduler_address) as client:
+        stopped = sorted(client.run(os.getpid).items())[0][1]
+        os.kill(stopped, signal.SIGSTOP)
+        try:
+            for args in (["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw"],
+                         ["solve", "us-critical-minerals", "--out", "r"]):
+                result = CliRunner().invoke(cli.main, [*args, "--scheduler", c.scheduler_address])
+                assert result.exit_code == cli.EXIT_CLUSTER, result.output
+                assert f"the Dask workers at {c.scheduler_address} did not all answer within 2 s" in result.output
+        finally:
+            os.kill(stopped, signal.SIGCONT)
+    assert not (tmp_path / "r").exists() and not list((tmp_path / "sw" / "runs").glob("*/summary.json"))
+
 def test_a_pool_whose_own_thread_died_ends_the_wait_with_a_message():
     """With `ulimit -u 4` a sweep of one worker waited for ever: the pool's thread could not start
     the thread that feeds its queue and ended, and nothing answered. The wait now checks that the

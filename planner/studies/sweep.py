@@ -61,7 +61,17 @@ from planner.results.ownership import (
     write_manifest,
 )
 from planner.results.write import write_csv, write_json, write_results
-from planner.scheduler import CODE, check_cluster, check_same_code, connect, is_lost, lost, stopped_unless, task_wanted
+from planner.scheduler import (
+    CODE,
+    ask_workers,
+    check_cluster,
+    check_same_code,
+    connect,
+    is_lost,
+    lost,
+    stopped_unless,
+    task_wanted,
+)
 from planner.status import Status
 from planner.studies.runs import Run, check_runs
 
@@ -450,7 +460,7 @@ def _dask(tasks: list, address: str, out: Path, instance: str,
 
     with connect(address) as client:
         check_cluster(client, address)
-        _check_workers_see(client, out, instance)
+        _check_workers_see(client, address, out, instance)
         runs = {client.submit(_execute_there, task, CODE, pure=False): task[1] for task in tasks}
         pending, noted = set(runs), False
         while pending:
@@ -467,7 +477,7 @@ def _dask(tasks: list, address: str, out: Path, instance: str,
                 yield _dask_answer(future, runs, address, client)
 
 
-def _check_workers_see(client: Any, out: Path, instance: str) -> None:
+def _check_workers_see(client: Any, address: str, out: Path, instance: str) -> None:
     """`OutputError` unless every worker of the cluster sees the sweep folder `out` (absolute)
     as this command does, and `InputChanged` unless they see the instance so: asked before any
     work is sent. A worker that does not see the folder writes nothing there, and its runs came
@@ -476,7 +486,7 @@ def _check_workers_see(client: Any, out: Path, instance: str) -> None:
     digest = _files_probe()
     for folder, names, error in ((str(out), [SWEEP_META], OutputError), (instance, _INSTANCE_FILES, InputChanged)):
         mine = digest(folder, names)
-        answers = client.run(_files_probe(), folder, names, on_error="return")
+        answers = ask_workers(client, address, _files_probe(), folder, names)
         blind = sorted(worker for worker, answer in answers.items() if answer != mine)
         if blind:
             what = "sweep folder" if error is OutputError else "instance"
