@@ -142,6 +142,12 @@ def connect(address: str) -> Any:
         return Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError, MemoryError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT}: {exc}") from None
+    except TypeError as exc:  # distributed's word for a tls:// address without TLS settings
+        if not address.startswith("tls://"):
+            raise
+        raise ClusterError(f"cannot connect to the Dask scheduler at {address}: {exc}: a tls:// scheduler needs "
+                           "this machine's certificate and key in Dask's configuration (distributed.comm.tls."
+                           "client.cert and .key, and distributed.comm.tls.ca-file)") from None
 
 
 def is_lost(client: Any) -> bool:

@@ -761,3 +761,19 @@ def test_python_dash_m_planner_is_the_planner_command():
     `python -m planner.cli` imports the command line first."""
     done = subprocess.run([sys.executable, "-m", "planner", "--version"], capture_output=True, text=True)
     assert (done.returncode, done.stdout.strip()) == (0, f"planner, version {planner.__version__}")
+
+
+def test_a_tls_scheduler_without_tls_settings_is_named_not_a_bug(tmp_path, monkeypatch):
+    """A tls:// scheduler address on a machine without Dask's TLS settings: distributed raises a
+    TypeError before it connects, and `solve` and `sweep` ended in 'internal error: this is a bug'
+    (by hand, 2026-12-04). Now exit 9, saying which settings it needs."""
+    pytest.importorskip("distributed")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    for args in (["solve", "four-suppliers", "--out", "r"],
+                 ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw"]):
+        result = runner.invoke(cli.main, [*args, "--scheduler", "tls://127.0.0.1:9"])
+        assert result.exit_code == cli.EXIT_CLUSTER, result.output
+        assert "cannot connect to the Dask scheduler at tls://127.0.0.1:9" in result.output
+        assert "needs this machine's certificate and key in Dask's configuration" in result.output
+    assert not (tmp_path / "r").exists()
