@@ -37,6 +37,33 @@ def test_excel_utf8_bom_crlf_and_quotes_give_the_same_plan(inst):
     assert solve_instance(inst).figures.objective == pytest.approx(reference)
 
 
+def test_names_with_accents_written_two_ways_are_one_name(inst, tmp_path):
+    """'é' stored as one character (NFC) in one file and as 'e' and a combining accent (NFD, as
+    macOS and some exports write it) in another: the two look the same, and the loader said
+    "unknown commodity: not in commodities.csv (did you mean 'néodyme'?)", its own name. Now
+    every file's text is read in one form: the plan is the one of the instance written one way,
+    and a sweep key typed the other way finds its row."""
+    import unicodedata
+
+    from planner.studies.runs import parse_vary
+
+    one_way, other_way = unicodedata.normalize("NFC", "néodyme"), unicodedata.normalize("NFD", "néodyme")
+    assert one_way != other_way
+    reference = tmp_path / "reference"
+    shutil.copytree(inst, reference)
+    for folder, second in ((reference, one_way), (inst, other_way)):
+        for path in folder.glob("*.csv"):
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace("rare_earth_oxide", one_way if path.name == "commodities.csv" else second),
+                            encoding="utf-8")
+    expected = solve_instance(reference)
+    mixed = solve_instance(inst)
+    assert mixed.figures.objective == pytest.approx(expected.figures.objective)
+    assert mixed.plan.contracted == expected.plan.contracted
+    assert mixed.plan.volume == pytest.approx(expected.plan.volume)
+    assert {key[0] for key in mixed.plan.unmet} == {one_way}
+    assert parse_vary(f"commodities.{other_way}.service_level=0.5")[0] == f"commodities.{one_way}.service_level"
+
 def test_semicolons_and_decimal_commas_as_european_excel_writes(inst):
     (inst / "countries.csv").write_text("country;bloc;risk;name\r\nCHN;china;0,588;China\r\n"
                                         "RUS;russia;0,684;Russia\r\nIDN;global_south;0,588;Indonesia\r\n")

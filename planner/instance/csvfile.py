@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,14 @@ class RawTable:
     records: list[tuple[int, dict[str, str]]]  # (spreadsheet row number, cells)
     delimiter: str = ","
     problems: list[Problem] = field(default_factory=list)
+
+
+def as_one_text(text: str) -> str:
+    """`text` with each accented letter written one way (Unicode's NFC): 'é' may be stored as
+    one character or as 'e' and a combining accent (macOS, some exports), which look the same.
+    A material named one way in commodities.csv and the other in options.csv was 'unknown
+    commodity: not in commodities.csv (did you mean 'néodyme'?)', its own name."""
+    return unicodedata.normalize("NFC", text)
 
 
 def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
@@ -90,6 +99,7 @@ def read_raw_table(path: Path, file: str, fold_case: bool = True) -> RawTable:
     if problem is not None or text is None:
         table.problems.append(problem)  # type: ignore[arg-type]
         return table
+    text = as_one_text(text)
     if not text.strip():
         table.problems.append(Problem(file, "is empty", hint="expected a header row and one row per record"))
         return table

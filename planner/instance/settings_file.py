@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 from planner.errors import Problem, did_you_mean
+from planner.instance.csvfile import as_one_text
 from planner.instance.schema import SETTINGS, Setting
 from planner.paths import what_is_at
 
@@ -25,7 +26,7 @@ def read_settings(path: Path, file: str, problems: list[Problem], warnings: list
         problems.append(Problem(file, "is not a regular file", hint="expected the text file instance.toml"))
         return settings
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        doc = tomllib.loads(as_one_text(path.read_text(encoding="utf-8-sig")))
     except OSError as exc:
         problems.append(Problem(file, f"cannot be read: {exc.strerror or exc}"))
         return settings

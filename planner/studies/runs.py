@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from planner.errors import OverrideError
+from planner.instance.csvfile import as_one_text
 from planner.instance.instance import Instance
 from planner.instance.loader import parse_number
 from planner.instance.overrides import apply_values, resolve
@@ -55,7 +56,7 @@ def parse_vary(option: str, most: int = MAX_RUNS) -> tuple[str, list[float]]:
     key, sep, values = option.partition("=")
     if not sep or not key.strip():
         raise OverrideError(f"--vary {option!r}: expected KEY=VALUES")
-    return key.strip(), parse_values(values, most)
+    return as_one_text(key.strip()), parse_values(values, most)
 
 
 def run_id(values: dict[str, float]) -> str:
