@@ -275,7 +275,7 @@ def test_a_run_that_cannot_be_written_stops_the_sweep_and_leaves_no_record(tmp_p
     A failure record is swapped in whole: one that cannot be written leaves no folder."""
     import errno
 
-    import planner.studies.sweep as sweep_module
+    import planner.studies.sweep_run as sweep_run
     from planner.errors import OutputError
     from planner.options import SolveOptions
 
@@ -285,18 +285,18 @@ def test_a_run_that_cannot_be_written_stops_the_sweep_and_leaves_no_record(tmp_p
     def full_disk(*args, **kwargs):
         raise OutputError("cannot write sw/runs/x: No space left on device")
 
-    monkeypatch.setattr(sweep_module, "write_results", full_disk)
+    monkeypatch.setattr(sweep_run, "write_results", full_disk)
     with pytest.raises(OutputError, match="No space left"):
-        sweep_module.execute(task)
+        sweep_run.execute(task)
     assert not (tmp_path / "sw" / RUNS / run.id).exists()
 
     def full_disk_json(path, content):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(sweep_module, "write_json", full_disk_json)
+    monkeypatch.setattr(sweep_run, "write_json", full_disk_json)
     (tmp_path / "sw" / RUNS).mkdir(parents=True)
     with pytest.raises(OutputError, match="No space left"):
-        sweep_module._write_failure(tmp_path / "sw" / RUNS / run.id, run, "infeasible", "a reason")
+        sweep_run.write_failure(tmp_path / "sw" / RUNS / run.id, run, "infeasible", "a reason")
     assert list((tmp_path / "sw" / RUNS).iterdir()) == []
 
 
@@ -357,17 +357,17 @@ def test_a_run_finishing_after_its_sweep_was_started_over_writes_nothing(tmp_pat
     run writes only while the folder is still a sweep of what it was solved for."""
     import shutil
 
-    import planner.studies.sweep as sweep_module
+    import planner.studies.sweep_run as sweep_run
     from planner.options import SolveOptions
     from planner.studies.sweep import is_done, prepare_sweep
 
     run, out = grid([("risk.aversion", [0.5])])[0], tmp_path / "sw"
     prepare_sweep(FOUR_SUPPLIERS, [run], out, SolveOptions())
-    stale = (str(FOUR_SUPPLIERS), run, str(out), SolveOptions(), sweep_module._sweep_of(out))
+    stale = (str(FOUR_SUPPLIERS), run, str(out), SolveOptions(), sweep_run.sweep_of_folder(out))
     other = shutil.copytree(FOUR_SUPPLIERS, tmp_path / "other")
     prepare_sweep(other, [run], out, SolveOptions(), force=True)  # started over for another instance
-    assert sweep_module.execute(stale) == run.id and not is_done(out, run)
-    sweep_module.execute((str(other), run, str(out), SolveOptions(), sweep_module._sweep_of(out)))
+    assert sweep_run.execute(stale) == run.id and not is_done(out, run)
+    sweep_run.execute((str(other), run, str(out), SolveOptions(), sweep_run.sweep_of_folder(out)))
     assert is_done(out, run)
 
 
@@ -499,18 +499,18 @@ def test_a_worker_kept_from_an_earlier_sweep_solves_the_instance_as_it_is_now(tm
     fingerprint. Here this process is that worker: it ran the first sweep's run."""
     import shutil
 
-    import planner.studies.sweep as sweep_module
+    import planner.studies.sweep_run as sweep_run
     from planner.options import SolveOptions
     from planner.results.folder import read_summary
     from planner.studies.sweep import prepare_sweep
 
-    monkeypatch.setattr(sweep_module, "_BASE", {})
+    monkeypatch.setattr(sweep_run, "BASE", {})
     instance = shutil.copytree(FOUR_SUPPLIERS, tmp_path / "inst")
     run = grid([("risk.aversion", [0.0])])[0]
 
     def sweep_once(out):  # noqa: ANN001, ANN202
         prepare_sweep(instance, [run], out, SolveOptions())
-        sweep_module.execute((str(instance), run, str(out), SolveOptions(), sweep_module._sweep_of(out)))
+        sweep_run.execute((str(instance), run, str(out), SolveOptions(), sweep_run.sweep_of_folder(out)))
         return read_summary(out / RUNS / run.id)["objective"]
 
     first = sweep_once(tmp_path / "first")
@@ -528,15 +528,16 @@ def test_an_instance_edited_while_its_sweep_runs_stops_the_sweep(tmp_path, monke
     import shutil
 
     import planner.studies.sweep as sweep_module
+    import planner.studies.sweep_run as sweep_run
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sweep_module, "_BASE", {})
+    monkeypatch.setattr(sweep_run, "BASE", {})
     instance = shutil.copytree(FOUR_SUPPLIERS, tmp_path / "inst")
     execute = sweep_module.execute
 
     def edited_before_the_second_run(task):  # noqa: ANN001, ANN202
         if task[1].values["risk.aversion"] == 1.0:
-            sweep_module._BASE.clear()  # a worker that had not loaded it yet
+            sweep_run.BASE.clear()  # a worker that had not loaded it yet
             demand = instance / "demand.csv"
             demand.write_text(demand.read_text().replace(",100", ",150"))
         return execute(task)
@@ -580,6 +581,7 @@ def test_a_dask_sweep_writes_where_the_command_looks_or_says_why_not(tmp_path, m
     import os
 
     import planner.studies.sweep as sweep_module
+    import planner.studies.sweep_run as sweep_run
 
     elsewhere, here = tmp_path / "workers-start-here", tmp_path / "command-runs-here"
     elsewhere.mkdir()
@@ -593,7 +595,7 @@ def test_a_dask_sweep_writes_where_the_command_looks_or_says_why_not(tmp_path, m
         assert set(pd.read_csv(here / "sw" / "sweep.csv")["status"]) == {"optimal"}
         assert list(elsewhere.iterdir()) == []
 
-        real, command = sweep_module._files_probe(), os.getpid()
+        real, command = sweep_run.files_probe(), os.getpid()
 
         def blind() -> object:  # noqa: ANN202 (sent by value: a worker on another file system)
             def files_digest(folder: str, names: list[str]) -> str:
@@ -601,7 +603,7 @@ def test_a_dask_sweep_writes_where_the_command_looks_or_says_why_not(tmp_path, m
 
             return files_digest
 
-        monkeypatch.setattr(sweep_module, "_files_probe", blind)
+        monkeypatch.setattr(sweep_module, "files_probe", blind)
         result = CliRunner().invoke(cli.main, [*args, "--out", "other"])
         assert result.exit_code == cli.EXIT_OUTPUT, result.output
         assert f"1 of the 1 Dask workers do not see the sweep folder {here / 'other'} as this machine does" \

@@ -10,18 +10,17 @@ run; a failure is recorded and the rest go on. One sweep at a time writes a fold
 (`claim_sweep`): a second is refused while the first runs.
 
 Runs go to local worker processes (one HiGHS thread each, never several HiGHS in threads
-of one process) or to an existing Dask cluster. Each worker loads and validates the base
-instance once and keeps it: a run changes numbers in memory and never re-reads the files.
-Each worker also keeps the last model it built, compiled into HiGHS: a run that changes
-only parameters (aversion, alpha, probabilities, budget, service levels, share limits)
-sets them and solves again without building anything (`planner.solve.resolve`).
+of one process) or to an existing Dask cluster; what a worker does with one is
+`planner.studies.sweep_run`. Each worker loads and validates the base instance once and
+keeps it: a run changes numbers in memory and never re-reads the files. Each worker also
+keeps the last model it built, compiled into HiGHS: a run that changes only parameters
+(aversion, alpha, probabilities, budget, service levels, share limits) sets them and solves
+again without building anything (`planner.solve.resolve`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -31,20 +30,13 @@ import pandas as pd
 
 from planner.errors import (
     ClusterError,
-    InfeasibleError,
     InputChanged,
-    InstanceError,
     OutputError,
-    OverrideError,
-    PlannerError,
     ResultsError,
-    SolveError,
     WorkerLost,
 )
-from planner.instance.instance import Instance
 from planner.instance.loader import load_instance
-from planner.instance.overrides import apply_values, whole_number_key
-from planner.instance.schema import TABLES
+from planner.instance.overrides import whole_number_key
 from planner.options import SolveOptions
 from planner.processes import in_processes, usable_cores
 from planner.results.claim import claimed, held_elsewhere
@@ -57,138 +49,38 @@ from planner.results.ownership import (
     record_files,
     remove_owned,
     staged_file,
-    staged_folder,
     write_manifest,
 )
-from planner.results.write import write_csv, write_json, write_results
+from planner.results.write import write_csv, write_json
 from planner.scheduler import (
     CODE,
     ask_workers,
     check_cluster,
-    check_same_code,
     connect,
     is_lost,
     lost,
-    stopped_unless,
-    task_wanted,
 )
-from planner.status import Status
 from planner.studies.runs import Run, check_runs
+from planner.studies.sweep_run import (
+    FAILED_FILE,
+    INSTANCE_FILES,
+    RUNS,
+    SWEEP_META,
+    SWEPT_FOR,
+    Task,
+    execute,
+    execute_there,
+    files_probe,
+    instance_fingerprint,
+    sweep_of_folder,
+)
 
-RUNS = "runs"
-FAILED_FILE = "failed.json"
 SWEEP_FILE = "sweep.csv"
-SWEEP_META = "sweep.json"  # what the sweep is of: the instance (path, content) and the solve options
-SWEPT_FOR = "sweep"  # in a run's summary.json or failed.json: what sweep.json said when it was sent
 NO_WORKERS_NOTE_AFTER = 10.0  # seconds of waiting on a cluster without workers before it is said
 FIGURES = ["status", "objective", "expected_cost", "cvar", "fixed_cost", "mip_gap", "seconds", "options_selected"]
 
 
-# ----------------------------------------------------------------------------- one run, in a worker
-
-_BASE: dict[str, tuple[str, Instance]] = {}  # per worker process: path -> (its files' SHA-256, the validated instance)
-_KEPT = threading.local()  # per worker thread: {instance path: ModelCache}, never shared between runs at once
-
-
-def _base(path: str, fingerprint: str | None) -> Instance:
-    """The validated base instance at `path` as the sweep was begun for (`fingerprint`: the
-    SHA-256 of its files that sweep.json records), loaded once per worker process.
-
-    Kept by path alone, a worker that outlives its sweep (a Dask worker, or a process forked
-    from one that ran a sweep) gave the next sweep of the same path the instance as it was
-    before the user edited it: that sweep's table held the old instance's numbers under the new
-    one's fingerprint. Now the kept instance serves only a sweep of the same files, and one
-    whose files changed since it began stops it (`InputChanged`), since its runs would no
-    longer be of one instance."""
-    kept = _BASE.get(path)
-    if kept is not None and kept[0] == fingerprint:
-        return kept[1]
-    before = _fingerprint(Path(path))
-    if fingerprint is not None and before != fingerprint:  # (before reading: they may not even be valid now)
-        raise _changed(path)
-    instance = load_instance(path)
-    if _fingerprint(Path(path)) != before:  # changed while read
-        raise _changed(path)
-    _BASE[path] = (before, instance)
-    return instance
-
-
-def _changed(path: str) -> InputChanged:
-    return InputChanged(f"{path}: its files changed since this sweep began, or a worker of another machine holds "
-                        "another copy (sweep.json records the version the sweep was begun for): the runs would no "
-                        "longer be of one instance. The finished runs are kept; run the sweep again: --force "
-                        "starts it over for the new version, or choose another --out to keep this one")
-
-
-def _failure_status(exc: PlannerError) -> Status:
-    if isinstance(exc, InfeasibleError):
-        return Status.INFEASIBLE
-    if isinstance(exc, SolveError):
-        return Status(exc.status)
-    if isinstance(exc, (InstanceError, OverrideError)):
-        return Status.INVALID
-    return Status.ERROR
-
-
-# A run to solve: the instance's path, the run, the sweep folder, the solve options, and what the
-# folder's sweep.json said when the run was sent (`execute` writes only while it says the same)
-Task = tuple[str, Run, str, SolveOptions, dict | None]
-
-
-def _sweep_of(out: Path) -> dict | None:
-    """What the sweep folder `out` says it is a sweep of (sweep.json), None when it says nothing."""
-    try:
-        return json.loads((Path(out) / SWEEP_META).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def execute(task: Task) -> str:
-    """Solve one run and write its folder; returns the run id. Failures of the run become
-    failed.json; one of writing (a full disk) stops the sweep instead (OutputError): it is no
-    outcome of the run, and its record could not be written either. The worker takes its next
-    run once a branch and bound this one left to end alone has ended
-    (`planner.solve.highs.wait_for_left_runs`), so that two runs do not share its core.
-
-    Nothing is written once the folder is no longer a sweep of what the run was solved for
-    (sweep.json changed): a run that ended on a Dask worker just as its sweep was stopped
-    (before `_execute_there` stopped it) would otherwise write a result of the old instance into
-    a sweep started over there with --force, which then took it as done. A run that passed
-    that check just before the folder was started over lands there all the same; it records
-    what sweep.json said (SWEPT_FOR), and the new sweep takes only its own runs as done
-    (`is_done`)."""
-    from planner.solve.highs import wait_for_left_runs
-    from planner.solve.pipeline import solve_instance
-    from planner.solve.resolve import ModelCache
-
-    path, run, out, options, sweep_of = task
-    folder = Path(out) / RUNS / run.id
-    base = _base(path, sweep_of.get("instance_sha256") if sweep_of else None)  # (changed files stop the sweep)
-    try:
-        if not hasattr(_KEPT, "caches"):
-            _KEPT.caches = {}
-        cache = _KEPT.caches.setdefault(path, ModelCache())
-        outcome = solve_instance(apply_values(base, run.values), options, cache=cache)
-        outcome.extra = {"sweep_values": run.values, SWEPT_FOR: sweep_of}
-        if _sweep_of(Path(out)) == sweep_of:
-            write_results(outcome, folder, force=True, kind=Kind.RUN)
-    except OutputError:
-        raise
-    except PlannerError as exc:
-        if _sweep_of(Path(out)) == sweep_of:
-            _write_failure(folder, run, _failure_status(exc), str(exc), getattr(exc, "reasons", None), sweep_of)
-    wait_for_left_runs()
-    return run.id
-
-
-def _write_failure(folder: Path, run: Run, status: Status, reason: str, reasons: list[str] | None = None,
-                   sweep_of: dict | None = None) -> None:
-    """failed.json: the status, the reason as the message gives it and, for an infeasible run,
-    every one of the diagnosis's reasons; its folder swapped in whole, as a result's is."""
-    with staged_folder(folder, Kind.RUN, force=True) as staging:
-        write_json(staging / FAILED_FILE, {"values": run.values, "status": status, "reason": reason,
-                                           **({"reasons": reasons} if reasons else {}), SWEPT_FOR: sweep_of})
-
+# ----------------------------------------------------------------------------- what a run left
 
 _UNRECORDED = object()  # a run written before runs recorded their sweep: taken as the folder's
 
@@ -211,7 +103,7 @@ def is_done(out: Path, run: Run, sweep_of: dict | None = None) -> bool:
     """A run is done when its folder holds its result or its failure record, written for this
     sweep (`sweep_of`: what sweep.json says, read when not given)."""
     try:
-        return _record(out, run, sweep_of if sweep_of is not None else _sweep_of(out)) is not None
+        return _record(out, run, sweep_of if sweep_of is not None else sweep_of_folder(out)) is not None
     except ResultsError:
         return True  # (its table's reader says what is wrong with it)
 
@@ -271,7 +163,7 @@ def sweep_currency(out: Path) -> str:
 
 def write_table(out: Path, runs: list[Run]) -> pd.DataFrame:
     """sweep.csv from the run folders: varied values, id, figures, reason, bloc shares."""
-    sweep_of = _sweep_of(out)
+    sweep_of = sweep_of_folder(out)
     rows = [_row(out, run, sweep_of) for run in runs]
     keys = list(dict.fromkeys(k for run in runs for k in run.values))
     shares = sorted({c for r in rows for c in r if c.startswith("share_")})
@@ -289,37 +181,14 @@ def write_table(out: Path, runs: list[Run]) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- running it all
 
 
-def _files_probe() -> Callable[[str, list[str]], str]:
-    """A function giving the SHA-256 of the files `names` of a folder (each file's name and bytes;
-    a missing one is left out), as the process calling it sees them. Made inside a function, so
-    that Dask sends it by value: a worker compares its view of a folder with this command's
-    (`_check_workers_see`), whatever planner it runs."""
-
-    def files_digest(folder: str, names: list[str]) -> str:
-        import hashlib
-        import os
-
-        digest = hashlib.sha256()
-        for name in names:
-            path = os.path.join(folder, name)
-            if os.path.isfile(path):
-                with open(path, "rb") as file:
-                    digest.update(name.encode() + b"\0" + file.read() + b"\0")
-        return digest.hexdigest()
-
-    return files_digest
 
 
-_INSTANCE_FILES = ["instance.toml", *sorted(t.file for t in TABLES)]
 
 
-def _fingerprint(path: Path) -> str:
-    """SHA-256 of the instance files planner reads: another content is another instance."""
-    return _files_probe()(str(path), _INSTANCE_FILES)
 
 
 def _meta(path: Path, options: SolveOptions) -> dict:
-    return {"instance": str(path), "instance_sha256": _fingerprint(path),
+    return {"instance": str(path), "instance_sha256": instance_fingerprint(path),
             "solve_options": {"mip_gap": options.mip_gap, "time_limit": options.time_limit,
                               "node_limit": options.node_limit, "decomposition": options.decomposition}}
 
@@ -363,7 +232,7 @@ def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: Sol
     meta = _meta(path, options)
     found = check_target(out, Kind.SWEEP, force)
     if found.kind == str(Kind.SWEEP):
-        if _sweep_of(out) != meta:
+        if sweep_of_folder(out) != meta:
             if not force:
                 raise OutputError(f"{out} holds a sweep of another instance, another version of it, or other solve "
                                   "options; pass --force to start over there (its runs are deleted), or choose "
@@ -384,7 +253,7 @@ def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: Sol
         for run in runs:
             if (runs_folder / run.id / FAILED_FILE).is_file():
                 remove_owned(runs_folder / run.id)
-    now = _sweep_of(out)
+    now = sweep_of_folder(out)
     return sum(is_done(out, run, now) for run in runs)
 
 
@@ -402,7 +271,7 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
     """
     out = Path(out)
     path = str(Path(instance).resolve())
-    sweep_of = _sweep_of(out)
+    sweep_of = sweep_of_folder(out)
     todo = [run for run in runs if not is_done(out, run, sweep_of)]
     # one HiGHS thread and one process per run: the runs are what is spread (cluster.py, "Sharing")
     options = replace(options or SolveOptions(), threads=1, progress=None, log=False, workers=1, scheduler=None)
@@ -424,7 +293,7 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
         raise type(exc)(f"{str(exc).rstrip('.')}. The finished runs are kept: run the same command again to "
                         "resume") from None
     finally:
-        if _sweep_of(out) == sweep_of:
+        if sweep_of_folder(out) == sweep_of:
             table = write_table(out, runs)
     _check_still_ours(out, sweep_of)
     return table
@@ -434,7 +303,7 @@ def _check_still_ours(out: Path, sweep_of: dict | None) -> None:
     """`OutputError` once `out` is no longer the sweep this one began (another command started
     over there, or removed it): its runs are no longer written there, and no table is, which
     would hold the other's runs under this one's name."""
-    now = _sweep_of(out)
+    now = sweep_of_folder(out)
     if now != sweep_of:
         what = f"a sweep of {Path(now['instance']).name}" if isinstance(now, dict) and "instance" in now else "gone"
         raise OutputError(f"{out} was started over by another planner command while this sweep ran (it is now "
@@ -461,7 +330,7 @@ def _dask(tasks: list, address: str, out: Path, instance: str,
     with connect(address) as client:
         check_cluster(client, address)
         _check_workers_see(client, address, out, instance)
-        runs = {client.submit(_execute_there, task, CODE, pure=False): task[1] for task in tasks}
+        runs = {client.submit(execute_there, task, CODE, pure=False): task[1] for task in tasks}
         pending, noted = set(runs), False
         while pending:
             try:
@@ -483,10 +352,10 @@ def _check_workers_see(client: Any, address: str, out: Path, instance: str) -> N
     work is sent. A worker that does not see the folder writes nothing there, and its runs came
     back as never run; one that does not see the instance (bundled instances live inside each
     machine's own planner) solves nothing."""
-    digest = _files_probe()
-    for folder, names, error in ((str(out), [SWEEP_META], OutputError), (instance, _INSTANCE_FILES, InputChanged)):
+    digest = files_probe()
+    for folder, names, error in ((str(out), [SWEEP_META], OutputError), (instance, INSTANCE_FILES, InputChanged)):
         mine = digest(folder, names)
-        answers = ask_workers(client, address, _files_probe(), folder, names)
+        answers = ask_workers(client, address, files_probe(), folder, names)
         blind = sorted(worker for worker, answer in answers.items() if answer != mine)
         if blind:
             what = "sweep folder" if error is OutputError else "instance"
@@ -495,18 +364,6 @@ def _check_workers_see(client: Any, address: str, out: Path, instance: str) -> N
                         "file system they share with this machine")
 
 
-def _execute_there(task: Task, sender: str) -> str | None:
-    """`execute` on a Dask worker that runs the sender's planner (`check_same_code`), stopped as
-    Ctrl-C stops a local run once the sweep lets go of it (`stopped_unless`: Ctrl-C, or the
-    command killed); None then, once the HiGHS runs it stopped have ended, so that the worker's
-    next task does not share the core with them."""
-    from planner.solve.highs import wait_for_left_runs
-
-    check_same_code(sender)
-    done = stopped_unless(task_wanted(), lambda: execute(task))
-    if done is None:
-        wait_for_left_runs()
-    return done
 
 
 def _dask_answer(future: Any, runs: dict, address: str, client: Any) -> str:
