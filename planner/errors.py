@@ -88,6 +88,10 @@ class MemoryShortage(PlannerError):
     refused before it is built."""
 
 
+class InstallationError(PlannerError):
+    """A package planner needs is installed in a version planner cannot trust (`planner.solve.highs`)."""
+
+
 class OutputError(PlannerError):
     """The results cannot be written where they were asked to go."""
 

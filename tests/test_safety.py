@@ -777,3 +777,26 @@ def test_a_tls_scheduler_without_tls_settings_is_named_not_a_bug(tmp_path, monke
         assert "cannot connect to the Dask scheduler at tls://127.0.0.1:9" in result.output
         assert "needs this machine's certificate and key in Dask's configuration" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_a_highs_older_than_the_one_the_tests_pass_with_is_refused(tmp_path):
+    """pyproject.toml asked for highspy 1.7 or later, and pip took any installed version from 1.7:
+    with 1.7-1.11 every solve ended in 'internal error: this is a bug' (a status HiGHS then lacked),
+    with 1.12 in a refused option, and with 1.13-1.15 the suite's random instances found a plan
+    2.4% dearer than the optimum called optimal (by hand, 2026-12-04, in a Python with each
+    version). Now pyproject asks for the version the suite passes with, and a solve in a Python
+    with an older one says so (exit 1, kind installation) before anything is solved or written.
+    The older HiGHS is stood in for by its version numbers, set before planner reads them."""
+    import subprocess
+    import sys
+
+    older = ("import sys, highspy; highspy.HIGHS_VERSION_MINOR = 13; highspy.HIGHS_VERSION_PATCH = 0; "
+             "from planner.launch import main; sys.argv = ['planner', *sys.argv[1:]]; main()")
+    for args in (["solve", "four-suppliers", "--out", "r"], ["solve", "four-suppliers", "--out", "j", "--json"]):
+        done = subprocess.run([sys.executable, "-c", older, *args], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == cli.EXIT_INTERNAL, done.stderr
+        assert "planner needs HiGHS 1.16.0 or later" in done.stderr + done.stdout
+        assert "has HiGHS 1.13.0, which gave wrong optima in planner's tests" in done.stderr + done.stdout
+        assert "this is a bug" not in done.stderr + done.stdout and "Traceback" not in done.stderr
+    assert '"kind": "installation"' in done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

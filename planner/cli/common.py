@@ -29,6 +29,7 @@ from planner.errors import (
     ClusterError,
     InfeasibleError,
     InputChanged,
+    InstallationError,
     InstanceError,
     MemoryShortage,
     OutputError,
@@ -283,6 +284,8 @@ def guard(action: Callable) -> Callable:
             failed(EXIT_SOLVER, "worker_lost", f"error: {exc}.")
         except MemoryShortage as exc:
             failed(EXIT_SOLVER, "resources", f"error: {exc}.")
+        except InstallationError as exc:
+            failed(EXIT_INTERNAL, "installation", f"error: {exc}")
         except PlannerError as exc:
             failed(EXIT_INTERNAL, "internal", f"error: {exc}")
         except KeyboardInterrupt:
