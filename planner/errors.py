@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import unicodedata
 from dataclasses import dataclass
 
 
@@ -36,14 +37,41 @@ class Problem:
         return text
 
 
+# Letters of other scripts drawn as Latin ones (Cyrillic, Greek): text pasted from a Russian or
+# Greek document may carry them into a code such as 'CHN', where they look the same
+_LOOK_LATIN = str.maketrans("АВСЕНІЈКМОРЅТХУаеіјорсухΑΒΕΖΗΙΚΜΝΟΡΤΥΧον",
+                            "ABCEHIJKMOPSTXYaeijopcyxABEZHIKMNOPTYXov")
+
+
+def _as_seen(text: str) -> str:
+    """How `text` looks: letters of other scripts drawn as Latin ones taken as those, invisible
+    characters (zero-width spaces, marks) left out."""
+    return "".join(c for c in text.translate(_LOOK_LATIN) if unicodedata.category(c) not in ("Cf", "Cc"))
+
+
+def _unlike(value: str, candidate: str) -> str:
+    """The first character of `value` that only looks like `candidate`'s, named ("" when none)."""
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, value, candidate, autojunk=False).get_opcodes():
+        for c in value[i1:i2] if tag != "equal" else ():
+            if ord(c) > 127 and _as_seen(c) != c or unicodedata.category(c) in ("Cf", "Cc"):
+                theirs = candidate[j1:j2][:1]
+                where = (f" where it has {theirs!r} (U+{ord(theirs):04X} {unicodedata.name(theirs, '?')})"
+                         if theirs and tag == "replace" else "")
+                return f" yours holds {c!r} (U+{ord(c):04X} {unicodedata.name(c, 'a control character')}){where}"
+    return ""
+
+
 def did_you_mean(value: str, candidates: list[str] | set[str]) -> str:
-    """A hint naming the closest candidate, or "" when none is close."""
+    """A hint naming the closest candidate, or "" when none is close. A candidate that looks the
+    same as `value` (a letter of another script, an invisible character) is named with the
+    character that differs: the two look alike in any message."""
     pool = sorted(candidates)
     folded = {c.casefold(): c for c in pool}
     if value.casefold() in folded:
         return f"did you mean {folded[value.casefold()]!r}?"
-    close = difflib.get_close_matches(value, pool, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else ""
+    alike = [c for c in pool if _as_seen(c) == _as_seen(value)]
+    close = alike[:1] or difflib.get_close_matches(value, pool, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?{_unlike(value, close[0])}" if close else ""
 
 
 class PlannerError(Exception):

@@ -157,6 +157,24 @@ def test_unknown_reference_with_hint(inst):
     ]
 
 
+def test_a_name_that_only_looks_like_a_known_one_is_named_with_the_character_that_differs(inst):
+    """A letter of another script drawn as a Latin one (text pasted from a Russian document) or an
+    invisible character: the message showed two names that look the same ("'СHN': unknown origin
+    (did you mean 'CHN'?)"), and for a short code no suggestion at all. Now the character that
+    differs is named."""
+    (inst / "options.csv").write_text(
+        "option,commodity,origin,capacity,unit_cost\nCN1,rare_earth_oxide,\u0421HN,100,100\n"
+        "GS1,rare_earth_oxide,\u0420US,60,130\nRU1,rare_earth_oxide,ID\u200bN,60,110\n", encoding="utf-8")
+    cyrillic_c = "'С' (U+0421 CYRILLIC CAPITAL LETTER ES) where it has 'C' (U+0043 LATIN CAPITAL LETTER C)"
+    assert problems_of(inst) == [
+        f"options.csv:2:origin: 'СHN': unknown origin: not in countries.csv (did you mean 'CHN'? yours holds "
+        f"{cyrillic_c})",
+        "options.csv:3:origin: 'РUS': unknown origin: not in countries.csv (did you mean 'RUS'? yours holds 'Р' "
+        "(U+0420 CYRILLIC CAPITAL LETTER ER) where it has 'R' (U+0052 LATIN CAPITAL LETTER R))",
+        "options.csv:4:origin: 'ID\\u200bN': unknown origin: not in countries.csv (did you mean 'IDN'? yours holds "
+        "'\\u200b' (U+200B ZERO WIDTH SPACE))",
+    ]
+
 def test_duplicate_keys(inst):
     (inst / "demand.csv").write_text("commodity,period,demand\nrare_earth_oxide,2026,100\nrare_earth_oxide,2026,90\n")
     assert problems_of(inst) == [
