@@ -8,7 +8,12 @@ whose workers kept an older planner (the command's machine updated, the workers 
 planner's numbers, faults fixed since included, under the new one's name. Planner's version
 number does not tell two of its states apart, so its code does: the SHA-256 of its source files
 as this process read them, with the version of HiGHS that solves (another HiGHS may choose
-another of two plans that tie, and the phase on a cluster promises the serial run's plan)."""
+another of two plans that tie, and the phase on a cluster promises the serial run's plan).
+The scheduler is asked too (it unpickles planner's tasks), and every question has a time limit
+(`PROBE_TIMEOUT`: a stopped worker never answers).
+
+On a worker, work whose command has gone (Ctrl-C, `kill -9`) is stopped as Ctrl-C stops a local
+solve (`stopped_unless`): Dask itself lets it run to its end."""
 
 from __future__ import annotations
 

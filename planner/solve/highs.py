@@ -49,8 +49,9 @@ SOLVER_NAME = "HiGHS {}.{}.{}".format(*HIGHS_VERSION)
 OLDEST_HIGHS = (1, 16, 0)
 if HIGHS_VERSION < OLDEST_HIGHS:
     raise InstallationError(f"planner needs HiGHS {'.'.join(map(str, OLDEST_HIGHS))} or later, and this Python "
-                            f"({sys.executable}) has {SOLVER_NAME}, which gave wrong optima in planner's tests: "
-                            "pip install --upgrade highspy")
+                            f"({sys.executable}) has {SOLVER_NAME}, with which planner's tests fail (1.13-1.15 "
+                            "called a plan 2.4% dearer than the optimum optimal): pip install --upgrade highspy")
+
 INTERRUPT_GRACE = 0.5  # seconds HiGHS gets to stop after Ctrl-C before KeyboardInterrupt is raised anyway
 _POLL = 0.05  # seconds between checks of the solver thread
 HIGHS_INT_MAX = 2**31 - 1  # HiGHS's integer options are 32-bit: a node limit above is no limit
