@@ -43,7 +43,7 @@ def cpu_quota(cgroups: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/
 def control_groups(controller: str, v1_mounts: tuple[str, ...], cgroups: Path, membership: Path) -> list[Path]:
     """The folders of this process's control group and its ancestors for `controller`: cgroup
     v2's one hierarchy, or v1's hierarchy of that controller (mounted as `v1_mounts` name it).
-    None where the system does not say."""
+    Empty where the system does not say."""
     try:
         lines = membership.read_text(encoding="utf-8").splitlines()
     except OSError:

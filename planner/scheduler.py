@@ -10,7 +10,7 @@ number does not tell two of its states apart, so its code does: the SHA-256 of i
 as this process read them, with the version of HiGHS that solves (another HiGHS may choose
 another of two plans that tie, and the phase on a cluster promises the serial run's plan).
 The scheduler is asked too (it unpickles planner's tasks), and every question has a time limit
-(`PROBE_TIMEOUT`: a stopped worker never answers).
+(`CONNECT_TIMEOUT` for the scheduler, `PROBE_TIMEOUT` for the workers: a stopped one never answers).
 
 On a worker, work whose command has gone (Ctrl-C, `kill -9`) is stopped as Ctrl-C stops a local
 solve (`stopped_unless`): Dask itself lets it run to its end."""
@@ -59,6 +59,8 @@ def _code_probe() -> Callable[[], str]:
 
 
 _REMEDY = "install the same planner and HiGHS on every worker and start them again"
+CONNECT_TIMEOUT = "5s"  # to reach the scheduler, and for it to answer
+PROBE_TIMEOUT = 30.0  # seconds for every worker to answer a question of planner's
 _PLANNER_CODE = _code_probe()
 CODE = _PLANNER_CODE()  # read as this module is imported: with the modules a worker loads for its first task
 
@@ -72,11 +74,11 @@ def check_cluster(client: Any, address: str) -> None:
     broke its connection and ended it). Workers that join later are checked by each task
     (`check_same_code`)."""
     try:
-        answer: object = client.run_on_scheduler(_PLANNER_CODE, callback_timeout=PROBE_TIMEOUT)
+        answer: object = client.run_on_scheduler(_PLANNER_CODE, callback_timeout=CONNECT_TIMEOUT)
     except ImportError as exc:  # (a planner or HiGHS the scheduler's Python cannot import)
         answer = exc
-    except TimeoutError:
-        raise ClusterError(f"the Dask scheduler at {address} did not answer within {PROBE_TIMEOUT:g} s (stopped "
+    except TimeoutError:  # (it answered `connect` a moment ago: the time to reach it)
+        raise ClusterError(f"the Dask scheduler at {address} did not answer within {CONNECT_TIMEOUT} (stopped "
                            "or frozen?)") from None
     if answer != CODE:
         raise ClusterError(f"the Dask scheduler at {address} runs another planner than this command "
@@ -90,9 +92,6 @@ def check_cluster(client: Any, address: str) -> None:
         raise ClusterError(f"{len(other)} of the {len(answers)} Dask workers at {address} run another planner than "
                            f"this command (the first, {worker}: {_said(answer)}; this command's code {CODE}); "
                            f"{_REMEDY}")
-
-
-PROBE_TIMEOUT = 30.0  # seconds for the scheduler and every worker to answer a question of planner's
 
 
 def ask_workers(client: Any, address: str, function: Callable[..., object], *args: object) -> dict[str, object]:
@@ -133,9 +132,6 @@ def check_same_code(sender: str) -> None:
         raise ClusterError(f"the Dask worker on {socket.gethostname()} runs another planner than the command that "
                            f"sent it work (planner {planner.__version__} at {Path(planner.__file__).parent}, its "
                            f"code {CODE} where the command's is {sender}); {_REMEDY}")
-
-
-CONNECT_TIMEOUT = "5s"  # to reach the scheduler
 
 
 def connect(address: str) -> Any:

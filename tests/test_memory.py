@@ -203,10 +203,10 @@ def test_a_sweep_starts_as_many_workers_as_the_free_memory_holds(tmp_path, monke
     assert workers_that_fit(data, 8, free=need // 2) == (1, need)
 
     import planner.memory
-    import planner.processes
+    import planner.studies.sweep
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(planner.processes, "usable_cores", lambda *args: 4)
+    monkeypatch.setattr(planner.studies.sweep, "usable_cores", lambda *args: 4)
     monkeypatch.setattr(planner.memory, "available_memory", lambda *args: 2 * need + need // 2)
     result = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw"])
     assert result.exit_code == cli.EXIT_OK, result.output

@@ -186,8 +186,6 @@ def _sweep_in(path: Path, runs: list, out_dir: Path, options: SolveOptions, work
     keys = list(dict.fromkeys(k for run in runs for k in run.values))
     note(f"sweep of {path.name}: {len(runs)} runs over {', '.join(keys)}; {done} already done"
          + (f"; on {scheduler}" if scheduler else ""))
-    if workers is None and scheduler is None and done < len(runs):
-        workers = _workers_that_fit(path)
     failed = 0
     steps = Steps(len(runs), "sweep", unit="run", done=done)
 
@@ -210,22 +208,6 @@ def _sweep_in(path: Path, runs: list, out_dir: Path, options: SolveOptions, work
         if len(reason) > 300:
             reason = reason[:300].rsplit(" ", 1)[0] + f" ... (all of it in runs/{row.id}/failed.json)"
         click.echo(f"  run {row.id} ({row.status}): {reason}")
-
-
-def _workers_that_fit(path: Path) -> int:
-    """One worker process per core, or fewer where the machine's free memory holds fewer of the
-    instance's solves (said in a note)."""
-    from planner.instance.data import build_model_data
-    from planner.instance.loader import load_instance
-    from planner.memory import workers_that_fit
-    from planner.processes import usable_cores
-
-    cores = usable_cores()
-    workers, need = workers_that_fit(build_model_data(load_instance(path)), cores)
-    if workers < cores:
-        note(f"note: {workers} worker process{'es' if workers > 1 else ''}, not one per core ({cores}): each run "
-             f"takes about {need / 2**30:.1f} GiB and the memory free holds {workers} (--workers to choose)")
-    return workers
 
 
 @click.command()

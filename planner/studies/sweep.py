@@ -35,7 +35,6 @@ from planner.errors import (
     ResultsError,
     WorkerLost,
 )
-from planner.instance.loader import load_instance
 from planner.instance.overrides import whole_number_key
 from planner.options import SolveOptions
 from planner.processes import in_processes, usable_cores
@@ -52,14 +51,7 @@ from planner.results.ownership import (
     write_manifest,
 )
 from planner.results.write import write_csv, write_json
-from planner.scheduler import (
-    CODE,
-    ask_workers,
-    check_cluster,
-    connect,
-    is_lost,
-    lost,
-)
+from planner.scheduler import CODE, ask_workers, check_cluster, connect, is_lost, lost
 from planner.studies.runs import Run, check_runs
 from planner.studies.sweep_run import (
     FAILED_FILE,
@@ -68,6 +60,7 @@ from planner.studies.sweep_run import (
     SWEEP_META,
     SWEPT_FOR,
     Task,
+    base_instance,
     execute,
     execute_there,
     files_probe,
@@ -228,8 +221,8 @@ def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: Sol
     `force`. Anything planner did not write in it is refused (`planner.results.ownership`).
     """
     out, path = Path(out), Path(instance).resolve()
-    check_runs(load_instance(path), runs)
     meta = _meta(path, options)
+    check_runs(base_instance(str(path), meta["instance_sha256"]), runs)  # (kept: `_workers_that_fit` reads it)
     found = check_target(out, Kind.SWEEP, force)
     if found.kind == str(Kind.SWEEP):
         if sweep_of_folder(out) != meta:
@@ -279,7 +272,12 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
     tasks = [(path, run, str(where), options, sweep_of) for run in todo]
     by_id = {run.id: run for run in runs}
     try:
-        answers = _dask(tasks, scheduler, where, path, on_note) if scheduler else _local(tasks, workers)
+        if scheduler:
+            answers = _dask(tasks, scheduler, where, path, on_note)
+        else:
+            if workers is None and tasks:
+                workers = _workers_that_fit(path, sweep_of, on_note)
+            answers = _local(tasks, workers)
         for run_id_done in answers:
             _check_still_ours(out, sweep_of)
             status = _status(out, by_id[run_id_done], sweep_of)
@@ -309,6 +307,21 @@ def _check_still_ours(out: Path, sweep_of: dict | None) -> None:
         raise OutputError(f"{out} was started over by another planner command while this sweep ran (it is now "
                           f"{what}); this sweep's runs and table were not written there: run it again with "
                           "another --out")
+
+
+def _workers_that_fit(path: str, sweep_of: dict | None, on_note: Callable[[str], None] | None) -> int:
+    """One worker process per core, or fewer where the machine's free memory holds fewer of the
+    instance's solves (`planner.memory.workers_that_fit`; said through `on_note`)."""
+    from planner.instance.data import build_model_data
+    from planner.memory import workers_that_fit
+
+    cores = usable_cores()
+    instance = base_instance(path, sweep_of.get("instance_sha256") if sweep_of else None)
+    workers, need = workers_that_fit(build_model_data(instance), cores)
+    if workers < cores and on_note is not None:
+        on_note(f"{workers} worker process{'es' if workers > 1 else ''}, not one per core ({cores}): each run "
+                f"takes about {need / 2**30:.1f} GiB and the memory free holds {workers} (--workers to choose)")
+    return workers
 
 
 def _local(tasks: list, workers: int | None) -> Iterable[str]:

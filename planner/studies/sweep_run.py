@@ -51,7 +51,7 @@ BASE: dict[str, tuple[str, Instance]] = {}  # per worker process: path -> (its f
 _KEPT = threading.local()  # per worker thread: {instance path: ModelCache}, never shared between runs at once
 
 
-def _base(path: str, fingerprint: str | None) -> Instance:
+def base_instance(path: str, fingerprint: str | None) -> Instance:
     """The validated base instance at `path` as the sweep was begun for (`fingerprint`: the
     SHA-256 of its files that sweep.json records), loaded once per worker process.
 
@@ -124,7 +124,7 @@ def execute(task: Task) -> str:
 
     path, run, out, options, sweep_of = task
     folder = Path(out) / RUNS / run.id
-    base = _base(path, sweep_of.get("instance_sha256") if sweep_of else None)  # (changed files stop the sweep)
+    base = base_instance(path, sweep_of.get("instance_sha256") if sweep_of else None)  # (changed files stop the sweep)
     try:
         if not hasattr(_KEPT, "caches"):
             _KEPT.caches = {}
