@@ -260,7 +260,7 @@ def test_a_design_from_european_excel_is_read(tmp_path):
     """Semicolons, decimal commas, a byte-order mark and CRLF, as European Excel saves a CSV, and a
     blank cell that keeps the instance's value; row names keep their case (CN1, not cn1)."""
     (tmp_path / "design.csv").write_bytes("\ufeffrisk.aversion;options.CN1.capacity\r\n0,25;80\r\n0,5;\r\n"
-                                          .encode("utf-8"))
+                                          .encode())
     from planner.studies.runs import design
 
     runs = design(tmp_path / "design.csv")
