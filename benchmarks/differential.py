@@ -1,6 +1,8 @@
-"""Differential soak: random generated instances, each solved three ways through the CLI, then verified.
+"""Differential soak: random generated instances, each solved three ways through the CLI and by an
+independent build of the model, then verified.
 
-    python benchmarks/differential.py [--first 0] [--count 200] [--gap 1e-4] [--limits] [--out results/differential.csv]
+    python benchmarks/differential.py [--first 0] [--count 200] [--gap 1e-4] [--limits]
+        [--independent-limit 120] [--out results/differential.csv]
 
 Each instance's shape comes from its seed (`shape`): 1-5 materials, 2-12 options each, 1-6
 periods, 1-30 explicit scenarios or 1-6 independent events, lambda 0, 0.3 or 1, a fixed-cost
@@ -15,6 +17,15 @@ checks the first two results from the files alone. An instance agrees (`disagree
 - both plans are optimal and their objectives lie within twice the gap;
 - two workers wrote the files one worker wrote, byte for byte;
 - verify passes both results.
+
+Each two-stage instance is also solved by the independent build of `benchmarks/plain_highspy.py`
+(the model written row by row from the instance files, without planner's model code, handed to
+highspy; an instance with events is expanded first by `planner scenarios`), in a process of its
+own with one thread and a time limit (`--independent-limit`, 120 s): it must end as planner
+does (both infeasible, or both with a plan), an optimum within twice the gap of planner's, and
+where the limit stopped it, its plan no cheaper than planner's optimum and its bound no higher
+(`independent_disagreements`). This catches a fault the three runs share: a row planner's model
+has and the model's definition does not, or one it lacks.
 
 With `--limits`, each instance is also solved twice with `--node-limit 1` and once with
 `--time-limit 0.2` (`limit_disagreements`): the two node-limited runs must write the same files
@@ -33,6 +44,7 @@ import filecmp
 import json
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,7 +54,8 @@ from pathlib import Path
 from records import REPO, append_rows
 
 COLUMNS = ["date", "machine", "code", "limits", "seed", "shape", "multi_stage", "outcome", "method", "rounds",
-           "objective", "objective_whole_model", "phase_path_s", "whole_model_s", "two_workers_s", "agree", "problems"]
+           "objective", "objective_whole_model", "phase_path_s", "whole_model_s", "two_workers_s",
+           "independent", "objective_independent", "independent_s", "agree", "problems"]
 PATHS = {"phase": [], "whole-model": ["--no-decomposition"], "two-workers": ["--workers", "2"]}
 LIMITED = {"node-limit": ["--node-limit", "1"], "node-limit-again": ["--node-limit", "1"],
            "time-limit": ["--time-limit", "0.2"]}
@@ -119,6 +132,60 @@ def limit_disagreements(optimum: dict, limited: dict[str, dict], same_files: boo
     return found
 
 
+# How HiGHS names the ends of the independent build that hold no plan because there is none
+_NO_PLAN = ("Infeasible", "Primal infeasible or unbounded")
+
+
+def independent_disagreements(optimum: dict, plain: dict, gap: float) -> list[str]:
+    """What is wrong between planner's unlimited answer (`optimum`, the JSON of `planner solve
+    --json`) and the independent build's (`plain`, the JSON `plain_highspy.py` prints, or
+    {"status": "crash ..."} when it printed none): both must find the instance infeasible, or
+    neither; an optimum of both lies within twice the gap; a plan or bound of a build stopped by
+    its time limit must not beat planner's optimum."""
+    status, end = plain.get("status", "no answer"), outcome(optimum)
+    said = f"the independent build ended '{status}'"
+    if end == "error: infeasible":
+        if status in _NO_PLAN:
+            return []
+        return [f"planner found no plan, but {said}"
+                + (f" with a plan of {plain['objective']!r}" if plain.get("objective") is not None else "")]
+    if end != "optimal":  # (planner's own runs are compared by `disagreements`)
+        return []
+    best = optimum["summary"]["objective"]
+    if status in _NO_PLAN or status.startswith("crash"):
+        return [f"planner found the optimum {best!r}, but {said}"]
+    slack = 2 * gap * max(abs(best), 1.0)
+    found = []
+    plan, bound = plain.get("objective"), plain.get("bound")
+    if status == "Optimal" and plan is not None and abs(plan - best) > slack:
+        found.append(f"the independent build's optimum {plan!r} and planner's {best!r} differ by more than twice "
+                     "the gap")
+    elif plan is not None and plan < best - slack:
+        found.append(f"{said} with a plan of {plan!r}, cheaper than planner's optimum {best!r}")
+    if bound is not None and bound > best + slack:
+        found.append(f"{said} with a bound {bound!r} above planner's optimum {best!r}")
+    return found
+
+
+def independent(instance: Path, work: Path, gap: float, time_limit: float) -> dict:
+    """The independent build's answer on `instance` (its events expanded first, on a copy in `work`):
+    the JSON `plain_highspy.py` prints, or {"status": "crash (exit N)"}."""
+    if (instance / "events.csv").exists():
+        expanded = work / f"{instance.name}-expanded"
+        shutil.copytree(instance, expanded)
+        made = _planner("scenarios", str(expanded), "--into-instance", "-q")
+        if made.returncode:
+            return {"status": f"crash (planner scenarios: exit {made.returncode})"}
+        instance = expanded
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_highspy.py"), str(instance), "--gap",
+                           repr(gap), "--threads", "1", "--time-limit", repr(time_limit)],
+                          capture_output=True, text=True, cwd=REPO)
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        return {"status": f"crash (exit {done.returncode})"}
+
+
 def _planner(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "planner.cli", *args], capture_output=True, text=True, cwd=REPO)
 
@@ -128,7 +195,7 @@ def _same_files(written: dict[str, Path], one: str, other: str) -> bool:
         filecmp.cmp(f, written[other] / f.name, shallow=False) for f in written[one].glob("*.csv"))
 
 
-def one(seed: int, gap: float, work: Path, limits: bool = False) -> dict:
+def one(seed: int, gap: float, work: Path, limits: bool = False, independent_limit: float = 120.0) -> dict:
     args, multi = shape(seed)
     instance = work / f"instance-{seed}"
     made = _planner("generate", *args, str(instance))
@@ -154,13 +221,22 @@ def one(seed: int, gap: float, work: Path, limits: bool = False) -> dict:
         problems += limit_disagreements(answers["phase"], {path: answers[path] for path in LIMITED},
                                         _same_files(written, "node-limit", "node-limit-again"),
                                         {path: code for path, code in verify_codes.items() if path in LIMITED}, gap)
+    plain: dict = {}
+    if not multi:  # (plain_highspy.py builds two-stage models only)
+        started = time.perf_counter()
+        plain = independent(instance, work, gap, independent_limit)
+        seconds["independent"] = time.perf_counter() - started
+        problems += independent_disagreements(answers["phase"], plain, gap)
     summary = answers["phase"].get("summary", {})
     return {"seed": seed, "shape": " ".join(args), "multi_stage": multi, "outcome": outcome(answers["phase"]),
             "method": summary.get("method", ""), "rounds": summary.get("decomposition_rounds", ""),
             "objective": summary.get("objective", ""),
             "objective_whole_model": answers["whole-model"].get("summary", {}).get("objective", ""),
             "phase_path_s": round(seconds["phase"], 2), "whole_model_s": round(seconds["whole-model"], 2),
-            "two_workers_s": round(seconds["two-workers"], 2), "agree": not problems, "problems": "; ".join(problems)}
+            "two_workers_s": round(seconds["two-workers"], 2), "independent": plain.get("status", "").lower(),
+            "objective_independent": plain.get("objective", ""),
+            "independent_s": round(seconds["independent"], 2) if "independent" in seconds else "",
+            "agree": not problems, "problems": "; ".join(problems)}
 
 
 def _commit() -> str:
@@ -177,13 +253,15 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=1e-4)
     parser.add_argument("--limits", action="store_true",
                         help="also solve each instance twice with --node-limit 1 and once with --time-limit 0.2")
+    parser.add_argument("--independent-limit", type=float, default=120.0,
+                        help="seconds the independent build (plain_highspy.py) may take on one instance")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "differential.csv")
     a = parser.parse_args()
     stamp = {"date": datetime.date.today().isoformat(), "machine": platform.node() or "unknown", "code": _commit()}
     rows = []
     with tempfile.TemporaryDirectory(prefix="planner-differential-") as work:
         for seed in range(a.first, a.first + a.count):
-            row = {**stamp, "limits": a.limits, **one(seed, a.gap, Path(work), a.limits)}
+            row = {**stamp, "limits": a.limits, **one(seed, a.gap, Path(work), a.limits, a.independent_limit)}
             rows.append(row)
             print(f"seed {seed}: {row['outcome']}, {row['method'] or '-'}"
                   + ("" if row["agree"] else f"; DISAGREE: {row['problems']}"), flush=True)

@@ -14,7 +14,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-from differential import disagreements, limit_disagreements, shape  # noqa: E402
+from differential import disagreements, independent_disagreements, limit_disagreements, shape  # noqa: E402
 from families import markdown, summaries  # noqa: E402
 from records import append_rows  # noqa: E402
 
@@ -125,6 +125,37 @@ def test_the_differential_soak_checks_limited_runs_against_the_optimum():
         "planner verify failed on the time-limit result (exit 8)"]
     none = {path: _answer() for path in sound}
     assert limit_disagreements(_answer(), none, False, {}, 1e-4) == []
+
+
+def test_the_differential_soak_holds_planner_against_the_independent_build():
+    """The independent build (plain_highspy.py) agrees when it ends as planner does, its optimum within
+    twice the gap of planner's; stopped by its limit, its plan must not be cheaper than planner's
+    optimum nor its bound above it. Each departure is named, and only that one."""
+    optimum = _answer(100.0)
+    assert independent_disagreements(optimum, {"status": "Optimal", "objective": 100.0 * (1 + 1.9e-4),
+                                               "bound": 99.99}, 1e-4) == []
+    apart = independent_disagreements(optimum, {"status": "Optimal", "objective": 100.0 * (1 + 2.1e-4),
+                                                 "bound": 100.02}, 1e-4)
+    assert [p.split(" and")[0] for p in apart] == ["the independent build's optimum 100.021"]
+    stopped = {"status": "Time limit reached", "objective": 104.0, "bound": 97.0}
+    assert independent_disagreements(optimum, stopped, 1e-4) == []
+    assert independent_disagreements(optimum, {"status": "Time limit reached", "objective": None,
+                                               "bound": 97.0}, 1e-4) == []
+    cheaper = independent_disagreements(optimum, {**stopped, "objective": 99.9}, 1e-4)
+    assert [p.split(" with")[1] for p in cheaper] == [" a plan of 99.9, cheaper than planner's optimum 100.0"]
+    above = independent_disagreements(optimum, {**stopped, "bound": 100.1}, 1e-4)
+    assert [p.split(" with")[1] for p in above] == [" a bound 100.1 above planner's optimum 100.0"]
+    for status in ("Infeasible", "Primal infeasible or unbounded", "crash (exit 1)"):
+        assert independent_disagreements(optimum, {"status": status}, 1e-4) == [
+            f"planner found the optimum 100.0, but the independent build ended '{status}'"]
+        assert independent_disagreements(_answer(), {"status": status}, 1e-4) == (
+            [] if "infeasible" in status.lower() else
+            [f"planner found no plan, but the independent build ended '{status}'"])
+    assert independent_disagreements(_answer(), {"status": "Optimal", "objective": 0.0, "bound": 0.0}, 1e-4) == [
+        "planner found no plan, but the independent build ended 'Optimal' with a plan of 0.0"]
+    # planner's other ends are held against its own runs (`disagreements`), not against the build
+    crashed = _answer(kind="crash (exit -9)")
+    assert independent_disagreements(crashed, {"status": "Optimal", "objective": 1.0}, 1e-4) == []
 
 
 def test_bundled_variants_agree_only_within_the_gap_and_on_the_same_end():
