@@ -18,14 +18,15 @@ checks the first two results from the files alone. An instance agrees (`disagree
 - two workers wrote the files one worker wrote, byte for byte;
 - verify passes both results.
 
-Each two-stage instance is also solved by the independent build of `benchmarks/plain_highspy.py`
-(the model written row by row from the instance files, without planner's model code, handed to
-highspy; an instance with events is expanded first by `planner scenarios`), in a process of its
-own with one thread and a time limit (`--independent-limit`, 120 s): it must end as planner
-does (both infeasible, or both with a plan), an optimum within twice the gap of planner's, and
-where the limit stopped it, its plan no cheaper than planner's optimum and its bound no higher
-(`independent_disagreements`). This catches a fault the three runs share: a row planner's model
-has and the model's definition does not, or one it lacks.
+Each instance is also solved by the independent build of `benchmarks/plain_highspy.py` (the
+model written row by row from the instance files, without planner's model code, handed to
+highspy; an instance with events is expanded first by `planner scenarios`, a multi-stage one
+says so in its instance.toml), in a process of its own with one thread and a time limit
+(`--independent-limit`, 120 s): it must end as planner does (both infeasible, or both with a
+plan), an optimum within twice the gap of planner's, and where the limit stopped it, its plan
+no cheaper than planner's optimum and its bound no higher (`independent_disagreements`). This
+catches a fault the three runs share: a row planner's model has and the model's definition does
+not, or one it lacks.
 
 With `--limits`, each instance is also solved twice with `--node-limit 1` and once with
 `--time-limit 0.2` (`limit_disagreements`): the two node-limited runs must write the same files
@@ -49,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 from records import REPO, append_rows
@@ -167,16 +169,26 @@ def independent_disagreements(optimum: dict, plain: dict, gap: float) -> list[st
     return found
 
 
-def independent(instance: Path, work: Path, gap: float, time_limit: float) -> dict:
-    """The independent build's answer on `instance` (its events expanded first, on a copy in `work`):
-    the JSON `plain_highspy.py` prints, or {"status": "crash (exit N)"}."""
-    if (instance / "events.csv").exists():
-        expanded = work / f"{instance.name}-expanded"
-        shutil.copytree(instance, expanded)
-        made = _planner("scenarios", str(expanded), "--into-instance", "-q")
+def independent(instance: Path, work: Path, gap: float, time_limit: float, multi: bool = False) -> dict:
+    """The independent build's answer on `instance`, multi-stage if `multi` (on a copy in `work`
+    that says so in its instance.toml, as `planner solve --multi-stage` does, its events expanded
+    first): the JSON `plain_highspy.py` prints, or {"status": "crash ..."}."""
+    events = (instance / "events.csv").exists()
+    if events or multi:
+        copy = work / f"{instance.name}-independent"
+        shutil.copytree(instance, copy)
+        instance = copy
+    if multi:
+        settings = instance / "instance.toml"
+        if "decisions" in tomllib.loads(settings.read_text(encoding="utf-8")):
+            raise SystemExit(f"{settings}: has a [decisions] table already; the soak's --multi-stage cannot be "
+                             "added to it")
+        with open(settings, "a", encoding="utf-8") as fh:
+            fh.write('\n[decisions]\nstages = "multi"\n')
+    if events:
+        made = _planner("scenarios", str(instance), "--into-instance", "-q")
         if made.returncode:
             return {"status": f"crash (planner scenarios: exit {made.returncode})"}
-        instance = expanded
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_highspy.py"), str(instance), "--gap",
                            repr(gap), "--threads", "1", "--time-limit", repr(time_limit)],
                           capture_output=True, text=True, cwd=REPO)
@@ -221,12 +233,10 @@ def one(seed: int, gap: float, work: Path, limits: bool = False, independent_lim
         problems += limit_disagreements(answers["phase"], {path: answers[path] for path in LIMITED},
                                         _same_files(written, "node-limit", "node-limit-again"),
                                         {path: code for path, code in verify_codes.items() if path in LIMITED}, gap)
-    plain: dict = {}
-    if not multi:  # (plain_highspy.py builds two-stage models only)
-        started = time.perf_counter()
-        plain = independent(instance, work, gap, independent_limit)
-        seconds["independent"] = time.perf_counter() - started
-        problems += independent_disagreements(answers["phase"], plain, gap)
+    started = time.perf_counter()
+    plain = independent(instance, work, gap, independent_limit, multi)
+    seconds["independent"] = time.perf_counter() - started
+    problems += independent_disagreements(answers["phase"], plain, gap)
     summary = answers["phase"].get("summary", {})
     return {"seed": seed, "shape": " ".join(args), "multi_stage": multi, "outcome": outcome(answers["phase"]),
             "method": summary.get("method", ""), "rounds": summary.get("decomposition_rounds", ""),
@@ -235,7 +245,7 @@ def one(seed: int, gap: float, work: Path, limits: bool = False, independent_lim
             "phase_path_s": round(seconds["phase"], 2), "whole_model_s": round(seconds["whole-model"], 2),
             "two_workers_s": round(seconds["two-workers"], 2), "independent": plain.get("status", "").lower(),
             "objective_independent": plain.get("objective", ""),
-            "independent_s": round(seconds["independent"], 2) if "independent" in seconds else "",
+            "independent_s": round(seconds["independent"], 2),
             "agree": not problems, "problems": "; ".join(problems)}
 
 

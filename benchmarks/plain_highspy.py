@@ -4,7 +4,8 @@
 
 Independent of planner's model code: the instance is read by `tests/reference_model.py`
 (plain pandas; availability, exposure and risk derived there), and the MIP of docs/model.md
-section 3 (two-stage; with ambiguity when the instance has it) is written here row by row
+section 3 (two-stage, or multi-stage with the non-anticipativity rows of section 3.6; with
+ambiguity when the instance has it) is written here row by row
 into scipy arrays and passed to one `highspy.Highs` with its default options, apart from the
 gap, threads and time limit. No decomposition, no scaling beyond one money unit (the
 geometric mean of the cost coefficients, as the reference does), no starts. An instance with
@@ -26,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from reference_model import read_reference  # noqa: E402
+from reference_model import nonanticipative_pairs, read_reference  # noqa: E402
 
 
 class Rows:
@@ -53,8 +54,6 @@ class Rows:
 def build(folder: Path) -> tuple[highspy.HighsLp, float]:
     """The MIP of the instance and its money unit (objective x unit = the instance's money)."""
     ref = read_reference(folder)
-    if ref.multi:
-        raise SystemExit("plain_highspy: multi-stage instances are not built here")
     T, S, options, P, a, cap, mats, mat = ref.T, ref.S, ref.O, ref.P, ref.a, ref.cap, ref.mats, ref.mat
     inf = highspy.kHighsInf
     cols: dict[tuple, int] = {}
@@ -74,9 +73,11 @@ def build(folder: Path) -> tuple[highspy.HighsLp, float]:
     agreements = sorted({g for g in ref.agr.values() if g})
     for g in agreements:
         add(("w", g), 0, 1, True)
+    # multi-stage: a volume per scenario, tied below to the scenarios not yet told apart when it is decided
     for o in options:
         for t in P[o]:
-            add(("x", o, t), 0, cap[o, t])
+            for s in S if ref.multi else [None]:
+                add(("x", o, t, s) if ref.multi else ("x", o, t), 0, cap[o, t])
             if ref.spot[o]:
                 for s in S:
                     if a[o, t, s] > 0:
@@ -97,11 +98,15 @@ def build(folder: Path) -> tuple[highspy.HighsLp, float]:
             add(("gamma", s), 0, inf)
     n = len(lower)
 
+    def x(o: str, t: int, s: str) -> int:
+        """The column of the volume x_ot scenario s uses."""
+        return cols["x", o, t, s] if ref.multi else cols["x", o, t]
+
     def cost_entries(s: str) -> dict[int, float]:
         row: dict[int, float] = {}
         for o in options:
             for t in P[o]:
-                j = cols["x", o, t]
+                j = x(o, t, s)
                 row[j] = row.get(j, 0.0) + ref.d[t] * ref.cost[o] * a[o, t, s]
                 if ("y", o, t, s) in cols:
                     row[cols["y", o, t, s]] = ref.d[t] * ref.cost[o] * (1 + ref.prem[o]) * ref.f[mat[o], t, s]
@@ -138,15 +143,15 @@ def build(folder: Path) -> tuple[highspy.HighsLp, float]:
     for o in options:  # contract bounds: min(minv, cap) z <= x <= cap z; agreement links z <= w
         z = cols["z", o]
         for t in P[o]:
-            x = cols["x", o, t]
-            rows.add({x: 1.0, z: -cap[o, t]}, -inf, 0.0)
             floor = min(ref.minv[o], cap[o, t])
-            if floor > 0:
-                rows.add({x: 1.0, z: -floor}, 0.0, inf)
+            for s in S if ref.multi else S[:1]:
+                rows.add({x(o, t, s): 1.0, z: -cap[o, t]}, -inf, 0.0)
+                if floor > 0:
+                    rows.add({x(o, t, s): 1.0, z: -floor}, 0.0, inf)
             if ref.spot[o]:
                 for s in S:
                     if ("y", o, t, s) in cols:  # y + a x <= a cap
-                        rows.add({cols["y", o, t, s]: 1.0, x: a[o, t, s]}, -inf, a[o, t, s] * cap[o, t])
+                        rows.add({cols["y", o, t, s]: 1.0, x(o, t, s): a[o, t, s]}, -inf, a[o, t, s] * cap[o, t])
         if ref.agr[o]:
             rows.add({z: 1.0, cols["w", ref.agr[o]]: -1.0}, -inf, 0.0)
     for m in mats:
@@ -164,7 +169,7 @@ def build(folder: Path) -> tuple[highspy.HighsLp, float]:
                     entries[cols["I", m, t - 1, s]] = -1.0
                 for o in options:
                     if mat[o] == m and t in P[o]:
-                        entries[cols["x", o, t]] = -a[o, t, s]
+                        entries[x(o, t, s)] = -a[o, t, s]
                         if ("y", o, t, s) in cols:
                             entries[cols["y", o, t, s]] = -1.0
                 rhs = (ref.init[m] if t == 0 else 0.0) - ref.demand[m, t]
@@ -174,18 +179,22 @@ def build(folder: Path) -> tuple[highspy.HighsLp, float]:
                          (1 - ref.service[m]) * sum(ref.demand[m, t] for t in range(T)))
         if ref.max_risk[m] is not None:
             for t in range(T):
-                rows.add({cols["x", o, t]: ref.r[o] - ref.max_risk[m] for o in options if mat[o] == m and t in P[o]},
-                         -inf, 0.0)
+                for s in S if ref.multi else S[:1]:
+                    rows.add({x(o, t, s): ref.r[o] - ref.max_risk[m] for o in options if mat[o] == m and t in P[o]},
+                             -inf, 0.0)
     for scope, name, m, share, supplied in ref.limits:
         for t in range(T):
-            for s in S if supplied else S[:1]:
+            for s in S if supplied or ref.multi else S[:1]:
                 entries = {}
                 for o in options:
                     if mat[o] == m and t in P[o] and ref.exposed(o, scope, name):
-                        entries[cols["x", o, t]] = a[o, t, s] if supplied else 1.0
+                        entries[x(o, t, s)] = a[o, t, s] if supplied else 1.0
                         if supplied and ("y", o, t, s) in cols:
                             entries[cols["y", o, t, s]] = 1.0
                 rows.add(entries, -inf, share * ref.demand[m, t])
+    if ref.multi:  # non-anticipativity: each scenario's decisions equal those of the first it cannot be told from
+        for key, key2 in nonanticipative_pairs(ref):
+            rows.add({cols[key]: 1.0, cols[key2]: -1.0}, 0.0, 0.0)
     for s in S:  # C_s - eta - xi_s <= 0 (and the worst case's rows)
         entries = dict(cost_rows[s])
         entries[cols["eta",]] = -1.0

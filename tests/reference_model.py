@@ -143,6 +143,32 @@ def _solve_lp(c: np.ndarray, A_ub, b_ub, A_eq, b_eq, bounds):  # noqa: ANN001, A
     raise RuntimeError(f"the reference could not solve an LP: {res.message}")
 
 
+def nonanticipative_pairs(ref: SimpleNamespace) -> list[tuple[tuple, tuple]]:
+    """The pairs of columns a multi-stage plan holds equal: each scenario's decisions of a period
+    equal those of the first scenario it cannot be told from by then (volumes x, keyed ("x", o, t,
+    s), when they are decided: t - lead time; spot y, stock I and shortage u in their period)."""
+    T, S, O, P, a, mats = ref.T, ref.S, ref.O, ref.P, ref.a, ref.mats
+
+    def alike(s: str, s2: str, tau: int) -> bool:
+        return all(a[o, t, s] == a[o, t, s2] for o in O for t in P[o] if t <= tau) and all(
+            ref.f[m, t, s] == ref.f[m, t, s2] for m in mats for t in range(tau + 1))
+
+    pairs = []
+    for s in S:
+        for tau in range(-1, T):
+            first = next(s2 for s2 in S if alike(s, s2, tau))
+            if first == s:
+                continue
+            pairs += [(("x", o, t, s), ("x", o, t, first)) for o in O for t in P[o] if max(-1, t - ref.lead[o]) == tau]
+            if tau >= 0:
+                for m in mats:
+                    pairs += [(("I", m, tau, s), ("I", m, tau, first)), (("u", m, tau, s), ("u", m, tau, first))]
+                # a spot purchase exists where the option is spot and available (alike: in both or neither)
+                pairs += [(("y", o, tau, s), ("y", o, tau, first)) for o in O
+                          if ref.spot[o] and tau in P[o] and a[o, tau, s] > 0]
+    return pairs
+
+
 def reference_optimum(folder: Path) -> float | None:
     """Optimal objective of the instance at `folder`, or None when infeasible."""
     ref = read_reference(Path(folder))
@@ -272,33 +298,12 @@ def reference_optimum(folder: Path) -> float | None:
                             row[cols["y", o, t, s]] += 1
                 A_ub.append(row)
                 b_ub.append(share * demand[m, t])
-    if ref.multi:  # non-anticipativity, as equality rows: each scenario equals the first it cannot be told from
-        def alike(s: str, s2: str, tau: int) -> bool:
-            return all(a[o, t, s] == a[o, t, s2] for o in O for t in P[o] if t <= tau) and all(
-                ref.f[m, t, s] == ref.f[m, t, s2] for m in mats for t in range(tau + 1))
-
-        def tie(key: tuple, key2: tuple) -> None:
+    if ref.multi:  # non-anticipativity, as equality rows
+        for key, key2 in nonanticipative_pairs(ref):
             row = np.zeros(n)
             row[cols[key]], row[cols[key2]] = 1.0, -1.0
             A_eq.append(row)
             b_eq.append(0.0)
-
-        for s in S:
-            for tau in range(-1, T):
-                first = next(s2 for s2 in S if alike(s, s2, tau))
-                if first == s:
-                    continue
-                for o in O:
-                    for t in P[o]:
-                        if max(-1, t - ref.lead[o]) == tau:
-                            tie(("x", o, t, s), ("x", o, t, first))
-                if tau >= 0:
-                    for m in mats:
-                        tie(("I", m, tau, s), ("I", m, tau, first))
-                        tie(("u", m, tau, s), ("u", m, tau, first))
-                    for o in O:
-                        if ("y", o, tau, s) in cols:
-                            tie(("y", o, tau, s), ("y", o, tau, first))
     for s in S:  # C_s - eta - xi_s <= 0
         row = cost_rows[s].copy()
         row[cols["eta",]] -= 1

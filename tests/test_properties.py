@@ -236,17 +236,20 @@ def test_a_mip_start_does_not_change_the_optimum(tmp_path):
 
 
 @examples(25)
-@given(seed=st.integers(min_value=0, max_value=10**9), ambiguity=st.sampled_from([None, 0.3]))
-def test_the_benchmarks_plain_build_is_the_same_model(tmp_path_factory, seed, ambiguity):
-    """benchmarks/plain_highspy.py, the ladder's yardstick, builds the MIP row by row without
-    planner's model code: its optimum is the enumerating reference's (or both say infeasible)."""
+@given(seed=st.integers(min_value=0, max_value=10**9), ambiguity=st.sampled_from([None, 0.3]),
+       multi_stage=st.booleans())
+@example(seed=12855, ambiguity=None, multi_stage=True)  # tells a volume's decision period from the one before
+def test_the_benchmarks_plain_build_is_the_same_model(tmp_path_factory, seed, ambiguity, multi_stage):
+    """benchmarks/plain_highspy.py, the ladder's yardstick and the differential soak's independent
+    build, builds the MIP row by row without planner's model code: its optimum is the enumerating
+    reference's (or both say infeasible), two-stage and multi-stage."""
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
     from plain_highspy import solve as plain_solve
 
-    folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed, ambiguity=ambiguity)
+    folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed, ambiguity=ambiguity, multi_stage=multi_stage)
     expected = reference_optimum(folder)
     found = plain_solve(folder, gap=1e-9, threads=None, time_limit=None)  # HiGHS's threads, as planner's tests
     if expected is None:
