@@ -78,19 +78,20 @@ def plain(folder: Path, gap: float, time_limit: float | None = None) -> dict:
 
     from plain_highspy import solve
 
-    if (folder / "events.csv").exists():  # input preparation, not timed
-        copy = Path(tempfile.mkdtemp()) / folder.name
-        shutil.copytree(folder, copy)
-        command = [str(Path(sys.executable).with_name("planner")), "scenarios", str(copy), "--into-instance"]
-        subprocess.run(command, check=True, capture_output=True)
-        folder = copy
-    started = time.perf_counter()
-    found = solve(folder, gap, threads=1, time_limit=time_limit)
+    with tempfile.TemporaryDirectory(prefix="planner-families-") as work:
+        if (folder / "events.csv").exists():  # input preparation, not timed
+            copy = Path(work) / folder.name
+            shutil.copytree(folder, copy)
+            command = [str(Path(sys.executable).with_name("planner")), "scenarios", str(copy), "--into-instance"]
+            subprocess.run(command, check=True, capture_output=True)
+            folder = copy
+        started = time.perf_counter()
+        found = solve(folder, gap, threads=1, time_limit=time_limit)
+        total = time.perf_counter() - started
     return {"variables": found["columns"], "status": found["status"].lower(), "mip_gap": found["mip_gap"],
             "objective": found["objective"], "method": "plain highspy", "rounds": 0, "solve_s": found["solve_s"],
             "tiebreak_s": 0.0,
-            "total_s": time.perf_counter() - started,
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "total_s": total, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def main() -> None:
