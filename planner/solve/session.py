@@ -46,15 +46,12 @@ from planner.solve.highs import (
     HighsRun,
     RunStatus,
     columns_fixed,
-    fixed_leak,
-    has_feasible_solution,
     highs_factory,
     integrality,
     new_highs,
     run,
-    run_fixed,
-    solution_is_consistent,
 )
+from planner.solve.highs_checks import fixed_leak, has_feasible_solution, run_fixed, solution_is_consistent
 from planner.solve.incumbent import Incumbent
 from planner.solve.report import SolveReport
 from planner.status import GAP_FLOOR, Method, Status, proof_gap

@@ -21,7 +21,8 @@ import highspy
 import numpy as np
 
 from planner.solve.compile import Compiled
-from planner.solve.highs import HighsRun, RunStatus, columns_fixed, has_feasible_solution, in_use, set_costs
+from planner.solve.highs import HighsRun, RunStatus, columns_fixed, in_use, set_costs
+from planner.solve.highs_checks import has_feasible_solution
 from planner.status import GAP_FLOOR, within_gap
 
 # A tie-break may exceed the first stage's objective by this relative amount, no more.

@@ -253,7 +253,7 @@ class _Stopped(Exception):
 def _hand_over(h: highspy.Highs, run: Callable[[highspy.Highs], bool], tree: _Tree) -> Outcome:
     """HiGHS's MIP solver on the block from a cleared solver. Not given the tree's best plan:
     HiGHS 1.16 given a start by `setSolution` may report a bound that belongs to no plan
-    (`planner.solve.highs.solution_is_consistent`)."""
+    (`planner.solve.highs_checks.solution_is_consistent`)."""
     h.clearSolver()
     ok = run(h)
     info = h.getInfo()

@@ -38,7 +38,8 @@ from planner.solve.decomposition.prices import (
 )
 from planner.solve.decomposition.restricted import restricted_mip, support
 from planner.solve.decomposition.structure import Structure
-from planner.solve.highs import RunStatus, columns_bounded, fixed_leak, integrality, run, run_fixed, start_from_plan
+from planner.solve.highs import RunStatus, columns_bounded, integrality, run, start_from_plan
+from planner.solve.highs_checks import fixed_leak, run_fixed
 from planner.solve.incumbent import Incumbent
 
 if TYPE_CHECKING:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from planner.solve.highs import columns_bounded, has_feasible_solution, integrality, option_set
+from planner.solve.highs import columns_bounded, integrality, option_set
+from planner.solve.highs_checks import has_feasible_solution
 
 if TYPE_CHECKING:
     from planner.solve.decomposition.phase import PhaseRun
