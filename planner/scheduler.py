@@ -11,6 +11,7 @@ as this process read them, with the version of HiGHS that solves (another HiGHS 
 another of two plans that tie, and the phase on a cluster promises the serial run's plan).
 The scheduler is asked too (it unpickles planner's tasks), and every question has a time limit
 (`CONNECT_TIMEOUT` for the scheduler, `PROBE_TIMEOUT` for the workers: a stopped one never answers).
+A worker that falls silent later, holding work, is named while the command waits (`SilentWorkers`).
 
 On a worker, work whose command has gone (Ctrl-C, `kill -9`) is stopped as Ctrl-C stops a local
 solve (`stopped_unless`): Dask itself lets it run to its end."""
@@ -21,6 +22,7 @@ import ctypes
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -124,6 +126,45 @@ def _said(answer: object) -> str:
     if isinstance(answer, str):
         return f"code {answer}"
     return f"no planner it can run: {type(answer).__name__}: {answer}"
+
+
+SILENT_AFTER = 30.0  # seconds without word from a worker holding this command's work before it is named
+
+
+class SilentWorkers:
+    """The workers holding this command's work that the scheduler has not heard from for
+    `SILENT_AFTER` seconds, each named once (`newly_silent`) until it is heard from again.
+
+    A worker tells the scheduler it is alive every second or so (its heartbeat moves its
+    `last_seen`). One that stops (`kill -STOP`, a machine swapping) holds the work sent to it
+    without a word, and Dask gives it up only after the scheduler's
+    `distributed.scheduler.worker-ttl` (5 minutes by default), then sends that work elsewhere.
+    Silence is timed on this process's clock from when a worker's `last_seen` was first read
+    unchanged, so the two machines' clocks need not agree."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.after, self.clock = SILENT_AFTER, clock
+        self._heard: dict[str, tuple[object, float]] = {}  # worker: (its last_seen, when first read so here)
+        self._named: set[str] = set()
+
+    def newly_silent(self, client: Any, keys: set) -> list[tuple[str, int, float]]:
+        """(worker, how many of the tasks `keys` it holds, seconds unheard) for each worker
+        holding some of them that has fallen silent since the last call."""
+        now = self.clock()
+        workers = client.scheduler_info()["workers"]
+        found = []
+        for worker, held in sorted(client.processing().items()):
+            count = len(keys.intersection(held))
+            if not count or worker not in workers:
+                continue
+            seen, heard = workers[worker].get("last_seen"), self._heard.get(worker)
+            if heard is None or heard[0] != seen:
+                self._heard[worker] = (seen, now)
+                self._named.discard(worker)  # heard from: a later silence is named again
+            elif now - heard[1] >= self.after and worker not in self._named:
+                self._named.add(worker)
+                found.append((worker, count, now - heard[1]))
+        return found
 
 
 def check_same_code(sender: str) -> None:

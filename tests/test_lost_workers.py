@@ -237,6 +237,58 @@ def test_a_stopped_dask_worker_is_named_before_any_work_not_waited_for(tmp_path,
             os.kill(stopped, signal.SIGCONT)
     assert not (tmp_path / "r").exists() and not list((tmp_path / "sw" / "runs").glob("*/summary.json"))
 
+def test_a_dask_worker_that_falls_silent_holding_runs_is_named_while_the_sweep_waits(tmp_path, monkeypatch):
+    """A worker that stops after the questions, holding runs (`kill -STOP`, a machine swapping),
+    held them without a word: by hand (2026-12-04) a sweep said nothing for more than 7 minutes.
+    Now the sweep names it once the scheduler has not heard from it for SILENT_AFTER seconds
+    (shortened here: the worker is stopped, so it is never heard from, whatever the machine's
+    pace), and the runs finish once it goes on."""
+    distributed = pytest.importorskip("distributed")
+    import os
+    import signal
+
+    from click.testing import CliRunner
+
+    import planner.scheduler as scheduler
+    from planner import cli
+    from planner.studies import sweep
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(scheduler, "SILENT_AFTER", 1.0)
+    monkeypatch.setattr(sweep, "SILENCE_CHECK_EVERY", 0.0)
+    monkeypatch.setattr(sweep, "NO_WORKERS_NOTE_AFTER", 0.2)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as c, \
+            distributed.Client(c.scheduler_address) as client:
+        (worker, pid), = client.run(os.getpid).items()
+        check_workers_see, named = sweep._check_workers_see, []
+
+        def then_stop(*args):  # the questions answered, the worker stops before any run reaches it
+            check_workers_see(*args)
+            os.kill(pid, signal.SIGSTOP)
+
+        newly_silent = scheduler.SilentWorkers.newly_silent
+
+        def go_on_once_named(self, *args):
+            found = newly_silent(self, *args)
+            if found:
+                named.extend(found)
+                os.kill(pid, signal.SIGCONT)
+            return found
+
+        monkeypatch.setattr(sweep, "_check_workers_see", then_stop)
+        monkeypatch.setattr(scheduler.SilentWorkers, "newly_silent", go_on_once_named)
+        try:
+            result = CliRunner().invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1",
+                                                   "--out", "sw", "--scheduler", c.scheduler_address])
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    assert result.exit_code == 0, result.output
+    assert [(w, count) for w, count, _ in named] == [(worker, 2)]
+    assert f"the Dask worker {worker} has not been heard from for 1 s and holds 2 of the runs: they wait for " \
+           "it" in " ".join(result.output.split())
+    assert len(list((tmp_path / "sw" / "runs").glob("*/summary.json"))) == 2
+
+
 def test_a_pool_whose_own_thread_died_ends_the_wait_with_a_message():
     """With `ulimit -u 4` a sweep of one worker waited for ever: the pool's thread could not start
     the thread that feeds its queue and ended, and nothing answered. The wait now checks that the

@@ -21,6 +21,7 @@ again without building anything (`planner.solve.resolve`).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -51,7 +52,7 @@ from planner.results.ownership import (
     write_manifest,
 )
 from planner.results.write import write_csv, write_json
-from planner.scheduler import CODE, ask_workers, check_cluster, connect, is_lost, lost
+from planner.scheduler import CODE, SilentWorkers, ask_workers, check_cluster, connect, is_lost, lost
 from planner.studies.runs import Run, check_runs
 from planner.studies.sweep_run import (
     FAILED_FILE,
@@ -70,6 +71,7 @@ from planner.studies.sweep_run import (
 
 SWEEP_FILE = "sweep.csv"
 NO_WORKERS_NOTE_AFTER = 10.0  # seconds of waiting on a cluster without workers before it is said
+SILENCE_CHECK_EVERY = 5.0  # seconds between asks for workers that hold runs and have fallen silent
 FIGURES = ["status", "objective", "expected_cost", "cvar", "fixed_cost", "mip_gap", "seconds", "options_selected"]
 
 
@@ -337,24 +339,32 @@ def _dask(tasks: list, address: str, out: Path, instance: str,
           on_note: Callable[[str], None] | None = None) -> Iterable[str]:
     """Each run's id as it finishes on the cluster. Waiting on a cluster without workers (all
     gone, or not yet started) is said once through `on_note`, after NO_WORKERS_NOTE_AFTER
-    seconds: the runs wait for workers to join, as Dask has them do."""
+    seconds: the runs wait for workers to join, as Dask has them do. So is a worker that holds
+    runs and has fallen silent (`SilentWorkers`): they wait for it."""
     from distributed import wait as first_of
 
     with connect(address) as client:
         check_cluster(client, address)
         _check_workers_see(client, address, out, instance)
         runs = {client.submit(execute_there, task, CODE, pure=False): task[1] for task in tasks}
-        pending, noted = set(runs), False
+        pending, noted, silent, checked = set(runs), False, SilentWorkers(), time.monotonic()
         while pending:
             try:
                 finished, pending = first_of(pending, timeout=NO_WORKERS_NOTE_AFTER, return_when="FIRST_COMPLETED")
             except TimeoutError:
+                finished = set()
                 if not noted and on_note is not None and not is_lost(client) \
                         and not client.scheduler_info()["workers"]:
                     noted = True
                     on_note(f"the Dask scheduler at {address} has no workers: the runs wait for some to join "
                             "(Ctrl-C stops; finished runs are kept)")
-                continue
+            if on_note is not None and time.monotonic() - checked >= SILENCE_CHECK_EVERY and not is_lost(client):
+                checked = time.monotonic()
+                for worker, count, quiet in silent.newly_silent(client, {future.key for future in pending}):
+                    on_note(f"the Dask worker {worker} has not been heard from for {quiet:.0f} s and holds {count} "
+                            f"of the runs: they wait for it (stopped, or its machine out of memory?). The scheduler "
+                            "gives it up after its worker-ttl (distributed.scheduler.worker-ttl, 5 minutes unless "
+                            "set otherwise) and sends them to another worker; or end that worker yourself")
             for future in sorted(finished, key=lambda f: runs[f].id):
                 yield _dask_answer(future, runs, address, client)
 
