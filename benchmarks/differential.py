@@ -2,7 +2,7 @@
 independent build of the model, then verified.
 
     python benchmarks/differential.py [--first 0] [--count 200] [--gap 1e-4] [--limits]
-        [--independent-limit 120] [--out results/differential.csv]
+        [--independent-limit 120] [--larger] [--out results/differential.csv]
 
 Each instance's shape comes from its seed (`shape`): 1-5 materials, 2-12 options each, 1-6
 periods, 1-30 explicit scenarios or 1-6 independent events, lambda 0, 0.3 or 1, a fixed-cost
@@ -63,15 +63,19 @@ LIMITED = {"node-limit": ["--node-limit", "1"], "node-limit-again": ["--node-lim
            "time-limit": ["--time-limit", "0.2"]}
 
 
-def shape(seed: int) -> tuple[list[str], bool]:
-    """`planner generate` options of the instance of this seed, and whether it is solved multi-stage."""
+def shape(seed: int, larger: bool = False) -> tuple[list[str], bool]:
+    """`planner generate` options of the instance of this seed, and whether it is solved multi-stage;
+    `larger`: up to the ladder's M (3-6 materials, 8-15 options, 4-8 periods, 20-50 scenarios or 4-8
+    events), drawn from the seed the same way."""
     rng = random.Random(seed)
-    args = ["--commodities", str(rng.randint(1, 5)), "--options", str(rng.randint(2, 12)),
-            "--periods", str(rng.randint(1, 6)), "--seed", str(seed), "--aversion", str(rng.choice([0, 0.3, 0.3, 1]))]
+    args = ["--commodities", str(rng.randint(3, 6) if larger else rng.randint(1, 5)),
+            "--options", str(rng.randint(8, 15) if larger else rng.randint(2, 12)),
+            "--periods", str(rng.randint(4, 8) if larger else rng.randint(1, 6)), "--seed", str(seed),
+            "--aversion", str(rng.choice([0, 0.3, 0.3, 1]))]
     if rng.random() < 0.3:
-        args += ["--events", str(rng.randint(1, 6))]
+        args += ["--events", str(rng.randint(4, 8) if larger else rng.randint(1, 6))]
     else:
-        args += ["--scenarios", str(rng.choice([1, 2, 5, 12, 30]))]
+        args += ["--scenarios", str(rng.choice([20, 30, 30, 50, 50]) if larger else rng.choice([1, 2, 5, 12, 30]))]
     if rng.random() < 0.5:
         args += ["--budget-share", str(rng.choice([0.02, 0.05, 0.1, 0.2]))]
     if rng.random() < 0.4:
@@ -207,8 +211,9 @@ def _same_files(written: dict[str, Path], one: str, other: str) -> bool:
         filecmp.cmp(f, written[other] / f.name, shallow=False) for f in written[one].glob("*.csv"))
 
 
-def one(seed: int, gap: float, work: Path, limits: bool = False, independent_limit: float = 120.0) -> dict:
-    args, multi = shape(seed)
+def one(seed: int, gap: float, work: Path, limits: bool = False, independent_limit: float = 120.0,
+        larger: bool = False) -> dict:
+    args, multi = shape(seed, larger)
     instance = work / f"instance-{seed}"
     made = _planner("generate", *args, str(instance))
     if made.returncode:
@@ -263,6 +268,9 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=1e-4)
     parser.add_argument("--limits", action="store_true",
                         help="also solve each instance twice with --node-limit 1 and once with --time-limit 0.2")
+    parser.add_argument("--larger", action="store_true",
+                        help="instances up to the ladder's M (3-6 materials, 8-15 options, 4-8 periods, 20-50 "
+                             "scenarios or 4-8 events) instead of small ones")
     parser.add_argument("--independent-limit", type=float, default=120.0,
                         help="seconds the independent build (plain_highspy.py) may take on one instance")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "differential.csv")
@@ -271,7 +279,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="planner-differential-") as work:
         for seed in range(a.first, a.first + a.count):
-            row = {**stamp, "limits": a.limits, **one(seed, a.gap, Path(work), a.limits, a.independent_limit)}
+            row = {**stamp, "limits": a.limits, **one(seed, a.gap, Path(work), a.limits, a.independent_limit, a.larger)}
             rows.append(row)
             print(f"seed {seed}: {row['outcome']}, {row['method'] or '-'}"
                   + ("" if row["agree"] else f"; DISAGREE: {row['problems']}"), flush=True)

@@ -100,6 +100,16 @@ def test_the_differential_soaks_shapes_come_from_their_seeds_and_span_the_famili
         assert 10 <= sum(option in args for args, _ in drawn) <= 190, option
     assert 10 <= sum(multi for _, multi in drawn) <= 80
     assert {args[args.index("--aversion") + 1] for args, _ in drawn} == {"0", "0.3", "1"}
+    larger = [shape(seed, larger=True)[0] for seed in range(200)]
+    assert larger == [shape(seed, larger=True)[0] for seed in range(200)]
+
+    def spread(option: str, drawn: list[list[str]]) -> set[int]:
+        return {int(args[args.index(option) + 1]) for args in drawn if option in args}
+
+    for option, low, high in (("--commodities", 3, 6), ("--options", 8, 15), ("--periods", 4, 8),
+                              ("--scenarios", 20, 50), ("--events", 4, 8)):
+        assert min(spread(option, larger)) == low and max(spread(option, larger)) == high, option
+    assert max(spread("--scenarios", [args for args, _ in drawn])) == 30  # the small ones stay small
 
 
 def test_the_differential_soak_checks_limited_runs_against_the_optimum():
