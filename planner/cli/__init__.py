@@ -33,6 +33,8 @@ from planner.cli.common import (  # noqa: F401 - the exit codes, part of the com
 from planner.cli.plan import generate, list_instances, report, solve, validate, verify
 from planner.cli.studies import compare, evaluate, scenarios, sweep
 
+_ARGS = "planner.args"
+
 
 class _Commands(click.Group):
     """The commands; a bad command line of a `--json` command is also one JSON document on stdout
@@ -49,8 +51,12 @@ class _Commands(click.Group):
             output_closed()
             raise
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[_ARGS] = list(args)  # the command line after `planner`, as given (`invoke` reads it)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> object:
-        args = [*getattr(ctx, "_protected_args", []), *ctx.args]  # (invoke empties them)
+        args = ctx.meta.get(_ARGS, [])
         try:
             return super().invoke(ctx)
         except BrokenPipeError:  # a command's --help (the commands' own errors are their guard's)
