@@ -9,6 +9,7 @@ import csv
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -166,6 +167,31 @@ def test_the_differential_soak_holds_planner_against_the_independent_build():
     # planner's other ends are held against its own runs (`disagreements`), not against the build
     crashed = _answer(kind="crash (exit -9)")
     assert independent_disagreements(crashed, {"status": "Optimal", "objective": 1.0}, 1e-4) == []
+
+
+def test_a_bundled_variant_written_as_files_is_the_variant_in_memory(tmp_path):
+    """The files the independent build reads for a variant hold what `apply_values` makes of it in
+    memory: settings in instance.toml, option cells in options.csv; the rest as it was."""
+    from bundled_variants import as_answer, written
+
+    from planner.instance.bundled import resolve_instance
+    from planner.instance.loader import load_instance
+    from planner.instance.overrides import apply_values
+
+    base = load_instance(resolve_instance("four-suppliers"))
+    values = {"risk.aversion": 0.8, "risk.cvar_alpha": 0.95, "risk.ambiguity": 0.1, "options.RU1.capacity": 5000,
+              "options.CN2.capacity": 0, "budget.fixed_cost_max": 1e8}
+    in_memory = apply_values(base, values)
+    on_file = load_instance(written(base.path, values, tmp_path / "variant"))
+    for setting in ("risk_aversion", "cvar_alpha", "ambiguity", "fixed_cost_max", "discount_rate", "periods"):
+        assert getattr(on_file, setting) == getattr(in_memory, setting), setting
+    assert (on_file.risk_aversion, on_file.fixed_cost_max) == (0.8, 1e8)  # (not the base's)
+    for name, table in in_memory.tables.items():
+        pd.testing.assert_frame_equal(on_file.tables[name].drop(columns="_row"), table.drop(columns="_row"),
+                                      check_dtype=False, obj=name)
+    assert as_answer(("optimal", 5.0, 5.0, 1.0)) == {"ok": True, "summary": {"status": "optimal", "objective": 5.0}}
+    assert as_answer(("infeasible", None, None, 1.0)) == {"ok": False, "error": {"kind": "infeasible"}}
+    assert as_answer(("error: time_limit", None, None, 1.0)) == {"ok": False, "error": {"kind": "time_limit"}}
 
 
 def test_bundled_variants_agree_only_within_the_gap_and_on_the_same_end():
