@@ -1,4 +1,6 @@
-"""Typed errors. Library code raises these; only the CLI turns them into messages."""
+"""Typed errors. Library code raises these; only the CLI turns them into messages. Likewise a
+`Notice`, which library code issues as a Python warning while work goes on, and the command
+line shows as a note."""
 
 from __future__ import annotations
 
@@ -104,6 +106,11 @@ class OverrideError(PlannerError):
 
 class ClusterError(PlannerError):
     """A Dask scheduler that cannot be reached or used."""
+
+
+class Notice(UserWarning):
+    """What the user should know while work goes on (a Dask worker holding it has fallen silent):
+    issued with `warnings.warn`, shown by the command line as a note."""
 
 
 class WorkerLost(PlannerError):

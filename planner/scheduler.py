@@ -147,14 +147,13 @@ class SilentWorkers:
         self._heard: dict[str, tuple[object, float]] = {}  # worker: (its last_seen, when first read so here)
         self._named: set[str] = set()
 
-    def newly_silent(self, client: Any, keys: set) -> list[tuple[str, int, float]]:
-        """(worker, how many of the tasks `keys` it holds, seconds unheard) for each worker
-        holding some of them that has fallen silent since the last call."""
+    def newly_silent(self, client: Any, holding: dict[str, int]) -> list[tuple[str, int, float]]:
+        """(worker, how much of this command's work it holds, seconds unheard) for each worker of
+        `holding` (worker: how much) that has fallen silent since the last call."""
         now = self.clock()
         workers = client.scheduler_info()["workers"]
         found = []
-        for worker, held in sorted(client.processing().items()):
-            count = len(keys.intersection(held))
+        for worker, count in sorted(holding.items()):
             if not count or worker not in workers:
                 continue
             seen, heard = workers[worker].get("last_seen"), self._heard.get(worker)
@@ -165,6 +164,16 @@ class SilentWorkers:
                 self._named.add(worker)
                 found.append((worker, count, now - heard[1]))
         return found
+
+
+def tasks_held(client: Any, keys: set) -> dict[str, int]:
+    """How many of the tasks `keys` each worker is running or has been sent."""
+    return {worker: len(keys.intersection(held)) for worker, held in client.processing().items()}
+
+
+SILENCE = ("has not been heard from for {seconds:.0f} s and holds {what}: {they} for it (stopped, or its machine "
+           "out of memory?). The scheduler gives it up after its worker-ttl (distributed.scheduler.worker-ttl, 5 "
+           "minutes unless set otherwise)")
 
 
 def check_same_code(sender: str) -> None:

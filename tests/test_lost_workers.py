@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from planner.errors import ClusterError, SolveError
+from planner.errors import ClusterError, Notice, SolveError
+from planner.scheduler import SilentWorkers
 from planner.solve.decomposition import cluster
 
 
@@ -52,6 +53,7 @@ def _pool(monkeypatch, client: _Client, pending: dict) -> cluster.DaskBlockPool:
     pool = object.__new__(cluster.DaskBlockPool)
     pool.client, pool.address, pool.homes = client, "tcp://scheduler:8786", ["tcp://a:1", "tcp://b:2"]
     pool.pending, pool.checked, pool.actors = pending, 0.0, [_LostActor(), _LostActor()]
+    pool.silent = SilentWorkers()
     return pool
 
 
@@ -69,6 +71,45 @@ def test_a_lost_scheduler_ends_the_wait_as_a_cluster_error(monkeypatch):
     pool = _pool(monkeypatch, _Client("closed", []), {1: _Never()})
     with pytest.raises(ClusterError, match="lost the Dask scheduler at tcp://scheduler:8786"):
         pool.answered({1})
+
+
+def test_a_silent_worker_holding_blocks_is_named_once_until_heard_from_again(monkeypatch):
+    """A worker neither dead nor answering (stopped, a machine swapping) is given up by the
+    scheduler only after its worker-ttl (5 minutes by default): the phase names it meanwhile, as
+    a `Notice`, once the scheduler has not heard from it for SILENT_AFTER seconds of this
+    process's clock (injected here), whatever the scheduler's clock says."""
+    import warnings
+
+    now, seen = [0.0], {"tcp://a:1": 1e9, "tcp://b:2": 5.0}
+    client = _Client("running", list(seen))
+    client.scheduler_info = lambda: {"workers": {w: {"last_seen": s} for w, s in seen.items()}}
+    pool = _pool(monkeypatch, client, {0: _Never(), 1: _Never()})
+    pool.silent = SilentWorkers(clock=lambda: now[0])
+
+    def named_at(seconds: float) -> list[str]:
+        now[0] = seconds
+        with warnings.catch_warnings(record=True) as shown:
+            warnings.simplefilter("always")
+            pool.check_alive({0, 1})
+        assert all(w.category is Notice for w in shown)
+        return [str(w.message).split(" has not")[0] for w in shown]
+
+    assert named_at(0.0) == []
+    seen["tcp://b:2"] = 6.0  # b is heard from at 20 s, a is not
+    assert named_at(20.0) == []
+    assert named_at(30.0) == ["the Dask worker tcp://a:1"]
+    assert named_at(49.0) == []
+    now[0] = 51.0
+    with pytest.warns(Notice) as told:  # b, unheard since 20 s
+        pool.check_alive({0, 1})
+    assert str(told[0].message).startswith("the Dask worker tcp://b:2 has not been heard from for 31 s and holds "
+                                           "blocks of the decomposition phase: the phase waits for it")
+    assert named_at(90.0) == []  # each named once
+    seen["tcp://a:1"] += 1  # a heard from again: a later silence is named anew
+    assert named_at(100.0) == []
+    assert named_at(130.0) == ["the Dask worker tcp://a:1"]
+    assert named_at(200.0) == [] and named_at(300.0) == []
+    assert pool.silent.newly_silent(client, {"tcp://a:1": 0, "tcp://c:3": 1}) == []  # holding nothing, or unknown
 
 
 @pytest.mark.parametrize("error", [OSError("Unable to contact Actor's worker"),
@@ -287,6 +328,52 @@ def test_a_dask_worker_that_falls_silent_holding_runs_is_named_while_the_sweep_w
     assert f"the Dask worker {worker} has not been heard from for 1 s and holds 2 of the runs: they wait for " \
            "it" in " ".join(result.output.split())
     assert len(list((tmp_path / "sw" / "runs").glob("*/summary.json"))) == 2
+
+
+def test_a_dask_worker_that_falls_silent_holding_blocks_is_named_while_the_phase_waits(tmp_path, monkeypatch):
+    """The same for a solve's phase on a cluster: the worker holding the blocks stops once they
+    are sent to it, and the solve names it after SILENT_AFTER seconds (shortened here: the worker
+    is stopped, so it is never heard from, whatever the machine's pace); the solve ends as usual
+    once it goes on. (Not gone on, the scheduler gives it up after its worker-ttl and the solve
+    ends with exit 6 naming it: `test_an_actor_whose_worker_died_ends_the_wait_with_a_message`;
+    by hand, with a worker-ttl of 20 s, 22 s after the stop.)"""
+    distributed = pytest.importorskip("distributed")
+    import os
+    import signal
+
+    from click.testing import CliRunner
+
+    import planner.scheduler as scheduler
+    from planner import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(scheduler, "SILENT_AFTER", 1.0)
+    made, newly_silent = cluster.DaskBlockPool.__init__, scheduler.SilentWorkers.newly_silent
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as c, \
+            distributed.Client(c.scheduler_address) as client:
+        (worker, pid), = client.run(os.getpid).items()
+
+        def then_stop(self, *args):  # the blocks' holder made on the worker, which stops before any call
+            made(self, *args)
+            os.kill(pid, signal.SIGSTOP)
+
+        def go_on_once_named(self, *args):
+            found = newly_silent(self, *args)
+            if found:
+                os.kill(pid, signal.SIGCONT)
+            return found
+
+        monkeypatch.setattr(cluster.DaskBlockPool, "__init__", then_stop)
+        monkeypatch.setattr(scheduler.SilentWorkers, "newly_silent", go_on_once_named)
+        try:
+            result = CliRunner().invoke(cli.main, ["solve", "us-critical-minerals", "--out", "r", "--scheduler",
+                                                   c.scheduler_address])
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    assert result.exit_code == 0, result.output
+    assert f"note: the Dask worker {worker} has not been heard from for 1 s and holds blocks of the decomposition " \
+           "phase: the phase waits for it" in " ".join(result.output.split())
+    assert (tmp_path / "r" / "summary.json").exists()
 
 
 def test_a_pool_whose_own_thread_died_ends_the_wait_with_a_message():

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import traceback
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ from planner.errors import (
     InstallationError,
     InstanceError,
     MemoryShortage,
+    Notice,
     OutputError,
     OverrideError,
     PlannerError,
@@ -230,6 +232,22 @@ def error_document(command: str, code: int, kind: str, message: str, **details: 
             "error": {"kind": kind, "exit_code": code, "message": message, **details}}
 
 
+def _notices_as_notes(show: Callable[..., None]) -> Callable[..., None]:
+    """`warnings.showwarning` that shows planner's notices (`errors.Notice`) as notes, and hands
+    any other warning to `show`, what showed warnings before."""
+    if getattr(show, "shows_notices", False):
+        return show
+
+    def shown(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+        if issubclass(category, Notice):
+            note(f"note: {message}")
+        else:
+            show(message, category, *args, **kwargs)
+
+    shown.shows_notices = True  # type: ignore[attr-defined]
+    return shown
+
+
 def guard(action: Callable) -> Callable:
     """Turn planner errors into messages and exit codes; never show users a traceback. With
     --json the error is also one JSON document on stdout; --quiet silences notes and progress."""
@@ -237,6 +255,7 @@ def guard(action: Callable) -> Callable:
     def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         launch.started()  # Ctrl-C, SIGTERM and SIGHUP raise KeyboardInterrupt, caught below
         threading.excepthook = _thread_failed
+        warnings.showwarning = _notices_as_notes(warnings.showwarning)
         quiet(bool(kwargs.pop("quiet", False)))
         as_json = bool(kwargs.get("as_json"))
         command = action.__name__.removeprefix("list_")

@@ -52,7 +52,17 @@ from planner.results.ownership import (
     write_manifest,
 )
 from planner.results.write import write_csv, write_json
-from planner.scheduler import CODE, SilentWorkers, ask_workers, check_cluster, connect, is_lost, lost
+from planner.scheduler import (
+    CODE,
+    SILENCE,
+    SilentWorkers,
+    ask_workers,
+    check_cluster,
+    connect,
+    is_lost,
+    lost,
+    tasks_held,
+)
 from planner.studies.runs import Run, check_runs
 from planner.studies.sweep_run import (
     FAILED_FILE,
@@ -360,11 +370,11 @@ def _dask(tasks: list, address: str, out: Path, instance: str,
                             "(Ctrl-C stops; finished runs are kept)")
             if on_note is not None and time.monotonic() - checked >= SILENCE_CHECK_EVERY and not is_lost(client):
                 checked = time.monotonic()
-                for worker, count, quiet in silent.newly_silent(client, {future.key for future in pending}):
-                    on_note(f"the Dask worker {worker} has not been heard from for {quiet:.0f} s and holds {count} "
-                            f"of the runs: they wait for it (stopped, or its machine out of memory?). The scheduler "
-                            "gives it up after its worker-ttl (distributed.scheduler.worker-ttl, 5 minutes unless "
-                            "set otherwise) and sends them to another worker; or end that worker yourself")
+                held = tasks_held(client, {future.key for future in pending})
+                for worker, count, quiet in silent.newly_silent(client, held):
+                    on_note(f"the Dask worker {worker} " + SILENCE.format(seconds=quiet, what=f"{count} of the runs",
+                                                                        they="they wait")
+                            + " and sends them to another worker; or end that worker yourself")
             for future in sorted(finished, key=lambda f: runs[f].id):
                 yield _dask_answer(future, runs, address, client)
 

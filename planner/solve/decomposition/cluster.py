@@ -20,6 +20,8 @@ its worker has died (killed, out of memory; a nanny restarts it elsewhere, witho
 so the waits check every second that the busy actors' workers are still the scheduler's; a
 dead one, or a call that distributed refuses for it, ends the solve with status solver_error
 naming the worker, as a local worker's end does (`pool`); a lost scheduler is a ClusterError.
+A worker that is not dead but silent (stopped, a machine swapping) is only given up by the
+scheduler after its worker-ttl: it is named meanwhile (a `Notice`, shown as a note).
 """
 
 from __future__ import annotations
@@ -31,8 +33,19 @@ from typing import Any
 
 import highspy
 
-from planner.errors import ClusterError, SolveError
-from planner.scheduler import CODE, actor_wanted, check_cluster, check_same_code, connect, is_lost, lost, stopped_unless
+from planner.errors import ClusterError, Notice, SolveError
+from planner.scheduler import (
+    CODE,
+    SILENCE,
+    SilentWorkers,
+    actor_wanted,
+    check_cluster,
+    check_same_code,
+    connect,
+    is_lost,
+    lost,
+    stopped_unless,
+)
 from planner.solve.decomposition.block import BlockResult, BlockSpec, BlockTask, answer
 from planner.solve.decomposition.dispatch import Dispatch
 from planner.solve.highs import wait_for_left_runs
@@ -97,6 +110,7 @@ class DaskBlockPool(Dispatch):
         self.homes = [workers[k] for k in range(len(self.held))]  # actor k's worker
         self.pending: dict[int, Any] = {}  # actor -> the answer it is working on
         self.checked = time.monotonic()
+        self.silent = SilentWorkers()
 
     def send(self, k: int, tasks: list[BlockTask]) -> None:
         """Call actor k with these tasks (the answer is waited for in `answered` and `receive`)."""
@@ -139,6 +153,10 @@ class DaskBlockPool(Dispatch):
         gone = [k for k in sorted(busy) if self.homes[k] not in alive]
         if gone:
             raise self.lost(gone[0])
+        for worker, _, quiet in self.silent.newly_silent(self.client, {self.homes[k]: 1 for k in busy}):
+            warnings.warn(Notice(f"the Dask worker {worker} " + SILENCE.format(
+                seconds=quiet, what="blocks of the decomposition phase", they="the phase waits")
+                + ", then this solve ends with solver_error; or end that worker yourself"), stacklevel=1)
 
     def lost(self, k: int) -> SolveError:
         """The error for actor k, whose worker ended without an answer."""
