@@ -2,7 +2,7 @@
 independent build of the model, then verified.
 
     python benchmarks/differential.py [--first 0] [--count 200] [--gap 1e-4] [--limits]
-        [--independent-limit 120] [--larger] [--out results/differential.csv]
+        [--independent-limit 120] [--larger] [--all-features] [--out results/differential.csv]
 
 Each instance's shape comes from its seed (`shape`): 1-5 materials, 2-12 options each, 1-6
 periods, 1-30 explicit scenarios or 1-6 independent events, lambda 0, 0.3 or 1, a fixed-cost
@@ -63,10 +63,12 @@ LIMITED = {"node-limit": ["--node-limit", "1"], "node-limit-again": ["--node-lim
            "time-limit": ["--time-limit", "0.2"]}
 
 
-def shape(seed: int, larger: bool = False) -> tuple[list[str], bool]:
+def shape(seed: int, larger: bool = False, all_features: bool = False) -> tuple[list[str], bool]:
     """`planner generate` options of the instance of this seed, and whether it is solved multi-stage;
     `larger`: up to the ladder's M (3-6 materials, 8-15 options, 4-8 periods, 20-50 scenarios or 4-8
-    events), drawn from the seed the same way."""
+    events), drawn from the seed the same way; `all_features`: also `--lead-times`,
+    `--price-shocks` and `--supplied-limits`, each half the time (drawn apart, so that the other
+    options are the seed's without it)."""
     rng = random.Random(seed)
     args = ["--commodities", str(rng.randint(3, 6) if larger else rng.randint(1, 5)),
             "--options", str(rng.randint(8, 15) if larger else rng.randint(2, 12)),
@@ -82,6 +84,10 @@ def shape(seed: int, larger: bool = False) -> tuple[list[str], bool]:
         args += ["--shared-agreements", str(rng.randint(1, 3))]
     if rng.random() < 0.25:
         args += ["--ambiguity", str(rng.choice([0.1, 0.3]))]
+    if all_features:
+        features = random.Random(f"features-{seed}")
+        args += [switch for switch in ("--lead-times", "--price-shocks", "--supplied-limits")
+                 if features.random() < 0.5]
     return args, rng.random() < 0.2
 
 
@@ -212,8 +218,8 @@ def _same_files(written: dict[str, Path], one: str, other: str) -> bool:
 
 
 def one(seed: int, gap: float, work: Path, limits: bool = False, independent_limit: float = 120.0,
-        larger: bool = False) -> dict:
-    args, multi = shape(seed, larger)
+        larger: bool = False, all_features: bool = False) -> dict:
+    args, multi = shape(seed, larger, all_features)
     instance = work / f"instance-{seed}"
     made = _planner("generate", *args, str(instance))
     if made.returncode:
@@ -271,6 +277,9 @@ def main() -> None:
     parser.add_argument("--larger", action="store_true",
                         help="instances up to the ladder's M (3-6 materials, 8-15 options, 4-8 periods, 20-50 "
                              "scenarios or 4-8 events) instead of small ones")
+    parser.add_argument("--all-features", action="store_true",
+                        help="also draw lead times, price shocks and supplied-basis limits (planner generate's "
+                             "--lead-times, --price-shocks, --supplied-limits), each half the time")
     parser.add_argument("--independent-limit", type=float, default=120.0,
                         help="seconds the independent build (plain_highspy.py) may take on one instance")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "differential.csv")
@@ -279,7 +288,8 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="planner-differential-") as work:
         for seed in range(a.first, a.first + a.count):
-            row = {**stamp, "limits": a.limits, **one(seed, a.gap, Path(work), a.limits, a.independent_limit, a.larger)}
+            row = {**stamp, "limits": a.limits, **one(seed, a.gap, Path(work), a.limits, a.independent_limit, a.larger,
+                                                                a.all_features)}
             rows.append(row)
             print(f"seed {seed}: {row['outcome']}, {row['method'] or '-'}"
                   + ("" if row["agree"] else f"; DISAGREE: {row['problems']}"), flush=True)

@@ -111,6 +111,12 @@ def test_the_differential_soaks_shapes_come_from_their_seeds_and_span_the_famili
                               ("--scenarios", 20, 50), ("--events", 4, 8)):
         assert min(spread(option, larger)) == low and max(spread(option, larger)) == high, option
     assert max(spread("--scenarios", [args for args, _ in drawn])) == 30  # the small ones stay small
+    featured = [shape(seed, all_features=True) for seed in range(200)]
+    for (args, multi), (plain, plain_multi) in zip(featured, drawn):  # the rest as the seed gives it without
+        assert multi == plain_multi and args[:len(plain)] == plain
+        assert set(args[len(plain):]) <= {"--lead-times", "--price-shocks", "--supplied-limits"}
+    for switch in ("--lead-times", "--price-shocks", "--supplied-limits"):
+        assert 60 <= sum(switch in args for args, _ in featured) <= 140, switch
 
 
 def test_the_differential_soak_checks_limited_runs_against_the_optimum():

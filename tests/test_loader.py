@@ -388,3 +388,36 @@ def test_generated_families_are_reproducible_and_have_their_shape(tmp_path):
     default = generate_instance(tmp_path / "default", 4, 6, 5, 10, seed=3, shape=Shape())
     for name in ("instance.toml", "options.csv", "scenarios.csv", "disruptions.csv"):
         assert (plain / name).read_text() == (default / name).read_text(), name
+
+
+@pytest.mark.parametrize("events", [0, 5])
+def test_generated_lead_times_price_shocks_and_supplied_limits_leave_the_rest_as_it_was(tmp_path, events):
+    """planner generate --lead-times --price-shocks --supplied-limits: lead times 0 for spot, 1-3
+    for new projects, 0-2 for the others; price factors 1.5-3 on some cut-offs (or events);
+    supplied-basis caps beside the contracted one. They draw from a generator of their own: the
+    instance without those columns and rows is the one the same seed gives without them."""
+    import pandas as pd
+
+    from planner.instance.generate import Shape, generate_instance
+
+    featured = Shape(events=events, lead_times=True, price_shocks=True, supplied_limits=True)
+    a = generate_instance(tmp_path / "a", 4, 8, 5, 12, seed=6, shape=featured)
+    b = generate_instance(tmp_path / "b", 4, 8, 5, 12, seed=6, shape=Shape(events=events))
+    inst = load_instance(a)
+    assert not inst.warnings and "--lead-times --price-shocks --supplied-limits" in (a / "instance.toml").read_text()
+    options = pd.read_csv(a / "options.csv", keep_default_na=False)
+    lead = options["lead_time"]
+    assert set(lead[options["spot"] == 1]) == {0}
+    new = options[(options["spot"] == 0) & (options["available_from"] != "")]
+    assert not new.empty and set(new["lead_time"]) <= {1, 2, 3}
+    assert set(lead[(options["spot"] == 0) & (options["available_from"] == "")]) == {0, 1, 2}
+    shocks = pd.read_csv(a / ("events.csv" if events else "disruptions.csv"))["price_factor"]
+    assert set(shocks.dropna()) <= {1.5, 2, 3} and shocks.notna().any() and shocks.isna().any()
+    limits = pd.read_csv(a / "limits.csv")
+    assert list(limits["basis"]) == ["contracted", "supplied", "supplied"]
+    assert inst.tables["limits"]["basis"].tolist() == ["contracted", "supplied", "supplied"]
+    for name, extra in (("options.csv", "lead_time"), ("events.csv" if events else "disruptions.csv", "price_factor")):
+        assert pd.read_csv(a / name).drop(columns=extra).equals(pd.read_csv(b / name)), name
+    pd.testing.assert_frame_equal(pd.read_csv(a / "limits.csv").iloc[:1, :4], pd.read_csv(b / "limits.csv"))
+    for name in ("demand.csv", "commodities.csv", "capacity.csv", "agreements.csv"):
+        assert (a / name).read_text() == (b / name).read_text(), name

@@ -256,3 +256,29 @@ def test_the_benchmarks_plain_build_is_the_same_model(tmp_path_factory, seed, am
         assert found["status"] == "Infeasible"
     else:
         assert found["status"] == "Optimal" and found["objective"] == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+@examples(12)
+@given(seed=st.integers(min_value=0, max_value=10**6), materials=st.integers(1, 2), multi_stage=st.booleans(),
+       events=st.sampled_from([0, 3]))
+def test_generated_instances_with_every_feature_match_the_independent_formulation(
+        tmp_path_factory, seed, materials, multi_stage, events):
+    """planner generate's instances with lead times, price shocks and supplied-basis limits (the
+    switches the differential soak draws with --all-features), small enough for the enumerating
+    reference (at most 2 materials x 3 options): planner's optimum is the reference's, or both
+    say infeasible, two-stage and multi-stage, explicit scenarios and events."""
+    from click.testing import CliRunner
+    from invariants import agrees_with_reference
+
+    from planner import cli
+    from planner.instance.generate import Shape, generate_instance
+
+    root = tmp_path_factory.mktemp("g")
+    shape = Shape(events=events, lead_times=True, price_shocks=True, supplied_limits=True)
+    folder = generate_instance(root / "i", materials, 3, 3, 4, seed=seed, shape=shape)
+    if multi_stage:
+        with open(folder / "instance.toml", "a", encoding="utf-8") as fh:
+            fh.write('\n[decisions]\nstages = "multi"\n')
+    if events:  # the reference reads scenarios.csv: the scenarios planner derives, written out
+        assert CliRunner().invoke(cli.main, ["scenarios", str(folder), "--into-instance", "-q"]).exit_code == 0
+    agrees_with_reference(folder, root / "res")

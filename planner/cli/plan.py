@@ -205,11 +205,16 @@ def verify(instance: str, results: Path, as_json: bool) -> None:
               help="Extra deals, each gating one country's options across every material.")
 @click.option("--events", type=click.IntRange(min=0, max=30), default=0, show_default=True,
               help="Scenarios from this many independent events (events.csv) instead of explicit ones.")
+@click.option("--lead-times", is_flag=True,
+              help="Volumes fixed 0-3 periods ahead in a multi-stage plan (new projects longest) instead of 1.")
+@click.option("--price-shocks", is_flag=True, help="Some cut-offs also multiply spot prices (1.5-3 times).")
+@click.option("--supplied-limits", is_flag=True,
+              help="Share caps on what arrives in each scenario (Global South 50%, one country 30%).")
 @click.option("--force", is_flag=True, help="Replace a folder planner generated, even if its files changed since.")
 @guard
 def generate(out: Path, commodities: int, options: int, periods: int, scenarios: int, seed: int,
              aversion: float, ambiguity: float, budget_share: float | None, shared_agreements: int,
-             events: int, force: bool) -> None:
+             events: int, lead_times: bool, price_shocks: bool, supplied_limits: bool, force: bool) -> None:
     """Write a random but plausible instance of the given size and family into the folder OUT.
 
     Materials x periods x (options + scenarios) is at most 10,000,000.
@@ -227,7 +232,7 @@ def generate(out: Path, commodities: int, options: int, periods: int, scenarios:
                                f"(events.max_scenarios of instance.toml), not {scenarios:,}")
     check_location(out, option="OUT")
     shape = Shape(aversion=aversion, ambiguity=ambiguity, budget=budget_share, agreements=shared_agreements,
-                  events=events)
+                  events=events, lead_times=lead_times, price_shocks=price_shocks, supplied_limits=supplied_limits)
     generate_instance(out, commodities, options, periods, scenarios, seed, force=force, shape=shape)
     kept = (f"at most {scenarios} scenarios from {events} independent events ({2 ** events:,} combinations)"
             if events else f"{scenarios} scenarios")

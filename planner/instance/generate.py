@@ -1,4 +1,5 @@
-"""Random but plausible instances of any size, using every file and feature of the format.
+"""Random but plausible instances of any size, using every file of the format (and, with the switches
+of `Shape`, every feature: lead times, price shocks, supplied-basis limits).
 
 Same arguments and seed, same files. Countries carry WGI-like risks and real blocs; each
 material has incumbent options (some mined elsewhere and processed in China), spot
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +56,16 @@ class Shape:
       (deals shared by many materials), beyond the Russia and Ukraine deals;
     - `events`: scenarios from this many independent events (events.csv, 2^events combinations,
       at most `scenarios` of them kept: `[events] max_scenarios` of instance.toml) instead of
-      explicit scenarios.
+      explicit scenarios;
+    - `lead_times`: each option's volume fixed 0-3 periods ahead of delivery in a multi-stage
+      plan (options.csv `lead_time`: spot 0, incumbents 0-2, new projects 1-3) instead of the
+      default 1;
+    - `price_shocks`: some cut-offs also multiply spot prices (`price_factor` 1.5-3);
+    - `supplied_limits`: share caps on what arrives in each scenario (limits.csv `basis`
+      supplied: the Global South 50% and one country 30%) beside the contracted China cap.
+
+    The last three draw from a generator of their own, so that an instance without them is the
+    one the same seed always gave.
     """
 
     aversion: float = 0.3
@@ -62,6 +73,9 @@ class Shape:
     budget: float | None = None
     agreements: int = 0
     events: int = 0
+    lead_times: bool = False
+    price_shocks: bool = False
+    supplied_limits: bool = False
 
     def switches(self) -> str:
         """The `planner generate` switches that give this shape ("" for the default)."""
@@ -69,7 +83,9 @@ class Shape:
                  f" --ambiguity {self.ambiguity:g}" if self.ambiguity else "",
                  f" --budget-share {self.budget:g}" if self.budget is not None else "",
                  f" --shared-agreements {self.agreements}" if self.agreements else "",
-                 f" --events {self.events}" if self.events else ""]
+                 f" --events {self.events}" if self.events else "",
+                 " --lead-times" if self.lead_times else "", " --price-shocks" if self.price_shocks else "",
+                 " --supplied-limits" if self.supplied_limits else ""]
         return "".join(parts)
 
 
@@ -88,6 +104,7 @@ def generate_instance(out: Path, commodities: int, options: int, periods: int, s
 def _write_instance(out: Path, commodities: int, options: int, periods: int, scenarios: int, seed: int,
                     shape: Shape) -> None:
     rng = random.Random(seed)
+    features = random.Random(f"features-{seed}")  # lead times, price shocks, supplied limits: apart from rng
     labels = [str(2026 + t) for t in range(periods)]
     mats = [MATERIALS[i] if i < len(MATERIALS) else f"material_{i + 1}" for i in range(commodities)]
     codes = [c[0] for c in COUNTRIES]
@@ -140,17 +157,27 @@ def _write_instance(out: Path, commodities: int, options: int, periods: int, sce
              ["us_ukraine_deal", round(sum(price.values()) * 5, 2), "generated"]]
     if shape.agreements:
         _share_agreements(rng, shape.agreements, option_rows, deals, price)
-    _write(out / "options.csv",
-           ["option", "commodity", "origin", "processor", "capacity", "unit_cost", "fixed_cost", "min_volume",
-            "available_from", "spot", "spot_premium", "agreement"], option_rows)
+    option_columns = ["option", "commodity", "origin", "processor", "capacity", "unit_cost", "fixed_cost",
+                      "min_volume", "available_from", "spot", "spot_premium", "agreement"]
+    if shape.lead_times:  # spot at once; a new project's volume fixed longest ahead
+        option_columns.append("lead_time")
+        for row in option_rows:
+            row.append(0 if row[9] else features.randint(1, 3) if row[8] else features.choice([0, 1, 1, 2]))
+    _write(out / "options.csv", option_columns, option_rows)
     _write(out / "agreements.csv", ["agreement", "fixed_cost", "description"], deals)
-    _write(out / "limits.csv", ["scope", "name", "commodity", "max_share"], [["bloc", "china", "*", 0.6]])
+    if shape.supplied_limits:
+        _write(out / "limits.csv", ["scope", "name", "commodity", "max_share", "basis"],
+               [["bloc", "china", "*", 0.6, "contracted"], ["bloc", "global_south", "*", 0.5, "supplied"],
+                ["country", features.choice([c for c in codes if c != "CHN"]), "*", 0.3, "supplied"]])
+    else:
+        _write(out / "limits.csv", ["scope", "name", "commodity", "max_share"], [["bloc", "china", "*", 0.6]])
     if shape.budget is not None:
         total = sum(float(row[6]) for row in option_rows) + sum(float(d[1]) for d in deals)
         with open(out / "instance.toml", "a", encoding="utf-8") as fh:
             fh.write(f"\n[budget]\nfixed_cost_max = {round(shape.budget * total, 2)}\n")
+    shock = (lambda: features.choice(["", "", 1.5, 2, 3])) if shape.price_shocks else None
     if shape.events:
-        _write_events(out, rng, shape.events, labels, mats, codes, blocs)
+        _write_events(out, rng, shape.events, labels, mats, codes, blocs, shock)
         with open(out / "instance.toml", "a", encoding="utf-8") as fh:
             fh.write(f"\n[events]\nmax_scenarios = {scenarios}\n")
         return
@@ -165,9 +192,9 @@ def _write_instance(out: Path, commodities: int, options: int, periods: int, sce
             first = rng.randrange(periods)
             last = min(periods - 1, first + rng.randint(0, 3))
             disruptions.append([name, scope, target, rng.choice(["*", "*", rng.choice(mats)]), labels[first],
-                                labels[last], rng.choice([1, 1, 0.5, 0.3])])
-    _write(out / "disruptions.csv",
-           ["scenario", "scope", "name", "commodity", "start_period", "end_period", "severity"], disruptions)
+                                labels[last], rng.choice([1, 1, 0.5, 0.3])] + ([shock()] if shock else []))
+    _write(out / "disruptions.csv", ["scenario", "scope", "name", "commodity", "start_period", "end_period",
+                                     "severity"] + (["price_factor"] if shock else []), disruptions)
 
 
 def _share_agreements(rng: random.Random, count: int, option_rows: list[list[object]], deals: list[list[object]],
@@ -184,9 +211,10 @@ def _share_agreements(rng: random.Random, count: int, option_rows: list[list[obj
 
 
 def _write_events(out: Path, rng: random.Random, count: int, labels: list[str], mats: list[str],
-                  codes: list[str], blocs: list[str]) -> None:
+                  codes: list[str], blocs: list[str], shock: Callable[[], object] | None = None) -> None:
     """events.csv with `count` independent events (2^count combinations): bloc and country
-    cut-offs of random start, length and severity, probability 0.05-0.4 each."""
+    cut-offs of random start, length and severity, probability 0.05-0.4 each; with `shock`, each
+    row's price factor drawn from it."""
     periods = len(labels)
     rows = []
     for k in range(count):
@@ -197,6 +225,6 @@ def _write_events(out: Path, rng: random.Random, count: int, labels: list[str], 
             first = rng.randrange(periods)
             last = min(periods - 1, first + rng.randint(0, 3))
             rows.append([f"e{k + 1:02d}", scope, target, rng.choice(["*", rng.choice(mats)]), labels[first],
-                         labels[last], rng.choice([1, 0.5, 0.3]), probability, ""])
+                         labels[last], rng.choice([1, 0.5, 0.3]), probability, ""] + ([shock()] if shock else []))
     _write(out / "events.csv", ["event", "scope", "name", "commodity", "start_period", "end_period", "severity",
-                                "probability", "group"], rows)
+                                "probability", "group"] + (["price_factor"] if shock else []), rows)
