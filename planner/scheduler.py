@@ -147,11 +147,11 @@ class SilentWorkers:
         self._heard: dict[str, tuple[object, float]] = {}  # worker: (its last_seen, when first read so here)
         self._named: set[str] = set()
 
-    def newly_silent(self, client: Any, holding: dict[str, int]) -> list[tuple[str, int, float]]:
+    def newly_silent(self, workers: dict[str, dict], holding: dict[str, int]) -> list[tuple[str, int, float]]:
         """(worker, how much of this command's work it holds, seconds unheard) for each worker of
-        `holding` (worker: how much) that has fallen silent since the last call."""
+        `holding` (worker: how much) that has fallen silent since the last call; `workers` is
+        what the scheduler says of its workers now (`client.scheduler_info()["workers"]`)."""
         now = self.clock()
-        workers = client.scheduler_info()["workers"]
         found = []
         for worker, count in sorted(holding.items()):
             if not count or worker not in workers:

@@ -109,7 +109,8 @@ def test_a_silent_worker_holding_blocks_is_named_once_until_heard_from_again(mon
     assert named_at(100.0) == []
     assert named_at(130.0) == ["the Dask worker tcp://a:1"]
     assert named_at(200.0) == [] and named_at(300.0) == []
-    assert pool.silent.newly_silent(client, {"tcp://a:1": 0, "tcp://c:3": 1}) == []  # holding nothing, or unknown
+    # a worker holding nothing of this command's, or one the scheduler does not know, is not named
+    assert pool.silent.newly_silent(client.scheduler_info()["workers"], {"tcp://a:1": 0, "tcp://c:3": 1}) == []
 
 
 @pytest.mark.parametrize("error", [OSError("Unable to contact Actor's worker"),

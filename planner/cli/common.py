@@ -256,6 +256,7 @@ def guard(action: Callable) -> Callable:
         launch.started()  # Ctrl-C, SIGTERM and SIGHUP raise KeyboardInterrupt, caught below
         threading.excepthook = _thread_failed
         warnings.showwarning = _notices_as_notes(warnings.showwarning)
+        warnings.filterwarnings("always", category=Notice)  # each one, even if the same words came before
         quiet(bool(kwargs.pop("quiet", False)))
         as_json = bool(kwargs.get("as_json"))
         command = action.__name__.removeprefix("list_")

@@ -371,7 +371,7 @@ def _dask(tasks: list, address: str, out: Path, instance: str,
             if on_note is not None and time.monotonic() - checked >= SILENCE_CHECK_EVERY and not is_lost(client):
                 checked = time.monotonic()
                 held = tasks_held(client, {future.key for future in pending})
-                for worker, count, quiet in silent.newly_silent(client, held):
+                for worker, count, quiet in silent.newly_silent(client.scheduler_info()["workers"], held):
                     on_note(f"the Dask worker {worker} " + SILENCE.format(seconds=quiet, what=f"{count} of the runs",
                                                                         they="they wait")
                             + " and sends them to another worker; or end that worker yourself")

@@ -153,7 +153,7 @@ class DaskBlockPool(Dispatch):
         gone = [k for k in sorted(busy) if self.homes[k] not in alive]
         if gone:
             raise self.lost(gone[0])
-        for worker, _, quiet in self.silent.newly_silent(self.client, {self.homes[k]: 1 for k in busy}):
+        for worker, _, quiet in self.silent.newly_silent(alive, {self.homes[k]: 1 for k in busy}):
             warnings.warn(Notice(f"the Dask worker {worker} " + SILENCE.format(
                 seconds=quiet, what="blocks of the decomposition phase", they="the phase waits")
                 + ", then this solve ends with solver_error; or end that worker yourself"), stacklevel=1)
