@@ -405,3 +405,30 @@ def test_a_bug_whose_log_cannot_be_saved_still_gives_a_message_not_a_traceback(r
     assert result.exit_code == cli.EXIT_INTERNAL, result.output
     assert "internal error: this is a bug in planner" in result.output and "Traceback" not in result.output
     assert "its details could not be saved" in result.output and "ZeroDivisionError('a bug')" in result.output
+
+
+def test_notices_are_notes_each_time_they_come(runner, monkeypatch):
+    """Library code tells the user what they should know while work goes on as an `errors.Notice`
+    (a warning); the command line shows each as a note, also one in the same words as before
+    (Python shows a warning once per place and text), and other warnings as Python does."""
+    import warnings
+
+    from planner.cli import common
+    from planner.errors import Notice
+
+    real = common.resolve_instance
+
+    def noisy(argument):
+        for _ in range(2):
+            warnings.warn(Notice("the Dask worker tcp://w:1 has not been heard from for 30 s"), stacklevel=1)
+        return real(argument)
+
+    monkeypatch.setattr(common, "resolve_instance", noisy)
+    with warnings.catch_warnings():
+        warnings.resetwarnings()  # Python's own filters, not the test runner's
+        warnings.simplefilter("default")
+        result = runner.invoke(cli.main, ["validate", "four-suppliers"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("note: the Dask worker tcp://w:1 has not been heard from for 30 s") == 2
+    quiet = runner.invoke(cli.main, ["validate", "four-suppliers", "--quiet"])
+    assert "note:" not in quiet.output
