@@ -10,6 +10,7 @@ answer that never came made it wait for ever; now each ends it with exit 6 and t
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -326,8 +327,8 @@ def test_a_dask_worker_that_falls_silent_holding_runs_is_named_while_the_sweep_w
             os.kill(pid, signal.SIGCONT)
     assert result.exit_code == 0, result.output
     assert [(w, count) for w, count, _ in named] == [(worker, 2)]
-    assert f"the Dask worker {worker} has not been heard from for 1 s and holds 2 of the runs: they wait for " \
-           "it" in " ".join(result.output.split())
+    said = re.sub(r"for \d+ s", "for N s", " ".join(result.output.split()))  # (1 s or more: the machine's pace)
+    assert f"the Dask worker {worker} has not been heard from for N s and holds 2 of the runs: they wait for it" in said
     assert len(list((tmp_path / "sw" / "runs").glob("*/summary.json"))) == 2
 
 
@@ -372,8 +373,9 @@ def test_a_dask_worker_that_falls_silent_holding_blocks_is_named_while_the_phase
         finally:
             os.kill(pid, signal.SIGCONT)
     assert result.exit_code == 0, result.output
-    assert f"note: the Dask worker {worker} has not been heard from for 1 s and holds blocks of the decomposition " \
-           "phase: the phase waits for it" in " ".join(result.output.split())
+    said = re.sub(r"for \d+ s", "for N s", " ".join(result.output.split()))  # (1 s or more: the machine's pace)
+    assert f"note: the Dask worker {worker} has not been heard from for N s and holds blocks of the decomposition " \
+           "phase: the phase waits for it" in said, result.output
     assert (tmp_path / "r" / "summary.json").exists()
 
 
