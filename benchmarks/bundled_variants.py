@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from differential import independent, independent_disagreements  # noqa: E402
 from helpers import toml_text  # noqa: E402
-from records import REPO, append_rows  # noqa: E402
+from records import REPO, append_rows, scenarios_written  # noqa: E402
 
 from planner.errors import InfeasibleError, SolveError  # noqa: E402
 from planner.instance.bundled import resolve_instance  # noqa: E402
@@ -149,10 +149,8 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="planner-variants-") as folder:
         work = Path(folder)
-        expanded = work / "expanded"  # the scenarios of events.csv written out once: no variant changes them
-        shutil.copytree(base.path, expanded, ignore=shutil.ignore_patterns("build.py", "reference", "*.md"))
-        subprocess.run([sys.executable, "-m", "planner.cli", "scenarios", str(expanded), "--into-instance", "-q"],
-                       check=True, cwd=REPO)
+        # the scenarios of events.csv written out once: no variant changes them
+        expanded = scenarios_written(base.path, work / "expanded")
         (expanded / "events.csv").unlink()
         for seed in range(args.first, args.first + args.count):
             row = {**stamp, **one(base, seed, expanded, work, args.independent_limit)}

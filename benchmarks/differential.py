@@ -53,7 +53,7 @@ import time
 import tomllib
 from pathlib import Path
 
-from records import REPO, append_rows
+from records import REPO, append_rows, scenarios_written
 
 COLUMNS = ["date", "machine", "code", "limits", "seed", "shape", "multi_stage", "outcome", "method", "rounds",
            "objective", "objective_whole_model", "phase_path_s", "whole_model_s", "two_workers_s",
@@ -183,11 +183,14 @@ def independent(instance: Path, work: Path, gap: float, time_limit: float, multi
     """The independent build's answer on `instance`, multi-stage if `multi` (on a copy in `work`
     that says so in its instance.toml, as `planner solve --multi-stage` does, its events expanded
     first): the JSON `plain_highspy.py` prints, or {"status": "crash ..."}."""
-    events = (instance / "events.csv").exists()
-    if events or multi:
-        copy = work / f"{instance.name}-independent"
-        shutil.copytree(instance, copy)
-        instance = copy
+    copy = work / f"{instance.name}-independent"
+    if (instance / "events.csv").exists():
+        try:
+            instance = scenarios_written(instance, copy)
+        except subprocess.CalledProcessError as exc:
+            return {"status": f"crash (planner scenarios: exit {exc.returncode})"}
+    elif multi:
+        instance = Path(shutil.copytree(instance, copy))
     if multi:
         settings = instance / "instance.toml"
         if "decisions" in tomllib.loads(settings.read_text(encoding="utf-8")):
@@ -195,10 +198,6 @@ def independent(instance: Path, work: Path, gap: float, time_limit: float, multi
                              "added to it")
         with open(settings, "a", encoding="utf-8") as fh:
             fh.write('\n[decisions]\nstages = "multi"\n')
-    if events:
-        made = _planner("scenarios", str(instance), "--into-instance", "-q")
-        if made.returncode:
-            return {"status": f"crash (planner scenarios: exit {made.returncode})"}
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_highspy.py"), str(instance), "--gap",
                            repr(gap), "--threads", "1", "--time-limit", repr(time_limit)],
                           capture_output=True, text=True, cwd=REPO)

@@ -24,14 +24,13 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
-from records import append_rows, measure  # noqa: E402
+from records import append_rows, measure, scenarios_written  # noqa: E402
 from run import COLUMNS as SUMMARY_COLUMNS  # noqa: E402
 from run import SIZES  # noqa: E402
 
@@ -73,18 +72,13 @@ def one(folder: str, path: str, gap: float, time_limit: float | None = None) -> 
 
 def plain(folder: Path, gap: float, time_limit: float | None = None) -> dict:
     import resource
-    import shutil
     import time
 
     from plain_highspy import solve
 
     with tempfile.TemporaryDirectory(prefix="planner-families-") as work:
         if (folder / "events.csv").exists():  # input preparation, not timed
-            copy = Path(work) / folder.name
-            shutil.copytree(folder, copy)
-            command = [str(Path(sys.executable).with_name("planner")), "scenarios", str(copy), "--into-instance"]
-            subprocess.run(command, check=True, capture_output=True)
-            folder = copy
+            folder = scenarios_written(folder, Path(work) / folder.name)
         started = time.perf_counter()
         found = solve(folder, gap, threads=1, time_limit=time_limit)
         total = time.perf_counter() - started

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,17 @@ def measure(command: list[str], label: str) -> dict | None:
         print(f"{label}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
         return None
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def scenarios_written(instance: Path, into: Path) -> Path:
+    """A copy of `instance` at `into` with the scenarios planner derives from its events.csv
+    written beside it (`planner scenarios --into-instance`): what a reader of scenarios.csv
+    alone, as the independent build is, needs. `subprocess.CalledProcessError` when planner
+    refuses."""
+    shutil.copytree(instance, into)
+    subprocess.run([sys.executable, "-m", "planner.cli", "scenarios", str(into), "--into-instance", "-q"],
+                   check=True, capture_output=True, cwd=REPO)
+    return into
 
 
 def append_rows(out: Path, rows: list[dict], columns: list[str]) -> None:

@@ -195,7 +195,6 @@ def test_a_dask_worker_of_another_planner_is_refused_with_a_message(tmp_path, mo
     assert not (tmp_path / "r").exists()
 
 
-
 _SCHEDULER_WITHOUT_PLANNER = """
 import sys
 sys.modules["planner"] = None  # a scheduler started from a Python without planner (its own container)
@@ -248,6 +247,7 @@ def test_a_dask_scheduler_without_planner_is_refused_with_a_message(tmp_path, mo
             process.terminate()
             process.wait()
 
+
 def test_a_stopped_dask_worker_is_named_before_any_work_not_waited_for(tmp_path, monkeypatch):
     """A worker that never answers (stopped by `kill -STOP`, or a machine swapping) held up the
     questions a sweep and a solve's phase ask every worker before any work is sent: by hand
@@ -279,6 +279,7 @@ def test_a_stopped_dask_worker_is_named_before_any_work_not_waited_for(tmp_path,
         finally:
             os.kill(stopped, signal.SIGCONT)
     assert not (tmp_path / "r").exists() and not list((tmp_path / "sw" / "runs").glob("*/summary.json"))
+
 
 def test_a_dask_worker_that_falls_silent_holding_runs_is_named_while_the_sweep_waits(tmp_path, monkeypatch):
     """A worker that stops after the questions, holding runs (`kill -STOP`, a machine swapping),

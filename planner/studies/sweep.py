@@ -186,12 +186,6 @@ def write_table(out: Path, runs: list[Run]) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- running it all
 
 
-
-
-
-
-
-
 def _meta(path: Path, options: SolveOptions) -> dict:
     return {"instance": str(path), "instance_sha256": instance_fingerprint(path),
             "solve_options": {"mip_gap": options.mip_gap, "time_limit": options.time_limit,
@@ -395,8 +389,6 @@ def _check_workers_see(client: Any, address: str, out: Path, instance: str) -> N
             raise error(f"{len(blind)} of the {len(answers)} Dask workers do not see the {what} {folder} as this "
                         f"machine does (the first: {blind[0]}): the workers must see it at the same path, on a "
                         "file system they share with this machine")
-
-
 
 
 def _dask_answer(future: Any, runs: dict, address: str, client: Any) -> str:
