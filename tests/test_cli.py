@@ -276,7 +276,7 @@ def test_a_file_that_cannot_be_written_is_an_output_error_and_leaves_nothing(tmp
     import errno
 
     from planner.errors import OutputError
-    from planner.results import ownership
+    from planner.results import manifest
 
     target = tmp_path / "sweep.csv"
     target.write_text("earlier\n")
@@ -286,7 +286,7 @@ def test_a_file_that_cannot_be_written_is_an_output_error_and_leaves_nothing(tmp
         raise OSError(errno.ENOSPC, "No space left on device")
 
     with pytest.raises(OutputError, match=f"cannot write {target}: No space left on device"):
-        with ownership.staged_file(target) as staging:
+        with manifest.staged_file(target) as staging:
             full_disk(staging)
     assert target.read_text() == "earlier\n" and sorted(p.name for p in tmp_path.iterdir()) == ["sweep.csv"]
 
@@ -299,10 +299,10 @@ def test_a_manifest_is_updated_under_a_lock_of_its_folder(tmp_path, monkeypatch)
     command holds the manifest, another's lock of the folder must wait."""
     import fcntl
 
-    from planner.results import ownership
+    from planner.results import manifest
 
     (tmp_path / "a.csv").write_text("x\n")
-    sha256 = ownership._sha256
+    sha256 = manifest.sha256
     seen = []
 
     def while_recording(path):
@@ -316,10 +316,10 @@ def test_a_manifest_is_updated_under_a_lock_of_its_folder(tmp_path, monkeypatch)
             os.close(handle)
         return sha256(path)
 
-    monkeypatch.setattr(ownership, "_sha256", while_recording)
-    ownership.record_files(tmp_path, ["a.csv"])
+    monkeypatch.setattr(manifest, "sha256", while_recording)
+    manifest.record_files(tmp_path, ["a.csv"])
     assert seen == ["locked"]
-    assert list(ownership.read_manifest(tmp_path)["files"]) == ["a.csv"]
+    assert list(manifest.read_manifest(tmp_path)["files"]) == ["a.csv"]
 
 
 def test_a_bug_gives_a_message_and_a_log_not_a_traceback(runner, monkeypatch, tmp_path):

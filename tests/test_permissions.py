@@ -18,6 +18,7 @@ from helpers import FOUR_SUPPLIERS, crash_logs
 from planner import cli
 from planner.errors import InstanceError, OutputError
 from planner.results import ownership
+from planner.results.manifest import MANIFEST
 
 
 def _refused(real, refused: set[Path]):  # noqa: ANN001, ANN202
@@ -185,7 +186,7 @@ def test_a_manifest_planner_may_not_read_is_named_not_taken_for_the_users_files(
     and a sweep's run folder it may not open likewise; now it names what it may not read."""
     monkeypatch.chdir(tmp_path)
     assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"]).exit_code == 0
-    manifest = (tmp_path / "out" / ownership.MANIFEST).resolve()
+    manifest = (tmp_path / "out" / MANIFEST).resolve()
     monkeypatch.setattr("builtins.open", _refused(open, {manifest}))
     monkeypatch.setattr(Path, "read_text", _refused(Path.read_text, {manifest}))
     result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"])

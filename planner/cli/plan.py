@@ -67,7 +67,7 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
     Without INSTANCE, solves the bundled default instance.
     """
     from planner.results.folder import default_output_dir
-    from planner.results.ownership import Kind as OutputKind
+    from planner.results.manifest import Kind as OutputKind
     from planner.results.ownership import check_location, check_target
     from planner.results.terminal import format_metrics, format_summary
     from planner.results.write import write_results

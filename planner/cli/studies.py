@@ -96,7 +96,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     """
     from planner.instance.data import build_model_data
     from planner.results.folder import EVALUATION_SUFFIX, read_summary
-    from planner.results.ownership import Kind as OutputKind
+    from planner.results.manifest import Kind as OutputKind
     from planner.results.ownership import check_location, check_target
     from planner.results.terminal import format_evaluation
     from planner.results.verify import read_first_stage
@@ -224,7 +224,7 @@ def compare(results: tuple[Path, ...], out_dir: Path | None, force: bool, as_jso
     Against the first: figures, contracts added and dropped, volume by material and bloc of
     origin, expected shortage and exposure; printed, and written as tables and a report.
     """
-    from planner.results.ownership import Kind as OutputKind
+    from planner.results.manifest import Kind as OutputKind
     from planner.results.ownership import check_location, check_target
     from planner.studies.compare import compare_results, format_comparison, write_comparison
     from planner.studies.sweep import still_running

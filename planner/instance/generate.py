@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.results.ownership import Kind, staged_folder
+from planner.results.manifest import Kind
+from planner.results.ownership import staged_folder
 
 COUNTRIES = [  # code, bloc, risk (about WGI 2022 instability)
     ("CHN", "china", 0.588), ("RUS", "russia", 0.684), ("UKR", "ukraine", 0.900), ("USA", "domestic", 0.507),

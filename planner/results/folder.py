@@ -90,7 +90,7 @@ def edited_files(folder: Path) -> list[str]:
     """The data files of a results or sweep folder (not of its sub-folders) changed since planner
     wrote them, by the folder's manifest: read as they are now, so a report or comparison shows
     what was edited, which `planner verify` would name. None for a folder without a manifest."""
-    from planner.results.ownership import changed_files
+    from planner.results.manifest import changed_files
 
     return [name for name in changed_files(Path(folder)) if name.endswith((".csv", ".json"))]  # not a report
 

@@ -19,50 +19,44 @@ sweep's runs, an evaluation inside a results folder). Leftovers of an interrupte
 it: the next write beside them removes those whose process died (`clear_leftovers`). Single
 files written outside such a
 folder (a report or workbook at a path of the user's choosing) are recognised by what
-they say of themselves (`planner.ownership.recognise`).
+they say of themselves (`recognise`).
 
 A folder is swapped into place whole (`staged_folder`): written beside the target under a
 temporary name and renamed over it only when complete, so a crash or Ctrl-C never leaves a
-folder that looks finished.
+folder that looks finished. The manifest itself, and single files written whole
+(`staged_file`), are `planner.results.manifest`'s.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
-from planner import __version__
 from planner.errors import OutputError
 from planner.paths import unusable
 from planner.results.claim import LOCK_FILE, held_elsewhere, in_use
 from planner.results.leftovers import OLD_PREFIX, TEMP_PREFIX, clear_leftovers, short_name, writer
+from planner.results.manifest import (
+    MANIFEST,
+    Kind,
+    follow_umask,
+    is_planners_own,
+    read_manifest,
+    record_files,
+    sha256,
+    sha256_if_readable,
+    staged_file,
+    write_manifest,
+)
 
-MANIFEST = ".planner.json"
 GENERATOR = "planner"  # what a report's <meta name="generator"> and a workbook's creator say
 SHOWN = 5  # foreign entries named in a message
-
-
-class Kind(StrEnum):
-    """What a planner-written folder holds."""
-
-    RESULTS = "results"
-    EVALUATION = "evaluation"
-    SWEEP = "sweep"
-    RUNS = "sweep runs"
-    RUN = "sweep run"
-    SCENARIOS = "scenarios"
-    COMPARISON = "comparison"
-    INSTANCE = "instance"
-    FILES = "files"  # some files planner wrote into a folder it does not own (scenarios into an instance)
 
 
 @dataclass
@@ -78,140 +72,6 @@ class Ownership:
     @property
     def empty(self) -> bool:
         return not self.exists or (self.kind is None and not self.foreign)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _sha256_if_readable(path: Path) -> str | None:
-    """`_sha256`, or None where the system will not let planner read the file (its permissions)."""
-    try:
-        return _sha256(path)
-    except PermissionError:
-        return None
-
-
-def read_manifest(folder: Path) -> dict | None:
-    path = Path(folder) / MANIFEST
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        return None
-    return manifest
-
-
-def write_manifest(folder: Path, kind: Kind, files: list[str] | None = None) -> None:
-    """Record `files` (names in `folder`; default every regular file in it) as planner's."""
-    folder = Path(folder)
-    if files is None:
-        files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.is_symlink()
-                       and not _is_planners_own(p.name))
-    manifest = {"planner": __version__, "kind": str(kind),
-                "files": {name: _sha256(folder / name) for name in sorted(files)}}
-    _write_json_atomically(folder / MANIFEST, manifest)
-
-
-@contextlib.contextmanager
-def _folder_locked(folder: Path) -> Iterator[None]:
-    """`folder` locked against other planner processes (an advisory lock on the folder itself,
-    so nothing is added to it), where the system has such locks; elsewhere not locked: Windows,
-    and file systems that refuse to lock a folder (an NFS without its lock service says ENOLCK,
-    and one with it may refuse a folder opened only for reading), where the lock's OSError
-    ended every sweep and report in an internal error."""
-    try:
-        import fcntl
-    except ImportError:  # (Windows)
-        yield
-        return
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        except OSError:  # not lockable here: as where the system has no locks
-            pass
-        yield
-    finally:
-        os.close(handle)  # (releases the lock)
-
-
-def record_files(folder: Path, names: list[str], kind: Kind = Kind.FILES) -> None:
-    """Add files planner just wrote in `folder` to its manifest (made, of `kind`, if absent).
-    Read, changed and written under a lock: two commands recording files in one folder at once
-    (a report and a workbook of one result) each kept the other's entry out, and the file left
-    unrecorded then counted as one planner did not write."""
-    folder = Path(folder)
-    with _folder_locked(folder):
-        manifest = read_manifest(folder) or {"planner": __version__, "kind": str(kind), "files": {}}
-        for name in names:
-            manifest["files"][name] = _sha256(folder / name)
-        _write_json_atomically(folder / MANIFEST, manifest)
-
-
-def _write_json_atomically(path: Path, content: dict) -> None:
-    with staged_file(path) as staging:
-        staging.write_text(json.dumps(content, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def _umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
-
-
-def _follow_umask(path: Path, mode: int) -> None:
-    """Give `path` the permissions a file or folder made the usual way would have (`mode` less the
-    umask). A file system with permissions of its own refuses (a USB stick's FAT or exFAT: EPERM;
-    some network shares): its files keep what it gives them, where planner wrote nothing at all."""
-    with contextlib.suppress(OSError):
-        path.chmod(mode & ~_umask())
-
-
-@contextlib.contextmanager
-def staged_file(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path` to write; on success it replaces `path` whole.
-
-    The name is this call's own (`.planner-tmp-MACHINE-PID-NAME-XXXXXXXX.SUFFIX`): two planner commands
-    writing the same file at once never write into one temporary file, and the last to finish
-    leaves its file whole. Leftovers of dead writers beside it are removed first
-    (`clear_leftovers`). On any exception the temporary file is removed and `path` is left as
-    it was; an OSError (a full disk) becomes an OutputError naming `path`. Callers check first
-    that `path` is theirs to replace.
-    """
-    path = Path(path)
-    clear_leftovers(path.parent)
-    try:
-        handle, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{writer()}{short_name(path.name)}-",
-                                        suffix=short_name(path.suffix),
-                                        dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    os.close(handle)
-    staging = Path(name)
-    try:
-        _follow_umask(staging, 0o666)  # mkstemp makes it private
-        yield staging
-        staging.replace(path)
-    except OSError as exc:  # a full disk, a folder gone: what the caller wrote, or the rename
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        staging.unlink(missing_ok=True)
-
-
-def _is_debris(name: str) -> bool:
-    return name.startswith((TEMP_PREFIX, OLD_PREFIX))
-
-
-def _is_planners_own(name: str) -> bool:
-    """Files of planner's bookkeeping in a folder it wrote: the manifest, a claim's lock file
-    (`planner.results.claim`), the leftovers of an interrupted write."""
-    return name in (MANIFEST, LOCK_FILE) or _is_debris(name)
 
 
 def inspect(target: Path) -> Ownership:
@@ -256,7 +116,7 @@ def _walk(folder: Path, relative: Path, found: Ownership, top: bool) -> None:
         found.locked.append(shown_folder)
     for entry in entries:
         name, shown = entry.name, str(relative / entry.name)
-        if _is_planners_own(name):
+        if is_planners_own(name):
             continue
         if entry.is_symlink():
             found.foreign.append(shown)
@@ -268,7 +128,7 @@ def _walk(folder: Path, relative: Path, found: Ownership, top: bool) -> None:
             else:
                 _walk(entry, relative / name, found, top=False)
         elif name in recorded:
-            digest = _sha256_if_readable(entry)
+            digest = sha256_if_readable(entry)
             if digest is None:
                 found.locked.append(shown)
             elif digest != recorded[name]:
@@ -277,16 +137,6 @@ def _walk(folder: Path, relative: Path, found: Ownership, top: bool) -> None:
             found.changed.append(shown)
         else:
             found.foreign.append(shown)
-
-
-def changed_files(folder: Path) -> list[str]:
-    """The files `folder`'s manifest records (not those of its sub-folders) changed since planner
-    wrote them; none without a manifest. Reads only those files, where `inspect` hashes the whole
-    tree (a sweep's every run)."""
-    folder = Path(folder)
-    recorded = (read_manifest(folder) or {"files": {}})["files"]
-    return sorted(name for name, digest in recorded.items()  # (one it may not read: the reader says so)
-                  if (folder / name).is_file() and _sha256_if_readable(folder / name) not in (digest, None))
 
 
 def _names(entries: list[str]) -> str:
@@ -384,7 +234,7 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 def _private_folder(parent: Path, name: str) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{writer()}{short_name(name)}-", dir=parent))
-    _follow_umask(staging, 0o777)  # mkdtemp makes it private
+    follow_umask(staging, 0o777)  # mkdtemp makes it private
     return staging
 
 
@@ -454,7 +304,7 @@ def write_file(path: Path, write: Callable[[Path], None], force: bool = False, o
         if _refused(path):
             raise OutputError(f"{path} exists and the system does not let planner read it (its permissions); "
                               f"choose another {option}")
-        ours = (listed == _sha256(path)) or (listed and force) or (not listed and recognise(path))
+        ours = (listed == sha256(path)) or (listed and force) or (not listed and recognise(path))
         if not ours:
             raise OutputError(f"{path} exists and planner did not write it (or it changed since); planner "
                               f"never replaces it: choose another {option}")

@@ -282,7 +282,7 @@ def render_sweep_report(folder: Path) -> str:
 
 def write_report(results: Path, out: Path) -> Path:
     """Write the HTML report of a results or sweep folder to `out` (whole, then moved into place;
-    an existing file only when planner wrote it, `planner.ownership.write_file`)."""
+    an existing file only when planner wrote it, `planner.results.ownership.write_file`)."""
     from planner.studies.sweep import SWEEP_FILE
 
     text = render_sweep_report(results) if (Path(results) / SWEEP_FILE).is_file() else render_report(results)

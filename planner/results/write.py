@@ -13,7 +13,8 @@ import pandas as pd
 from planner.errors import OutputError
 from planner.formatting import csv_values
 from planner.results.folder import REPORT_FILE, SUMMARY_FILE, WORKBOOK_FILE, neutralise_formula
-from planner.results.ownership import Kind, inspect, read_manifest, record_files, staged_file, staged_folder
+from planner.results.manifest import Kind, read_manifest, record_files, staged_file
+from planner.results.ownership import inspect, staged_folder
 
 if TYPE_CHECKING:
     from planner.solve.pipeline import Outcome

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.results.ownership import Kind, record_files, staged_file
+from planner.results.manifest import Kind, record_files, staged_file
 from planner.results.plots import money_axis, plain_axis, plt
 from planner.status import has_plan
 

@@ -28,7 +28,8 @@ from planner.formatting import money, share, volume
 from planner.results import pages
 from planner.results.branches import expected_volumes
 from planner.results.folder import SUMMARY_FILE, TABLE_COLUMNS, read_inferred, read_summary, read_table, unneutralise
-from planner.results.ownership import Kind, staged_folder
+from planner.results.manifest import Kind
+from planner.results.ownership import staged_folder
 from planner.status import has_plan
 
 FIGURES = ["objective", "expected_cost", "cvar", "fixed_cost"]

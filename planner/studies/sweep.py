@@ -41,16 +41,8 @@ from planner.options import SolveOptions
 from planner.processes import in_processes, usable_cores
 from planner.results.claim import claimed, held_elsewhere
 from planner.results.folder import SUMMARY_FILE, checked_summary, read_json_file, read_summary, read_table
-from planner.results.ownership import (
-    Kind,
-    check_target,
-    empty_owned,
-    read_manifest,
-    record_files,
-    remove_owned,
-    staged_file,
-    write_manifest,
-)
+from planner.results.manifest import Kind, read_manifest, record_files, staged_file, write_manifest
+from planner.results.ownership import check_target, empty_owned, remove_owned
 from planner.results.write import write_csv, write_json
 from planner.scheduler import (
     CODE,

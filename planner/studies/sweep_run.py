@@ -27,7 +27,8 @@ from planner.instance.loader import load_instance
 from planner.instance.overrides import apply_values
 from planner.instance.schema import TABLES
 from planner.options import SolveOptions
-from planner.results.ownership import Kind, staged_folder
+from planner.results.manifest import Kind
+from planner.results.ownership import staged_folder
 from planner.results.write import write_json, write_results
 from planner.scheduler import check_same_code, stopped_unless, task_wanted
 from planner.status import Status
