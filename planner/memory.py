@@ -78,6 +78,11 @@ def _gib(size: int) -> str:
     return f"{size / 2**30:.1f} GiB"
 
 
+def amount(size: int) -> str:
+    """`size` bytes as a reader takes them in: GiB to one decimal from 1 GiB, whole MiB below."""
+    return _gib(size) if size >= 2**30 else f"{max(1, round(size / 2**20))} MiB"
+
+
 def workers_that_fit(data: ModelData, cores: int, free: int | None = None) -> tuple[int, int]:
     """How many solves of `data`'s model fit side by side in `free` bytes (by default what the
     machine has free), at most `cores` and at least 1, and what one takes (`SOLVE_BYTES_PER_UNIT`

@@ -216,6 +216,62 @@ def test_a_sweep_starts_as_many_workers_as_the_free_memory_holds(tmp_path, monke
     assert chosen.exit_code == cli.EXIT_OK and "worker process" not in chosen.output, chosen.output
 
 
+def test_a_sweep_sizes_its_workers_by_its_largest_runs(tmp_path, monkeypatch):
+    """A sweep's workers were sized by the base instance's model, and a sweep over the stages or
+    the scenarios kept made models larger than that: as many of them side by side as the base's
+    would fit, until the out-of-memory killer ended the sweep. The multi-stage model of this
+    events instance is about twice the base's: memory for two and a half of the base's solves
+    holds one multi-stage solve only, and the note names the runs that take it."""
+    import planner.memory
+    import planner.studies.sweep
+    from planner.instance.data import build_model_data
+    from planner.instance.loader import load_instance
+    from planner.instance.overrides import apply_values
+    from planner.memory import SOLVE_BYTES_PER_UNIT
+    from planner.model.size import model_size
+
+    monkeypatch.chdir(tmp_path)
+    made = CliRunner().invoke(cli.main, ["generate", "ev", "--commodities", "2", "--options", "4", "--periods", "3",
+                                         "--events", "4", "--seed", "1"])
+    assert made.exit_code == cli.EXIT_OK, made.output
+    base = load_instance(tmp_path / "ev")
+    need = SOLVE_BYTES_PER_UNIT * model_size(build_model_data(base)).units
+    multi = SOLVE_BYTES_PER_UNIT * model_size(build_model_data(apply_values(base, {"decisions.multi_stage": 1}))).units
+    assert 2.5 * need < 2 * multi  # (what the test rests on)
+    monkeypatch.setattr(planner.studies.sweep, "usable_cores", lambda *args: 4)
+    monkeypatch.setattr(planner.memory, "available_memory", lambda *args: 2 * need + need // 2)
+    both = CliRunner().invoke(cli.main, ["sweep", "ev", "--vary", "decisions.multi_stage=0,1", "--out", "sw"])
+    assert both.exit_code == cli.EXIT_OK, both.output
+    assert ("note: 1 worker process, not one per core (4): each run with decisions.multi_stage=1 takes about 1 MiB"
+            in both.output), both.output
+    two_stage = CliRunner().invoke(cli.main, ["sweep", "ev", "--vary", "risk.aversion=0,1", "--out", "sw2"])
+    assert two_stage.exit_code == cli.EXIT_OK, two_stage.output
+    assert "note: 2 worker processes, not one per core (4): each run takes about 1 MiB" in two_stage.output
+
+
+def test_the_runs_sized_before_a_sweep_are_its_likeliest_largest():
+    """Of the runs' other shapes of model, one run each, the likeliest largest first: of those
+    that change the events (each generates its scenarios again), only the one that keeps the
+    most scenarios, multi-stage if one is; of the others (the stages, an option's capacity) at
+    most MAX_SIZED, multi-stage first. Keys that change numbers only (an aversion) make no other
+    shape; each shape is sized by its first run."""
+    from planner.studies.runs import MAX_SIZED, grid, shapes
+
+    scenarios_kept = grid([("risk.aversion", [0.0, 1.0]), ("decisions.multi_stage", [0.0, 1.0]),
+                           ("events.max_scenarios", [10.0, 40.0, 20.0])])
+    assert [r.values for r in shapes(scenarios_kept)] == [
+        {"risk.aversion": 0.0, "decisions.multi_stage": 1.0, "events.max_scenarios": 40.0}]
+    capacities = grid([("options.A.capacity", [float(c) for c in range(MAX_SIZED)]),
+                       ("decisions.multi_stage", [0.0, 1.0]), ("options.A.unit_cost", [1.0, 2.0])])
+    sized = shapes(capacities)
+    assert [(r.values["decisions.multi_stage"], r.values["options.A.capacity"]) for r in sized] == [
+        (1.0, float(c)) for c in range(MAX_SIZED)]
+    assert all(r.values["options.A.unit_cost"] == 1.0 for r in sized)
+    assert shapes(grid([("risk.aversion", [0.0, 1.0]), ("risk.cvar_alpha", [0.5, 0.9])])) == []
+    both = shapes(grid([("events.seed", [1.0, 2.0]), ("options.A.lead_time", [0.0, 2.0])]))
+    assert [r.values for r in both] == [{"events.seed": 1.0, "options.A.lead_time": 0.0}]
+
+
 def _address_space_of(limit: int):  # noqa: ANN202
     def limited() -> None:
         import resource

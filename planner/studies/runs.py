@@ -17,7 +17,7 @@ from planner.errors import OverrideError
 from planner.instance.csvfile import as_one_text
 from planner.instance.instance import Instance
 from planner.instance.loader import parse_number
-from planner.instance.overrides import apply_values, resolve
+from planner.instance.overrides import MULTI_STAGE, apply_values, resolve
 
 SHOWN_PROBLEMS = 5  # a design's problems named in one message
 MAX_RUNS = 10_000  # a sweep's runs unless --max-runs says more: a slip in start:stop:count is not a million solves
@@ -124,3 +124,40 @@ def check_runs(inst: Instance, runs: list[Run]) -> None:
         raise OverrideError("\n".join(problems))
     for run in runs:
         apply_values(inst, run.values)  # raises on values out of range
+
+
+# Keys whose values can make a run's model larger than the base instance's: the scenarios an
+# instance's events make (their settings and every cell of events.csv), the stages, the periods
+# an option can deliver in (its capacity) and when its volumes are decided (its lead time). Other
+# keys change numbers of the same model.
+MAX_SIZED = 8  # the runs of other shapes than the base's (events unchanged) counted before a sweep starts
+
+
+def _shape_key(key: str) -> bool:
+    if key.startswith("events.") or key == MULTI_STAGE:
+        return True
+    return key.startswith(("options.", "capacity.")) and key.endswith((".capacity", ".lead_time"))
+
+
+def shape_of(values: dict[str, float]) -> dict[str, float]:
+    """The values of a run's keys that can make its model larger than the base's (`_shape_key`)."""
+    return {key: value for key, value in values.items() if _shape_key(key)}
+
+
+def shapes(runs: list[Run]) -> list[Run]:
+    """A run of each other shape of model than the base instance's that `runs` make, the first
+    run with those `shape_of` values, the likeliest largest first: of the runs that change the
+    events (whose scenarios are generated again, as long as a run takes to start: 27 s for 2,000
+    of 16,384 combinations), the one that keeps the most scenarios, multi-stage if one is; then
+    at most `MAX_SIZED` of the others, multi-stage first."""
+    found: dict[str, Run] = {}
+    for run in runs:
+        shape = shape_of(run.values)
+        if shape:
+            found.setdefault(run_id(shape), run)
+    regenerating = [run for run in found.values() if any(key.startswith("events.") for key in run.values)]
+    largest = sorted(regenerating, key=lambda run: (-run.values.get("events.max_scenarios", 0.0),
+                                                   -run.values.get(MULTI_STAGE, 0.0)))[:1]
+    others = sorted((run for run in found.values() if run not in regenerating),
+                    key=lambda run: -run.values.get(MULTI_STAGE, 0.0))
+    return largest + others[:MAX_SIZED]

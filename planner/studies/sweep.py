@@ -36,7 +36,7 @@ from planner.errors import (
     ResultsError,
     WorkerLost,
 )
-from planner.instance.overrides import whole_number_key
+from planner.instance.overrides import apply_values, whole_number_key
 from planner.options import SolveOptions
 from planner.processes import in_processes, usable_cores
 from planner.results.claim import claimed, held_elsewhere
@@ -55,7 +55,7 @@ from planner.scheduler import (
     lost,
     tasks_held,
 )
-from planner.studies.runs import Run, check_runs
+from planner.studies.runs import Run, check_runs, shape_of, shapes
 from planner.studies.sweep_run import (
     FAILED_FILE,
     INSTANCE_FILES,
@@ -274,7 +274,7 @@ def run_sweep(instance: str | Path, runs: list[Run], out: Path, workers: int | N
             answers = _dask(tasks, scheduler, where, path, on_note)
         else:
             if workers is None and tasks:
-                workers = _workers_that_fit(path, sweep_of, on_note)
+                workers = _workers_that_fit(path, sweep_of, todo, on_note)
             answers = _local(tasks, workers)
         for run_id_done in answers:
             _check_still_ours(out, sweep_of)
@@ -307,18 +307,26 @@ def _check_still_ours(out: Path, sweep_of: dict | None) -> None:
                           "another --out")
 
 
-def _workers_that_fit(path: str, sweep_of: dict | None, on_note: Callable[[str], None] | None) -> int:
+def _workers_that_fit(path: str, sweep_of: dict | None, runs: list[Run],
+                      on_note: Callable[[str], None] | None) -> int:
     """One worker process per core, or fewer where the machine's free memory holds fewer of the
-    instance's solves (`planner.memory.workers_that_fit`; said through `on_note`)."""
+    largest of the runs' solves (`planner.memory.workers_that_fit`; said through `on_note`): the
+    base instance's, and those of the other shapes of model the runs make (`runs.shapes`: more
+    scenarios kept, a multi-stage plan), which a sweep sized by the base instance alone started
+    side by side until the out-of-memory killer ended it."""
     from planner.instance.data import build_model_data
-    from planner.memory import workers_that_fit
+    from planner.memory import amount, workers_that_fit
 
     cores = usable_cores()
     instance = base_instance(path, sweep_of.get("instance_sha256") if sweep_of else None)
-    workers, need = workers_that_fit(build_model_data(instance), cores)
+    sized = [(workers_that_fit(build_model_data(instance), cores), {})]
+    sized += [(workers_that_fit(build_model_data(apply_values(instance, run.values)), cores), shape_of(run.values))
+              for run in shapes(runs)]
+    (workers, need), shape = min(sized, key=lambda fit: (fit[0][0], -fit[0][1]))
     if workers < cores and on_note is not None:
-        on_note(f"{workers} worker process{'es' if workers > 1 else ''}, not one per core ({cores}): each run "
-                f"takes about {need / 2**30:.1f} GiB and the memory free holds {workers} (--workers to choose)")
+        which = (" with " + ", ".join(f"{key}={value:g}" for key, value in shape.items())) if shape else ""
+        on_note(f"{workers} worker process{'es' if workers > 1 else ''}, not one per core ({cores}): each run{which} "
+                f"takes about {amount(need)} and the memory free holds {workers} (--workers to choose)")
     return workers
 
 
