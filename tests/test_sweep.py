@@ -170,6 +170,29 @@ def test_a_sweep_value_is_checked_as_the_same_value_in_a_file_would_be():
         apply_values(load_instance(FOUR_SUPPLIERS), {"commodities.rare_earth_oxide.shortage_penalty": 1e13})
 
 
+def test_a_sweeps_values_are_checked_without_generating_its_scenarios(monkeypatch):
+    """Before a sweep starts, every run's values are checked; for a run that changes the events,
+    that generated its scenarios again, as long as a run takes to start (27 s for 2,000 of
+    16,384 combinations), so a sweep over events.max_scenarios sat silent for minutes before
+    its first run. The check needs the values only: a generation raises nothing the base
+    instance's did not. Values out of range are still refused."""
+    from helpers import REPO
+
+    import planner.instance.events
+    from planner.studies.runs import check_runs, grid
+
+    us = load_instance(REPO / "instances" / "us-critical-minerals")
+    generated = []
+    real = planner.instance.events.generate_scenarios
+    monkeypatch.setattr(planner.instance.events, "generate_scenarios",
+                        lambda *args, **kwargs: generated.append(1) or real(*args, **kwargs))
+    check_runs(us, grid([("events.max_scenarios", [30.0, 60.0]), ("events.china-ban.probability", [0.1, 0.2])]))
+    assert generated == []
+    with pytest.raises(OverrideError, match="out of range"):
+        check_runs(us, grid([("events.max_scenarios", [30.0, 0.0])]))
+    assert len(apply_values(us, {"events.max_scenarios": 30}).scenarios) == 30 and generated == [1]
+
+
 def test_the_scenario_count_and_draw_of_an_events_instance_are_sweep_keys(tmp_path):
     """events.max_scenarios and events.seed regenerate the scenarios, as the same settings in
     instance.toml would (the bundled instance's 120 combinations reduced, or drawn); on an instance

@@ -123,7 +123,7 @@ def check_runs(inst: Instance, runs: list[Run]) -> None:
     if problems:
         raise OverrideError("\n".join(problems))
     for run in runs:
-        apply_values(inst, run.values)  # raises on values out of range
+        apply_values(inst, run.values, regenerate_scenarios=False)  # raises on values out of range
 
 
 # Keys whose values can make a run's model larger than the base instance's: the scenarios an
