@@ -7,7 +7,9 @@ import json
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from helpers import FOUR_SUPPLIERS, four_suppliers, write_instance
+from helpers import FOUR_SUPPLIERS, examples, four_suppliers, write_instance
+from hypothesis import given
+from hypothesis import strategies as st
 from random_instance import random_instance
 
 from planner import cli
@@ -369,3 +371,42 @@ def test_cli_says_when_workers_have_nothing_to_share(tmp_path):
     used = runner.invoke(cli.main, ["solve", "four-suppliers", "--out", str(tmp_path / "b"), "--workers", "2",
                                     "--no-decomposition", "--metrics"])
     assert used.exit_code == 0 and "--workers" not in used.stderr and "metrics: 11/11 solves done" in used.stderr
+
+
+@st.composite
+def _combinations(draw):  # noqa: ANN001, ANN202
+    """Distinct combinations of 1-5 groups' outcomes (NONE among them) with probabilities drawn
+    from a few values (so that ties are common), and how many to keep."""
+    groups = draw(st.integers(1, 5))
+    outcomes = [["", *(f"g{g}e{e}" for e in range(draw(st.integers(1, 3))))] for g in range(groups)]
+    picks = draw(st.lists(st.tuples(*(st.sampled_from(o) for o in outcomes)), min_size=1, max_size=40, unique=True))
+    weights = draw(st.lists(st.sampled_from([0.01, 0.02, 0.05, 0.1]), min_size=len(picks), max_size=len(picks)))
+    scores = {e: draw(st.sampled_from([0.0, 0.5, 1.0])) for o in outcomes for e in o if e}
+    return list(zip(picks, weights)), draw(st.integers(1, len(picks))), scores
+
+
+@examples(200)
+@given(_combinations())
+def test_reduction_hands_each_dropped_combination_to_the_first_nearest_kept_one(case):
+    """The reduction's nearest kept combination, found a block at a time by numpy, is the one
+    the definition names (as the code before found it, in Python): the fewest groups
+    with another outcome, ties to the earlier of the kept ones (the more probable), the
+    probabilities added in the order of the combinations, so the sums are the same to the bit."""
+    from planner.instance import events
+
+    combos, keep, scores = case
+    reduced = events._reduce(list(combos), keep, scores)
+    if len(combos) <= keep:
+        assert reduced == combos
+        return
+    kept = dict(reduced)
+    for combo, probability in combos:  # the kept ones start with their own probability
+        if combo in kept:
+            kept[combo] = probability
+    order = sorted(kept, key=lambda c: (-kept[c], events._name(c)))
+    for combo, probability in combos:
+        if combo not in kept:
+            nearest = min(order, key=lambda k: sum(a != b for a, b in zip(k, combo)))
+            kept[nearest] += probability
+    assert reduced == list(kept.items())
+    assert len(reduced) == keep

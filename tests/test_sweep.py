@@ -172,10 +172,10 @@ def test_a_sweep_value_is_checked_as_the_same_value_in_a_file_would_be():
 
 def test_a_sweeps_values_are_checked_without_generating_its_scenarios(monkeypatch):
     """Before a sweep starts, every run's values are checked; for a run that changes the events,
-    that generated its scenarios again, as long as a run takes to start (27 s for 2,000 of
-    16,384 combinations), so a sweep over events.max_scenarios sat silent for minutes before
-    its first run. The check needs the values only: a generation raises nothing the base
-    instance's did not. Values out of range are still refused."""
+    that generated its scenarios again, as long as the run's own start, so a sweep over
+    events.max_scenarios sat silent for minutes before its first run. The check needs the
+    values only: a generation raises nothing the base instance's did not. Values out of range
+    are still refused."""
     from helpers import REPO
 
     import planner.instance.events

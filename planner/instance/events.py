@@ -34,6 +34,7 @@ from planner.instance.schema import ENUMERATION_LIMIT, SETTING
 
 METHODS = SETTING["events.method"].choices  # ("auto", "exact", "sample", "reduce")
 NONE = ""  # the outcome "no event of this group"
+NEAREST_BLOCK = 256  # dropped combinations compared with every kept one at once (`_nearest`)
 
 
 @dataclass(frozen=True)
@@ -149,12 +150,30 @@ def _reduce(combos: list[tuple[tuple[str, ...], float]], keep: int,
             break
         kept.setdefault(combo, probability)
     kept_list = sorted(kept, key=lambda c: (-kept[c], _name(c)))
-    for combo, probability in combos:
-        if combo in kept:
-            continue
-        nearest = min(kept_list, key=lambda k: sum(a != b for a, b in zip(k, combo)))
-        kept[nearest] += probability
+    dropped = [(combo, probability) for combo, probability in combos if combo not in kept]
+    for (_, probability), nearest in zip(dropped, _nearest(kept_list, [combo for combo, _ in dropped])):
+        kept[kept_list[nearest]] += probability  # (in the order of `combos`: the same sums)
     return list(kept.items())
+
+
+def _nearest(kept: list[tuple[str, ...]], dropped: list[tuple[str, ...]]) -> list[int]:
+    """For each dropped combination, the position in `kept` of the first kept one with the fewest
+    groups of another outcome: the outcomes coded as integers per group, compared a block of
+    `NEAREST_BLOCK` dropped combinations at a time, not one group at a time in Python
+    (docs/performance.md, "Many scenarios")."""
+    codes: list[dict[str, int]] = [{} for _ in range(len(kept[0]))] if kept else []
+
+    def coded(rows: list[tuple[str, ...]]) -> np.ndarray:
+        return np.array([[codes[g].setdefault(outcome, len(codes[g])) for g, outcome in enumerate(row)]
+                         for row in rows], dtype=np.int32).reshape(len(rows), len(codes))
+
+    kept_codes, dropped_codes = coded(kept), coded(dropped)
+    nearest: list[int] = []
+    for start in range(0, len(dropped), NEAREST_BLOCK):
+        block = dropped_codes[start:start + NEAREST_BLOCK]
+        differing = (block[:, None, :] != kept_codes[None, :, :]).sum(axis=2)
+        nearest += np.argmin(differing, axis=1).tolist()  # (the first of the nearest, as min() took)
+    return nearest
 
 
 def generate_scenarios(inst: Instance, method: str | None = None, max_scenarios: int | None = None,

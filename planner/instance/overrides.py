@@ -122,8 +122,8 @@ def apply_values(inst: Instance, values: dict[str, float], regenerate_scenarios:
     Values that change the events generate the scenarios again, unless `regenerate_scenarios`
     is False: a check of the values alone (`planner.studies.runs.check_runs`), since a generation
     raises nothing the base instance's did not (the values change numbers, not which events
-    exclude each other), and it can take as long as a solve's start (27 s for 2,000 scenarios
-    reduced from 16,384 combinations)."""
+    exclude each other), and a reduction to many scenarios takes a while (docs/performance.md,
+    "Many scenarios")."""
     targets = {key: resolve(inst, key) for key in values}
     settings = {}
     tables = dict(inst.tables)
