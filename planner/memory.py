@@ -53,8 +53,8 @@ def check_data_memory(options: int, periods: int, scenarios: int, free: int | No
     if free is not None and need > free:
         raise MemoryShortage(
             f"this instance is too large for the memory available: its {options:,} options x {periods:,} periods "
-            f"x {scenarios:,} scenarios take at least {_gib(need)} before any model is built "
-            f"({BYTES_PER_CELL} bytes each, measured), where {_gib(free)} are free here. {_ADVICE}")
+            f"x {scenarios:,} scenarios take at least {amount(need)} before any model is built "
+            f"({BYTES_PER_CELL} bytes each, measured), where {amount(free)} are free here. {_ADVICE}")
 
 
 def check_memory(data: ModelData, variant: Variant = PLAN, free: int | None = None) -> None:
@@ -70,17 +70,16 @@ def check_memory(data: ModelData, variant: Variant = PLAN, free: int | None = No
     if need > free:
         raise MemoryShortage(
             f"this instance is too large for the memory available: its model has {size.variables:,} variables "
-            f"and {size.rows:,} rows, and a solve takes at least {_gib(need)} more for them "
-            f"({BYTES_PER_UNIT:,} bytes each, measured), where {_gib(free)} are free here. {_ADVICE}")
-
-
-def _gib(size: int) -> str:
-    return f"{size / 2**30:.1f} GiB"
+            f"and {size.rows:,} rows, and a solve takes at least {amount(need)} more for them "
+            f"({BYTES_PER_UNIT:,} bytes each, measured), where {amount(free)} are free here. {_ADVICE}")
 
 
 def amount(size: int) -> str:
-    """`size` bytes as a reader takes them in: GiB to one decimal from 1 GiB, whole MiB below."""
-    return _gib(size) if size >= 2**30 else f"{max(1, round(size / 2**20))} MiB"
+    """`size` bytes as a reader takes them in: GiB to one decimal from 1 GiB, whole MiB or KiB
+    below (where "0.0 GiB" said nothing)."""
+    if round(size / 2**20) >= 1024:
+        return f"{size / 2**30:.1f} GiB"
+    return f"{round(size / 2**20)} MiB" if round(size / 2**10) >= 1024 else f"{max(1, round(size / 2**10))} KiB"
 
 
 def workers_that_fit(data: ModelData, cores: int, free: int | None = None) -> tuple[int, int]:

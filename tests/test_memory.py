@@ -5,6 +5,7 @@ names the sizes, writes nothing and exits 6."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from helpers import REPO, examples
@@ -227,7 +228,7 @@ def test_a_sweep_sizes_its_workers_by_its_largest_runs(tmp_path, monkeypatch):
     from planner.instance.data import build_model_data
     from planner.instance.loader import load_instance
     from planner.instance.overrides import apply_values
-    from planner.memory import SOLVE_BYTES_PER_UNIT
+    from planner.memory import SOLVE_BYTES_PER_UNIT, amount
     from planner.model.size import model_size
 
     monkeypatch.chdir(tmp_path)
@@ -242,11 +243,35 @@ def test_a_sweep_sizes_its_workers_by_its_largest_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(planner.memory, "available_memory", lambda *args: 2 * need + need // 2)
     both = CliRunner().invoke(cli.main, ["sweep", "ev", "--vary", "decisions.multi_stage=0,1", "--out", "sw"])
     assert both.exit_code == cli.EXIT_OK, both.output
-    assert ("note: 1 worker process, not one per core (4): each run with decisions.multi_stage=1 takes about 1 MiB"
-            in both.output), both.output
+    assert ("note: 1 worker process, not one per core (4): each run with decisions.multi_stage=1 takes about "
+            f"{amount(multi)} and" in both.output), both.output
     two_stage = CliRunner().invoke(cli.main, ["sweep", "ev", "--vary", "risk.aversion=0,1", "--out", "sw2"])
     assert two_stage.exit_code == cli.EXIT_OK, two_stage.output
-    assert "note: 2 worker processes, not one per core (4): each run takes about 1 MiB" in two_stage.output
+    assert (f"note: 2 worker processes, not one per core (4): each run takes about {amount(need)} and"
+            in two_stage.output), two_stage.output
+
+
+def test_a_run_whose_data_exceeds_the_memory_fails_on_its_own(tmp_path, monkeypatch):
+    """Sizing the workers builds the data of the runs' largest shapes; one whose data alone is more
+    than the memory free must not refuse the whole sweep: that run is refused where it is solved,
+    and recorded as failed, as before the sizing looked at it. (Memory here is set between what
+    the base's data and the larger run's take, so both runs fail: the sweep still runs them.)"""
+    import planner.memory
+    import planner.studies.sweep
+    from planner.memory import BYTES_PER_CELL
+
+    monkeypatch.chdir(tmp_path)
+    made = CliRunner().invoke(cli.main, ["generate", "ev", "--commodities", "2", "--options", "4", "--periods", "3",
+                                         "--events", "4", "--scenarios", "4", "--seed", "1"])
+    assert made.exit_code == cli.EXIT_OK, made.output
+    cells = 8 * 3 * 4  # options x periods x the 4 scenarios kept; the other run keeps all 16 combinations
+    monkeypatch.setattr(planner.studies.sweep, "usable_cores", lambda *args: 2)
+    monkeypatch.setattr(planner.memory, "available_memory", lambda *args: 2 * BYTES_PER_CELL * cells)
+    swept = CliRunner().invoke(cli.main, ["sweep", "ev", "--vary", "events.max_scenarios=4,16", "--out", "sw"])
+    assert "2/2 runs done" in swept.output and (tmp_path / "sw" / "sweep.csv").is_file(), swept.output
+    table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
+    assert list(table["status"]) == ["error", "error"], table
+    assert all("too large for the memory available" in reason for reason in table["reason"]), table
 
 
 def test_the_runs_sized_before_a_sweep_are_its_likeliest_largest():
@@ -294,3 +319,11 @@ def test_a_small_instance_under_a_modest_limit_on_address_space_is_solved(tmp_pa
                            "1", "-q"], cwd=tmp_path, capture_output=True, text=True, env=env,
                           preexec_fn=_address_space_of(1200 * 2**20))
     assert done.returncode == cli.EXIT_OK, done.stderr
+
+
+def test_amounts_of_memory_read_in_the_unit_that_says_something():
+    """A note on a small instance said "takes about 0.0 GiB"."""
+    from planner.memory import amount
+
+    assert [amount(n) for n in (0, 700, 5 * 2**10, 672_000, 3 * 2**20 + 1, 2**30 - 1, 2**30, 7 * 2**30 // 2)] == [
+        "1 KiB", "1 KiB", "5 KiB", "656 KiB", "3 MiB", "1.0 GiB", "1.0 GiB", "3.5 GiB"]

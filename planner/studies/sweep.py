@@ -32,6 +32,7 @@ import pandas as pd
 from planner.errors import (
     ClusterError,
     InputChanged,
+    MemoryShortage,
     OutputError,
     ResultsError,
     WorkerLost,
@@ -320,8 +321,12 @@ def _workers_that_fit(path: str, sweep_of: dict | None, runs: list[Run],
     cores = usable_cores()
     instance = base_instance(path, sweep_of.get("instance_sha256") if sweep_of else None)
     sized = [(workers_that_fit(build_model_data(instance), cores), {})]
-    sized += [(workers_that_fit(build_model_data(apply_values(instance, run.values)), cores), shape_of(run.values))
-              for run in shapes(runs)]
+    for run in shapes(runs):
+        try:
+            data = build_model_data(apply_values(instance, run.values))
+        except MemoryShortage:  # its data alone exceeds the memory free: the run is refused, and failed, on its own
+            continue
+        sized.append((workers_that_fit(data, cores), shape_of(run.values)))
     (workers, need), shape = min(sized, key=lambda fit: (fit[0][0], -fit[0][1]))
     if workers < cores and on_note is not None:
         which = (" with " + ", ".join(f"{key}={value:g}" for key, value in shape.items())) if shape else ""
