@@ -145,11 +145,10 @@ def shape_of(values: dict[str, float]) -> dict[str, float]:
 
 
 def shapes(runs: list[Run]) -> list[Run]:
-    """A run of each other shape of model than the base instance's that `runs` make, the first
-    run with those `shape_of` values, the likeliest largest first: of the runs that change the
-    events (each generates its scenarios again), the one that keeps the most scenarios,
-    multi-stage if one is; then
-    at most `MAX_SIZED` of the others, multi-stage first."""
+    """A run of each other shape of model than the base instance's that `runs` make (the first
+    run with those `shape_of` values), the likeliest largest first: of the runs that change the
+    events (each generates its scenarios again), only the one that keeps the most scenarios,
+    multi-stage if one is; then at most `MAX_SIZED` of the others, multi-stage first."""
     found: dict[str, Run] = {}
     for run in runs:
         shape = shape_of(run.values)
