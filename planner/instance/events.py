@@ -34,7 +34,7 @@ from planner.instance.schema import ENUMERATION_LIMIT, SETTING
 
 METHODS = SETTING["events.method"].choices  # ("auto", "exact", "sample", "reduce")
 NONE = ""  # the outcome "no event of this group"
-NEAREST_BLOCK = 256  # dropped combinations compared with every kept one at once (`_nearest`)
+NEAREST_CELLS = 2**23  # dropped x kept combinations compared at once (`_nearest`: 32 MiB)
 
 
 @dataclass(frozen=True)
@@ -158,21 +158,27 @@ def _reduce(combos: list[tuple[tuple[str, ...], float]], keep: int,
 
 def _nearest(kept: list[tuple[str, ...]], dropped: list[tuple[str, ...]]) -> list[int]:
     """For each dropped combination, the position in `kept` of the first kept one with the fewest
-    groups of another outcome: the outcomes coded as integers per group, compared a block of
-    `NEAREST_BLOCK` dropped combinations at a time, not one group at a time in Python
-    (docs/performance.md, "Many scenarios")."""
-    codes: list[dict[str, int]] = [{} for _ in range(len(kept[0]))] if kept else []
+    groups of another outcome, that is with the most groups of the same outcome: each combination
+    one-hot over every group's outcomes, the groups two agree on are the product of their rows
+    (whole numbers, exact in floating point), as many dropped combinations at a time as make
+    `NEAREST_CELLS` pairs (docs/performance.md, "Many scenarios")."""
+    columns: dict[tuple[int, str], int] = {}
+    for row in (*kept, *dropped):
+        for group, outcome in enumerate(row):
+            columns.setdefault((group, outcome), len(columns))
 
-    def coded(rows: list[tuple[str, ...]]) -> np.ndarray:
-        return np.array([[codes[g].setdefault(outcome, len(codes[g])) for g, outcome in enumerate(row)]
-                         for row in rows], dtype=np.int32).reshape(len(rows), len(codes))
+    def one_hot(rows: list[tuple[str, ...]]) -> np.ndarray:
+        table = np.zeros((len(rows), len(columns)), dtype=np.float32)
+        for i, row in enumerate(rows):
+            table[i, [columns[group, outcome] for group, outcome in enumerate(row)]] = 1.0
+        return table
 
-    kept_codes, dropped_codes = coded(kept), coded(dropped)
+    kept_table = one_hot(kept).T
+    block = max(1, NEAREST_CELLS // max(len(kept), 1))
     nearest: list[int] = []
-    for start in range(0, len(dropped), NEAREST_BLOCK):
-        block = dropped_codes[start:start + NEAREST_BLOCK]
-        differing = (block[:, None, :] != kept_codes[None, :, :]).sum(axis=2)
-        nearest += np.argmin(differing, axis=1).tolist()  # (the first of the nearest, as min() took)
+    for start in range(0, len(dropped), block):
+        same = one_hot(dropped[start:start + block]) @ kept_table
+        nearest += np.argmax(same, axis=1).tolist()  # (the first of the nearest, as min() took)
     return nearest
 
 
