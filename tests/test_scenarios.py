@@ -386,16 +386,22 @@ def _combinations(draw):  # noqa: ANN001, ANN202
 
 
 @examples(200)
-@given(_combinations())
-def test_reduction_hands_each_dropped_combination_to_the_first_nearest_kept_one(case):
-    """The reduction's nearest kept combination, found a block at a time by numpy, is the one
-    the definition names (as the code before found it, in Python): the fewest groups
+@given(_combinations(), st.sampled_from([1, 5, 2**23]))
+def test_reduction_hands_each_dropped_combination_to_the_first_nearest_kept_one(case, pairs_at_once):
+    """The reduction's nearest kept combination, found a block at a time by a matrix product, is
+    the one the definition names (as the code before found it, in Python): the fewest groups
     with another outcome, ties to the earlier of the kept ones (the more probable), the
-    probabilities added in the order of the combinations, so the sums are the same to the bit."""
+    probabilities added in the order of the combinations, so the sums are the same to the bit;
+    whatever the size of the blocks (one dropped combination each, a few, all)."""
     from planner.instance import events
 
     combos, keep, scores = case
-    reduced = events._reduce(list(combos), keep, scores)
+    cells = events.NEAREST_CELLS
+    events.NEAREST_CELLS = pairs_at_once
+    try:
+        reduced = events._reduce(list(combos), keep, scores)
+    finally:
+        events.NEAREST_CELLS = cells
     if len(combos) <= keep:
         assert reduced == combos
         return
