@@ -355,9 +355,9 @@ def _damage(folder, how):
         path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     elif how[1] == "latin-1":
         path.write_bytes(path.read_bytes() + "x,\xe9\n".encode("latin-1"))
-    elif how[1] in ("text in a number", "blank number"):
+    elif how[1] in ("text in a number", "blank number", "infinite number"):
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        table.loc[0, how[2]] = "lots" if how[1] == "text in a number" else ""
+        table.loc[0, how[2]] = {"text in a number": "lots", "infinite number": "1e400"}.get(how[1], "")
         table.to_csv(path, index=False)
     elif how[1] == "header only":
         path.write_text(path.read_text().splitlines()[0] + "\n")
@@ -375,6 +375,8 @@ DAMAGE = {  # what was done, and what the message must name
     "contracts removed": (("contracts.csv", "removed"), "contracts.csv: is missing"),
     "supply not UTF-8": (("supply.csv", "latin-1"), "supply.csv: cannot be read"),
     "text in a volume": (("volumes.csv", "text in a number", "volume"), "volumes.csv:2:volume: 'lots' is not a number"),
+    "an infinite volume": (("volumes.csv", "infinite number", "volume"),  # (the report's charts gave numpy's warnings)
+                           "volumes.csv:2:volume: '1e400' is not a finite number"),
     "share column dropped": (("exposure.csv", "column dropped", "share"), "exposure.csv: missing columns share"),
     "a blank cost": (("scenario_costs.csv", "blank number", "total_cost"),
                      "scenario_costs.csv:2:total_cost: '' is not a number"),
@@ -395,8 +397,10 @@ def test_a_damaged_result_is_named_not_a_crash(results, tmp_path, damage, comman
             "compare": ["compare", str(results), str(folder), "--out", str(tmp_path / "cmp")],
             "verify": ["verify", str(results.parent / "inst"), str(folder)]}[command]
     result = CliRunner().invoke(cli.main, args)
-    if command == "verify" and how[1] in ("figure as text", "text in a number", "blank number", "header only"):
+    if command == "verify" and how[1] in ("figure as text", "text in a number", "blank number", "header only",
+                                          "infinite number"):
         assert result.exit_code == cli.EXIT_VERIFY_FAILED, result.output  # violations, reported with the rest
+        assert how[1] != "infinite number" or "'1e400' is not a finite number" in result.output, result.output
         return
     assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
     assert message in result.output and "Traceback" not in result.output

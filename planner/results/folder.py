@@ -153,10 +153,11 @@ def read_csv_file(path: Path, columns: list[str], text: bool = True,
             continue
         cells = table[column].str.strip()
         numbers = pd.to_numeric(cells.where(cells != ""), errors="coerce")
-        wrong = numbers.isna() & ((cells != "") | (column not in blank))
-        if wrong.any():
+        wrong = (numbers.isna() & ((cells != "") | (column not in blank))) | numbers.abs().eq(math.inf)
+        if wrong.any():  # (planner writes every figure finite: an infinite one, 1e400, was edited in)
             row = int(wrong.to_numpy().argmax())
-            raise ResultsError(f"{path}:{row + 2}:{column}: {table[column].iloc[row]!r} is not a number")
+            what = "a finite number" if math.isinf(numbers.iloc[row]) else "a number"
+            raise ResultsError(f"{path}:{row + 2}:{column}: {table[column].iloc[row]!r} is not {what}")
         table[column] = numbers
     return table
 

@@ -91,8 +91,8 @@ class _Reader:
             value = math.nan
         if not math.isfinite(value):
             key = ", ".join(self.text(table, row, k) for k in KEYS[name])
-            self.problems.append(Violation(f"{name}.csv {column}", key, math.inf,
-                                           f"{text!r} is not a number"))
+            what = "a finite number" if math.isinf(value) else "a number"
+            self.problems.append(Violation(f"{name}.csv {column}", key, math.inf, f"{text!r} is not {what}"))
             return default
         return value
 
