@@ -102,10 +102,13 @@ def test_a_damaged_instance_is_read_into_problems_never_a_crash(generated, tmp_p
     folder = tmp_path_factory.mktemp("damaged") / "inst"
     shutil.copytree(generated, folder)
     done = [corrupt(folder, rng) for _ in range(rng.randint(1, 3))]
-    try:
-        load_instance(folder)
-    except InstanceError as exc:
-        assert exc.problems and all(p.file for p in exc.problems), done
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        try:
+            load_instance(folder)
+        except InstanceError as exc:
+            assert exc.problems and all(p.file for p in exc.problems), done
+    assert not warned, (done, [f"{w.category.__name__}: {w.message}" for w in warned])
 
 
 @pytest.fixture(scope="module")
