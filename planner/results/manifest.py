@@ -39,7 +39,6 @@ class Kind(StrEnum):
     FILES = "files"  # some files planner wrote into a folder it does not own (scenarios into an instance)
 
 
-
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -172,7 +171,6 @@ def is_planners_own(name: str) -> bool:
     """Files of planner's bookkeeping in a folder it wrote: the manifest, a claim's lock file
     (`planner.results.claim`), the leftovers of an interrupted write."""
     return name in (MANIFEST, LOCK_FILE) or _is_debris(name)
-
 
 
 def changed_files(folder: Path) -> list[str]:
