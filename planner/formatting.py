@@ -19,6 +19,7 @@ text that round-trips the value rounded to 12 significant digits, so float noise
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 
 MONEY_SCALES = ((1e12, "tn"), (1e9, "bn"), (1e6, "M"), (1e3, "k"))
@@ -120,3 +121,15 @@ def csv_values(values: list[float]) -> list[float]:
     CSV_DIGITS significant digits, as one list (the CSV writer rounds whole columns: no call
     per cell)."""
     return [float(f"{v:.{CSV_DIGITS}g}") if v != 0 and v - v == 0 else v for v in values]
+
+
+# Characters no spreadsheet cell and no XML or HTML document can hold: the C0 control characters
+# but tab, line feed and carriage return (openpyxl refuses them, XML 1.0 forbids them).
+UNSHOWABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def unshowable(text: str) -> str | None:
+    """"holds the control character U+XXXX" for the first character of `text` that a spreadsheet
+    or a report cannot hold (`UNSHOWABLE`); None when it has none."""
+    found = UNSHOWABLE.search(text)
+    return None if found is None else f"holds the control character U+{ord(found.group()):04X}"

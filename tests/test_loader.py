@@ -175,6 +175,30 @@ def test_a_name_that_only_looks_like_a_known_one_is_named_with_the_character_tha
         "'\\u200b' (U+200B ZERO WIDTH SPACE))",
     ]
 
+def test_a_control_character_in_text_is_named(inst):
+    """A stray control character in a name (a vertical tab where Excel broke a line, a pasted
+    U+0001) went into the results, and `solve --xlsx` ended in an internal error: no spreadsheet
+    cell can hold one, nor an XML document. Now the cell is named; tabs and line breaks inside a
+    quoted description stay as they were."""
+    (inst / "options.csv").write_text("option,commodity,origin,capacity,unit_cost\nCN\x0b1,rare_earth_oxide,CHN,100,"
+                                      "100\nGS1,rare_earth_oxide,RUS,60,130\n", encoding="utf-8")
+    (inst / "countries.csv").write_text('country,bloc,risk,name\nCHN,china,0.588,"China\tPeople\'s\nRepublic"\n'
+                                        "RUS,russia,0.684,Rus\x01sia\nIDN,global_south,0.588,Indonesia\n")
+    toml = (inst / "instance.toml").read_text()
+    (inst / "instance.toml").write_text(toml.replace('periods = ["2026"]', 'periods = ["20\\u000126"]')
+                                        .replace('currency = "USD"', 'currency = "US\\u0000D"'))
+    found = problems_of(inst)
+    assert "instance.toml:currency: 'US\\x00D': holds the control character U+0000, which no spreadsheet or " \
+           "report can show" in found, found
+    assert "instance.toml:periods: '20\\x0126': holds the control character U+0001, which no spreadsheet or " \
+           "report can show" in found, found
+    assert "options.csv:2:option: 'CN\\x0b1': holds the control character U+000B, which no spreadsheet or report " \
+           "can show: retype the text" in found, found
+    assert "countries.csv:3:name: 'Rus\\x01sia': holds the control character U+0001, which no spreadsheet or " \
+           "report can show: retype the text" in found, found
+    assert not any("countries.csv:2" in problem for problem in found), found
+
+
 def test_duplicate_keys(inst):
     (inst / "demand.csv").write_text("commodity,period,demand\nrare_earth_oxide,2026,100\nrare_earth_oxide,2026,90\n")
     assert problems_of(inst) == [

@@ -355,9 +355,10 @@ def _damage(folder, how):
         path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     elif how[1] == "latin-1":
         path.write_bytes(path.read_bytes() + "x,\xe9\n".encode("latin-1"))
-    elif how[1] in ("text in a number", "blank number", "infinite number"):
+    elif how[1] in ("text in a number", "blank number", "infinite number", "control character"):
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        table.loc[0, how[2]] = {"text in a number": "lots", "infinite number": "1e400"}.get(how[1], "")
+        table.loc[0, how[2]] = {"text in a number": "lots", "infinite number": "1e400",
+                                "control character": "C\x00N1"}.get(how[1], "")
         table.to_csv(path, index=False)
     elif how[1] == "header only":
         path.write_text(path.read_text().splitlines()[0] + "\n")
@@ -377,6 +378,8 @@ DAMAGE = {  # what was done, and what the message must name
     "text in a volume": (("volumes.csv", "text in a number", "volume"), "volumes.csv:2:volume: 'lots' is not a number"),
     "an infinite volume": (("volumes.csv", "infinite number", "volume"),  # (the report's charts gave numpy's warnings)
                            "volumes.csv:2:volume: '1e400' is not a finite number"),
+    "a NUL in a name": (("contracts.csv", "control character", "option"),  # (the workbook was an internal error)
+                        "contracts.csv:2:option: 'C\\x00N1' holds the control character U+0000"),
     "share column dropped": (("exposure.csv", "column dropped", "share"), "exposure.csv: missing columns share"),
     "a blank cost": (("scenario_costs.csv", "blank number", "total_cost"),
                      "scenario_costs.csv:2:total_cost: '' is not a number"),
@@ -393,7 +396,7 @@ def test_a_damaged_result_is_named_not_a_crash(results, tmp_path, damage, comman
     folder = tmp_path / "res"
     shutil.copytree(results, folder)
     _damage(folder, how)
-    args = {"report": ["report", str(folder), "--out", str(tmp_path / "r.html")],
+    args = {"report": ["report", str(folder), "--out", str(tmp_path / "r.html"), "--xlsx", str(tmp_path / "w.xlsx")],
             "compare": ["compare", str(results), str(folder), "--out", str(tmp_path / "cmp")],
             "verify": ["verify", str(results.parent / "inst"), str(folder)]}[command]
     result = CliRunner().invoke(cli.main, args)
@@ -404,7 +407,7 @@ def test_a_damaged_result_is_named_not_a_crash(results, tmp_path, damage, comman
         return
     assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
     assert message in result.output and "Traceback" not in result.output
-    assert not (tmp_path / "r.html").exists() and not (tmp_path / "cmp").exists()
+    assert not (tmp_path / "r.html").exists() and not (tmp_path / "cmp").exists() and not (tmp_path / "w.xlsx").exists()
 
 
 def test_a_damaged_sweep_run_or_design_is_named_not_a_crash(tmp_path):

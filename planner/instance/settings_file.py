@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 from planner.errors import Problem, did_you_mean
+from planner.formatting import unshowable
 from planner.instance.csvfile import as_one_text
 from planner.instance.schema import SETTINGS, Setting
 from planner.paths import what_is_at
@@ -115,6 +116,10 @@ def _check_setting(value: object, s: Setting, file: str, problems: list[Problem]
         if not isinstance(value, str) or (s.required and not value.strip()):
             problems.append(Problem(file, "expected non-empty text", column=s.key, value=_toml_text(value)))
             return s.default
+        if unshowable(value):
+            problems.append(Problem(file, f"{unshowable(value)}, which no spreadsheet or report can show",
+                                    column=s.key, value=_toml_text(value)))
+            return s.default
         return value.strip()
     if s.kind == "choice":
         if not isinstance(value, str) or value.strip() not in s.choices:
@@ -139,6 +144,10 @@ def _check_setting(value: object, s: Setting, file: str, problems: list[Problem]
                                         column=s.key, value=_toml_text(item)))
                 continue
             label = str(item).strip()
+            if unshowable(label):
+                problems.append(Problem(file, f"{unshowable(label)}, which no spreadsheet or report can show",
+                                        column=s.key, value=_toml_text(item)))
+                continue
             if label in labels:
                 problems.append(Problem(file, "period label appears twice", column=s.key, value=label))
             labels.append(label)

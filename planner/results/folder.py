@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.errors import ResultsError
+from planner.formatting import UNSHOWABLE, unshowable
 
 SUMMARY_FILE = "summary.json"
 WORKBOOK_FILE = "results.xlsx"
@@ -105,6 +106,7 @@ def read_summary(folder: Path, numbers: tuple[str, ...] = ()) -> dict:
 def checked_summary(summary: dict, path: Path, numbers: tuple[str, ...] = ()) -> dict:
     """`summary`, read from `path`, as `read_summary` takes it; `ResultsError` otherwise."""
     wrong = [key for key in SUMMARY_TEXT if not isinstance(summary.get(key), str)]
+    wrong += [key for key, value in summary.items() if isinstance(value, str) and unshowable(value)]
     wrong += [key for key in SUMMARY_NUMBERS + numbers if not _is_number(summary.get(key))]
     if wrong:
         raise ResultsError(f"{path}: {', '.join(wrong)}: missing, or not as planner wrote it (the instance and "
@@ -146,6 +148,12 @@ def read_csv_file(path: Path, columns: list[str], text: bool = True,
     table = _read_csv(path, columns, dtype=str, keep_default_na=False, na_values=[])
     for column in table.columns:
         table[column] = table[column].map(unneutralise)
+        held = table[column].str.contains(UNSHOWABLE)
+        if held.any():  # (planner writes none: the loader refuses them; openpyxl could not write the workbook)
+            row = int(held.to_numpy().argmax())
+            value = table[column].iloc[row]
+            raise ResultsError(f"{path}:{row + 2}:{column}: {value!r} {unshowable(value)}, which planner never "
+                               "writes: damaged or edited by hand?")
     if text:
         return table
     for column in table.columns:
