@@ -368,6 +368,13 @@ def _damage(folder, how):
         summary = json.loads(path.read_text())
         summary[how[2]] = "n/a"
         path.write_text(json.dumps(summary))
+    elif how[1] == "control character in a key":
+        summary = json.loads(path.read_text())
+        summary[how[2]]["x\x01"] = 1
+        path.write_text(json.dumps(summary))
+    elif how[1] == "control character in a column":
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text(lines[0].rstrip("\n") + ",\x0b\n" + "".join(line.rstrip("\n") + ",1\n" for line in lines[1:]))
 
 
 DAMAGE = {  # what was done, and what the message must name
@@ -380,6 +387,10 @@ DAMAGE = {  # what was done, and what the message must name
                            "volumes.csv:2:volume: '1e400' is not a finite number"),
     "a NUL in a name": (("contracts.csv", "control character", "option"),  # (the workbook was an internal error)
                         "contracts.csv:2:option: 'C\\x00N1' holds the control character U+0000"),
+    "a control character in a column's name": (("volumes.csv", "control character in a column"),
+                                               "volumes.csv:1: the column '\\x0b' holds the control character U+000B"),
+    "a control character in the summary": (("summary.json", "control character in a key", "model"),
+                                           "summary.json: a control character in 'model'"),
     "share column dropped": (("exposure.csv", "column dropped", "share"), "exposure.csv: missing columns share"),
     "a blank cost": (("scenario_costs.csv", "blank number", "total_cost"),
                      "scenario_costs.csv:2:total_cost: '' is not a number"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -106,12 +107,28 @@ def read_summary(folder: Path, numbers: tuple[str, ...] = ()) -> dict:
 def checked_summary(summary: dict, path: Path, numbers: tuple[str, ...] = ()) -> dict:
     """`summary`, read from `path`, as `read_summary` takes it; `ResultsError` otherwise."""
     wrong = [key for key in SUMMARY_TEXT if not isinstance(summary.get(key), str)]
-    wrong += [key for key, value in summary.items() if isinstance(value, str) and unshowable(value)]
     wrong += [key for key in SUMMARY_NUMBERS + numbers if not _is_number(summary.get(key))]
     if wrong:
         raise ResultsError(f"{path}: {', '.join(wrong)}: missing, or not as planner wrote it (the instance and "
                            "status text, the figures numbers)")
+    held = [key for key, value in summary.items() if any(unshowable(text) for text in _texts([key, value]))]
+    if held:
+        raise ResultsError(f"{path}: a control character in {', '.join(map(repr, held))}, which planner never "
+                           "writes: damaged or edited by hand?")
     return summary
+
+
+def _texts(value: object) -> Iterator[str]:
+    """Every text in a JSON value: its strings, and its objects' keys, at any depth."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(key)
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
 
 
 def _is_number(value: object) -> bool:
@@ -147,6 +164,9 @@ def read_csv_file(path: Path, columns: list[str], text: bool = True,
     number where one belongs."""
     table = _read_csv(path, columns, dtype=str, keep_default_na=False, na_values=[])
     for column in table.columns:
+        if unshowable(str(column)):
+            raise ResultsError(f"{path}:1: the column {column!r} {unshowable(str(column))}, which planner never "
+                               "writes: damaged or edited by hand?")
         table[column] = table[column].map(unneutralise)
         held = table[column].str.contains(UNSHOWABLE)
         if held.any():  # (planner writes none: the loader refuses them; openpyxl could not write the workbook)
