@@ -7,10 +7,12 @@ chart of volumes is sized to the number of materials.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
 
 
 class _NoCacheFolderWarning(logging.Filter):
@@ -46,6 +48,19 @@ BLOC_COLOURS = {"china": "#c0392b", "russia": "#8e44ad", "ukraine": "#f1c40f", "
 MAX_HEATMAP_ROWS = 40  # scenarios shown in the shortage heat map (the most short first)
 
 
+@contextlib.contextmanager
+def quiet_glyphs() -> Iterator[None]:
+    """Draw without matplotlib's warning for each character its fonts lack ("Glyph 31232 missing
+    from font(s) DejaVu Sans", about 60 lines for a report of one material named in Chinese). The
+    report's charts keep their text as text (SVG), which the browser draws with its own fonts;
+    a sweep's PNG charts show such a character as a box (README, "Sensitivity studies"). Also
+    a decorator."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        yield
+
+
+@quiet_glyphs()
 def svg(fig: plt.Figure) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -91,6 +106,7 @@ def plain_axis(axis: matplotlib.axis.Axis) -> None:
     axis.set_major_formatter(TickFormatter())
 
 
+@quiet_glyphs()
 def volumes_chart(volumes: pd.DataFrame, contracts: pd.DataFrame, supply: pd.DataFrame, unit: str) -> str:
     """Contracted volume per material and period, stacked by bloc of origin, with demand."""
     bloc = dict(zip(contracts["option"], contracts["origin_bloc"]))
@@ -132,6 +148,7 @@ def volumes_chart(volumes: pd.DataFrame, contracts: pd.DataFrame, supply: pd.Dat
     return svg(fig)
 
 
+@quiet_glyphs()
 def scenario_costs_chart(costs: pd.DataFrame, summary: dict) -> str:
     """Distribution of total scenario costs (probability-weighted) with expected cost and CVaR;
     the legend below the plot, clear of the lines."""
@@ -157,6 +174,7 @@ def shortage_table(supply: pd.DataFrame) -> pd.DataFrame:
     return shares.unstack("commodity").fillna(0.0)
 
 
+@quiet_glyphs()
 def shortages_chart(shares: pd.DataFrame) -> str:
     """Heat map: scenarios down (at most MAX_HEATMAP_ROWS, the most short first), materials
     across, shortage share of demand in each cell, labelled in percent."""

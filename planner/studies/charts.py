@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.results.manifest import Kind, record_files, staged_file
-from planner.results.plots import money_axis, plain_axis, plt
+from planner.results.plots import money_axis, plain_axis, plt, quiet_glyphs
 from planner.status import has_plan
 
 AVERSION = "risk.aversion"
@@ -34,6 +34,7 @@ def _label_points(ax: plt.Axes, points: list[tuple[float, float, str]]) -> None:
             placed.append((u, v))
 
 
+@quiet_glyphs()
 def sweep_figures(table: pd.DataFrame, keys: list[str], currency: str = "") -> dict[str, plt.Figure]:
     """Figures by file name: frontier.png when aversion varies, else <key>.png per varied key.
 
@@ -82,6 +83,7 @@ def why_no_chart(table: pd.DataFrame) -> str:
     return "" if table["status"].map(has_plan).any() else "no run has a plan"
 
 
+@quiet_glyphs()
 def write_sweep_charts(table: pd.DataFrame, keys: list[str], out: Path, currency: str = "") -> tuple[list[Path], str]:
     """The PNG charts beside sweep.csv, recorded as planner's, and why there are none when so."""
     written = []
