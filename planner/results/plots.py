@@ -53,7 +53,7 @@ def quiet_glyphs() -> Iterator[None]:
     """Draw without matplotlib's warning for each character its fonts lack ("Glyph 31232 missing
     from font(s) DejaVu Sans", about 60 lines for a report of one material named in Chinese). The
     report's charts keep their text as text (SVG), which the browser draws with its own fonts;
-    a sweep's PNG charts show such a character as a box (README, "Sensitivity studies"). Also
+    a sweep's PNG charts show such a character as a box (README, "Reports"). Also
     a decorator."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
