@@ -494,3 +494,29 @@ def test_names_in_a_script_matplotlib_has_no_glyphs_for_draw_without_warnings(tm
     charts = re.findall(r"<svg.*?</svg>", page, flags=re.S)
     assert charts and any("稀土氧化物" in chart for chart in charts)
     assert list((tmp_path / "sw").glob("*.png"))
+
+
+def test_long_names_are_shortened_in_the_charts_not_squeezed(tmp_path):
+    """Eleven independent events (the bundled instance's, their groups dropped) name a scenario by
+    all of them, up to 157 characters: the heat map of shortages had no room left for its cells,
+    and matplotlib said "Tight layout not applied" on stderr. Now a long name keeps its start and
+    end in the charts; the tables keep the whole name."""
+    from helpers import REPO
+
+    folder = tmp_path / "inst"
+    shutil.copytree(REPO / "instances" / "us-critical-minerals", folder)
+    events = pd.read_csv(folder / "events.csv", dtype=str, keep_default_na=False)
+    events.drop(columns="group").to_csv(folder / "events.csv", index=False)
+    (folder / "instance.toml").write_text((folder / "instance.toml").read_text() + "\n[events]\nmax_scenarios = 40\n")
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        solved = CliRunner().invoke(cli.main, ["solve", str(folder), "--out", str(tmp_path / "res"), "--report",
+                                               "--node-limit", "1", "-q"])
+    assert solved.exit_code == 0, solved.output
+    assert not [str(w.message) for w in warned if "layout" in str(w.message)]
+    names = pd.read_csv(tmp_path / "res" / "scenario_costs.csv")["scenario"]
+    longest = max(names, key=len)
+    assert len(longest) > 100
+    charts = "".join(re.findall(r"<svg.*?</svg>", (tmp_path / "res" / "report.html").read_text(encoding="utf-8"),
+                                flags=re.S))
+    assert longest not in charts and longest[:31] + "\u2026" + longest[-16:] in charts

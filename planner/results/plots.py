@@ -46,6 +46,7 @@ from planner.formatting import money_scale  # noqa: E402
 BLOC_COLOURS = {"china": "#c0392b", "russia": "#8e44ad", "ukraine": "#f1c40f", "allies": "#2e86c1",
                 "domestic": "#1e8449", "global_south": "#e67e22"}
 MAX_HEATMAP_ROWS = 40  # scenarios shown in the shortage heat map (the most short first)
+LABEL_CHARS = 48  # a name longer than this is shortened in the charts (`short_labels`)
 
 
 @contextlib.contextmanager
@@ -101,6 +102,23 @@ def money_axis(axis: matplotlib.axis.Axis, values: Iterable[float], currency: st
     axis.set_label_text(f"{what} ({unit})" if unit else what)
 
 
+def short_labels(names: Iterable[object]) -> list[str]:
+    """`names` as chart labels: one longer than LABEL_CHARS keeps its start and its end around an
+    ellipsis ("china-ban+china-ban-2029+china-e…+us-ends-deal+war-resumes"), and labels that come
+    out alike are numbered. A scenario of eleven independent events is named by all of them, 157
+    characters, and the heat map had no room left for its cells: matplotlib said "Tight layout not
+    applied" on stderr. The tables keep the whole names."""
+    head = LABEL_CHARS * 2 // 3 - 1
+    tail = LABEL_CHARS - head - 1
+    labels = [text if len(text) <= LABEL_CHARS else f"{text[:head]}\u2026{text[-tail:]}" for text in map(str, names)]
+    seen: dict[str, int] = {}
+    numbered = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        numbered.append(label if labels.count(label) == 1 else f"{label} ({seen[label]})")
+    return numbered
+
+
 def plain_axis(axis: matplotlib.axis.Axis) -> None:
     """Ticks with thousands separators, never in e-notation."""
     axis.set_major_formatter(TickFormatter())
@@ -121,16 +139,17 @@ def volumes_chart(volumes: pd.DataFrame, contracts: pd.DataFrame, supply: pd.Dat
     fig, axes = plt.subplots(rows, cols, figsize=(width, 2.9 * rows + 0.6), squeeze=False)
     x = np.arange(len(periods))
     step = max(1, math.ceil(len(periods) / (16 // cols)))
-    for ax, m in zip(axes.flat, materials):
+    bloc_label = dict(zip(blocs, short_labels(blocs)))
+    for ax, m, title in zip(axes.flat, materials, short_labels(materials)):
         bottom = np.zeros(len(periods))
         table = data[data["commodity"] == m].pivot_table(index="period", columns="bloc", values="volume",
                                                           aggfunc="sum").reindex(periods).fillna(0.0)
         for b in blocs:
             if b in table.columns and table[b].sum() > 0:
-                ax.bar(x, table[b].to_numpy(), bottom=bottom, label=b, color=BLOC_COLOURS.get(b, "#7f8c8d"))
+                ax.bar(x, table[b].to_numpy(), bottom=bottom, label=bloc_label[b], color=BLOC_COLOURS.get(b, "#7f8c8d"))
                 bottom += table[b].to_numpy()
         ax.plot(x, [demand.get((m, p), 0.0) for p in periods], color="black", marker="o", lw=1.5, label="demand")
-        ax.set_title(m, fontsize=10)
+        ax.set_title(title, fontsize=10)
         ax.set_xticks(x[::step], periods[::step], fontsize=8, rotation=45 if len(periods) > 6 else 0)
         ax.set_ylabel(unit, fontsize=9)
         ax.tick_params(axis="y", labelsize=8)
@@ -183,8 +202,8 @@ def shortages_chart(shares: pd.DataFrame) -> str:
     fig, ax = plt.subplots(figsize=(width, 0.32 * len(shown) + 1.8))
     values = shown.to_numpy()
     image = ax.imshow(values, aspect="auto", cmap="Reds", vmin=0, vmax=max(0.01, float(values.max(initial=0))))
-    ax.set_xticks(range(len(shown.columns)), shown.columns, fontsize=9, rotation=30, ha="right")
-    ax.set_yticks(range(len(shown.index)), shown.index, fontsize=9)
+    ax.set_xticks(range(len(shown.columns)), short_labels(shown.columns), fontsize=9, rotation=30, ha="right")
+    ax.set_yticks(range(len(shown.index)), short_labels(shown.index), fontsize=9)
     if values.size <= 400:
         for (i, j), v in np.ndenumerate(values):
             if v > 0.0005:
