@@ -520,3 +520,32 @@ def test_long_names_are_shortened_in_the_charts_not_squeezed(tmp_path):
     charts = "".join(re.findall(r"<svg.*?</svg>", (tmp_path / "res" / "report.html").read_text(encoding="utf-8"),
                                 flags=re.S))
     assert longest not in charts and longest[:31] + "\u2026" + longest[-16:] in charts
+
+
+def test_a_damaged_sweep_folder_is_named_in_its_report_and_comparison(tmp_path):
+    """Found by a scan over damaged sweep folders: a figure's column of sweep.csv renamed, or text
+    where a figure belongs, was an internal error in the sweep's chart (KeyError 'cvar'); a line
+    of the first run's contracts.csv twice was one in the comparison of contracts ("the truth
+    value of a Series is ambiguous"). Each is named, exit 3, nothing written."""
+    folder = four_suppliers(tmp_path / "inst")
+    runner = CliRunner()
+    sweep = ["sweep", str(folder), "--vary", "risk.aversion=0,1", "--out", str(tmp_path / "sw"), "--workers", "1"]
+    assert runner.invoke(cli.main, sweep).exit_code == 0
+    table = tmp_path / "sw" / "sweep.csv"
+    good = table.read_text()
+    for damaged, message in ((good.replace(",cvar,", ",cvarr,", 1), "sweep.csv: missing columns cvar"),
+                             (good.replace(good.splitlines()[1].split(",")[3], "lots", 1),
+                              "sweep.csv:2:objective: 'lots' is not a finite number")):
+        table.write_text(damaged)
+        result = runner.invoke(cli.main, ["report", str(tmp_path / "sw"), "--out", str(tmp_path / "r.html")])
+        assert result.exit_code == cli.EXIT_INVALID_INPUT and message in result.output, result.output
+        assert not (tmp_path / "r.html").exists()
+    table.write_text(good)
+    first = next(iter(pd.read_csv(table)["id"]))
+    contracts = tmp_path / "sw" / "runs" / first / "contracts.csv"
+    lines = contracts.read_text().splitlines(keepends=True)
+    contracts.write_text("".join([*lines[:2], lines[1], *lines[2:]]))
+    result = runner.invoke(cli.main, ["compare", str(tmp_path / "sw"), "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
+    assert f"contracts.csv:3:option: {lines[1].split(',')[0]!r} appears twice" in result.output, result.output
+    assert not (tmp_path / "cmp").exists()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from planner.errors import ResultsError
 from planner.formatting import gap, money, percent, probability, volume
 from planner.results import pages
 from planner.results.branches import expected_volumes, file_branches
@@ -35,6 +36,7 @@ CONTRACT_COLUMNS = ["option", "commodity", "origin", "processor", "fixed_cost", 
 EXPOSURE_COLUMNS = ["commodity", "period", "scope", "name", "contracted", "demand", "share", "max_share", "supplied",
                     "supplied_share", "supplied_share_max", "max_supplied_share"]
 SWEEP_COLUMNS = ["status", "objective", "expected_cost", "cvar", "fixed_cost", "mip_gap", "seconds"]
+SWEEP_FIGURES = ("objective", "expected_cost", "cvar")  # what the sweep's charts draw
 
 
 def binding_rows(exposure: pd.DataFrame) -> pd.DataFrame:
@@ -255,13 +257,29 @@ def _sweep_table(table: pd.DataFrame, keys: list[str], currency: str) -> str:
             f'<table id="table-sweep-failed"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
+def _sweep_runs(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """A sweep's table and its keys (the columns before `id`), the keys and the figures the charts
+    draw as numbers (blank for a run without a plan); `ResultsError` otherwise. A damaged sweep.csv,
+    a figure's column renamed or text where a figure belongs, was an internal error in its chart."""
+    table = read_inferred(path, ["id", "status", *SWEEP_FIGURES])
+    keys = list(table.columns[: list(table.columns).index("id")])
+    table["status"] = table["status"].astype(str)
+    for column in [*keys, *SWEEP_FIGURES]:
+        numbers = pd.to_numeric(table[column], errors="coerce")
+        wrong = (numbers.isna() & table[column].notna()) | numbers.abs().eq(math.inf)
+        if wrong.any():
+            row = int(wrong.to_numpy().argmax())
+            raise ResultsError(f"{path}:{row + 2}:{column}: {table[column].iloc[row]!r} is not a finite number")
+        table[column] = numbers
+    return table, keys
+
+
 def render_sweep_report(folder: Path) -> str:
     """The HTML report of a sweep folder: its charts and its runs."""
     from planner.studies.charts import sweep_figures, why_no_chart
     from planner.studies.sweep import SWEEP_FILE, sweep_currency
 
-    table = read_inferred(Path(folder) / SWEEP_FILE, ["id", "status"])
-    keys = list(table.columns[: list(table.columns).index("id")])
+    table, keys = _sweep_runs(Path(folder) / SWEEP_FILE)
     currency = sweep_currency(folder)
     charts = "".join(f'<figure id="chart-{html.escape(name.removesuffix(".png"))}">{svg(fig)}</figure>'
                      for name, fig in sweep_figures(table, keys, currency).items())

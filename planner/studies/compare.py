@@ -140,6 +140,11 @@ def compare_results(folders: list[Path]) -> Comparison:
             shortage_rows.append({"commodity": m, "result": label, "expected_shortage_share":
                                   row["shortage"] / row["demand"] if row["demand"] > 0 else 0.0})
         contracts = read_table(path, "contracts")
+        twice = contracts["option"].duplicated()
+        if twice.any():  # (the baseline's: an internal error in the comparison of its contracts)
+            row = int(twice.to_numpy().argmax())
+            raise ResultsError(f"{path / 'contracts.csv'}:{row + 2}:option: {contracts['option'].iloc[row]!r} "
+                               "appears twice, which planner never writes: damaged or edited by hand?")
         for rec in contracts.itertuples(index=False):
             contract_rows.append({"option": unneutralise(rec.option), "commodity": rec.commodity,
                                   "origin_bloc": rec.origin_bloc, "result": label, "selected": int(rec.selected),
