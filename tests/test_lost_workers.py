@@ -281,12 +281,29 @@ def test_a_stopped_dask_worker_is_named_before_any_work_not_waited_for(tmp_path,
     assert not (tmp_path / "r").exists() and not list((tmp_path / "sw" / "runs").glob("*/summary.json"))
 
 
+def _silence_on_a_clock_of_hours(monkeypatch):  # noqa: ANN001, ANN202
+    """Every `SilentWorkers` made from here on times silence on a clock that moves an hour at each
+    read, until the returned function stops it: the stopped worker, whose `last_seen` is then read
+    unchanged twice, is named whatever the machine's pace; once it goes on, the clock stands."""
+    import planner.scheduler as scheduler
+
+    now, moving, made = [0.0], [True], scheduler.SilentWorkers.__init__
+
+    def read() -> float:
+        now[0] += 3600.0 if moving[0] else 0.0
+        return now[0]
+
+    monkeypatch.setattr(scheduler.SilentWorkers, "__init__", lambda self, clock=None: made(self, read))
+    return lambda: moving.__setitem__(0, False)
+
+
 def test_a_dask_worker_that_falls_silent_holding_runs_is_named_while_the_sweep_waits(tmp_path, monkeypatch):
     """A worker that stops after the questions, holding runs (`kill -STOP`, a machine swapping),
     held them without a word: by hand (2026-12-04) a sweep said nothing for more than 7 minutes.
     Now the sweep names it once the scheduler has not heard from it for SILENT_AFTER seconds
-    (shortened here: the worker is stopped, so it is never heard from, whatever the machine's
-    pace), and the runs finish once it goes on."""
+    (timed here on a clock that moves an hour at each read, so the second check names it whatever
+    the machine's pace; the worker is stopped, so it is never heard from), and the runs finish
+    once it goes on."""
     distributed = pytest.importorskip("distributed")
     import os
     import signal
@@ -298,7 +315,7 @@ def test_a_dask_worker_that_falls_silent_holding_runs_is_named_while_the_sweep_w
     from planner.studies import sweep
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(scheduler, "SILENT_AFTER", 1.0)
+    stand_still = _silence_on_a_clock_of_hours(monkeypatch)
     monkeypatch.setattr(sweep, "SILENCE_CHECK_EVERY", 0.0)
     monkeypatch.setattr(sweep, "NO_WORKERS_NOTE_AFTER", 0.2)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as c, \
@@ -316,6 +333,7 @@ def test_a_dask_worker_that_falls_silent_holding_runs_is_named_while_the_sweep_w
             found = newly_silent(self, *args)
             if found:
                 named.extend(found)
+                stand_still()
                 os.kill(pid, signal.SIGCONT)
             return found
 
@@ -335,8 +353,8 @@ def test_a_dask_worker_that_falls_silent_holding_runs_is_named_while_the_sweep_w
 
 def test_a_dask_worker_that_falls_silent_holding_blocks_is_named_while_the_phase_waits(tmp_path, monkeypatch):
     """The same for a solve's phase on a cluster: the worker holding the blocks stops once they
-    are sent to it, and the solve names it after SILENT_AFTER seconds (shortened here: the worker
-    is stopped, so it is never heard from, whatever the machine's pace); the solve ends as usual
+    are sent to it, and the solve names it after SILENT_AFTER seconds (on a clock of hours, as
+    above); the solve ends as usual
     once it goes on. (Not gone on, the scheduler gives it up after its worker-ttl and the solve
     ends with exit 6 naming it: `test_an_actor_whose_worker_died_ends_the_wait_with_a_message`;
     by hand, with a worker-ttl of 20 s, 22 s after the stop.)"""
@@ -350,7 +368,7 @@ def test_a_dask_worker_that_falls_silent_holding_blocks_is_named_while_the_phase
     from planner import cli
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(scheduler, "SILENT_AFTER", 1.0)
+    stand_still = _silence_on_a_clock_of_hours(monkeypatch)
     made, newly_silent = cluster.DaskBlockPool.__init__, scheduler.SilentWorkers.newly_silent
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as c, \
             distributed.Client(c.scheduler_address) as client:
@@ -363,6 +381,7 @@ def test_a_dask_worker_that_falls_silent_holding_blocks_is_named_while_the_phase
         def go_on_once_named(self, *args):
             found = newly_silent(self, *args)
             if found:
+                stand_still()
                 os.kill(pid, signal.SIGCONT)
             return found
 
