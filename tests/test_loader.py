@@ -175,6 +175,7 @@ def test_a_name_that_only_looks_like_a_known_one_is_named_with_the_character_tha
         "'\\u200b' (U+200B ZERO WIDTH SPACE))",
     ]
 
+
 def test_a_control_character_in_text_is_named(inst):
     """A stray control character in a name (a vertical tab where Excel broke a line, a pasted
     U+0001) went into the results, and `solve --xlsx` ended in an internal error: no spreadsheet

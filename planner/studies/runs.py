@@ -154,9 +154,10 @@ def shapes(runs: list[Run]) -> list[Run]:
         shape = shape_of(run.values)
         if shape:
             found.setdefault(run_id(shape), run)
-    regenerating = [run for run in found.values() if any(key.startswith("events.") for key in run.values)]
-    largest = sorted(regenerating, key=lambda run: (-run.values.get("events.max_scenarios", 0.0),
-                                                   -run.values.get(MULTI_STAGE, 0.0)))[:1]
-    others = sorted((run for run in found.values() if run not in regenerating),
-                    key=lambda run: -run.values.get(MULTI_STAGE, 0.0))
-    return largest + others[:MAX_SIZED]
+    regenerating, others = [], []
+    for run in found.values():
+        (regenerating if any(key.startswith("events.") for key in run.values) else others).append(run)
+    largest = min(regenerating, default=None, key=lambda run: (-run.values.get("events.max_scenarios", 0.0),
+                                                               -run.values.get(MULTI_STAGE, 0.0)))
+    others.sort(key=lambda run: -run.values.get(MULTI_STAGE, 0.0))
+    return ([largest] if largest else []) + others[:MAX_SIZED]
