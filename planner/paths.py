@@ -24,6 +24,20 @@ def unusable(path: Path) -> str:
     return ""
 
 
+def unwritable(path: Path) -> str:
+    """Why this user may not make or replace `path` ("" when they may): the folder it goes in,
+    or the nearest folder on the way that exists, does not let them add entries (its
+    permissions, a read-only file system). Writers ask before their work, so that a long solve
+    does not end in "Permission denied"."""
+    folder = Path(os.path.abspath(path)).parent
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent
+    effective = os.access in os.supports_effective_ids  # (set-user-id runs: the rights the writes will have)
+    if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK, effective_ids=effective):
+        return f"the system does not let this user add to {folder} (its permissions, or a read-only file system)"
+    return ""
+
+
 def _name_max(path: Path) -> int:
     """The longest name (bytes) the file system of `path`'s nearest existing folder allows."""
     existing = Path(os.path.abspath(path))

@@ -116,6 +116,41 @@ def test_a_sweep_where_its_folder_cannot_be_made_is_an_output_error(tmp_path, mo
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_an_output_where_the_user_may_not_add_is_refused_before_the_work(tmp_path, monkeypatch):
+    """An output under a folder the user may not add to (another user's, a read-only file
+    system): `solve` solved the whole instance first and only then said "Permission denied"
+    (found running as a user without rights there; an hour's solve lost). Now every writer
+    refuses before it starts, naming the folder (exit 7), and nothing is made."""
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"]).exit_code == 0
+    readonly = (tmp_path / "ro").resolve()
+    readonly.mkdir()
+    real_access = os.access
+
+    def access(path, mode, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if Path(os.path.abspath(path)) == readonly and mode & os.W_OK:
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    commands = (["solve", "four-suppliers", "--out", "ro/deep/plan"], ["solve", "four-suppliers", "--out", "ro/plan",
+                "--metrics"],
+                ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "ro/sw"],
+                ["evaluate", "four-suppliers", "out", "--out", "ro/ev"], ["generate", "ro/gen"],
+                ["scenarios", "us-critical-minerals", "--out", "ro/sc"], ["report", "out", "--out", "ro/report.html"],
+                ["compare", "out", "out", "--out", "ro/cmp"])
+    for args in commands:
+        result = CliRunner().invoke(cli.main, args)
+        assert result.exit_code == cli.EXIT_OUTPUT, (args, result.output)
+        assert f"cannot be written: the system does not let this user add to {readonly}" in result.output, args
+        assert "solving" not in result.output, args
+    monkeypatch.chdir(readonly)  # the default results/NAME in a folder the user may not add to
+    result = CliRunner().invoke(cli.main, ["solve", "four-suppliers"])
+    assert result.exit_code == cli.EXIT_OUTPUT and "solving" not in result.output, result.output
+    assert "--out results/four-suppliers: cannot be written" in result.output
+    assert list(readonly.iterdir()) == []
+
+
 def test_a_single_file_planner_may_not_read_is_not_replaced(tmp_path, monkeypatch):
     target = tmp_path / "report.html"
     target.write_text("<html><meta name=\"generator\" content=\"planner\"></html>")
@@ -169,8 +204,11 @@ def test_real_permissions(tmp_path, monkeypatch):
         assert result.exit_code == cli.EXIT_INVALID_INPUT and "cannot be read: Permission denied" in result.output
         result = CliRunner().invoke(cli.main, ["solve", str(folder), "--out", "out", "-q"])
         assert result.exit_code == cli.EXIT_OUTPUT and "what it holds" in result.output, result.output
-        result = CliRunner().invoke(cli.main, ["sweep", str(folder), "--vary", "risk.aversion=0,1", "--out", "ro/sw"])
-        assert result.exit_code == cli.EXIT_OUTPUT, result.output
+        for args in (["sweep", str(folder), "--vary", "risk.aversion=0,1", "--out", "ro/sw"],
+                     ["solve", str(folder), "--out", "ro/plan"]):
+            result = CliRunner().invoke(cli.main, args)
+            assert result.exit_code == cli.EXIT_OUTPUT and "solving" not in result.output, result.output
+            assert "does not let this user add to" in result.output, result.output
         (tmp_path / "secret.html").write_text("the user's")
         (tmp_path / "secret.html").chmod(0)
         result = CliRunner().invoke(cli.main, ["report", "out", "--out", "secret.html"])

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from planner.errors import OutputError
-from planner.paths import unusable
+from planner.paths import unusable, unwritable
 from planner.results.claim import LOCK_FILE, held_elsewhere, in_use
 from planner.results.leftovers import OLD_PREFIX, TEMP_PREFIX, clear_leftovers, short_name, writer
 from planner.results.manifest import (
@@ -145,10 +145,14 @@ def _names(entries: list[str]) -> str:
 
 
 def check_path(target: Path, option: str = "--out") -> None:
-    """Raise OutputError when the system refuses `target` as a path (`planner.paths.unusable`)."""
+    """Raise OutputError when the system refuses `target` as a path (`planner.paths.unusable`)
+    or will not let planner write it (`planner.paths.unwritable`)."""
     reason = unusable(Path(target))
     if reason:
         raise OutputError(f"{option} {target}: cannot be used: {reason}")
+    reason = unwritable(Path(target))
+    if reason:
+        raise OutputError(f"{option} {target}: cannot be written: {reason}; choose another {option}")
 
 
 def check_target(target: Path, kind: Kind, force: bool = False, option: str = "--out") -> Ownership:
