@@ -432,3 +432,27 @@ def test_notices_are_notes_each_time_they_come(runner, monkeypatch):
     assert result.output.count("note: the Dask worker tcp://w:1 has not been heard from for 30 s") == 2
     quiet = runner.invoke(cli.main, ["validate", "four-suppliers", "--quiet"])
     assert "note:" not in quiet.output
+
+
+@pytest.mark.parametrize("columns", [40, 80, 200])
+def test_the_status_line_on_a_terminal_fits_its_width(monkeypatch, columns):
+    """On a terminal the solve's status line is redrawn with a carriage return, which goes back
+    to the start of the terminal's row only. It was padded to 90 characters, so on an
+    80-column terminal each redraw wrapped onto a new row and the line scrolled down once a
+    second. Now it is cut, and padded, to the terminal's width less one."""
+    import click
+
+    from planner.cli import common
+    from planner.cli.progress import Progress
+
+    shown: list[str] = []
+    monkeypatch.setattr(click, "echo", lambda text="", err=False, nl=True: shown.append(text))
+    monkeypatch.setitem(common.QUIET, "on", False)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    progress = Progress("USD", every=0.0)
+    progress.interactive = True  # (as on a terminal; no heartbeat thread: each call shows)
+    progress(1.0, 39.81e9, 39.79e9)
+    progress(2.0, None, None)  # shorter: the padding clears what the longer line left
+    assert [text[0] for text in shown] == ["\r", "\r"]
+    assert [len(text) - 1 for text in shown] == [columns - 1, columns - 1]
+    assert ("gap" in shown[0]) == (columns >= 80)  # cut at 40 columns; whole at 80

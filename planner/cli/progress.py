@@ -4,6 +4,7 @@ steps of a known number of them (`Steps`: the solves of --metrics, the runs of a
 from __future__ import annotations
 
 import math
+import os
 import sys
 import threading
 import time
@@ -15,10 +16,21 @@ from planner.formatting import gap, money
 from planner.status import relative_gap
 
 
+def _columns() -> int:
+    """The width of the terminal stderr shows on: COLUMNS when set (as shutil reads it), else
+    the terminal's own (asked each time: it may be resized), else 80."""
+    try:
+        own = os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):  # (stderr closed, replaced, or on no terminal after all)
+        own = 0
+    setting = os.environ.get("COLUMNS", "")
+    return int(setting) if setting.isdigit() and int(setting) > 0 else own or 80
+
+
 class Progress:
     """The solve's status line on stderr: on a terminal rewritten in place every second from the
-    start (elapsed time, best plan, bound, gap); elsewhere (a log file, a pipe) a plain line
-    every 30 s, never a carriage return. Silent with --quiet."""
+    start (elapsed time, best plan, bound, gap), cut to the terminal's width; elsewhere (a log
+    file, a pipe) a plain line every 30 s, never a carriage return. Silent with --quiet."""
 
     def __init__(self, currency: str = "", every: float | None = None) -> None:
         self.interactive = sys.stderr.isatty()
@@ -47,8 +59,11 @@ class Progress:
 
     def _show(self) -> None:
         text = self._text()
+        if self.interactive:  # one row of the terminal as it is now, or the next redraw starts a new row
+            width = max(_columns() - 1, 1)
+            text = "\r" + text[:width].ljust(width)
         try:
-            click.echo(("\r" + text.ljust(90)) if self.interactive else text, err=True, nl=not self.interactive)
+            click.echo(text, err=True, nl=not self.interactive)
         except BrokenPipeError:
             if threading.current_thread() is threading.main_thread():
                 raise
