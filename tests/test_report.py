@@ -356,9 +356,9 @@ def _damage(folder, how):
         path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     elif how[1] == "latin-1":
         path.write_bytes(path.read_bytes() + "x,\xe9\n".encode("latin-1"))
-    elif how[1] in ("text in a number", "blank number", "infinite number", "control character"):
+    elif how[1] in ("text in a number", "blank number", "infinite number", "huge number", "control character"):
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        table.loc[0, how[2]] = {"text in a number": "lots", "infinite number": "1e400",
+        table.loc[0, how[2]] = {"text in a number": "lots", "infinite number": "1e400", "huge number": "1e308",
                                 "control character": "C\x00N1"}.get(how[1], "")
         table.to_csv(path, index=False)
     elif how[1] == "header only":
@@ -386,6 +386,8 @@ DAMAGE = {  # what was done, and what the message must name
     "text in a volume": (("volumes.csv", "text in a number", "volume"), "volumes.csv:2:volume: 'lots' is not a number"),
     "an infinite volume": (("volumes.csv", "infinite number", "volume"),  # (the report's charts gave numpy's warnings)
                            "volumes.csv:2:volume: '1e400' is not a finite number"),
+    "a volume near the float limit": (("volumes.csv", "huge number", "volume"),  # (matplotlib's ticks overflowed)
+                                      "volumes.csv:2:volume: '1e308' is beyond any figure planner writes"),
     "a NUL in a name": (("contracts.csv", "control character", "option"),  # (the workbook was an internal error)
                         "contracts.csv:2:option: 'C\\x00N1' holds the control character U+0000"),
     "a control character in a column's name": (("volumes.csv", "control character in a column"),
@@ -413,9 +415,10 @@ def test_a_damaged_result_is_named_not_a_crash(results, tmp_path, damage, comman
             "verify": ["verify", str(results.parent / "inst"), str(folder)]}[command]
     result = CliRunner().invoke(cli.main, args)
     if command == "verify" and how[1] in ("figure as text", "text in a number", "blank number", "header only",
-                                          "infinite number"):
+                                          "infinite number", "huge number"):
         assert result.exit_code == cli.EXIT_VERIFY_FAILED, result.output  # violations, reported with the rest
-        assert how[1] != "infinite number" or "'1e400' is not a finite number" in result.output, result.output
+        assert how[1] not in ("infinite number", "huge number") or message.split(": ", 1)[1] in result.output, \
+            result.output
         return
     assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
     assert message in result.output and "Traceback" not in result.output
@@ -535,7 +538,9 @@ def test_a_damaged_sweep_folder_is_named_in_its_report_and_comparison(tmp_path):
     good = table.read_text()
     for damaged, message in ((good.replace(",cvar,", ",cvarr,", 1), "sweep.csv: missing columns cvar"),
                              (good.replace(good.splitlines()[1].split(",")[3], "lots", 1),
-                              "sweep.csv:2:objective: 'lots' is not a finite number")):
+                              "sweep.csv:2:objective: 'lots' is not a number"),
+                             (good.replace(good.splitlines()[1].split(",")[3], "-1e308", 1),
+                              "sweep.csv:2:objective: -1e+308 is beyond any figure planner writes")):
         table.write_text(damaged)
         result = runner.invoke(cli.main, ["report", str(tmp_path / "sw"), "--out", str(tmp_path / "r.html")])
         assert result.exit_code == cli.EXIT_INVALID_INPUT and message in result.output, result.output

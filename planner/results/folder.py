@@ -7,8 +7,9 @@ written with a `'` in front, so that spreadsheets do not run them as formulas
 
 Every command that reads a result (verify, evaluate, report, compare, a sweep) reads it here: a
 file missing, not text, not CSV or JSON, a column missing or a cell that is not a number where
-a number belongs raises `ResultsError` naming the file (and the row and column), never a crash
-further on (a results folder edited by hand, or damaged).
+a number belongs (or one beyond any figure planner writes, `figure_fault`) raises
+`ResultsError` naming the file (and the row and column), never a crash further on (a results
+folder edited by hand, or damaged).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ MAY_BE_BLANK = {("exposure", column) for column in ("share", "max_share", "suppl
                                                      "max_supplied_share")}  # (no demand, no limit)
 TEXT_COLUMNS = {"option", "commodity", "origin", "processor", "agreement", "origin_bloc", "processor_bloc", "scenario",
                 "period", "scope", "name", "scenarios", "decision_period"}
+# no figure planner writes comes near it: its inputs are at most 1e15 in magnitude (docs/model.md section 5),
+# so a volume or a cost is below 1e31, and a total over ten million cells below 1e38
+LARGEST_FIGURE = 1e40
 # what a summary.json holds whatever the result (the readers index these)
 SUMMARY_TEXT = ("instance", "status")
 SUMMARY_NUMBERS = ("risk_aversion", "cvar_alpha")
@@ -135,6 +139,26 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def figure_fault(value: float) -> str:
+    """What is wrong with `value` as a figure of a result planner wrote ("" when nothing): not a
+    number (text, blank), infinite (1e400), or beyond any figure planner writes (1e308, which
+    matplotlib's ticks overflow on)."""
+    if math.isnan(value):
+        return "is not a number"
+    if math.isinf(value):
+        return "is not a finite number"
+    if abs(value) > LARGEST_FIGURE:
+        return f"is beyond any figure planner writes (at most {LARGEST_FIGURE:g} in magnitude)"
+    return ""
+
+
+def first_wrong_figure(numbers: pd.Series, wrong: pd.Series) -> int | None:
+    """The first row of `numbers` that `wrong` marks (a cell that was not read as a number), or
+    whose figure is infinite or beyond LARGEST_FIGURE; None when there is none."""
+    wrong = wrong | (numbers.abs() > LARGEST_FIGURE)
+    return int(wrong.to_numpy().argmax()) if wrong.any() else None
+
+
 def read_inferred(path: Path, columns: list[str]) -> pd.DataFrame:
     """A CSV file planner wrote whose columns vary (a sweep's table), each column's type inferred
     by pandas (blank cells NaN); `ResultsError` when it cannot be read or lacks one of `columns`."""
@@ -181,11 +205,10 @@ def read_csv_file(path: Path, columns: list[str], text: bool = True,
             continue
         cells = table[column].str.strip()
         numbers = pd.to_numeric(cells.where(cells != ""), errors="coerce")
-        wrong = (numbers.isna() & ((cells != "") | (column not in blank))) | numbers.abs().eq(math.inf)
-        if wrong.any():  # (planner writes every figure finite: an infinite one, 1e400, was edited in)
-            row = int(wrong.to_numpy().argmax())
-            what = "a finite number" if math.isinf(numbers.iloc[row]) else "a number"
-            raise ResultsError(f"{path}:{row + 2}:{column}: {table[column].iloc[row]!r} is not {what}")
+        row = first_wrong_figure(numbers, numbers.isna() & ((cells != "") | (column not in blank)))
+        if row is not None:  # (planner writes every figure finite and bounded: 1e400 or 1e308 was edited in)
+            raise ResultsError(f"{path}:{row + 2}:{column}: {table[column].iloc[row]!r} "
+                               f"{figure_fault(numbers.iloc[row])}")
         table[column] = numbers
     return table
 

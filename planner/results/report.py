@@ -18,7 +18,15 @@ from planner.errors import ResultsError
 from planner.formatting import gap, money, percent, probability, volume
 from planner.results import pages
 from planner.results.branches import expected_volumes, file_branches
-from planner.results.folder import TABLE_COLUMNS, read_inferred, read_summary, read_table, unneutralise
+from planner.results.folder import (
+    TABLE_COLUMNS,
+    figure_fault,
+    first_wrong_figure,
+    read_inferred,
+    read_summary,
+    read_table,
+    unneutralise,
+)
 from planner.results.ownership import write_file
 from planner.results.plots import (
     MAX_HEATMAP_ROWS,
@@ -266,10 +274,11 @@ def _sweep_runs(path: Path) -> tuple[pd.DataFrame, list[str]]:
     table["status"] = table["status"].astype(str)
     for column in [*keys, *SWEEP_FIGURES]:
         numbers = pd.to_numeric(table[column], errors="coerce")
-        wrong = (numbers.isna() & table[column].notna()) | numbers.abs().eq(math.inf)
-        if wrong.any():
-            row = int(wrong.to_numpy().argmax())
-            raise ResultsError(f"{path}:{row + 2}:{column}: {table[column].iloc[row]!r} is not a finite number")
+        row = first_wrong_figure(numbers, numbers.isna() & table[column].notna())
+        if row is not None:
+            cell = table[column].iloc[row]  # (text, or a number as pandas read it)
+            shown = repr(cell) if isinstance(cell, str) else f"{float(cell):g}"
+            raise ResultsError(f"{path}:{row + 2}:{column}: {shown} {figure_fault(numbers.iloc[row])}")
         table[column] = numbers
     return table, keys
 

@@ -39,7 +39,14 @@ from planner.model.families import FAMILIES
 from planner.model.family import TOLERANCE, Rules, Violation
 from planner.model.family import fmt as _fmt
 from planner.model.family import tolerance as _tol
-from planner.results.folder import MAY_BE_BLANK, SUMMARY_FILE, TABLE_COLUMNS, read_summary, read_table
+from planner.results.folder import (
+    MAY_BE_BLANK,
+    SUMMARY_FILE,
+    TABLE_COLUMNS,
+    figure_fault,
+    read_summary,
+    read_table,
+)
 from planner.results.plan import Figures, Plan, arrivals, compute_figures, exposure_table, is_worst_case
 from planner.status import GAP_FLOOR, Status, relative_gap
 
@@ -89,10 +96,10 @@ class _Reader:
             value = float(text)
         except ValueError:
             value = math.nan
-        if not math.isfinite(value):
+        fault = figure_fault(value)
+        if fault:
             key = ", ".join(self.text(table, row, k) for k in KEYS[name])
-            what = "a finite number" if math.isinf(value) else "a number"
-            self.problems.append(Violation(f"{name}.csv {column}", key, math.inf, f"{text!r} is not {what}"))
+            self.problems.append(Violation(f"{name}.csv {column}", key, math.inf, f"{text!r} {fault}"))
             return default
         return value
 
