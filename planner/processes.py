@@ -152,6 +152,20 @@ def _call(function: Callable[[object, object], object], index: int, item: object
     return index, function(_SHARED, item)
 
 
+def worker_context() -> Any:
+    """How `in_processes` starts its workers: forked from this process wherever the system forks
+    safely (not macOS, whose default, spawn, starts them as this process's children too), as
+    Python before 3.14 did on Linux by default. Python 3.14 starts them from a fork server by
+    default: they are the server's children, not this process's, so `bind_to_parent` took each
+    for an orphan and it ended at once (every sweep with workers ended in "a worker process
+    ended without an answer")."""
+    import multiprocessing
+
+    if sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
 def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], workers: int,
                  shared: object = None) -> Iterator[tuple[int, T]]:
     """(i, function(shared, items[i])) for every item, as each finishes, from `workers` local
@@ -165,8 +179,8 @@ def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], wor
 
     if not items:
         return
-    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(items))), initializer=_start_worker,
-                               initargs=(os.getpid(), shared))
+    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(items))), mp_context=worker_context(),
+                               initializer=_start_worker, initargs=(os.getpid(), shared))
     pending = {pool.submit(_call, function, i, item) for i, item in enumerate(items)}
     started = list(getattr(pool, "_processes", {}).values())  # (a broken pool forgets them)
     try:

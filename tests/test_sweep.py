@@ -677,3 +677,26 @@ def test_a_run_that_landed_after_its_sweep_was_started_over_is_not_taken_as_done
     table = run_sweep(FOUR_SUPPLIERS, runs, tmp_path / "sw", workers=1)
     alone = solve_instance(apply_values(load_instance(FOUR_SUPPLIERS), runs[0].values))
     assert table.loc[0, "objective"] == pytest.approx(alone.figures.objective)  # 16,500, not the other's 25,200
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_workers_start_whatever_the_pythons_default_start_method(tmp_path, method):
+    """Python 3.14 starts worker processes from a fork server by default on Linux: they are the
+    server's children, not the command's, and the guard that ends a worker whose command died
+    took each for an orphan, so a sweep with two workers ended in "a worker process ended
+    without an answer (... out-of-memory killer ...)". Here the default is set as 3.14 (or
+    macOS) has it; the sweep's workers start, and its table is the one-process sweep's."""
+    import multiprocessing
+
+    before = multiprocessing.get_start_method(allow_none=True)
+    args = ["sweep", str(FOUR_SUPPLIERS), "--vary", "risk.aversion=0,0.5,1", "-q"]
+    multiprocessing.set_start_method(method, force=True)
+    try:
+        result = CliRunner().invoke(cli.main, [*args, "--workers", "2", "--out", str(tmp_path / "two")])
+    finally:
+        multiprocessing.set_start_method(before, force=True)
+    assert result.exit_code == 0, result.output
+    assert CliRunner().invoke(cli.main, [*args, "--workers", "1", "--out", str(tmp_path / "one")]).exit_code == 0
+    figures = ["objective", "expected_cost", "cvar", "fixed_cost"]
+    two, one = (pd.read_csv(tmp_path / name / "sweep.csv") for name in ("two", "one"))
+    assert two[figures].equals(one[figures]) and (two["status"] == "optimal").all()
