@@ -60,3 +60,29 @@ def what_is_at(path: Path) -> str:
     except OSError:
         return "file"
     return "file" if stat.S_ISREG(mode) else "other"
+
+
+_SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers", ".tsv", ".txt")
+
+
+def stand_in(folder: Path, name: str) -> tuple[str, str] | None:
+    """A file of `folder` that looks meant to be the missing `name`, and a hint saying so (None
+    when none does): the name in other letter cases (Options.csv, saved where case does not
+    count), with a second extension (options.csv.txt, the system hiding the last one), or a
+    spreadsheet or text file of the same stem (options.xlsx)."""
+    try:
+        entries = sorted(entry.name for entry in os.scandir(folder))
+    except OSError:
+        return None
+    wanted, stem = name.lower(), Path(name).stem.lower()
+    for entry in entries:
+        if entry.lower() == wanted:
+            return entry, f"{entry} is here: planner reads the name in lower case; rename it {name}"
+        if entry.lower().startswith(wanted + "."):
+            return entry, f"{entry} is here: rename it {name} (a second extension, which the system may hide)"
+    for entry in entries:
+        if Path(entry).stem.lower() == stem and Path(entry).suffix.lower() in _SPREADSHEETS:
+            save = ("save it as CSV (Excel: 'CSV UTF-8'; LibreOffice: 'Text CSV', character set UTF-8) named "
+                    if name.endswith(".csv") else "rename it ")
+            return entry, f"{entry} is here: planner reads text; {save}{name}"
+    return None

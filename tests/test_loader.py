@@ -446,3 +446,33 @@ def test_generated_lead_times_price_shocks_and_supplied_limits_leave_the_rest_as
     pd.testing.assert_frame_equal(pd.read_csv(a / "limits.csv").iloc[:1, :4], pd.read_csv(b / "limits.csv"))
     for name in ("demand.csv", "commodities.csv", "capacity.csv", "agreements.csv"):
         assert (a / name).read_text() == (b / name).read_text(), name
+
+
+@pytest.mark.parametrize("saved_as, hint", [
+    ("Options.csv", "Options.csv is here: planner reads the name in lower case; rename it options.csv"),
+    ("OPTIONS.CSV", "OPTIONS.CSV is here: planner reads the name in lower case; rename it options.csv"),
+    ("options.csv.txt", "options.csv.txt is here: rename it options.csv (a second extension, which the system may "
+                        "hide)"),
+    ("options.xlsx", "options.xlsx is here: planner reads text; save it as CSV (Excel: 'CSV UTF-8'; LibreOffice: "
+                     "'Text CSV', character set UTF-8) named options.csv"),
+])
+def test_a_missing_file_names_the_file_that_looks_meant_for_it(inst, saved_as, hint):
+    """A file saved under another case (on a system where case does not count), with a second
+    extension the system hid, or as a workbook: "options.csv: is missing", with nothing on
+    the file beside it (the warning naming Options.csv was dropped with the instance's other
+    warnings once it had an error)."""
+    (inst / "options.csv").rename(inst / saved_as)
+    assert problems_of(inst) == [f"options.csv: is missing ({hint})"]
+
+
+def test_a_missing_instance_toml_and_an_absent_optional_table_name_their_stand_ins(inst):
+    (inst / "instance.toml").rename(inst / "instance.toml.txt")
+    assert problems_of(inst)[0] == ("instance.toml: is missing (instance.toml.txt is here: rename it instance.toml "
+                                    "(a second extension, which the system may hide))")
+    (inst / "instance.toml.txt").rename(inst / "instance.toml")
+    (inst / "scenarios.csv").rename(inst / "scenarios.ods")
+    (inst / "disruptions.csv").unlink()
+    said = [(str(w.file), w.message, w.hint) for w in load_instance(inst).warnings]
+    assert said == [(str(inst / "scenarios.csv"), "is absent, so nothing is read for it",
+                     "scenarios.ods is here: planner reads text; save it as CSV (Excel: 'CSV UTF-8'; LibreOffice: "
+                     "'Text CSV', character set UTF-8) named scenarios.csv")]

@@ -23,7 +23,7 @@ from planner.instance.instance import Instance
 from planner.instance.magnitudes import magnitude_problems
 from planner.instance.schema import SETTINGS, TABLES, Column, Kind, Table
 from planner.instance.settings_file import read_settings
-from planner.paths import what_is_at
+from planner.paths import stand_in, what_is_at
 
 PROBABILITY_TOLERANCE = 1e-6
 BASE_SCENARIO = "base"
@@ -308,8 +308,13 @@ def load_instance(path: str | Path, replace: dict[str, Path | None] | None = Non
         found = "nothing" if file_path is None else what_is_at(file_path)
         if found == "nothing":
             if spec.required:
-                problems.append(Problem(shown, "is missing", hint=f"required: one row per {spec.row}"))
+                meant = file_path and stand_in(file_path.parent, file_path.name)
+                problems.append(Problem(shown, "is missing", hint=meant[1] if meant else f"required: one row per "
+                                        f"{spec.row}"))
                 broken.add(spec.stem)  # what refers to it is not checked against nothing
+            elif file_path is not None and (meant := stand_in(file_path.parent, file_path.name)):
+                if not meant[0].endswith(".csv"):  # (a *.csv file is warned of below, as not of the format)
+                    warnings.append(Problem(shown, "is absent, so nothing is read for it", hint=meant[1]))
             tables[spec.stem] = pd.DataFrame(columns=["_row", *(c.name for c in spec.columns)])
             continue
         if found == "other":

@@ -12,7 +12,7 @@ from planner.errors import Problem, did_you_mean
 from planner.formatting import unshowable
 from planner.instance.csvfile import as_one_text
 from planner.instance.schema import SETTINGS, Setting
-from planner.paths import what_is_at
+from planner.paths import stand_in, what_is_at
 
 
 def read_settings(path: Path, file: str, problems: list[Problem], warnings: list[Problem]) -> dict:
@@ -21,7 +21,9 @@ def read_settings(path: Path, file: str, problems: list[Problem], warnings: list
     settings: dict = {s.key: copy.copy(s.default) for s in SETTINGS}
     found = what_is_at(path)
     if found == "nothing":
-        problems.append(Problem(file, "is missing", hint="every instance folder needs instance.toml"))
+        meant = stand_in(path.parent, path.name)
+        problems.append(Problem(file, "is missing", hint=meant[1] if meant else "every instance folder needs "
+                                "instance.toml"))
         return settings
     if found == "other":
         problems.append(Problem(file, "is not a regular file", hint="expected the text file instance.toml"))
