@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 
@@ -33,8 +34,14 @@ def unwritable(path: Path) -> str:
     while not os.path.lexists(folder) and folder != folder.parent:
         folder = folder.parent
     effective = os.access in os.supports_effective_ids  # (set-user-id runs: the rights the writes will have)
-    if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK, effective_ids=effective):
-        return f"the system does not let this user add to {folder} (its permissions, or a read-only file system)"
+    if not os.path.isdir(folder) or os.access(folder, os.W_OK | os.X_OK, effective_ids=effective):
+        return ""
+    from planner.results.leftovers import TEMP_PREFIX, writer  # (its name: a later write clears it if left)
+
+    try:  # the question answered by mode bits; some file systems (network shares) let their server decide
+        os.rmdir(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{writer()}probe-", dir=folder))
+    except OSError as exc:
+        return f"the system does not let this user add to {folder}: {exc.strerror or exc}"
     return ""
 
 

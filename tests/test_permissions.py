@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,14 +22,16 @@ from planner.results import ownership
 from planner.results.manifest import MANIFEST
 
 
-def _refused(real, refused: set[Path]):  # noqa: ANN001, ANN202
-    """`real` (a call taking a path first), refusing with EACCES for `refused` and below them."""
+def _refused(real, refused: set[Path], keyword: str = ""):  # noqa: ANN001, ANN202
+    """`real` (a call taking a path first, or as `keyword`), refusing with EACCES for `refused`
+    and below them."""
 
-    def call(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        here = Path(os.path.abspath(os.fsdecode(path))) if not isinstance(path, int) else None
+    def call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        path = kwargs.get(keyword) if keyword else args[0]
+        here = Path(os.path.abspath(os.fsdecode(path))) if path is not None and not isinstance(path, int) else None
         if here is not None and any(here == r or r in here.parents for r in refused):
             raise PermissionError(13, "Permission denied", str(path))
-        return real(path, *args, **kwargs)
+        return real(*args, **kwargs)
 
     return call
 
@@ -133,6 +136,7 @@ def test_an_output_where_the_user_may_not_add_is_refused_before_the_work(tmp_pat
         return real_access(path, mode, *args, **kwargs)
 
     monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(tempfile, "mkdtemp", _refused(tempfile.mkdtemp, {readonly}, keyword="dir"))
     commands = (["solve", "four-suppliers", "--out", "ro/deep/plan"], ["solve", "four-suppliers", "--out", "ro/plan",
                 "--metrics"],
                 ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "ro/sw"],
@@ -142,13 +146,29 @@ def test_an_output_where_the_user_may_not_add_is_refused_before_the_work(tmp_pat
     for args in commands:
         result = CliRunner().invoke(cli.main, args)
         assert result.exit_code == cli.EXIT_OUTPUT, (args, result.output)
-        assert f"cannot be written: the system does not let this user add to {readonly}" in result.output, args
+        assert f"cannot be written: the system does not let this user add to {readonly}: Permission denied; " \
+            "choose another" in result.output, args
         assert "solving" not in result.output, args
     monkeypatch.chdir(readonly)  # the default results/NAME in a folder the user may not add to
     result = CliRunner().invoke(cli.main, ["solve", "four-suppliers"])
     assert result.exit_code == cli.EXIT_OUTPUT and "solving" not in result.output, result.output
     assert "--out results/four-suppliers: cannot be written" in result.output
     assert list(readonly.iterdir()) == []
+
+
+def test_a_folder_whose_mode_bits_refuse_but_whose_file_system_lets_planner_add_is_written(tmp_path, monkeypatch):
+    """Some file systems (network shares) answer "may I write here" by mode bits their server
+    then overrides: the system says no, but a folder made there stays. planner tries before it
+    refuses, and the solve is written (the trial leaves nothing)."""
+    monkeypatch.chdir(tmp_path)
+    share = (tmp_path / "share").resolve()
+    share.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, *args, **kwargs: False if Path(os.path.abspath(path)) == share
+                        and mode & os.W_OK else real_access(path, mode, *args, **kwargs))
+    result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "share/plan", "-q"])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in share.iterdir()] == ["plan"]
 
 
 def test_a_single_file_planner_may_not_read_is_not_replaced(tmp_path, monkeypatch):
