@@ -28,9 +28,13 @@ import os
 import sys
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
-STOP_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
-_NAMES = {_signal.SIGINT: "interrupted", _signal.SIGTERM: "terminated (SIGTERM)",
-          _signal.SIGHUP: "hung up (SIGHUP)"}
+# (Windows has no SIGHUP: there `main` says where planner runs, rather than fail on importing this)
+_NAMES = {getattr(_signal, name): said for name, said in (
+    ("SIGINT", "interrupted"), ("SIGTERM", "terminated (SIGTERM)"), ("SIGHUP", "hung up (SIGHUP)"))
+    if hasattr(_signal, name)}
+STOP_SIGNALS = tuple(_NAMES)
+NOT_HERE = ("planner runs on Linux and macOS: it relies on their signals and worker processes. On Windows, run it in "
+            "WSL (the Windows Subsystem for Linux, `wsl --install`), installed there as its README says")
 
 _stopped_by = _signal.SIGINT  # the signal that stopped the command; Ctrl-C unless one says otherwise
 
@@ -178,6 +182,9 @@ def main() -> None:
     ignored: in the interpreter's last moments Python restores the default action, and a
     signal there ended the process by SIGINT (exit -2, no message) after a result was
     complete."""
+    if sys.platform == "win32":
+        sys.stderr.write(f"error: {NOT_HERE}\n")
+        sys.exit(1)
     install()
     _standard_streams_open()
     _never_fail_to_encode()

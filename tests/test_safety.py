@@ -763,6 +763,19 @@ def test_python_dash_m_planner_is_the_planner_command():
     assert (done.returncode, done.stdout.strip()) == (0, f"planner, version {planner.__version__}")
 
 
+def test_on_windows_the_command_says_where_planner_runs():
+    """On Windows, without SIGHUP, importing the entry point failed on the first line that names
+    it: every command, `--help` included, printed a traceback. Now it says where planner runs
+    (Windows imitated: SIGHUP removed and the platform said to be win32, before the import)."""
+    imitate = ("import _signal, sys; del _signal.SIGHUP; sys.platform = 'win32'; sys.argv = ['planner', '--help']; "
+               "from planner.launch import main; main()")
+    done = subprocess.run([sys.executable, "-c", imitate], capture_output=True, text=True)
+    assert done.returncode == 1 and done.stdout == "", done
+    assert done.stderr == ("error: planner runs on Linux and macOS: it relies on their signals and worker processes. "
+                           "On Windows, run it in WSL (the Windows Subsystem for Linux, `wsl --install`), installed "
+                           "there as its README says\n")
+
+
 def test_a_tls_scheduler_without_tls_settings_is_named_not_a_bug(tmp_path, monkeypatch):
     """A tls:// scheduler address on a machine without Dask's TLS settings: distributed raises a
     TypeError before it connects, and `solve` and `sweep` ended in 'internal error: this is a bug'
