@@ -282,3 +282,48 @@ def test_generated_instances_with_every_feature_match_the_independent_formulatio
     if events:  # the reference reads scenarios.csv: the scenarios planner derives, written out
         assert CliRunner().invoke(cli.main, ["scenarios", str(folder), "--into-instance", "-q"]).exit_code == 0
     agrees_with_reference(folder, root / "res")
+
+
+def _split_a_scenario(folder, seed: int) -> str:
+    """Split one scenario of the instance at `folder` (drawn by `seed`) into two alike, each with
+    half its probability, its disruptions copied: the same distribution of costs. Returns its name."""
+    import random
+
+    path = folder / "scenarios.csv"
+    scenarios = (pd.read_csv(path, dtype=str, keep_default_na=False) if path.exists()
+                 else pd.DataFrame({"scenario": ["base"], "probability": ["1"]}))
+    row = random.Random(seed).randrange(len(scenarios))
+    name, halves = scenarios.loc[row, "scenario"], scenarios.loc[[row, row]].copy()
+    halves["probability"] = repr(float(scenarios.loc[row, "probability"]) / 2)
+    halves.iloc[1, halves.columns.get_loc("scenario")] = f"{name}-alike"
+    pd.concat([scenarios.iloc[:row], halves, scenarios.iloc[row + 1:]]).to_csv(path, index=False)
+    disruptions = folder / "disruptions.csv"
+    if disruptions.exists():
+        table = pd.read_csv(disruptions, dtype=str, keep_default_na=False)
+        alike = table[table["scenario"] == name].assign(scenario=f"{name}-alike")
+        pd.concat([table, alike]).to_csv(disruptions, index=False)
+    return name
+
+
+@examples(20)
+@given(seed=st.integers(min_value=0, max_value=10**9), ambiguity=st.sampled_from([None, 0.3]),
+       multi_stage=st.booleans())
+def test_a_scenario_split_into_two_alike_halves_leaves_the_optimum(tmp_path_factory, seed, ambiguity, multi_stage):
+    """Two scenarios alike, each with half the probability of one, are that one scenario: the
+    expected cost, the CVaR (an atom split in two leaves the distribution's tail where it was),
+    the worst case over probabilities trusted to within delta (each half within delta of its own
+    half) and, multi-stage, what can be told apart when (never the two halves) are all unchanged.
+    So the optimum is, or the instance stays infeasible. A metamorphic property: it holds the
+    CVaR rows, the recourse shared between scenarios alike, the ambiguity rows and the
+    information classes to the model's definition without an independent solver."""
+    folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed, ambiguity=ambiguity,
+                             multi_stage=multi_stage)
+    try:
+        before = solve_exactly(folder).figures.objective
+    except InfeasibleError:
+        _split_a_scenario(folder, seed)
+        with pytest.raises(InfeasibleError):
+            solve_exactly(folder)
+        return
+    _split_a_scenario(folder, seed)
+    assert solve_exactly(folder).figures.objective == pytest.approx(before, rel=1e-6, abs=1e-6)
