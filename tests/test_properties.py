@@ -327,3 +327,38 @@ def test_a_scenario_split_into_two_alike_halves_leaves_the_optimum(tmp_path_fact
         return
     _split_a_scenario(folder, seed)
     assert solve_exactly(folder).figures.objective == pytest.approx(before, rel=1e-6, abs=1e-6)
+
+
+@examples(20)
+@given(seed=st.integers(min_value=0, max_value=10**9), ambiguity=st.sampled_from([None, 0.3]),
+       multi_stage=st.booleans())
+def test_more_choice_never_costs_more(tmp_path_factory, seed, ambiguity, multi_stage):
+    """A copy of an option added, dearer per unit (its capacity its own), or the budget raised by
+    half: every plan of the instance is still a plan of the new one, so the optimum cannot rise,
+    and a feasible instance stays feasible. Holds the scaling (a new option moves the units
+    HiGHS sees), the phase and the stages after it to the model's definition."""
+    import random
+
+    folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed, ambiguity=ambiguity,
+                             multi_stage=multi_stage)
+    try:
+        before = solve_exactly(folder).figures.objective
+    except InfeasibleError:
+        return
+    rng = random.Random(seed)
+    if rng.random() < 0.5 and "fixed_cost_max" in (folder / "instance.toml").read_text():
+        toml = (folder / "instance.toml").read_text()
+        budget = re.search(r"^fixed_cost_max = (.*)$", toml, re.M)
+        (folder / "instance.toml").write_text(toml.replace(budget[0], f"fixed_cost_max = {float(budget[1]) * 1.5!r}"))
+    else:
+        options = pd.read_csv(folder / "options.csv", dtype=str, keep_default_na=False)
+        copy = options.iloc[[rng.randrange(len(options))]].copy()
+        original = copy["option"].iloc[0]
+        copy["option"] = f"{original}-copy"
+        copy["unit_cost"] = repr(float(copy["unit_cost"].iloc[0]) * rng.uniform(1.0, 1.5))
+        pd.concat([options, copy]).to_csv(folder / "options.csv", index=False)
+        if (folder / "capacity.csv").exists():
+            capacity = pd.read_csv(folder / "capacity.csv", dtype=str, keep_default_na=False)
+            more = capacity[capacity["option"] == original].assign(option=f"{original}-copy")
+            pd.concat([capacity, more]).to_csv(folder / "capacity.csv", index=False)
+    assert solve_exactly(folder).figures.objective <= before * (1 + 1e-6) + 1e-6
