@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 
@@ -22,26 +21,6 @@ def unusable(path: Path) -> str:
         return f"a name of {longest} bytes, more than the {most} this system allows" if longest > most else ""
     except OSError as exc:
         return exc.strerror or str(exc)
-    return ""
-
-
-def unwritable(path: Path) -> str:
-    """Why this user may not make or replace `path` ("" when they may): the folder it goes in,
-    or the nearest folder on the way that exists, does not let them add entries (its
-    permissions, a read-only file system). Writers ask before their work, so that a long solve
-    does not end in "Permission denied"."""
-    folder = Path(os.path.abspath(path)).parent
-    while not os.path.lexists(folder) and folder != folder.parent:
-        folder = folder.parent
-    effective = os.access in os.supports_effective_ids  # (set-user-id runs: the rights the writes will have)
-    if not os.path.isdir(folder) or os.access(folder, os.W_OK | os.X_OK, effective_ids=effective):
-        return ""
-    from planner.results.leftovers import TEMP_PREFIX, writer  # (its name: a later write clears it if left)
-
-    try:  # the question answered by mode bits; some file systems (network shares) let their server decide
-        os.rmdir(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{writer()}probe-", dir=folder))
-    except OSError as exc:
-        return f"the system does not let this user add to {folder}: {exc.strerror or exc}"
     return ""
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from planner.errors import OutputError
-from planner.paths import unusable, unwritable
+from planner.paths import unusable
 from planner.results.claim import LOCK_FILE, held_elsewhere, in_use
 from planner.results.leftovers import OLD_PREFIX, TEMP_PREFIX, clear_leftovers, short_name, writer
 from planner.results.manifest import (
@@ -146,13 +146,31 @@ def _names(entries: list[str]) -> str:
 
 def check_path(target: Path, option: str = "--out") -> None:
     """Raise OutputError when the system refuses `target` as a path (`planner.paths.unusable`)
-    or will not let planner write it (`planner.paths.unwritable`)."""
+    or will not let planner write it (`_unwritable`)."""
     reason = unusable(Path(target))
     if reason:
         raise OutputError(f"{option} {target}: cannot be used: {reason}")
-    reason = unwritable(Path(target))
+    reason = _unwritable(Path(target))
     if reason:
         raise OutputError(f"{option} {target}: cannot be written: {reason}; choose another {option}")
+
+
+def _unwritable(path: Path) -> str:
+    """Why this user may not make or replace `path` ("" when they may): the folder it goes in,
+    or the nearest folder on the way that exists, does not let them add entries (its
+    permissions, a read-only file system). Writers ask before their work, so that a long solve
+    does not end in "Permission denied"."""
+    folder = Path(os.path.abspath(path)).parent
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent
+    effective = os.access in os.supports_effective_ids  # (set-user-id runs: the rights the writes will have)
+    if not os.path.isdir(folder) or os.access(folder, os.W_OK | os.X_OK, effective_ids=effective):
+        return ""
+    try:  # the question answered by mode bits; some file systems (network shares) let their server decide
+        os.rmdir(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{writer()}probe-", dir=folder))  # (a kill between: cleared)
+    except OSError as exc:
+        return f"the system does not let this user add to {folder}: {exc.strerror or exc}"
+    return ""
 
 
 def check_target(target: Path, kind: Kind, force: bool = False, option: str = "--out") -> Ownership:
