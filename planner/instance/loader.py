@@ -84,8 +84,8 @@ class _UncheckedPeriod(ValueError):
 def _parse_cell(text: str, col: Column, periods: tuple[str, ...], decimal_comma: bool) -> object:
     """Typed value of one non-empty cell; raises ValueError with what was expected."""
     if col.kind is Kind.TEXT:
-        if unshowable(text):  # (a stray one, pasted in: the workbook of the results could not be written)
-            raise ValueError(f"{unshowable(text)}, which no spreadsheet or report can show: retype the text")
+        if held := unshowable(text):  # (a stray one, pasted in: the workbook of the results could not be written)
+            raise ValueError(f"{held}, which no spreadsheet or report can show: retype the text")
         if col.choices and text not in col.choices:
             raise ValueError(f"expected {col.bounds_text()}")
         return text

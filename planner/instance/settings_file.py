@@ -118,8 +118,8 @@ def _check_setting(value: object, s: Setting, file: str, problems: list[Problem]
         if not isinstance(value, str) or (s.required and not value.strip()):
             problems.append(Problem(file, "expected non-empty text", column=s.key, value=_toml_text(value)))
             return s.default
-        if unshowable(value):
-            problems.append(Problem(file, f"{unshowable(value)}, which no spreadsheet or report can show",
+        if held := unshowable(value):
+            problems.append(Problem(file, f"{held}, which no spreadsheet or report can show",
                                     column=s.key, value=_toml_text(value)))
             return s.default
         return value.strip()
@@ -146,8 +146,8 @@ def _check_setting(value: object, s: Setting, file: str, problems: list[Problem]
                                         column=s.key, value=_toml_text(item)))
                 continue
             label = str(item).strip()
-            if unshowable(label):
-                problems.append(Problem(file, f"{unshowable(label)}, which no spreadsheet or report can show",
+            if held := unshowable(label):
+                problems.append(Problem(file, f"{held}, which no spreadsheet or report can show",
                                         column=s.key, value=_toml_text(item)))
                 continue
             if label in labels:

@@ -188,8 +188,8 @@ def read_csv_file(path: Path, columns: list[str], text: bool = True,
     number where one belongs."""
     table = _read_csv(path, columns, dtype=str, keep_default_na=False, na_values=[])
     for column in table.columns:
-        if unshowable(str(column)):
-            raise ResultsError(f"{path}:1: the column {column!r} {unshowable(str(column))}, which planner never "
+        if said := unshowable(str(column)):
+            raise ResultsError(f"{path}:1: the column {column!r} {said}, which planner never "
                                "writes: damaged or edited by hand?")
         table[column] = table[column].map(unneutralise)
         held = table[column].str.contains(UNSHOWABLE)

@@ -12,6 +12,7 @@ import io
 import logging
 import math
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 
@@ -111,11 +112,11 @@ def short_labels(names: Iterable[object]) -> list[str]:
     head = LABEL_CHARS * 2 // 3 - 1
     tail = LABEL_CHARS - head - 1
     labels = [text if len(text) <= LABEL_CHARS else f"{text[:head]}\u2026{text[-tail:]}" for text in map(str, names)]
-    seen: dict[str, int] = {}
+    alike, seen = Counter(labels), Counter[str]()
     numbered = []
     for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        numbered.append(label if labels.count(label) == 1 else f"{label} ({seen[label]})")
+        seen[label] += 1
+        numbered.append(label if alike[label] == 1 else f"{label} ({seen[label]})")
     return numbered
 
 
