@@ -291,6 +291,26 @@ def test_a_file_that_cannot_be_written_is_an_output_error_and_leaves_nothing(tmp
     assert target.read_text() == "earlier\n" and sorted(p.name for p in tmp_path.iterdir()) == ["sweep.csv"]
 
 
+def test_a_full_disk_while_a_result_folder_is_filled_names_the_folder_and_says_why(tmp_path):
+    """A result folder's table written on a full disk (a real 64 KiB tmpfs showed it): the
+    message read `cannot write r1: [Errno 28] No space left on device`, Python's own form, and
+    for an OSError that names a file it named planner's temporary folder. It says what the
+    system said, names the result folder, and leaves nothing behind."""
+    import errno
+
+    from planner.errors import OutputError
+    from planner.results import ownership
+    from planner.results.manifest import Kind
+
+    target = tmp_path / "r1"
+    with pytest.raises(OutputError) as caught:
+        with ownership.staged_folder(target, Kind.RESULTS) as staging:
+            (staging / "supply.csv").write_text("half")
+            raise OSError(errno.ENOSPC, "No space left on device", str(staging / "supply.csv"))
+    assert str(caught.value) == f"cannot write {target}: No space left on device"
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.skipif(os.name != "posix", reason="advisory locks are POSIX's")
 def test_a_manifest_is_updated_under_a_lock_of_its_folder(tmp_path, monkeypatch):
     """Two commands recording files in one folder at once (a report and a workbook of one result)

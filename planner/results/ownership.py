@@ -275,7 +275,7 @@ def staged_folder(target: Path, kind: Kind, force: bool = False, option: str = "
         clear_leftovers(parent)
         staging = _private_folder(parent, target.name)
     except OSError as exc:
-        raise OutputError(f"cannot write to {parent}: {exc.strerror}") from None
+        raise OutputError(f"cannot write to {parent}: {exc.strerror or exc}") from None
     try:
         yield staging
         write_manifest(staging, kind)
@@ -285,7 +285,7 @@ def staged_folder(target: Path, kind: Kind, force: bool = False, option: str = "
         else:
             staging.rename(target)
     except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc}") from None
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
     except OutputError as exc:  # a file of it (staged_file): named by the target, not the temporary folder
         raise OutputError(str(exc).replace(str(staging), str(target))) from None
     finally:
