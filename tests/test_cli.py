@@ -475,4 +475,20 @@ def test_the_status_line_on_a_terminal_fits_its_width(monkeypatch, columns):
     progress(2.0, None, None)  # shorter: the padding clears what the longer line left
     assert [text[0] for text in shown] == ["\r", "\r"]
     assert [len(text) - 1 for text in shown] == [columns - 1, columns - 1]
-    assert ("gap" in shown[0]) == (columns >= 80)  # cut at 40 columns; whole at 80
+    assert ("best plan" in shown[0]) == (columns >= 80)  # the whole line from 80 columns
+    assert "gap 0.05%" in shown[0]  # below, the short form, gap first: "1.0 s gap 0.05% 39.81 bn >= ..."
+
+
+def test_the_status_line_on_a_narrow_terminal_keeps_the_gap():
+    """Cut to a terminal under about 66 columns, the status line lost its end, the gap first:
+    what a user watches. A narrow terminal gets the short form, the gap first, then the best
+    plan and the bound, and a plan not yet found says so."""
+    from planner.cli.progress import Progress
+
+    progress = Progress("USD", every=0.0)
+    progress.started = float("inf")  # the seconds shown are the state's alone, however slow this machine
+    progress.state = (12.34, 39.81e9, 39.79e9)
+    assert len(progress._text()) > 60 and progress._text(200) == progress._text()
+    assert progress._text(60) == "12.3 s gap 0.05% 39.81 bn >= 39.79 bn USD"
+    progress.state = (3.0, None, 39.79e9)
+    assert progress._text(30) == "3.0 s no plan yet >= 39.79 bn USD"

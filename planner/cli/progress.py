@@ -47,7 +47,9 @@ class Progress:
             self.heartbeat = threading.Thread(target=self._beat, daemon=True, name="planner-progress")
             self.heartbeat.start()
 
-    def _text(self) -> str:
+    def _text(self, width: int | None = None) -> str:
+        """The whole line; when it is wider than `width`, the short form, which puts the gap
+        first and drops the labels (on a narrow terminal the gap is what is cut last)."""
         seconds, incumbent, bound = self.state
         seconds = max(seconds, time.monotonic() - self.started)
         text = f"  {seconds:7.1f} s  best plan {money(incumbent, self.currency)}"
@@ -55,13 +57,22 @@ class Progress:
             text += f"  bound {money(bound, self.currency)}"
         if incumbent is not None and bound is not None:
             text += f"  gap {gap(relative_gap(incumbent, bound))}"
-        return text
+        if width is None or len(text) <= width:
+            return text
+        short = f"{seconds:.1f} s"
+        if incumbent is not None and bound is not None:
+            short += f" gap {gap(relative_gap(incumbent, bound))}"
+        short += f" {money(incumbent)}" if incumbent is not None else " no plan yet"
+        if bound is not None:
+            short += f" >= {money(bound)}"
+        return short + (f" {self.currency}" if self.currency else "")
 
     def _show(self) -> None:
-        text = self._text()
         if self.interactive:  # one row of the terminal as it is now, or the next redraw starts a new row
             width = max(_columns() - 1, 1)
-            text = "\r" + text[:width].ljust(width)
+            text = "\r" + self._text(width)[:width].ljust(width)
+        else:
+            text = self._text()
         try:
             click.echo(text, err=True, nl=not self.interactive)
         except BrokenPipeError:
