@@ -554,3 +554,47 @@ def test_a_damaged_sweep_folder_is_named_in_its_report_and_comparison(tmp_path):
     assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
     assert f"contracts.csv:3:option: {lines[1].split(',')[0]!r} appears twice" in result.output, result.output
     assert not (tmp_path / "cmp").exists()
+
+
+SCRIPT_G = "\u210a"  # SCRIPT SMALL G: not in DejaVu Sans; in fonts matplotlib carries itself (STIX, DejaVu Math)
+
+
+def _has_glyph(family: str, character: str) -> bool:
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    properties = font_manager.FontProperties()
+    properties.set_family(family)
+    path = font_manager.findfont(properties, fallback_to_default=False)
+    return ord(character) in FT2Font(path).get_charmap()
+
+
+def test_fonts_for_adds_a_font_that_has_what_matplotlibs_own_lacks():
+    """A name with a character DejaVu Sans has no glyph for showed a box in a sweep's PNG chart
+    even on a machine with a font that has it: matplotlib draws from its default font only.
+    `fonts_for` finds fonts of the machine for the missing characters, none when nothing is
+    missing, and none for a character no font has (matplotlib's placeholder font, a glyph
+    for every character, is not one)."""
+    from planner.results.plots import fonts_for
+
+    assert fonts_for(["rare_earth_oxide 1,000.5 USD"]) == []
+    chosen = fonts_for([f"{SCRIPT_G}allium"])
+    assert chosen and any(_has_glyph(family, SCRIPT_G) for family in chosen)
+    assert fonts_for(["\U0010fffd"]) == []
+
+
+def test_a_sweep_chart_draws_a_character_matplotlibs_own_font_lacks_from_another(tmp_path):
+    """The sweep's PNG chart of a key naming a material with that character: drawn without a
+    missing glyph, from a font that has it, and the chart's other text keeps its font."""
+    from planner.studies.charts import sweep_figures
+
+    key = f"commodities.{SCRIPT_G}allium.shortage_penalty"
+    table = pd.DataFrame({key: [1.0, 2.0], "status": ["optimal", "optimal"], "objective": [3.0, 4.0],
+                          "expected_cost": [2.0, 3.0], "cvar": [5.0, 6.0]})
+    (figure,) = sweep_figures(table, [key], "USD").values()
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        figure.savefig(tmp_path / "chart.png", format="png")
+    assert not [str(w.message) for w in warned if "missing from font" in str(w.message)]
+    label = figure.axes[0].xaxis.label
+    assert label.get_text() == key and any(_has_glyph(family, SCRIPT_G) for family in label.get_fontfamily())

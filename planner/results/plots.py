@@ -8,6 +8,7 @@ chart of volumes is sized to the number of materials.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import math
@@ -40,6 +41,9 @@ matplotlib.rcParams["axes.formatter.useoffset"] = False
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.ft2font import FT2Font  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 from matplotlib.ticker import Formatter, FuncFormatter  # noqa: E402
 
 from planner.formatting import money_scale  # noqa: E402
@@ -55,15 +59,63 @@ def quiet_glyphs() -> Iterator[None]:
     """Draw without matplotlib's warning for each character its fonts lack ("Glyph 31232 missing
     from font(s) DejaVu Sans", about 60 lines for a report of one material named in Chinese). The
     report's charts keep their text as text (SVG), which the browser draws with its own fonts;
-    a sweep's PNG charts show such a character as a box (README, "Reports"). Also
-    a decorator."""
+    a sweep's PNG charts take it from another font of the machine (`fit_fonts`), and show it
+    as a box when none has it (README, "Reports"). Also a decorator."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
         yield
 
 
+@functools.cache
+def _characters(path: str) -> frozenset[int]:
+    """The characters the font file at `path` has a glyph for (none when it cannot be read)."""
+    try:
+        return frozenset(FT2Font(path).get_charmap())
+    except (OSError, RuntimeError, ValueError):
+        return frozenset()
+
+
+PLACEHOLDER_FONTS = ("Last Resort",)  # a glyph for every character: the name of its Unicode block, not the letter
+
+
+def fonts_for(texts: Iterable[str]) -> list[str]:
+    """The fonts of this machine to draw `texts` with beside matplotlib's own (DejaVu Sans):
+    for the characters it has no glyph for (a name in Chinese, Japanese, Arabic ...), fonts that
+    have them, each chosen for the most still missing; none when it has them all. Without such
+    a font a character shows as a box (in the PNG charts; a report's SVG keeps text as text,
+    for the browser to draw)."""
+    own = font_manager.findfont(font_manager.FontProperties())
+    missing = {ord(c) for text in texts for c in text if not c.isspace()} - _characters(own)
+    if not missing:
+        return []
+    candidates = sorted({(entry.name, entry.fname) for entry in font_manager.fontManager.ttflist
+                         if entry.style == "normal" and entry.weight in (400, "normal")
+                         and not entry.name.startswith(PLACEHOLDER_FONTS)})
+    chosen: list[str] = []
+    while missing:
+        covered, name = max(((len(missing & _characters(path)), name) for name, path in candidates
+                             if name not in chosen), key=lambda pair: pair[0], default=(0, ""))
+        if not covered:
+            break
+        chosen.append(name)
+        missing -= {c for n, path in candidates if n == name for c in _characters(path)}
+    return chosen
+
+
+def fit_fonts(fig: plt.Figure) -> None:
+    """Let the figure's text fall back, character by character, on fonts that have what
+    matplotlib's own lacks (`fonts_for`): the families are the usual ones, then those. When
+    matplotlib's own has every character, nothing changes."""
+    texts = [text for text in fig.findobj(Text) if text.get_text()]
+    extra = fonts_for(text.get_text() for text in texts)
+    if extra:
+        for text in texts:
+            text.set_fontfamily([*matplotlib.rcParams["font.family"], *extra])
+
+
 @quiet_glyphs()
 def svg(fig: plt.Figure) -> str:
+    fit_fonts(fig)
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)

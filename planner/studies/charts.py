@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.results.manifest import Kind, record_files, staged_file
-from planner.results.plots import money_axis, plain_axis, plt, quiet_glyphs
+from planner.results.plots import fit_fonts, money_axis, plain_axis, plt, quiet_glyphs
 from planner.status import has_plan
 
 AVERSION = "risk.aversion"
@@ -59,6 +59,7 @@ def sweep_figures(table: pd.DataFrame, keys: list[str], currency: str = "") -> d
         ax.set_title("Efficient frontier (labels: risk aversion)")
         if others:
             ax.legend(fontsize=8)
+        fit_fonts(fig)
         fig.tight_layout()
         _label_points(ax, labels)
         figures["frontier.png"] = fig
@@ -73,6 +74,7 @@ def sweep_figures(table: pd.DataFrame, keys: list[str], currency: str = "") -> d
         money_axis(ax.yaxis, part.to_numpy().ravel(), currency,
                    "cost" + (" (mean over the other keys)" if len(keys) > 1 else ""))
         ax.legend(fontsize=8)
+        fit_fonts(fig)
         fig.tight_layout()
         figures[_file_name(key)] = fig
     return figures
