@@ -64,29 +64,40 @@ def evaluate_plan(data: ModelData, first_stage: Plan, options: SolveOptions, rec
 
     By default for stress tests: service levels are not enforced (the shortages show) and
     volume that can be neither used nor stored may be disposed of, free of charge (it was
-    paid for when delivered) but only as much as must be: a first solve finds the least
-    volume each material must shed in each scenario, the second the cheapest recourse that
-    sheds no more. So on scenarios where the plan needs no disposal, the evaluation is the
-    planning model's own recourse, and its figures are the solve's. Raises InfeasibleError
-    when the rules asked for cannot hold with this first stage.
+    paid for when delivered) but only as much as must be. The recourse without disposal is
+    solved first: when it exists, no scenario needs any, and the evaluation is the planning
+    model's own recourse (its figures are the solve's). Otherwise a solve finds the least
+    volume each material must shed in each scenario, and another the cheapest recourse that
+    sheds no more. Raises InfeasibleError when the rules asked for cannot hold with this
+    first stage.
     """
     quiet = replace(options, tiebreak=False)
-    variant = Variant(fixed_first_stage=True, recourse_rules=recourse_rules, disposal=disposal)
+    variant = Variant(fixed_first_stage=True, recourse_rules=recourse_rules, disposal=False)
     data = replace(data, supplied_allowance=supplied_allowance(data, first_stage))
     seconds = 0.0
-    if disposal:
-        _, least, seconds = solve_data(data, quiet, replace(variant, least_disposal=True), fixed=first_stage)
-        caps = {(m, s): sum(least.disposed.get((m, t, s), 0.0) for t in data.horizon)
-                for m in data.commodities for s in data.recourse_scenarios[m]}
-        volume = {m: max([1.0, *(data.demand[m, t] for t in data.horizon)]) for m in data.commodities}
-        if all(cap <= DISPOSAL_SLACK * volume[m] for (m, _), cap in caps.items()):
-            variant = replace(variant, disposal=False)
-        else:
-            data = replace(data, disposal_cap={(m, s): cap * (1 + DISPOSAL_SLACK) + DISPOSAL_SLACK * volume[m]
-                                               for (m, s), cap in caps.items()})
-    report, plan, more = solve_data(data, quiet, variant, fixed=first_stage)
+    try:
+        report, plan, more = solve_data(data, quiet, variant, fixed=first_stage)
+    except InfeasibleError:
+        if not disposal:
+            raise
+        seconds, data = _least_disposal(data, first_stage, quiet, variant)
+        report, plan, more = solve_data(data, quiet, replace(variant, disposal=True), fixed=first_stage)
     plan = replace(plan, contracted=first_stage.contracted, signed=first_stage.signed)
     return Evaluation(plan, compute_figures(data, plan), report, seconds + more)
+
+
+def _least_disposal(data: ModelData, first_stage: Plan, options: SolveOptions,
+                    variant: Variant) -> tuple[float, ModelData]:
+    """The least volume each material must shed in each scenario, as `data`'s disposal caps
+    (a relative slack of DISPOSAL_SLACK above it, for the solver's tolerances), with the
+    build seconds of its solve."""
+    _, least, seconds = solve_data(data, options, replace(variant, disposal=True, least_disposal=True),
+                                   fixed=first_stage)
+    caps = {(m, s): sum(least.disposed.get((m, t, s), 0.0) for t in data.horizon)
+            for m in data.commodities for s in data.recourse_scenarios[m]}
+    volume = {m: max([1.0, *(data.demand[m, t] for t in data.horizon)]) for m in data.commodities}
+    return seconds, replace(data, disposal_cap={(m, s): cap * (1 + DISPOSAL_SLACK) + DISPOSAL_SLACK * volume[m]
+                                                for (m, s), cap in caps.items()})
 
 
 def supplied_allowance(data: ModelData, first_stage: Plan) -> dict[tuple[int, int, str], float]:
