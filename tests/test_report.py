@@ -459,6 +459,21 @@ def test_an_edited_plan_is_not_evaluated(results, tmp_path):
     assert not (tmp_path / "ev").exists()
 
 
+def test_a_plan_evaluated_with_another_instance_is_not_called_edited(results, tmp_path):
+    """A plan evaluated with a copy of its instance whose limits changed (a stress test of
+    lower demand met the same way: the contracts then break the share limits): the message
+    asked "was it edited?" of a plan planner wrote and nobody touched. Its files are as the
+    manifest records them, so the message says the instance is not the one it was solved with."""
+    instance = tmp_path / "inst"
+    shutil.copytree(results.parent / "inst", instance)
+    (instance / "limits.csv").write_text("scope,name,commodity,max_share\nbloc,china,*,0.1\n")
+    result = CliRunner().invoke(cli.main, ["evaluate", str(instance), str(results), "--out", str(tmp_path / "ev")])
+    assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
+    assert "its plan cannot be evaluated: 8 share limit: bloc china" in result.output
+    assert "this instance is not the one it was solved with" in result.output and "edited" not in result.output
+    assert not (tmp_path / "ev").exists()
+
+
 @pytest.mark.parametrize("command", ["report", "compare", "verify", "evaluate"])
 def test_a_result_of_an_older_layout_is_read(results, tmp_path, command):
     """A result without adaptive_volumes.csv (written before multi-stage plans): every reader takes

@@ -43,10 +43,12 @@ from planner.results.folder import (
     MAY_BE_BLANK,
     SUMMARY_FILE,
     TABLE_COLUMNS,
+    edited_files,
     figure_fault,
     read_summary,
     read_table,
 )
+from planner.results.manifest import read_manifest
 from planner.results.plan import Figures, Plan, arrivals, compute_figures, exposure_table, is_worst_case
 from planner.status import GAP_FLOOR, Status, relative_gap
 
@@ -230,9 +232,23 @@ def read_first_stage(data: ModelData, folder: Path) -> Plan:
                for v in family.check(data, result.plan, Rules(evaluation=True))]
     if broken:
         more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        if _as_written(folder):
+            raise ResultsError(f"{folder}: its plan cannot be evaluated: {broken[0]}{more}. Its files are as "
+                               "planner wrote them, so this instance is not the one it was solved with (its "
+                               "demand, limits, options or budget changed?): evaluate a plan with the instance "
+                               "it was made for, and other scenarios with --scenarios")
         raise ResultsError(f"{folder}: its plan cannot be evaluated: {broken[0]}{more}; was it edited? "
                            "`planner verify` lists every problem")
     return result.plan
+
+
+def _as_written(folder: Path) -> bool:
+    """Whether the files the first stage is read from are those planner wrote (by the folder's
+    manifest; False without one)."""
+    recorded = (read_manifest(folder) or {"files": {}})["files"]
+    tables = [f"{name}.csv" for name in FIRST_STAGE_TABLES]
+    return all(name in recorded for name in tables if (folder / name).exists()) and \
+        not set(edited_files(folder)) & set(tables)
 
 
 def verify_result(data: ModelData, folder: Path) -> list[Violation]:
