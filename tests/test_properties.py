@@ -362,3 +362,65 @@ def test_more_choice_never_costs_more(tmp_path_factory, seed, ambiguity, multi_s
             more = capacity[capacity["option"] == original].assign(option=f"{original}-copy")
             pd.concat([capacity, more]).to_csv(folder / "capacity.csv", index=False)
     assert solve_exactly(folder).figures.objective <= before * (1 + 1e-6) + 1e-6
+
+
+RENAMED = {"commodities": "Métal, n°", "options": "Öption", "scenarios": "Scén «", "agreements": "Accord ="}
+
+
+def _rename(folder) -> None:
+    """Give every material, option, scenario and agreement of the instance at `folder` another
+    name, wherever it is named (the format's own columns and references, `planner.instance.
+    schema`), and every period another label: the new names sort in the reverse order of the
+    old, each is the start of the next, and they hold a comma, a quote mark, letters beyond
+    ASCII and a leading "=" inside (text a spreadsheet would take for a formula)."""
+    from planner.instance.schema import TABLES, Kind
+
+    tables = {table.stem: pd.read_csv(folder / table.file, dtype=str, keep_default_na=False)
+              for table in TABLES if (folder / table.file).exists()}
+    renamed = {}
+    for stem, base in RENAMED.items():
+        key = next(table.key[0] for table in TABLES if table.stem == stem)
+        old = sorted(set(tables[stem][key])) if stem in tables else []
+        renamed[stem] = {name: f"{base}{' ·' * (len(old) - i)}" for i, name in enumerate(old)}
+    toml = (folder / "instance.toml").read_text(encoding="utf-8")
+    periods = re.search(r"^periods = \[(.*)\]$", toml, re.M)
+    labels = re.findall(r'"([^"]*)"', periods[1])
+    relabelled = {label: f"FY{label}/{i}" for i, label in enumerate(labels)}
+    toml = toml.replace(periods[0], "periods = [" + ", ".join(f'"{relabelled[p]}"' for p in labels) + "]")
+    (folder / "instance.toml").write_text(toml, encoding="utf-8")
+    for table in TABLES:
+        if table.stem not in tables:
+            continue
+        frame = tables[table.stem]
+        for column in table.columns:
+            if column.name not in frame.columns:
+                continue
+            names = (relabelled if column.kind is Kind.PERIOD
+                     else renamed.get(column.refers_to) if column.refers_to
+                     else renamed.get(table.stem) if table.key[:1] == (column.name,)
+                     else None)
+            if names:
+                frame[column.name] = [names.get(value, value) for value in frame[column.name]]
+        frame.to_csv(folder / table.file, index=False)
+
+
+@examples(20)
+@given(seed=st.integers(min_value=0, max_value=10**9), ambiguity=st.sampled_from([None, 0.3]),
+       multi_stage=st.booleans())
+def test_other_names_leave_the_optimum(tmp_path_factory, seed, ambiguity, multi_stage):
+    """Materials, options, scenarios and agreements renamed, and periods relabelled, everywhere
+    they are named: the model is the same but for the order of its rows and columns (planner
+    sorts by name) and the plan's labels, so the optimum is, or the instance stays infeasible.
+    The names are ones that break code that looks things up by text: each the start of the
+    next, in the other order, with commas, quote marks, a "=" and letters beyond ASCII."""
+    folder = random_instance(tmp_path_factory.mktemp("inst") / "i", seed, ambiguity=ambiguity,
+                             multi_stage=multi_stage)
+    try:
+        before = solve_exactly(folder).figures.objective
+    except InfeasibleError:
+        _rename(folder)
+        with pytest.raises(InfeasibleError):
+            solve_exactly(folder)
+        return
+    _rename(folder)
+    assert solve_exactly(folder).figures.objective == pytest.approx(before, rel=1e-6, abs=1e-6)
