@@ -264,12 +264,23 @@ def test_generated_scenarios_are_what_the_model_sees(from_events):
     assert data.availability["CN1", 0, "china-cut"] == 0 and data.availability["CN1", 0, "base"] == 1
 
 
-@pytest.mark.parametrize("instance", ["us-critical-minerals", "four-suppliers"])
+SUPPLIED_LIMITS_NO_SPOT = ["--commodities", "3", "--options", "5", "--periods", "4", "--scenarios", "12", "--seed", "5",
+                           "--lead-times", "--price-shocks", "--supplied-limits", "--shared-agreements", "2",
+                           "--budget-share", "0.3", "--ambiguity", "0.2"]
+
+
+@pytest.mark.parametrize("instance", ["us-critical-minerals", "four-suppliers", "generated"])
 def test_evaluate_on_the_plans_own_scenarios_is_the_solve(tmp_path, monkeypatch, instance):
     """Contracts held, recourse re-optimised on the same scenarios: the solve's figures to 1e-9,
-    nothing disposed of, and verify accepts the evaluation under evaluation's rules."""
+    nothing disposed of, and verify accepts the evaluation under evaluation's rules. The
+    generated instance has limits on what is supplied with rows where no spot buy is possible
+    and the held contracts reach the limit: such a row, all constants in an evaluation, was
+    refused by Pyomo as "trivially infeasible" when its two sides differed in their last bit
+    (an internal error; 1 of 40 generated instances with every feature in a hunt)."""
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
+    if instance == "generated":
+        assert runner.invoke(cli.main, ["generate", "generated", *SUPPLIED_LIMITS_NO_SPOT]).exit_code == 0
     assert runner.invoke(cli.main, ["solve", instance, "--out", "res"]).exit_code == 0
     evaluated = runner.invoke(cli.main, ["evaluate", instance, "res"])
     assert evaluated.exit_code == 0, evaluated.output

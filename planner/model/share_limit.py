@@ -12,7 +12,11 @@ An option is exposed when its origin or processor is the country, or lies in the
 Combinations with no exposed option are trivially met and left out. max_share is a mutable
 Param (`max_share`, one per expanded limit). (8b) has a row per recourse copy of m (two-stage)
 or information class (multi-stage), and holds in evaluations too: it limits the spot buys an
-evaluation decides again (shortages stay possible, so it never makes one infeasible). In the
+evaluation decides again (shortages stay possible, so it never makes one infeasible). A row
+with nothing left to decide there (no spot buy possible, every volume held) limits nothing and
+is left out: its constant sides, equal where the held contracts already exceed the limit
+(`ModelData.supplied_allowance`), could differ in their last bit, and Pyomo refuses such a row
+as "trivially infeasible". In the
 elastic model a slack per row, weighted per share of demand (at least the material's typical
 volume).
 """
@@ -52,7 +56,9 @@ def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> N
              for n in ([(node,) for node in row_nodes(data, options, key[1])] or [()])]
     supplied = [(i, t, r) for (i, t), options in exposed_options.items()
                 if options and data.limits[i].basis == SUPPLIED
-                for r in data.recourse_nodes(data.limits[i].commodity, t)]
+                for r in data.recourse_nodes(data.limits[i].commodity, t)
+                if not variant.fixed_first_stage or later(data, options, t)
+                or any(data.is_spot[o] and data.availability[o, t, r] > 0 for o in options)]
 
     def weight(key: tuple) -> float:
         m = data.limits[key[0]].commodity
