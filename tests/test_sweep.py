@@ -27,6 +27,9 @@ def test_values_and_grids():
     assert len(runs) == 4 and len({r.id for r in runs}) == 4
     swapped = grid([parse_vary("limits.bloc:china:*.max_share=0.5,1"), parse_vary("risk.aversion=0,1")])
     assert {r.id for r in swapped} == {r.id for r in runs}  # ids depend on the values, not the order
+    # a row named with "=" (an agreement "Accord = 1"): the values are after the last "=", and
+    # the key was cut at the first, so that the values read ' 1.fixed_cost=0,4' (found by a hunt)
+    assert parse_vary("agreements.Accord = 1.fixed_cost=0,4") == ("agreements.Accord = 1.fixed_cost", [0.0, 4.0])
 
 
 def test_keys_address_settings_cells_and_probabilities():

@@ -53,7 +53,7 @@ def parse_values(text: str, most: int = MAX_RUNS) -> list[float]:
 
 
 def parse_vary(option: str, most: int = MAX_RUNS) -> tuple[str, list[float]]:
-    key, sep, values = option.partition("=")
+    key, sep, values = option.rpartition("=")  # (a name may hold "="; values never do)
     if not sep or not key.strip():
         raise OverrideError(f"--vary {option!r}: expected KEY=VALUES")
     return as_one_text(key.strip()), parse_values(values, most)
