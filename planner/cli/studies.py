@@ -95,6 +95,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     not enforced, and volume that can be neither used nor stored may be disposed of.
     """
     from planner.instance.data import build_model_data
+    from planner.instance.loader import load_instance
     from planner.results.folder import EVALUATION_SUFFIX, read_summary
     from planner.results.manifest import Kind as OutputKind
     from planner.results.ownership import check_location, check_target
@@ -103,7 +104,9 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     from planner.results.write import write_results
     from planner.studies.evaluate import evaluate_outcome, scenario_replacement
 
-    base = load(instance, scenarios_from_events=scenario_file is None)  # (--scenarios: its own are not used)
+    # the instance as the plan was solved, with the scenarios its events give: they name the rows of a
+    # multi-stage plan (said only when they are the ones evaluated, not beside --scenarios)
+    base = load(instance) if scenario_file is None else load_instance(resolve_instance(instance))
     if (results / "summary.json").is_file() and read_summary(results).get("stages") == "multi":
         base = dataclasses.replace(base, stages="multi")  # the plan's first period held, later ones re-decided
     folder = out_dir or results.parent / f"{results.name}{EVALUATION_SUFFIX}"
