@@ -16,9 +16,8 @@ evaluation decides again (shortages stay possible, so it never makes one infeasi
 with nothing left to decide there (no spot buy possible, every volume held) limits nothing and
 is left out: its constant sides, equal where the held contracts already exceed the limit
 (`ModelData.supplied_allowance`), could differ in their last bit, and Pyomo refuses such a row
-as "trivially infeasible". In the
-elastic model a slack per row, weighted per share of demand (at least the material's typical
-volume).
+as "trivially infeasible". In the elastic model a slack per row, weighted per share of demand
+(at least the material's typical volume).
 """
 
 from __future__ import annotations
