@@ -241,6 +241,22 @@ def test_cli_scenarios_metrics_and_stress_evaluation(from_events, tmp_path, monk
     assert "generated from events" not in stress.output  # the instance's own are not used: not generated
     summary = json.loads((tmp_path / "res-evaluation" / "summary.json").read_text())
     assert summary["evaluation"]["scenarios"].endswith("scenarios.csv")
+
+    # verify checks the evaluation against the scenarios it was made under: without them it
+    # reported 1,901 violations for a hunt's evaluation (every scenario "missing")
+    verify = ["verify", str(from_events), "res-evaluation"]
+    unsaid = runner.invoke(cli.main, verify)
+    assert unsaid.exit_code == cli.EXIT_USAGE
+    assert "an evaluation under the scenarios of stress/scenarios.csv" in unsaid.output
+    assert runner.invoke(cli.main, [*verify, "--scenarios", "stress/scenarios.csv"]).exit_code == 0
+    solved_with = runner.invoke(cli.main, ["verify", str(from_events), "res", "--scenarios", "stress/scenarios.csv"])
+    assert solved_with.exit_code == cli.EXIT_USAGE  # a solve's result is checked against the instance's own
+    supply = pd.read_csv(tmp_path / "res-evaluation" / "supply.csv")
+    supply.loc[0, "shortage"] += 1.0
+    supply.to_csv(tmp_path / "res-evaluation" / "supply.csv", index=False)
+    tampered = runner.invoke(cli.main, [*verify, "--scenarios", "stress/scenarios.csv"])
+    assert tampered.exit_code == cli.EXIT_VERIFY_FAILED and "balance" in tampered.output
+
     rerun = runner.invoke(cli.main, ["solve", str(from_events), "--out", "res"])
     assert rerun.exit_code == 0, rerun.output
 

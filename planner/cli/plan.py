@@ -18,6 +18,7 @@ from planner.cli.common import (
     MAX_THREADS,
     OUTPUT_FILE,
     FiniteFloat,
+    RegularFile,
     emit_json,
     fail,
     guard,
@@ -156,17 +157,30 @@ def validate(instance: str | None, as_json: bool) -> None:
 @click.command()
 @click.argument("instance")
 @click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--scenarios", "scenario_file", type=RegularFile(),
+              help="For an evaluation made with --scenarios: the same scenario file.")
 @output_flags
 @guard
-def verify(instance: str, results: Path, as_json: bool) -> None:
+def verify(instance: str, results: Path, scenario_file: Path | None, as_json: bool) -> None:
     """Check RESULTS against INSTANCE: every constraint and every reported figure.
 
     Recomputed from the instance and the result files alone, not from the model.
     """
     from planner.instance.data import build_model_data
-    from planner.results.verify import verify_result
+    from planner.results.verify import evaluated_under, verify_result
 
-    inst = load(instance)
+    under = evaluated_under(results)
+    if under is not None and scenario_file is None:
+        raise click.UsageError(f"{results} is an evaluation under the scenarios of {under}: give the same file with "
+                               "--scenarios")
+    if under is None and scenario_file is not None:
+        raise click.UsageError(f"--scenarios is for an evaluation made with --scenarios; {results} is not one")
+    if scenario_file is None:
+        inst = load(instance)
+    else:
+        from planner.studies.evaluate import scenario_replacement
+
+        inst = load(instance, replace=scenario_replacement(scenario_file))
     violations = verify_result(build_model_data(inst), results)
     if as_json:
         emit_json({"command": "verify", "ok": not violations, "instance": inst.name, "results": str(results),

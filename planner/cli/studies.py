@@ -100,7 +100,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     from planner.results.manifest import Kind as OutputKind
     from planner.results.ownership import check_location, check_target
     from planner.results.terminal import format_evaluation
-    from planner.results.verify import read_first_stage
+    from planner.results.verify import OWN_SCENARIOS, read_first_stage
     from planner.results.write import write_results
     from planner.studies.evaluate import evaluate_outcome, scenario_replacement
 
@@ -117,7 +117,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     inst = base
     if scenario_file is not None:
         inst = dataclasses.replace(load(instance, replace=scenario_replacement(scenario_file)), stages=base.stages)
-    outcome = evaluate_outcome(inst, first_stage, SolveOptions(), str(results), str(scenario_file or "instance"))
+    outcome = evaluate_outcome(inst, first_stage, SolveOptions(), str(results), str(scenario_file or OWN_SCENARIOS))
     folder = write_results(outcome, folder, force=force, kind=OutputKind.EVALUATION)
     if as_json:
         from planner.results.folder import read_summary

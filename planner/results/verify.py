@@ -251,6 +251,18 @@ def _as_written(folder: Path) -> bool:
         not set(edited_files(folder)) & set(tables)
 
 
+OWN_SCENARIOS = "instance"  # an evaluation's `scenarios` in summary.json when they are the instance's own
+
+
+def evaluated_under(folder: Path) -> str | None:
+    """The scenario file an evaluation in `folder` was made under (`planner evaluate
+    --scenarios`), as its summary.json names it; None for a solve's result, or an evaluation
+    under the instance's own scenarios."""
+    evaluation = read_summary(Path(folder)).get("evaluation")
+    scenarios = evaluation.get("scenarios") if isinstance(evaluation, dict) else None
+    return scenarios if isinstance(scenarios, str) and scenarios != OWN_SCENARIOS else None
+
+
 def verify_result(data: ModelData, folder: Path) -> list[Violation]:
     """Every violation, by the result in `folder`, of the files' rules, the constraints of
     docs/model.md and its reported figures (module docstring), under the stages it was made with."""
