@@ -102,6 +102,36 @@ def test_cli_sweep_writes_table_charts_and_refuses_unknown_keys(tmp_path, monkey
     assert frontier.exit_code == 0 and (tmp_path / "f" / "frontier.png").exists()
 
 
+def test_verify_checks_a_sweep_run_with_its_values(tmp_path, monkeypatch):
+    """`planner verify INSTANCE SWEEP/runs/ID` checked the run against the instance without the
+    run's values: a run at risk aversion 1 of an instance at 0.5 had its bound 'above the
+    objective' (3 violations). The run's summary.json records its values; verify applies them,
+    says so, and the run holds. Without them it would not: they are what is checked."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    made = runner.invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out", "sw",
+                                    "--workers", "1"])
+    assert made.exit_code == 0, made.output
+    runs = sorted(path for path in (tmp_path / "sw" / RUNS).iterdir() if path.is_dir())
+    assert len(runs) == 2
+    for run in runs:
+        checked = runner.invoke(cli.main, ["verify", "four-suppliers", str(run)])
+        assert checked.exit_code == 0, checked.output
+        assert "note: checked with the values of its sweep run: risk.aversion=" in checked.output
+    run = next(run for run in runs if json.loads((run / "summary.json").read_text())["risk_aversion"] == 1)
+    summary = run / "summary.json"
+    document = json.loads(summary.read_text())
+    document["sweep_values"] = {"risk.aversion": 0.5}  # the instance's own: not the run's
+    summary.write_text(json.dumps(document))
+    assert runner.invoke(cli.main, ["verify", "four-suppliers", str(run)]).exit_code == cli.EXIT_VERIFY_FAILED
+    document["sweep_values"] = {"risk.aversion": "high"}
+    summary.write_text(json.dumps(document))
+    damaged = runner.invoke(cli.main, ["verify", "four-suppliers", str(run)])
+    assert damaged.exit_code == cli.EXIT_INVALID_INPUT and "sweep_values must map keys to numbers" in damaged.output
+
+
 def test_dask_cluster_gives_the_same_table(tmp_path):
     distributed = pytest.importorskip("distributed")
     runs = grid([("risk.aversion", AVERSIONS)])

@@ -263,6 +263,16 @@ def evaluated_under(folder: Path) -> str | None:
     return scenarios if isinstance(scenarios, str) and scenarios != OWN_SCENARIOS else None
 
 
+def swept_values(folder: Path) -> dict[str, float]:
+    """The values a sweep run in `folder` was solved with (its summary.json's `sweep_values`,
+    key -> number), to apply to its instance before it is checked; none for any other result."""
+    values = read_summary(Path(folder)).get("sweep_values", {})
+    if not isinstance(values, dict) or not all(isinstance(key, str) and _finite_number(value)
+                                               for key, value in values.items()):
+        raise ResultsError(f"{Path(folder) / SUMMARY_FILE}: sweep_values must map keys to numbers, not {values!r}")
+    return {key: float(value) for key, value in values.items()}
+
+
 def verify_result(data: ModelData, folder: Path) -> list[Violation]:
     """Every violation, by the result in `folder`, of the files' rules, the constraints of
     docs/model.md and its reported figures (module docstring), under the stages it was made with."""
