@@ -102,11 +102,13 @@ def test_cli_sweep_writes_table_charts_and_refuses_unknown_keys(tmp_path, monkey
     assert frontier.exit_code == 0 and (tmp_path / "f" / "frontier.png").exists()
 
 
-def test_verify_checks_a_sweep_run_with_its_values(tmp_path, monkeypatch):
+def test_verify_and_evaluate_take_a_sweep_run_with_its_values(tmp_path, monkeypatch):
     """`planner verify INSTANCE SWEEP/runs/ID` checked the run against the instance without the
     run's values: a run at risk aversion 1 of an instance at 0.5 had its bound 'above the
-    objective' (3 violations). The run's summary.json records its values; verify applies them,
-    says so, and the run holds. Without them it would not: they are what is checked."""
+    objective' (3 violations), and `planner evaluate` evaluated its plan at 0.5. The run's
+    summary.json records its values; both apply them and say so: the run holds, its evaluation
+    on its own scenarios is its objective and holds too. Without them it would not: they are
+    what is checked."""
     import json
 
     monkeypatch.chdir(tmp_path)
@@ -123,6 +125,12 @@ def test_verify_checks_a_sweep_run_with_its_values(tmp_path, monkeypatch):
     run = next(run for run in runs if json.loads((run / "summary.json").read_text())["risk_aversion"] == 1)
     summary = run / "summary.json"
     document = json.loads(summary.read_text())
+    # evaluate took the run's plan to the instance's aversion, 0.5: its own scenarios gave another objective
+    evaluated = runner.invoke(cli.main, ["evaluate", "four-suppliers", str(run), "--out", "ev"])
+    assert evaluated.exit_code == 0 and "evaluated with its values: risk.aversion=1" in evaluated.output
+    assert json.loads((tmp_path / "ev" / "summary.json").read_text())["objective"] == \
+        pytest.approx(document["objective"], rel=1e-9)
+    assert runner.invoke(cli.main, ["verify", "four-suppliers", "ev"]).exit_code == 0
     document["sweep_values"] = {"risk.aversion": 0.5}  # the instance's own: not the run's
     summary.write_text(json.dumps(document))
     assert runner.invoke(cli.main, ["verify", "four-suppliers", str(run)]).exit_code == cli.EXIT_VERIFY_FAILED
