@@ -140,6 +140,26 @@ def test_verify_and_evaluate_take_a_sweep_run_with_its_values(tmp_path, monkeypa
     assert damaged.exit_code == cli.EXIT_INVALID_INPUT and "sweep_values must map keys to numbers" in damaged.output
 
 
+def test_a_sweep_run_without_a_plan_is_named_so_by_its_readers(tmp_path, monkeypatch):
+    """verify, evaluate, report and compare of a sweep run that ended infeasible said
+    "summary.json: is missing" or "not a results folder": its folder holds failed.json instead.
+    Each now says it is a run that ended without a plan, how, and where it says why (exit 3)."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    made = runner.invoke(cli.main, ["sweep", "four-suppliers", "--vary",
+                                    "commodities.rare_earth_oxide.min_suppliers=1,5", "--out", "sw", "--workers", "1"])
+    assert made.exit_code == 0, made.output
+    table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
+    failed = table.loc[table["status"] == "infeasible", "id"].item()
+    solved = table.loc[table["status"] == "optimal", "id"].item()
+    run, other = f"sw/{RUNS}/{failed}", f"sw/{RUNS}/{solved}"
+    for args in (["verify", "four-suppliers", run], ["evaluate", "four-suppliers", run], ["report", run],
+                 ["compare", other, run, "--out", "cmp"]):
+        result = runner.invoke(cli.main, args)
+        assert result.exit_code == cli.EXIT_INVALID_INPUT, (args, result.output)
+        assert f"{run}: a sweep run that ended without a plan (infeasible; failed.json says why)" in result.output
+
+
 def test_dask_cluster_gives_the_same_table(tmp_path):
     distributed = pytest.importorskip("distributed")
     runs = grid([("risk.aversion", AVERSIONS)])

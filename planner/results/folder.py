@@ -25,6 +25,7 @@ from planner.errors import ResultsError
 from planner.formatting import UNSHOWABLE, unshowable
 
 SUMMARY_FILE = "summary.json"
+FAILED_FILE = "failed.json"  # in place of summary.json, a sweep run that ended without a plan: why
 WORKBOOK_FILE = "results.xlsx"
 REPORT_FILE = "report.html"
 EVALUATION_SUFFIX = "-evaluation"  # planner evaluate's default output: beside the results folder
@@ -105,7 +106,24 @@ def read_summary(folder: Path, numbers: tuple[str, ...] = ()) -> dict:
     """summary.json of a results folder, a JSON object with its instance, status and risk settings
     and the figures `numbers` as finite numbers; `ResultsError` otherwise."""
     path = Path(folder) / SUMMARY_FILE
+    why = None if path.exists() else without_plan(Path(folder))
+    if why:
+        raise ResultsError(why)
     return checked_summary(read_json_file(path), path, numbers)
+
+
+def without_plan(folder: Path) -> str | None:
+    """Why `folder` has no plan when it is a sweep run that ended without one (failed.json in place
+    of summary.json, with how it ended); None for any other folder."""
+    path = Path(folder) / FAILED_FILE
+    if not path.is_file():
+        return None
+    try:
+        status = read_json_file(path).get("status")
+    except ResultsError:
+        status = None
+    ended = f"{status}; " if isinstance(status, str) and not unshowable(status) else ""
+    return f"{folder}: a sweep run that ended without a plan ({ended}{FAILED_FILE} says why): there is no plan to read"
 
 
 def checked_summary(summary: dict, path: Path, numbers: tuple[str, ...] = ()) -> dict:

@@ -41,7 +41,15 @@ from planner.instance.overrides import apply_values, whole_number_key
 from planner.options import SolveOptions
 from planner.processes import in_processes, usable_cores
 from planner.results.claim import claimed, held_elsewhere
-from planner.results.folder import SUMMARY_FILE, checked_summary, read_json_file, read_summary, read_table
+from planner.results.folder import (
+    FAILED_FILE,
+    SUMMARY_FILE,
+    checked_summary,
+    read_json_file,
+    read_summary,
+    read_table,
+    without_plan,
+)
 from planner.results.manifest import Kind, read_manifest, record_files, staged_file, write_manifest
 from planner.results.ownership import check_target, empty_owned, remove_owned
 from planner.results.write import write_csv, write_json
@@ -58,7 +66,6 @@ from planner.scheduler import (
 )
 from planner.studies.runs import Run, check_runs, shape_of, shapes
 from planner.studies.sweep_run import (
-    FAILED_FILE,
     INSTANCE_FILES,
     RUNS,
     SWEEP_META,
@@ -201,7 +208,8 @@ def not_a_result(folder: Path) -> ResultsError:
         running = held_elsewhere(Path(folder))
         return ResultsError(f"{folder} is a sweep whose table, {SWEEP_FILE}, is not written yet: a sweep writes it "
                             "when it ends or is stopped" + (f"; one runs there now ({running})" if running else ""))
-    return ResultsError(f"{folder} is not a results folder (no summary.json) nor a sweep (no {SWEEP_FILE})")
+    return ResultsError(without_plan(Path(folder))
+                        or f"{folder} is not a results folder (no summary.json) nor a sweep (no {SWEEP_FILE})")
 
 
 def still_running(folder: Path) -> str:
