@@ -158,6 +158,9 @@ def test_a_sweep_run_without_a_plan_is_named_so_by_its_readers(tmp_path, monkeyp
         result = runner.invoke(cli.main, args)
         assert result.exit_code == cli.EXIT_INVALID_INPUT, (args, result.output)
         assert f"{run}: a sweep run that ended without a plan (infeasible; failed.json says why)" in result.output
+    alone = runner.invoke(cli.main, ["compare", "sw", "--out", "cmp"])  # one run with a plan: nothing to line up
+    assert alone.exit_code == cli.EXIT_INVALID_INPUT
+    assert "compare needs two or more results with a plan; 1 found in sw (a sweep counts as its runs" in alone.output
 
 
 def test_dask_cluster_gives_the_same_table(tmp_path):

@@ -113,8 +113,8 @@ def compare_results(folders: list[Path]) -> Comparison:
     runs. Raises ResultsError unless there are two or more results, all of one instance."""
     paths = expand(folders)
     if len(paths) < 2:
-        raise ResultsError(f"compare needs two or more results; {len(paths)} found in "
-                           f"{', '.join(map(str, folders))}")
+        raise ResultsError(f"compare needs two or more results with a plan; {len(paths)} found in "
+                           f"{', '.join(map(str, folders))} (a sweep counts as its runs that have one)")
     summaries = [read_summary(p, numbers=tuple(FIGURES)) for p in paths]
     instances = {s["instance"] for s in summaries}
     if len(instances) > 1:
