@@ -100,8 +100,8 @@ def format_metrics(metrics: dict, currency: str, expected_cost: float) -> str:
              f"   (wait-and-see {_money(metrics['wait_and_see'], currency)})"]
     if metrics["vss"] is None:
         lines.append(f"    VSS (stochastic solution)      unbounded: {metrics['vss_note']}")
-        lines.append(f"      paying its shortfalls instead, the expected-value plan costs "
-                     f"{_money(metrics['eev_shortfalls_paid'], currency)}")
+        lines.append(f"      under a stress test's rules instead (shortfalls paid for, its contracts held), the "
+                     f"expected-value plan costs {_money(metrics['eev_shortfalls_paid'], currency)}")
     else:
         lines.append(f"    VSS (stochastic solution)      {_money(metrics['vss'], currency)}"
                      f"   (the expected-value plan costs {_money(metrics['eev'], currency)})")

@@ -10,10 +10,12 @@ grows with each scenario's cost).
   with the same risk measure, (1 - lambda) E + lambda CVaR. EVPI = RP - WS >= 0.
 - EV: the expected-value problem, one scenario whose availability is the probability-
   weighted mean a_ot = sum_s p_s a_ots. EEV: its plan evaluated on the real scenarios
-  under the model's own rules (service levels enforced, no disposal). VSS = EEV - RP >= 0.
+  under the model's own rules (service levels and limits on what is supplied enforced, no
+  disposal). VSS = EEV - RP >= 0.
   When the EV plan breaks those rules in some scenario, EEV and VSS are infinite (null in
   summary.json), with the reason; `eev_shortfalls_paid` then gives the EV plan's objective
-  when its shortfalls are simply paid for (service levels not enforced, disposal allowed).
+  under the rules of a stress test instead (`evaluate_plan`'s: service levels not enforced,
+  disposal allowed, its contracts held beyond a limit on what is supplied).
 - Out of sample (instances with events.csv): the plan evaluated on a larger sample of
   scenarios drawn from the events with another seed; the mean total cost with a 95%
   confidence interval (mean +- 1.96 s / sqrt(n)). Service levels are reported there, not
@@ -37,6 +39,7 @@ import numpy as np
 from planner.errors import InfeasibleError
 from planner.instance.data import ModelData, build_model_data, with_scenarios, with_stages
 from planner.instance.instance import Instance
+from planner.model.family import fmt, tolerance
 from planner.model.variant import Variant
 from planner.processes import run_each
 from planner.results.plan import Figures, Plan, compute_figures, result_tables, risk_measure
@@ -73,7 +76,13 @@ def evaluate_plan(data: ModelData, first_stage: Plan, options: SolveOptions, rec
     """
     quiet = replace(options, tiebreak=False)
     variant = Variant(fixed_first_stage=True, recourse_rules=recourse_rules, disposal=False)
-    data = replace(data, supplied_allowance=supplied_allowance(data, first_stage))
+    allowance = supplied_allowance(data, first_stage)
+    if recourse_rules:  # the model's own rules: contracts that alone exceed a limit on what is supplied break it
+        beyond = [_beyond_limit(data, key, over) for key, over in allowance.items()
+                  if over > tolerance(data.demand[data.limits[key[0]].commodity, key[1]])]
+        if beyond:
+            raise InfeasibleError(beyond)
+    data = replace(data, supplied_allowance=allowance)
     seconds = 0.0
     try:
         report, plan, more = solve_data(data, quiet, variant, fixed=first_stage)
@@ -98,6 +107,13 @@ def _least_disposal(data: ModelData, first_stage: Plan, options: SolveOptions,
     volume = {m: max([1.0, *(data.demand[m, t] for t in data.horizon)]) for m in data.commodities}
     return seconds, replace(data, disposal_cap={(m, s): cap * (1 + DISPOSAL_SLACK) + DISPOSAL_SLACK * volume[m]
                                                 for (m, s), cap in caps.items()})
+
+
+def _beyond_limit(data: ModelData, key: tuple[int, int, str], over: float) -> str:
+    limit = data.limits[key[0]]
+    allowed = limit.max_share * data.demand[limit.commodity, key[1]]
+    return (f"{limit.commodity}: the contracts alone supply {fmt(allowed + over)} from {limit.scope} {limit.name} in "
+            f"{data.periods[key[1]]}, scenario {key[2]}, above its limit on what is supplied, {fmt(allowed)}")
 
 
 def supplied_allowance(data: ModelData, first_stage: Plan) -> dict[tuple[int, int, str], float]:
@@ -213,10 +229,11 @@ def hedging_metrics(inst: Instance, data: ModelData, plan: Plan, objective: floa
     try:
         eev = evaluate_plan(data, ev_plan, quiet, recourse_rules=True, disposal=False).figures.objective
         metrics.update(eev=eev, vss=eev - objective, vss_note="")
-    except InfeasibleError:
+    except InfeasibleError as exc:
         relaxed = evaluate_plan(data, ev_plan, quiet).figures.objective
-        metrics.update(eev=None, vss=None, vss_note="the expected-value plan breaks a service level or buys "
-                       "more than can be used or stored in some scenario: its cost is unbounded",
+        broken = (f"a limit on what is supplied ({exc.reasons[0]})" if exc.reasons
+                  else "a service level, or buys more than can be used or stored, in some scenario")
+        metrics.update(eev=None, vss=None, vss_note=f"the expected-value plan breaks {broken}: its cost is unbounded",
                        eev_shortfalls_paid=relaxed)
     step("the expected-value plan evaluated")
     metrics["out_of_sample"] = _out_of_sample(inst, plan, quiet, out_of_sample, seed)
