@@ -613,3 +613,21 @@ def test_a_sweep_chart_draws_a_character_matplotlibs_own_font_lacks_from_another
     assert not [str(w.message) for w in warned if "missing from font" in str(w.message)]
     label = figure.axes[0].xaxis.label
     assert label.get_text() == key and any(_has_glyph(family, SCRIPT_G) for family in label.get_fontfamily())
+
+
+def test_an_unbounded_vss_is_explained_in_the_report_and_the_workbook(results, tmp_path):
+    """With VSS unbounded the report said "the expected-value plan breaks a service level" whatever
+    the plan broke (a limit on what is supplied, now), and the workbook left VSS out. Both show
+    the note summary.json holds."""
+    folder = tmp_path / "res"
+    shutil.copytree(results, folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    note = "the expected-value plan breaks a limit on what is supplied (x): its cost is unbounded"
+    summary["metrics"].update(vss=None, eev=None, vss_note=note, eev_shortfalls_paid=1.0)
+    (folder / "summary.json").write_text(json.dumps(summary))
+    result = CliRunner().invoke(cli.main, ["report", str(folder), "--out", str(tmp_path / "r.html"),
+                                           "--xlsx", str(tmp_path / "r.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert f"unbounded: {note}" in unescape((tmp_path / "r.html").read_text(encoding="utf-8"))
+    rows = dict(row[:2] for row in load_workbook(tmp_path / "r.xlsx")["summary"].iter_rows(values_only=True))
+    assert rows["metrics.vss"] == f"unbounded: {note}"

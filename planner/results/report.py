@@ -105,8 +105,9 @@ def _headline(summary: dict, costs: pd.DataFrame) -> list[tuple[str, str]]:
     metrics = summary.get("metrics") or {}
     if metrics:
         rows.append(("EVPI (perfect information)", money(metrics.get("evpi"), currency)))
-        rows.append(("VSS (stochastic solution)", money(metrics["vss"], currency) if metrics.get("vss") is not None
-                     else "unbounded (the expected-value plan breaks a service level)"))
+        unbounded = f"unbounded: {metrics.get('vss_note') or 'the expected-value plan breaks a rule of the model'}"
+        rows.append(("VSS (stochastic solution)",
+                     money(metrics["vss"], currency) if metrics.get("vss") is not None else unbounded))
         oos = metrics.get("out_of_sample") or {}
         if "expected_cost" in oos:
             low, high = oos["ci95"]

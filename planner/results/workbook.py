@@ -135,6 +135,8 @@ def summary_rows(summary: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[s
     for key in ("evpi", "wait_and_see", "vss", "eev", "eev_shortfalls_paid", "expected_value_problem"):
         if metrics.get(key) is not None:
             rows.append((f"metrics.{key}", metrics[key], Kind.MONEY))
+        elif key == "vss" and "evpi" in metrics:  # unbounded: why, where a spreadsheet would show nothing
+            rows.append(("metrics.vss", f"unbounded: {metrics.get('vss_note') or 'see summary.json'}", Kind.TEXT))
     oos = metrics.get("out_of_sample") or {}
     if "expected_cost" in oos:
         rows += [("metrics.out_of_sample.expected_cost", oos["expected_cost"], Kind.MONEY),
