@@ -154,6 +154,12 @@ def format_evaluation(outcome: Outcome) -> str:
              f"  expected cost  {_money(f.expected_cost, inst.currency)}",
              f"  CVaR           {_money(f.cvar, inst.currency)}   (level {data.cvar_alpha:g})",
              f"  objective      {_money(f.objective, inst.currency)}   (risk aversion {data.risk_aversion:g})"]
+    missed = (outcome.extra or {}).get("evaluation", {}).get("service_levels_missed") or {}
+    for m, scenarios in missed.items():
+        chance = sum(data.probability[s] for s in scenarios)
+        lines.append(f"  service level of {m} ({share(data.service_level[m])}) missed in {len(scenarios)} of "
+                     f"{len(data.scenarios)} scenarios (p {probability(chance)}): reported, not enforced, so this "
+                     "evaluation may cost less than the solve")
     supply = outcome.tables["supply"]
     totals = supply.groupby(["scenario", "commodity"])[["shortage", "demand"]].sum()
     ranked = sorted(data.scenarios, key=lambda s: (-data.probability[s], s))
@@ -162,7 +168,8 @@ def format_evaluation(outcome: Outcome) -> str:
         for m in data.commodities:
             short, demand = totals.at[(s, m), "shortage"], totals.at[(s, m), "demand"]
             if short > 1e-9 and demand > 0:
-                parts.append(f"{m} {share(short / demand)}")
+                parts.append(f"{m} {share(short / demand)}" + (" (below its service level)" if s in missed.get(m, ())
+                                                                else ""))
         lines.append(f"  {s} (p {probability(data.probability[s])}): "
                      f"cost {_money(f.fixed_cost + f.scenario_cost[s], inst.currency)}; "
                      f"shortage {', '.join(parts) if parts else 'none'}")

@@ -140,9 +140,27 @@ def evaluate_outcome(inst: Instance, first_stage: Plan, options: SolveOptions, p
     result = evaluate_plan(data, first_stage, options)
     tables = result_tables(data, result.plan, result.figures)
     context = {"evaluation": {"plan": plan_from, "scenarios": scenarios_from,
-                              "rules": "contracts held; service levels reported, not enforced; disposal allowed"}}
+                              "rules": "contracts held; service levels reported, not enforced; disposal allowed",
+                              "service_levels_missed": missed_service_levels(data, result.plan)}}
     return Outcome(inst, data, options, result.report, result.plan, result.figures, tables, result.build_seconds,
                    extra=context)
+
+
+def missed_service_levels(data: ModelData, plan: Plan) -> dict[str, list[str]]:
+    """The scenarios, per material with a service level (constraint 5), where the plan's shortage
+    over the horizon is above (1 - level) x its demand: what an evaluation reports rather than
+    enforces (so it may cost less than the solve, where paying for shortages is cheaper). Only
+    materials that miss it somewhere."""
+    missed: dict[str, list[str]] = {}
+    for m, level in data.service_level.items():
+        if level is None:
+            continue
+        demand = sum(data.demand[m, t] for t in data.horizon)
+        allowed = (1 - level) * demand + tolerance(demand)
+        scenarios = [s for s in data.scenarios if sum(plan.unmet.get((m, t, s), 0.0) for t in data.horizon) > allowed]
+        if scenarios:
+            missed[m] = scenarios
+    return missed
 
 
 def scenario_replacement(path: Path) -> dict[str, Path | None]:
