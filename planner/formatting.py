@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 MONEY_SCALES = ((1e12, "tn"), (1e9, "bn"), (1e6, "M"), (1e3, "k"))
 CSV_DIGITS = 12  # significant digits kept in the CSV files
@@ -108,6 +108,12 @@ def probability(value: float | None) -> str:
     if value is None or not _finite(value):
         return "-"
     return fixed(value, 4, max_decimals=10)
+
+
+def key_values(values: Mapping[str, object]) -> str:
+    """A sweep run's values as its labels and notes show them: "risk.aversion=0.5, budget=1e+06"."""
+    return ", ".join(f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
+                     for key, value in values.items())
 
 
 def csv_value(value: float) -> float:

@@ -28,6 +28,7 @@ from planner.cli.common import (
     solve_flags,
 )
 from planner.cli.progress import Progress, Steps
+from planner.formatting import key_values
 from planner.instance.bundled import DEFAULT_INSTANCE, instance_description
 from planner.instance.schema import MAX_GENERATED_SIZE, MAX_SCENARIOS_FROM_EVENTS
 from planner.processes import usable_cores
@@ -185,7 +186,7 @@ def verify(instance: str, results: Path, scenario_file: Path | None, as_json: bo
     values = swept_values(results)
     if values:  # a sweep's run: its instance is INSTANCE with the run's values
         inst = apply_values(inst, values)
-        note("note: checked with the values of its sweep run: " + ", ".join(f"{k}={v:g}" for k, v in values.items()))
+        note(f"note: checked with the values of its sweep run: {key_values(values)}")
     violations = verify_result(build_model_data(inst), results)
     if as_json:
         emit_json({"command": "verify", "ok": not violations, "instance": inst.name, "results": str(results),

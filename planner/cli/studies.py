@@ -23,6 +23,7 @@ from planner.cli.common import (
 )
 from planner.cli.progress import Steps
 from planner.errors import InstanceError, OutputError, Problem
+from planner.formatting import key_values
 from planner.instance.bundled import bundled_dir, resolve_instance
 from planner.instance.schema import MAX_SCENARIOS_FROM_EVENTS, SETTING
 from planner.options import SolveOptions
@@ -111,8 +112,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     values = swept_values(results) if (results / "summary.json").is_file() else {}
     if values:  # a sweep's run: made for the instance with the run's values
         base = apply_values(base, values)
-        note("note: the plan is a sweep run's, evaluated with its values: "
-             + ", ".join(f"{k}={v:g}" for k, v in values.items()))
+        note(f"note: the plan is a sweep run's, evaluated with its values: {key_values(values)}")
     if (results / "summary.json").is_file() and read_summary(results).get("stages") == "multi":
         base = dataclasses.replace(base, stages="multi")  # the plan's first period held, later ones re-decided
     folder = out_dir or results.parent / f"{results.name}{EVALUATION_SUFFIX}"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from planner.formatting import key_values
 from planner.results.manifest import Kind, record_files, staged_file
 from planner.results.plots import fit_fonts, money_axis, plain_axis, plt, quiet_glyphs
 from planner.status import has_plan
@@ -51,7 +52,7 @@ def sweep_figures(table: pd.DataFrame, keys: list[str], currency: str = "") -> d
         labels = []
         for label, part in groups:
             part = part.sort_values(AVERSION)
-            name = ", ".join(f"{k}={v:g}" for k, v in zip(others, label if isinstance(label, tuple) else (label,)))
+            name = key_values(dict(zip(others, label if isinstance(label, tuple) else (label,))))
             ax.plot(part["cvar"], part["expected_cost"], marker="o", label=name or None)
             labels += [(row["cvar"], row["expected_cost"], f"{row[AVERSION]:g}") for _, row in part.iterrows()]
         money_axis(ax.xaxis, done["cvar"], currency, "CVaR")

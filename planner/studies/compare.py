@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.errors import ResultsError
-from planner.formatting import money, share, volume
+from planner.formatting import key_values, money, share, volume
 from planner.results import pages
 from planner.results.branches import expected_volumes
 from planner.results.folder import SUMMARY_FILE, TABLE_COLUMNS, read_inferred, read_summary, read_table, unneutralise
@@ -74,7 +74,7 @@ def expand(folders: list[Path]) -> list[Path]:
 def _label(folder: Path, summary: dict) -> str:
     values = summary.get("sweep_values")
     if isinstance(values, dict) and values:
-        return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+        return key_values(values)
     return folder.name
 
 
