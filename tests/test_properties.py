@@ -73,6 +73,24 @@ def test_same_input_same_output(tmp_path):
         assert table.equals(second.tables[name]), name
 
 
+def test_a_limited_solve_whose_tiebreak_proves_its_plan_is_optimal(tmp_path):
+    """lambda = 1 and a node limit of 1 (the differential soak, seed 3094): branch and bound
+    stopped with a plan 1e-4 or more above its bound, so the status was node_limit; the tie-break
+    stage (one scenario: its expected cost is the objective) then found a cheaper plan, 7.2e-5
+    above the bound, and the solve reported it as node_limit, which verify refuses: a plan within
+    the gap asked for is optimal. The status is judged again on the stage's plan."""
+    from planner.instance.generate import Shape, generate_instance
+    from planner.status import Status
+
+    folder = generate_instance(tmp_path / "i", 5, 8, 4, 1, seed=3094, shape=Shape(aversion=1, budget=0.1,
+                                                                                   lead_times=True))
+    out = solve_instance(folder, SolveOptions(node_limit=1, threads=1))
+    assert out.report.tiebreak == "applied"
+    assert out.summary()["mip_gap"] <= 1e-4 and out.report.status is Status.OPTIMAL
+    write_results(out, tmp_path / "res")
+    assert verify_result(out.data, tmp_path / "res") == []
+
+
 def test_tiebreak_stage_turns_a_wasteful_optimum_into_the_cheapest(tmp_path):
     """At aversion 1 with alpha 0.5 only the China cut-off counts: US delivers its 50 t,
     50 t are short (objective 53,000 whatever China supplies in the good scenario). Any

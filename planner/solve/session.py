@@ -54,7 +54,7 @@ from planner.solve.highs import (
 from planner.solve.highs_checks import fixed_leak, has_feasible_solution, run_fixed, solution_is_consistent
 from planner.solve.incumbent import Incumbent
 from planner.solve.report import SolveReport
-from planner.status import GAP_FLOOR, Method, Status, proof_gap
+from planner.status import GAP_FLOOR, Method, Status, proof_gap, within_gap
 
 __all__ = ["HighsSession", "SolveOptions", "solve_model"]
 
@@ -371,6 +371,10 @@ class HighsSession(race.LimitedSolve):
                 tiebreak_started = options.clock()
                 report.tiebreak, plan = self.least_expected_cost(plan, deadline, best.lower)
                 report.tiebreak_seconds = options.clock() - tiebreak_started
+                # a limit left the plan unproven, and the stage's plan is cheaper: it may be proven
+                if report.status is not Status.OPTIMAL and within_gap(self.compiled.value(plan), lower,
+                                                                       options.mip_gap):
+                    report.status = Status.OPTIMAL
             store(self.model, self.compiled.columns, plan)
         report.solve_seconds = options.clock() - self._started
         return report
