@@ -143,7 +143,9 @@ def test_verify_and_evaluate_take_a_sweep_run_with_its_values(tmp_path, monkeypa
 def test_a_sweep_run_without_a_plan_is_named_so_by_its_readers(tmp_path, monkeypatch):
     """verify, evaluate, report and compare of a sweep run that ended infeasible said
     "summary.json: is missing" or "not a results folder": its folder holds failed.json instead.
-    Each now says it is a run that ended without a plan, how, and where it says why (exit 3)."""
+    Each now says it is a run that ended without a plan, how, and where it says why (exit 3).
+    verify and evaluate of the sweep's own folder said "summary.json: is missing" too: they
+    now ask for one of its runs."""
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     made = runner.invoke(cli.main, ["sweep", "four-suppliers", "--vary",
@@ -158,6 +160,10 @@ def test_a_sweep_run_without_a_plan_is_named_so_by_its_readers(tmp_path, monkeyp
         result = runner.invoke(cli.main, args)
         assert result.exit_code == cli.EXIT_INVALID_INPUT, (args, result.output)
         assert f"{run}: a sweep run that ended without a plan (infeasible; failed.json says why)" in result.output
+    for args in (["verify", "four-suppliers", "sw"], ["evaluate", "four-suppliers", "sw"]):  # the sweep, not a run
+        result = runner.invoke(cli.main, args)
+        assert result.exit_code == cli.EXIT_INVALID_INPUT, (args, result.output)
+        assert f"sw: a sweep's folder, not one result: give one of its runs, in sw/{RUNS}" in result.output
     alone = runner.invoke(cli.main, ["compare", "sw", "--out", "cmp"])  # one run with a plan: nothing to line up
     assert alone.exit_code == cli.EXIT_INVALID_INPUT
     assert "compare needs two or more results with a plan; 1 found in sw (a sweep counts as its runs" in alone.output

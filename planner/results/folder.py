@@ -26,6 +26,7 @@ from planner.formatting import UNSHOWABLE, unshowable
 
 SUMMARY_FILE = "summary.json"
 FAILED_FILE = "failed.json"  # in place of summary.json, a sweep run that ended without a plan: why
+RUNS = "runs"  # in a sweep's folder, one folder per run
 WORKBOOK_FILE = "results.xlsx"
 REPORT_FILE = "report.html"
 EVALUATION_SUFFIX = "-evaluation"  # planner evaluate's default output: beside the results folder
@@ -106,7 +107,7 @@ def read_summary(folder: Path, numbers: tuple[str, ...] = ()) -> dict:
     """summary.json of a results folder, a JSON object with its instance, status and risk settings
     and the figures `numbers` as finite numbers; `ResultsError` otherwise."""
     path = Path(folder) / SUMMARY_FILE
-    why = None if path.exists() else without_plan(Path(folder))
+    why = None if path.exists() else without_plan(Path(folder)) or _a_sweep(Path(folder))
     if why:
         raise ResultsError(why)
     return checked_summary(read_json_file(path), path, numbers)
@@ -124,6 +125,15 @@ def without_plan(folder: Path) -> str | None:
         status = None
     ended = f"{status}; " if isinstance(status, str) and not unshowable(status) else ""
     return f"{folder}: a sweep run that ended without a plan ({ended}{FAILED_FILE} says why): there is no plan to read"
+
+
+def _a_sweep(folder: Path) -> str | None:
+    """What to give instead of `folder` when it is a sweep's (by its manifest); None otherwise."""
+    from planner.results.manifest import Kind, read_manifest
+
+    if (read_manifest(folder) or {}).get("kind") != Kind.SWEEP:
+        return None
+    return f"{folder}: a sweep's folder, not one result: give one of its runs, in {folder / RUNS}"
 
 
 def checked_summary(summary: dict, path: Path, numbers: tuple[str, ...] = ()) -> dict:
