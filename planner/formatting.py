@@ -116,6 +116,12 @@ def key_values(values: Mapping[str, object]) -> str:
                      for key, value in values.items())
 
 
+def unbounded_vss(metrics: Mapping[str, object]) -> str:
+    """An unbounded VSS as the terminal, the report and the workbook show it, with why (the
+    metrics' `vss_note`)."""
+    return f"unbounded: {metrics.get('vss_note') or 'the expected-value plan breaks a rule of the model'}"
+
+
 def csv_value(value: float) -> float:
     """`value` rounded to CSV_DIGITS significant digits (written by its shortest repr); anything
     but a finite number, and 0, as it is."""

@@ -168,8 +168,7 @@ def verify(instance: str, results: Path, scenario_file: Path | None, as_json: bo
     Recomputed from the instance and the result files alone, not from the model.
     """
     from planner.instance.data import build_model_data
-    from planner.instance.overrides import apply_values
-    from planner.results.verify import evaluated_under, swept_values, verify_result
+    from planner.results.verify import evaluated_under, instance_as_made, verify_result
 
     under = evaluated_under(results)
     if under is not None and scenario_file is None:
@@ -183,9 +182,8 @@ def verify(instance: str, results: Path, scenario_file: Path | None, as_json: bo
         from planner.studies.evaluate import scenario_replacement
 
         inst = load(instance, replace=scenario_replacement(scenario_file))
-    values = swept_values(results)
+    inst, values = instance_as_made(inst, results)
     if values:  # a sweep's run: its instance is INSTANCE with the run's values
-        inst = apply_values(inst, values)
         note(f"note: checked with the values of its sweep run: {key_values(values)}")
     violations = verify_result(build_model_data(inst), results)
     if as_json:

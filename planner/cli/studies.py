@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
@@ -97,33 +96,30 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     """
     from planner.instance.data import build_model_data
     from planner.instance.loader import load_instance
-    from planner.instance.overrides import apply_values
-    from planner.results.folder import EVALUATION_SUFFIX, read_summary
+    from planner.results.folder import EVALUATION_SUFFIX
     from planner.results.manifest import Kind as OutputKind
     from planner.results.ownership import check_location, check_target
     from planner.results.terminal import format_evaluation
-    from planner.results.verify import OWN_SCENARIOS, read_first_stage, swept_values
+    from planner.results.verify import OWN_SCENARIOS, instance_as_made, read_first_stage
     from planner.results.write import write_results
     from planner.studies.evaluate import evaluate_outcome, scenario_replacement
 
     # the instance as the plan was solved, with the scenarios its events give: they name the rows of a
     # multi-stage plan (said only when they are the ones evaluated, not beside --scenarios)
     base = load(instance) if scenario_file is None else load_instance(resolve_instance(instance))
-    values = swept_values(results) if (results / "summary.json").is_file() else {}
-    if values:  # a sweep's run: made for the instance with the run's values
-        base = apply_values(base, values)
-        note(f"note: the plan is a sweep run's, evaluated with its values: {key_values(values)}")
-    if (results / "summary.json").is_file() and read_summary(results).get("stages") == "multi":
-        base = dataclasses.replace(base, stages="multi")  # the plan's first period held, later ones re-decided
     folder = out_dir or results.parent / f"{results.name}{EVALUATION_SUFFIX}"
     inputs = (base.path, results) + ((scenario_file,) if scenario_file else ())
     check_location(folder, inputs)
     check_target(folder, OutputKind.EVALUATION, force)
+    # a sweep run's plan was made for the instance with the run's values; a multi-stage plan's
+    # first period is held and its later ones decided again
+    base, values = instance_as_made(base, results)
+    if values:
+        note(f"note: the plan is a sweep run's, evaluated with its values: {key_values(values)}")
     first_stage = read_first_stage(build_model_data(base), results)
     inst = base
     if scenario_file is not None:
-        other = load(instance, replace=scenario_replacement(scenario_file))
-        inst = dataclasses.replace(apply_values(other, values) if values else other, stages=base.stages)
+        inst, _ = instance_as_made(load(instance, replace=scenario_replacement(scenario_file)), results)
     outcome = evaluate_outcome(inst, first_stage, SolveOptions(), str(results), str(scenario_file or OWN_SCENARIOS))
     if values:  # (verify applies them, as to the run itself)
         outcome.extra["sweep_values"] = values

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.errors import ResultsError
-from planner.formatting import gap, money, percent, probability, volume
+from planner.formatting import gap, money, percent, probability, unbounded_vss, volume
 from planner.results import pages
 from planner.results.branches import expected_volumes, file_branches
 from planner.results.folder import (
@@ -105,9 +105,8 @@ def _headline(summary: dict, costs: pd.DataFrame) -> list[tuple[str, str]]:
     metrics = summary.get("metrics") or {}
     if metrics:
         rows.append(("EVPI (perfect information)", money(metrics.get("evpi"), currency)))
-        unbounded = f"unbounded: {metrics.get('vss_note') or 'the expected-value plan breaks a rule of the model'}"
         rows.append(("VSS (stochastic solution)",
-                     money(metrics["vss"], currency) if metrics.get("vss") is not None else unbounded))
+                     money(metrics["vss"], currency) if metrics.get("vss") is not None else unbounded_vss(metrics)))
         oos = metrics.get("out_of_sample") or {}
         if "expected_cost" in oos:
             low, high = oos["ci95"]

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from planner.formatting import gap as _gap
 from planner.formatting import money as _money
-from planner.formatting import percent, probability, share, volume
+from planner.formatting import percent, probability, share, unbounded_vss, volume
 from planner.results.branches import SHOWN_BRANCHES, SHOWN_CHANGES, branching_periods, decided_now, plan_branches
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def format_metrics(metrics: dict, currency: str, expected_cost: float) -> str:
              f"    EVPI (perfect information)     {_money(metrics['evpi'], currency)}"
              f"   (wait-and-see {_money(metrics['wait_and_see'], currency)})"]
     if metrics["vss"] is None:
-        lines.append(f"    VSS (stochastic solution)      unbounded: {metrics['vss_note']}")
+        lines.append(f"    VSS (stochastic solution)      {unbounded_vss(metrics)}")
         lines.append(f"      under a stress test's rules instead (shortfalls paid for, its contracts held), the "
                      f"expected-value plan costs {_money(metrics['eev_shortfalls_paid'], currency)}")
     else:

@@ -27,7 +27,7 @@ summary without its instance, status or risk settings: `planner.results.folder`)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,8 @@ import pandas as pd
 
 from planner.errors import ResultsError
 from planner.instance.data import ModelData, with_stages
+from planner.instance.instance import Instance
+from planner.instance.overrides import apply_values
 from planner.model.families import FAMILIES
 from planner.model.family import TOLERANCE, Rules, Violation
 from planner.model.family import fmt as _fmt
@@ -263,14 +265,21 @@ def evaluated_under(folder: Path) -> str | None:
     return scenarios if isinstance(scenarios, str) and scenarios != OWN_SCENARIOS else None
 
 
-def swept_values(folder: Path) -> dict[str, float]:
-    """The values a sweep run in `folder` was solved with (its summary.json's `sweep_values`,
-    key -> number), to apply to its instance before it is checked; none for any other result."""
-    values = read_summary(Path(folder)).get("sweep_values", {})
+def instance_as_made(inst: Instance, folder: Path) -> tuple[Instance, dict[str, float]]:
+    """`inst` as the result in `folder` was made from, with the values that made it so: a sweep
+    run's values applied (summary.json's `sweep_values`, key -> number), and multi-stage when
+    the result is (a plan solved with --multi-stage is multi-stage whatever its instance.toml
+    says; `as_made` for data)."""
+    summary = read_summary(Path(folder))
+    values = summary.get("sweep_values", {})
     if not isinstance(values, dict) or not all(isinstance(key, str) and _finite_number(value)
                                                for key, value in values.items()):
         raise ResultsError(f"{Path(folder) / SUMMARY_FILE}: sweep_values must map keys to numbers, not {values!r}")
-    return {key: float(value) for key, value in values.items()}
+    values = {key: float(value) for key, value in values.items()}
+    made = apply_values(inst, values) if values else inst
+    if summary.get("stages") == "multi":
+        made = replace(made, stages="multi")
+    return made, values
 
 
 def verify_result(data: ModelData, folder: Path) -> list[Violation]:

@@ -24,7 +24,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from planner.formatting import csv_value
+from planner.formatting import csv_value, unbounded_vss
 from planner.results.branches import expected_volumes
 from planner.results.columns import Kind, kind_of
 from planner.results.folder import TABLE_COLUMNS, read_summary, read_table, unneutralise
@@ -136,7 +136,7 @@ def summary_rows(summary: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[s
         if metrics.get(key) is not None:
             rows.append((f"metrics.{key}", metrics[key], Kind.MONEY))
         elif key == "vss" and "evpi" in metrics:  # unbounded: why, where a spreadsheet would show nothing
-            rows.append(("metrics.vss", f"unbounded: {metrics.get('vss_note') or 'see summary.json'}", Kind.TEXT))
+            rows.append(("metrics.vss", unbounded_vss(metrics), Kind.TEXT))
     oos = metrics.get("out_of_sample") or {}
     if "expected_cost" in oos:
         rows += [("metrics.out_of_sample.expected_cost", oos["expected_cost"], Kind.MONEY),
