@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pandas as pd
 import pytest
@@ -299,6 +300,44 @@ def test_generated_scenarios_are_what_the_model_sees(from_events):
     data = build_model_data(load_instance(from_events))
     assert len(data.scenarios) == 8
     assert data.availability["CN1", 0, "china-cut"] == 0 and data.availability["CN1", 0, "base"] == 1
+
+
+def test_a_plan_at_a_capacity_of_many_digits_is_evaluated_without_warnings(tmp_path, monkeypatch):
+    """A contract at a capacity of 40.666666666666664 t is written as 40.6666666667 t (12
+    significant digits) and read back a last bit above its capacity. Fixing it there made Pyomo
+    warn (W1002, "outside the bounds") on stdout, which broke `--json` (a hunt of instances
+    with money and volumes scaled together). It is fixed at its capacity: no warning, stdout one
+    JSON document, the solve's figures."""
+    monkeypatch.chdir(tmp_path)
+    folder = four_suppliers(tmp_path / "inst")
+    options = folder / "options.csv"
+    capacity = f"GS1,rare_earth_oxide,IDN,{122 / 3!r},"
+    options.write_text(options.read_text().replace("GS1,rare_earth_oxide,IDN,60,", capacity))
+    runner = CliRunner()
+    assert runner.invoke(cli.main, ["solve", "inst", "--out", "res"]).exit_code == 0
+    volumes = pd.read_csv(tmp_path / "res" / "volumes.csv").set_index("option")["volume"]
+    assert volumes["GS1"] > 122 / 3  # at its capacity, as written
+    evaluated = runner.invoke(cli.main, ["evaluate", "inst", "res", "--json", "-q"])
+    assert evaluated.exit_code == 0, evaluated.output
+    summary = json.loads(evaluated.stdout)["summary"]
+    solved = json.loads((tmp_path / "res" / "summary.json").read_text())
+    assert summary["objective"] == pytest.approx(solved["objective"], rel=1e-9)
+
+
+def test_pyomo_warnings_go_to_stderr(capsys):
+    """Pyomo logs to stdout; planner points it at stderr (as it is at each record), where its
+    own warnings go. (Pyomo's filter holds records back while the root logger has a handler, as
+    under pytest: the handler is called past it.)"""
+    import logging
+
+    from planner.model import pyomo_import
+
+    handlers = logging.getLogger("pyomo").handlers
+    assert not [h for h in handlers if getattr(h, "stream", None) in (sys.stdout, sys.__stdout__)]
+    (ours,) = [h for h in handlers if isinstance(h, pyomo_import.StderrHandler)]
+    ours.emit(logging.LogRecord("pyomo.core", logging.WARNING, __file__, 1, "a warning of Pyomo's", None, None))
+    captured = capsys.readouterr()
+    assert "a warning of Pyomo's" in captured.err and captured.out == ""
 
 
 SUPPLIED_LIMITS_NO_SPOT = ["--commodities", "3", "--options", "5", "--periods", "4", "--scenarios", "12", "--seed", "5",

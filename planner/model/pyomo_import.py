@@ -11,9 +11,15 @@ for, nothing is changed: the start is slower, the results the same.
 It imports `pyomo.core` (the modelling components), the standard-form compiler and the linear
 representation, not `pyomo.environ`, which loads every Pyomo plugin (solver interfaces,
 transformations, DAE, GDP), none of which planner uses: a quarter of a second more.
+
+Pyomo logs its warnings to stdout, where planner writes its output (`--json`, tables piped on):
+its handler is pointed at stderr, as every warning of planner is.
 """
 
 from __future__ import annotations
+
+import logging
+import sys
 
 import pyomo.common.dependencies as _dependencies
 
@@ -31,5 +37,26 @@ import pyomo.core as pyo  # noqa: E402
 from pyomo.core.expr.numvalue import is_constant  # noqa: E402
 from pyomo.repn import generate_standard_repn  # noqa: E402
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler  # noqa: E402
+
+
+class StderrHandler(logging.StreamHandler):
+    """A handler that writes to sys.stderr as it is when a record comes (tests swap it)."""
+
+    def __init__(self, formatter: logging.Formatter | None, filters: list) -> None:
+        super().__init__(sys.stderr)
+        self.setFormatter(formatter)
+        for item in filters:
+            self.addFilter(item)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.setStream(sys.stderr)
+        super().emit(record)
+
+
+_pyomo_logger = logging.getLogger("pyomo")
+for _handler in list(_pyomo_logger.handlers):
+    if isinstance(_handler, logging.StreamHandler) and _handler.stream in (sys.stdout, sys.__stdout__):
+        _pyomo_logger.removeHandler(_handler)
+        _pyomo_logger.addHandler(StderrHandler(_handler.formatter, list(_handler.filters)))
 
 __all__ = ["LinearStandardFormCompiler", "generate_standard_repn", "is_constant", "pyo"]

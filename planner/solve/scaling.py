@@ -128,7 +128,22 @@ def first_stage_values(built: BuiltModel, data: ModelData, scales: Scales, plan:
     return values
 
 
+# a plan's value this close to its variable's bound (relative, in the scaled model) is at the bound
+AT_BOUND = 1e-9
+
+
 def fix_first_stage(built: BuiltModel, data: ModelData, scales: Scales, plan: Plan) -> None:
-    """Fix z, w and x of a model built on scaled data to the values of `plan` (user units)."""
+    """Fix z, w and x of a model built on scaled data to the values of `plan` (user units).
+
+    A plan read from its CSV files has 12 significant digits: a volume at its capacity may
+    then lie a last bit above it (0.086234 against 0.08623399999999999 t), and more after
+    scaling. Within `AT_BOUND` of a bound it is fixed at the bound; callers check the plan
+    against the instance before (`planner.studies.evaluate`).
+    """
     for var, value in first_stage_values(built, data, scales, plan):
+        lower, upper = var.bounds  # type: ignore[attr-defined]
+        if upper is not None and upper < value <= upper + AT_BOUND * max(abs(upper), 1.0):
+            value = upper
+        elif lower is not None and lower - AT_BOUND * max(abs(lower), 1.0) <= value < lower:
+            value = lower
         var.fix(value)  # type: ignore[attr-defined]
