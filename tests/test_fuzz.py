@@ -128,8 +128,9 @@ def result(tmp_path_factory):
 @given(seed=st.integers(0, 10**9))
 def test_a_damaged_result_is_read_into_a_results_error_never_a_crash(result, tmp_path_factory, seed):
     from planner.options import SolveOptions
+    from planner.results.readback import read_first_stage
     from planner.results.report import render_report
-    from planner.results.verify import read_first_stage, verify_result
+    from planner.results.verify import verify_result
     from planner.results.workbook import workbook_from_results
     from planner.studies.compare import compare_results
     from planner.studies.evaluate import evaluate_plan

@@ -168,7 +168,8 @@ def verify(instance: str, results: Path, scenario_file: Path | None, as_json: bo
     Recomputed from the instance and the result files alone, not from the model.
     """
     from planner.instance.data import build_model_data
-    from planner.results.verify import evaluated_under, instance_as_made, verify_result
+    from planner.results.readback import evaluated_under, instance_as_made
+    from planner.results.verify import verify_result
 
     under = evaluated_under(results)
     if under is not None and scenario_file is None:

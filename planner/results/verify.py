@@ -1,6 +1,7 @@
 """Verifying a written result against its instance, from the files alone.
 
-`verify_result` rebuilds the plan from the result CSVs (never from the Pyomo model) and
+`verify_result` rebuilds the plan from the result CSVs (`planner.results.readback`, never from
+the Pyomo model) and
 checks every file a user might read or paste:
 
 - every table has exactly its rows (one per option, period, scenario, ...: a row missing,
@@ -27,259 +28,20 @@ summary without its instance, status or risk settings: `planner.results.folder`)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from planner.errors import ResultsError
-from planner.instance.data import ModelData, with_stages
-from planner.instance.instance import Instance
-from planner.instance.overrides import apply_values
+from planner.instance.data import ModelData
 from planner.model.families import FAMILIES
 from planner.model.family import TOLERANCE, Rules, Violation
 from planner.model.family import fmt as _fmt
 from planner.model.family import tolerance as _tol
-from planner.results.folder import (
-    MAY_BE_BLANK,
-    SUMMARY_FILE,
-    TABLE_COLUMNS,
-    edited_files,
-    figure_fault,
-    read_summary,
-    read_table,
-)
-from planner.results.manifest import read_manifest
+from planner.results.folder import SUMMARY_FILE, TABLE_COLUMNS
 from planner.results.plan import Figures, Plan, arrivals, compute_figures, exposure_table, is_worst_case
+from planner.results.readback import KEYS, Reader, ReadResult, as_made, finite_number, read_result, table_rows
 from planner.status import GAP_FLOOR, Status, relative_gap
-
-KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each table
-    "contracts": ("option",),
-    "volumes": ("option", "period"),
-    "adaptive_volumes": ("option", "period", "scenarios"),
-    "agreements": ("agreement",),
-    "scenario_costs": ("scenario",),
-    "supply": ("scenario", "commodity", "period"),
-    "spot": ("scenario", "option", "period"),
-    "exposure": ("commodity", "period", "scope", "name"),
-}
-_FLAGS = {"selected", "signed"}
-
-
-class _Reader:
-    """The tables of a results folder as text, with typed access that records what is wrong."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.problems: list[Violation] = []
-        # each column read as a list once: pandas' scalar access costs tens of microseconds a
-        # cell, and a result has tens of thousands (the table is kept beside its lists, so that
-        # its id, the key, is not reused)
-        self._columns: dict[tuple[int, str], tuple[pd.DataFrame, list[str]]] = {}
-
-    def table(self, name: str) -> pd.DataFrame:
-        return read_table(self.folder, name, text=True)
-
-    def text(self, table: pd.DataFrame, row: int, column: str) -> str:
-        """The cell at position `row` of `column` as read (the tables' index is 0, 1, ...)."""
-        key = (id(table), column)
-        if key not in self._columns:
-            self._columns[key] = (table, [str(value) for value in table[column].tolist()])
-        return self._columns[key][1][row]
-
-    def number(self, table: pd.DataFrame, row: int, column: str, default: float = 0.0) -> float:
-        """The cell as a finite number; a violation (and `default`) when it is not one."""
-        if column not in table.columns:
-            return default
-        text = self.text(table, row, column).strip()
-        name = table.attrs["name"]
-        if text == "" and (name, column) in MAY_BE_BLANK:
-            return math.nan
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        fault = figure_fault(value)
-        if fault:
-            key = ", ".join(self.text(table, row, k) for k in KEYS[name])
-            self.problems.append(Violation(f"{name}.csv {column}", key, math.inf, f"{text!r} {fault}"))
-            return default
-        return value
-
-
-def _rows(reader: _Reader, table: pd.DataFrame, expected: set[tuple]) -> dict[tuple, int]:
-    """Row index by key; duplicates, missing and extra rows become violations."""
-    name = table.attrs["name"]
-    found: dict[tuple, int] = {}
-    for i, key in enumerate(zip(*(table[k] for k in KEYS[name]))):
-        if key in found:
-            reader.problems.append(Violation(f"{name}.csv", ", ".join(key), 1,
-                                             f"row {i + 2} repeats row {found[key] + 2}"))
-            continue
-        found[key] = i
-        if key not in expected:
-            reader.problems.append(Violation(f"{name}.csv", ", ".join(key), 1, f"row {i + 2} belongs to no "
-                                             f"{'/'.join(KEYS[name])} of the instance"))
-    for key in sorted(expected - set(found)):
-        reader.problems.append(Violation(f"{name}.csv", ", ".join(key), 1, "row is missing"))
-    return {key: i for key, i in found.items() if key in expected}
-
-
-@dataclass
-class _Result:
-    plan: Plan
-    summary: dict
-    tables: dict[str, pd.DataFrame]
-    rows: dict[str, dict[tuple, int]]
-    evaluation: bool
-
-
-def _read(data: ModelData, folder: Path, reader: _Reader) -> _Result:
-    summary = read_summary(folder)
-    tables = {name: reader.table(name) for name in TABLE_COLUMNS}
-    if not set(tables["contracts"]["option"]) & set(data.options):
-        raise ResultsError(f"{folder}: the result does not belong to this instance (none of its options is one "
-                           "of the instance's)")
-    period = data.periods
-    adaptive = {(o, period[t], ";".join(data.node_members(data.decision_period(o, t), node))): (o, t, node)
-                for o in data.options for t in data.periods_of[o] if not data.volume_common(o, t)
-                for node in data.nodes_at(data.decision_period(o, t))}
-    expected = {
-        "contracts": {(o,) for o in data.options},
-        "volumes": {(o, period[t]) for o in data.options for t in data.periods_of[o] if data.volume_common(o, t)},
-        "adaptive_volumes": set(adaptive),
-        "agreements": {(g,) for g in data.agreements},
-        "scenario_costs": {(s,) for s in data.scenarios},
-        "supply": {(s, m, period[t]) for s in data.scenarios for m in data.commodities for t in data.horizon},
-        "spot": {(s, o, period[t]) for (o, t, s), a in data.availability.items() if data.is_spot[o] and a > 0},
-    }
-    rows = {name: _rows(reader, tables[name], keys) if name != "spot" else {}
-            for name, keys in expected.items()}
-    rows["spot"] = _spot_rows(reader, tables["spot"], expected["spot"])
-    index = {p: t for t, p in enumerate(period)}
-
-    def flag(name: str, key: tuple) -> int:
-        table, i = tables[name], rows[name].get(key)
-        value = reader.number(table, i, "selected" if name == "contracts" else "signed") if i is not None else 0
-        if value not in (0.0, 1.0):
-            reader.problems.append(Violation(f"{name}.csv", key[0], abs(value - round(value)),
-                                             f"{_fmt(value)} is not 0 or 1"))
-        return int(round(value)) if value in (0.0, 1.0) else 0
-
-    contracted = {o: flag("contracts", (o,)) for o in data.options}
-    signed = {g: flag("agreements", (g,)) for g in data.agreements}
-    volume = {(o, t): reader.number(tables["volumes"], rows["volumes"][o, period[t]], "volume")
-              if (o, period[t]) in rows["volumes"] else 0.0
-              for o in data.options for t in data.periods_of[o] if data.volume_common(o, t)}
-    for key, (o, t, node) in adaptive.items():  # each scenario of the class its volume is decided in
-        i = rows["adaptive_volumes"].get(key)
-        value = reader.number(tables["adaptive_volumes"], i, "volume") if i is not None else 0.0
-        volume.update({(o, t, s): value for s in data.node_members(data.decision_period(o, t), node)})
-    spot = {(o, t, s): 0.0 for (s, o, p) in expected["spot"] for t in [index[p]]}
-    for (s, o, p), i in rows["spot"].items():
-        spot[o, index[p], s] = reader.number(tables["spot"], i, "volume")
-    supply, su = tables["supply"], rows["supply"]
-
-    def cell(m: str, t: int, s: str, column: str) -> float:
-        i = su.get((s, m, period[t]))
-        return reader.number(supply, i, column) if i is not None else 0.0
-
-    keys = [(m, t, s) for s in data.scenarios for m in data.commodities for t in data.horizon]
-    plan = Plan(contracted, signed, volume, spot,
-                stock={k: cell(*k, "stock") for k in keys}, unmet={k: cell(*k, "shortage") for k in keys},
-                disposed={k: cell(*k, "disposed") for k in keys})
-    evaluation = isinstance(summary.get("evaluation"), dict)
-    return _Result(plan, summary, tables, rows, evaluation)
-
-
-def _spot_rows(reader: _Reader, table: pd.DataFrame, possible: set[tuple]) -> dict[tuple, int]:
-    """spot.csv lists the purchases made: no duplicates, and only where a purchase is possible."""
-    found: dict[tuple, int] = {}
-    for i, key in enumerate(zip(table["scenario"], table["option"], table["period"])):
-        if key in found:
-            reader.problems.append(Violation("spot.csv", ", ".join(key), 1,
-                                             f"row {i + 2} repeats row {found[key] + 2}"))
-        elif key not in possible:
-            reader.problems.append(Violation("3 spot", ", ".join(key), 1, f"row {i + 2}: a spot purchase where none "
-                                             "is possible (not a spot option, not available, or not its period)"))
-        else:
-            found[key] = i
-    return found
-
-
-def as_made(data: ModelData, folder: Path) -> ModelData:
-    """`data` with the stages the result in `folder` was made with (a plan solved with
-    --multi-stage is multi-stage whatever its instance.toml says)."""
-    multi = read_summary(Path(folder)).get("stages") == "multi"
-    return data if multi == data.multi_stage else with_stages(data, multi)
-
-
-FIRST_STAGE_TABLES = ("contracts", "volumes", "adaptive_volumes", "agreements")  # what the first stage is read from
-
-
-def read_first_stage(data: ModelData, folder: Path) -> Plan:
-    """The plan of a results folder, to evaluate its first stage: ResultsError when it cannot be
-    read as one, or when what the first stage is read from has a cell that is not a number or a
-    row missing, extra or twice, or the first stage breaks a constraint of its own (contract,
-    agreement, diversification, average risk, share limit, budget): a plan edited by hand or
-    damaged is named as such, not evaluated (its evaluation would break rows in the user's units
-    and read as numerical trouble)."""
-    folder = Path(folder)
-    data = as_made(data, folder)
-    reader = _Reader(folder)
-    result = _read(data, folder, reader)
-    broken = [v for v in reader.problems if v.check.startswith(tuple(f"{name}.csv" for name in FIRST_STAGE_TABLES))]
-    broken += [v for family in FAMILIES if family.FIRST_STAGE
-               for v in family.check(data, result.plan, Rules(evaluation=True))]
-    if broken:
-        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
-        if _as_written(folder):
-            raise ResultsError(f"{folder}: its plan cannot be evaluated: {broken[0]}{more}. Its files are as "
-                               "planner wrote them, so this instance is not the one it was solved with (its "
-                               "demand, limits, options or budget changed?): evaluate a plan with the instance "
-                               "it was made for, and other scenarios with --scenarios")
-        raise ResultsError(f"{folder}: its plan cannot be evaluated: {broken[0]}{more}; was it edited? "
-                           "`planner verify` lists every problem")
-    return result.plan
-
-
-def _as_written(folder: Path) -> bool:
-    """Whether the files the first stage is read from are those planner wrote (by the folder's
-    manifest; False without one)."""
-    recorded = (read_manifest(folder) or {"files": {}})["files"]
-    tables = [f"{name}.csv" for name in FIRST_STAGE_TABLES]
-    return all(name in recorded for name in tables if (folder / name).exists()) and \
-        not set(edited_files(folder)) & set(tables)
-
-
-OWN_SCENARIOS = "instance"  # an evaluation's `scenarios` in summary.json when they are the instance's own
-
-
-def evaluated_under(folder: Path) -> str | None:
-    """The scenario file an evaluation in `folder` was made under (`planner evaluate
-    --scenarios`), as its summary.json names it; None for a solve's result, or an evaluation
-    under the instance's own scenarios."""
-    evaluation = read_summary(Path(folder)).get("evaluation")
-    scenarios = evaluation.get("scenarios") if isinstance(evaluation, dict) else None
-    return scenarios if isinstance(scenarios, str) and scenarios != OWN_SCENARIOS else None
-
-
-def instance_as_made(inst: Instance, folder: Path) -> tuple[Instance, dict[str, float]]:
-    """`inst` as the result in `folder` was made from, with the values that made it so: a sweep
-    run's values applied (summary.json's `sweep_values`, key -> number), and multi-stage when
-    the result is (a plan solved with --multi-stage is multi-stage whatever its instance.toml
-    says; `as_made` for data)."""
-    summary = read_summary(Path(folder))
-    values = summary.get("sweep_values", {})
-    if not isinstance(values, dict) or not all(isinstance(key, str) and _finite_number(value)
-                                               for key, value in values.items()):
-        raise ResultsError(f"{Path(folder) / SUMMARY_FILE}: sweep_values must map keys to numbers, not {values!r}")
-    values = {key: float(value) for key, value in values.items()}
-    made = apply_values(inst, values) if values else inst
-    if summary.get("stages") == "multi":
-        made = replace(made, stages="multi")
-    return made, values
 
 
 def verify_result(data: ModelData, folder: Path) -> list[Violation]:
@@ -287,8 +49,8 @@ def verify_result(data: ModelData, folder: Path) -> list[Violation]:
     docs/model.md and its reported figures (module docstring), under the stages it was made with."""
     folder = Path(folder)
     data = as_made(data, folder)
-    reader = _Reader(folder)
-    result = _read(data, folder, reader)
+    reader = Reader(folder)
+    result = read_result(data, folder, reader)
     figures = compute_figures(data, result.plan)
     found = plan_violations(data, result.plan, result.evaluation) + _check_tables(data, result, figures, reader)
     found += _check_summary(data, result, figures)
@@ -349,7 +111,7 @@ def _compare_text(out: list[Violation], file: str, column: str, where: str, repo
         out.append(Violation(f"{file} {column}", where, 1, f"reported {reported!r}, expected {value!r}"))
 
 
-def _check_tables(data: ModelData, result: _Result, figures: Figures, reader: _Reader) -> list[Violation]:
+def _check_tables(data: ModelData, result: ReadResult, figures: Figures, reader: Reader) -> list[Violation]:
     out: list[Violation] = []
     plan, tables, rows, period = result.plan, result.tables, result.rows, data.periods
     inst = data.instance
@@ -419,11 +181,11 @@ def _check_tables(data: ModelData, result: _Result, figures: Figures, reader: _R
     return out
 
 
-def _check_exposure(data: ModelData, plan: Plan, table: pd.DataFrame, reader: _Reader) -> list[Violation]:
+def _check_exposure(data: ModelData, plan: Plan, table: pd.DataFrame, reader: Reader) -> list[Violation]:
     out: list[Violation] = []
     expected = exposure_table(data, plan)
     keys = {tuple(str(v) for v in k): i for i, k in enumerate(zip(*(expected[c] for c in KEYS["exposure"])))}
-    rows = _rows(reader, table, set(keys))
+    rows = table_rows(reader, table, set(keys))
     wanted = {column: expected[column].tolist() for column in expected.columns}
     for key, i in rows.items():
         j = keys[key]
@@ -440,7 +202,7 @@ def _check_exposure(data: ModelData, plan: Plan, table: pd.DataFrame, reader: _R
 # ----------------------------------------------------------------------------- summary.json
 
 
-def _check_summary(data: ModelData, result: _Result, figures: Figures) -> list[Violation]:
+def _check_summary(data: ModelData, result: ReadResult, figures: Figures) -> list[Violation]:
     out: list[Violation] = []
     summary = result.summary
 
@@ -477,11 +239,6 @@ def _check_summary(data: ModelData, result: _Result, figures: Figures) -> list[V
     return out
 
 
-def _finite_number(value: object) -> bool:
-    """Whether a value read from summary.json is a finite number (not a bool, text or null)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _check_status(summary: dict, objective: float, evaluation: bool) -> list[Violation]:
     """Status, bound and gap tell one story."""
     out: list[Violation] = []
@@ -500,7 +257,7 @@ def _check_status(summary: dict, objective: float, evaluation: bool) -> list[Vio
         if known is Status.OPTIMAL and not evaluation:
             out.append(Violation("summary", "best_bound", math.inf, "an optimal plan reports no bound"))
         return out
-    if not (_finite_number(bound) and _finite_number(gap)):
+    if not (finite_number(bound) and finite_number(gap)):
         out.append(Violation("summary", "best_bound, mip_gap", math.inf,
                              f"best_bound {bound!r} and mip_gap {gap!r} must both be numbers (or both empty)"))
         return out
@@ -508,7 +265,7 @@ def _check_status(summary: dict, objective: float, evaluation: bool) -> list[Vio
         out.append(Violation("summary", "best_bound", bound - objective,
                              f"bound {_fmt(bound)} above the objective {_fmt(objective)}"))
     floor = summary.get("gap_floor")
-    expected_gap = relative_gap(objective, bound, floor if _finite_number(floor) and floor > 0 else GAP_FLOOR)
+    expected_gap = relative_gap(objective, bound, floor if finite_number(floor) and floor > 0 else GAP_FLOOR)
     if abs(gap - expected_gap) > 1e-9 + TOLERANCE * expected_gap:
         out.append(Violation("summary", "mip_gap", abs(gap - expected_gap),
                              f"reported {_fmt(gap)}, but (objective - best_bound) / |objective| is "
