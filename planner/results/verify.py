@@ -1,8 +1,7 @@
 """Verifying a written result against its instance, from the files alone.
 
-`verify_result` rebuilds the plan from the result CSVs (`planner.results.readback`, never from
-the Pyomo model) and
-checks every file a user might read or paste:
+`verify_result` rebuilds the plan from the result CSVs (`planner.results.readback`, never
+from the Pyomo model) and checks every file a user might read or paste:
 
 - every table has exactly its rows (one per option, period, scenario, ...: a row missing,
   an extra row and a duplicated row are each reported), and every cell is a number where
