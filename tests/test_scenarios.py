@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 
 import pandas as pd
@@ -322,6 +323,40 @@ def test_a_plan_at_a_capacity_of_many_digits_is_evaluated_without_warnings(tmp_p
     summary = json.loads(evaluated.stdout)["summary"]
     solved = json.loads((tmp_path / "res" / "summary.json").read_text())
     assert summary["objective"] == pytest.approx(solved["objective"], rel=1e-9)
+
+
+def test_an_evaluation_names_the_limits_on_what_is_supplied_that_held_contracts_exceed(tmp_path, monkeypatch):
+    """Solved where China delivers at half, a limit of 50% on what is supplied from China lets
+    the plan hold 100 t of CN1 (50 t arrive). Under a stress set with a calm scenario the held
+    contracts deliver 100 t, twice the limit: an evaluation cannot undo them and allows it, and
+    said nothing (exposure.csv showed it). It now names the limit and the scenarios, in
+    summary.json and on the terminal, and verify accepts the evaluation."""
+    monkeypatch.chdir(tmp_path)
+    folder = four_suppliers(tmp_path / "inst")
+    (folder / "scenarios.csv").write_text("scenario,probability\nchina-half,1\n")
+    (folder / "disruptions.csv").write_text("scenario,scope,name,commodity,start_period,severity\n"
+                                            "china-half,bloc,china,*,2026,0.5\n")
+    (folder / "limits.csv").write_text("scope,name,commodity,max_share,basis\nbloc,china,*,0.5,supplied\n")
+    (tmp_path / "stress").mkdir()
+    (tmp_path / "stress" / "scenarios.csv").write_text("scenario,probability\ncalm,0.25\nchina-half,0.75\n")
+    shutil.copy(folder / "disruptions.csv", tmp_path / "stress" / "disruptions.csv")
+    runner = CliRunner()
+    assert runner.invoke(cli.main, ["solve", "inst", "--out", "res"]).exit_code == 0
+    assert pd.read_csv(tmp_path / "res" / "volumes.csv").set_index("option")["volume"]["CN1"] > 50
+    own = runner.invoke(cli.main, ["evaluate", "inst", "res", "--out", "own"])
+    assert own.exit_code == 0, own.output
+    assert json.loads((tmp_path / "own" / "summary.json").read_text())["evaluation"]["supplied_limits_exceeded"] == {}
+    assert "exceeded by the contracts held" not in own.output
+    stress = runner.invoke(cli.main, ["evaluate", "inst", "res", "--scenarios", "stress/scenarios.csv"])
+    assert stress.exit_code == 0, stress.output
+    evaluation = json.loads((tmp_path / "res-evaluation" / "summary.json").read_text())["evaluation"]
+    assert evaluation["supplied_limits_exceeded"] == {"bloc china, rare_earth_oxide": ["calm"]}
+    assert ("limit on what is supplied of rare_earth_oxide from bloc china (50.0%) exceeded by the contracts held "
+            "in 1 of 2 scenarios (p 0.25)") in stress.output
+    exposure = pd.read_csv(tmp_path / "res-evaluation" / "exposure.csv")
+    assert exposure.query("name == 'china'")["supplied_share_max"].max() > 0.5
+    verified = runner.invoke(cli.main, ["verify", "inst", "res-evaluation", "--scenarios", "stress/scenarios.csv"])
+    assert verified.exit_code == 0, verified.output
 
 
 def test_pyomo_warnings_go_to_stderr(capsys):

@@ -160,6 +160,15 @@ def format_evaluation(outcome: Outcome) -> str:
         lines.append(f"  service level of {m} ({share(data.service_level[m])}) missed in {len(scenarios)} of "
                      f"{len(data.scenarios)} scenarios (p {probability(chance)}): reported, not enforced, so this "
                      "evaluation may cost less than the solve")
+    limits = {limit.label: limit for limit in data.limits}
+    exceeded = (outcome.extra or {}).get("evaluation", {}).get("supplied_limits_exceeded") or {}
+    for label, scenarios in exceeded.items():
+        limit, chance = limits[label], sum(data.probability[s] for s in scenarios)
+        lines.append(f"  limit on what is supplied of {limit.commodity} from {limit.scope} {limit.name} "
+                     f"({share(limit.max_share)}) exceeded by the contracts held in {len(scenarios)} of "
+                     f"{len(data.scenarios)} scenarios (p {probability(chance)}): an evaluation cannot undo "
+                     f"contracts, so it allows them there and buys nothing more from {limit.scope} {limit.name} "
+                     "on the spot")
     supply = outcome.tables["supply"]
     totals = supply.groupby(["scenario", "commodity"])[["shortage", "demand"]].sum()
     ranked = sorted(data.scenarios, key=lambda s: (-data.probability[s], s))

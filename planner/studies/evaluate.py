@@ -141,7 +141,8 @@ def evaluate_outcome(inst: Instance, first_stage: Plan, options: SolveOptions, p
     tables = result_tables(data, result.plan, result.figures)
     context = {"evaluation": {"plan": plan_from, "scenarios": scenarios_from,
                               "rules": "contracts held; service levels reported, not enforced; disposal allowed",
-                              "service_levels_missed": missed_service_levels(data, result.plan)}}
+                              "service_levels_missed": missed_service_levels(data, result.plan),
+                              "supplied_limits_exceeded": exceeded_supplied_limits(data, first_stage)}}
     return Outcome(inst, data, options, result.report, result.plan, result.figures, tables, result.build_seconds,
                    extra=context)
 
@@ -161,6 +162,19 @@ def missed_service_levels(data: ModelData, plan: Plan) -> dict[str, list[str]]:
         if scenarios:
             missed[m] = scenarios
     return missed
+
+
+def exceeded_supplied_limits(data: ModelData, first_stage: Plan) -> dict[str, list[str]]:
+    """The scenarios, per limit on what is supplied (8b), where the held contracts alone deliver
+    more from its scope than it allows in some period: an evaluation cannot undo contracts fixed
+    up front and allows it (`supplied_allowance`), where the solve kept within the limit under
+    its own scenarios (so an evaluation under others may cost less). Only limits exceeded."""
+    exceeded: dict[str, list[str]] = {}
+    for (i, t, node), over in supplied_allowance(data, first_stage).items():
+        limit = data.limits[i]
+        if over > tolerance(data.demand[limit.commodity, t]):
+            exceeded.setdefault(limit.label, []).extend(data.recourse_members(limit.commodity, t, node))
+    return {label: [s for s in data.scenarios if s in set(scenarios)] for label, scenarios in exceeded.items()}
 
 
 def scenario_replacement(path: Path) -> dict[str, Path | None]:
