@@ -325,13 +325,10 @@ def test_a_plan_at_a_capacity_of_many_digits_is_evaluated_without_warnings(tmp_p
     assert summary["objective"] == pytest.approx(solved["objective"], rel=1e-9)
 
 
-def test_an_evaluation_names_the_limits_on_what_is_supplied_that_held_contracts_exceed(tmp_path, monkeypatch):
-    """Solved where China delivers at half, a limit of 50% on what is supplied from China lets
-    the plan hold 100 t of CN1 (50 t arrive). Under a stress set with a calm scenario the held
-    contracts deliver 100 t, twice the limit: an evaluation cannot undo them and allows it, and
-    said nothing (exposure.csv showed it). It now names the limit and the scenarios, in
-    summary.json and on the terminal, and verify accepts the evaluation."""
-    monkeypatch.chdir(tmp_path)
+def solved_where_china_delivers_at_half(tmp_path) -> CliRunner:
+    """The four-supplier example solved where China delivers at half, with a limit of 50% on
+    what is supplied from China (so the plan holds 100 t of CN1, 50 t of which arrive), in
+    `tmp_path`/res; a stress set beside it, stress/scenarios.csv, adds a calm scenario."""
     folder = four_suppliers(tmp_path / "inst")
     (folder / "scenarios.csv").write_text("scenario,probability\nchina-half,1\n")
     (folder / "disruptions.csv").write_text("scenario,scope,name,commodity,start_period,severity\n"
@@ -341,8 +338,18 @@ def test_an_evaluation_names_the_limits_on_what_is_supplied_that_held_contracts_
     (tmp_path / "stress" / "scenarios.csv").write_text("scenario,probability\ncalm,0.25\nchina-half,0.75\n")
     shutil.copy(folder / "disruptions.csv", tmp_path / "stress" / "disruptions.csv")
     runner = CliRunner()
-    assert runner.invoke(cli.main, ["solve", "inst", "--out", "res"]).exit_code == 0
-    assert pd.read_csv(tmp_path / "res" / "volumes.csv").set_index("option")["volume"]["CN1"] > 50
+    assert runner.invoke(cli.main, ["solve", str(folder), "--out", str(tmp_path / "res")]).exit_code == 0
+    assert pd.read_csv(tmp_path / "res" / "volumes.csv").set_index("option")["volume"]["CN1"] == 100
+    return runner
+
+
+def test_an_evaluation_names_the_limits_on_what_is_supplied_that_held_contracts_exceed(tmp_path, monkeypatch):
+    """Under the stress set's calm scenario the held contracts deliver 100 t from China, twice
+    the limit: an evaluation cannot undo them and allows it, and said nothing (exposure.csv
+    showed it). It now names the limit and the scenarios, in summary.json and on the terminal,
+    and verify accepts the evaluation."""
+    monkeypatch.chdir(tmp_path)
+    runner = solved_where_china_delivers_at_half(tmp_path)
     own = runner.invoke(cli.main, ["evaluate", "inst", "res", "--out", "own"])
     assert own.exit_code == 0, own.output
     assert json.loads((tmp_path / "own" / "summary.json").read_text())["evaluation"]["supplied_limits_exceeded"] == {}
@@ -357,6 +364,19 @@ def test_an_evaluation_names_the_limits_on_what_is_supplied_that_held_contracts_
     assert exposure.query("name == 'china'")["supplied_share_max"].max() > 0.5
     verified = runner.invoke(cli.main, ["verify", "inst", "res-evaluation", "--scenarios", "stress/scenarios.csv"])
     assert verified.exit_code == 0, verified.output
+
+
+def test_what_an_evaluation_disposes_of_is_what_its_balance_leaves(tmp_path, monkeypatch):
+    """In the calm scenario 150 t arrive against 100 t of demand and nothing can be stored: 50 t
+    must be disposed of. supply.csv said 50.00000015 (disposal is free and capped a hair above
+    the least; HiGHS left it at the cap, the balance short by that hair). It says 50."""
+    monkeypatch.chdir(tmp_path)
+    runner = solved_where_china_delivers_at_half(tmp_path)
+    stress = runner.invoke(cli.main, ["evaluate", "inst", "res", "--scenarios", "stress/scenarios.csv"])
+    assert stress.exit_code == 0, stress.output
+    supply = pd.read_csv(tmp_path / "res-evaluation" / "supply.csv").set_index("scenario")
+    assert supply.at["calm", "delivered"] == 150 and supply.at["calm", "stock"] == 0
+    assert supply.at["calm", "disposed"] == 50 and supply.at["china-half", "disposed"] == 0
 
 
 def test_pyomo_warnings_go_to_stderr(capsys):

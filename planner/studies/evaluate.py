@@ -42,7 +42,7 @@ from planner.instance.instance import Instance
 from planner.model.family import fmt, tolerance
 from planner.model.variant import Variant
 from planner.processes import run_each
-from planner.results.plan import Figures, Plan, compute_figures, result_tables, risk_measure
+from planner.results.plan import Figures, Plan, arrivals, compute_figures, result_tables, risk_measure
 from planner.solve.pipeline import Outcome, solve_data
 from planner.solve.report import SolveReport
 from planner.solve.session import SolveOptions
@@ -91,6 +91,7 @@ def evaluate_plan(data: ModelData, first_stage: Plan, options: SolveOptions, rec
             raise
         seconds, data = _least_disposal(data, first_stage, quiet, variant)
         report, plan, more = solve_data(data, quiet, replace(variant, disposal=True), fixed=first_stage)
+        plan = _disposal_as_balanced(data, plan)
     plan = replace(plan, contracted=first_stage.contracted, signed=first_stage.signed)
     return Evaluation(plan, compute_figures(data, plan), report, seconds + more)
 
@@ -107,6 +108,26 @@ def _least_disposal(data: ModelData, first_stage: Plan, options: SolveOptions,
     volume = {m: max([1.0, *(data.demand[m, t] for t in data.horizon)]) for m in data.commodities}
     return seconds, replace(data, disposal_cap={(m, s): cap * (1 + DISPOSAL_SLACK) + DISPOSAL_SLACK * volume[m]
                                                 for (m, s), cap in caps.items()})
+
+
+def _disposal_as_balanced(data: ModelData, plan: Plan) -> Plan:
+    """`plan` with each disposal taken from its balance (constraint 4) where the two differ by
+    no more than the solver's tolerance. Disposal is free and capped a hair above the least
+    (DISPOSAL_SLACK), and HiGHS may leave it at the cap with the balance short by that hair:
+    50.00000015 t disposed of 150 t delivered against 100 t of demand. No cost changes."""
+    arriving, disposed = arrivals(data, plan), dict(plan.disposed)
+    for m in data.commodities:
+        for s in data.scenarios:
+            before = data.initial_stock[m]
+            for t in data.horizon:
+                key = (m, t, s)
+                delivered, bought = arriving[key]
+                stock, value = plan.stock[key], disposed.get(key, 0.0)
+                balanced = max(0.0, before + delivered + bought + plan.unmet[key] - data.demand[m, t] - stock)
+                if value > 0 and abs(balanced - value) <= tolerance(max(data.demand[m, t], before, delivered, bought)):
+                    disposed[key] = balanced
+                before = stock
+    return replace(plan, disposed=disposed)
 
 
 def _beyond_limit(data: ModelData, key: tuple[int, int, str], over: float) -> str:
