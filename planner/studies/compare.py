@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.errors import ResultsError
-from planner.formatting import key_values, money, share, volume
+from planner.formatting import csv_differences, key_values, money, share, volume
 from planner.results import pages
 from planner.results.branches import expected_volumes
 from planner.results.folder import SUMMARY_FILE, TABLE_COLUMNS, read_inferred, read_summary, read_table, unneutralise
@@ -94,7 +94,9 @@ def _with_change(frame: pd.DataFrame, keys: list[str], value: str, baseline: str
         before = frame.set_index(keys).index.map(lambda k: base.get(k, 0.0)).to_numpy(dtype=float)
     else:
         before = float(frame.loc[frame["result"] == baseline, value].iloc[0])
-    return frame.assign(**{f"{value}_change": frame[value].to_numpy(dtype=float) - before})
+    if not keys:
+        before = [before] * len(frame)
+    return frame.assign(**{f"{value}_change": csv_differences(frame[value].to_numpy(dtype=float), before)})
 
 
 def _complete(frame: pd.DataFrame, keys: list[str], labels: list[str], value: str) -> pd.DataFrame:
@@ -129,7 +131,7 @@ def compare_results(folders: list[Path]) -> Comparison:
                              "worst_case_cvar": (s.get("worst_case") or {}).get("cvar")}
                             for label, path, s in zip(labels, paths, summaries)])
     for f in FIGURES:
-        figures[f"{f}_change"] = figures[f] - figures.loc[0, f]
+        figures[f"{f}_change"] = csv_differences(figures[f], [figures.loc[0, f]] * len(figures))
 
     shortage_rows, contract_rows, volume_rows, exposure_rows = [], [], [], []
     for label, path in zip(labels, paths):
