@@ -186,20 +186,22 @@ def test_an_output_planner_may_not_read_is_planners_refusal_not_a_usage_error(tm
     Now planner's own rule says why it will not write there (exit 7)."""
     monkeypatch.chdir(tmp_path)
     assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "out", "-q"]).exit_code == 0
-    secret, locked = (tmp_path / "secret.html").resolve(), (tmp_path / "locked").resolve()
+    secret, secret_workbook = (tmp_path / "secret.html").resolve(), (tmp_path / "secret.xlsx").resolve()
+    locked = (tmp_path / "locked").resolve()
     secret.write_text("the user's")
+    secret_workbook.write_text("the user's")
     locked.mkdir()
     real_access = os.access
 
     def access(path, mode, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 (click's question)
-        refused = Path(os.path.abspath(path)) in (secret, locked) and mode & os.R_OK
+        refused = Path(os.path.abspath(path)) in (secret, secret_workbook, locked) and mode & os.R_OK
         return False if refused else real_access(path, mode, *args, **kwargs)
 
     monkeypatch.setattr(os, "access", access)
-    monkeypatch.setattr("builtins.open", _refused(open, {secret}))
+    monkeypatch.setattr("builtins.open", _refused(open, {secret, secret_workbook}))
     monkeypatch.setattr(Path, "iterdir", _refused(Path.iterdir, {locked}))
-    for option in ("--out", "--xlsx"):
-        result = CliRunner().invoke(cli.main, ["report", "out", option, "secret.html"])
+    for option, name in (("--out", "secret.html"), ("--xlsx", "secret.xlsx")):
+        result = CliRunner().invoke(cli.main, ["report", "out", option, name])
         assert result.exit_code == cli.EXIT_OUTPUT, result.output
         assert f"does not let planner read it (its permissions); choose another {option}" in result.output
     result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "locked", "-q"])

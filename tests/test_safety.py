@@ -229,6 +229,9 @@ def _corpus(solved: Path) -> list[tuple[list[str], int]]:
         (["report", "missing"], usage),
         (["report", "emptydir"], invalid),
         (["report", str(solved), "--out", "emptydir"], usage),
+        (["report", str(solved), "--out", "plan.xlsx"], usage),  # it wrote HTML that Excel could not open
+        (["report", str(solved), "--xlsx", "plan.html"], usage),
+        (["report", str(solved), "--out", "plan"], usage),
         (["scenarios"], usage),
         (["scenarios", "four-suppliers"], invalid),
         (["scenarios", "us-critical-minerals", "--method", "magic"], usage),

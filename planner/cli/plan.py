@@ -261,9 +261,9 @@ def generate(out: Path, commodities: int, options: int, periods: int, scenarios:
 @click.command()
 @click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_file", type=OUTPUT_FILE,
-              help="HTML file [default: RESULTS/report.html]; missing folders are made.")
+              help="HTML file, its name ending in .html [default: RESULTS/report.html]; missing folders are made.")
 @click.option("--xlsx", "xlsx_file", type=OUTPUT_FILE,
-              help="Also write the tables as an Excel workbook to this file.")
+              help="Also write the tables as an Excel workbook to this file (its name ending in .xlsx).")
 @guard
 def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None:
     """Write a self-contained HTML report (charts inline) of a RESULTS folder or a sweep folder."""
@@ -278,9 +278,15 @@ def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None
         note(f"note: {running}")
     if is_sweep and xlsx_file is not None:
         raise click.UsageError("--xlsx takes a results folder; a sweep's table is sweep.csv")
-    for target, option in ((out_file, "--out"), (xlsx_file, "--xlsx")):
-        if target is not None:
-            check_location(target, option=option)
+    for target, option, suffixes, what in ((out_file, "--out", (".html", ".htm"), "the HTML report"),
+                                           (xlsx_file, "--xlsx", (".xlsx",), "an Excel workbook")):
+        if target is None:
+            continue
+        if target.suffix.lower() not in suffixes:  # a browser or Excel would not open it by its name
+            other = " (a workbook is --xlsx FILE.xlsx)" if option == "--out" else ""
+            raise click.UsageError(f"{option} {target}: {what} is written there, so its name ends in "
+                                   f"{suffixes[0]}{other}")
+        check_location(target, option=option)
     from planner.results.report import write_report
 
     common.warn_edited([results])
