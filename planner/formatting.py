@@ -122,6 +122,30 @@ def unbounded_vss(metrics: Mapping[str, object]) -> str:
     return f"unbounded: {metrics.get('vss_note') or 'the expected-value plan breaks a rule of the model'}"
 
 
+def evaluation_findings(evaluation: Mapping, probabilities: Mapping[str, float],
+                        service_levels: Mapping[str, float | None] | None = None) -> list[tuple[str, str]]:
+    """What an evaluation's summary records beside its figures (`evaluation` in summary.json), as
+    (what, finding) pairs: every service level missed and every limit on what is supplied that
+    the held contracts exceed, in how many of the scenarios (`probabilities`, by name) and with
+    what probability. The terminal and the report say them alike."""
+    def scenarios(names: list[str]) -> str:
+        chance = sum(probabilities.get(s, 0.0) for s in names)
+        return f"{len(names)} of {len(probabilities)} scenarios (p {probability(chance)})"
+
+    found = []
+    for m, names in (evaluation.get("service_levels_missed") or {}).items():
+        level = (service_levels or {}).get(m)
+        found.append((f"service level of {m}{f' ({share(level)})' if level is not None else ''}",
+                      f"missed in {scenarios(names)}: reported, not enforced, so this evaluation may cost less "
+                      "than the solve"))
+    for limit in evaluation.get("supplied_limits_exceeded") or []:
+        where = f"{limit['scope']} {limit['name']}"
+        found.append((f"limit on what is supplied of {limit['commodity']} from {where} ({share(limit['max_share'])})",
+                      f"exceeded by the contracts held in {scenarios(limit['scenarios'])}: an evaluation cannot "
+                      f"undo contracts, so it allows them there and buys nothing more from {where} on the spot"))
+    return found
+
+
 def csv_value(value: float) -> float:
     """`value` rounded to CSV_DIGITS significant digits (written by its shortest repr); anything
     but a finite number, and 0, as it is."""

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import TypeVar
 
@@ -155,3 +156,37 @@ def scale(folder: Path, columns: dict[str, list[str]], factor: float) -> None:
 def crash_logs() -> set[str]:
     """The crash logs planner has written (an internal error leaves one in the temporary folder)."""
     return {p.name for p in Path(tempfile.gettempdir()).glob("planner-crash-*.log")}
+
+
+class _TableReader(HTMLParser):
+    """The cells of one table of an HTML page, by its id, as text (rows of header and data cells)."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id, self.depth, self.rows, self.cell = table_id, 0, [], None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "table" and (self.depth or dict(attrs).get("id") == self.table_id):
+            self.depth += 1
+        elif self.depth and tag == "tr":
+            self.rows.append([])
+        elif self.depth and tag in ("td", "th"):
+            self.cell = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table" and self.depth:
+            self.depth -= 1
+        elif self.depth and tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append(self.cell.strip())
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell += data
+
+
+def html_table(page: str, table_id: str) -> list[list[str]]:
+    """The rows of the table with id `table_id` in the HTML `page`, each a list of cell texts."""
+    reader = _TableReader(table_id)
+    reader.feed(page)
+    return reader.rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import sys
@@ -9,7 +10,7 @@ import sys
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from helpers import FOUR_SUPPLIERS, examples, four_suppliers, write_instance
+from helpers import FOUR_SUPPLIERS, examples, four_suppliers, html_table, write_instance
 from hypothesis import given
 from hypothesis import strategies as st
 from random_instance import random_instance
@@ -352,18 +353,39 @@ def test_an_evaluation_names_the_limits_on_what_is_supplied_that_held_contracts_
     runner = solved_where_china_delivers_at_half(tmp_path)
     own = runner.invoke(cli.main, ["evaluate", "inst", "res", "--out", "own"])
     assert own.exit_code == 0, own.output
-    assert json.loads((tmp_path / "own" / "summary.json").read_text())["evaluation"]["supplied_limits_exceeded"] == {}
+    assert json.loads((tmp_path / "own" / "summary.json").read_text())["evaluation"]["supplied_limits_exceeded"] == []
     assert "exceeded by the contracts held" not in own.output
     stress = runner.invoke(cli.main, ["evaluate", "inst", "res", "--scenarios", "stress/scenarios.csv"])
     assert stress.exit_code == 0, stress.output
     evaluation = json.loads((tmp_path / "res-evaluation" / "summary.json").read_text())["evaluation"]
-    assert evaluation["supplied_limits_exceeded"] == {"bloc china, rare_earth_oxide": ["calm"]}
-    assert ("limit on what is supplied of rare_earth_oxide from bloc china (50.0%) exceeded by the contracts held "
-            "in 1 of 2 scenarios (p 0.25)") in stress.output
+    assert evaluation["supplied_limits_exceeded"] == [
+        {"scope": "bloc", "name": "china", "commodity": "rare_earth_oxide", "max_share": 0.5, "scenarios": ["calm"]}]
+    finding = ("limit on what is supplied of rare_earth_oxide from bloc china (50.0%) exceeded by the contracts held "
+               "in 1 of 2 scenarios (p 0.25)")
+    assert finding in stress.output
     exposure = pd.read_csv(tmp_path / "res-evaluation" / "exposure.csv")
     assert exposure.query("name == 'china'")["supplied_share_max"].max() > 0.5
     verified = runner.invoke(cli.main, ["verify", "inst", "res-evaluation", "--scenarios", "stress/scenarios.csv"])
     assert verified.exit_code == 0, verified.output
+    # its report and workbook say what it is and what it found (the report called it a sourcing plan whose
+    # limit binds, and the workbook left the evaluation out)
+    reported = runner.invoke(cli.main, ["report", "res-evaluation", "--out", "ev.html", "--xlsx", "ev.xlsx"])
+    assert reported.exit_code == 0, reported.output
+    page = html.unescape((tmp_path / "ev.html").read_text())
+    assert "<h1>Evaluation of a sourcing plan: four-suppliers</h1>" in page
+    headline = dict(html_table(page, "table-headline"))
+    assert headline["evaluated"] == "the plan in res under the scenarios of stress/scenarios.csv"
+    what, _, rest = finding.partition(" exceeded")
+    assert headline[what].startswith("exceeded" + rest)
+    head, row = html_table(page, "table-exposure")
+    assert dict(zip(head, row))["above in"] == "2026" and dict(zip(head, row))["binding in"] == ""
+    sheet = pd.read_excel(tmp_path / "ev.xlsx", sheet_name="summary").set_index("figure")["value"]
+    assert sheet["evaluation.scenarios"] == "stress/scenarios.csv" and sheet[what].startswith("exceeded" + rest)
+    assert runner.invoke(cli.main, ["report", "res", "--out", "plan.html"]).exit_code == 0
+    plan_page = html.unescape((tmp_path / "plan.html").read_text())
+    assert "<h1>Sourcing plan: four-suppliers</h1>" in plan_page and "above in" not in plan_page
+    head, row = html_table(plan_page, "table-exposure")
+    assert dict(zip(head, row))["binding in"] == "2026"
 
 
 def test_what_an_evaluation_disposes_of_is_what_its_balance_leaves(tmp_path, monkeypatch):

@@ -96,10 +96,10 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     """
     from planner.instance.data import build_model_data
     from planner.instance.loader import load_instance
-    from planner.results.folder import EVALUATION_SUFFIX
+    from planner.results.folder import EVALUATION_SUFFIX, OWN_SCENARIOS
     from planner.results.manifest import Kind as OutputKind
     from planner.results.ownership import check_location, check_target
-    from planner.results.readback import OWN_SCENARIOS, instance_as_made, read_first_stage
+    from planner.results.readback import instance_as_made, read_first_stage
     from planner.results.terminal import format_evaluation
     from planner.results.write import write_results
     from planner.studies.evaluate import evaluate_outcome, scenario_replacement

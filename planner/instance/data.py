@@ -26,11 +26,6 @@ class ShareLimit:
     row: int  # row of limits.csv
     basis: str = "contracted"  # "contracted" (8a) or "supplied" (8b)
 
-    @property
-    def label(self) -> str:
-        """The limit as an evaluation's summary names it: `bloc china, ndpr_oxide`."""
-        return f"{self.scope} {self.name}, {self.commodity}"
-
 
 @dataclass
 class ModelData:

@@ -59,6 +59,8 @@ LARGEST_FIGURE = 1e40
 SUMMARY_TEXT = ("instance", "status")
 SUMMARY_NUMBERS = ("risk_aversion", "cvar_alpha")
 
+OWN_SCENARIOS = "instance"  # an evaluation's `scenarios` in summary.json when they are the instance's own
+
 
 def default_output_dir(name: str) -> Path:
     """results/<instance name>, relative to the current folder."""

@@ -26,6 +26,7 @@ from planner.model.family import Rules, Violation
 from planner.model.family import fmt as _fmt
 from planner.results.folder import (
     MAY_BE_BLANK,
+    OWN_SCENARIOS,
     SUMMARY_FILE,
     TABLE_COLUMNS,
     edited_files,
@@ -233,9 +234,6 @@ def _as_written(folder: Path) -> bool:
     tables = [f"{name}.csv" for name in FIRST_STAGE_TABLES]
     return all(name in recorded for name in tables if (folder / name).exists()) and \
         not set(edited_files(folder)) & set(tables)
-
-
-OWN_SCENARIOS = "instance"  # an evaluation's `scenarios` in summary.json when they are the instance's own
 
 
 def evaluated_under(folder: Path) -> str | None:

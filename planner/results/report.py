@@ -15,10 +15,11 @@ from pathlib import Path
 import pandas as pd
 
 from planner.errors import ResultsError
-from planner.formatting import gap, money, percent, probability, unbounded_vss, volume
+from planner.formatting import evaluation_findings, gap, money, percent, probability, unbounded_vss, volume
 from planner.results import pages
 from planner.results.branches import expected_volumes, file_branches
 from planner.results.folder import (
+    OWN_SCENARIOS,
     TABLE_COLUMNS,
     figure_fault,
     first_wrong_figure,
@@ -57,8 +58,9 @@ def binding_rows(exposure: pd.DataFrame) -> pd.DataFrame:
         (limited["max_share"] - limited["share"].fillna(0.0)).fillna(math.inf),
         (limited["max_supplied_share"] - limited["supplied_share_max"].fillna(0.0)).fillna(math.inf)],
         axis=1).min(axis=1)
-    limited["binding"] = limited["headroom"] <= BINDING_TOLERANCE
-    limited["near"] = ~limited["binding"] & (limited["headroom"] <= NEAR_BINDING)
+    limited["above"] = limited["headroom"] < -BINDING_TOLERANCE  # only an evaluation's held contracts
+    limited["binding"] = ~limited["above"] & (limited["headroom"] <= BINDING_TOLERANCE)
+    limited["near"] = ~limited["above"] & ~limited["binding"] & (limited["headroom"] <= NEAR_BINDING)
     return limited.sort_values(["headroom", "commodity", "period"], kind="stable")
 
 
@@ -82,10 +84,26 @@ def supply_shares(exposure: pd.DataFrame) -> pd.DataFrame:
                                  "supplied_share_max": "highest supplied_share"})
 
 
+def _evaluated(summary: dict, costs: pd.DataFrame) -> list[tuple[str, str]]:
+    """An evaluation's own rows of the headline: which plan, under which scenarios and rules, and
+    what it found (`formatting.evaluation_findings`); none for a solve."""
+    evaluation = summary.get("evaluation")
+    if not isinstance(evaluation, dict):
+        return []
+    under = evaluation.get("scenarios")
+    probabilities = dict(zip(map(unneutralise, costs["scenario"]), costs["probability"]))
+    findings = evaluation_findings(evaluation, probabilities)
+    return [("evaluated", f"the plan in {evaluation.get('plan')} under "
+                          + ("its own scenarios" if under == OWN_SCENARIOS else f"the scenarios of {under}")),
+            ("rules", str(evaluation.get("rules", ""))),
+            *findings]
+
+
 def _headline(summary: dict, costs: pd.DataFrame) -> list[tuple[str, str]]:
     currency = summary.get("currency", "")
     worst = costs.loc[costs["total_cost"].idxmax()]
     rows = [
+        *_evaluated(summary, costs),
         ("status", str(summary["status"])),
         ("MIP gap", gap(summary.get("mip_gap"))),
         ("objective", money(summary["objective"], currency)),
@@ -141,6 +159,7 @@ def limit_summary(limited: pd.DataFrame) -> pd.DataFrame:
                      "max_supplied_share": part["max_supplied_share"].iloc[0],
                      "highest share": part["share"].fillna(0.0).max(),
                      "highest supplied_share": part["supplied_share_max"].max(),
+                     "above in": _periods(list(part.loc[part["above"], "period"]), all_periods),
                      "binding in": _periods(list(part.loc[part["binding"], "period"]), all_periods),
                      "near in": _periods(list(part.loc[part["near"], "period"]), all_periods),
                      "headroom": part["headroom"].min()})
@@ -155,12 +174,14 @@ def _exposure_section(exposure: pd.DataFrame, currency: str, unit: str) -> str:
     if limited.empty:
         return pages.note("This instance sets no share limits.", "table-exposure") + real
     summary = limit_summary(limited)
-    classes = ["binding" if b else "near" if n else "" for b, n in
-               zip(summary["binding in"] != "", summary["near in"] != "")]
+    classes = ["binding" if a or b else "near" if n else "" for a, b, n in
+               zip(summary["above in"] != "", summary["binding in"] != "", summary["near in"] != "")]
     every = pages.table(limited[EXPOSURE_COLUMNS], "table-exposure-rest", currency, unit,
-                        ["binding" if b else "near" if n else "" for b, n in zip(limited["binding"], limited["near"])])
+                        ["binding" if a or b else "near" if n else "" for a, b, n in
+                         zip(limited["above"], limited["binding"], limited["near"])])
     summary = summary.drop(columns=["headroom"] + [c for c in ("max_share", "max_supplied_share")
-                                                   if summary[c].isna().all()])
+                                                   if summary[c].isna().all()]
+                           + (["above in"] if (summary["above in"] == "").all() else []))
     return (pages.table(summary, "table-exposure", currency, unit, classes)
             + pages.folded(f"every period ({len(limited)} rows), tightest first", every, "exposure-rest") + real)
 
@@ -210,7 +231,8 @@ def render_report(results: Path) -> str:
     volumes_svg = volumes_chart(expected_volumes(tables["volumes"], tables["adaptive_volumes"], costs),
                                 tables["contracts"], tables["supply"], unit)
     sections = [
-        f"<h1>Sourcing plan: {html.escape(name)}</h1>",
+        f"<h1>{'Evaluation of a sourcing plan' if _evaluated(summary, costs) else 'Sourcing plan'}: "
+        f"{html.escape(name)}</h1>",
         pages.section("headline", "Headline", pages.figures_table(_headline(summary, costs), "table-headline")),
         *([_branches_section(tables, summary, list(dict.fromkeys(tables["supply"]["period"])))]
           if summary.get("stages") == "multi" else []),
@@ -225,7 +247,10 @@ def render_report(results: Path) -> str:
                                  "demand, contracted and supplied (deliveries and spot buys, the largest over the "
                                  "scenarios), one row per limit, tightest first: red where it binds (the share at "
                                  f"the limit) in some period, orange where it comes within {percent(NEAR_BINDING)} "
-                                 "points of it."),
+                                 "points of it"
+                                 + ("; in an evaluation, also red where the held contracts go above it (\"above "
+                                    "in\"), which the evaluation cannot undo." if _evaluated(summary, costs)
+                                    else ".")),
                       _exposure_section(tables["exposure"], currency, unit)),
         pages.section("scenario-costs", "Distribution of scenario costs",
                       f'<figure id="chart-scenario-costs">{scenario_costs_chart(costs, summary)}</figure>'),

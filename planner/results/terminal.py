@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from planner.formatting import evaluation_findings, percent, probability, share, unbounded_vss, volume
 from planner.formatting import gap as _gap
 from planner.formatting import money as _money
-from planner.formatting import percent, probability, share, unbounded_vss, volume
 from planner.results.branches import SHOWN_BRANCHES, SHOWN_CHANGES, branching_periods, decided_now, plan_branches
 
 if TYPE_CHECKING:
@@ -154,21 +154,10 @@ def format_evaluation(outcome: Outcome) -> str:
              f"  expected cost  {_money(f.expected_cost, inst.currency)}",
              f"  CVaR           {_money(f.cvar, inst.currency)}   (level {data.cvar_alpha:g})",
              f"  objective      {_money(f.objective, inst.currency)}   (risk aversion {data.risk_aversion:g})"]
-    missed = (outcome.extra or {}).get("evaluation", {}).get("service_levels_missed") or {}
-    for m, scenarios in missed.items():
-        chance = sum(data.probability[s] for s in scenarios)
-        lines.append(f"  service level of {m} ({share(data.service_level[m])}) missed in {len(scenarios)} of "
-                     f"{len(data.scenarios)} scenarios (p {probability(chance)}): reported, not enforced, so this "
-                     "evaluation may cost less than the solve")
-    limits = {limit.label: limit for limit in data.limits}
-    exceeded = (outcome.extra or {}).get("evaluation", {}).get("supplied_limits_exceeded") or {}
-    for label, scenarios in exceeded.items():
-        limit, chance = limits[label], sum(data.probability[s] for s in scenarios)
-        lines.append(f"  limit on what is supplied of {limit.commodity} from {limit.scope} {limit.name} "
-                     f"({share(limit.max_share)}) exceeded by the contracts held in {len(scenarios)} of "
-                     f"{len(data.scenarios)} scenarios (p {probability(chance)}): an evaluation cannot undo "
-                     f"contracts, so it allows them there and buys nothing more from {limit.scope} {limit.name} "
-                     "on the spot")
+    evaluation = (outcome.extra or {}).get("evaluation", {})
+    lines += [f"  {what} {finding}" for what, finding in
+              evaluation_findings(evaluation, data.probability, data.service_level)]
+    missed = evaluation.get("service_levels_missed") or {}
     supply = outcome.tables["supply"]
     totals = supply.groupby(["scenario", "commodity"])[["shortage", "demand"]].sum()
     ranked = sorted(data.scenarios, key=lambda s: (-data.probability[s], s))

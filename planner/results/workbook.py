@@ -24,7 +24,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from planner.formatting import csv_value, unbounded_vss
+from planner.formatting import csv_value, evaluation_findings, unbounded_vss
 from planner.results.branches import expected_volumes
 from planner.results.columns import Kind, kind_of
 from planner.results.folder import TABLE_COLUMNS, read_summary, read_table, unneutralise
@@ -131,6 +131,13 @@ def summary_rows(summary: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[s
         rows += [("worst scenario", unneutralise(worst["scenario"]), Kind.TEXT),
                  ("worst scenario total_cost", float(worst["total_cost"]), Kind.MONEY),
                  ("worst scenario probability", float(worst["probability"]), Kind.PROBABILITY)]
+    evaluation = summary.get("evaluation")
+    if isinstance(evaluation, dict):
+        rows += [(f"evaluation.{key}", str(evaluation.get(key, "")), Kind.TEXT)
+                 for key in ("plan", "scenarios", "rules")]
+        if costs is not None:
+            probabilities = dict(zip(map(unneutralise, costs["scenario"]), costs["probability"]))
+            rows += [(what, finding, Kind.TEXT) for what, finding in evaluation_findings(evaluation, probabilities)]
     metrics = summary.get("metrics") or {}
     for key in ("evpi", "wait_and_see", "vss", "eev", "eev_shortfalls_paid", "expected_value_problem"):
         if metrics.get(key) is not None:

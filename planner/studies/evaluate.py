@@ -185,17 +185,20 @@ def missed_service_levels(data: ModelData, plan: Plan) -> dict[str, list[str]]:
     return missed
 
 
-def exceeded_supplied_limits(data: ModelData, first_stage: Plan) -> dict[str, list[str]]:
-    """The scenarios, per limit on what is supplied (8b), where the held contracts alone deliver
-    more from its scope than it allows in some period: an evaluation cannot undo contracts fixed
-    up front and allows it (`supplied_allowance`), where the solve kept within the limit under
-    its own scenarios (so an evaluation under others may cost less). Only limits exceeded."""
-    exceeded: dict[str, list[str]] = {}
+def exceeded_supplied_limits(data: ModelData, first_stage: Plan) -> list[dict]:
+    """Each limit on what is supplied (8b) that the held contracts alone exceed in some period of
+    some scenario, with those scenarios (`scope`, `name`, `commodity`, `max_share`, `scenarios`):
+    an evaluation cannot undo contracts fixed up front and allows it (`supplied_allowance`), where
+    the solve kept within the limit under its own scenarios (so an evaluation under others may
+    cost less). Only limits exceeded."""
+    exceeded: dict[int, set[str]] = {}
     for (i, t, node), over in supplied_allowance(data, first_stage).items():
         limit = data.limits[i]
         if over > tolerance(data.demand[limit.commodity, t]):
-            exceeded.setdefault(limit.label, []).extend(data.recourse_members(limit.commodity, t, node))
-    return {label: [s for s in data.scenarios if s in set(scenarios)] for label, scenarios in exceeded.items()}
+            exceeded.setdefault(i, set()).update(data.recourse_members(limit.commodity, t, node))
+    return [{"scope": data.limits[i].scope, "name": data.limits[i].name, "commodity": data.limits[i].commodity,
+             "max_share": data.limits[i].max_share, "scenarios": [s for s in data.scenarios if s in scenarios]}
+            for i, scenarios in sorted(exceeded.items())]
 
 
 def scenario_replacement(path: Path) -> dict[str, Path | None]:
