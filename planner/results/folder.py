@@ -81,6 +81,11 @@ def unneutralise(text: object) -> object:
     return text
 
 
+def scenario_probabilities(costs: pd.DataFrame) -> dict[str, float]:
+    """Each scenario's probability by its name, from a result's scenario_costs table."""
+    return dict(zip(map(unneutralise, costs["scenario"]), costs["probability"]))
+
+
 def read_json_file(path: Path) -> dict:
     """A JSON object planner wrote; `ResultsError` when it is missing or is not one."""
     try:

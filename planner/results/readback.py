@@ -47,7 +47,6 @@ KEYS: dict[str, tuple[str, ...]] = {  # the columns that identify a row of each 
     "spot": ("scenario", "option", "period"),
     "exposure": ("commodity", "period", "scope", "name"),
 }
-_FLAGS = {"selected", "signed"}
 
 
 class Reader:
@@ -119,6 +118,9 @@ class ReadResult:
 
 
 def read_result(data: ModelData, folder: Path, reader: Reader) -> ReadResult:
+    """The result in `folder` read against `data`: its plan, summary and tables, and each table's
+    rows by key; what is wrong in them is recorded on `reader`. ResultsError when none of its
+    options is one of the instance's."""
     summary = read_summary(folder)
     tables = {name: reader.table(name) for name in TABLE_COLUMNS}
     if not set(tables["contracts"]["option"]) & set(data.options):
@@ -139,7 +141,7 @@ def read_result(data: ModelData, folder: Path, reader: Reader) -> ReadResult:
     }
     rows = {name: table_rows(reader, tables[name], keys) if name != "spot" else {}
             for name, keys in expected.items()}
-    rows["spot"] = _spottable_rows(reader, tables["spot"], expected["spot"])
+    rows["spot"] = _spot_rows(reader, tables["spot"], expected["spot"])
     index = {p: t for t, p in enumerate(period)}
 
     def flag(name: str, key: tuple) -> int:
@@ -176,7 +178,7 @@ def read_result(data: ModelData, folder: Path, reader: Reader) -> ReadResult:
     return ReadResult(plan, summary, tables, rows, evaluation)
 
 
-def _spottable_rows(reader: Reader, table: pd.DataFrame, possible: set[tuple]) -> dict[tuple, int]:
+def _spot_rows(reader: Reader, table: pd.DataFrame, possible: set[tuple]) -> dict[tuple, int]:
     """spot.csv lists the purchases made: no duplicates, and only where a purchase is possible."""
     found: dict[tuple, int] = {}
     for i, key in enumerate(zip(table["scenario"], table["option"], table["period"])):

@@ -26,6 +26,7 @@ from planner.results.folder import (
     read_inferred,
     read_summary,
     read_table,
+    scenario_probabilities,
     unneutralise,
 )
 from planner.results.ownership import write_file
@@ -91,19 +92,18 @@ def _evaluated(summary: dict, costs: pd.DataFrame) -> list[tuple[str, str]]:
     if not isinstance(evaluation, dict):
         return []
     under = evaluation.get("scenarios")
-    probabilities = dict(zip(map(unneutralise, costs["scenario"]), costs["probability"]))
-    findings = evaluation_findings(evaluation, probabilities)
+    findings = evaluation_findings(evaluation, scenario_probabilities(costs))
     return [("evaluated", f"the plan in {evaluation.get('plan')} under "
                           + ("its own scenarios" if under == OWN_SCENARIOS else f"the scenarios of {under}")),
             ("rules", str(evaluation.get("rules", ""))),
             *findings]
 
 
-def _headline(summary: dict, costs: pd.DataFrame) -> list[tuple[str, str]]:
+def _headline(summary: dict, costs: pd.DataFrame, evaluated: list[tuple[str, str]]) -> list[tuple[str, str]]:
     currency = summary.get("currency", "")
     worst = costs.loc[costs["total_cost"].idxmax()]
     rows = [
-        *_evaluated(summary, costs),
+        *evaluated,
         ("status", str(summary["status"])),
         ("MIP gap", gap(summary.get("mip_gap"))),
         ("objective", money(summary["objective"], currency)),
@@ -228,12 +228,13 @@ def render_report(results: Path) -> str:
     shown_shares = shares.loc[shares.sum(axis=1).sort_values(ascending=False, kind="stable").index[:MAX_HEATMAP_ROWS]]
     more = len(shares) - len(shown_shares)
     name = str(summary["instance"])
+    evaluated = _evaluated(summary, costs)
     volumes_svg = volumes_chart(expected_volumes(tables["volumes"], tables["adaptive_volumes"], costs),
                                 tables["contracts"], tables["supply"], unit)
     sections = [
-        f"<h1>{'Evaluation of a sourcing plan' if _evaluated(summary, costs) else 'Sourcing plan'}: "
-        f"{html.escape(name)}</h1>",
-        pages.section("headline", "Headline", pages.figures_table(_headline(summary, costs), "table-headline")),
+        f"<h1>{'Evaluation of a sourcing plan' if evaluated else 'Sourcing plan'}: {html.escape(name)}</h1>",
+        pages.section("headline", "Headline",
+                      pages.figures_table(_headline(summary, costs, evaluated), "table-headline")),
         *([_branches_section(tables, summary, list(dict.fromkeys(tables["supply"]["period"])))]
           if summary.get("stages") == "multi" else []),
         pages.section("agreements", "Agreements",
@@ -249,7 +250,7 @@ def render_report(results: Path) -> str:
                                  f"the limit) in some period, orange where it comes within {percent(NEAR_BINDING)} "
                                  "points of it"
                                  + ("; in an evaluation, also red where the held contracts go above it (\"above "
-                                    "in\"), which the evaluation cannot undo." if _evaluated(summary, costs)
+                                    "in\"), which the evaluation cannot undo." if evaluated
                                     else ".")),
                       _exposure_section(tables["exposure"], currency, unit)),
         pages.section("scenario-costs", "Distribution of scenario costs",

@@ -27,7 +27,7 @@ from openpyxl.utils import get_column_letter
 from planner.formatting import csv_value, evaluation_findings, unbounded_vss
 from planner.results.branches import expected_volumes
 from planner.results.columns import Kind, kind_of
-from planner.results.folder import TABLE_COLUMNS, read_summary, read_table, unneutralise
+from planner.results.folder import TABLE_COLUMNS, read_summary, read_table, scenario_probabilities, unneutralise
 from planner.results.ownership import GENERATOR, write_file
 
 MAX_WIDTH = 60
@@ -136,8 +136,8 @@ def summary_rows(summary: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[s
         rows += [(f"evaluation.{key}", str(evaluation.get(key, "")), Kind.TEXT)
                  for key in ("plan", "scenarios", "rules")]
         if costs is not None:
-            probabilities = dict(zip(map(unneutralise, costs["scenario"]), costs["probability"]))
-            rows += [(what, finding, Kind.TEXT) for what, finding in evaluation_findings(evaluation, probabilities)]
+            rows += [(what, finding, Kind.TEXT)
+                     for what, finding in evaluation_findings(evaluation, scenario_probabilities(costs))]
     metrics = summary.get("metrics") or {}
     for key in ("evpi", "wait_and_see", "vss", "eev", "eev_shortfalls_paid", "expected_value_problem"):
         if metrics.get(key) is not None:
