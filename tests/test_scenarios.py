@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 import sys
 
@@ -226,6 +227,9 @@ def test_the_expected_value_plan_is_held_to_the_limits_on_what_is_supplied(tmp_p
     assert m["vss"] is None and m["eev"] is None
     assert "breaks a limit on what is supplied (" in m["vss_note"] and "above its limit on what is supplied" \
         in m["vss_note"]
+    # in the instance's unit, with the excess (it said "supply 15.27272727 ... supplied, 8.4")
+    assert re.search(r"the contracts alone supply [\d.,]+ t from .+ above its limit on what is supplied, [\d.,]+ t "
+                     r"\(by [\d.,]+ t\)", m["vss_note"]), m["vss_note"]
     assert m["eev_shortfalls_paid"] < out.figures.objective  # what the limit costs the stochastic plan
 
 

@@ -37,9 +37,10 @@ from pathlib import Path
 import numpy as np
 
 from planner.errors import InfeasibleError
+from planner.formatting import volume
 from planner.instance.data import ModelData, build_model_data, with_scenarios, with_stages
 from planner.instance.instance import Instance
-from planner.model.family import fmt, tolerance
+from planner.model.family import tolerance
 from planner.model.variant import Variant
 from planner.processes import run_each
 from planner.results.plan import Figures, Plan, arrivals, compute_figures, result_tables, risk_measure
@@ -133,8 +134,10 @@ def _disposal_as_balanced(data: ModelData, plan: Plan) -> Plan:
 def _beyond_limit(data: ModelData, key: tuple[int, int, str], over: float) -> str:
     limit = data.limits[key[0]]
     allowed = limit.max_share * data.demand[limit.commodity, key[1]]
-    return (f"{limit.commodity}: the contracts alone supply {fmt(allowed + over)} from {limit.scope} {limit.name} in "
-            f"{data.periods[key[1]]}, scenario {key[2]}, above its limit on what is supplied, {fmt(allowed)}")
+    unit = data.instance.unit
+    return (f"{limit.commodity}: the contracts alone supply {volume(allowed + over, unit)} from {limit.scope} "
+            f"{limit.name} in {data.periods[key[1]]}, scenario {key[2]}, above its limit on what is supplied, "
+            f"{volume(allowed, unit)} (by {volume(over, unit)})")
 
 
 def supplied_allowance(data: ModelData, first_stage: Plan) -> dict[tuple[int, int, str], float]:
