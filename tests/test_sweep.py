@@ -47,6 +47,10 @@ def test_keys_address_settings_cells_and_probabilities():
             apply_values(inst, {key: 1})
     with pytest.raises(OverrideError, match="out of range"):
         apply_values(inst, {"risk.aversion": 2})
+    # "what does excluding China cost?" on an instance without limits.csv said "(rows: )": it now says how
+    with pytest.raises(OverrideError, match=r"four-suppliers has no rows in limits.csv; a sweep varies what the "
+                       r"instance holds: add the row to limits.csv first \(ROW is its scope, name, commodity"):
+        apply_values(inst, {"limits.bloc:china:*.max_share": 0})
 
 
 def test_aversion_sweep_matches_single_solves_and_traces_a_frontier(tmp_path):

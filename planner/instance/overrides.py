@@ -74,7 +74,12 @@ def resolve(inst: Instance, key: str) -> Target:
                         f"({did_you_mean(column, numeric) or 'numeric columns: ' + ', '.join(numeric)})")
     rows = _row_keys(inst, stem)
     if row not in rows:
-        hint = did_you_mean(row, list(rows)) or "rows: " + ", ".join(list(rows)[:8])
+        key_columns = spec.key or (("event",) if stem == "events" else ())
+        add = (f"a sweep varies what the instance holds: add the row to {stem}.csv first (ROW is its "
+               f"{', '.join(key_columns)}, joined by ':')")
+        if not rows:
+            raise OverrideError(f"{key!r}: {inst.name} has no rows in {stem}.csv; {add}")
+        hint = did_you_mean(row, list(rows)) or f"rows: {', '.join(list(rows)[:8])}; {add}"
         raise OverrideError(f"{key!r}: {stem}.csv has no row {row!r} ({hint})")
     return Target(key, stem, tuple(rows[row]), column)
 
