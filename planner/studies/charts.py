@@ -24,15 +24,20 @@ def _file_name(key: str) -> str:
 
 
 def _label_points(ax: plt.Axes, points: list[tuple[float, float, str]]) -> None:
-    """Label points, skipping a label that would sit within 3% of the axes of one already placed."""
+    """Label points; a point within 3% of the axes of one labelled before joins its label
+    ("0.5, 1" where two runs share a plan) rather than writing over it."""
     ax.figure.canvas.draw()  # the limits are final
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    placed: list[tuple[float, float]] = []
+    labels: list[tuple[float, float, float, float, list[str]]] = []  # (x, y, u, v, texts)
     for x, y, text in points:
         u, v = (x - x0) / ((x1 - x0) or 1.0), (y - y0) / ((y1 - y0) or 1.0)
-        if all(abs(u - pu) > 0.03 or abs(v - pv) > 0.03 for pu, pv in placed):
-            ax.annotate(text, (x, y), fontsize=8, textcoords="offset points", xytext=(5, 4))
-            placed.append((u, v))
+        near = next((label for label in labels if abs(u - label[2]) <= 0.03 and abs(v - label[3]) <= 0.03), None)
+        if near is None:
+            labels.append((x, y, u, v, [text]))
+        elif text not in near[4]:
+            near[4].append(text)
+    for x, y, _, _, texts in labels:
+        ax.annotate(", ".join(texts), (x, y), fontsize=8, textcoords="offset points", xytext=(5, 4))
 
 
 @quiet_glyphs()
