@@ -103,6 +103,22 @@ def test_hand_checked_multi_stage_example(tmp_path):
     assert solve_instance(_staged(tmp_path / "b", lead_ru_gs=1), EXACT).figures.objective == pytest.approx(24_100.0)
 
 
+def test_a_multi_stage_plan_whose_volumes_are_all_decided_now_lists_no_branches(tmp_path, monkeypatch):
+    """The four-supplier example has one period, whose volumes are decided a year ahead: solved
+    multi-stage, the terminal said "later volumes follow events" and listed seven branches with
+    "the same volumes", and the report "the later volumes follow events". Both say every volume
+    is decided now."""
+    monkeypatch.chdir(tmp_path)
+    solved = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--multi-stage", "--out", "ms", "--report"])
+    assert solved.exit_code == 0, solved.output
+    assert "every contract and agreement above, and every volume (volumes.csv): no volume waits for events" \
+        in solved.output
+    assert "then, from" not in solved.output and "the same volumes" not in solved.output
+    assert pd.read_csv(tmp_path / "ms" / "adaptive_volumes.csv").empty
+    page = (tmp_path / "ms" / "report.html").read_text()
+    assert "no volume waits for events" in page and "later volumes follow events" not in page
+
+
 def test_cli_flag_setting_and_sweep_key_agree_and_verify_catches_anticipation(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()

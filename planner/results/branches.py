@@ -69,11 +69,14 @@ def decided_now(data: ModelData) -> list[str]:
 
 
 def branching_periods(data: ModelData) -> list[int]:
-    """The periods in which some scenarios part (more information classes than the period before)."""
+    """The periods in which some scenarios part (more information classes than the period
+    before) and some volume is still to be decided: where a plan's volumes can branch. (With one
+    period, or lead times that decide every volume before any event, there are none.)"""
     if not data.multi_stage:
         return []
     counts = [1] + [len(data.nodes_at(t)) for t in data.horizon]
-    return [t for t in data.horizon if counts[t + 1] > counts[t]]
+    last = max((data.decision_period(o, t) for o in data.options for t in data.periods_of[o]), default=-1)
+    return [t for t in data.horizon if counts[t + 1] > counts[t] and t <= last]
 
 
 def plan_branches(data: ModelData, plan: Plan, t0: int | None = None) -> tuple[int, Branch, list[Branch]] | None:

@@ -190,6 +190,9 @@ def _branches_section(tables: dict[str, pd.DataFrame], summary: dict, periods: l
     """A multi-stage plan: what is decided now, and each branch's volume changes."""
     now = sorted(set(tables["volumes"]["period"]) - set(tables["adaptive_volumes"]["period"].astype(str)),
                  key=periods.index)
+    if tables["adaptive_volumes"].empty:
+        return pages.section("decisions", "Decided now, and later by branch", pages.note(
+            "Decided now: every contract and agreement, and every volume (volumes.csv): no volume waits for events."))
     parts = [pages.note("Decided now: every contract and agreement, and "
                         + (f"the volumes of {now[0]}" + (f"-{now[-1]}" if len(now) > 1 else "") if now
                            else "the volumes of the first period")

@@ -76,6 +76,9 @@ def format_branches(data: ModelData, plan: Plan, unit: str) -> list[str]:
     if not data.multi_stage:
         return []
     now = decided_now(data)
+    if len(now) == len(data.periods):
+        return ["  decided now    every contract and agreement above, and every volume (volumes.csv): "
+                "no volume waits for events"]
     lines = ["  decided now    every contract and agreement above"
              + (f", and the volumes of {now[0]}" + (f"-{now[-1]}" if len(now) > 1 else "") if now else "")
              + " (volumes.csv); later volumes follow events (adaptive_volumes.csv)"]
