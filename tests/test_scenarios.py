@@ -104,7 +104,9 @@ def test_the_instance_says_how_many_scenarios_its_events_give_and_how(from_event
     assert inst.scenarios.drop(columns="_row").equals(generate_scenarios(inst, "reduce", 4)[0].drop(columns="_row"))
     _events_settings(from_events, 'max_scenarios = 4\nmethod = "sample"\nseed = 3\n')
     drawn = load_instance(from_events)
-    assert "method sample, seed 3" in drawn.notes[-1]
+    # how many were drawn: fewer scenarios than asked for read as a fault where draws were merged
+    assert f"{len(drawn.scenarios)} scenarios from" in drawn.notes[-1]
+    assert "method sample, seed 3 (4 draws, the same ones merged)" in drawn.notes[-1]
     assert drawn.scenarios.drop(columns="_row").equals(
         generate_scenarios(inst, "sample", 4, seed=3)[0].drop(columns="_row"))
     assert not drawn.scenarios.drop(columns="_row").equals(

@@ -228,5 +228,6 @@ def generate_scenarios(inst: Instance, method: str | None = None, max_scenarios:
     columns = ["_row", "scenario", "scope", "name", "commodity", "start_period", "end_period", "severity",
                "price_factor"]
     how = (f"{len(rows)} scenarios from {len(events['event'].unique())} events in {len(groups)} independent "
-           f"groups ({count:,} combinations), method {method}" + (f", seed {seed}" if method == "sample" else ""))
+           f"groups ({count:,} combinations), method {method}"
+           + (f", seed {seed} ({max_scenarios:,} draws, the same ones merged)" if method == "sample" else ""))
     return pd.DataFrame(rows), pd.DataFrame(disruptions, columns=columns), how
