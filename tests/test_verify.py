@@ -215,6 +215,9 @@ TAMPERINGS = {
     "summary best_bound far below": _summary("best_bound", lambda v: v * 0.9),
     "summary best_bound above objective": _summary("best_bound", lambda v: v * 1.1),
     "summary mip_gap text": _summary("mip_gap", "small"),
+    # a bound 10% below, with a gap_floor so large that the gap it gives looks like 0 (verify read the floor)
+    "summary gap_floor hiding a bound far below": lambda f: (_summary("best_bound", lambda v: v * 0.9)(f),
+                                                             _summary("gap_floor", 1e30)(f)),
     "summary risk_aversion": _summary("risk_aversion", 1.0),
     "summary cvar_alpha": _summary("cvar_alpha", 0.5),
     "summary currency": _summary("currency", "EUR"),

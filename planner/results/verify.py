@@ -14,8 +14,9 @@ from the Pyomo model) and checks every file a user might read or paste:
   and may dispose of volume that can be neither used nor stored);
 - every figure of summary.json is recomputed (section 4), the risk settings, currency and
   unit are the instance's, and status, bound and gap tell one story: the gap is the
-  objective's distance to the bound, the bound is not above the objective, and `optimal`
-  means a gap within the one asked for.
+  objective's distance to the bound (relative to a floor recomputed from the instance, not
+  read), the bound is not above the objective, and `optimal` means a gap within the one asked
+  for.
 
 Each violation comes with its size. Tolerances are relative: 1e-6 of the quantity compared
 (at least 1e-6 absolute), looser than solver noise, tight enough for money. Only a folder
@@ -234,12 +235,21 @@ def _check_summary(data: ModelData, result: ReadResult, figures: Figures) -> lis
     for key, value in (("instance", inst.name), ("currency", inst.currency), ("unit", inst.unit)):
         if summary.get(key) != value:
             out.append(Violation("summary", key, 1, f"reported {summary.get(key)!r}, the instance's is {value!r}"))
-    out += _check_status(summary, figures.objective, evaluation=result.evaluation)
+    out += _check_status(summary, figures.objective, result.evaluation, _gap_floor(data))
     return out
 
 
-def _check_status(summary: dict, objective: float, evaluation: bool) -> list[Violation]:
-    """Status, bound and gap tell one story."""
+def _gap_floor(data: ModelData) -> float:
+    """The least |objective| a relative gap divides by, as every solve of `data` sets it: GAP_FLOOR
+    units of the model's money scale (`planner.status.relative_gap`)."""
+    from planner.solve.scaling import choose_scales  # what the solve scales by; no solver is loaded
+
+    return GAP_FLOOR * choose_scales(data).money
+
+
+def _check_status(summary: dict, objective: float, evaluation: bool, floor: float) -> list[Violation]:
+    """Status, bound and gap tell one story, the gap relative to `floor` at least (`_gap_floor`:
+    recomputed, not read, so that an edited gap_floor cannot make a wide gap look narrow)."""
     out: list[Violation] = []
     status = summary.get("status")
     try:
@@ -263,8 +273,11 @@ def _check_status(summary: dict, objective: float, evaluation: bool) -> list[Vio
     if bound > objective + _tol(objective):
         out.append(Violation("summary", "best_bound", bound - objective,
                              f"bound {_fmt(bound)} above the objective {_fmt(objective)}"))
-    floor = summary.get("gap_floor")
-    expected_gap = relative_gap(objective, bound, floor if finite_number(floor) and floor > 0 else GAP_FLOOR)
+    reported = summary.get("gap_floor")
+    if reported is not None and not (finite_number(reported) and abs(reported - floor) <= 1e-9 * floor):
+        out.append(Violation("summary", "gap_floor", abs(reported - floor) if finite_number(reported) else math.inf,
+                             f"reported {reported!r}, but the instance's money scale gives {_fmt(floor)}"))
+    expected_gap = relative_gap(objective, bound, floor)
     if abs(gap - expected_gap) > 1e-9 + TOLERANCE * expected_gap:
         out.append(Violation("summary", "mip_gap", abs(gap - expected_gap),
                              f"reported {_fmt(gap)}, but (objective - best_bound) / |objective| is "
