@@ -110,6 +110,11 @@ def probability(value: float | None) -> str:
     return fixed(value, 4, max_decimals=10)
 
 
+def count(number: int, noun: str) -> str:
+    """`number` and `noun`, plural but for one: "1 scenario", "2 scenarios", "1,200 options"."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def key_values(values: Mapping[str, object]) -> str:
     """A sweep run's values as its labels and notes show them: "risk.aversion=0.5, budget=1e+06"."""
     return ", ".join(f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"

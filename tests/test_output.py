@@ -219,6 +219,20 @@ def test_compare_names_the_contracts_the_china_cap_changes_and_its_cost(tmp_path
     assert whole.exit_code == 0 and document["results"] == list(figures["result"])
 
 
+def test_counts_are_singular_for_one(tmp_path):
+    """'1 options x 1 periods x 1 scenarios' (generate) and 'under 1 scenario(s)' (evaluate) read as
+    slips; counts now take the noun's number."""
+    from planner.formatting import count
+
+    assert [count(1, "scenario"), count(2, "scenario"), count(1200, "option")] == \
+        ["1 scenario", "2 scenarios", "1,200 options"]
+    made = CliRunner().invoke(cli.main, ["generate", str(tmp_path / "g"), "--commodities", "1", "--options", "1",
+                                         "--periods", "2", "--events", "1"])
+    assert made.exit_code == 0, made.output
+    assert made.output.strip().endswith(": 1 material x 1 option (each) x 2 periods x at most 30 scenarios from "
+                                        "1 independent event (2 combinations)")
+
+
 def test_a_change_the_tables_cannot_show_is_no_change(tmp_path, monkeypatch):
     """Two plans that bring 0.3 t from China, one from CN1 alone and one as 0.1 t from CN1 and
     0.2 t from CN2: compare's volumes.csv said a change of 5.55111512313e-17 t (0.1 + 0.2 is

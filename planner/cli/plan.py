@@ -28,7 +28,7 @@ from planner.cli.common import (
     solve_flags,
 )
 from planner.cli.progress import Progress, Steps
-from planner.formatting import key_values
+from planner.formatting import count, key_values
 from planner.instance.bundled import DEFAULT_INSTANCE, instance_description
 from planner.instance.schema import MAX_GENERATED_SIZE, MAX_SCENARIOS_FROM_EVENTS
 from planner.processes import usable_cores
@@ -253,9 +253,10 @@ def generate(out: Path, commodities: int, options: int, periods: int, scenarios:
     shape = Shape(aversion=aversion, ambiguity=ambiguity, budget=budget_share, agreements=shared_agreements,
                   events=events, lead_times=lead_times, price_shocks=price_shocks, supplied_limits=supplied_limits)
     generate_instance(out, commodities, options, periods, scenarios, seed, force=force, shape=shape)
-    kept = (f"at most {scenarios} scenarios from {events} independent events ({2 ** events:,} combinations)"
-            if events else f"{scenarios} scenarios")
-    click.echo(f"{out}: {commodities} materials x {options} options x {periods} periods x {kept}")
+    kept = (f"at most {count(scenarios, 'scenario')} from {count(events, 'independent event')} "
+            f"({count(2 ** events, 'combination')})" if events else count(scenarios, "scenario"))
+    click.echo(f"{out}: {count(commodities, 'material')} x {count(options, 'option')} (each) x "
+               f"{count(periods, 'period')} x {kept}")
 
 
 @click.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from planner.formatting import evaluation_findings, percent, probability, share, unbounded_vss, volume
+from planner.formatting import count, evaluation_findings, percent, probability, share, unbounded_vss, volume
 from planner.formatting import gap as _gap
 from planner.formatting import money as _money
 from planner.results.branches import SHOWN_BRANCHES, SHOWN_CHANGES, branching_periods, decided_now, plan_branches
@@ -153,7 +153,7 @@ def format_metrics(metrics: dict, currency: str, expected_cost: float) -> str:
 def format_evaluation(outcome: Outcome) -> str:
     """An evaluated plan for the terminal: costs, then shortages per scenario."""
     f, data, inst = outcome.figures, outcome.data, outcome.instance
-    lines = [f"evaluation of the plan under {len(data.scenarios)} scenario(s):",
+    lines = [f"evaluation of the plan under {count(len(data.scenarios), 'scenario')}:",
              f"  expected cost  {_money(f.expected_cost, inst.currency)}",
              f"  CVaR           {_money(f.cvar, inst.currency)}   (level {data.cvar_alpha:g})",
              f"  objective      {_money(f.objective, inst.currency)}   (risk aversion {data.risk_aversion:g})"]
