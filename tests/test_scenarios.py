@@ -271,6 +271,14 @@ def test_cli_scenarios_metrics_and_stress_evaluation(from_events, tmp_path, monk
     assert "generated from events" not in stress.output  # the instance's own are not used: not generated
     summary = json.loads((tmp_path / "res-evaluation" / "summary.json").read_text())
     assert summary["evaluation"]["scenarios"].endswith("scenarios.csv")
+    # other events: the note names the file whose events gave the scenarios (it said "events.csv", which
+    # read as the instance's own)
+    (tmp_path / "other").mkdir()
+    shutil.copy(from_events / "events.csv", tmp_path / "other" / "events.csv")
+    other = runner.invoke(cli.main, ["evaluate", str(from_events), "res", "--scenarios", "other/events.csv",
+                                     "--out", "other-evaluation"])
+    assert other.exit_code == 0, other.output
+    assert "note: scenarios generated from other/events.csv: 8 scenarios from 3 events" in other.output
 
     # verify checks the evaluation against the scenarios it was made under: without them it
     # reported 1,901 violations for a hunt's evaluation (every scenario "missing")

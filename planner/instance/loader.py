@@ -374,7 +374,8 @@ def _scenarios_from_events(inst: Instance, files: dict[str, str]) -> None:
     scenarios, disruptions, how = generate_scenarios(inst)
     inst.tables["scenarios"], inst.tables["disruptions"] = scenarios, disruptions
     inst.scenarios_generated = True
-    inst.notes.append(f"scenarios generated from events.csv: {how}")
+    own = Path(files["events"]) == Path(inst.path) / "events.csv"
+    inst.notes.append(f"scenarios generated from {'events.csv' if own else files['events']}: {how}")
 
 
 def _fill_defaults(inst: Instance) -> None:
