@@ -203,6 +203,8 @@ def test_report_of_a_sweep_folder(tmp_path):
     html = (tmp_path / "sw" / "report.html").read_text()
     assert 'id="chart-frontier"' in html and html.count("<svg") == 1
     assert html.count("<tr") == 1 + 3  # header and one row per run
+    # the instance swept is named (the report named only the folder)
+    assert "<h1>Sweep of four-suppliers: sw</h1>" in html and "3 runs of four-suppliers over risk.aversion" in html
 
 
 def test_commands_print_no_solver_banner(tmp_path):

@@ -315,7 +315,7 @@ def _sweep_runs(path: Path) -> tuple[pd.DataFrame, list[str]]:
 def render_sweep_report(folder: Path) -> str:
     """The HTML report of a sweep folder: its charts and its runs."""
     from planner.studies.charts import sweep_figures, why_no_chart
-    from planner.studies.sweep import SWEEP_FILE, sweep_currency
+    from planner.studies.sweep import SWEEP_FILE, sweep_currency, sweep_instance
 
     table, keys = _sweep_runs(Path(folder) / SWEEP_FILE)
     currency = sweep_currency(folder)
@@ -324,11 +324,11 @@ def render_sweep_report(folder: Path) -> str:
     if not charts:
         charts = pages.note(f"No chart: {why_no_chart(table)}.")
     failed = int((~table["status"].map(has_plan)).sum())
-    title = Path(folder).resolve().name
+    title, instance = Path(folder).resolve().name, sweep_instance(folder)
     sections = [
-        f"<h1>Sweep: {html.escape(title)}</h1>",
-        f'<section id="headline"><p>{len(table)} runs over {html.escape(", ".join(keys))}; '
-        f"{failed} without a plan.</p></section>",
+        f"<h1>Sweep{f' of {html.escape(instance)}' if instance else ''}: {html.escape(title)}</h1>",
+        f'<section id="headline"><p>{len(table)} runs{f" of {html.escape(instance)}" if instance else ""} over '
+        f'{html.escape(", ".join(keys))}; {failed} without a plan.</p></section>',
         pages.section("charts", "Charts", charts),
         pages.section("runs", "Runs", _sweep_table(table, keys, currency),
                       pages.note("Bloc shares per material are in sweep.csv; each run's full results in runs/ID/.")),

@@ -161,9 +161,18 @@ def _checked_failure(failure: dict, path: Path) -> dict:
 
 def sweep_currency(out: Path) -> str:
     """The currency of a sweep's runs (the first run with a summary), or ""."""
+    return str(_first_run_summary(out).get("currency", ""))
+
+
+def sweep_instance(out: Path) -> str:
+    """The name of the instance a sweep's runs solved (the first run with a summary), or ""."""
+    return str(_first_run_summary(out).get("instance", ""))
+
+
+def _first_run_summary(out: Path) -> dict:
     for summary in sorted((Path(out) / RUNS).glob(f"*/{SUMMARY_FILE}")):
-        return str(read_summary(summary.parent).get("currency", ""))
-    return ""
+        return read_summary(summary.parent)
+    return {}
 
 
 def write_table(out: Path, runs: list[Run]) -> pd.DataFrame:
