@@ -118,6 +118,18 @@ def test_html_report_has_every_chart_and_table(results):
     assert parsed.rows["table-shortages"] == supply["scenario"].nunique() + 1
 
 
+@pytest.mark.parametrize("cost", [2.388567e15, 0.0, -3.5e9, 7.25])
+def test_scenario_costs_that_coincide_are_drawn_at_any_magnitude(cost):
+    """Every scenario of a result costing 2.388567e15 USD (a hunt's instance with money scaled by 1e6, whose
+    plan buys nothing): numpy could not make 9 finite-sized bins within the half-unit around them, and
+    the report was an internal error. The chart is drawn, its bars around the one cost."""
+    from planner.results.plots import scenario_costs_chart
+
+    costs = pd.DataFrame({"total_cost": [cost] * 9, "probability": [1 / 9] * 9})
+    chart = scenario_costs_chart(costs, {"currency": "USD", "expected_cost": cost, "cvar": cost, "cvar_alpha": 0.9})
+    assert chart.startswith("<svg") and "total cost per scenario" in chart
+
+
 def test_user_text_is_escaped(results):
     html = (results / "report.html").read_text()
     assert "<b>RU1</b>" not in html

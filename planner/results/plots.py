@@ -228,7 +228,12 @@ def scenario_costs_chart(costs: pd.DataFrame, summary: dict) -> str:
     fig, ax = plt.subplots(figsize=(10, 3.8))
     values, weights = costs["total_cost"].to_numpy(float), costs["probability"].to_numpy(float)
     bins = min(30, max(5, len(values)))
-    ax.hist(values, bins=bins, weights=weights, color="#5d6d7e", edgecolor="white")
+    low, high = float(values.min()), float(values.max())
+    spread = None  # numpy's own range, unless the costs (nearly) coincide: then one around them that
+    if high - low <= 1e-9 * max(abs(low), abs(high), 1.0):  # finite-sized bins resolve at any magnitude
+        half = 1e-6 * max(abs(low), abs(high), 1.0)
+        spread = (low - half, high + half)
+    ax.hist(values, bins=bins, range=spread, weights=weights, color="#5d6d7e", edgecolor="white")
     ax.axvline(summary["expected_cost"], color="#1e8449", lw=2, label="expected cost")
     ax.axvline(summary["cvar"], color="#c0392b", lw=2, ls="--", label=f"CVaR {summary['cvar_alpha']:g}")
     money_axis(ax.xaxis, [*values, summary["expected_cost"], summary["cvar"]], currency, "total cost per scenario")
