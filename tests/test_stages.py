@@ -6,12 +6,13 @@ catches; the hand-worked example; the command line, sweeps and evaluations."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from helpers import examples, proven, write_instance
+from helpers import examples, proven, write_csv, write_instance
 from hypothesis import example, given
 from hypothesis import strategies as st
 from invariants import agrees_with_reference
@@ -117,6 +118,54 @@ def test_a_multi_stage_plan_whose_volumes_are_all_decided_now_lists_no_branches(
     assert pd.read_csv(tmp_path / "ms" / "adaptive_volumes.csv").empty
     page = (tmp_path / "ms" / "report.html").read_text()
     assert "no volume waits for events" in page and "later volumes follow events" not in page
+
+
+def test_a_multi_stage_plan_under_a_calm_scenario_keeps_its_contracts_minimum_volumes(tmp_path, monkeypatch):
+    """Solved where China delivers at half, with a cap of 50% on what is supplied from China, the
+    plan holds CN1 (min_volume 80 t) at 100 t a year. Under a stress set with a calm scenario
+    the evaluation decides 2027 again, and CN1's least volume alone brings 80 t from China: it
+    was 'infeasible: no plan satisfies every constraint', with no reason (a hunt of stress sets,
+    1 of 60). The least a held contract takes counts as held, like its volume fixed up front:
+    the evaluation allows it, names the limit, and verifies. An evaluation that still finds no
+    recourse says why it should have one."""
+    monkeypatch.chdir(tmp_path)
+    folder = write_instance(
+        tmp_path / "inst", {"name": "calm", "periods": ["2026", "2027"], "risk": {"aversion": 0.5}},
+        commodities=[{"commodity": "ree", "shortage_penalty": 400, "storage_capacity": 0}],
+        demand=[{"commodity": "ree", "period": p, "demand": 100} for p in ("2026", "2027")],
+        countries=[{"country": "CHN", "bloc": "china", "risk": 0.6}, {"country": "RUS", "bloc": "russia", "risk": 0.7}],
+        options=[{"option": "CN1", "commodity": "ree", "origin": "CHN", "capacity": 100, "unit_cost": 100,
+                  "fixed_cost": 500, "min_volume": 80},
+                 {"option": "RU1", "commodity": "ree", "origin": "RUS", "capacity": 60, "unit_cost": 110,
+                  "fixed_cost": 800}],
+        scenarios=[{"scenario": "china-half", "probability": 1}],
+        disruptions=[{"scenario": "china-half", "scope": "bloc", "name": "china", "commodity": "*",
+                      "start_period": "2026", "severity": 0.5}],
+        limits=[{"scope": "bloc", "name": "china", "commodity": "*", "max_share": 0.5, "basis": "supplied"}])
+    (tmp_path / "stress").mkdir()
+    write_csv(tmp_path / "stress" / "scenarios.csv", [{"scenario": "calm", "probability": 0.25},
+                                                      {"scenario": "china-half", "probability": 0.75}])
+    shutil.copy(folder / "disruptions.csv", tmp_path / "stress" / "disruptions.csv")
+    runner = CliRunner()
+    assert runner.invoke(cli.main, ["solve", "inst", "--multi-stage", "--out", "res"]).exit_code == 0
+    assert pd.read_csv(tmp_path / "res" / "volumes.csv").set_index(["option", "period"])["volume"]["CN1", 2027] == 100
+    stress = runner.invoke(cli.main, ["evaluate", "inst", "res", "--scenarios", "stress/scenarios.csv"])
+    assert stress.exit_code == 0, stress.output
+    assert "limit on what is supplied of ree from bloc china (50.0%) exceeded by the contracts held in 1 of 2" \
+        in stress.output
+    later = pd.read_csv(tmp_path / "res-evaluation" / "adaptive_volumes.csv").set_index(["option", "scenarios"])
+    assert later.at[("CN1", "calm"), "volume"] == pytest.approx(80)  # its least: no more from China than that
+    assert runner.invoke(cli.main, ["verify", "inst", "res-evaluation", "--scenarios",
+                                    "stress/scenarios.csv"]).exit_code == 0
+
+    def no_recourse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise InfeasibleError([])
+
+    monkeypatch.setattr("planner.studies.evaluate.evaluate_plan", no_recourse)
+    unexplained = runner.invoke(cli.main, ["evaluate", "inst", "res", "--scenarios", "stress/scenarios.csv",
+                                           "--out", "again"])
+    assert unexplained.exit_code == cli.EXIT_INFEASIBLE
+    assert "leave no recourse under these scenarios" in unexplained.output
 
 
 def test_cli_flag_setting_and_sweep_key_agree_and_verify_catches_anticipation(tmp_path, monkeypatch):

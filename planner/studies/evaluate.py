@@ -62,6 +62,12 @@ class Evaluation:
 DISPOSAL_SLACK = 1e-9  # relative: the second stage may dispose of this much more than the least
 
 
+NO_RECOURSE = ("the plan's contracts, held, leave no recourse under these scenarios that keeps the rules an "
+               "evaluation keeps (limits on what is supplied for its spot buys and the volumes it decides again, "
+               "minimum volumes, storage capacity); an evaluation should always have one: a fault of planner's, "
+               "to be reported with the instance, the plan and the scenario file")
+
+
 def evaluate_plan(data: ModelData, first_stage: Plan, options: SolveOptions, recourse_rules: bool = False,
                   disposal: bool = True) -> Evaluation:
     """The cost of `first_stage` under the scenarios of `data`, recourse re-optimised.
@@ -142,8 +148,10 @@ def _beyond_limit(data: ModelData, key: tuple[int, int, str], over: float) -> st
 
 def supplied_allowance(data: ModelData, first_stage: Plan) -> dict[tuple[int, int, str], float]:
     """How far the held contracts alone already go past each share limit on what is supplied
-    (8b), per row: the evaluation keeps that limit for the spot buys it decides again, but
-    cannot undo contracts fixed up front. Zero where they stay within it."""
+    (8b), per row: the evaluation keeps that limit for the spot buys and volumes it decides
+    again, but cannot undo contracts fixed up front. What they hold is the volume fixed up
+    front, and for a volume decided again (a multi-stage plan's later periods) the least a held
+    contract takes (min_volume). Zero where they stay within it."""
     allowance = {}
     for i, limit in enumerate(data.limits):
         if limit.basis != "supplied":
@@ -151,8 +159,9 @@ def supplied_allowance(data: ModelData, first_stage: Plan) -> dict[tuple[int, in
         exposed = [o for o in data.options_of[limit.commodity] if o in data.exposed.get((limit.scope, limit.name), ())]
         for t in data.horizon:
             for r in data.recourse_nodes(limit.commodity, t):
-                held = sum(data.availability[o, t, r] * first_stage.x(o, t, r) for o in exposed
-                           if t in data.periods_of[o] and data.decision_period(o, t) < 0)
+                held = sum(data.availability[o, t, r] * (first_stage.x(o, t, r) if data.decision_period(o, t) < 0
+                                                         else data.min_volume[o, t] * first_stage.contracted[o])
+                           for o in exposed if t in data.periods_of[o])
                 allowance[i, t, r] = max(0.0, held - limit.max_share * data.demand[limit.commodity, t])
     return allowance
 
@@ -161,7 +170,10 @@ def evaluate_outcome(inst: Instance, first_stage: Plan, options: SolveOptions, p
                      scenarios_from: str) -> Outcome:
     """`evaluate_plan` on an instance, as an Outcome whose tables and summary can be written."""
     data = build_model_data(inst)
-    result = evaluate_plan(data, first_stage, options)
+    try:
+        result = evaluate_plan(data, first_stage, options)
+    except InfeasibleError as exc:  # said nothing: the rules of an evaluation leave a recourse to any plan
+        raise InfeasibleError(exc.reasons or [NO_RECOURSE]) from None
     tables = result_tables(data, result.plan, result.figures)
     context = {"evaluation": {"plan": plan_from, "scenarios": scenarios_from,
                               "rules": "contracts held; service levels reported, not enforced; disposal allowed",
