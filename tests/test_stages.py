@@ -126,8 +126,8 @@ def test_a_multi_stage_plan_under_a_calm_scenario_keeps_its_contracts_minimum_vo
     the evaluation decides 2027 again, and CN1's least volume alone brings 80 t from China: it
     was 'infeasible: no plan satisfies every constraint', with no reason (a hunt of stress sets,
     1 of 60). The least a held contract takes counts as held, like its volume fixed up front:
-    the evaluation allows it, names the limit, and verifies. An evaluation that still finds no
-    recourse says why it should have one."""
+    the evaluation allows it, names the limit, and verifies. An evaluation whose held contracts
+    leave no recourse under the other rules (average risk) is diagnosed as a plan is."""
     monkeypatch.chdir(tmp_path)
     folder = write_instance(
         tmp_path / "inst", {"name": "calm", "periods": ["2026", "2027"], "risk": {"aversion": 0.5}},
@@ -158,14 +158,21 @@ def test_a_multi_stage_plan_under_a_calm_scenario_keeps_its_contracts_minimum_vo
     assert runner.invoke(cli.main, ["verify", "inst", "res-evaluation", "--scenarios",
                                     "stress/scenarios.csv"]).exit_code == 0
 
-    def no_recourse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        raise InfeasibleError([])
-
-    monkeypatch.setattr("planner.studies.evaluate.evaluate_plan", no_recourse)
-    unexplained = runner.invoke(cli.main, ["evaluate", "inst", "res", "--scenarios", "stress/scenarios.csv",
-                                           "--out", "again"])
-    assert unexplained.exit_code == cli.EXIT_INFEASIBLE
-    assert "leave no recourse under these scenarios" in unexplained.output
+    # a conflict the held contracts leave: RU1 (risk 0.9, min_volume 50) held beside CN1 (0.6), an average
+    # risk of at most 0.7, and the cap on China under the calm scenario: said, with the limit and period
+    options = pd.read_csv(folder / "options.csv")
+    options.loc[options["option"] == "CN1", "min_volume"] = 0
+    options.loc[options["option"] == "RU1", "min_volume"] = 50
+    options.to_csv(folder / "options.csv", index=False)
+    commodities = pd.read_csv(folder / "commodities.csv").assign(max_avg_risk=0.7)
+    commodities.to_csv(folder / "commodities.csv", index=False)
+    countries = pd.read_csv(folder / "countries.csv")
+    countries.loc[countries["country"] == "RUS", "risk"] = 0.9
+    countries.to_csv(folder / "countries.csv", index=False)
+    assert runner.invoke(cli.main, ["solve", "inst", "--multi-stage", "--out", "res2"]).exit_code == 0
+    conflict = runner.invoke(cli.main, ["evaluate", "inst", "res2", "--scenarios", "stress/scenarios.csv"])
+    assert conflict.exit_code == cli.EXIT_INFEASIBLE, conflict.output
+    assert "ree: max_avg_risk 0.7 cannot be met in 2027" in conflict.output
 
 
 def test_cli_flag_setting_and_sweep_key_agree_and_verify_catches_anticipation(tmp_path, monkeypatch):

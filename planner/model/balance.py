@@ -40,11 +40,11 @@ def build(b: ModelBuilder, data: ModelData, variant: Variant, d: Decisions) -> N
     b.rows("contracted_supply_definition", index, lambda _, m, t: supply[m, t] == (
         sum(d.volume[o, t] for o in data.options_of[m] if (o, t) in periods)))
     recourse_periods = d.stock.index_set()
-    if variant.elastic:
+    if variant.disposal:  # free (an evaluation's, also when it is diagnosed)
+        d.disposed = b.var("overflow", recourse_periods)
+    elif variant.elastic:
         d.disposed = b.slack(NUMBER, "overflow", recourse_periods,
                              lambda key: len(data.recourse_members(*key)) / typical_volume(data, key[0]))
-    elif variant.disposal:
-        d.disposed = b.var("overflow", recourse_periods)
 
     def delivered(m: str, t: int, s: str) -> object:
         """sum_{o in O_m} (a_ots x_ot + y_ots) = K_mt - sum_{o: a_ots < 1} (1 - a_ots) x_ot + sum_o y_ots

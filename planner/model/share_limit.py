@@ -11,8 +11,11 @@
 An option is exposed when its origin or processor is the country, or lies in the bloc.
 Combinations with no exposed option are trivially met and left out. max_share is a mutable
 Param (`max_share`, one per expanded limit). (8b) has a row per recourse copy of m (two-stage)
-or information class (multi-stage), and holds in evaluations too: it limits the spot buys an
-evaluation decides again (shortages stay possible, so it never makes one infeasible). A row
+or information class (multi-stage), and holds in evaluations too: it limits the spot buys and
+later volumes an evaluation decides again, past what the held contracts hold
+(`ModelData.supplied_allowance`; shortages stay possible, but a multi-stage plan's later
+volumes may then break another rule on volumes, such as average risk: the evaluation is
+diagnosed as a plan is, `planner.solve.pipeline.STRESS_DIAGNOSIS`). A row
 with nothing left to decide there (no spot buy possible, every volume held) limits nothing and
 is left out: its constant sides, equal where the held contracts already exceed the limit
 (`ModelData.supplied_allowance`), could differ in their last bit, and Pyomo refuses such a row

@@ -93,6 +93,11 @@ class Outcome:
         }
 
 
+# the diagnosis of an evaluation under a stress test's rules that finds no recourse: its first stage
+# held, disposal free, the later volumes' and recourse's limits relaxed (`planner.solve.diagnose`)
+STRESS_DIAGNOSIS = Variant(elastic=True, fixed_first_stage=True, recourse_rules=False, disposal=True)
+
+
 def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
                fixed: Plan | None = None, start: Plan | None = None,
                cache: ModelCache | None = None) -> tuple[SolveReport, Plan, float]:
@@ -119,7 +124,11 @@ def solve_data(data: ModelData, options: SolveOptions, variant: Variant = PLAN,
     report = session.solve(data.risk_aversion, money_scale=scales.money)
     if not report.has_plan:
         if report.status is Status.INFEASIBLE:
-            reasons = explain_infeasibility(data, scales, options) if variant == PLAN else []
+            reasons = []
+            if variant == PLAN:
+                reasons = explain_infeasibility(data, scales, options)
+            elif variant.fixed_first_stage and variant.disposal and not variant.recourse_rules:  # a stress test's
+                reasons = explain_infeasibility(data, scales, options, STRESS_DIAGNOSIS, fixed)
             raise InfeasibleError(reasons)
         if report.status is Status.NO_PLAN:
             limits = []
