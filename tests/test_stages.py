@@ -172,7 +172,7 @@ def test_a_multi_stage_plan_under_a_calm_scenario_keeps_its_contracts_minimum_vo
     assert runner.invoke(cli.main, ["solve", "inst", "--multi-stage", "--out", "res2"]).exit_code == 0
     conflict = runner.invoke(cli.main, ["evaluate", "inst", "res2", "--scenarios", "stress/scenarios.csv"])
     assert conflict.exit_code == cli.EXIT_INFEASIBLE, conflict.output
-    assert "ree: max_avg_risk 0.7 cannot be met in 2027" in conflict.output
+    assert "ree: max_avg_risk 0.7 cannot be met in 2027 (scenario calm)" in conflict.output  # its class named
 
 
 def test_cli_flag_setting_and_sweep_key_agree_and_verify_catches_anticipation(tmp_path, monkeypatch):

@@ -50,9 +50,22 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
         total = sum(v for _, v in volumes)
         if value * volume[m] > SLACK_TOLERANCE * max(total, 1.0) and total > 0:
             reached = sum(data.risk[o] * v for o, v in volumes) / total
-            reasons.append(f"{m}: max_avg_risk {data.max_avg_risk[m]:g} cannot be met in {data.periods[t]}; the "
-                           f"volumes the other limits require average a risk of {reached:.3f}")
+            reasons.append(f"{m}: max_avg_risk {data.max_avg_risk[m]:g} cannot be met in {data.periods[t]}"
+                           f"{_where(data, m, t, *n)}; the volumes the other limits require average a risk of "
+                           f"{reached:.3f}")
     return reasons
+
+
+def _where(data: ModelData, m: str, t: int, *node: str) -> str:
+    """A multi-stage row's scenarios (the information class it holds for), where it is not all of them."""
+    if not node:
+        return ""
+    options = [o for o in data.options_of[m] if t in data.periods_of[o]]
+    members = data.node_members(max(data.decision_period(o, t) for o in options), node[0])
+    if len(members) == len(data.scenarios):
+        return ""
+    more = f" and {len(members) - 3} more" if len(members) > 3 else ""
+    return f" (scenario{'s' if len(members) > 1 else ''} {', '.join(members[:3])}{more})"
 
 
 def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
