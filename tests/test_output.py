@@ -185,6 +185,11 @@ def test_every_option_has_help_text():
 def test_instances_lists_descriptions():
     result = CliRunner().invoke(cli.main, ["instances"])
     assert "us-critical-minerals  (default): " in result.output and "four-suppliers: " in result.output
+    # where the files are: the description says "See NOTES.md", and a user copies an instance to edit it
+    from planner.instance.bundled import bundled_dir
+
+    folder = bundled_dir() / "us-critical-minerals"
+    assert f"    files in {folder}\n" in result.output and (folder / "NOTES.md").is_file()
 
 
 def test_compare_names_the_contracts_the_china_cap_changes_and_its_cost(tmp_path):

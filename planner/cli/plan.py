@@ -302,9 +302,10 @@ def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None
 @click.command(name="instances")
 @guard
 def list_instances() -> None:
-    """List the bundled instances with what each is."""
-    from planner.instance.bundled import bundled_names
+    """List the bundled instances with what each is and where its files are (copy one to edit it)."""
+    from planner.instance.bundled import bundled_dir, bundled_names
 
     for name in bundled_names():
         marker = "  (default)" if name == DEFAULT_INSTANCE else ""
         click.echo(f"{name}{marker}: {instance_description(name)}")
+        click.echo(f"    files in {bundled_dir() / name}")
