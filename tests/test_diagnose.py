@@ -112,6 +112,25 @@ def test_share_limit_forced_by_minimum_volume(tmp_path):
         "must be contracted from it"]
 
 
+def test_a_cap_on_what_is_supplied_names_every_scenario_of_its_row(tmp_path):
+    """As above, on what is supplied: China's option must deliver 50 of 100 wherever China is not
+    cut, above a cap of 0.3. The row of that recourse copy holds for three scenarios; the
+    diagnosis named one of them (", scenario australia-cut"), which read as if the others were fine."""
+    folder = build(
+        tmp_path,
+        [{"option": "CN", "commodity": "ree", "origin": "CHN", "capacity": 100, "unit_cost": 10, "min_volume": 50}],
+        commodity={"min_suppliers": 1},
+        limits=[{"scope": "bloc", "name": "china", "commodity": "*", "max_share": 0.3, "basis": "supplied"}],
+        scenarios=[{"scenario": s, "probability": p} for s, p in
+                   (("calm", 0.4), ("australia-cut", 0.3), ("usa-cut", 0.2), ("china-cut", 0.1))],
+        disruptions=[{"scenario": s, "scope": "bloc", "name": b, "commodity": "*", "start_period": "2026"}
+                     for s, b in (("australia-cut", "allies"), ("usa-cut", "domestic"), ("china-cut", "china"))],
+    )
+    assert reasons(folder) == [
+        "ree: share limit 0.3 on bloc china (limits.csv row 2, basis supplied) cannot be met in 2026 (scenarios "
+        "australia-cut, calm, usa-cut); at least 0.5 of demand must be supplied by it (spot included)"]
+
+
 def test_initial_stock_that_cannot_be_stored(tmp_path):
     """500 in stock, 100 demanded, room for 100: 300 can be neither used nor stored."""
     folder = build(tmp_path, [{"option": "A", "commodity": "ree", "origin": "AUS", "capacity": 60, "unit_cost": 10}],

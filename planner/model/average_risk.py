@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
-from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, typical_volume
+from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, in_scenarios, typical_volume
 from planner.model.nodes import later, row_nodes, x
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
@@ -57,15 +57,11 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
 
 
 def _where(data: ModelData, m: str, t: int, *node: str) -> str:
-    """A multi-stage row's scenarios (the information class it holds for), where it is not all of them."""
+    """A multi-stage row's scenarios (the information class it holds for), where not all of them."""
     if not node:
         return ""
     options = [o for o in data.options_of[m] if t in data.periods_of[o]]
-    members = data.node_members(max(data.decision_period(o, t) for o in options), node[0])
-    if len(members) == len(data.scenarios):
-        return ""
-    more = f" and {len(members) - 3} more" if len(members) > 3 else ""
-    return f" (scenario{'s' if len(members) > 1 else ''} {', '.join(members[:3])}{more})"
+    return in_scenarios(data, data.node_members(max(data.decision_period(o, t) for o in options), node[0]))
 
 
 def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:

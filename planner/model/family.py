@@ -96,6 +96,15 @@ def sharing(data: object, m: str, r: str) -> list[str]:
     return data.sharing(m, r)  # type: ignore[attr-defined]
 
 
+def in_scenarios(data: object, members: list[str]) -> str:
+    """Where a row holds for `members` only, them, as a diagnosis names them: " (scenario calm)",
+    " (scenarios a, b, c and 4 more)"; "" where they are every scenario."""
+    if len(members) == len(data.scenarios):  # type: ignore[attr-defined]
+        return ""
+    more = f" and {len(members) - 3} more" if len(members) > 3 else ""
+    return f" (scenario{'s' if len(members) > 1 else ''} {', '.join(members[:3])}{more})"
+
+
 def horizon_copies(data: object, m: str) -> list[str]:
     """The scenarios owning one copy of m's recourse over the whole horizon: the recourse copies
     (two-stage), the classes of the last period (multi-stage)."""

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
-from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, fmt, typical_volume
+from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, fmt, in_scenarios, typical_volume
 from planner.model.nodes import later, row_nodes, x
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
@@ -106,13 +106,26 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
             needed = limit.max_share * demand + excess
             share = (f"{needed / demand:.4g} of demand" if demand > 0
                      else f"{fmt(needed)} {data.instance.unit} (demand is 0)")
-            where = f"{data.periods[t]}" + (f", scenario {rest[0]}" if limit.basis == SUPPLIED and rest else "")
+            where = data.periods[t] + _where(data, i, t, *rest)
             verb = "contracted from it" if limit.basis == CONTRACTED else "supplied by it (spot included)"
             reasons.append(f"{limit.commodity}: share limit {limit.max_share:g} on {limit.scope} {limit.name} "
                            f"(limits.csv row {limit.row}{', basis supplied' if limit.basis == SUPPLIED else ''}) "
                            f"cannot be met in {where}; at least "
                            f"{share} must be {verb}")
     return reasons
+
+
+def _where(data: ModelData, i: int, t: int, *node: str) -> str:
+    """The scenarios a row of limit i in period t holds for, where not all of them: (8b) its
+    recourse copy's, a multi-stage (8a) row's information class."""
+    if not node:
+        return ""
+    limit = data.limits[i]
+    if limit.basis == SUPPLIED:
+        return in_scenarios(data, data.recourse_members(limit.commodity, t, node[0]))
+    exposed = data.exposed.get((limit.scope, limit.name), ())
+    options = [o for o in data.options_of[limit.commodity] if o in exposed and t in data.periods_of[o]]
+    return in_scenarios(data, data.node_members(max(data.decision_period(o, t) for o in options), node[0]))
 
 
 def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
