@@ -9,6 +9,13 @@ from enum import StrEnum
 GAP_FLOOR = 1e-6  # the least |objective| (model units, where costs are near 1) a relative gap is measured against
 
 
+def gap_floor(money_scale: float) -> float:
+    """GAP_FLOOR model units in the user's money, for a model whose costs are scaled by
+    `money_scale` (`planner.solve.scaling`): what a solve reports as `gap_floor` and verify
+    recomputes."""
+    return GAP_FLOOR * money_scale
+
+
 def relative_gap(upper: float, lower: float, floor: float = GAP_FLOOR) -> float:
     """(upper - lower) / max(|upper|, floor), at least 0: the gap summary.json, sweep.csv and the
     progress line report between a plan of objective `upper` and a bound `lower`. In the user's

@@ -188,7 +188,7 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
 def _sweep_in(path: Path, runs: list, out_dir: Path, options: SolveOptions, workers: int | None,
               scheduler: str | None, retry_failed: bool, force: bool) -> None:
     from planner.studies.charts import write_sweep_charts
-    from planner.studies.sweep import SWEEP_FILE, prepare_sweep, run_sweep, sweep_currency
+    from planner.studies.sweep import SWEEP_FILE, first_run_summary, prepare_sweep, run_sweep
 
     done = prepare_sweep(path, runs, out_dir, options, force=force, retry_failed=retry_failed)
     keys = list(dict.fromkeys(k for run in runs for k in run.values))
@@ -207,7 +207,7 @@ def _sweep_in(path: Path, runs: list, out_dir: Path, options: SolveOptions, work
                           on_done=on_done, on_note=lambda text: note(f"note: {text}"))
     finally:
         steps.close()
-    charts, why = write_sweep_charts(table, keys, out_dir, sweep_currency(out_dir))
+    charts, why = write_sweep_charts(table, keys, out_dir, str(first_run_summary(out_dir).get("currency", "")))
     planned = table["status"].map(has_plan)
     click.echo(f"{out_dir / SWEEP_FILE}: {len(table)} runs, {int((~planned).sum())} without a plan"
                + (f"; charts: {', '.join(p.name for p in charts)}" if charts else f"; no chart: {why}"))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
 from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, in_scenarios, typical_volume
-from planner.model.nodes import later, row_nodes, x
+from planner.model.nodes import later, row_members, row_nodes, x
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
 from planner.results.plan import Plan
@@ -58,10 +58,8 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
 
 def _where(data: ModelData, m: str, t: int, *node: str) -> str:
     """A multi-stage row's scenarios (the information class it holds for), where not all of them."""
-    if not node:
-        return ""
     options = [o for o in data.options_of[m] if t in data.periods_of[o]]
-    return in_scenarios(data, data.node_members(max(data.decision_period(o, t) for o in options), node[0]))
+    return in_scenarios(data, row_members(data, options, t, node[0])) if node else ""
 
 
 def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:

@@ -16,6 +16,7 @@ disposed of (free; at most `ModelData.disposal_cap` per material and scenario wh
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
@@ -92,28 +93,37 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
     return reasons
 
 
-def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
-    checks, period, arriving = Checks(f"{NUMBER} {TITLE}"), data.periods, arrivals(data, plan)
+def inflows(data: ModelData, plan: Plan) -> Iterator[tuple[tuple[str, int, str], float, float]]:
+    """Per material, scenario and period, in order: the key (m, t, s), what a plan's balance (4)
+    leaves for stock and disposal, I_m,t-1,s + arrivals + u_mts - demand_mt, and the scale of
+    the row (the largest of demand, stock before and arrivals)."""
+    arriving = arrivals(data, plan)
     for m in data.commodities:
         for s in data.scenarios:
             before = data.initial_stock[m]
             for t in data.horizon:
-                delivered, bought = arriving[m, t, s]
                 key = (m, t, s)
-                stock, unmet, disposed = plan.stock[key], plan.unmet[key], plan.disposed.get(key, 0.0)
-                demand, where = data.demand[m, t], f"{m} {period[t]} {s}"
-                scale = max(demand, before, delivered, bought)
-                balance = before + delivered + bought + unmet - demand - disposed - stock
-                checks.at_least_zero(-abs(balance), scale, where, "stock {} != {}", stock, stock + balance)
-                checks.at_least_zero(stock, scale, where, "negative stock {}", stock)
-                checks.at_least_zero(unmet, scale, where, "negative shortage {}", unmet)
-                checks.at_least_zero(disposed, scale, where, "negative disposal {}", disposed)
-                if disposed > tolerance(scale) and not rules.evaluation:
-                    checks.found.append(Violation(checks.name, where, disposed, f"{fmt(disposed)} disposed of: a "
-                                                  "plan never throws stock away (only an evaluation may)"))
-                if data.storage_capacity[m] is not None:
-                    cap = data.storage_capacity[m]
-                    checks.at_least_zero(cap - stock, cap, where,
-                                         "stock {} above storage_capacity {}", stock, cap)
-                before = stock
+                delivered, bought = arriving[key]
+                yield (key, before + delivered + bought + plan.unmet[key] - data.demand[m, t],
+                       max(data.demand[m, t], before, delivered, bought))
+                before = plan.stock[key]
+
+
+def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
+    checks, period = Checks(f"{NUMBER} {TITLE}"), data.periods
+    for key, inflow, scale in inflows(data, plan):
+        m, t, s = key
+        stock, unmet, disposed = plan.stock[key], plan.unmet[key], plan.disposed.get(key, 0.0)
+        where = f"{m} {period[t]} {s}"
+        balance = inflow - disposed - stock
+        checks.at_least_zero(-abs(balance), scale, where, "stock {} != {}", stock, stock + balance)
+        checks.at_least_zero(stock, scale, where, "negative stock {}", stock)
+        checks.at_least_zero(unmet, scale, where, "negative shortage {}", unmet)
+        checks.at_least_zero(disposed, scale, where, "negative disposal {}", disposed)
+        if disposed > tolerance(scale) and not rules.evaluation:
+            checks.found.append(Violation(checks.name, where, disposed, f"{fmt(disposed)} disposed of: a "
+                                          "plan never throws stock away (only an evaluation may)"))
+        if data.storage_capacity[m] is not None:
+            cap = data.storage_capacity[m]
+            checks.at_least_zero(cap - stock, cap, where, "stock {} above storage_capacity {}", stock, cap)
     return checks.found

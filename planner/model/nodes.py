@@ -31,3 +31,8 @@ def row_nodes(data: ModelData, options: list[str], t: int) -> list[str]:
     if not data.multi_stage or not options:
         return []
     return data.nodes_at(max(data.decision_period(o, t) for o in options))
+
+
+def row_members(data: ModelData, options: list[str], t: int, node: str) -> list[str]:
+    """The scenarios a row of `row_nodes` holds for: the members of its information class."""
+    return data.node_members(max(data.decision_period(o, t) for o in options), node)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from planner.instance.data import ModelData
 from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation, fmt, in_scenarios, typical_volume
-from planner.model.nodes import later, row_nodes, x
+from planner.model.nodes import later, row_members, row_nodes, x
 from planner.model.structure import Decisions
 from planner.model.variant import Variant
 from planner.results.plan import Plan
@@ -125,7 +125,7 @@ def _where(data: ModelData, i: int, t: int, *node: str) -> str:
         return in_scenarios(data, data.recourse_members(limit.commodity, t, node[0]))
     exposed = data.exposed.get((limit.scope, limit.name), ())
     options = [o for o in data.options_of[limit.commodity] if o in exposed and t in data.periods_of[o]]
-    return in_scenarios(data, data.node_members(max(data.decision_period(o, t) for o in options), node[0]))
+    return in_scenarios(data, row_members(data, options, t, node[0]))
 
 
 def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:

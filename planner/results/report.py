@@ -315,16 +315,17 @@ def _sweep_runs(path: Path) -> tuple[pd.DataFrame, list[str]]:
 def render_sweep_report(folder: Path) -> str:
     """The HTML report of a sweep folder: its charts and its runs."""
     from planner.studies.charts import sweep_figures, why_no_chart
-    from planner.studies.sweep import SWEEP_FILE, sweep_currency, sweep_instance
+    from planner.studies.sweep import SWEEP_FILE, first_run_summary
 
     table, keys = _sweep_runs(Path(folder) / SWEEP_FILE)
-    currency = sweep_currency(folder)
+    first = first_run_summary(folder)
+    currency, instance = str(first.get("currency", "")), str(first.get("instance", ""))
     charts = "".join(f'<figure id="chart-{html.escape(name.removesuffix(".png"))}">{svg(fig)}</figure>'
                      for name, fig in sweep_figures(table, keys, currency).items())
     if not charts:
         charts = pages.note(f"No chart: {why_no_chart(table)}.")
     failed = int((~table["status"].map(has_plan)).sum())
-    title, instance = Path(folder).resolve().name, sweep_instance(folder)
+    title = Path(folder).resolve().name
     sections = [
         f"<h1>Sweep{f' of {html.escape(instance)}' if instance else ''}: {html.escape(title)}</h1>",
         f'<section id="headline"><p>{len(table)} runs{f" of {html.escape(instance)}" if instance else ""} over '

@@ -41,7 +41,7 @@ from planner.model.family import tolerance as _tol
 from planner.results.folder import SUMMARY_FILE, TABLE_COLUMNS
 from planner.results.plan import Figures, Plan, arrivals, compute_figures, exposure_table, is_worst_case
 from planner.results.readback import KEYS, Reader, ReadResult, as_made, finite_number, read_result, table_rows
-from planner.status import GAP_FLOOR, Status, relative_gap
+from planner.status import Status, gap_floor, relative_gap
 
 
 def verify_result(data: ModelData, folder: Path) -> list[Violation]:
@@ -240,11 +240,11 @@ def _check_summary(data: ModelData, result: ReadResult, figures: Figures) -> lis
 
 
 def _gap_floor(data: ModelData) -> float:
-    """The least |objective| a relative gap divides by, as every solve of `data` sets it: GAP_FLOOR
-    units of the model's money scale (`planner.status.relative_gap`)."""
+    """The least |objective| a relative gap divides by, as every solve of `data` sets it
+    (`planner.status.gap_floor` of the model's money scale)."""
     from planner.solve.scaling import choose_scales  # what the solve scales by; no solver is loaded
 
-    return GAP_FLOOR * choose_scales(data).money
+    return gap_floor(choose_scales(data).money)
 
 
 def _check_status(summary: dict, objective: float, evaluation: bool, floor: float) -> list[Violation]:

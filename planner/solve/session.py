@@ -54,7 +54,7 @@ from planner.solve.highs import (
 from planner.solve.highs_checks import fixed_leak, has_feasible_solution, run_fixed, solution_is_consistent
 from planner.solve.incumbent import Incumbent
 from planner.solve.report import SolveReport
-from planner.status import GAP_FLOOR, Method, Status, proof_gap, within_gap
+from planner.status import Method, Status, gap_floor, proof_gap, within_gap
 
 __all__ = ["HighsSession", "SolveOptions", "solve_model"]
 
@@ -366,7 +366,7 @@ class HighsSession(race.LimitedSolve):
             # plan's own objective bounds the optimum from above: the bound reported never exceeds it
             lower = min(best.lower, best.upper)
             report.best_bound = lower * self.money_scale if math.isfinite(lower) else None
-            report.gap_floor = GAP_FLOOR * self.money_scale
+            report.gap_floor = gap_floor(self.money_scale)
             if options.tiebreak and risk_aversion >= 1:
                 tiebreak_started = options.clock()
                 report.tiebreak, plan = self.least_expected_cost(plan, deadline, best.lower)

@@ -40,10 +40,11 @@ from planner.errors import InfeasibleError
 from planner.formatting import volume
 from planner.instance.data import ModelData, build_model_data, with_scenarios, with_stages
 from planner.instance.instance import Instance
+from planner.model.balance import inflows
 from planner.model.family import tolerance
 from planner.model.variant import Variant
 from planner.processes import run_each
-from planner.results.plan import Figures, Plan, arrivals, compute_figures, result_tables, risk_measure
+from planner.results.plan import Figures, Plan, compute_figures, result_tables, risk_measure
 from planner.solve.pipeline import Outcome, solve_data
 from planner.solve.report import SolveReport
 from planner.solve.session import SolveOptions
@@ -57,6 +58,9 @@ class Evaluation:
     figures: Figures
     report: SolveReport
     build_seconds: float
+    # the rows of the limits on what is supplied (8b) that the held contracts alone exceed, by how
+    # much (`supplied_allowance`, past the tolerance of the period's demand)
+    exceeded: dict[tuple[int, int, str], float]
 
 
 DISPOSAL_SLACK = 1e-9  # relative: the second stage may dispose of this much more than the least
@@ -78,11 +82,10 @@ def evaluate_plan(data: ModelData, first_stage: Plan, options: SolveOptions, rec
     quiet = replace(options, tiebreak=False)
     variant = Variant(fixed_first_stage=True, recourse_rules=recourse_rules, disposal=False)
     allowance = supplied_allowance(data, first_stage)
-    if recourse_rules:  # the model's own rules: contracts that alone exceed a limit on what is supplied break it
-        beyond = [_beyond_limit(data, key, over) for key, over in allowance.items()
-                  if over > tolerance(data.demand[data.limits[key[0]].commodity, key[1]])]
-        if beyond:
-            raise InfeasibleError(beyond)
+    exceeded = {key: over for key, over in allowance.items()
+                if over > tolerance(data.demand[data.limits[key[0]].commodity, key[1]])}
+    if recourse_rules and exceeded:  # the model's own rules: contracts that alone exceed such a limit break it
+        raise InfeasibleError([_beyond_limit(data, key, over) for key, over in exceeded.items()])
     data = replace(data, supplied_allowance=allowance)
     seconds = 0.0
     try:
@@ -94,7 +97,7 @@ def evaluate_plan(data: ModelData, first_stage: Plan, options: SolveOptions, rec
         report, plan, more = solve_data(data, quiet, replace(variant, disposal=True), fixed=first_stage)
         plan = _disposal_as_balanced(data, plan)
     plan = replace(plan, contracted=first_stage.contracted, signed=first_stage.signed)
-    return Evaluation(plan, compute_figures(data, plan), report, seconds + more)
+    return Evaluation(plan, compute_figures(data, plan), report, seconds + more, exceeded)
 
 
 def _least_disposal(data: ModelData, first_stage: Plan, options: SolveOptions,
@@ -112,22 +115,15 @@ def _least_disposal(data: ModelData, first_stage: Plan, options: SolveOptions,
 
 
 def _disposal_as_balanced(data: ModelData, plan: Plan) -> Plan:
-    """`plan` with each disposal taken from its balance (constraint 4) where the two differ by
-    no more than the solver's tolerance. Disposal is free and capped a hair above the least
-    (DISPOSAL_SLACK), and HiGHS may leave it at the cap with the balance short by that hair:
-    50.00000015 t disposed of 150 t delivered against 100 t of demand. No cost changes."""
-    arriving, disposed = arrivals(data, plan), dict(plan.disposed)
-    for m in data.commodities:
-        for s in data.scenarios:
-            before = data.initial_stock[m]
-            for t in data.horizon:
-                key = (m, t, s)
-                delivered, bought = arriving[key]
-                stock, value = plan.stock[key], disposed.get(key, 0.0)
-                balanced = max(0.0, before + delivered + bought + plan.unmet[key] - data.demand[m, t] - stock)
-                if value > 0 and abs(balanced - value) <= tolerance(max(data.demand[m, t], before, delivered, bought)):
-                    disposed[key] = balanced
-                before = stock
+    """`plan` with each disposal taken from its balance (constraint 4, `balance.inflows`) where
+    the two differ by no more than the solver's tolerance. Disposal is free and capped a hair
+    above the least (DISPOSAL_SLACK), and HiGHS may leave it at the cap with the balance short by
+    that hair: 50.00000015 t disposed of 150 t delivered against 100 t of demand. No cost changes."""
+    disposed = dict(plan.disposed)
+    for key, inflow, scale in inflows(data, plan):
+        balanced, value = max(0.0, inflow - plan.stock[key]), disposed.get(key, 0.0)
+        if value > 0 and abs(balanced - value) <= tolerance(scale):
+            disposed[key] = balanced
     return replace(plan, disposed=disposed)
 
 
@@ -169,7 +165,7 @@ def evaluate_outcome(inst: Instance, first_stage: Plan, options: SolveOptions, p
     context = {"evaluation": {"plan": plan_from, "scenarios": scenarios_from,
                               "rules": "contracts held; service levels reported, not enforced; disposal allowed",
                               "service_levels_missed": missed_service_levels(data, result.plan),
-                              "supplied_limits_exceeded": exceeded_supplied_limits(data, first_stage)}}
+                              "supplied_limits_exceeded": exceeded_supplied_limits(data, result.exceeded)}}
     return Outcome(inst, data, options, result.report, result.plan, result.figures, tables, result.build_seconds,
                    extra=context)
 
@@ -191,20 +187,18 @@ def missed_service_levels(data: ModelData, plan: Plan) -> dict[str, list[str]]:
     return missed
 
 
-def exceeded_supplied_limits(data: ModelData, first_stage: Plan) -> list[dict]:
-    """Each limit on what is supplied (8b) that the held contracts alone exceed in some period of
-    some scenario, with those scenarios (`scope`, `name`, `commodity`, `max_share`, `scenarios`):
-    an evaluation cannot undo contracts fixed up front and allows it (`supplied_allowance`), where
-    the solve kept within the limit under its own scenarios (so an evaluation under others may
-    cost less). Only limits exceeded."""
-    exceeded: dict[int, set[str]] = {}
-    for (i, t, node), over in supplied_allowance(data, first_stage).items():
-        limit = data.limits[i]
-        if over > tolerance(data.demand[limit.commodity, t]):
-            exceeded.setdefault(i, set()).update(data.recourse_members(limit.commodity, t, node))
+def exceeded_supplied_limits(data: ModelData, exceeded: dict[tuple[int, int, str], float]) -> list[dict]:
+    """Each limit on what is supplied (8b) with rows the held contracts alone exceed
+    (`Evaluation.exceeded`), with the scenarios of those rows (`scope`, `name`, `commodity`,
+    `max_share`, `scenarios`): an evaluation cannot undo contracts fixed up front and allows it,
+    where the solve kept within the limit under its own scenarios (so an evaluation under others
+    may cost less)."""
+    scenarios: dict[int, set[str]] = {}
+    for i, t, node in exceeded:
+        scenarios.setdefault(i, set()).update(data.recourse_members(data.limits[i].commodity, t, node))
     return [{"scope": data.limits[i].scope, "name": data.limits[i].name, "commodity": data.limits[i].commodity,
-             "max_share": data.limits[i].max_share, "scenarios": [s for s in data.scenarios if s in scenarios]}
-            for i, scenarios in sorted(exceeded.items())]
+             "max_share": data.limits[i].max_share, "scenarios": [s for s in data.scenarios if s in members]}
+            for i, members in sorted(scenarios.items())]
 
 
 def scenario_replacement(path: Path) -> dict[str, Path | None]:

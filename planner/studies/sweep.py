@@ -159,17 +159,8 @@ def _checked_failure(failure: dict, path: Path) -> dict:
     return failure
 
 
-def sweep_currency(out: Path) -> str:
-    """The currency of a sweep's runs (the first run with a summary), or ""."""
-    return str(_first_run_summary(out).get("currency", ""))
-
-
-def sweep_instance(out: Path) -> str:
-    """The name of the instance a sweep's runs solved (the first run with a summary), or ""."""
-    return str(_first_run_summary(out).get("instance", ""))
-
-
-def _first_run_summary(out: Path) -> dict:
+def first_run_summary(out: Path) -> dict:
+    """The summary.json of a sweep's first run with one (its currency, its instance's name), or {}."""
     for summary in sorted((Path(out) / RUNS).glob(f"*/{SUMMARY_FILE}")):
         return read_summary(summary.parent)
     return {}
