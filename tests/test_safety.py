@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -816,3 +817,86 @@ def test_a_highs_older_than_the_one_the_tests_pass_with_is_refused(tmp_path):
         assert "this is a bug" not in done.stderr + done.stdout and "Traceback" not in done.stderr
     assert '"kind": "installation"' in done.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["solve", "evaluate"])
+def test_a_second_command_into_a_folder_a_solve_still_writes_is_refused(tmp_path, monkeypatch, command):
+    """Two solves (or evaluations) into one --out at once each wrote a whole result, and the last
+    to end replaced the first's without a word, while the first's terminal said its plan was
+    there. Now the first claims its folder while it runs: the second, started meanwhile (here
+    from inside the first's solve, so that the moment does not depend on the machine's speed),
+    is refused at once, naming the first; the first's result is written whole, with no lock file
+    left in it, and the folder is free again for a third."""
+    import planner.solve.pipeline as pipeline
+    import planner.studies.evaluate as evaluate
+
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", "plan", "-q"]).exit_code == 0
+    second = {"solve": ["solve", "four-suppliers", "--out", "out", "--node-limit", "5"],
+              "evaluate": ["evaluate", "four-suppliers", "plan", "--out", "out"]}[command]
+    module, name = (pipeline, "solve_instance") if command == "solve" else (evaluate, "evaluate_outcome")
+    real, meanwhile = getattr(module, name), []
+
+    def with_a_second_command(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if not meanwhile:  # (in the first command only)
+            meanwhile.append(None)
+            meanwhile[0] = CliRunner().invoke(cli.main, second)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, with_a_second_command)
+    first = CliRunner().invoke(cli.main, [*second[:-2], "--out", "out"] if command == "solve" else second)
+    assert first.exit_code == 0, first.output
+    refused = meanwhile[0]
+    assert refused.exit_code == cli.EXIT_OUTPUT, refused.output
+    assert f"out is in use by another planner command still running there (process {os.getpid()} on" \
+           in refused.output, refused.output
+    assert (tmp_path / "out" / "summary.json").is_file() and not (tmp_path / "out" / ".planner-lock").exists()
+    assert CliRunner().invoke(cli.main, [*second, "-q"]).exit_code == 0  # free again
+
+
+def test_a_solve_stopped_in_a_folder_it_claimed_leaves_it_as_it_was(tmp_path, monkeypatch, solved):
+    """Ctrl-C in a solve that claimed a folder holding an earlier result, or a new one: the earlier
+    result is left byte for byte (no lock file added to it), and a new folder is not made."""
+    import planner.solve.pipeline as pipeline
+
+    monkeypatch.chdir(tmp_path)
+    before = _snapshot(shutil.copytree(solved, tmp_path / "res"))
+
+    def interrupted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "solve_instance", interrupted)
+    monkeypatch.setattr(os, "_exit", sys.exit)  # (how the command leaves, without ending the tests)
+    for out in ("res", "new/deep"):
+        result = CliRunner().invoke(cli.main, ["solve", "four-suppliers", "--out", out])
+        assert result.exit_code == cli.EXIT_INTERRUPTED, result.output
+    assert _snapshot(tmp_path / "res") == before and not (tmp_path / "new").exists()
+
+
+def test_a_claim_taken_on_a_lock_file_removed_meanwhile_is_taken_again(tmp_path, monkeypatch):
+    """A command ending takes its lock file away; one that opened the file just before and
+    locked it after holds a lock on a file no longer there, which a third command, opening the
+    new file, would not see. The claim checks that its file is still the one at the path, and
+    otherwise locks the new one: a second lock on the path from here is refused."""
+    import fcntl
+
+    import planner.results.claim as claim
+
+    folder, real, turns = tmp_path / "out", claim._try_lock, []
+
+    def removed_before_the_lock(handle: int) -> bool | None:
+        turns.append(handle)
+        if len(turns) == 1:  # the holder before ended in between: its file is gone
+            (folder / claim.LOCK_FILE).unlink()
+        return real(handle)
+
+    monkeypatch.setattr(claim, "_try_lock", removed_before_the_lock)
+    with claim.claimed(folder, keep=False):
+        assert len(turns) == 2
+        other = os.open(folder / claim.LOCK_FILE, os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(other)
+    assert not folder.exists()  # made by the claim, left empty: gone with it

@@ -70,7 +70,7 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
     """
     from planner.results.folder import default_output_dir
     from planner.results.manifest import Kind as OutputKind
-    from planner.results.ownership import check_location, check_target
+    from planner.results.ownership import check_location, claimed_target
     from planner.results.terminal import format_metrics, format_summary
     from planner.results.write import write_results
 
@@ -82,43 +82,45 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
         inst = dataclasses.replace(inst, stages="multi")
     folder = out_dir or default_output_dir(inst.name)
     check_location(folder, (inst.path,))
-    check_target(folder, OutputKind.RESULTS, force)  # before the solve: refuse early, not after it
-    note(f"solving {inst.name} ({len(inst.options)} options, {len(inst.scenarios)} scenarios, "
-         f"{len(inst.periods)} periods) with HiGHS, gap {mip_gap:g}"
-         + (f", time limit {time_limit:g} s" if time_limit else "")
-         + (f", node limit {node_limit:,}" if node_limit else "") + " ...")
-    cores = usable_cores()
-    if threads is not None and threads > cores:
-        note(f"note: --threads {threads} is more than the {cores} cores this process may use: HiGHS's threads "
-             "then take turns on them, which is slower, not faster")
-    if scheduler is not None and no_decomposition:
-        note("note: --scheduler shares out the decomposition's blocks; without the phase it is not used")
-    elif workers > 1 and no_decomposition and not metrics:
-        note("note: --workers shares out the decomposition's blocks and the solves of --metrics; with neither "
-             "here, it is not used")
-    from planner.solve.pipeline import solve_instance
+    # checked and claimed before the solve: refused early, not after it; a second solve into the same
+    # folder meanwhile is refused, not left to replace this one's result when it ends
+    with claimed_target(folder, OutputKind.RESULTS, force):
+        note(f"solving {inst.name} ({len(inst.options)} options, {len(inst.scenarios)} scenarios, "
+             f"{len(inst.periods)} periods) with HiGHS, gap {mip_gap:g}"
+             + (f", time limit {time_limit:g} s" if time_limit else "")
+             + (f", node limit {node_limit:,}" if node_limit else "") + " ...")
+        cores = usable_cores()
+        if threads is not None and threads > cores:
+            note(f"note: --threads {threads} is more than the {cores} cores this process may use: HiGHS's threads "
+                 "then take turns on them, which is slower, not faster")
+        if scheduler is not None and no_decomposition:
+            note("note: --scheduler shares out the decomposition's blocks; without the phase it is not used")
+        elif workers > 1 and no_decomposition and not metrics:
+            note("note: --workers shares out the decomposition's blocks and the solves of --metrics; with neither "
+                 "here, it is not used")
+        from planner.solve.pipeline import solve_instance
 
-    progress = Progress(inst.currency)
-    options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition, threads=threads, log=show_log,
-                                   progress=None if show_log else progress, workers=workers,
-                                   scheduler=scheduler)
-    try:
-        outcome = solve_instance(inst, options)
-    finally:
-        progress.close()
-    if metrics:
-        from planner.studies.evaluate import hedging_metrics, metric_steps
-
-        note("computing EVPI, VSS and the out-of-sample cost"
-             + (" and the price of robustness" if inst.ambiguity > 0 else "") + " ...")
-        steps = Steps(metric_steps(outcome.data), "metrics")
+        progress = Progress(inst.currency)
+        options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition, threads=threads, log=show_log,
+                                       progress=None if show_log else progress, workers=workers,
+                                       scheduler=scheduler)
         try:
-            outcome.extra = {"metrics": hedging_metrics(
-                inst, outcome.data, outcome.plan, outcome.figures.objective, options, out_of_sample=samples,
-                best_bound=outcome.report.best_bound, on_step=steps)}
+            outcome = solve_instance(inst, options)
         finally:
-            steps.close()
-    folder = write_results(outcome, folder, force=force, xlsx=xlsx, report=html_report)
+            progress.close()
+        if metrics:
+            from planner.studies.evaluate import hedging_metrics, metric_steps
+
+            note("computing EVPI, VSS and the out-of-sample cost"
+                 + (" and the price of robustness" if inst.ambiguity > 0 else "") + " ...")
+            steps = Steps(metric_steps(outcome.data), "metrics")
+            try:
+                outcome.extra = {"metrics": hedging_metrics(
+                    inst, outcome.data, outcome.plan, outcome.figures.objective, options, out_of_sample=samples,
+                    best_bound=outcome.report.best_bound, on_step=steps)}
+            finally:
+                steps.close()
+        folder = write_results(outcome, folder, force=force, xlsx=xlsx, report=html_report)
     seconds = time.perf_counter() - started
     if as_json:
         from planner.results.folder import read_summary

@@ -98,7 +98,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     from planner.instance.loader import load_instance
     from planner.results.folder import EVALUATION_SUFFIX, OWN_SCENARIOS
     from planner.results.manifest import Kind as OutputKind
-    from planner.results.ownership import check_location, check_target
+    from planner.results.ownership import check_location, claimed_target
     from planner.results.readback import instance_as_made, read_first_stage
     from planner.results.terminal import format_evaluation
     from planner.results.write import write_results
@@ -110,20 +110,20 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     folder = out_dir or results.parent / f"{results.name}{EVALUATION_SUFFIX}"
     inputs = (base.path, results) + ((scenario_file,) if scenario_file else ())
     check_location(folder, inputs)
-    check_target(folder, OutputKind.EVALUATION, force)
-    # a sweep run's plan was made for the instance with the run's values; a multi-stage plan's
-    # first period is held and its later ones decided again
-    base, values = instance_as_made(base, results)
-    if values:
-        note(f"note: the plan is a sweep run's, evaluated with its values: {key_values(values)}")
-    first_stage = read_first_stage(build_model_data(base), results)
-    inst = base
-    if scenario_file is not None:
-        inst, _ = instance_as_made(load(instance, replace=scenario_replacement(scenario_file)), results)
-    outcome = evaluate_outcome(inst, first_stage, SolveOptions(), str(results), str(scenario_file or OWN_SCENARIOS))
-    if values:  # (verify applies them, as to the run itself)
-        outcome.extra["sweep_values"] = values
-    folder = write_results(outcome, folder, force=force, kind=OutputKind.EVALUATION)
+    with claimed_target(folder, OutputKind.EVALUATION, force):  # (a second evaluation there is refused)
+        # a sweep run's plan was made for the instance with the run's values; a multi-stage plan's
+        # first period is held and its later ones decided again
+        base, values = instance_as_made(base, results)
+        if values:
+            note(f"note: the plan is a sweep run's, evaluated with its values: {key_values(values)}")
+        first_stage = read_first_stage(build_model_data(base), results)
+        inst = base
+        if scenario_file is not None:
+            inst, _ = instance_as_made(load(instance, replace=scenario_replacement(scenario_file)), results)
+        outcome = evaluate_outcome(inst, first_stage, SolveOptions(), str(results), str(scenario_file or OWN_SCENARIOS))
+        if values:  # (verify applies them, as to the run itself)
+            outcome.extra["sweep_values"] = values
+        folder = write_results(outcome, folder, force=force, kind=OutputKind.EVALUATION)
     if as_json:
         from planner.results.folder import read_summary
 

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from planner.errors import OutputError
 from planner.paths import unusable
-from planner.results.claim import LOCK_FILE, held_elsewhere, in_use
+from planner.results.claim import LOCK_FILE, claimed, held_elsewhere, in_use
 from planner.results.leftovers import OLD_PREFIX, TEMP_PREFIX, clear_leftovers, short_name, writer
 from planner.results.manifest import (
     MANIFEST,
@@ -203,6 +203,18 @@ def check_target(target: Path, kind: Kind, force: bool = False, option: str = "-
         raise OutputError(f"{target} holds a planner {found.kind} folder, not a {kind} folder; pass --force "
                           f"to replace it, or choose another {option}")
     return found
+
+
+@contextlib.contextmanager
+def claimed_target(target: Path, kind: Kind, force: bool = False, option: str = "--out",
+                   keep: bool = False) -> Iterator[Ownership]:
+    """`target` checked (`check_target`) and claimed for this process until the block ends
+    (`planner.results.claim`): a second command writing there meanwhile is refused at once,
+    naming this one, where it used to replace this one's result with its own when it ended.
+    `keep`: leave the lock file in the folder (a sweep's, written over a long time)."""
+    found = check_target(target, kind, force, option)
+    with claimed(Path(target), option, keep=keep):
+        yield found
 
 
 def _check_outside_claims(target: Path, option: str) -> None:

@@ -40,7 +40,7 @@ from planner.errors import (
 from planner.instance.overrides import apply_values, whole_number_key
 from planner.options import SolveOptions
 from planner.processes import in_processes, usable_cores
-from planner.results.claim import claimed, held_elsewhere
+from planner.results.claim import held_elsewhere
 from planner.results.folder import (
     FAILED_FILE,
     SUMMARY_FILE,
@@ -51,7 +51,7 @@ from planner.results.folder import (
     without_plan,
 )
 from planner.results.manifest import Kind, read_manifest, record_files, staged_file, write_manifest
-from planner.results.ownership import check_target, empty_owned, remove_owned
+from planner.results.ownership import check_target, claimed_target, empty_owned, remove_owned
 from planner.results.write import write_csv, write_json
 from planner.scheduler import (
     CODE,
@@ -197,8 +197,7 @@ def claim_sweep(out: Path, force: bool = False) -> Iterator[None]:
     """`out` claimed for one sweep until the block ends (`planner.results.claim`), once planner
     may write a sweep there (`check_target`); `OutputError` naming the process of a sweep still
     running there. `prepare_sweep` and `run_sweep` go inside."""
-    check_target(Path(out), Kind.SWEEP, force)
-    with claimed(Path(out)):
+    with claimed_target(Path(out), Kind.SWEEP, force, keep=True):
         yield
 
 
