@@ -9,6 +9,7 @@ name exists.
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 
 import pytest
@@ -35,6 +36,42 @@ def test_quickstart_is_the_first_shell_block():
     block = readme.split("```bash", 1)[1].split("```", 1)[0]
     assert "pip install -e . && planner solve" in block
     assert 'pip install -e ".[test]" && pytest' in block
+
+
+def test_the_readme_shows_what_planner_solve_prints(tmp_path, monkeypatch):
+    """The README's sample of `planner solve` (the bundled instance) is what it prints, line for
+    line but the seconds: its contracts were those of another of the instance's optimal plans
+    (the same objective, heavy REE split otherwise) for several stops after the code changed."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("$ planner solve\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.main, ["solve"])
+    assert result.exit_code == 0, result.output
+
+    def without_seconds(text: str) -> list[str]:
+        return [re.sub(r" \([0-9.]+ s\)$", "", line) for line in text.strip().splitlines()]
+
+    shown = without_seconds(sample)
+    notes = [line for line in shown if line.startswith(("note:", "solving "))]  # (stderr; progress between)
+    assert notes == shown[:len(notes)] and notes == [line for line in result.stderr.splitlines() if line in notes]
+    assert without_seconds(result.stdout) == shown[len(notes):]
+
+
+def test_the_readme_shows_what_planner_compare_prints(tmp_path, monkeypatch):
+    """The README's sample of `planner compare` (two runs of its sweep of the China cap) begins
+    as it prints: it named a contract added that the run no longer takes (another optimum)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("$ planner compare study-china/runs/", 1)[1].split("```", 1)[0]
+    shown = [line for line in sample.splitlines()[1:] if line.strip() != "..."]
+    monkeypatch.chdir(tmp_path)
+    swept = CliRunner().invoke(cli.main, ["sweep", "us-critical-minerals", "--vary",
+                                          "limits.bloc:china:*.max_share=0.5,1", "--out", "study-china", "-q"])
+    assert swept.exit_code == 0, swept.output
+    runs = {json.loads((run / "summary.json").read_text())["sweep_values"]["limits.bloc:china:*.max_share"]: run
+            for run in (tmp_path / "study-china" / "runs").glob("*/")}
+    result = CliRunner().invoke(cli.main, ["compare", str(runs[0.5]), str(runs[1])])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:len(shown)] == shown
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(REPO)))
