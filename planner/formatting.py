@@ -172,7 +172,7 @@ def csv_values(values: list[float]) -> list[float]:
 
 
 # Characters no spreadsheet cell and no XML or HTML document can hold: the C0 control characters
-# but tab, line feed and carriage return (openpyxl refuses them, XML 1.0 forbids them).
+# but tab, line feed and carriage return (XML 1.0, which workbooks and reports are written in, forbids them).
 UNSHOWABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 

@@ -19,7 +19,7 @@ import pytest
 from helpers import REPO
 
 PACKAGE = REPO / "planner"
-HEAVY = ("highspy", "pyomo", "matplotlib", "scipy", "openpyxl", "distributed")
+HEAVY = ("highspy", "pyomo", "matplotlib", "scipy", "openpyxl", "xlsxwriter", "distributed")
 
 
 def _module_name(path) -> str:

@@ -270,6 +270,32 @@ def test_workbook_holds_the_csv_values_as_typed_cells(results):
     assert _same(summary["metrics"]["evpi"], figures["metrics.evpi"].value)
 
 
+def test_a_table_longer_than_a_sheet_goes_on_in_sheets_of_its_own(results, tmp_path, monkeypatch):
+    """Excel holds 1,048,576 rows a sheet: a result with more rows of supply (20 materials x 15
+    periods x 5,000 scenarios) failed to write its workbook after the solve, and its result with
+    it. A table goes on in sheets `supply (2)`, ..., each with its header, filter and frozen row:
+    read one after the other they are the CSV's rows (here with sheets of 4 rows, the header one)."""
+    import planner.results.workbook as workbook
+
+    monkeypatch.setattr(workbook, "SHEET_ROWS", 4)
+    workbook.workbook_from_results(results, tmp_path / "w.xlsx")
+    book = load_workbook(tmp_path / "w.xlsx")
+    for name, columns in TABLE_COLUMNS.items():
+        table = _csv(results, name)
+        parts = [name] + [f"{name} ({k})" for k in range(2, -(-len(table) // 3) + 1)]
+        assert [s for s in book.sheetnames if s == name or s.startswith(f"{name} (")] == parts
+        rows = []
+        for part in parts:
+            sheet = book[part]
+            assert [c.value for c in sheet[1]] == columns
+            assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == sheet.dimensions and sheet.max_row <= 4
+            rows += [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+        assert len(rows) == len(table)
+        for row, record in zip(rows, table.itertuples(index=False)):
+            assert all(_same(expected[1:] if isinstance(expected, str) and expected.startswith("'=") else expected,
+                             value) for expected, value in zip(record, row)), (name, row, record)
+
+
 def test_pivot_sheets_add_up_to_the_volumes(results):
     book = load_workbook(results / "results.xlsx")
     volumes = _csv(results, "volumes")

@@ -228,7 +228,7 @@ def read_csv_file(path: Path, columns: list[str], text: bool = True,
                                "writes: damaged or edited by hand?")
         table[column] = table[column].map(unneutralise)
         held = table[column].str.contains(UNSHOWABLE)
-        if held.any():  # (planner writes none: the loader refuses them; openpyxl could not write the workbook)
+        if held.any():  # (planner writes none: the loader refuses them; a workbook cannot hold them)
             row = int(held.to_numpy().argmax())
             value = table[column].iloc[row]
             raise ResultsError(f"{path}:{row + 2}:{column}: {value!r} {unshowable(value)}, which planner never "

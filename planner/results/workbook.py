@@ -11,19 +11,27 @@
 
 Text is stored as text: every text cell is written with the string type, so a value such as
 "=HYPERLINK(...)" from user data shows as text and can never run as a formula.
+
+A table longer than a sheet holds (Excel's 1,048,576 rows, the header one of them) goes on
+in sheets of its own, `supply (2)`, `supply (3)`, ..., each with the header: a result of
+20 materials x 15 periods x 5,000 scenarios has 1.5 million rows of supply, and writing its
+workbook failed after the solve, with the result itself (both are written as one). The
+workbook is written by XlsxWriter, row by row with the sheets on disk (`constant_memory`):
+openpyxl, which wrote it before, held every cell as an object (README, "Reports", has the
+measurements).
 """
 
 from __future__ import annotations
 
 import io
 import math
+import tempfile
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 
+from planner.errors import OutputError
 from planner.formatting import csv_value, evaluation_findings, unbounded_vss
 from planner.results.branches import expected_volumes
 from planner.results.columns import Kind, kind_of
@@ -32,6 +40,7 @@ from planner.results.ownership import GENERATOR, write_file
 
 MAX_WIDTH = 60
 PIVOT_SHEETS = ("volume by material", "volume by bloc")
+SHEET_ROWS = 1_048_576  # Excel's rows per sheet, the header one of them
 
 
 def _quoted(text: str) -> str:
@@ -65,17 +74,60 @@ def _value(value: object) -> object:
     return unneutralise(value)
 
 
-def _put(sheet, row: int, column: int, value: object, fmt: str = "General") -> None:  # noqa: ANN001 - worksheet
-    value = _value(value)
-    if value is None:
-        return
-    cell = sheet.cell(row=row, column=column)
-    if isinstance(value, (bool, int, float)):
-        cell.value = value
-        cell.number_format = fmt
-    else:
-        cell.value = str(value)
-        cell.data_type = "s"  # text, never a formula
+class _Sheet:
+    """One worksheet written row by row: numbers as numbers in their format, text as text
+    (never a formula), the widths of its columns taken from its first rows."""
+
+    def __init__(self, book: _Book, title: str, formats: list[str], widths: list[int]) -> None:
+        self.book, self.formats = book, [book.format(f) for f in formats]
+        self.sheet = book.workbook.add_worksheet(title)
+        for j, width in enumerate(widths):
+            self.sheet.set_column(j, j, min(MAX_WIDTH, width + 2))
+        self.sheet.freeze_panes(1, 0)
+        self.rows, self.columns = 0, len(formats)
+
+    def header(self, names: list[object], fmt: str = "General") -> None:
+        for j, name in enumerate(names):
+            self.put(0, j, name, self.book.format(fmt, bold=True))
+        self.rows = 1
+
+    def append(self, values: list[object] | tuple[object, ...]) -> None:
+        for j, value in enumerate(values):
+            self.put(self.rows, j, value, self.formats[j] if j < len(self.formats) else None)
+        self.rows += 1
+
+    def put(self, row: int, column: int, value: object, fmt: object = None) -> None:
+        value = _value(value)
+        if value is None:
+            return
+        if isinstance(value, bool):
+            self.sheet.write_boolean(row, column, value, fmt)
+        elif isinstance(value, (int, float)):
+            self.sheet.write_number(row, column, value, fmt)
+        else:
+            self.sheet.write_string(row, column, str(value), fmt)
+
+    def close(self) -> None:
+        """The autofilter over the header and every row written."""
+        if self.columns:
+            self.sheet.autofilter(0, 0, max(self.rows - 1, 0), self.columns - 1)
+
+
+class _Book:
+    """The workbook and its cell formats, one per number format (bold for headers)."""
+
+    def __init__(self, output: io.BytesIO, tmpdir: str) -> None:
+        self.workbook = xlsxwriter.Workbook(output, {
+            "constant_memory": True, "tmpdir": tmpdir, "strings_to_formulas": False, "strings_to_numbers": False,
+            "strings_to_urls": False, "nan_inf_to_errors": True})
+        self.workbook.set_properties({"author": GENERATOR})  # how planner recognises a workbook it wrote
+        self._formats: dict[tuple[str, bool], object] = {}
+
+    def format(self, number_format: str, bold: bool = False) -> object:
+        key = (number_format, bold)
+        if key not in self._formats:
+            self._formats[key] = self.workbook.add_format({"num_format": number_format, "bold": bold})
+        return self._formats[key]
 
 
 def _numeric_periods(frame: pd.DataFrame) -> pd.DataFrame:
@@ -87,28 +139,19 @@ def _numeric_periods(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _finish(sheet, widths: list[int]) -> None:  # noqa: ANN001 - worksheet
-    for j, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(j)].width = min(MAX_WIDTH, width + 2)
-    sheet.freeze_panes = "A2"
-    if sheet.max_row >= 1 and sheet.max_column >= 1:
-        sheet.auto_filter.ref = sheet.dimensions
-
-
-def _sheet(workbook: Workbook, title: str, frame: pd.DataFrame, currency: str, unit: str) -> None:
-    sheet = workbook.create_sheet(title=title)
+def _sheets(book: _Book, title: str, frame: pd.DataFrame, currency: str, unit: str) -> None:
+    """`frame` on sheet `title`, and where it is longer than a sheet holds, on `title (2)`, ..."""
     frame = _numeric_periods(frame)
-    bold = Font(bold=True)
     formats = [number_format(kind_of(c), currency, unit) for c in frame.columns]
-    for j, name in enumerate(frame.columns, start=1):
-        _put(sheet, 1, j, str(name))
-        sheet.cell(row=1, column=j).font = bold
-    for i, record in enumerate(frame.itertuples(index=False), start=2):
-        for j, value in enumerate(record, start=1):
-            _put(sheet, i, j, value, formats[j - 1])
     widths = [max([len(str(name)), *(len(f"{v:,.2f}") if isinstance(v, float) else len(str(v))
                                      for v in frame.iloc[:200, j])]) for j, name in enumerate(frame.columns)]
-    _finish(sheet, widths)
+    per_sheet = SHEET_ROWS - 1
+    for part, start in enumerate(range(0, max(len(frame), 1), per_sheet), start=1):
+        sheet = _Sheet(book, title if part == 1 else f"{title} ({part})", formats, widths)
+        sheet.header(list(map(str, frame.columns)))
+        for record in frame.iloc[start:start + per_sheet].itertuples(index=False):
+            sheet.append(record)
+        sheet.close()
 
 
 def summary_rows(summary: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str, object, Kind]]:
@@ -155,17 +198,16 @@ def summary_rows(summary: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[s
     return rows
 
 
-def _summary_sheet(workbook: Workbook, summary: dict, tables: dict[str, pd.DataFrame]) -> None:
-    sheet = workbook.create_sheet(title="summary")
+def _summary_sheet(book: _Book, summary: dict, tables: dict[str, pd.DataFrame]) -> None:
     currency, unit = str(summary.get("currency", "")), str(summary.get("unit", ""))
-    for j, name in enumerate(("figure", "value"), start=1):
-        _put(sheet, 1, j, name)
-        sheet.cell(row=1, column=j).font = Font(bold=True)
     rows = summary_rows(summary, tables)
-    for i, (key, value, kind) in enumerate(rows, start=2):
-        _put(sheet, i, 1, key)
-        _put(sheet, i, 2, value, number_format(kind, currency, unit))
-    _finish(sheet, [max(len(k) for k, _, _ in rows), 24])
+    sheet = _Sheet(book, "summary", [], [max(len(k) for k, _, _ in rows), 24])
+    sheet.header(["figure", "value"])
+    for i, (key, value, kind) in enumerate(rows, start=1):
+        sheet.put(i, 0, key)
+        sheet.put(i, 1, value, book.format(number_format(kind, currency, unit)))
+    sheet.rows, sheet.columns = len(rows) + 1, 2
+    sheet.close()
 
 
 def pivot_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -184,36 +226,35 @@ def pivot_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return {PIVOT_SHEETS[0]: by_material, PIVOT_SHEETS[1]: by_bloc}
 
 
-def _pivot_sheet(workbook: Workbook, title: str, frame: pd.DataFrame, unit: str) -> None:
-    sheet = workbook.create_sheet(title=title)
+def _pivot_sheet(book: _Book, title: str, frame: pd.DataFrame, unit: str) -> None:
     names = list(frame.index.names)
-    fmt = number_format(Kind.VOLUME, "", unit)
-    for j, name in enumerate([*names, *frame.columns], start=1):
-        _put(sheet, 1, j, name, "0")  # periods as numbers where they are
-        sheet.cell(row=1, column=j).font = Font(bold=True)
-    for i, (key, values) in enumerate(frame.iterrows(), start=2):
+    widths = ([max(12, *(len(str(x)) for x in frame.index.get_level_values(n))) for n in range(len(names))]
+              + [14] * len(frame.columns))
+    sheet = _Sheet(book, title, ["General"] * len(names) + [number_format(Kind.VOLUME, "", unit)] * len(frame.columns),
+                   widths)
+    sheet.header([*names, *frame.columns], "0")  # periods as numbers where they are
+    for key, values in frame.iterrows():
         labels = key if isinstance(key, tuple) else (key,)
-        for j, label in enumerate(labels, start=1):
-            _put(sheet, i, j, label)
-        for j, value in enumerate(values, start=len(labels) + 1):
-            _put(sheet, i, j, float(value), fmt)
-    _finish(sheet, [max(12, *(len(str(x)) for x in frame.index.get_level_values(n))) for n in range(len(names))]
-            + [14] * len(frame.columns))
+        sheet.append([*labels, *map(float, values)])
+    sheet.close()
 
 
 def workbook_from_tables(summary: dict, tables: dict[str, pd.DataFrame], out: Path) -> Path:
-    """Write `summary` and `tables` to the workbook `out`, whole or not at all."""
-    workbook = Workbook()
-    workbook.properties.creator = GENERATOR  # how planner recognises a workbook it wrote
-    workbook.remove(workbook.active)
+    """Write `summary` and `tables` to the workbook `out`, whole or not at all (`write_file`)."""
     currency, unit = str(summary.get("currency", "")), str(summary.get("unit", ""))
-    _summary_sheet(workbook, summary, tables)
-    for name in TABLE_COLUMNS:
-        _sheet(workbook, name, tables[name], currency, unit)
-    for title, frame in pivot_tables(tables).items():
-        _pivot_sheet(workbook, title, frame, unit)
-    content = io.BytesIO()  # built in memory: a full disk then fails a plain write, not openpyxl's zip
-    workbook.save(content)  # (whose later clean-up printed a traceback of its own)
+
+    content = io.BytesIO()  # the zip built in memory: a full disk then fails a plain write, not the zip's
+    try:
+        with tempfile.TemporaryDirectory(prefix="planner-workbook-") as tmpdir:  # the sheets, while written
+            book = _Book(content, tmpdir)
+            _summary_sheet(book, summary, tables)
+            for name in TABLE_COLUMNS:
+                _sheets(book, name, tables[name], currency, unit)
+            for title, frame in pivot_tables(tables).items():
+                _pivot_sheet(book, title, frame, unit)
+            book.workbook.close()
+    except OSError as exc:  # the temporary folder's disk full
+        raise OutputError(f"cannot write {out}: {exc.strerror or exc} (in {tempfile.gettempdir()})") from None
     return write_file(Path(out), lambda path: path.write_bytes(content.getvalue()), option="--xlsx")
 
 
