@@ -479,6 +479,42 @@ def test_the_status_line_on_a_terminal_fits_its_width(monkeypatch, columns):
     assert "gap 0.05%" in shown[0]  # below, the short form, gap first: "1.0 s gap 0.05% 39.81 bn >= ..."
 
 
+def test_a_log_gets_a_status_line_every_30_s_from_the_start(monkeypatch):
+    """In a log file (stderr not a terminal) a line came only when the solver reported: building
+    a model of 5,000 scenarios and its first LP wrote nothing for minutes, and a batch job's log
+    looked hung. Now a heartbeat writes the status line every 30 s there too, as plain lines (its
+    waits stand in here: each returns at once, three times, then the solve ends); the solver's
+    reports only update what it shows, so no line comes twice."""
+    import click
+
+    from planner.cli import common
+    from planner.cli.progress import Progress
+
+    shown: list[str] = []
+    monkeypatch.setattr(click, "echo", lambda text="", err=False, nl=True: shown.append(text + "\n" * nl))
+    monkeypatch.setitem(common.QUIET, "on", False)
+    progress = Progress("USD")
+    assert not progress.interactive and progress.every == 30.0 and progress.heartbeat is not None
+    progress.close()  # (the real heartbeat ends at once)
+    shown.clear()
+
+    class Waits:
+        def __init__(self) -> None:
+            self.left = 3
+
+        def wait(self, seconds: float) -> bool:
+            assert seconds == 30.0
+            self.left -= 1
+            if self.left == 1:
+                progress(61.0, 39.81e9, 39.79e9)  # the solver reports between two lines: not shown itself
+            return self.left < 0
+
+    progress.stop = Waits()
+    progress._beat()
+    assert len(shown) == 3 and all(line.endswith("\n") and "\r" not in line for line in shown), shown
+    assert "best plan -" in shown[0] and "best plan 39.81 bn USD  bound 39.79 bn USD  gap 0.05%" in shown[2]
+
+
 def test_the_status_line_on_a_narrow_terminal_keeps_the_gap():
     """Cut to a terminal under about 66 columns, the status line lost its end, the gap first:
     what a user watches. A narrow terminal gets the short form, the gap first, then the best

@@ -30,7 +30,9 @@ def _columns() -> int:
 class Progress:
     """The solve's status line on stderr: on a terminal rewritten in place every second from the
     start (elapsed time, best plan, bound, gap), cut to the terminal's width; elsewhere (a log
-    file, a pipe) a plain line every 30 s, never a carriage return. Silent with --quiet."""
+    file, a pipe) a plain line every 30 s from the start, never a carriage return. Silent with
+    --quiet. (In a log the lines came only when the solver reported: building a model of 5,000
+    scenarios and its first LP wrote nothing for minutes, and a batch job's log looked hung.)"""
 
     def __init__(self, currency: str = "", every: float | None = None) -> None:
         self.interactive = sys.stderr.isatty()
@@ -43,7 +45,7 @@ class Progress:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.heartbeat: threading.Thread | None = None
-        if self.interactive and not QUIET["on"]:
+        if self.every > 0 and not QUIET["on"]:
             self.heartbeat = threading.Thread(target=self._beat, daemon=True, name="planner-progress")
             self.heartbeat.start()
 
