@@ -148,6 +148,24 @@ def test_quiet_leaves_only_the_result_and_progress_never_writes_carriage_returns
     swept = runner.invoke(cli.main, ["sweep", "four-suppliers", "--vary", "risk.aversion=0,1", "--out",
                                      str(tmp_path / "sw"), "--workers", "1"])
     assert swept.exit_code == 0 and "sweep: 2/2 runs done" in swept.stderr and "\r" not in swept.stderr
+    # an evaluation said nothing until it was done (minutes at thousands of scenarios): what it does,
+    # then its elapsed time (as `Progress(task=...)` shows it), and nothing with --quiet
+    evaluate = ["evaluate", "four-suppliers", str(tmp_path / "c"), "--out", str(tmp_path / "ev")]
+    evaluated = runner.invoke(cli.main, evaluate)
+    assert evaluated.stderr.startswith(f"evaluating the plan of {tmp_path / 'c'} under 8 scenarios ...\n")
+    quietly = runner.invoke(cli.main, [*evaluate, "-q"])
+    assert quietly.exit_code == 0 and quietly.stderr == ""
+
+
+def test_the_status_line_of_an_evaluation_is_its_elapsed_time():
+    """An evaluation's solves (the recourse, the least disposal) have figures that are not the
+    plan's objective: its line shows the elapsed time and what it does."""
+    from planner.cli.progress import Progress
+
+    progress = Progress(every=0.0, task="evaluating")
+    progress.started = float("inf")  # the seconds shown are the state's alone, however slow this machine
+    progress.state = (12.34, 5.0, 4.0)
+    assert progress._text() == "     12.3 s  evaluating" and progress._text(10) == "     12.3 "
 
 
 def _synopses() -> dict[str, set[str]]:

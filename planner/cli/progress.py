@@ -34,7 +34,10 @@ class Progress:
     --quiet. (In a log the lines came only when the solver reported: building a model of 5,000
     scenarios and its first LP wrote nothing for minutes, and a batch job's log looked hung.)"""
 
-    def __init__(self, currency: str = "", every: float | None = None) -> None:
+    def __init__(self, currency: str = "", every: float | None = None, task: str = "") -> None:
+        """`task`: work whose solves' figures are not the user's objective (an evaluation), shown
+        as its elapsed time and this word alone."""
+        self.task = task
         self.interactive = sys.stderr.isatty()
         self.every = every if every is not None else (1.0 if self.interactive else 30.0)
         self.currency = currency
@@ -54,6 +57,8 @@ class Progress:
         first and drops the labels (on a narrow terminal the gap is what is cut last)."""
         seconds, incumbent, bound = self.state
         seconds = max(seconds, time.monotonic() - self.started)
+        if self.task:
+            return f"  {seconds:7.1f} s  {self.task}"[:width]
         text = f"  {seconds:7.1f} s  best plan {money(incumbent, self.currency)}"
         if bound is not None:
             text += f"  bound {money(bound, self.currency)}"

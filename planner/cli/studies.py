@@ -20,9 +20,9 @@ from planner.cli.common import (
     quiet_flag,
     solve_flags,
 )
-from planner.cli.progress import Steps
+from planner.cli.progress import Progress, Steps
 from planner.errors import InstanceError, OutputError, Problem
-from planner.formatting import key_values
+from planner.formatting import count, key_values
 from planner.instance.bundled import bundled_dir, resolve_instance
 from planner.instance.schema import MAX_SCENARIOS_FROM_EVENTS, SETTING
 from planner.options import SolveOptions
@@ -120,7 +120,13 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
         inst = base
         if scenario_file is not None:
             inst, _ = instance_as_made(load(instance, replace=scenario_replacement(scenario_file)), results)
-        outcome = evaluate_outcome(inst, first_stage, SolveOptions(), str(results), str(scenario_file or OWN_SCENARIOS))
+        note(f"evaluating the plan of {results} under {count(len(inst.scenarios), 'scenario')} ...")
+        progress = Progress(task="evaluating")
+        try:
+            outcome = evaluate_outcome(inst, first_stage, SolveOptions(), str(results),
+                                       str(scenario_file or OWN_SCENARIOS))
+        finally:
+            progress.close()
         if values:  # (verify applies them, as to the run itself)
             outcome.extra["sweep_values"] = values
         folder = write_results(outcome, folder, force=force, kind=OutputKind.EVALUATION)
