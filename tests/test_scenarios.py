@@ -118,6 +118,9 @@ def test_the_instance_says_how_many_scenarios_its_events_give_and_how(from_event
     result = CliRunner().invoke(cli.main, ["scenarios", str(from_events), "--out", str(out), "--force",
                                            "--method", "exact"])
     assert result.exit_code == 0 and len(pd.read_csv(out / "scenarios.csv")) == 8  # an option overrides them
+    # every combination, past max_scenarios 4: said, where it read as though the cap were ignored
+    assert ("8 scenarios from 3 events in 3 independent groups (8 combinations), method exact: every combination, "
+            "more than max_scenarios (4), which caps sample and reduce only") in result.output
 
 
 @pytest.mark.parametrize("text, column, expected", [

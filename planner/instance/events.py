@@ -229,5 +229,7 @@ def generate_scenarios(inst: Instance, method: str | None = None, max_scenarios:
                "price_factor"]
     how = (f"{len(rows)} scenarios from {len(events['event'].unique())} events in {len(groups)} independent "
            f"groups ({count:,} combinations), method {method}"
-           + (f", seed {seed} ({max_scenarios:,} draws, the same ones merged)" if method == "sample" else ""))
+           + (f", seed {seed} ({max_scenarios:,} draws, the same ones merged)" if method == "sample" else "")
+           + (f": every combination, more than max_scenarios ({max_scenarios:,}), which caps sample and reduce only"
+              if method == "exact" and count > max_scenarios else ""))
     return pd.DataFrame(rows), pd.DataFrame(disruptions, columns=columns), how
