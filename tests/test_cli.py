@@ -177,6 +177,23 @@ def test_generate_refuses_a_folder_of_the_users(runner, tmp_path):
     assert runner.invoke(cli.main, ["validate", "new"]).exit_code == 0
 
 
+@pytest.mark.parametrize("asked", [2, 100])
+def test_generate_says_when_it_makes_fewer_shared_deals_than_asked(runner, tmp_path, asked):
+    """--shared-agreements 100 made one deal per country a deal can gate (11 here) and said
+    nothing: the instance was not the family asked for. It says so now, with how many; the
+    deals are those of agreements.csv, the note only where fewer were made."""
+    import pandas as pd
+
+    result = runner.invoke(cli.main, ["generate", str(tmp_path / "g"), "--shared-agreements", str(asked)])
+    assert result.exit_code == 0, result.output
+    agreements = pd.read_csv(tmp_path / "g" / "agreements.csv")
+    made = int((agreements["description"] == "generated: shared by materials").sum())
+    assert 0 < made <= asked and (made == asked) == ("shared deals" not in result.stderr)
+    if made < asked:
+        assert f"note: {made} shared deals, not {asked}: one for each country with options a deal can gate" \
+               in result.stderr
+
+
 def test_a_failure_while_writing_leaves_no_partial_result(tmp_path, monkeypatch):
     import pandas as pd
 

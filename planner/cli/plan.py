@@ -254,7 +254,8 @@ def generate(out: Path, commodities: int, options: int, periods: int, scenarios:
     check_location(out, option="OUT")
     shape = Shape(aversion=aversion, ambiguity=ambiguity, budget=budget_share, agreements=shared_agreements,
                   events=events, lead_times=lead_times, price_shocks=price_shocks, supplied_limits=supplied_limits)
-    generate_instance(out, commodities, options, periods, scenarios, seed, force=force, shape=shape)
+    generate_instance(out, commodities, options, periods, scenarios, seed, force=force, shape=shape,
+                      on_note=lambda text: note(f"note: {text}"))
     kept = (f"at most {count(scenarios, 'scenario')} from {count(events, 'independent event')} "
             f"({count(2 ** events, 'combination')})" if events else count(scenarios, "scenario"))
     click.echo(f"{out}: {count(commodities, 'material')} x {count(options, 'option')} (each) x "

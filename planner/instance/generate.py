@@ -91,19 +91,22 @@ class Shape:
 
 
 def generate_instance(out: Path, commodities: int, options: int, periods: int, scenarios: int,
-                      seed: int = 0, force: bool = False, shape: Shape | None = None) -> Path:
+                      seed: int = 0, force: bool = False, shape: Shape | None = None,
+                      on_note: Callable[[str], None] | None = None) -> Path:
     """Write an instance with `options` options per material into the folder `out`.
 
     `out` must not exist, be empty, or hold an instance planner generated (replaced; with
-    `force` even when its files changed since): `planner.results.ownership`.
+    `force` even when its files changed since): `planner.results.ownership`. `on_note` hears
+    where the instance has less of a feature than asked for (fewer shared deals than countries).
     """
     with staged_folder(Path(out), Kind.INSTANCE, force, option="OUT") as folder:
-        _write_instance(folder, commodities, options, periods, scenarios, seed, shape or Shape())
+        _write_instance(folder, commodities, options, periods, scenarios, seed, shape or Shape(),
+                        on_note or (lambda text: None))
     return Path(out)
 
 
 def _write_instance(out: Path, commodities: int, options: int, periods: int, scenarios: int, seed: int,
-                    shape: Shape) -> None:
+                    shape: Shape, on_note: Callable[[str], None]) -> None:
     rng = random.Random(seed)
     features = random.Random(f"features-{seed}")  # lead times, price shocks, supplied limits: apart from rng
     labels = [str(2026 + t) for t in range(periods)]
@@ -157,7 +160,10 @@ def _write_instance(out: Path, commodities: int, options: int, periods: int, sce
     deals = [["us_russia_deal", round(sum(price.values()) * 20, 2), "generated"],
              ["us_ukraine_deal", round(sum(price.values()) * 5, 2), "generated"]]
     if shape.agreements:
-        _share_agreements(rng, shape.agreements, option_rows, deals, price)
+        made = _share_agreements(rng, shape.agreements, option_rows, deals, price)
+        if made < shape.agreements:
+            on_note(f"{made} shared deals, not {shape.agreements}: one for each country with options a deal can "
+                    "gate (not spot, not already the Russia or Ukraine deal's, not the USA's)")
     option_columns = ["option", "commodity", "origin", "processor", "capacity", "unit_cost", "fixed_cost",
                       "min_volume", "available_from", "spot", "spot_premium", "agreement"]
     if shape.lead_times:  # spot at once; a new project's volume fixed longest ahead
@@ -199,9 +205,10 @@ def _write_instance(out: Path, commodities: int, options: int, periods: int, sce
 
 
 def _share_agreements(rng: random.Random, count: int, option_rows: list[list[object]], deals: list[list[object]],
-                      price: dict[str, float]) -> None:
+                      price: dict[str, float]) -> int:
     """`count` more deals, each gating every ungated non-spot option of one country, whatever
-    its material (so that one deal links many materials)."""
+    its material (so that one deal links many materials); at most one per such country: how
+    many were made."""
     countries = sorted({row[2] for row in option_rows if not row[11] and not row[9]} - {"USA"})
     for k, country in enumerate(rng.sample(countries, min(count, len(countries)))):
         name = f"deal_{k + 1}_{country.lower()}"
@@ -209,6 +216,7 @@ def _share_agreements(rng: random.Random, count: int, option_rows: list[list[obj
         for row in gated:
             row[11] = name
         deals.append([name, round(sum(price.values()) * rng.uniform(2, 10), 2), "generated: shared by materials"])
+    return min(count, len(countries))
 
 
 def _write_events(out: Path, rng: random.Random, count: int, labels: list[str], mats: list[str],
