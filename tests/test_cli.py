@@ -532,6 +532,44 @@ def test_a_log_gets_a_status_line_every_30_s_from_the_start(monkeypatch):
     assert "best plan -" in shown[0] and "best plan 39.81 bn USD  bound 39.79 bn USD  gap 0.05%" in shown[2]
 
 
+def test_a_log_of_a_sweep_of_long_runs_gets_the_count_again_while_a_run_takes_long(monkeypatch):
+    """A sweep (or --metrics) in a log said a line per run done and nothing while a run took
+    long: an hour-long run left the log silent for an hour. A heartbeat says the count again
+    with the time so far, when nothing was said for `beat` seconds (its waits and clock stand in
+    here: a step done between two beats is said, and resets the beat)."""
+    import click
+
+    import planner.cli.progress as progress_module
+    from planner.cli import common
+
+    shown: list[str] = []
+    monkeypatch.setattr(click, "echo", lambda text="", err=False, nl=True: shown.append(text))
+    monkeypatch.setitem(common.QUIET, "on", False)
+    now = [1000.0]
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: now[0])
+    steps = progress_module.Steps(4, "sweep", unit="run", done=1, every=10.0, beat=30.0)
+    assert steps.heartbeat is not None
+    steps.close()  # (the real heartbeat ends at once)
+
+    class Waits:
+        def __init__(self) -> None:
+            self.turns = iter([("tick", 31), ("step", 15), ("tick", 26), ("tick", 4), ("tick", 3725), ("end", 0)])
+
+        def wait(self, seconds: float) -> bool:
+            assert seconds == 30.0
+            what, later = next(self.turns)
+            now[0] += later
+            if what == "step":
+                steps(failed=1)  # a run done, 15 s after the last line: said
+            return what == "end"
+
+    steps.stop = Waits()
+    steps._beat()
+    assert shown == ["  sweep: 1/4 runs done (31 s so far)", "  sweep: 2/4 runs done, 1 failed",
+                     "  sweep: 2/4 runs done, 1 failed (1 min 16 s so far)",
+                     "  sweep: 2/4 runs done, 1 failed (1 h 3 min so far)"]
+
+
 def test_the_status_line_on_a_narrow_terminal_keeps_the_gap():
     """Cut to a terminal under about 66 columns, the status line lost its end, the gap first:
     what a user watches. A narrow terminal gets the short form, the gap first, then the best

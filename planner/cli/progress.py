@@ -110,12 +110,19 @@ class Progress:
 
 class Steps:
     """Progress through a known number of steps (the solves of --metrics, the runs of a sweep):
-    a bar on a terminal, plain lines elsewhere (one per step, at most one every `every` s)."""
+    a bar on a terminal, plain lines elsewhere (one per step, at most one every `every` s, and
+    while a step takes long, the count again every `beat` s with the time since the start, so
+    that a batch job's log shows a sweep of long runs is alive)."""
 
-    def __init__(self, total: int, label: str, unit: str = "solve", done: int = 0, every: float = 10.0) -> None:
+    def __init__(self, total: int, label: str, unit: str = "solve", done: int = 0, every: float = 10.0,
+                 beat: float = 30.0) -> None:
         self.total, self.label, self.unit, self.done, self.every = total, label, unit, done, every
-        self.last = time.monotonic()
+        self.started = self.last = time.monotonic()
+        self.failed: int | None = None
         self.bar = None
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.heartbeat: threading.Thread | None = None
         if QUIET["on"]:
             return
         if sys.stderr.isatty():
@@ -123,22 +130,61 @@ class Steps:
 
             self.bar = tqdm(total=total, initial=done, unit=unit, desc=label, file=sys.stderr, dynamic_ncols=True,
                             leave=False)
+        elif beat > 0 and done < total:
+            self.beat = beat
+            self.heartbeat = threading.Thread(target=self._beat, daemon=True, name="planner-steps")
+            self.heartbeat.start()
+
+    def _line(self, step: str = "", failed: int | None = None, since: bool = False) -> str:
+        extra = f", {failed} failed" if failed else ""
+        elapsed = f" ({_duration(time.monotonic() - self.started)} so far)" if since else ""
+        return f"  {self.label}: {self.done}/{self.total} {self.unit}s done{extra}" + (f" ({step})" if step else "") \
+            + elapsed
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.beat):
+            with self.lock:
+                if time.monotonic() - self.last >= self.beat:
+                    self.last = time.monotonic()
+                    self._say(self._line(failed=self.failed, since=True))
+
+    def _say(self, text: str) -> None:
+        try:
+            say(text)
+        except BrokenPipeError:
+            if threading.current_thread() is threading.main_thread():
+                raise
+            stop_for_closed_output()  # said from the heartbeat's thread: stop the command from its own
 
     def __call__(self, step: str = "", failed: int | None = None) -> None:
-        self.done += 1
-        if QUIET["on"]:
-            return
-        if self.bar is not None:
-            if failed is not None:
-                self.bar.set_postfix(failed=failed)
-            self.bar.update(1)
-            return
-        now = time.monotonic()
-        if now - self.last >= self.every or self.done == self.total:
-            self.last = now
-            extra = f", {failed} failed" if failed else ""
-            say(f"  {self.label}: {self.done}/{self.total} {self.unit}s done{extra}" + (f" ({step})" if step else ""))
+        with self.lock:
+            self.done += 1
+            self.failed = failed
+            if QUIET["on"]:
+                return
+            if self.bar is not None:
+                if failed is not None:
+                    self.bar.set_postfix(failed=failed)
+                self.bar.update(1)
+                return
+            now = time.monotonic()
+            if now - self.last >= self.every or self.done == self.total:
+                self.last = now
+                self._say(self._line(step, failed))
 
     def close(self) -> None:
+        self.stop.set()
+        if self.heartbeat is not None:
+            self.heartbeat.join(timeout=2)
         if self.bar is not None:
             self.bar.close()
+
+
+def _duration(seconds: float) -> str:
+    """Elapsed time as people say it: 45 s, 12 min 5 s, 3 h 20 min."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
