@@ -120,7 +120,8 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
                     best_bound=outcome.report.best_bound, on_step=steps)}
             finally:
                 steps.close()
-        folder = write_results(outcome, folder, force=force, xlsx=xlsx, report=html_report)
+        with Progress(task="writing the results"):  # (with --xlsx, a minute for millions of rows)
+            folder = write_results(outcome, folder, force=force, xlsx=xlsx, report=html_report)
     seconds = time.perf_counter() - started
     if as_json:
         from planner.results.folder import read_summary
@@ -188,7 +189,8 @@ def verify(instance: str, results: Path, scenario_file: Path | None, as_json: bo
     inst, values = instance_as_made(inst, results)
     if values:  # a sweep's run: its instance is INSTANCE with the run's values
         note(f"note: checked with the values of its sweep run: {key_values(values)}")
-    violations = verify_result(build_model_data(inst), results)
+    with Progress(task="verifying"):  # (large results take a while: the elapsed time shows)
+        violations = verify_result(build_model_data(inst), results)
     if as_json:
         emit_json({"command": "verify", "ok": not violations, "instance": inst.name, "results": str(results),
                    "violations": [{"check": v.check, "where": v.where, "size": v.size if math.isfinite(v.size)
@@ -294,12 +296,15 @@ def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None
     from planner.results.report import write_report
 
     common.warn_edited([results])
-    path = write_report(results, out_file or results / "report.html")
+    with Progress(task="writing the report"):  # (a result of millions of rows takes a minute)
+        path = write_report(results, out_file or results / "report.html")
     click.echo(f"Report in {path}")
     if xlsx_file is not None:
         from planner.results.workbook import workbook_from_results
 
-        click.echo(f"Workbook in {workbook_from_results(results, xlsx_file)}")
+        with Progress(task="writing the workbook"):
+            written = workbook_from_results(results, xlsx_file)
+        click.echo(f"Workbook in {written}")
 
 
 @click.command(name="instances")

@@ -107,6 +107,12 @@ class Progress:
         if self.shown and self.interactive:
             click.echo("", err=True)
 
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class Steps:
     """Progress through a known number of steps (the solves of --metrics, the runs of a sweep):
