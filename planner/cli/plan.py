@@ -100,14 +100,11 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
                  "here, it is not used")
         from planner.solve.pipeline import solve_instance
 
-        progress = Progress(inst.currency)
-        options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition, threads=threads, log=show_log,
-                                       progress=None if show_log else progress, workers=workers,
-                                       scheduler=scheduler)
-        try:
+        with Progress(inst.currency) as progress:
+            options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition, threads=threads,
+                                           log=show_log, progress=None if show_log else progress, workers=workers,
+                                           scheduler=scheduler)
             outcome = solve_instance(inst, options)
-        finally:
-            progress.close()
         if metrics:
             from planner.studies.evaluate import hedging_metrics, metric_steps
 
@@ -120,7 +117,7 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
                     best_bound=outcome.report.best_bound, on_step=steps)}
             finally:
                 steps.close()
-        with Progress(task="writing the results"):  # (with --xlsx, a minute for millions of rows)
+        with Progress(task="writing the results"):  # (a workbook of a large result takes a while)
             folder = write_results(outcome, folder, force=force, xlsx=xlsx, report=html_report)
     seconds = time.perf_counter() - started
     if as_json:
@@ -296,7 +293,7 @@ def report(results: Path, out_file: Path | None, xlsx_file: Path | None) -> None
     from planner.results.report import write_report
 
     common.warn_edited([results])
-    with Progress(task="writing the report"):  # (a result of millions of rows takes a minute)
+    with Progress(task="writing the report"):  # (a large result takes a while)
         path = write_report(results, out_file or results / "report.html")
     click.echo(f"Report in {path}")
     if xlsx_file is not None:

@@ -30,9 +30,9 @@ def _columns() -> int:
 class Progress:
     """The solve's status line on stderr: on a terminal rewritten in place every second from the
     start (elapsed time, best plan, bound, gap), cut to the terminal's width; elsewhere (a log
-    file, a pipe) a plain line every 30 s from the start, never a carriage return. Silent with
-    --quiet. (In a log the lines came only when the solver reported: building a model of 5,000
-    scenarios and its first LP wrote nothing for minutes, and a batch job's log looked hung.)"""
+    file, a pipe) a plain line every 30 s from the start, whether or not the solver has reported
+    (a model's build and its first LP report nothing), never a carriage return. Silent with
+    --quiet."""
 
     def __init__(self, currency: str = "", every: float | None = None, task: str = "") -> None:
         """`task`: work whose solves' figures are not the user's objective (an evaluation), shown

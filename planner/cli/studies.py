@@ -121,12 +121,9 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
         if scenario_file is not None:
             inst, _ = instance_as_made(load(instance, replace=scenario_replacement(scenario_file)), results)
         note(f"evaluating the plan of {results} under {count(len(inst.scenarios), 'scenario')} ...")
-        progress = Progress(task="evaluating")
-        try:
+        with Progress(task="evaluating"):
             outcome = evaluate_outcome(inst, first_stage, SolveOptions(), str(results),
                                        str(scenario_file or OWN_SCENARIOS))
-        finally:
-            progress.close()
         if values:  # (verify applies them, as to the run itself)
             outcome.extra["sweep_values"] = values
         folder = write_results(outcome, folder, force=force, kind=OutputKind.EVALUATION)
