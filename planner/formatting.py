@@ -5,6 +5,7 @@ number formats and the messages of `verify`, so that a figure reads the same eve
 
     money(24_846_903_612.42, "USD")  -> "24.85 bn USD"      (4 significant digits from 1 million)
     money(24_447.37, "USD")          -> "24,447.37 USD"     (cents below 1 million)
+    money(0.004, "bn USD")           -> "0.004 bn USD"      (4 significant digits below 1)
     volume(1_356_188.3, "t")         -> "1,356,188 t"
     share(0.35275)                   -> "35.3%"
     gap(6e-07)                       -> "0.00006%"
@@ -62,21 +63,36 @@ def money_scale(values: Iterable[float]) -> tuple[float, str]:
 
 
 def money(value: float | None, currency: str = "") -> str:
-    """Money: cents below a million, else 4 significant digits in M, bn or tn."""
+    """Money: cents below a million (4 significant digits below 1, where cents would show a
+    figure in thousands or billions of a currency as 0.00), else 4 significant digits in M, bn
+    or tn."""
     if value is None or not _finite(value):
         return "-"
     unit = f" {currency}" if currency else ""
     if abs(value) < 1e6:
-        return f"{value:,.2f}{unit}"
+        return f"{cents(value)}{unit}"
     divisor, name = money_scale([value])
     return f"{fixed(value / divisor, 4)} {name}{unit}"
 
 
+def cents(value: float) -> str:
+    """A sum of money with two decimals, or 4 significant digits where it is below 1 (at most
+    10 decimals): 0.50, 0.02374, 0.000123."""
+    if value == 0 or abs(value) >= 1:
+        return f"{value:,.2f}"
+    decimals = min(10, max(2, 3 - math.floor(math.log10(abs(value)))))
+    text = f"{value:,.{decimals}f}"
+    while text.endswith("0") and len(text.split(".")[1]) > 2:
+        text = text[:-1]
+    return text
+
+
 def volume(value: float | None, unit: str = "") -> str:
-    """A volume: whole units from 1,000, else 4 significant digits (at most 3 decimals)."""
+    """A volume: whole units from 1,000, else 4 significant digits (at most 10 decimals: a
+    volume in kilotonnes or megatonnes below 0.001 is not 0)."""
     if value is None or not _finite(value):
         return "-"
-    text = f"{value:,.0f}" if abs(value) >= 1000 else fixed(value, 4, max_decimals=3)
+    text = f"{value:,.0f}" if abs(value) >= 1000 else fixed(value, 4, max_decimals=10)
     return f"{text} {unit}" if unit else text
 
 

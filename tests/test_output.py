@@ -51,6 +51,21 @@ def test_formats_by_example():
     assert csv_value(0.12600000000000003) == 0.126 and csv_value(1250.0000000000018) == 1250.0
 
 
+def test_money_and_volumes_below_one_keep_their_digits():
+    """An instance in billions of a currency, or in kilotonnes: an EVPI of 0.004 bn USD (4 M USD)
+    read "0.00 bn USD", a capacity of 0.000123 kt "0 kt", as though they were nothing. Below 1
+    they keep 4 significant digits (at least the cents), in the terminal, the messages and the
+    report's columns alike; zero is still 0.00."""
+    from planner.results.columns import ColumnFormat
+
+    assert money(0.004, "bn USD") == "0.004 bn USD" and money(0.0237365, "bn USD") == "0.02374 bn USD"
+    assert money(0.5, "USD") == "0.50 USD" and money(-1.5e-7) == "-0.00000015" and money(0.0) == "0.00"
+    assert money(0.99987) == "0.9999" and money(0.999994) == "1.00" and money(12.3456) == "12.35"
+    assert volume(0.000123, "kt") == "0.000123 kt" and volume(10.2105, "t") == "10.21 t"
+    column = ColumnFormat("cost", [0.0237365, 0.5, 0.0], "bn USD")
+    assert [column.text(v) for v in (0.0237365, 0.5, 0.0)] == ["0.02374", "0.50", "0.00"]
+
+
 def test_a_column_is_rounded_as_each_of_its_values():
     """`csv_values` (a whole column, as the CSV writer rounds it) gives `csv_value` of each value,
     the edge cases included: NaN and the infinities as they are, signed zeros kept."""

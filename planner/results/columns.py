@@ -12,7 +12,7 @@ import html
 import math
 from enum import StrEnum
 
-from planner.formatting import fixed, gap, money_scale, probability, share, volume
+from planner.formatting import cents, fixed, gap, money_scale, probability, share, volume
 
 
 class Kind(StrEnum):
@@ -88,7 +88,7 @@ class ColumnFormat:
             return str(value)
         match self.kind:
             case Kind.MONEY:
-                return f"{value / self.divisor:,.2f}"
+                return cents(value / self.divisor)
             case Kind.VOLUME:
                 return volume(value)
             case Kind.SHARE:
