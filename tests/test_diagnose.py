@@ -72,18 +72,22 @@ def test_min_suppliers_blocked_by_an_expensive_agreement(tmp_path):
         "ree: min_suppliers 1 cannot be met; at most 0 of its 1 options can be contracted within the other limits"]
 
 
-def test_budget_too_small_for_required_suppliers(tmp_path):
+@pytest.mark.parametrize("money, said", [(1.0, ("600.00", "1,000.00")), (1e-6, ("0.0006", "0.001"))])
+def test_budget_too_small_for_required_suppliers(tmp_path, money, said):
     """Two suppliers required at 500 each, budget 600: raising the budget to 1,000 (0.67 of
-    a 600 budget) is smaller than dropping a supplier (1)."""
+    a 600 budget) is smaller than dropping a supplier (1). The same in millions (0.0006 M):
+    the figures read "0.00 is too small; ... at least 0.00", as though no budget were asked."""
     folder = build(
         tmp_path,
-        [{"option": "A", "commodity": "ree", "origin": "AUS", "capacity": 100, "unit_cost": 10, "fixed_cost": 500},
-         {"option": "B", "commodity": "ree", "origin": "USA", "capacity": 100, "unit_cost": 20, "fixed_cost": 500}],
-        commodity={"min_suppliers": 2},
-        settings={"budget": {"fixed_cost_max": 600}},
+        [{"option": "A", "commodity": "ree", "origin": "AUS", "capacity": 100, "unit_cost": 10 * money,
+          "fixed_cost": 500 * money},
+         {"option": "B", "commodity": "ree", "origin": "USA", "capacity": 100, "unit_cost": 20 * money,
+          "fixed_cost": 500 * money}],
+        commodity={"min_suppliers": 2, "shortage_penalty": 1000 * money},
+        settings={"budget": {"fixed_cost_max": 600 * money}},
     )
     assert reasons(folder) == [
-        "budget: fixed_cost_max 600.00 is too small; the other limits need at least 1,000.00 USD of fixed costs"]
+        f"budget: fixed_cost_max {said[0]} is too small; the other limits need at least {said[1]} USD of fixed costs"]
 
 
 def test_average_risk_forced_by_minimum_volume(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from planner.formatting import cents
 from planner.instance.data import ModelData
 from planner.model.family import SLACK_TOLERANCE, Checks, Rules, Violation
 from planner.model.structure import Decisions
@@ -44,8 +45,8 @@ def explain(data: ModelData, slack: dict, plan: Plan, volume: dict[str, float], 
     excess = sum(slack.values()) * money
     if excess <= SLACK_TOLERANCE * max(data.fixed_cost_max, 1):
         return []
-    return [f"budget: fixed_cost_max {data.fixed_cost_max:,.2f} is too small; the other limits need at least "
-            f"{data.fixed_cost_max + excess:,.2f} {data.instance.currency} of fixed costs"]
+    return [f"budget: fixed_cost_max {cents(data.fixed_cost_max)} is too small; the other limits need at least "
+            f"{cents(data.fixed_cost_max + excess)} {data.instance.currency} of fixed costs"]
 
 
 def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
@@ -53,5 +54,5 @@ def check(data: ModelData, plan: Plan, rules: Rules) -> list[Violation]:
     if data.fixed_cost_max is not None:
         fixed = _fixed_cost(data, plan)
         checks.at_least_zero(data.fixed_cost_max - fixed, data.fixed_cost_max, "fixed costs",
-                             f"{fixed:,.2f} above {data.fixed_cost_max:,.2f}")
+                             f"{cents(fixed)} above {cents(data.fixed_cost_max)}")
     return checks.found
