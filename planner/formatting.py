@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 
 MONEY_SCALES = ((1e12, "tn"), (1e9, "bn"), (1e6, "M"), (1e3, "k"))
 CSV_DIGITS = 12  # significant digits kept in the CSV files
@@ -131,9 +132,24 @@ def count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
+def plain(value: float) -> str:
+    """A number as a user types it: the shortest digits that give it back, no exponent, no
+    thousands separators (it can be typed back into a --vary): 2500000, 0.1, 0.0000001; in
+    e-notation only past 24 characters."""
+    if not _finite(value):
+        return str(value)
+    text = format(Decimal(repr(float(value))), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if len(text) > 24:  # (1e-300 has 300 digits: no one types that)
+        return f"{value:g}"
+    return "0" if text in ("", "-0") else text
+
+
 def key_values(values: Mapping[str, object]) -> str:
-    """A sweep run's values as its labels and notes show them: "risk.aversion=0.5, budget=1e+06"."""
-    return ", ".join(f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
+    """A sweep run's values as its labels and notes show them: "risk.aversion=0.5,
+    budget.fixed_cost_max=2500000" (`plain`: it read 2.5e+06)."""
+    return ", ".join(f"{key}={plain(value)}" if isinstance(value, float) else f"{key}={value}"
                      for key, value in values.items())
 
 

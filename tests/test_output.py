@@ -66,6 +66,24 @@ def test_money_and_volumes_below_one_keep_their_digits():
     assert [column.text(v) for v in (0.0237365, 0.5, 0.0)] == ["0.02374", "0.50", "0.00"]
 
 
+def test_a_sweep_value_reads_as_it_was_typed(tmp_path):
+    """A sweep run's label, in compare, the charts and the notes, read
+    "budget.fixed_cost_max=2.5e+06" for a value typed 2500000: labels are the varied values as a
+    user types them (`plain`), without exponent or separators, so a label can be typed back."""
+    from planner.formatting import key_values, plain
+
+    assert key_values({"budget.fixed_cost_max": 2.5e6, "risk.aversion": 0.5, "events.max_scenarios": 200}) == \
+        "budget.fixed_cost_max=2500000, risk.aversion=0.5, events.max_scenarios=200"
+    assert [plain(v) for v in (1e-7, 0.1, 1e20, -0.0, 1e-300)] == \
+        ["0.0000001", "0.1", "100000000000000000000", "0", "1e-300"]
+    runner = CliRunner()
+    swept = runner.invoke(cli.main, ["sweep", "four-suppliers", "--vary", "budget.fixed_cost_max=1000,2500000",
+                                     "--out", str(tmp_path / "sw"), "-q"])
+    assert swept.exit_code == 0, swept.output
+    compared = runner.invoke(cli.main, ["compare", str(tmp_path / "sw"), "--out", str(tmp_path / "cmp")])
+    assert "budget.fixed_cost_max=2500000  " in compared.stdout and "e+06" not in compared.stdout
+
+
 def test_a_column_is_rounded_as_each_of_its_values():
     """`csv_values` (a whole column, as the CSV writer rounds it) gives `csv_value` of each value,
     the edge cases included: NaN and the infinities as they are, signed zeros kept."""

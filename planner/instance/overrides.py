@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from planner.errors import OverrideError, did_you_mean
+from planner.formatting import key_values
 from planner.instance.instance import Instance
 from planner.instance.loader import check_rules
 from planner.instance.schema import SETTING, SETTINGS, TABLES, Kind
@@ -152,7 +153,7 @@ def apply_values(inst: Instance, values: dict[str, float], regenerate_scenarios:
     changed = replace(inst, tables=tables, notes=list(inst.notes), **settings)
     problems = check_rules(changed)
     if problems:
-        shown = ", ".join(f"{key}={value:g}" for key, value in values.items())
+        shown = key_values(values)
         raise OverrideError(f"{shown}: " + "; ".join(str(p) for p in problems)
                             + " (a sweep value must be one the file could hold)")
     if regenerate and regenerate_scenarios and inst.scenarios_generated:
