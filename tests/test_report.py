@@ -296,6 +296,25 @@ def test_a_table_longer_than_a_sheet_goes_on_in_sheets_of_its_own(results, tmp_p
                              value) for expected, value in zip(record, row)), (name, row, record)
 
 
+def test_figures_below_one_keep_their_digits_in_the_workbook(results, tmp_path):
+    """A result in millions of a currency (its costs all below 1): the workbook showed 0.0237 M
+    USD as 0.02 and 0.004 as 0.00, as the terminal did. Money and volume columns whose figures
+    are all below 1, and such figures of the summary, show up to 6 decimals; the others cents."""
+    from planner.results.folder import read_summary, read_table
+    from planner.results.workbook import workbook_from_tables
+
+    tables = {name: read_table(results, name) for name in TABLE_COLUMNS}
+    tables["scenario_costs"] = tables["scenario_costs"].assign(cost=lambda t: t["cost"] * 1e-6)
+    summary = {**read_summary(results), "objective": 0.0237365}
+    workbook_from_tables(summary, tables, tmp_path / "w.xlsx")
+    book = load_workbook(tmp_path / "w.xlsx")
+    costs = book["scenario_costs"]
+    assert costs["D2"].number_format == '#,##0.00#### "USD"' and costs["E2"].number_format == FORMATS["total_cost"]
+    figures = {row[0].value: row[1] for row in book["summary"].iter_rows(min_row=2)}
+    assert figures["objective"].number_format == '#,##0.00#### "USD"'
+    assert figures["expected_cost"].number_format == '#,##0.00 "USD"'
+
+
 def test_pivot_sheets_add_up_to_the_volumes(results):
     book = load_workbook(results / "results.xlsx")
     volumes = _csv(results, "volumes")

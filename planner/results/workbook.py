@@ -47,11 +47,14 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', "") + '"'
 
 
-def number_format(kind: Kind, currency: str, unit: str) -> str:
-    """Excel's number format for a column kind ("General" for text)."""
+def number_format(kind: Kind, currency: str, unit: str, small: bool = False) -> str:
+    """Excel's number format for a column kind ("General" for text); `small`: for figures below 1
+    (an instance in billions of a currency, in kilotonnes), money and volumes show up to 6
+    decimals where they showed 0.02 for 0.0237 and 0.00 for 0.004."""
+    digits = "0.00####" if small else "0.00"
     return {
-        Kind.MONEY: f"#,##0.00 {_quoted(currency)}" if currency else "#,##0.00",
-        Kind.VOLUME: f"#,##0.00 {_quoted(unit)}" if unit else "#,##0.00",
+        Kind.MONEY: f"#,##{digits} {_quoted(currency)}" if currency else f"#,##{digits}",
+        Kind.VOLUME: f"#,##{digits} {_quoted(unit)}" if unit else f"#,##{digits}",
         Kind.SHARE: "0.0%",
         Kind.GAP: "0.0000%",
         Kind.PROBABILITY: "0.0000",
@@ -130,6 +133,12 @@ class _Book:
         return self._formats[key]
 
 
+def _small(column: pd.Series) -> bool:
+    """Whether a column's figures are all below 1 and some not 0 (they need more than cents)."""
+    numbers = pd.to_numeric(column, errors="coerce").abs()
+    return bool(numbers.max() < 1 and (numbers > 0).any()) if numbers.notna().any() else False
+
+
 def _numeric_periods(frame: pd.DataFrame) -> pd.DataFrame:
     """Periods as numbers where every one is a whole number ("2026" -> 2026)."""
     if "period" in frame.columns:
@@ -142,7 +151,7 @@ def _numeric_periods(frame: pd.DataFrame) -> pd.DataFrame:
 def _sheets(book: _Book, title: str, frame: pd.DataFrame, currency: str, unit: str) -> None:
     """`frame` on sheet `title`, and where it is longer than a sheet holds, on `title (2)`, ..."""
     frame = _numeric_periods(frame)
-    formats = [number_format(kind_of(c), currency, unit) for c in frame.columns]
+    formats = [number_format(kind_of(c), currency, unit, _small(frame[c])) for c in frame.columns]
     widths = [max([len(str(name)), *(len(f"{v:,.2f}") if isinstance(v, float) else len(str(v))
                                      for v in frame.iloc[:200, j])]) for j, name in enumerate(frame.columns)]
     per_sheet = SHEET_ROWS - 1
@@ -205,7 +214,8 @@ def _summary_sheet(book: _Book, summary: dict, tables: dict[str, pd.DataFrame]) 
     sheet.header(["figure", "value"])
     for i, (key, value, kind) in enumerate(rows, start=1):
         sheet.put(i, 0, key)
-        sheet.put(i, 1, value, book.format(number_format(kind, currency, unit)))
+        small = isinstance(value, (int, float)) and 0 < abs(value) < 1
+        sheet.put(i, 1, value, book.format(number_format(kind, currency, unit, small)))
     sheet.rows, sheet.columns = len(rows) + 1, 2
     sheet.close()
 
@@ -230,8 +240,8 @@ def _pivot_sheet(book: _Book, title: str, frame: pd.DataFrame, unit: str) -> Non
     names = list(frame.index.names)
     widths = ([max(12, *(len(str(x)) for x in frame.index.get_level_values(n))) for n in range(len(names))]
               + [14] * len(frame.columns))
-    sheet = _Sheet(book, title, ["General"] * len(names) + [number_format(Kind.VOLUME, "", unit)] * len(frame.columns),
-                   widths)
+    volumes = number_format(Kind.VOLUME, "", unit, _small(pd.Series(frame.to_numpy().ravel())))
+    sheet = _Sheet(book, title, ["General"] * len(names) + [volumes] * len(frame.columns), widths)
     sheet.header([*names, *frame.columns], "0")  # periods as numbers where they are
     for key, values in frame.iterrows():
         labels = key if isinstance(key, tuple) else (key,)
