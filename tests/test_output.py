@@ -61,6 +61,7 @@ def test_money_and_volumes_below_one_keep_their_digits():
     assert money(0.004, "bn USD") == "0.004 bn USD" and money(0.0237365, "bn USD") == "0.02374 bn USD"
     assert money(0.5, "USD") == "0.50 USD" and money(-1.5e-7) == "-0.00000015" and money(0.0) == "0.00"
     assert money(0.99987) == "0.9999" and money(0.999994) == "1.00" and money(12.3456) == "12.35"
+    assert money(-1e-12, "M USD") == "0.00 M USD" and money(-0.0) == "0.00"  # float noise is no negative
     assert volume(0.000123, "kt") == "0.000123 kt" and volume(10.2105, "t") == "10.21 t"
     column = ColumnFormat("cost", [0.0237365, 0.5, 0.0], "bn USD")
     assert [column.text(v) for v in (0.0237365, 0.5, 0.0)] == ["0.02374", "0.50", "0.00"]
