@@ -225,6 +225,27 @@ def test_the_status_line_of_an_evaluation_is_its_elapsed_time():
     assert progress._text() == "     12.3 s  evaluating" and progress._text(10) == "     12.3 "
 
 
+@pytest.mark.parametrize("task", ["", "verifying"])
+def test_a_tasks_line_is_cleared_when_it_is_done_and_the_solves_stays(monkeypatch, task):
+    """On a terminal the solve's last status line stays (its best plan, bound and gap); a task's
+    line ("  4.1 s  writing the workbook") stayed above what followed, saying nothing more: it is
+    cleared when the task ends."""
+    import click
+
+    from planner.cli import common
+    from planner.cli.progress import Progress
+
+    shown: list[tuple[str, bool]] = []
+    monkeypatch.setattr(click, "echo", lambda text="", err=False, nl=True: shown.append((text, nl)))
+    monkeypatch.setitem(common.QUIET, "on", False)
+    monkeypatch.setenv("COLUMNS", "40")
+    progress = Progress(every=0.0, task=task)
+    progress.interactive = True  # (as on a terminal; no heartbeat thread: each call shows)
+    progress._show()
+    progress.close()
+    assert shown[-1] == (("\r" + " " * 39 + "\r", False) if task else ("", True))
+
+
 def _synopses() -> dict[str, set[str]]:
     """The options each command's synopsis in the README's "Using it" block names."""
     readme = (REPO / "README.md").read_text()

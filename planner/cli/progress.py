@@ -105,7 +105,11 @@ class Progress:
         if self.heartbeat is not None:
             self.heartbeat.join(timeout=2)
         if self.shown and self.interactive:
-            click.echo("", err=True)
+            if self.task:  # a task's line says nothing once it is done: cleared, not left above what follows
+                width = max(_columns() - 1, 1)
+                click.echo("\r" + " " * width + "\r", err=True, nl=False)
+            else:  # the solve's last line (its best plan, bound and gap) stays
+                click.echo("", err=True)
 
     def __enter__(self) -> Progress:
         return self
