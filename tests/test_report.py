@@ -26,6 +26,7 @@ from openpyxl import load_workbook
 
 from planner import cli
 from planner.formatting import money
+from planner.results.columns import kind_of
 from planner.results.plan import TABLE_COLUMNS
 from planner.results.workbook import PIVOT_SHEETS
 
@@ -313,6 +314,55 @@ def test_figures_below_one_keep_their_digits_in_the_workbook(results, tmp_path):
     figures = {row[0].value: row[1] for row in book["summary"].iter_rows(min_row=2)}
     assert figures["objective"].number_format == '#,##0.00#### "USD"'
     assert figures["expected_cost"].number_format == '#,##0.00 "USD"'
+
+
+def _as_shown(value: object, number_format: str) -> str:
+    """A cell as a spreadsheet shows it in its number format (the formats planner writes)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return str(value)
+    suffix = number_format.split('"')[1] if '"' in number_format else ""
+    body = number_format.split(" ")[0]
+    if body.endswith("%"):
+        decimals = len(body.split(".")[1]) - 1 if "." in body else 0
+        text = f"{value * 100:,.{decimals}f}%"
+    elif "." in body:
+        fraction = body.split(".")[1]
+        text = f"{value:,.{len(fraction)}f}"
+        while text.endswith("0") and len(text.split(".")[1]) > fraction.count("0"):
+            text = text[:-1]
+    else:
+        text = f"{value:,.0f}" if "#,##" in body else str(value)
+    return f"{text} {suffix}" if suffix else text
+
+
+@pytest.mark.parametrize("money", [1.0, 1e-6])
+def test_every_number_fits_its_column_in_the_workbook(results, tmp_path, money):
+    """A column narrower than a number shows ### in its place: LibreOffice showed ### for the
+    costs of four-suppliers (13,078.95 USD in a column of 11 characters) and for the large spot
+    buys of the bundled instance that come after the first 200 rows. Every number, as its format
+    shows it, fits its column; in millions of a currency too (figures below 1, 6 decimals)."""
+    from openpyxl.utils import get_column_letter
+
+    from planner.results.folder import read_summary, read_table
+    from planner.results.workbook import workbook_from_tables
+
+    tables = {name: read_table(results, name) for name in TABLE_COLUMNS}
+    for name, table in tables.items():
+        for column in table.columns:
+            if kind_of(column).value == "money":
+                tables[name] = tables[name].assign(**{column: table[column] * money})
+    workbook_from_tables(read_summary(results), tables, tmp_path / "w.xlsx")
+    book = load_workbook(tmp_path / "w.xlsx")
+    for sheet in book.worksheets:
+        widths = {}
+        for dimension in sheet.column_dimensions.values():  # (a run of columns of one width is one entry)
+            for index in range(dimension.min, dimension.max + 1):
+                widths[get_column_letter(index)] = dimension.width - 0.71
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                    shown = _as_shown(cell.value, cell.number_format)
+                    assert len(shown) <= widths[cell.column_letter], (sheet.title, cell.coordinate, shown)
 
 
 def test_pivot_sheets_add_up_to_the_volumes(results):

@@ -139,6 +139,22 @@ def _small(column: pd.Series) -> bool:
     return bool(numbers.max() < 1 and (numbers > 0).any()) if numbers.notna().any() else False
 
 
+def _column_width(name: str, column: pd.Series, kind: Kind, currency: str, unit: str, small: bool) -> int:
+    """About how many characters the widest cell of a column shows in its number format (a column
+    narrower than a number shows ### in its place): its largest figure with cents (4 more
+    decimals in a column of small figures) and the currency or unit after money or volumes; text
+    as it is. From every row, not the first ones: a spot table's large buys came later."""
+    if column.dtype.kind not in "fiub" or column.isna().all():
+        lengths = column.dropna().astype(str).str.len()
+        return max(len(str(name)), int(lengths.max()) if len(lengths) else 0)
+    numbers = column.astype(float)
+    biggest = numbers.abs().max()
+    text = f"{biggest:,.2f}" if column.dtype.kind == "f" else f"{int(biggest):,}"
+    suffix = {Kind.MONEY: currency, Kind.VOLUME: unit}.get(kind, "")
+    shown = len(text) + bool((numbers < 0).any()) + 4 * small + (len(suffix) + 1 if suffix else 0)
+    return max(len(str(name)), shown)
+
+
 def _numeric_periods(frame: pd.DataFrame) -> pd.DataFrame:
     """Periods as numbers where every one is a whole number ("2026" -> 2026)."""
     if "period" in frame.columns:
@@ -151,9 +167,10 @@ def _numeric_periods(frame: pd.DataFrame) -> pd.DataFrame:
 def _sheets(book: _Book, title: str, frame: pd.DataFrame, currency: str, unit: str) -> None:
     """`frame` on sheet `title`, and where it is longer than a sheet holds, on `title (2)`, ..."""
     frame = _numeric_periods(frame)
-    formats = [number_format(kind_of(c), currency, unit, _small(frame[c])) for c in frame.columns]
-    widths = [max([len(str(name)), *(len(f"{v:,.2f}") if isinstance(v, float) else len(str(v))
-                                     for v in frame.iloc[:200, j])]) for j, name in enumerate(frame.columns)]
+    small = [_small(frame[c]) for c in frame.columns]
+    formats = [number_format(kind_of(c), currency, unit, tiny) for c, tiny in zip(frame.columns, small)]
+    widths = [_column_width(name, frame[name], kind_of(name), currency, unit, tiny)
+              for name, tiny in zip(frame.columns, small)]
     per_sheet = SHEET_ROWS - 1
     for part, start in enumerate(range(0, max(len(frame), 1), per_sheet), start=1):
         sheet = _Sheet(book, title if part == 1 else f"{title} ({part})", formats, widths)
@@ -238,9 +255,11 @@ def pivot_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 def _pivot_sheet(book: _Book, title: str, frame: pd.DataFrame, unit: str) -> None:
     names = list(frame.index.names)
+    small = _small(pd.Series(frame.to_numpy().ravel()))
     widths = ([max(12, *(len(str(x)) for x in frame.index.get_level_values(n))) for n in range(len(names))]
-              + [14] * len(frame.columns))
-    volumes = number_format(Kind.VOLUME, "", unit, _small(pd.Series(frame.to_numpy().ravel())))
+              + [max(10, _column_width(str(c), frame[c].astype(float), Kind.VOLUME, "", unit, small))
+                 for c in frame.columns])
+    volumes = number_format(Kind.VOLUME, "", unit, small)
     sheet = _Sheet(book, title, ["General"] * len(names) + [volumes] * len(frame.columns), widths)
     sheet.header([*names, *frame.columns], "0")  # periods as numbers where they are
     for key, values in frame.iterrows():
