@@ -570,6 +570,39 @@ def test_a_log_of_a_sweep_of_long_runs_gets_the_count_again_while_a_run_takes_lo
                      "  sweep: 2/4 runs done, 1 failed (1 h 3 min so far)"]
 
 
+def test_a_sweeps_bar_on_a_terminal_is_redrawn_while_a_step_takes_long(monkeypatch):
+    """A progress bar redraws only when a step is done: during an hour-long run of a sweep its
+    elapsed time stood still on the terminal. The heartbeat redraws it every second (its waits
+    stand in here), and says no plain line beside it."""
+    import click
+
+    from planner.cli import common
+    from planner.cli.progress import Steps
+
+    shown: list[str] = []
+    monkeypatch.setattr(click, "echo", lambda text="", err=False, nl=True: shown.append(text))
+    monkeypatch.setitem(common.QUIET, "on", False)
+    steps = Steps(3, "sweep", unit="run")
+    steps.close()  # (the real heartbeat, a log's here, ends at once)
+
+    class Bar:
+        refreshed = 0
+
+        def refresh(self) -> None:
+            Bar.refreshed += 1
+
+    class Waits:
+        left = 3
+
+        def wait(self, seconds: float) -> bool:
+            Waits.left -= 1
+            return Waits.left < 0
+
+    steps.bar, steps.stop, steps.beat = Bar(), Waits(), 1.0
+    steps._beat()
+    assert Bar.refreshed == 3 and shown == []
+
+
 def test_the_status_line_on_a_narrow_terminal_keeps_the_gap():
     """Cut to a terminal under about 66 columns, the status line lost its end, the gap first:
     what a user watches. A narrow terminal gets the short form, the gap first, then the best

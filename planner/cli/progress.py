@@ -120,9 +120,10 @@ class Progress:
 
 class Steps:
     """Progress through a known number of steps (the solves of --metrics, the runs of a sweep):
-    a bar on a terminal, plain lines elsewhere (one per step, at most one every `every` s, and
-    while a step takes long, the count again every `beat` s with the time since the start, so
-    that a batch job's log shows a sweep of long runs is alive)."""
+    a bar on a terminal, redrawn every second so that its elapsed time moves during a long step;
+    plain lines elsewhere (one per step, at most one every `every` s, and while a step takes
+    long, the count again every `beat` s with the time since the start, so that a batch job's
+    log shows a sweep of long runs is alive)."""
 
     def __init__(self, total: int, label: str, unit: str = "solve", done: int = 0, every: float = 10.0,
                  beat: float = 30.0) -> None:
@@ -140,8 +141,8 @@ class Steps:
 
             self.bar = tqdm(total=total, initial=done, unit=unit, desc=label, file=sys.stderr, dynamic_ncols=True,
                             leave=False)
-        elif beat > 0 and done < total:
-            self.beat = beat
+        if beat > 0 and done < total:  # (on a terminal, the bar's elapsed time ticks each second)
+            self.beat = 1.0 if self.bar is not None else beat
             self.heartbeat = threading.Thread(target=self._beat, daemon=True, name="planner-steps")
             self.heartbeat.start()
 
@@ -154,7 +155,9 @@ class Steps:
     def _beat(self) -> None:
         while not self.stop.wait(self.beat):
             with self.lock:
-                if time.monotonic() - self.last >= self.beat:
+                if self.bar is not None:  # a bar redraws only when told: its clock stood still during a long step
+                    self.bar.refresh()
+                elif time.monotonic() - self.last >= self.beat:
                     self.last = time.monotonic()
                     self._say(self._line(failed=self.failed, since=True))
 
