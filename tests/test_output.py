@@ -214,6 +214,28 @@ def test_commands_that_take_long_on_large_results_show_their_elapsed_time(tmp_pa
     assert tasks == ["solving", "writing the results", "verifying", "writing the report", "writing the workbook"]
 
 
+@pytest.mark.parametrize("log", [False, True])
+def test_with_the_solvers_log_the_status_line_keeps_out_of_it(monkeypatch, tmp_path, log):
+    """`solve --log` shows HiGHS's own lines on stderr; the status line's heartbeat wrote between
+    them ("\r  1.0 s  best plan -" every second on a terminal, amid the log). With --log the
+    solve's status line has no heartbeat; without it, it has one (terminal or log file)."""
+    import planner.cli.plan as plan
+    from planner.cli.progress import Progress
+
+    made: list[Progress] = []
+
+    class Recorded(Progress):
+        def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(plan, "Progress", Recorded)
+    args = ["solve", "four-suppliers", "--out", str(tmp_path / "r")] + (["--log"] if log else [])
+    assert CliRunner().invoke(cli.main, args).exit_code == 0
+    solving = next(p for p in made if not p.task)
+    assert (solving.heartbeat is None) == log
+
+
 def test_the_status_line_of_an_evaluation_is_its_elapsed_time():
     """An evaluation's solves (the recourse, the least disposal) have figures that are not the
     plan's objective: its line shows the elapsed time and what it does."""

@@ -100,7 +100,7 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
                  "here, it is not used")
         from planner.solve.pipeline import solve_instance
 
-        with Progress(inst.currency) as progress:
+        with Progress(inst.currency, every=0.0 if show_log else None) as progress:  # (--log: HiGHS's own lines)
             options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition, threads=threads,
                                            log=show_log, progress=None if show_log else progress, workers=workers,
                                            scheduler=scheduler)
