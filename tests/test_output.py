@@ -192,8 +192,8 @@ def test_quiet_leaves_only_the_result_and_progress_never_writes_carriage_returns
 
 
 def test_commands_that_take_long_on_large_results_show_their_elapsed_time(tmp_path, monkeypatch):
-    """verify, report and the writing of a solve's files said nothing while they worked: on a
-    result of 5,000 scenarios 10 s, 12 s and longer, and a minute at a million rows. Each now
+    """verify, report, compare and the writing of a solve's files said nothing while they worked:
+    on a result of 5,000 scenarios 10 s, 12 s and longer, a minute at a million rows (compare 11 s). Each now
     runs under a status line of its task (`Progress(task=...)`), shown from its first second."""
     import planner.cli.plan as plan
     from planner.cli.progress import Progress
@@ -205,13 +205,18 @@ def test_commands_that_take_long_on_large_results_show_their_elapsed_time(tmp_pa
             super().__init__(*args, **kwargs)
             tasks.append(kwargs.get("task", "solving"))
 
+    import planner.cli.studies as studies
+
     monkeypatch.setattr(plan, "Progress", Recorded)
+    monkeypatch.setattr(studies, "Progress", Recorded)
     runner = CliRunner()
     out = str(tmp_path / "r")
     assert runner.invoke(cli.main, ["solve", "four-suppliers", "--out", out, "--xlsx"]).exit_code == 0
     assert runner.invoke(cli.main, ["verify", "four-suppliers", out]).exit_code == 0
     assert runner.invoke(cli.main, ["report", out, "--xlsx", str(tmp_path / "w.xlsx")]).exit_code == 0
-    assert tasks == ["solving", "writing the results", "verifying", "writing the report", "writing the workbook"]
+    assert runner.invoke(cli.main, ["compare", out, out, "--out", str(tmp_path / "cmp")]).exit_code == 0
+    assert tasks == ["solving", "writing the results", "verifying", "writing the report", "writing the workbook",
+                     "comparing"]
 
 
 @pytest.mark.parametrize("log", [False, True])

@@ -245,7 +245,8 @@ def compare(results: tuple[Path, ...], out_dir: Path | None, force: bool, as_jso
     check_target(folder, OutputKind.COMPARISON, force)
     for running in filter(None, map(still_running, dict.fromkeys(results))):
         note(f"note: {running}")
-    comparison = compare_results(list(results))
+    with Progress(task="comparing"):  # (results of a million rows take a while)
+        comparison = compare_results(list(results))
     common.warn_edited([*results, *comparison.folders])
     write_comparison(comparison, folder, force=force)
     if as_json:
