@@ -167,7 +167,7 @@ def _numeric_periods(frame: pd.DataFrame) -> pd.DataFrame:
 def _sheets(book: _Book, title: str, frame: pd.DataFrame, currency: str, unit: str) -> None:
     """`frame` on sheet `title`, and where it is longer than a sheet holds, on `title (2)`, ..."""
     frame = _numeric_periods(frame)
-    small = [_small(frame[c]) for c in frame.columns]
+    small = [kind_of(c) in (Kind.MONEY, Kind.VOLUME) and _small(frame[c]) for c in frame.columns]  # (formats' own)
     formats = [number_format(kind_of(c), currency, unit, tiny) for c, tiny in zip(frame.columns, small)]
     widths = [_column_width(name, frame[name], kind_of(name), currency, unit, tiny)
               for name, tiny in zip(frame.columns, small)]
