@@ -79,13 +79,10 @@ def money(value: float | None, currency: str = "") -> str:
 def cents(value: float) -> str:
     """A sum of money with two decimals, or 4 significant digits where it is below 1 (at most
     10 decimals): 0.50, 0.02374, 0.000123."""
-    if value == 0 or abs(value) >= 1:
-        return "0.00" if value == 0 else f"{value:,.2f}"  # (-0.0 too)
-    decimals = min(10, max(2, 3 - math.floor(math.log10(abs(value)))))
-    text = f"{value:,.{decimals}f}"
-    while text.endswith("0") and len(text.split(".")[1]) > 2:
-        text = text[:-1]
-    return "0.00" if text == "-0.00" else text  # (a figure of float noise, -1e-12, is no negative)
+    if abs(value) >= 1:
+        return f"{value:,.2f}"
+    whole, _, decimals = fixed(value, 4, max_decimals=10).partition(".")  # ("0" for -0.0 and -1e-12 alike)
+    return f"{whole}.{decimals.ljust(2, '0')}"
 
 
 def volume(value: float | None, unit: str = "") -> str:

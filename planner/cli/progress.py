@@ -3,7 +3,6 @@ steps of a known number of them (`Steps`: the solves of --metrics, the runs of a
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import threading
@@ -11,7 +10,7 @@ import time
 
 import click
 
-from planner.cli.common import QUIET, say, stop_for_closed_output
+from planner.cli.common import QUIET, stop_for_closed_output
 from planner.formatting import gap, money
 from planner.status import relative_gap
 
@@ -25,6 +24,18 @@ def _columns() -> int:
         own = 0
     setting = os.environ.get("COLUMNS", "")
     return int(setting) if setting.isdigit() and int(setting) > 0 else own or 80
+
+
+def _emit(text: str, nl: bool = True) -> None:
+    """A line (or a redraw) on stderr, from the main thread or a helper's (the solver's progress,
+    a heartbeat): where stderr's reader went away, the main thread raises as usual and another
+    stops the command from its own (`stop_for_closed_output`)."""
+    try:
+        click.echo(text, err=True, nl=nl)
+    except BrokenPipeError:
+        if threading.current_thread() is threading.main_thread():
+            raise
+        stop_for_closed_output()
 
 
 class Progress:
@@ -42,7 +53,6 @@ class Progress:
         self.every = every if every is not None else (1.0 if self.interactive else 30.0)
         self.currency = currency
         self.started = time.monotonic()
-        self.last = -math.inf
         self.state: tuple[float, float | None, float | None] = (0.0, None, None)
         self.shown = False
         self.lock = threading.Lock()
@@ -80,12 +90,7 @@ class Progress:
             text = "\r" + self._text(width)[:width].ljust(width)
         else:
             text = self._text()
-        try:
-            click.echo(text, err=True, nl=not self.interactive)
-        except BrokenPipeError:
-            if threading.current_thread() is threading.main_thread():
-                raise
-            stop_for_closed_output()  # shown from the solver's thread: stop the command from its own
+        _emit(text, nl=not self.interactive)
         self.shown = True
 
     def _beat(self) -> None:
@@ -96,8 +101,7 @@ class Progress:
     def __call__(self, seconds: float, incumbent: float | None, bound: float | None) -> None:
         with self.lock:
             self.state = (seconds, incumbent, bound)
-            if self.heartbeat is None and not QUIET["on"] and seconds - self.last >= self.every:
-                self.last = seconds
+            if self.heartbeat is None and not QUIET["on"]:  # (every = 0: each report shows)
                 self._show()
 
     def close(self) -> None:
@@ -159,15 +163,7 @@ class Steps:
                     self.bar.refresh()
                 elif time.monotonic() - self.last >= self.beat:
                     self.last = time.monotonic()
-                    self._say(self._line(failed=self.failed, since=True))
-
-    def _say(self, text: str) -> None:
-        try:
-            say(text)
-        except BrokenPipeError:
-            if threading.current_thread() is threading.main_thread():
-                raise
-            stop_for_closed_output()  # said from the heartbeat's thread: stop the command from its own
+                    _emit(self._line(failed=self.failed, since=True))
 
     def __call__(self, step: str = "", failed: int | None = None) -> None:
         with self.lock:
@@ -183,7 +179,7 @@ class Steps:
             now = time.monotonic()
             if now - self.last >= self.every or self.done == self.total:
                 self.last = now
-                self._say(self._line(step, failed))
+                _emit(self._line(step, failed))
 
     def close(self) -> None:
         self.stop.set()

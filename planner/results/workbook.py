@@ -87,19 +87,20 @@ class _Sheet:
         for j, width in enumerate(widths):
             self.sheet.set_column(j, j, min(MAX_WIDTH, width + 2))
         self.sheet.freeze_panes(1, 0)
-        self.rows, self.columns = 0, len(formats)
+        self.rows, self.columns = 0, len(widths)  # (rows written so far: put sets it)
 
     def header(self, names: list[object], fmt: str = "General") -> None:
         for j, name in enumerate(names):
             self.put(0, j, name, self.book.format(fmt, bold=True))
-        self.rows = 1
 
     def append(self, values: list[object] | tuple[object, ...]) -> None:
+        row = self.rows
         for j, value in enumerate(values):
-            self.put(self.rows, j, value, self.formats[j] if j < len(self.formats) else None)
-        self.rows += 1
+            self.put(row, j, value, self.formats[j] if j < len(self.formats) else None)
+        self.rows = row + 1  # (a row of blanks too)
 
     def put(self, row: int, column: int, value: object, fmt: object = None) -> None:
+        self.rows = max(self.rows, row + 1)
         value = _value(value)
         if value is None:
             return
@@ -233,7 +234,6 @@ def _summary_sheet(book: _Book, summary: dict, tables: dict[str, pd.DataFrame]) 
         sheet.put(i, 0, key)
         small = isinstance(value, (int, float)) and 0 < abs(value) < 1
         sheet.put(i, 1, value, book.format(number_format(kind, currency, unit, small)))
-    sheet.rows, sheet.columns = len(rows) + 1, 2
     sheet.close()
 
 
