@@ -24,8 +24,10 @@ from __future__ import annotations
 # `_signal`, not `signal`: the C module is built in, where importing `signal` loads enum,
 # functools and collections first, tens of milliseconds on a busy machine without a handler
 import _signal
+import _thread
 import os
 import sys
+import time
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 # (Windows has no SIGHUP: there `main` says where planner runs, rather than fail on importing this)
@@ -59,9 +61,33 @@ def _stopped_while_starting(signum: int, frame: object) -> None:
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
-    global _stopped_by
+    global _stopped_by, _raised
     _stopped_by = signum
+    _raised += 1
     raise KeyboardInterrupt
+
+
+_raised = 0  # the stops raised so far as KeyboardInterrupt
+_AGAIN_AFTER = 0.02  # s: when a stop Python dropped is sent again (once its callback has returned)
+_hook_before: object = None  # sys.unraisablehook before a command's own (`started`)
+
+
+def _dropped(unraisable: object) -> None:
+    """sys.unraisablehook while a command runs. Python drops an exception raised where nothing can
+    take it (a finaliser, a garbage collector's or a fork's callback: 'Exception ignored in'),
+    and a stop that landed there was lost: the command ran on to its end under a traceback. Such
+    a stop is sent again, from a thread, once the callback has returned, unless another has been
+    raised meanwhile; anything else goes to the hook before."""
+    if getattr(unraisable, "exc_type", None) is KeyboardInterrupt:
+        _thread.start_new_thread(_send_again, (_raised, _stopped_by))
+        return
+    _hook_before(unraisable)  # type: ignore[operator]
+
+
+def _send_again(raised: int, signum: int) -> None:
+    time.sleep(_AGAIN_AFTER)
+    if _raised == raised and _signal.getsignal(signum) is _raise_interrupt:
+        os.kill(os.getpid(), signum)
 
 
 def install() -> None:
@@ -74,10 +100,16 @@ def install() -> None:
 
 def started() -> None:
     """A command is running under its guard: each stop signal raises KeyboardInterrupt (only
-    where `install` set it otherwise; called from the main thread)."""
+    where `install` set it otherwise; called from the main thread), and one that Python drops is
+    sent again (`_dropped`)."""
+    global _hook_before
+    ours = False
     for signum in STOP_SIGNALS:
         if _signal.getsignal(signum) is _stopped_while_starting:
             _signal.signal(signum, _raise_interrupt)
+            ours = True
+    if ours and sys.unraisablehook is not _dropped:
+        _hook_before, sys.unraisablehook = sys.unraisablehook, _dropped
 
 
 def stopping() -> None:
@@ -86,6 +118,8 @@ def stopping() -> None:
     for signum in STOP_SIGNALS:
         if _signal.getsignal(signum) in (_stopped_while_starting, _raise_interrupt):
             _signal.signal(signum, _signal.SIG_IGN)
+    if sys.unraisablehook is _dropped:
+        sys.unraisablehook = _hook_before
 
 
 def _standard_streams_open() -> None:

@@ -3,6 +3,7 @@ block pools, the solves of `--metrics`)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -90,6 +91,7 @@ def bind_to_parent(parent: int) -> None:
     (`planner.launch`), which then ends the workers itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _stop_only_for(parent, {signal.SIGTERM, signal.SIGHUP})
+    _unblock({signal.SIGINT})  # (held while this process was forked: `stop_signals_held`)
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -106,12 +108,40 @@ def bind_to_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
+
+@contextlib.contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP held back (blocked in this thread) while worker processes are
+    forked, and taken as soon as they are. Python runs its callbacks around a fork (logging's
+    lock among them) in the forking thread and drops an exception raised in one ('Exception
+    ignored in: _releaseLock'); a stop that came while a large process forked was taken in the
+    first of them: a Ctrl-C was lost, the solve ran on to its end (exit 0) under a traceback,
+    and logging's lock could stay taken. A forked worker starts with them blocked too, until
+    `bind_to_parent` sets them as a worker keeps them."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def _unblock(signals: set[signal.Signals]) -> None:
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+
+
 def _stop_only_for(parent: int, signals: set[signal.Signals]) -> None:
     """`signals` end this process (exit 128 + the number) when `parent` sends them; from anyone
     else they are dropped. They are blocked in every thread (threads started later, HiGHS's
     among them, inherit the mask) and taken by one thread that asks who sent each. Where the
     system cannot say (no sigwaitinfo), they keep their default action."""
     if not hasattr(signal, "sigwaitinfo"):
+        _unblock(signals)
         return
     signal.pthread_sigmask(signal.SIG_BLOCK, signals)
 
@@ -181,9 +211,10 @@ def in_processes(function: Callable[[Any, Any], T], items: Sequence[object], wor
         return
     pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(items))), mp_context=worker_context(),
                                initializer=_start_worker, initargs=(os.getpid(), shared))
-    pending = {pool.submit(_call, function, i, item) for i, item in enumerate(items)}
-    started = list(getattr(pool, "_processes", {}).values())  # (a broken pool forgets them)
     try:
+        with stop_signals_held():  # the first call forks the processes
+            pending = {pool.submit(_call, function, i, item) for i, item in enumerate(items)}
+        started = list(getattr(pool, "_processes", {}).values())  # (a broken pool forgets them)
         while pending:
             finished, pending = wait(pending, timeout=_POOL_CHECK_EVERY, return_when=FIRST_COMPLETED)
             if not finished:

@@ -47,7 +47,7 @@ from multiprocessing.connection import Connection, wait
 import highspy
 
 from planner.errors import SolveError
-from planner.processes import bind_to_parent, how_it_ended
+from planner.processes import bind_to_parent, how_it_ended, stop_signals_held
 from planner.solve.decomposition.block import BlockResult, BlockTask, answer
 from planner.solve.decomposition.dispatch import Dispatch
 from planner.status import Status
@@ -96,14 +96,20 @@ class BlockPool(Dispatch):
         context = multiprocessing.get_context("fork")
         self.connections: list[Connection] = []
         self.processes = []
-        for share in self.held:
-            mine, theirs = context.Pipe()
-            process = context.Process(target=_work, args=(theirs, share, os.getpid(), nice), daemon=True)
-            process.start()
-            theirs.close()
-            self.connections.append(mine)
-            self.processes.append(process)
-        _FORKED.clear()
+        try:
+            with stop_signals_held():
+                for share in self.held:
+                    mine, theirs = context.Pipe()
+                    process = context.Process(target=_work, args=(theirs, share, os.getpid(), nice), daemon=True)
+                    process.start()
+                    theirs.close()
+                    self.connections.append(mine)
+                    self.processes.append(process)
+        except BaseException:  # a stop held while they were forked: they end with it
+            self.close()
+            raise
+        finally:
+            _FORKED.clear()
 
     def send(self, k: int, tasks: list[BlockTask]) -> None:
         try:
