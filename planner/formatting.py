@@ -159,14 +159,19 @@ def unbounded_vss(metrics: Mapping[str, object]) -> str:
 def evaluation_findings(evaluation: Mapping, probabilities: Mapping[str, float],
                         service_levels: Mapping[str, float | None] | None = None) -> list[tuple[str, str]]:
     """What an evaluation's summary records beside its figures (`evaluation` in summary.json), as
-    (what, finding) pairs: every service level missed and every limit on what is supplied that
-    the held contracts exceed, in how many of the scenarios (`probabilities`, by name) and with
-    what probability. The terminal and the report say them alike."""
+    (what, finding) pairs: the instance's files changed since the plan was solved, every service
+    level missed and every limit on what is supplied that the held contracts exceed, in how many
+    of the scenarios (`probabilities`, by name) and with what probability. The terminal and the
+    report say them alike."""
     def scenarios(names: list[str]) -> str:
         chance = sum(probabilities.get(s, 0.0) for s in names)
         return f"{len(names)} of {len(probabilities)} scenarios (p {probability(chance)})"
 
     found = []
+    changed = evaluation.get("instance_changed")
+    if isinstance(changed, list) and changed:
+        found.append(("instance", f"{', '.join(map(str, changed))} changed since the plan was solved: evaluated under "
+                                  "the files as they are now, so its figures are not the solve's"))
     for m, names in (evaluation.get("service_levels_missed") or {}).items():
         level = (service_levels or {}).get(m)
         found.append((f"service level of {m}{f' ({share(level)})' if level is not None else ''}",

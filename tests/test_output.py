@@ -116,7 +116,8 @@ def test_json_documents_on_stdout(tmp_path):
     assert valid["ok"] and valid["options"] == 4 and valid["scenarios"] == 8
     checked = runner.invoke(cli.main, ["verify", "four-suppliers", str(tmp_path / "r"), "--json"])
     assert checked.exit_code == 0 and json.loads(checked.stdout) == {
-        "command": "verify", "ok": True, "instance": "four-suppliers", "results": str(tmp_path / "r"), "violations": []}
+        "command": "verify", "ok": True, "instance": "four-suppliers", "results": str(tmp_path / "r"),
+        "instance_changed": [], "violations": []}
     evaluated = runner.invoke(cli.main, ["evaluate", "four-suppliers", str(tmp_path / "r"), "--json"])
     assert evaluated.exit_code == 0 and json.loads(evaluated.stdout)["summary"]["objective"] == pytest.approx(
         document["summary"]["objective"], rel=1e-9)

@@ -581,6 +581,68 @@ def test_a_plan_evaluated_with_another_instance_is_not_called_edited(results, tm
     assert not (tmp_path / "ev").exists()
 
 
+def test_an_evaluation_under_an_instance_changed_since_the_solve_says_which_files_changed(results, tmp_path):
+    """A plan evaluated with a copy of its instance whose demand was tripled since (the held
+    contracts still fit its rules): the evaluation gave other figures than the plan's own and
+    said nothing of it. The result keeps each instance file's SHA-256 (`instance_files`), and
+    evaluate, its summary, terminal, report and workbook, and verify name the files changed."""
+    instance = tmp_path / "inst"
+    shutil.copytree(results.parent / "inst", instance)
+    demand = pd.read_csv(instance / "demand.csv")
+    demand["demand"] *= 3
+    demand.to_csv(instance / "demand.csv", index=False)
+    runner = CliRunner()
+    result = runner.invoke(cli.main, ["evaluate", str(instance), str(results), "--out", str(tmp_path / "ev")])
+    assert result.exit_code == 0, result.output
+    assert f"note: demand.csv of {instance} changed since {results} was made from it: the plan is evaluated " \
+           "under the files as they are now, so its figures are not the solve's" in result.output
+    assert "  instance demand.csv changed since the plan was solved" in result.output
+    evaluation = json.loads((tmp_path / "ev" / "summary.json").read_text())["evaluation"]
+    assert evaluation["instance_changed"] == ["demand.csv"]
+    report = ["report", str(tmp_path / "ev"), "--out", str(tmp_path / "r.html"), "--xlsx", str(tmp_path / "w.xlsx")]
+    assert runner.invoke(cli.main, report).exit_code == 0
+    assert "demand.csv changed since the plan was solved" in (tmp_path / "r.html").read_text(encoding="utf-8")
+    sheet = load_workbook(tmp_path / "w.xlsx", read_only=True)["summary"]
+    assert any("demand.csv changed since" in str(cell) for row in sheet.iter_rows(values_only=True) for cell in row)
+    checked = runner.invoke(cli.main, ["verify", str(instance), str(results), "--json"])
+    assert checked.exit_code == cli.EXIT_VERIFY_FAILED
+    assert json.loads(checked.stdout)["instance_changed"] == ["demand.csv"]
+    assert f"note: demand.csv of {instance} changed since {results} was made from it: it is checked" in checked.stderr
+
+    # the instance it was solved with: nothing changed, nothing said
+    same = runner.invoke(cli.main, ["evaluate", str(results.parent / "inst"), str(results), "--out",
+                                    str(tmp_path / "ev0")])
+    assert same.exit_code == 0 and "changed since" not in same.output
+    assert json.loads((tmp_path / "ev0" / "summary.json").read_text())["evaluation"]["instance_changed"] == []
+    # other scenarios given: the instance's own scenario files are not what is evaluated under
+    (instance / "demand.csv").write_bytes((results.parent / "inst" / "demand.csv").read_bytes())
+    (instance / "scenarios.csv").write_text((instance / "scenarios.csv").read_text() + "\n")
+    stress = tmp_path / "stress"
+    stress.mkdir()
+    (stress / "scenarios.csv").write_text("scenario,probability\nall-cut,1\n")
+    (stress / "disruptions.csv").write_text("scenario,scope,name,commodity,start_period,end_period,severity\n"
+                                            "all-cut,bloc,china,*,2026,,1\n")
+    other = runner.invoke(cli.main, ["evaluate", str(instance), str(results), "--scenarios",
+                                     str(stress / "scenarios.csv"), "--out", str(tmp_path / "ev1")])
+    assert other.exit_code == 0, other.output
+    assert "changed since" not in other.output
+
+
+def test_a_result_that_keeps_no_record_of_its_instance_files_is_evaluated_without_a_word_of_them(results, tmp_path):
+    """A result written before planner kept `instance_files` (or with them removed): nothing can be
+    told, so nothing is said, and the evaluation records null."""
+    folder = tmp_path / "res"
+    shutil.copytree(results, folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    del summary["instance_files"]
+    (folder / "summary.json").write_text(json.dumps(summary))
+    result = CliRunner().invoke(cli.main, ["evaluate", str(results.parent / "inst"), str(folder),
+                                           "--out", str(tmp_path / "ev")])
+    assert result.exit_code == 0, result.output
+    assert "changed since" not in result.output
+    assert json.loads((tmp_path / "ev" / "summary.json").read_text())["evaluation"]["instance_changed"] is None
+
+
 @pytest.mark.parametrize("command", ["report", "compare", "verify", "evaluate"])
 def test_a_result_of_an_older_layout_is_read(results, tmp_path, command):
     """A result without adaptive_volumes.csv (written before multi-stage plans): every reader takes

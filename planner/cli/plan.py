@@ -168,7 +168,7 @@ def verify(instance: str, results: Path, scenario_file: Path | None, as_json: bo
     Recomputed from the instance and the result files alone, not from the model.
     """
     from planner.instance.data import build_model_data
-    from planner.results.readback import evaluated_under, instance_as_made
+    from planner.results.readback import changed_note, evaluated_under, instance_as_made, instance_changes
     from planner.results.verify import verify_result
 
     under = evaluated_under(results)
@@ -183,6 +183,10 @@ def verify(instance: str, results: Path, scenario_file: Path | None, as_json: bo
         from planner.studies.evaluate import scenario_replacement
 
         inst = load(instance, replace=scenario_replacement(scenario_file))
+    changed = instance_changes(results, inst)
+    said = changed_note(changed, inst, results, "it is checked")
+    if said:
+        note(f"note: {said}")
     inst, values = instance_as_made(inst, results)
     if values:  # a sweep's run: its instance is INSTANCE with the run's values
         note(f"note: checked with the values of its sweep run: {key_values(values)}")
@@ -190,6 +194,7 @@ def verify(instance: str, results: Path, scenario_file: Path | None, as_json: bo
         violations = verify_result(build_model_data(inst), results)
     if as_json:
         emit_json({"command": "verify", "ok": not violations, "instance": inst.name, "results": str(results),
+                   "instance_changed": changed,
                    "violations": [{"check": v.check, "where": v.where, "size": v.size if math.isfinite(v.size)
                                    else None, "detail": v.detail} for v in violations]})
         if violations:

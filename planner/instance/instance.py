@@ -40,6 +40,8 @@ class Instance:
     warnings: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was done for the user (scenarios generated)
     scenarios_generated: bool = False  # scenarios come from events.csv
+    # the SHA-256 of each instance file read from `path`, by name (`planner.instance.digest`)
+    file_digests: dict[str, str] = field(default_factory=dict)
     events_ignored: bool = False  # events.csv is present but scenarios.csv takes precedence
 
     @property

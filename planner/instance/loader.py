@@ -18,6 +18,7 @@ import pandas as pd
 from planner.errors import InstanceError, Problem, did_you_mean
 from planner.formatting import unshowable
 from planner.instance.csvfile import RawTable, read_raw_table
+from planner.instance.digest import file_digests
 from planner.instance.events import check_events
 from planner.instance.instance import Instance
 from planner.instance.magnitudes import magnitude_problems
@@ -351,6 +352,7 @@ def load_instance(path: str | Path, replace: dict[str, Path | None] | None = Non
         problems.sort(key=lambda p: (rank.get(p.file, len(rank)), p.row or 0))
         raise InstanceError(problems)
     _fill_defaults(instance)
+    instance.file_digests = file_digests(folder, skipped=[spec.file for spec in TABLES if spec.stem in replace])
     if scenarios_from_events:
         _scenarios_from_events(instance, files)
     return instance

@@ -19,6 +19,7 @@ import pandas as pd
 
 from planner.errors import ResultsError
 from planner.instance.data import ModelData, with_stages
+from planner.instance.digest import SCENARIO_FILES, changed_files
 from planner.instance.instance import Instance
 from planner.instance.overrides import apply_values
 from planner.model.families import FAMILIES
@@ -262,6 +263,24 @@ def instance_as_made(inst: Instance, folder: Path) -> tuple[Instance, dict[str, 
     if summary.get("stages") == "multi":
         made = replace(made, stages="multi")
     return made, values
+
+
+def instance_changes(folder: Path, inst: Instance, other_scenarios: bool = False) -> list[str] | None:
+    """The files of `inst` whose content changed since the result in `folder` was made from them
+    (its summary.json's `instance_files`), by name; its scenario files left out when
+    `other_scenarios` replace them. None when the result keeps no record of them."""
+    ignored = SCENARIO_FILES if other_scenarios else ()
+    return changed_files(read_summary(Path(folder)).get("instance_files"), inst.file_digests, ignored)
+
+
+def changed_note(changed: list[str] | None, inst: Instance, folder: Path, what: str) -> str | None:
+    """What to say when files of `inst` changed since the result in `folder` was made (`changed`,
+    from `instance_changes`): `what` is done under them as they are now. None when none did."""
+    if not changed:
+        return None
+    files = ", ".join(changed)
+    return (f"{files} of {inst.path} changed since {folder} was made from {'them' if len(changed) > 1 else 'it'}: "
+            f"{what} under the files as they are now")
 
 
 def finite_number(value: object) -> bool:

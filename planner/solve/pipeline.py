@@ -88,6 +88,7 @@ class Outcome:
                 "decomposition": self.options.decomposition,
                 "workers": self.options.workers,
             },
+            "instance_files": inst.file_digests,
             "planner_version": __version__,
             **(self.extra or {}),
         }

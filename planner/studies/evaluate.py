@@ -157,13 +157,16 @@ def supplied_allowance(data: ModelData, first_stage: Plan) -> dict[tuple[int, in
 
 
 def evaluate_outcome(inst: Instance, first_stage: Plan, options: SolveOptions, plan_from: str,
-                     scenarios_from: str) -> Outcome:
-    """`evaluate_plan` on an instance, as an Outcome whose tables and summary can be written."""
+                     scenarios_from: str, instance_changed: list[str] | None = None) -> Outcome:
+    """`evaluate_plan` on an instance, as an Outcome whose tables and summary can be written;
+    `instance_changed` names the instance's files that changed since the plan was solved
+    (`planner.results.readback.instance_changes`; None: not known)."""
     data = build_model_data(inst)
     result = evaluate_plan(data, first_stage, options)
     tables = result_tables(data, result.plan, result.figures)
     context = {"evaluation": {"plan": plan_from, "scenarios": scenarios_from,
                               "rules": "contracts held; service levels reported, not enforced; disposal allowed",
+                              "instance_changed": instance_changed,
                               "service_levels_missed": missed_service_levels(data, result.plan),
                               "supplied_limits_exceeded": exceeded_supplied_limits(data, result.exceeded)}}
     return Outcome(inst, data, options, result.report, result.plan, result.figures, tables, result.build_seconds,

@@ -37,6 +37,7 @@ from planner.errors import (
     ResultsError,
     WorkerLost,
 )
+from planner.instance.digest import INSTANCE_FILES
 from planner.instance.overrides import apply_values, whole_number_key
 from planner.options import SolveOptions
 from planner.processes import in_processes, usable_cores
@@ -66,7 +67,6 @@ from planner.scheduler import (
 )
 from planner.studies.runs import Run, check_runs, shape_of, shapes
 from planner.studies.sweep_run import (
-    INSTANCE_FILES,
     RUNS,
     SWEEP_META,
     SWEPT_FOR,

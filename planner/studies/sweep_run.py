@@ -22,10 +22,10 @@ from planner.errors import (
     PlannerError,
     SolveError,
 )
+from planner.instance.digest import INSTANCE_FILES
 from planner.instance.instance import Instance
 from planner.instance.loader import load_instance
 from planner.instance.overrides import apply_values
-from planner.instance.schema import TABLES
 from planner.options import SolveOptions
 from planner.results.folder import FAILED_FILE, RUNS
 from planner.results.manifest import Kind
@@ -168,12 +168,9 @@ def files_probe() -> Callable[[str, list[str]], str]:
     return files_digest
 
 
-INSTANCE_FILES = ["instance.toml", *sorted(t.file for t in TABLES)]
-
-
 def instance_fingerprint(path: Path) -> str:
     """SHA-256 of the instance files planner reads: another content is another instance."""
-    return files_probe()(str(path), INSTANCE_FILES)
+    return files_probe()(str(path), list(INSTANCE_FILES))
 
 
 def execute_there(task: Task, sender: str) -> str | None:
