@@ -346,6 +346,7 @@ def test_compare_names_the_contracts_the_china_cap_changes_and_its_cost(tmp_path
     whole = runner.invoke(cli.main, ["compare", str(tmp_path / "sw"), "--out", str(tmp_path / "cmp2"), "--json"])
     document = json.loads(whole.stdout)
     assert whole.exit_code == 0 and document["results"] == list(figures["result"])
+    assert document["other_files"] == {} and "made from other files" not in result.stdout  # one instance's runs
 
 
 def test_counts_are_singular_for_one(tmp_path):
@@ -381,6 +382,42 @@ def test_a_change_the_tables_cannot_show_is_no_change(tmp_path, monkeypatch):
     table = pd.read_csv(tmp_path / "cmp" / "volumes.csv").set_index(["origin_bloc", "result"])
     assert table.at[("china", "two"), "volume_change"] == 0 and table.at[("china", "three"), "volume_change"] == 0
     assert table.at[("russia", "three"), "volume_change"] == 1.5
+
+
+def test_compare_says_which_files_of_the_instance_differ_between_results(tmp_path):
+    """Two results of one instance by name, solved before and after its options.csv was edited (an
+    option removed: what excluding a supplier costs): compare lined them up as if their plans alone
+    differed. It now names the files that differ from the baseline's (summary.json's
+    `instance_files`), on the terminal, in the report and in --json; an evaluation under other
+    scenarios is not said to differ by the scenario files it did not use."""
+    runner = CliRunner()
+    folder = four_suppliers(tmp_path / "inst")
+    assert runner.invoke(cli.main, ["solve", str(folder), "--out", str(tmp_path / "a"), "-q"]).exit_code == 0
+    options = (folder / "options.csv").read_text().splitlines()
+    (folder / "options.csv").write_text("\n".join(line for line in options if not line.startswith("RU1")) + "\n")
+    assert runner.invoke(cli.main, ["solve", str(folder), "--out", str(tmp_path / "b"), "-q"]).exit_code == 0
+    result = runner.invoke(cli.main, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
+                                      str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    said = "b was made from other files of four-suppliers than a (options.csv differs): its differences are not " \
+           "its plan's alone"
+    assert f"  {said}" in result.stdout.splitlines()
+    assert said.replace("'", "&#x27;") in (tmp_path / "c" / "report.html").read_text(encoding="utf-8")
+    document = json.loads(runner.invoke(cli.main, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
+                                                   str(tmp_path / "c"), "--json"]).stdout)
+    assert document["other_files"] == {"b": ["options.csv"]}
+
+    stress = tmp_path / "stress"
+    stress.mkdir()
+    (stress / "scenarios.csv").write_text("scenario,probability\nchina-cut,1\n")
+    (stress / "disruptions.csv").write_text("scenario,scope,name,commodity,start_period,end_period,severity\n"
+                                            "china-cut,bloc,china,*,2026,,1\n")
+    evaluated = runner.invoke(cli.main, ["evaluate", str(folder), str(tmp_path / "b"), "--scenarios",
+                                         str(stress / "scenarios.csv"), "--out", str(tmp_path / "e")])
+    assert evaluated.exit_code == 0, evaluated.output
+    plain = runner.invoke(cli.main, ["compare", str(tmp_path / "b"), str(tmp_path / "e"), "--out",
+                                     str(tmp_path / "c2")])
+    assert plain.exit_code == 0 and "made from other files" not in plain.output
 
 
 def test_compare_refuses_results_of_different_instances(tmp_path):

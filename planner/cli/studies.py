@@ -255,7 +255,7 @@ def compare(results: tuple[Path, ...], out_dir: Path | None, force: bool, as_jso
     write_comparison(comparison, folder, force=force)
     if as_json:
         emit_json({"command": "compare", "ok": True, "out": str(folder), "instance": comparison.instance,
-                   "results": comparison.labels,
+                   "results": comparison.labels, "other_files": comparison.other_files,
                    "tables": {name: frame.to_dict(orient="records") for name, frame in comparison.tables().items()}})
         return
     click.echo(format_comparison(comparison))

@@ -18,16 +18,25 @@ its columns are the same whatever is compared. `format_comparison` prints it,
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from planner.errors import ResultsError
 from planner.formatting import csv_differences, key_values, money, share, volume
+from planner.instance.digest import SCENARIO_FILES, changed_files
 from planner.results import pages
 from planner.results.branches import expected_volumes
-from planner.results.folder import SUMMARY_FILE, TABLE_COLUMNS, read_inferred, read_summary, read_table, unneutralise
+from planner.results.folder import (
+    OWN_SCENARIOS,
+    SUMMARY_FILE,
+    TABLE_COLUMNS,
+    read_inferred,
+    read_summary,
+    read_table,
+    unneutralise,
+)
 from planner.results.manifest import Kind
 from planner.results.ownership import staged_folder
 from planner.status import has_plan
@@ -49,6 +58,9 @@ class Comparison:
     contracts: pd.DataFrame  # option, commodity, origin_bloc, result, selected, total_volume, change
     volumes: pd.DataFrame  # commodity, origin_bloc, result, volume, change
     exposure: pd.DataFrame  # commodity, scope, name, result, mean_share, change
+    # by result (not the baseline): the instance files it was made from that differ from the
+    # baseline's (summary.json's `instance_files`); only results where both keep a record and some differ
+    other_files: dict[str, list[str]] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in COMPARE_FILES}
@@ -181,7 +193,28 @@ def compare_results(folders: list[Path]) -> Comparison:
                                       "mean_share"), ["commodity", "scope", "name"], "mean_share", baseline)
     first = summaries[0]
     return Comparison(first["instance"], str(first.get("currency", "")), str(first.get("unit", "")), labels,
-                      paths, figures, shortages, contracts, volumes, exposure)
+                      paths, figures, shortages, contracts, volumes, exposure, _other_files(labels, summaries))
+
+
+def _other_files(labels: list[str], summaries: list[dict]) -> dict[str, list[str]]:
+    """`Comparison.other_files`: an instance edited between two solves (demand, options removed)
+    is one instance by name, and its results' differences are not the plans' alone. Scenario
+    files are left out where an evaluation was made under other scenarios."""
+    def other_scenarios(summary: dict) -> bool:
+        evaluation = summary.get("evaluation")
+        return isinstance(evaluation, dict) and evaluation.get("scenarios") != OWN_SCENARIOS
+
+    base = summaries[0].get("instance_files")
+    found = {}
+    for label, summary in zip(labels[1:], summaries[1:]):
+        now = summary.get("instance_files")
+        if not isinstance(now, dict):
+            continue
+        ignored = SCENARIO_FILES if other_scenarios(summaries[0]) or other_scenarios(summary) else ()
+        changed = changed_files(base, now, ignored)
+        if changed:
+            found[label] = changed
+    return found
 
 
 def _signed(text: str) -> str:
@@ -193,6 +226,13 @@ def contract_changes(c: Comparison, label: str) -> tuple[list[str], list[str]]:
     part = c.contracts[c.contracts["result"] == label]
     return (sorted(part.loc[part["change"] == "added", "option"]),
             sorted(part.loc[part["change"] == "dropped", "option"]))
+
+
+def other_files_said(c: Comparison, label: str) -> str:
+    """That `label` was made from other files of the instance than the baseline, and which."""
+    files = c.other_files[label]
+    return (f"{label} was made from other files of {c.instance} than {c.labels[0]} ({', '.join(files)} "
+            f"differ{'s' if len(files) == 1 else ''}): its differences are not its plan's alone")
 
 
 def format_comparison(c: Comparison) -> str:
@@ -210,6 +250,7 @@ def format_comparison(c: Comparison) -> str:
             cells.append(f"{text:>22}")
         lines.append(f"  {row.result:<{width}}  {'  '.join(cells)}" + ("" if row.status == "optimal"
                                                                          else f"  [{row.status}]"))
+    lines += [f"  {other_files_said(c, label)}" for label in c.other_files]
     for label in c.labels[1:]:
         added, dropped = contract_changes(c, label)
         lines.append(f"  contracts, {label}: added {', '.join(added) or 'none'}; "
@@ -251,6 +292,7 @@ def render_comparison(c: Comparison) -> str:
         f"<h1>Comparison: {html.escape(c.instance)}</h1>",
         pages.note(f"Against the first result, {c.labels[0]}. The tables are in this folder as CSV, "
                    "one row per thing and result, with the change against the first."),
+        *(pages.note(other_files_said(c, label)) for label in c.other_files),
         pages.section("compare-figures", "Figures", pages.table(figures, "table-compare-figures", c.currency)),
         pages.section("compare-contracts", "Contracts added and dropped", f"<ul>{''.join(changes)}</ul>"),
         pages.section("compare-shortages", "Expected shortage by material",
