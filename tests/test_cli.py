@@ -67,7 +67,7 @@ def test_invalid_instance_lists_problems_and_writes_nothing(runner, tmp_path):
 
 def test_validate(runner, tmp_path):
     result = runner.invoke(cli.main, ["validate", str(FOUR_SUPPLIERS)])
-    assert result.exit_code == 0 and "valid (1 materials, 4 options, 8 scenarios, 1 periods)" in result.output
+    assert result.exit_code == 0 and "valid (1 material, 4 options, 8 scenarios, 1 period)" in result.output
     result = runner.invoke(cli.main, ["validate", str(tmp_path / "missing")])
     assert result.exit_code == cli.EXIT_INVALID_INPUT and "is not a folder" in result.output
 

@@ -69,7 +69,7 @@ def test_min_suppliers_blocked_by_an_expensive_agreement(tmp_path):
         agreements=[{"agreement": "deal", "fixed_cost": 10000}],
     )
     assert reasons(folder) == [
-        "ree: min_suppliers 1 cannot be met; at most 0 of its 1 options can be contracted within the other limits"]
+        "ree: min_suppliers 1 cannot be met; at most 0 of its 1 option can be contracted within the other limits"]
 
 
 @pytest.mark.parametrize("money, said", [(1.0, ("600.00", "1,000.00")), (1e-6, ("0.0006", "0.001"))])

@@ -361,6 +361,31 @@ def test_counts_are_singular_for_one(tmp_path):
     assert made.exit_code == 0, made.output
     assert made.output.strip().endswith(": 1 material x 1 option (each) x 2 periods x at most 30 scenarios from "
                                         "1 independent event (2 combinations)")
+    solved = CliRunner().invoke(cli.main, ["solve", str(tmp_path / "g"), "--out", str(tmp_path / "r")])
+    assert solved.exit_code == 0, solved.output
+    assert "note: scenarios generated from events.csv: 2 scenarios from 1 event in 1 independent group " \
+           "(2 combinations)" in solved.stderr
+    assert "(1 option, 2 scenarios, 2 periods)" in solved.stderr
+
+    one = tmp_path / "one"  # validate, solve, sweep and the diversification's message of one of each
+    one.mkdir()
+    (one / "instance.toml").write_text('name = "one"\nperiods = ["2027"]\n')
+    (one / "commodities.csv").write_text("commodity,shortage_penalty,min_suppliers\ngallium,1000,2\n")
+    (one / "demand.csv").write_text("commodity,period,demand\ngallium,2027,10\n")
+    (one / "countries.csv").write_text("country,bloc,risk\nJPN,allies,0.1\n")
+    (one / "options.csv").write_text("option,commodity,origin,capacity,unit_cost,fixed_cost\n"
+                                     "JP1,gallium,JPN,20,100,50\n")
+    runner = CliRunner()
+    validated = runner.invoke(cli.main, ["validate", str(one)])
+    assert "valid (1 material, 1 option, 1 scenario, 1 period)" in validated.output
+    refused = runner.invoke(cli.main, ["solve", str(one), "--out", str(tmp_path / "r1")])
+    assert refused.exit_code == cli.EXIT_INFEASIBLE and "min_suppliers is 2 but only 1 option can supply it" in \
+        refused.output
+    (one / "commodities.csv").write_text("commodity,shortage_penalty\ngallium,1000\n")
+    swept = runner.invoke(cli.main, ["sweep", str(one), "--vary", "risk.aversion=0.5", "--out", str(tmp_path / "sw"),
+                                     "--workers", "1"])
+    assert swept.exit_code == 0, swept.output
+    assert "sweep of one: 1 run over risk.aversion" in swept.stderr and ": 1 run, 0 without a plan" in swept.stdout
 
 
 def test_a_change_the_tables_cannot_show_is_no_change(tmp_path, monkeypatch):

@@ -85,8 +85,8 @@ def solve(instance: str | None, out_dir: Path | None, mip_gap: float, time_limit
     # checked and claimed before the solve: refused early, not after it; a second solve into the same
     # folder meanwhile is refused, not left to replace this one's result when it ends
     with claimed_target(folder, OutputKind.RESULTS, force):
-        note(f"solving {inst.name} ({len(inst.options)} options, {len(inst.scenarios)} scenarios, "
-             f"{len(inst.periods)} periods) with HiGHS, gap {mip_gap:g}"
+        note(f"solving {inst.name} ({count(len(inst.options), 'option')}, {count(len(inst.scenarios), 'scenario')}, "
+             f"{count(len(inst.periods), 'period')}) with HiGHS, gap {mip_gap:g}"
              + (f", time limit {time_limit:g} s" if time_limit else "")
              + (f", node limit {node_limit:,}" if node_limit else "") + " ...")
         cores = usable_cores()
@@ -151,8 +151,8 @@ def validate(instance: str | None, as_json: bool) -> None:
                    "scenarios": len(inst.scenarios), "periods": len(inst.periods),
                    "warnings": list(inst.warnings), "notes": list(inst.notes)})
         return
-    click.echo(f"{inst.path}: valid ({len(inst.commodities)} materials, {len(inst.options)} options, "
-               f"{len(inst.scenarios)} scenarios, {len(inst.periods)} periods)")
+    click.echo(f"{inst.path}: valid ({count(len(inst.commodities), 'material')}, {count(len(inst.options), 'option')}, "
+               f"{count(len(inst.scenarios), 'scenario')}, {count(len(inst.periods), 'period')})")
 
 
 @click.command()

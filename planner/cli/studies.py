@@ -199,7 +199,7 @@ def _sweep_in(path: Path, runs: list, out_dir: Path, options: SolveOptions, work
 
     done = prepare_sweep(path, runs, out_dir, options, force=force, retry_failed=retry_failed)
     keys = list(dict.fromkeys(k for run in runs for k in run.values))
-    note(f"sweep of {path.name}: {len(runs)} runs over {', '.join(keys)}; {done} already done"
+    note(f"sweep of {path.name}: {count(len(runs), 'run')} over {', '.join(keys)}; {done} already done"
          + (f"; on {scheduler}" if scheduler else ""))
     failed = 0
     steps = Steps(len(runs), "sweep", unit="run", done=done)
@@ -216,7 +216,7 @@ def _sweep_in(path: Path, runs: list, out_dir: Path, options: SolveOptions, work
         steps.close()
     charts, why = write_sweep_charts(table, keys, out_dir, str(first_run_summary(out_dir).get("currency", "")))
     planned = table["status"].map(has_plan)
-    click.echo(f"{out_dir / SWEEP_FILE}: {len(table)} runs, {int((~planned).sum())} without a plan"
+    click.echo(f"{out_dir / SWEEP_FILE}: {count(len(table), 'run')}, {int((~planned).sum())} without a plan"
                + (f"; charts: {', '.join(p.name for p in charts)}" if charts else f"; no chart: {why}"))
     for row in table[~planned].itertuples(index=False):
         reason = str(row.reason)

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InstanceError, Problem
+from planner.formatting import count as counted
 from planner.instance.data import build_model_data
 from planner.instance.instance import Instance
 from planner.instance.schema import ENUMERATION_LIMIT, SETTING
@@ -227,8 +228,8 @@ def generate_scenarios(inst: Instance, method: str | None = None, max_scenarios:
                                     "price_factor": rec["price_factor"]})
     columns = ["_row", "scenario", "scope", "name", "commodity", "start_period", "end_period", "severity",
                "price_factor"]
-    how = (f"{len(rows)} scenarios from {len(events['event'].unique())} events in {len(groups)} independent "
-           f"groups ({count:,} combinations), method {method}"
+    how = (f"{counted(len(rows), 'scenario')} from {counted(len(events['event'].unique()), 'event')} in "
+           f"{counted(len(groups), 'independent group')} ({count:,} combinations), method {method}"
            + (f", seed {seed} ({max_scenarios:,} draws, the same ones merged)" if method == "sample" else "")
            + (f": every combination, more than max_scenarios ({max_scenarios:,}), which caps sample and reduce only"
               if method == "exact" and count > max_scenarios else ""))

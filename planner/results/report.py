@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.errors import ResultsError
-from planner.formatting import evaluation_findings, gap, money, percent, probability, unbounded_vss, volume
+from planner.formatting import count, evaluation_findings, gap, money, percent, probability, unbounded_vss, volume
 from planner.results import pages
 from planner.results.branches import expected_volumes, file_branches
 from planner.results.folder import (
@@ -328,7 +328,8 @@ def render_sweep_report(folder: Path) -> str:
     title = Path(folder).resolve().name
     sections = [
         f"<h1>Sweep{f' of {html.escape(instance)}' if instance else ''}: {html.escape(title)}</h1>",
-        f'<section id="headline"><p>{len(table)} runs{f" of {html.escape(instance)}" if instance else ""} over '
+        f'<section id="headline"><p>{count(len(table), "run")}'
+        f'{f" of {html.escape(instance)}" if instance else ""} over '
         f'{html.escape(", ".join(keys))}; {failed} without a plan.</p></section>',
         pages.section("charts", "Charts", charts),
         pages.section("runs", "Runs", _sweep_table(table, keys, currency),
