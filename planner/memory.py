@@ -7,20 +7,22 @@ before each part is built, where it would need more than the machine (or the con
 memory limit) has free (`available_memory`):
 
 - `check_data_memory`, as the instance's derived data is built (`build_model_data`): it holds
-  each option's availability in each period and scenario, at least `BYTES_PER_CELL` bytes per
-  cell;
+  each option's availability in each period it can deliver and each scenario, a Python dict
+  whose size follows from CPython's objects (`availability_bytes`);
 - `check_memory`, as a model is built (`create_model`): its variables and rows counted without
   building it (`planner.model.size`), at least `BYTES_PER_UNIT` bytes each for a solve.
 
-Both figures are lower bounds of what was measured (docs/performance.md, "Memory"), so what is
-refused could not have been solved here. Nothing is refused where the system does not say how
-much memory is free. `workers_that_fit` sizes a sweep's worker processes by the same count, at
-the least a whole solve was measured to take.
+Both figures are lower bounds (the model's of what was measured, docs/performance.md, "Memory";
+the data's of what its objects take), so what is refused could not have been solved here.
+Nothing is refused where the system does not say how much memory is free. `workers_that_fit`
+sizes a sweep's worker processes by the same count, at the least a whole solve was measured to
+take.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,23 +40,44 @@ BYTES_PER_UNIT = 2_000
 # What a whole solve took per variable and row at the least of the peaks measured: how many runs
 # of a sweep are started side by side (`workers_that_fit`).
 SOLVE_BYTES_PER_UNIT = 3_000
-# Bytes of derived data per option, period and scenario, at the least (measured: 127-134).
-BYTES_PER_CELL = 100
+# The objects of one availability entry: its key, a tuple (option, period, scenario), and its
+# value, a float of its own; and a dict's entry (hash, key, value) for each usable slot.
+_KEY_BYTES = sys.getsizeof(("option", 0, "scenario"))
+_VALUE_BYTES = sys.getsizeof(0.5)
+_ENTRY_BYTES = 3 * 8
+_DICT_BYTES = sys.getsizeof({})
 _ADVICE = ("Solve it with fewer scenarios (events.max_scenarios in instance.toml, or fewer rows of "
            "scenarios.csv), periods, options or materials, or on a machine with more memory; nothing was solved "
            "or written")
 
 
-def check_data_memory(options: int, periods: int, scenarios: int, free: int | None = None) -> None:
-    """Raise `MemoryShortage` when the derived data of an instance of this many options, periods
-    and scenarios needs more than `free` bytes (by default what the machine has free)."""
-    need = BYTES_PER_CELL * options * periods * scenarios
+def availability_bytes(cells: int) -> int:
+    """The least memory a dict of `cells` availabilities takes (`build_model_data`): a key tuple
+    and a float each, and CPython's table for them, the least power of two of slots whose two
+    thirds hold them, each usable slot an entry and each slot an index of 1 to 8 bytes: 110 to 150
+    bytes a cell (docs/performance.md, "Memory"). 100 bytes a cell, the figure used before, let
+    data of 180,000,000 cells, 24.8 GiB, start on 23 GiB free, until the system's out-of-memory
+    killer ended it."""
+    if cells <= 0:
+        return 0
+    slots = 8  # CPython's smallest table
+    while slots * 2 // 3 < cells:
+        slots *= 2
+    index = 1 if slots <= 2**7 else 2 if slots <= 2**15 else 4 if slots <= 2**31 else 8
+    return _DICT_BYTES + cells * (_KEY_BYTES + _VALUE_BYTES) + (slots * 2 // 3) * _ENTRY_BYTES + slots * index
+
+
+def check_data_memory(option_periods: int, scenarios: int, free: int | None = None) -> None:
+    """Raise `MemoryShortage` when the availability of `option_periods` (each option in each period
+    it can deliver) in `scenarios` scenarios needs more than `free` bytes (by default what the
+    machine has free), before the rest of the data and any model."""
+    need = availability_bytes(option_periods * scenarios)
     free = available_memory() if free is None else free
     if free is not None and need > free:
         raise MemoryShortage(
-            f"this instance is too large for the memory available: its {options:,} options x {periods:,} periods "
-            f"x {scenarios:,} scenarios take at least {amount(need)} before any model is built "
-            f"({BYTES_PER_CELL} bytes each, measured), where {amount(free)} are free here. {_ADVICE}")
+            f"this instance is too large for the memory available: its {option_periods:,} option-periods (each "
+            f"option in each period it can deliver) x {scenarios:,} scenarios take at least {amount(need)} before "
+            f"any model is built, where {amount(free)} are free here. {_ADVICE}")
 
 
 def check_memory(data: ModelData, variant: Variant = PLAN, free: int | None = None) -> None:

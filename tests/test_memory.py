@@ -121,11 +121,38 @@ def test_a_model_larger_than_the_free_memory_is_refused_and_one_that_fits_is_not
 
 def test_data_larger_than_the_free_memory_is_refused_before_it_is_built():
     from planner.errors import MemoryShortage
-    from planner.memory import BYTES_PER_CELL, check_data_memory
+    from planner.memory import availability_bytes, check_data_memory
 
-    check_data_memory(1200, 20, 3000, free=BYTES_PER_CELL * 1200 * 20 * 3000)
-    with pytest.raises(MemoryShortage, match="its 1,200 options x 20 periods x 3,000 scenarios take at least 6.7 GiB"):
-        check_data_memory(1200, 20, 3000, free=2**30)
+    check_data_memory(1200 * 20, 3000, free=availability_bytes(1200 * 20 * 3000))
+    with pytest.raises(MemoryShortage, match=r"its 24,000 option-periods \(each option in each period it can deliver\) "
+                                             "x 3,000 scenarios take at least 8.4 GiB"):
+        check_data_memory(1200 * 20, 3000, free=2**30)
+
+
+def test_the_data_s_least_size_is_what_its_dict_takes():
+    """The availability's size from CPython's objects, against what building it takes here (a
+    dict's table grows by powers of two: 100 bytes a cell, the figure before, let data of 24.8 GiB
+    start on 23 GiB free, until the out-of-memory killer ended it). Measured as the
+    memory Python's allocator holds for it (`tracemalloc`, which misses what comes from the free
+    lists of floats and tuples), so the machine does not matter."""
+    import sys
+    import tracemalloc
+
+    from planner.memory import availability_bytes
+
+    # what CPython's free lists may hand out unseen: 2,000 tuples of each size, 100 floats
+    free_lists = 2000 * sys.getsizeof(("option", 0, "s")) + 100 * sys.getsizeof(0.5) + 1024
+    for cells in (20_000, 100_000, 300_000):
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            table = {("option", t % 7, f"s{t}"): 1.0 - (t % 3) / 4 for t in range(cells)}
+            taken = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        strings = sum(sys.getsizeof(f"s{t}") for t in range(cells))  # the scenario names, shared in the real data
+        assert len(table) == cells
+        assert 0 <= availability_bytes(cells) - (taken - strings) <= free_lists, cells
 
 
 def test_a_solve_too_large_for_the_memory_says_so_and_writes_nothing(tmp_path, monkeypatch):
@@ -258,7 +285,7 @@ def test_a_run_whose_data_exceeds_the_memory_fails_on_its_own(tmp_path, monkeypa
     the base's data and the larger run's take, so both runs fail: the sweep still runs them.)"""
     import planner.memory
     import planner.studies.sweep
-    from planner.memory import BYTES_PER_CELL
+    from planner.memory import availability_bytes
 
     monkeypatch.chdir(tmp_path)
     made = CliRunner().invoke(cli.main, ["generate", "ev", "--commodities", "2", "--options", "4", "--periods", "3",
@@ -266,7 +293,7 @@ def test_a_run_whose_data_exceeds_the_memory_fails_on_its_own(tmp_path, monkeypa
     assert made.exit_code == cli.EXIT_OK, made.output
     cells = 8 * 3 * 4  # options x periods x the 4 scenarios kept; the other run keeps all 16 combinations
     monkeypatch.setattr(planner.studies.sweep, "usable_cores", lambda *args: 2)
-    monkeypatch.setattr(planner.memory, "available_memory", lambda *args: 2 * BYTES_PER_CELL * cells)
+    monkeypatch.setattr(planner.memory, "available_memory", lambda *args: 2 * availability_bytes(cells))
     swept = CliRunner().invoke(cli.main, ["sweep", "ev", "--vary", "events.max_scenarios=4,16", "--out", "sw"])
     assert "2/2 runs done" in swept.output and (tmp_path / "sw" / "sweep.csv").is_file(), swept.output
     table = pd.read_csv(tmp_path / "sw" / "sweep.csv")

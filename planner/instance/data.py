@@ -227,7 +227,6 @@ def build_model_data(inst: Instance) -> ModelData:
     they would not fit in the memory available: `planner.memory`)."""
     from planner.memory import check_data_memory
 
-    check_data_memory(len(inst.options), len(inst.periods), len(inst.scenarios))
     periods = list(inst.periods)
     index = {p: t for t, p in enumerate(periods)}
     horizon = range(len(periods))
@@ -263,6 +262,7 @@ def build_model_data(inst: Instance) -> ModelData:
         for country in {rec.origin, rec.processor}:
             exposed["country", country].add(o)
             exposed["bloc", bloc_of[country]].add(o)
+    check_data_memory(sum(map(len, periods_of.values())), len(scenarios))
     min_volume_of = dict(zip(options["option"], options["min_volume"]))
     min_volume = {(o, t): min(float(min_volume_of[o]), capacity[o, t]) for o in option_names for t in periods_of[o]}
 
