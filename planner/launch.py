@@ -79,8 +79,11 @@ def _dropped(unraisable: object) -> None:
     a stop is sent again, from a thread, once the callback has returned, unless another has been
     raised meanwhile; anything else goes to the hook before."""
     if getattr(unraisable, "exc_type", None) is KeyboardInterrupt:
-        _thread.start_new_thread(_send_again, (_raised, _stopped_by))
-        return
+        try:
+            _thread.start_new_thread(_send_again, (_raised, _stopped_by))
+            return
+        except RuntimeError:  # no thread to be had (the system's limit): said as Python says it
+            pass
     _hook_before(unraisable)  # type: ignore[operator]
 
 

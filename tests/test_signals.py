@@ -99,6 +99,7 @@ def test_a_command_hands_its_stop_signals_to_python_and_an_ignored_one_stays_ign
 
     monkeypatch.setattr(launch, "_stopped_by", signal.SIGINT)
     before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)  # (a command's own is put back after)
     try:
         signal.signal(signum, signal.SIG_DFL)  # as a terminal leaves it (not `nohup`)
         launch.install()
