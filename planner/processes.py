@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from planner.errors import WorkerLost
+from planner.launch import STOP_SIGNALS
 
 T = TypeVar("T")
 
@@ -106,9 +107,6 @@ def bind_to_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
 
 @contextlib.contextmanager

@@ -243,7 +243,12 @@ def evaluated_under(folder: Path) -> str | None:
     """The scenario file an evaluation in `folder` was made under (`planner evaluate
     --scenarios`), as its summary.json names it; None for a solve's result, or an evaluation
     under the instance's own scenarios."""
-    evaluation = read_summary(Path(folder)).get("evaluation")
+    return scenarios_of_evaluation(read_summary(Path(folder)))
+
+
+def scenarios_of_evaluation(summary: dict) -> str | None:
+    """`evaluated_under`, from a result's summary already read."""
+    evaluation = summary.get("evaluation")
     scenarios = evaluation.get("scenarios") if isinstance(evaluation, dict) else None
     return scenarios if isinstance(scenarios, str) and scenarios != OWN_SCENARIOS else None
 

@@ -28,17 +28,10 @@ from planner.formatting import csv_differences, key_values, money, share, volume
 from planner.instance.digest import SCENARIO_FILES, changed_files
 from planner.results import pages
 from planner.results.branches import expected_volumes
-from planner.results.folder import (
-    OWN_SCENARIOS,
-    SUMMARY_FILE,
-    TABLE_COLUMNS,
-    read_inferred,
-    read_summary,
-    read_table,
-    unneutralise,
-)
+from planner.results.folder import SUMMARY_FILE, TABLE_COLUMNS, read_inferred, read_summary, read_table, unneutralise
 from planner.results.manifest import Kind
 from planner.results.ownership import staged_folder
+from planner.results.readback import scenarios_of_evaluation
 from planner.status import has_plan
 
 FIGURES = ["objective", "expected_cost", "cvar", "fixed_cost"]
@@ -200,17 +193,14 @@ def _other_files(labels: list[str], summaries: list[dict]) -> dict[str, list[str
     """`Comparison.other_files`: an instance edited between two solves (demand, options removed)
     is one instance by name, and its results' differences are not the plans' alone. Scenario
     files are left out where an evaluation was made under other scenarios."""
-    def other_scenarios(summary: dict) -> bool:
-        evaluation = summary.get("evaluation")
-        return isinstance(evaluation, dict) and evaluation.get("scenarios") != OWN_SCENARIOS
-
     base = summaries[0].get("instance_files")
     found = {}
     for label, summary in zip(labels[1:], summaries[1:]):
         now = summary.get("instance_files")
         if not isinstance(now, dict):
             continue
-        ignored = SCENARIO_FILES if other_scenarios(summaries[0]) or other_scenarios(summary) else ()
+        elsewhere = scenarios_of_evaluation(summaries[0]) or scenarios_of_evaluation(summary)
+        ignored = SCENARIO_FILES if elsewhere else ()
         changed = changed_files(base, now, ignored)
         if changed:
             found[label] = changed
