@@ -529,7 +529,29 @@ def test_a_log_gets_a_status_line_every_30_s_from_the_start(monkeypatch):
     progress.stop = Waits()
     progress._beat()
     assert len(shown) == 3 and all(line.endswith("\n") and "\r" not in line for line in shown), shown
-    assert "best plan -" in shown[0] and "best plan 39.81 bn USD  bound 39.79 bn USD  gap 0.05%" in shown[2]
+    assert "best plan 39.81 bn USD  bound 39.79 bn USD  gap 0.05%" in shown[2]
+    # before the solve starts (the data and model of a large instance take minutes) it says so
+    assert shown[0].endswith("s  building the model\n"), shown
+
+
+def test_the_status_line_says_building_until_the_solve_starts(monkeypatch):
+    """The status line said "best plan -" from the first second, while the data and the model of
+    a large instance were built (4 minutes for 10 x 50 x 20 x 12,000, which was then refused for
+    its model's size): it read as a solve that found nothing. It says "building the model" until
+    the solve tells it it has started (no plan, no bound yet), then the solve's figures."""
+    from planner.cli.progress import Progress
+    from planner.options import SolveOptions
+    from planner.solve.pipeline import solve_instance
+
+    progress = Progress("USD", every=0.0)
+    progress.started = float("inf")  # the seconds shown are the state's alone, however slow this machine
+    assert progress._text() == "      0.0 s  building the model"
+    calls: list[tuple] = []
+    solve_instance(FOUR_SUPPLIERS, SolveOptions(progress=lambda *figures: calls.append(figures)))
+    assert calls[0] == (0.0, None, None) and any(incumbent is not None for _, incumbent, _ in calls)
+    monkeypatch.setattr(progress, "_show", lambda: None)
+    progress(*calls[0])
+    assert progress._text() == "      0.0 s  best plan -"
 
 
 def test_a_log_of_a_sweep_of_long_runs_gets_the_count_again_while_a_run_takes_long(monkeypatch):

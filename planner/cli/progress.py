@@ -40,10 +40,10 @@ def _emit(text: str, nl: bool = True) -> None:
 
 class Progress:
     """The solve's status line on stderr: on a terminal rewritten in place every second from the
-    start (elapsed time, best plan, bound, gap), cut to the terminal's width; elsewhere (a log
-    file, a pipe) a plain line every 30 s from the start, whether or not the solver has reported
-    (a model's build and its first LP report nothing), never a carriage return. Silent with
-    --quiet."""
+    start (elapsed time, then "building the model" until the solve starts, then its best plan,
+    bound and gap), cut to the terminal's width; elsewhere (a log file, a pipe) a plain line
+    every 30 s from the start, whether or not the solver has reported (a model's build and its
+    first LP report nothing), never a carriage return. Silent with --quiet."""
 
     def __init__(self, currency: str = "", every: float | None = None, task: str = "") -> None:
         """`task`: work whose solves' figures are not the user's objective (an evaluation), shown
@@ -53,7 +53,9 @@ class Progress:
         self.every = every if every is not None else (1.0 if self.interactive else 30.0)
         self.currency = currency
         self.started = time.monotonic()
-        self.state: tuple[float, float | None, float | None] = (0.0, None, None)
+        # (seconds, best plan, bound) as the solve last reported them; None until it starts: the
+        # instance's data and its model are being built (minutes for the largest)
+        self.state: tuple[float, float | None, float | None] | None = None
         self.shown = False
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -65,10 +67,10 @@ class Progress:
     def _text(self, width: int | None = None) -> str:
         """The whole line; when it is wider than `width`, the short form, which puts the gap
         first and drops the labels (on a narrow terminal the gap is what is cut last)."""
-        seconds, incumbent, bound = self.state
+        seconds, incumbent, bound = self.state or (0.0, None, None)
         seconds = max(seconds, time.monotonic() - self.started)
-        if self.task:
-            return f"  {seconds:7.1f} s  {self.task}"[:width]
+        if self.task or self.state is None:
+            return f"  {seconds:7.1f} s  {self.task or 'building the model'}"[:width]
         text = f"  {seconds:7.1f} s  best plan {money(incumbent, self.currency)}"
         if bound is not None:
             text += f"  bound {money(bound, self.currency)}"

@@ -249,6 +249,8 @@ class HighsSession(race.LimitedSolve):
         options, clock = self.options, self.options.clock
         started = self._started = clock()
         self._shown_incumbent, self._shown_bound = math.inf, -math.inf
+        if options.progress is not None:  # the solve starts: no plan and no bound yet
+            options.progress(0.0, None, None)
         deadline = None if options.time_limit is None else started + options.time_limit
         self.money_scale = money_scale
         report = SolveReport(status=Status.NO_PLAN, has_plan=False, sizes=dict(self.sizes),
