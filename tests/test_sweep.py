@@ -461,6 +461,37 @@ def test_a_sweep_on_a_cluster_without_workers_says_so_and_runs_once_they_join(tm
     assert list(table["status"]) == ["optimal", "optimal"]
 
 
+def test_a_sweep_moved_with_its_instance_resumes_there(tmp_path, monkeypatch):
+    """A project folder renamed (or copied to a colleague) with its instance and its sweep: the
+    same command there was refused ("a sweep of another instance"), since sweep.json held the
+    instance's old path, and --force would have solved every run again. A sweep is now of its
+    instance's files (their SHA-256) and solve options, wherever they are: it resumes, its runs
+    done, and sweep.json names the new path. Another content is still another instance."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    before = tmp_path / "before"
+    shutil.copytree(FOUR_SUPPLIERS, before / "inst")
+    sweep = ["sweep", "inst", "--vary", "risk.aversion=0,1", "--out", "sw", "--workers", "1"]
+    runner = CliRunner()
+    monkeypatch.chdir(before)
+    assert runner.invoke(cli.main, sweep).exit_code == 0
+    after = Path(shutil.move(before, tmp_path / "after"))
+    monkeypatch.chdir(after)
+    stamps = sorted(p.stat().st_mtime_ns for p in Path("sw", RUNS).glob("*/summary.json"))
+    resumed = runner.invoke(cli.main, sweep)
+    assert resumed.exit_code == 0, resumed.output
+    assert "2 already done" in resumed.stderr
+    assert sorted(p.stat().st_mtime_ns for p in Path("sw", RUNS).glob("*/summary.json")) == stamps
+    assert json.loads(Path("sw", "sweep.json").read_text())["instance"] == str((after / "inst").resolve())
+    assert (pd.read_csv("sw/sweep.csv")["status"] == "optimal").all()
+    demand = Path("inst", "demand.csv")
+    demand.write_text(demand.read_text().replace(",100", ",150"))
+    edited = runner.invoke(cli.main, sweep)
+    assert edited.exit_code == cli.EXIT_OUTPUT and "a sweep of another instance" in edited.output
+
+
 def test_a_run_finishing_after_its_sweep_was_started_over_writes_nothing(tmp_path):
     """A run still solving on a Dask worker after its sweep was stopped (Dask lets a running task
     finish) wrote its result into the folder even after a sweep of another instance had started
@@ -476,6 +507,8 @@ def test_a_run_finishing_after_its_sweep_was_started_over_writes_nothing(tmp_pat
     prepare_sweep(FOUR_SUPPLIERS, [run], out, SolveOptions())
     stale = (str(FOUR_SUPPLIERS), run, str(out), SolveOptions(), sweep_run.sweep_of_folder(out))
     other = shutil.copytree(FOUR_SUPPLIERS, tmp_path / "other")
+    demand = other / "demand.csv"
+    demand.write_text(demand.read_text().replace(",100", ",150"))  # (a copy alone is the same instance)
     prepare_sweep(other, [run], out, SolveOptions(), force=True)  # started over for another instance
     assert sweep_run.execute(stale) == run.id and not is_done(out, run)
     sweep_run.execute((str(other), run, str(out), SolveOptions(), sweep_run.sweep_of_folder(out)))

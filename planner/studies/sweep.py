@@ -76,6 +76,7 @@ from planner.studies.sweep_run import (
     execute_there,
     files_probe,
     instance_fingerprint,
+    same_sweep,
     sweep_of_folder,
 )
 
@@ -100,7 +101,7 @@ def _record(out: Path, run: Run, sweep_of: dict | None) -> tuple[str, dict] | No
         if (folder / name).is_file():
             document = read_json_file(folder / name)
             recorded = document.get(SWEPT_FOR, _UNRECORDED)
-            return (name, document) if recorded is _UNRECORDED or recorded == sweep_of else None
+            return (name, document) if recorded is _UNRECORDED or same_sweep(recorded, sweep_of) else None
     return None
 
 
@@ -222,16 +223,16 @@ def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: Sol
                   retry_failed: bool = False) -> int:
     """Check the runs and the sweep folder, make it ready; returns how many runs are already done.
 
-    `out` must be new, empty, or a sweep of planner's: of the same instance (path and content)
-    with the same solve options, it is resumed; of another, it is started over only with
-    `force`. Anything planner did not write in it is refused (`planner.results.ownership`).
+    `out` must be new, empty, or a sweep of planner's: of the same instance files (wherever they
+    are now) with the same solve options, it is resumed; of another, it is started over only
+    with `force`. Anything planner did not write in it is refused (`planner.results.ownership`).
     """
     out, path = Path(out), Path(instance).resolve()
     meta = _meta(path, options)
     check_runs(base_instance(str(path), meta["instance_sha256"]), runs)  # (kept: `_workers_that_fit` reads it)
     found = check_target(out, Kind.SWEEP, force)
     if found.kind == str(Kind.SWEEP):
-        if sweep_of_folder(out) != meta:
+        if not same_sweep(sweep_of_folder(out), meta):
             if not force:
                 raise OutputError(f"{out} holds a sweep of another instance, another version of it, or other solve "
                                   "options; pass --force to start over there (its runs are deleted), or choose "

@@ -92,6 +92,16 @@ def _failure_status(exc: PlannerError) -> Status:
 Task = tuple[str, Run, str, SolveOptions, dict | None]
 
 
+def same_sweep(one: object, other: object) -> bool:
+    """Whether two of what sweep.json says (`SWEPT_FOR` in a run's records) are one sweep: of the
+    same instance files (their SHA-256) with the same solve options, wherever the instance is. By
+    its path too, a sweep moved with its instance (a project folder renamed, a copy handed on)
+    was refused as a sweep of another instance, and its runs taken as another sweep's."""
+    if not isinstance(one, dict) or not isinstance(other, dict):
+        return one == other
+    return {k: v for k, v in one.items() if k != "instance"} == {k: v for k, v in other.items() if k != "instance"}
+
+
 def sweep_of_folder(out: Path) -> dict | None:
     """What the sweep folder `out` says it is a sweep of (sweep.json), None when it says nothing."""
     try:
@@ -127,12 +137,12 @@ def execute(task: Task) -> str:
         cache = _KEPT.caches.setdefault(path, ModelCache())
         outcome = solve_instance(apply_values(base, run.values), options, cache=cache)
         outcome.extra = {"sweep_values": run.values, SWEPT_FOR: sweep_of}
-        if sweep_of_folder(Path(out)) == sweep_of:
+        if same_sweep(sweep_of_folder(Path(out)), sweep_of):
             write_results(outcome, folder, force=True, kind=Kind.RUN)
     except OutputError:
         raise
     except PlannerError as exc:
-        if sweep_of_folder(Path(out)) == sweep_of:
+        if same_sweep(sweep_of_folder(Path(out)), sweep_of):
             write_failure(folder, run, _failure_status(exc), str(exc), getattr(exc, "reasons", None), sweep_of)
     wait_for_left_runs()
     return run.id
