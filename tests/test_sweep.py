@@ -461,6 +461,27 @@ def test_a_sweep_on_a_cluster_without_workers_says_so_and_runs_once_they_join(tm
     assert list(table["status"]) == ["optimal", "optimal"]
 
 
+def test_a_run_given_twice_is_solved_and_listed_once(tmp_path, monkeypatch):
+    """`--vary risk.aversion=0.5,0.5,1`, or a design with a row twice (a spreadsheet's slip): the
+    run was solved twice (side by side with workers, into one folder) and listed twice in
+    sweep.csv under one id. It is solved and listed once, first where it first came, and a note
+    says how many repeated."""
+    from planner.studies.runs import distinct
+
+    runs = grid([("risk.aversion", [1.0, 0.5, 1.0, 0.0, 0.5])])
+    assert [r.values["risk.aversion"] for r in distinct(runs)] == [1.0, 0.5, 0.0]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "design.csv").write_text("risk.aversion,risk.cvar_alpha\n0.5,0.9\n1,0.95\n0.5,0.9\n")
+    for how, label in ((["--vary", "risk.aversion=0.5,0.5,1"], "--vary"), (["--design", "design.csv"], "design.csv")):
+        result = CliRunner().invoke(cli.main, ["sweep", str(FOUR_SUPPLIERS), *how, "--out", "sw", "--workers", "2",
+                                               "--force"])
+        assert result.exit_code == 0, result.output
+        assert f"note: 1 run of {label} repeats another's values: each is solved and listed once (2 runs)" \
+            in result.stderr
+        table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
+        assert len(table) == 2 and table["id"].is_unique and list(table["risk.aversion"]) == [0.5, 1.0]
+
+
 def test_a_sweep_moved_with_its_instance_resumes_there(tmp_path, monkeypatch):
     """A project folder renamed (or copied to a colleague) with its instance and its sweep: the
     same command there was refused ("a sweep of another instance"), since sweep.json held the

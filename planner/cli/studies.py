@@ -181,11 +181,17 @@ def sweep(instance: str, varies: tuple[str, ...], design_file: Path | None, out_
         check_scheduler(scheduler)
     from planner.results.ownership import check_location
     from planner.studies.runs import design as sweep_design
+    from planner.studies.runs import distinct
     from planner.studies.runs import grid as sweep_grid
     from planner.studies.sweep import claim_sweep
 
     path = resolve_instance(instance)
-    runs = sweep_design(design_file, max_runs) if design_file else sweep_grid(_varies(varies, max_runs), max_runs)
+    given = sweep_design(design_file, max_runs) if design_file else sweep_grid(_varies(varies, max_runs), max_runs)
+    runs = distinct(given)
+    if len(runs) < len(given):
+        twice = len(given) - len(runs)
+        note(f"note: {count(twice, 'run')} of {design_file or '--vary'} repeat{'s' if twice == 1 else ''} another's "
+             f"values: each is solved and listed once ({count(len(runs), 'run')})")
     check_location(out_dir, (path,) + ((design_file,) if design_file else ()))
     options = common.solve_options(mip_gap, time_limit, node_limit, no_decomposition)
     with claim_sweep(out_dir, force):  # one sweep at a time in a folder

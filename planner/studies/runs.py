@@ -72,6 +72,16 @@ def grid(varies: list[tuple[str, list[float]]], most: int = MAX_RUNS) -> list[Ru
     return [Run(run_id(v), v) for v in runs]
 
 
+def distinct(runs: list[Run]) -> list[Run]:
+    """`runs` without those that repeat an earlier one's values (the same id), in order: a design
+    with a row twice, or `--vary` with a value twice, solved such a run twice (side by side with
+    workers, into one folder) and listed it twice in sweep.csv."""
+    first: dict[str, Run] = {}
+    for run in runs:
+        first.setdefault(run.id, run)
+    return list(first.values())
+
+
 def design(path: Path, most: int = MAX_RUNS) -> list[Run]:
     """One run per row of a CSV whose columns are keys, at most `most` rows. Read as instance
     files are (`csvfile`: any delimiter and encoding a spreadsheet writes, file:row:column in
