@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -30,6 +32,20 @@ def test_values_and_grids():
     # a row named with "=" (an agreement "Accord = 1"): the values are after the last "=", and
     # the key was cut at the first, so that the values read ' 1.fixed_cost=0,4' (found by a hunt)
     assert parse_vary("agreements.Accord = 1.fixed_cost=0,4") == ("agreements.Accord = 1.fixed_cost", [0.0, 4.0])
+
+
+def test_a_slip_in_the_values_of_vary_is_named_not_dropped():
+    """'0,,1' ran 2 runs without a word (the value between the commas dropped), 'risk.aversion='
+    said "the sweep has no runs: give --vary or --design" to a user who gave --vary, and a count
+    of 0 or 2.5 said only what the form is. Each slip is named; a trailing comma, as lists typed
+    by hand have, still reads as the list."""
+    assert parse_values("0,1,") == [0.0, 1.0]
+    for text, said in (("0,,1", "'0,,1': a value is missing between two commas"),
+                       ("", "no values after '='"),
+                       ("0:1:0", "the count of start:stop:count is a whole number of at least 1, not '0'"),
+                       ("0:1:2.5", "not '2.5'"), ("0:1:inf", "not 'inf'")):
+        with pytest.raises(OverrideError, match=re.escape(said)):
+            parse_values(text)
 
 
 def test_keys_address_settings_cells_and_probabilities():

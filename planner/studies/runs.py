@@ -38,16 +38,24 @@ def _at_most(count: int, most: int, what: str, unit: str = "runs") -> None:
 
 def parse_values(text: str, most: int = MAX_RUNS) -> list[float]:
     """`a,b,c` or `start:stop:count` (inclusive, evenly spaced), at most `most` values."""
+    if not text.strip():
+        raise OverrideError("no values after '=': expected values as a,b,c or start:stop:count")
     try:
         if ":" in text and "," not in text:
             start, stop, count = text.split(":")
-            n = int(count)
+            n = int(float(count)) if math.isfinite(float(count)) else 0
             if n < 1 or float(count) != n:
-                raise ValueError
+                raise OverrideError(f"{text!r}: the count of start:stop:count is a whole number of at least 1, "
+                                    f"not {count.strip()!r}")
             _at_most(n, most, repr(text), "values")
             # rounded to 12 digits: 0.6, not 0.6000000000000001
             return [float(f"{v:.12g}") for v in np.linspace(float(start), float(stop), n)]
-        return [float(v) for v in text.split(",") if v.strip()]
+        items = text.split(",")
+        if items[-1].strip() == "":  # a trailing comma, as a list typed by hand often has
+            items.pop()
+        if any(not item.strip() for item in items):
+            raise OverrideError(f"{text!r}: a value is missing between two commas")
+        return [float(v) for v in items]
     except ValueError:
         raise OverrideError(f"{text!r}: expected values as a,b,c or start:stop:count") from None
 
