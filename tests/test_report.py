@@ -628,6 +628,62 @@ def test_an_evaluation_under_an_instance_changed_since_the_solve_says_which_file
     assert "changed since" not in other.output
 
 
+def _saved_by_a_spreadsheet(path, delimiter: str, encoding: str, decimal_comma: bool) -> None:
+    """`path` as Excel saves a CSV again: CRLF, its delimiter and encoding, decimal commas in a
+    language that writes them (every number but those in text columns)."""
+    import csv
+    import io
+
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    numeric = re.compile(r"^-?\d+(\.\d+)?(e-?\d+)?$")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([cell.replace(".", ",") if decimal_comma and numeric.match(cell) else cell for cell in row])
+    path.write_bytes(buffer.getvalue().encode(encoding))
+
+
+@pytest.mark.parametrize("delimiter, encoding, decimal_comma", [(";", "utf-8-sig", True), ("\t", "utf-16", False)],
+                         ids=["european-excel", "unicode-text"])
+def test_a_plan_saved_again_by_a_spreadsheet_is_read(results, tmp_path, delimiter, encoding, decimal_comma):
+    """A plan opened in Excel and saved again (to evaluate a change to it): in a language with
+    decimal commas Excel writes semicolons and 47,37; its "Unicode text" is UTF-16 with tabs.
+    Every reader refused it: "contracts.csv: missing columns option, commodity, ..." (the header
+    read as one column). Results are read as instance files are: the delimiter sniffed from the
+    header, the encoding from its mark, decimal commas with semicolons; and a volume changed
+    there is the plan evaluated."""
+    folder = tmp_path / "res"
+    shutil.copytree(results, folder)
+    for name in ("contracts.csv", "volumes.csv", "supply.csv", "scenario_costs.csv"):
+        _saved_by_a_spreadsheet(folder / name, delimiter, encoding, decimal_comma)
+    instance = str(results.parent / "inst")
+    runner = CliRunner()
+    checked = runner.invoke(cli.main, ["verify", instance, str(folder)])
+    assert checked.exit_code == 0, checked.output
+    original = runner.invoke(cli.main, ["evaluate", instance, str(results), "--out", str(tmp_path / "e0"), "--json"])
+    again = runner.invoke(cli.main, ["evaluate", instance, str(folder), "--out", str(tmp_path / "e1"), "--json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["summary"]["objective"] == pytest.approx(
+        json.loads(original.stdout)["summary"]["objective"], rel=1e-9)
+    for command in (["report", str(folder), "--out", str(tmp_path / "r.html"), "--xlsx", str(tmp_path / "w.xlsx")],
+                    ["compare", str(results), str(folder), "--out", str(tmp_path / "cmp")]):
+        assert runner.invoke(cli.main, command).exit_code == 0
+
+    volumes = folder / "volumes.csv"  # a volume lowered there, as a user would
+    text = volumes.read_bytes().decode(encoding)
+    lines = text.split("\r\n")
+    row = next(i for i, line in enumerate(lines[1:], 1)  # one the plan contracts
+               if line and float(line.split(delimiter)[-1].replace(",", ".")) > 20)
+    cells = lines[row].split(delimiter)
+    cells[-1] = "10,5" if decimal_comma else "10.5"
+    lines[row] = delimiter.join(cells)
+    volumes.write_bytes("\r\n".join(lines).encode(encoding))
+    edited = runner.invoke(cli.main, ["evaluate", instance, str(folder), "--out", str(tmp_path / "e2")])
+    assert edited.exit_code == 0, edited.output
+    evaluated = pd.read_csv(tmp_path / "e2" / "volumes.csv")
+    assert evaluated.loc[evaluated["option"] == cells[0], "volume"].iloc[0] == 10.5
+
+
 def test_a_result_that_keeps_no_record_of_its_instance_files_is_evaluated_without_a_word_of_them(results, tmp_path):
     """A result written before planner kept `instance_files` (or with them removed): nothing can be
     told, so nothing is said, and the evaluation records null."""

@@ -67,7 +67,7 @@ def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
     return text, None
 
 
-def _sniff_delimiter(text: str) -> str:
+def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the header row into the most fields (quotes respected)."""
     lines = text.splitlines()  # a lone CR ends a line too
     first_line = lines[0] if lines else ""
@@ -109,7 +109,7 @@ def read_raw_table(path: Path, file: str, fold_case: bool = True) -> RawTable:
         table.delimiter = first_line[4]
         text = text.split("\n", 1)[1] if "\n" in text else ""
     else:
-        table.delimiter = _sniff_delimiter(text)
+        table.delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=table.delimiter)
     rows = []
     try:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from planner.errors import ResultsError
 from planner.formatting import UNSHOWABLE, unshowable
+from planner.instance.csvfile import sniff_delimiter
 
 SUMMARY_FILE = "summary.json"
 FAILED_FILE = "failed.json"  # in place of summary.json, a sweep run that ended without a plan: why
@@ -200,9 +201,23 @@ def read_inferred(path: Path, columns: list[str]) -> pd.DataFrame:
     return _read_csv(path, columns, keep_default_na=False, na_values=[""])
 
 
+def _layout(path: Path) -> tuple[str, str]:
+    """The delimiter and encoding of a results CSV as a spreadsheet may have saved it again (a
+    plan edited in Excel to be evaluated): planner writes commas and UTF-8; Excel in a language
+    with decimal commas writes semicolons, and its "Unicode text" UTF-16 with tabs. Sniffed from
+    the header row, as instance files are (`csvfile.sniff_delimiter`)."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    return sniff_delimiter(head.decode(encoding, errors="replace")), encoding
+
+
 def _read_csv(path: Path, columns: list[str], **options: object) -> pd.DataFrame:
     try:
-        table = pd.read_csv(path, **options)
+        delimiter, encoding = _layout(path)
+        table = pd.read_csv(path, sep=delimiter, encoding=encoding,
+                            **({"decimal": ","} if delimiter == ";" else {}), **options)
+        table.attrs["decimal_comma"] = delimiter == ";"
     except FileNotFoundError:
         raise ResultsError(f"{path}: is missing") from None
     except OSError as exc:
@@ -233,6 +248,8 @@ def read_csv_file(path: Path, columns: list[str], text: bool = True,
             value = table[column].iloc[row]
             raise ResultsError(f"{path}:{row + 2}:{column}: {value!r} {unshowable(value)}, which planner never "
                                "writes: damaged or edited by hand?")
+        if table.attrs.get("decimal_comma") and column not in TEXT_COLUMNS:  # saved again as 0,5
+            table[column] = table[column].str.replace(",", ".", regex=False)
     if text:
         return table
     for column in table.columns:
