@@ -498,6 +498,23 @@ def test_a_run_given_twice_is_solved_and_listed_once(tmp_path, monkeypatch):
         assert len(table) == 2 and table["id"].is_unique and list(table["risk.aversion"]) == [0.5, 1.0]
 
 
+def test_a_run_whose_id_reads_as_a_number_is_found_by_the_readers_of_its_sweep(tmp_path, monkeypatch):
+    """A run's id is 10 hex digits; one in sixty reads as a number. In a sweep whose every id did
+    (here one run, risk.aversion 0.00011: id 3470957e12), compare looked for runs/3.470957e+18
+    ("summary.json: is missing", exit 3). A sweep table's id, status and reason are text."""
+    from planner.studies.runs import run_id
+
+    assert run_id({"risk.aversion": 0.00011}) == "3470957e12"
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli.main, ["sweep", str(FOUR_SUPPLIERS), "--vary", "risk.aversion=0.00011", "--out", "sw",
+                                    "--workers", "1"]).exit_code == 0
+    compared = runner.invoke(cli.main, ["compare", "sw", "sw", "--out", "cmp"])
+    assert compared.exit_code == 0, compared.output
+    assert runner.invoke(cli.main, ["report", "sw", "--out", "r.html"]).exit_code == 0
+    assert "3470957e12" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
 def test_a_sweep_moved_with_its_instance_resumes_there(tmp_path, monkeypatch):
     """A project folder renamed (or copied to a colleague) with its instance and its sweep: the
     same command there was refused ("a sweep of another instance"), since sweep.json held the

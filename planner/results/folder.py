@@ -195,10 +195,16 @@ def first_wrong_figure(numbers: pd.Series, wrong: pd.Series) -> int | None:
     return int(wrong.to_numpy().argmax()) if wrong.any() else None
 
 
+INFERRED_TEXT = ("id", "status", "reason")  # text in a sweep's table, whatever it looks like
+
+
 def read_inferred(path: Path, columns: list[str]) -> pd.DataFrame:
     """A CSV file planner wrote whose columns vary (a sweep's table), each column's type inferred
-    by pandas (blank cells NaN); `ResultsError` when it cannot be read or lacks one of `columns`."""
-    return _read_csv(path, columns, keep_default_na=False, na_values=[""])
+    by pandas (blank cells NaN) but INFERRED_TEXT's: a run's id is 10 hex digits, one in sixty
+    reads as a number (3470957e12), and where every id of a sweep did (a sweep of one run) it
+    was taken for 3.470957e+18, its folder not found; `ResultsError` when it cannot be read or
+    lacks one of `columns`."""
+    return _read_csv(path, columns, keep_default_na=False, na_values=[""], dtype=dict.fromkeys(INFERRED_TEXT, str))
 
 
 def _layout(path: Path) -> tuple[str, str]:
