@@ -489,7 +489,7 @@ DAMAGE = {  # what was done, and what the message must name
     "summary truncated": (("summary.json", "truncated"), "summary.json: cannot be read"),
     "objective as text": (("summary.json", "figure as text", "objective"), "summary.json: objective: missing"),
     "contracts removed": (("contracts.csv", "removed"), "contracts.csv: is missing"),
-    "supply not UTF-8": (("supply.csv", "latin-1"), "supply.csv: cannot be read"),
+    "supply not UTF-8": (("supply.csv", "latin-1"), "supply.csv: byte 0xe9 is not UTF-8 text: save it as 'CSV UTF-8'"),
     "text in a volume": (("volumes.csv", "text in a number", "volume"), "volumes.csv:2:volume: 'lots' is not a number"),
     "an infinite volume": (("volumes.csv", "infinite number", "volume"),  # (the report's charts gave numpy's warnings)
                            "volumes.csv:2:volume: '1e400' is not a finite number"),
@@ -682,6 +682,21 @@ def test_a_plan_saved_again_by_a_spreadsheet_is_read(results, tmp_path, delimite
     assert edited.exit_code == 0, edited.output
     evaluated = pd.read_csv(tmp_path / "e2" / "volumes.csv")
     assert evaluated.loc[evaluated["option"] == cells[0], "volume"].iloc[0] == 10.5
+
+
+def test_a_plan_saved_again_in_a_local_code_page_is_named_with_the_remedy(results, tmp_path):
+    """Excel's plain "CSV" on Windows writes the local code page: a name with 'Ô' became byte 0xd4,
+    and the readers said "cannot be read as a table planner wrote ('utf-8' codec can't decode
+    byte 0xd4 in position 73: invalid continuation byte)". They name the byte and the remedy, as
+    the loader does for instance files."""
+    folder = tmp_path / "res"
+    shutil.copytree(results, folder)
+    contracts = folder / "contracts.csv"
+    contracts.write_bytes(contracts.read_text(encoding="utf-8").replace("china", "chinÔ").encode("cp1252"))
+    for command in ("verify", "evaluate"):
+        result = CliRunner().invoke(cli.main, [command, str(results.parent / "inst"), str(folder)])
+        assert result.exit_code == cli.EXIT_INVALID_INPUT, result.output
+        assert f"{contracts}: byte 0xd4 is not UTF-8 text: save it as 'CSV UTF-8' (Excel)" in result.output
 
 
 def test_a_result_that_keeps_no_record_of_its_instance_files_is_evaluated_without_a_word_of_them(results, tmp_path):

@@ -228,7 +228,10 @@ def _read_csv(path: Path, columns: list[str], **options: object) -> pd.DataFrame
         raise ResultsError(f"{path}: is missing") from None
     except OSError as exc:
         raise ResultsError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except UnicodeDecodeError as exc:  # (saved again by a spreadsheet in its local code page)
+        raise ResultsError(f"{path}: byte 0x{exc.object[exc.start:exc.start + 1].hex()} is not UTF-8 text: save it "
+                           "as 'CSV UTF-8' (Excel) or with character set 'Unicode (UTF-8)' (LibreOffice)") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ResultsError(f"{path}: cannot be read as a table planner wrote ({exc})") from None
     missing = [c for c in columns if c not in table.columns]
     if missing:
