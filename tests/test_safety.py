@@ -333,7 +333,9 @@ def test_a_sweep_folder_of_another_instance_is_not_resumed(tmp_path, monkeypatch
     assert "2 already done" in runner.invoke(cli.main, args).output
     (instance / "commodities.csv").write_text((instance / "commodities.csv").read_text().replace("400", "500"))
     changed = runner.invoke(cli.main, args)
-    assert changed.exit_code == cli.EXIT_OUTPUT and "another version" in changed.output
+    assert changed.exit_code == cli.EXIT_OUTPUT
+    assert f"sw holds a sweep of another version of {instance.resolve()} (its files changed since that sweep " \
+           "began)" in changed.output
     again = runner.invoke(cli.main, [*args, "--force"])
     assert again.exit_code == 0 and "0 already done" in again.output
 

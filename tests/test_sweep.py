@@ -543,7 +543,17 @@ def test_a_sweep_moved_with_its_instance_resumes_there(tmp_path, monkeypatch):
     demand = Path("inst", "demand.csv")
     demand.write_text(demand.read_text().replace(",100", ",150"))
     edited = runner.invoke(cli.main, sweep)
-    assert edited.exit_code == cli.EXIT_OUTPUT and "a sweep of another instance" in edited.output
+    assert edited.exit_code == cli.EXIT_OUTPUT
+    assert f"sw holds a sweep of another version of {(after / 'inst').resolve()}" in edited.output
+    other = runner.invoke(cli.main, [*sweep, "--mip-gap", "0.01", "--time-limit", "30"])
+    assert "a sweep of another version" in other.output and "with other solve options (mip_gap 0.0001 there, " \
+        "0.01 now, time_limit none there, 30 now)" in other.output  # (what differs is said, not "or ... or")
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(FOUR_SUPPLIERS, elsewhere)
+    (elsewhere / "demand.csv").write_text((elsewhere / "demand.csv").read_text().replace(",100", ",130"))
+    moved = runner.invoke(cli.main, ["sweep", str(elsewhere), *sweep[2:], "--mip-gap", "1e-4"])
+    assert f"a sweep of other instance files ({(after / 'inst').resolve()} then, whose content differs from " \
+           f"{elsewhere.resolve()} now)" in moved.output
 
 
 def test_a_run_finishing_after_its_sweep_was_started_over_writes_nothing(tmp_path):

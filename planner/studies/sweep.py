@@ -37,6 +37,7 @@ from planner.errors import (
     ResultsError,
     WorkerLost,
 )
+from planner.formatting import plain
 from planner.instance.digest import INSTANCE_FILES
 from planner.instance.overrides import apply_values, whole_number_key
 from planner.options import SolveOptions
@@ -219,6 +220,33 @@ def still_running(folder: Path) -> str:
             "when last written") if running else ""
 
 
+def _other_sweep(before: dict | None, now: dict) -> str:
+    """How the sweep a folder holds (`before`, its sweep.json) differs from the one asked for."""
+    if not isinstance(before, dict):
+        return "of another instance, another version of it, or other solve options"
+    said = []
+    if before.get("instance_sha256") != now["instance_sha256"]:
+        if before.get("instance") == now["instance"]:
+            said.append(f"of another version of {now['instance']} (its files changed since that sweep began)")
+        else:
+            said.append(f"of other instance files ({before.get('instance')} then, whose content differs from "
+                        f"{now['instance']} now)")
+    options, asked = before.get("solve_options"), now["solve_options"]
+    if options != asked:
+        options = options if isinstance(options, dict) else {}
+        said.append("with other solve options (" + ", ".join(
+            f"{key} {_plain_option(options.get(key))} there, {_plain_option(value)} now"
+            for key, value in asked.items() if options.get(key) != value) + ")")
+    return " and ".join(said) or "of another kind"
+
+
+def _plain_option(value: object) -> str:
+    """A solve option as the command line takes it: `none` for no limit, numbers as typed."""
+    if value is None:
+        return "none"
+    return plain(value) if isinstance(value, float) else str(value)
+
+
 def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: SolveOptions, force: bool = False,
                   retry_failed: bool = False) -> int:
     """Check the runs and the sweep folder, make it ready; returns how many runs are already done.
@@ -232,11 +260,11 @@ def prepare_sweep(instance: str | Path, runs: list[Run], out: Path, options: Sol
     check_runs(base_instance(str(path), meta["instance_sha256"]), runs)  # (kept: `_workers_that_fit` reads it)
     found = check_target(out, Kind.SWEEP, force)
     if found.kind == str(Kind.SWEEP):
-        if not same_sweep(sweep_of_folder(out), meta):
+        before = sweep_of_folder(out)
+        if not same_sweep(before, meta):
             if not force:
-                raise OutputError(f"{out} holds a sweep of another instance, another version of it, or other solve "
-                                  "options; pass --force to start over there (its runs are deleted), or choose "
-                                  "another --out")
+                raise OutputError(f"{out} holds a sweep {_other_sweep(before, meta)}; pass --force to start over there "
+                                  "(its runs are deleted), or choose another --out")
             empty_owned(out)
     elif found.kind is not None:
         empty_owned(out)  # check_target allowed it: planner's, of another kind, with --force
