@@ -366,6 +366,9 @@ def test_counts_are_singular_for_one(tmp_path):
     assert "note: scenarios generated from events.csv: 2 scenarios from 1 event in 1 independent group " \
            "(2 combinations)" in solved.stderr
     assert "(1 option, 2 scenarios, 2 periods)" in solved.stderr
+    sampled = CliRunner().invoke(cli.main, ["scenarios", "us-critical-minerals", "--method", "sample",
+                                            "--max-scenarios", "1", "--out", str(tmp_path / "s1")])
+    assert sampled.exit_code == 0 and "method sample, seed 0 (1 draw, the same ones merged)" in sampled.output
 
     one = tmp_path / "one"  # validate, solve, sweep and the diversification's message of one of each
     one.mkdir()

@@ -230,7 +230,7 @@ def generate_scenarios(inst: Instance, method: str | None = None, max_scenarios:
                "price_factor"]
     how = (f"{counted(len(rows), 'scenario')} from {counted(len(events['event'].unique()), 'event')} in "
            f"{counted(len(groups), 'independent group')} ({count:,} combinations), method {method}"
-           + (f", seed {seed} ({max_scenarios:,} draws, the same ones merged)" if method == "sample" else "")
+           + (f", seed {seed} ({counted(max_scenarios, 'draw')}, the same ones merged)" if method == "sample" else "")
            + (f": every combination, more than max_scenarios ({max_scenarios:,}), which caps sample and reduce only"
               if method == "exact" and count > max_scenarios else ""))
     return pd.DataFrame(rows), pd.DataFrame(disruptions, columns=columns), how
