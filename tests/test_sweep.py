@@ -545,9 +545,9 @@ def test_a_sweep_moved_with_its_instance_resumes_there(tmp_path, monkeypatch):
     edited = runner.invoke(cli.main, sweep)
     assert edited.exit_code == cli.EXIT_OUTPUT
     assert f"sw holds a sweep of another version of {(after / 'inst').resolve()}" in edited.output
-    other = runner.invoke(cli.main, [*sweep, "--mip-gap", "0.01", "--time-limit", "30"])
+    other = runner.invoke(cli.main, [*sweep, "--mip-gap", "0.01", "--node-limit", "1000"])
     assert "a sweep of another version" in other.output and "with other solve options (mip_gap 0.0001 there, " \
-        "0.01 now, time_limit none there, 30 now)" in other.output  # (what differs is said, not "or ... or")
+        "0.01 now, node_limit none there, 1000 now)" in other.output  # (what differs is said, not "or ... or")
     elsewhere = tmp_path / "elsewhere"
     shutil.copytree(FOUR_SUPPLIERS, elsewhere)
     (elsewhere / "demand.csv").write_text((elsewhere / "demand.csv").read_text().replace(",100", ",130"))
