@@ -148,6 +148,18 @@ def note(message: str) -> None:
         say(message)
 
 
+def note_instance_changes(results: Path, inst: Instance, what: str, other_scenarios: bool = False) -> list[str] | None:
+    """The files of `inst` changed since the result in `results` was made from them
+    (`readback.instance_changes`), said in a note ending in `what`."""
+    from planner.results.readback import changed_note, instance_changes
+
+    changed = instance_changes(results, inst, other_scenarios)
+    said = changed_note(changed, inst, results, what)
+    if said:
+        note(f"note: {said}")
+    return changed
+
+
 def load(argument: str | None, **kwargs: object) -> Instance:
     from planner.instance.loader import load_instance
 

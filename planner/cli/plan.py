@@ -168,7 +168,7 @@ def verify(instance: str, results: Path, scenario_file: Path | None, as_json: bo
     Recomputed from the instance and the result files alone, not from the model.
     """
     from planner.instance.data import build_model_data
-    from planner.results.readback import changed_note, evaluated_under, instance_as_made, instance_changes
+    from planner.results.readback import evaluated_under, instance_as_made
     from planner.results.verify import verify_result
 
     under = evaluated_under(results)
@@ -183,10 +183,7 @@ def verify(instance: str, results: Path, scenario_file: Path | None, as_json: bo
         from planner.studies.evaluate import scenario_replacement
 
         inst = load(instance, replace=scenario_replacement(scenario_file))
-    changed = instance_changes(results, inst)
-    said = changed_note(changed, inst, results, "it is checked")
-    if said:
-        note(f"note: {said}")
+    changed = common.note_instance_changes(results, inst, "it is checked under the files as they are now")
     inst, values = instance_as_made(inst, results)
     if values:  # a sweep's run: its instance is INSTANCE with the run's values
         note(f"note: checked with the values of its sweep run: {key_values(values)}")

@@ -99,7 +99,7 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
     from planner.results.folder import EVALUATION_SUFFIX, OWN_SCENARIOS
     from planner.results.manifest import Kind as OutputKind
     from planner.results.ownership import check_location, claimed_target
-    from planner.results.readback import changed_note, instance_as_made, instance_changes, read_first_stage
+    from planner.results.readback import instance_as_made, read_first_stage
     from planner.results.terminal import format_evaluation
     from planner.results.write import write_results
     from planner.studies.evaluate import evaluate_outcome, scenario_replacement
@@ -117,10 +117,8 @@ def evaluate(instance: str, results: Path, scenario_file: Path | None, out_dir: 
         if values:
             note(f"note: the plan is a sweep run's, evaluated with its values: {key_values(values)}")
         first_stage = read_first_stage(build_model_data(base), results)
-        changed = instance_changes(results, base, other_scenarios=scenario_file is not None)
-        said = changed_note(changed, base, results, "the plan is evaluated")
-        if said:
-            note(f"note: {said}, so its figures are not the solve's")
+        changed = common.note_instance_changes(results, base, "the plan is evaluated under the files as they are now, "
+                                               "so its figures are not the solve's", scenario_file is not None)
         inst = base
         if scenario_file is not None:
             inst, _ = instance_as_made(load(instance, replace=scenario_replacement(scenario_file)), results)

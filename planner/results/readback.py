@@ -280,12 +280,11 @@ def instance_changes(folder: Path, inst: Instance, other_scenarios: bool = False
 
 def changed_note(changed: list[str] | None, inst: Instance, folder: Path, what: str) -> str | None:
     """What to say when files of `inst` changed since the result in `folder` was made (`changed`,
-    from `instance_changes`): `what` is done under them as they are now. None when none did."""
+    from `instance_changes`), then `what` is done about it. None when none did."""
     if not changed:
         return None
     files = ", ".join(changed)
-    return (f"{files} of {inst.path} changed since {folder} was made from {'them' if len(changed) > 1 else 'it'}: "
-            f"{what} under the files as they are now")
+    return f"{files} of {inst.path} changed since {folder} was made from {'them' if len(changed) > 1 else 'it'}: {what}"
 
 
 def finite_number(value: object) -> bool:

@@ -43,8 +43,9 @@ def parse_values(text: str, most: int = MAX_RUNS) -> list[float]:
     try:
         if ":" in text and "," not in text:
             start, stop, count = text.split(":")
-            n = int(float(count)) if math.isfinite(float(count)) else 0
-            if n < 1 or float(count) != n:
+            asked = float(count)
+            n = int(asked) if math.isfinite(asked) else 0
+            if n < 1 or asked != n:
                 raise OverrideError(f"{text!r}: the count of start:stop:count is a whole number of at least 1, "
                                     f"not {count.strip()!r}")
             _at_most(n, most, repr(text), "values")
